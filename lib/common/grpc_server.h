@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <grpcpp/impl/service_type.h>
+
+#include "absl/status/status.h"
+
+namespace cai {
+
+// Serves `services` on `address` ("unix:/path/to/sock" or "host:port") together with the
+// standard grpc.health.v1 health service, until SIGINT or SIGTERM; then drains in-flight calls
+// for up to 5 seconds and returns. A stale unix socket file at the address is removed first.
+absl::Status ServeUntilSignal(const std::string& address,
+                              const std::vector<grpc::Service*>& services,
+                              const std::string& service_name);
+
+// Blocks SIGINT and SIGTERM in the calling thread (and threads it creates later), so that
+// ServeUntilSignal can wait for them with sigwait. Call at the top of main().
+void BlockTerminationSignals();
+
+}  // namespace cai
