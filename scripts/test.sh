@@ -26,5 +26,9 @@ if command -v clang++ >/dev/null; then
   cmake --build build/fuzz -j "$(nproc)"
 fi
 
-cd build
-ctest --output-on-failure -j "$(nproc)" "$@"
+status=0
+ctest --test-dir build --output-on-failure -j "$(nproc)" "$@" || status=1
+if [ -f build/fuzz/CTestTestfile.cmake ]; then
+  ctest --test-dir build/fuzz --output-on-failure -j "$(nproc)" || status=1
+fi
+exit $status

@@ -1,0 +1,79 @@
+"""Starts the whole stack through `cai up` (the same code path a user runs) on an ephemeral port."""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+API_KEY = "sk-cai-e2e-" + os.urandom(8).hex()
+
+
+def bin_dir() -> pathlib.Path:
+    d = os.environ.get("CAI_BIN_DIR")
+    if not d:
+        pytest.fail("CAI_BIN_DIR is not set (run through ctest)")
+    return pathlib.Path(d)
+
+
+class Stack:
+    def __init__(self, proc, ready, workdir):
+        self.proc = proc
+        self.ready = ready
+        self.workdir = workdir
+        self.url = ready["url"]
+        self.model = ready["model"]
+        self.signing_address = ready["signing_address"]
+        self.api_key = API_KEY
+
+    def headers(self):
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+def start_stack(workdir: pathlib.Path, extra_args=()):
+    keys = workdir / "api-keys"
+    keys.write_text(f"# test keys\n{API_KEY}\n")
+    ready_file = workdir / "ready.json"
+    env = dict(os.environ)
+    # The demo model is written once per build tree, not into $HOME.
+    env.setdefault("CAI_CACHE_DIR", str(bin_dir().parent / "cache"))
+    env.pop("CAI_API_KEYS", None)
+    log = open(workdir / "cai-up.log", "wb")
+    proc = subprocess.Popen(
+        [str(bin_dir() / "cai"), "up", "--port", "0", "--runtime-dir", str(workdir / "run"),
+         "--api-keys-file", str(keys), "--ready-file", str(ready_file), *extra_args],
+        stdout=log, stderr=subprocess.STDOUT, env=env)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if ready_file.exists():
+            return Stack(proc, json.loads(ready_file.read_text()), workdir)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    log.close()
+    pytest.fail("cai up did not become ready:\n" + (workdir / "cai-up.log").read_text(errors="replace")[-6000:])
+
+
+def stop_stack(stack: Stack, timeout=30) -> int:
+    if stack.proc.poll() is None:
+        stack.proc.send_signal(signal.SIGINT)
+        try:
+            return stack.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stack.proc.kill()
+            stack.proc.wait()
+            return -9
+    return stack.proc.returncode
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with tempfile.TemporaryDirectory(prefix="cai-e2e-") as d:
+        s = start_stack(pathlib.Path(d))
+        yield s
+        stop_stack(s)

@@ -1,0 +1,129 @@
+"""Done-when 1 and 2: a real OpenAI client gets signed answers that verify against the attested keys."""
+import hashlib
+import json
+import os
+
+import httpx
+import openai
+import requests
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from recording_transport import RecordingTransport
+
+
+def client_for(stack):
+    transport = RecordingTransport()
+    client = openai.OpenAI(base_url=stack.url + "/v1", api_key=stack.api_key,
+                           http_client=httpx.Client(transport=transport), max_retries=0)
+    return client, transport
+
+
+def attestation(stack, algo, nonce=None):
+    nonce = nonce or os.urandom(32).hex()
+    r = requests.get(f"{stack.url}/v1/attestation/report",
+                     params={"nonce": nonce, "signing_algo": algo}, headers=stack.headers(), timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json(), nonce
+
+
+def check_signatures(stack, response_id, request_bytes, response_bytes):
+    expected_text = hashlib.sha256(request_bytes).hexdigest() + ":" + hashlib.sha256(response_bytes).hexdigest()
+
+    report, _ = attestation(stack, "ecdsa")
+    r = requests.get(f"{stack.url}/v1/signature/{response_id}",
+                     params={"model": stack.model, "signing_algo": "ecdsa"}, headers=stack.headers(), timeout=30)
+    assert r.status_code == 200, r.text
+    sig = r.json()
+    assert sig["signing_algo"] == "ecdsa"
+    assert sig["text"] == expected_text
+    recovered = Account.recover_message(encode_defunct(text=sig["text"]), signature=sig["signature"])
+    assert recovered == report["signing_address"] == sig["signing_address"]
+
+    report, _ = attestation(stack, "ed25519")
+    r = requests.get(f"{stack.url}/v1/signature/{response_id}",
+                     params={"model": stack.model, "signing_algo": "ed25519"}, headers=stack.headers(), timeout=30)
+    assert r.status_code == 200, r.text
+    sig = r.json()
+    assert sig["text"] == expected_text
+    public_key = ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(report["signing_public_key"]))
+    public_key.verify(bytes.fromhex(sig["signature"].removeprefix("0x")), sig["text"].encode())
+    assert sig["signing_address"] == report["signing_address"] == report["signing_public_key"]
+
+
+def test_non_stream_chat_is_signed_by_attested_key(stack):
+    client, transport = client_for(stack)
+    completion = client.chat.completions.create(
+        model=stack.model, messages=[{"role": "user", "content": "Hello there"}], max_tokens=12, seed=7)
+    assert completion.id.startswith("chatcmpl-") and len(completion.id) == len("chatcmpl-") + 32
+    assert completion.choices[0].message.role == "assistant"
+    assert completion.usage.completion_tokens >= 1
+    exchange = transport.exchanges[-1]
+    assert json.loads(exchange["response"])["id"] == completion.id
+    check_signatures(stack, completion.id, exchange["request"], bytes(exchange["response"]))
+
+
+def test_stream_chat_is_signed_by_attested_key(stack):
+    client, transport = client_for(stack)
+    stream = client.chat.completions.create(
+        model=stack.model, messages=[{"role": "user", "content": "Tell me a story"}], max_tokens=16,
+        stream=True, stream_options={"include_usage": True}, seed=3)
+    chunks = list(stream)
+    ids = {c.id for c in chunks}
+    assert len(ids) == 1
+    response_id = ids.pop()
+    assert chunks[-1].usage is not None and chunks[-1].choices == []
+    exchange = transport.exchanges[-1]
+    raw = bytes(exchange["response"])
+    assert raw.endswith(b"data: [DONE]\n\n")
+    check_signatures(stack, response_id, exchange["request"], raw)
+
+
+def test_stream_and_non_stream_give_the_same_text_for_a_seed(stack):
+    client, _ = client_for(stack)
+    args = dict(model=stack.model, messages=[{"role": "user", "content": "Same seed"}], max_tokens=20,
+                seed=11, temperature=0.8)
+    whole = client.chat.completions.create(**args).choices[0].message.content
+    streamed = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(stream=True, **args)
+                       if c.choices)
+    assert whole == streamed
+
+
+def p256_verify(public_xy: bytes, signature_rs: bytes, message: bytes) -> bool:
+    key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + public_xy)
+    der = encode_dss_signature(int.from_bytes(signature_rs[:32], "big"), int.from_bytes(signature_rs[32:], "big"))
+    try:
+        key.verify(der, message, ec.ECDSA(hashes.SHA256()))
+        return True
+    except Exception:
+        return False
+
+
+def test_quote_binds_key_and_nonce_for_both_algorithms(stack):
+    for algo in ("ecdsa", "ed25519"):
+        report, nonce = attestation(stack, algo)
+        quote = bytes.fromhex(report["intel_quote"])
+        # TDX quote v4: 48-byte header, TD report body, report_data at 568, signature data at 632.
+        assert int.from_bytes(quote[0:2], "little") == 4
+        assert int.from_bytes(quote[4:8], "little") == 0x81
+        report_data = quote[568:632]
+        if algo == "ecdsa":
+            key_id = bytes.fromhex(report["signing_address"][2:])
+            assert len(key_id) == 20
+        else:
+            key_id = bytes.fromhex(report["signing_public_key"])
+            assert len(key_id) == 32
+        assert report_data == key_id.ljust(32, b"\0") + bytes.fromhex(nonce)
+        assert report["request_nonce"] == nonce
+        # The quote's ECDSA-P256 signature over quote[0:632] verifies with the attestation key in it.
+        signature, attestation_key = quote[636:700], quote[700:764]
+        assert p256_verify(attestation_key, signature, quote[:632])
+        assert not p256_verify(attestation_key, signature, quote[:567] + bytes([quote[567] ^ 1]) + quote[568:632])
+        # GPU evidence is bound to the same nonce.
+        payload = json.loads(report["nvidia_payload"])
+        assert payload["nonce"] == nonce and payload["arch"] == "HOPPER" and payload["evidence_list"]
+        assert report["info"]["simulated"] is True
+        assert report["all_attestations"][0]["intel_quote"] == report["intel_quote"]

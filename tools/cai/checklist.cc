@@ -1,0 +1,44 @@
+#include "tools/cai/checklist.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace cai::cli {
+namespace {
+
+const char* OutcomeName(CheckOutcome outcome) {
+  switch (outcome) {
+    case CheckOutcome::kPass: return "pass";
+    case CheckOutcome::kFail: return "fail";
+    case CheckOutcome::kNotPerformed: return "not performed";
+  }
+  return "?";
+}
+
+}  // namespace
+
+bool Checklist::AllPassed() const {
+  for (const Check& c : checks_) {
+    if (c.outcome == CheckOutcome::kFail) return false;
+  }
+  return true;
+}
+
+std::string Checklist::ToText() const {
+  std::string out;
+  for (const Check& c : checks_) {
+    absl::StrAppend(&out, "  [", OutcomeName(c.outcome), "] ", c.name, ": ", c.detail, "\n");
+  }
+  return out;
+}
+
+std::string Checklist::ToJson() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const Check& c : checks_) {
+    list.push_back({{"name", c.name}, {"outcome", OutcomeName(c.outcome)}, {"detail", c.detail}});
+  }
+  return nlohmann::json{{"passed", AllPassed()}, {"checks", list}}.dump(2);
+}
+
+}  // namespace cai::cli

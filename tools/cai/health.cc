@@ -1,0 +1,48 @@
+#include "tools/cai/health.h"
+
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "lib/common/grpc_status.h"
+#include "tools/cai/http_client.h"
+
+namespace cai::cli {
+
+absl::Status CheckGrpcHealth(const std::string& address, int timeout_ms) {
+  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::Status status = stub->Check(&ctx, req, &resp);
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (resp.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+    return absl::UnavailableError(absl::StrCat(address, " is not serving (status ", resp.status(), ")"));
+  }
+  return absl::OkStatus();
+}
+
+int RunHealth(const std::vector<std::string>& args) {
+  if (args.size() != 2 || (args[0] != "grpc" && args[0] != "http")) {
+    std::fprintf(stderr, "usage: cai health grpc ADDRESS | cai health http URL\n");
+    return 2;
+  }
+  if (args[0] == "grpc") {
+    absl::Status s = CheckGrpcHealth(args[1], 2000);
+    if (!s.ok()) std::fprintf(stderr, "unhealthy: %s\n", s.ToString().c_str());
+    return s.ok() ? 0 : 1;
+  }
+  absl::StatusOr<HttpResponse> r = HttpClient(args[1]).Get("/health");
+  if (!r.ok() || r->status != 200) {
+    std::fprintf(stderr, "unhealthy: %s\n", r.ok() ? absl::StrCat("HTTP ", r->status).c_str() : r.status().ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace cai::cli

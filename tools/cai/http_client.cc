@@ -1,0 +1,94 @@
+#include "tools/cai/http_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace cai::cli {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+
+struct ParsedUrl {
+  std::string host;
+  std::string port;
+  std::string path_prefix;
+};
+
+absl::StatusOr<ParsedUrl> ParseHttpUrl(absl::string_view url) {
+  if (!absl::ConsumePrefix(&url, "http://")) {
+    return absl::InvalidArgumentError(absl::StrCat("only http:// URLs are supported: ", url));
+  }
+  ParsedUrl out;
+  size_t slash = url.find('/');
+  absl::string_view authority = url.substr(0, slash);
+  out.path_prefix = slash == absl::string_view::npos ? "" : std::string(url.substr(slash));
+  while (!out.path_prefix.empty() && out.path_prefix.back() == '/') out.path_prefix.pop_back();
+  size_t colon = authority.rfind(':');
+  if (colon == absl::string_view::npos) {
+    out.host = std::string(authority);
+    out.port = "80";
+  } else {
+    out.host = std::string(authority.substr(0, colon));
+    out.port = std::string(authority.substr(colon + 1));
+  }
+  if (out.host.empty()) return absl::InvalidArgumentError(absl::StrCat("no host in URL: ", url));
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<HttpResponse> HttpClient::Get(const std::string& path_and_query) const {
+  return Send("GET", path_and_query, "");
+}
+
+absl::StatusOr<HttpResponse> HttpClient::Post(const std::string& path, const std::string& json_body) const {
+  return Send("POST", path, json_body);
+}
+
+absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const std::string& target,
+                                              const std::string& body) const {
+  absl::StatusOr<ParsedUrl> url = ParseHttpUrl(base_url_);
+  if (!url.ok()) return url.status();
+  try {
+    boost::asio::io_context io;
+    tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.connect(resolver.resolve(url->host, url->port));
+
+    http::request<http::string_body> req(method == "POST" ? http::verb::post : http::verb::get,
+                                         url->path_prefix + target, 11);
+    req.set(http::field::host, url->host);
+    req.set(http::field::user_agent, "cai-cli");
+    if (!api_key_.empty()) req.set(http::field::authorization, "Bearer " + api_key_);
+    if (method == "POST") {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+      req.prepare_payload();
+    }
+    http::write(stream, req);
+
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    http::read(stream, buffer, parser);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+
+    HttpResponse out;
+    out.status = parser.get().result_int();
+    out.content_type = std::string(parser.get()[http::field::content_type]);
+    out.body = std::move(parser.get().body());
+    return out;
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat(method, " ", base_url_, target, ": ", e.what()));
+  }
+}
+
+}  // namespace cai::cli

@@ -1,0 +1,323 @@
+#include "tools/cai/up.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "tools/cai/health.h"
+#include "tools/cai/http_client.h"
+#include "tools/cai/process.h"
+#include "tools/cai/service_check.h"
+
+namespace cai::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct UpOptions {
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  std::string model_dir;  // empty: the built-in demo model
+  std::string api_keys_file;
+  std::string runtime_dir;
+  std::string ready_file;
+};
+
+constexpr char kUsage[] =
+    "usage: cai up [--port N] [--host ADDR] [--model DIR] [--api-keys-file FILE]\n"
+    "              [--runtime-dir DIR] [--ready-file FILE]\n"
+    "  --port N            edge port (default 8000; 0 picks a free port)\n"
+    "  --host ADDR         edge address (default 127.0.0.1)\n"
+    "  --model DIR         Hugging Face model directory (default: the built-in demo model)\n"
+    "  --api-keys-file F   one API key per line; also read from env CAI_API_KEYS (comma-separated)\n"
+    "  --runtime-dir DIR   where the services' unix sockets live (default /tmp/cai-<uid>)\n"
+    "  --ready-file FILE   once verified, write {url, signing_address, model, ...} as JSON there\n";
+
+volatile sig_atomic_t g_stop_signal = 0;
+void OnStopSignal(int sig) { g_stop_signal = sig; }
+
+bool ParseOptions(const std::vector<std::string>& args, UpOptions& opt, std::string& error) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= args.size()) {
+        error = a + " needs a value";
+        return false;
+      }
+      out = args[++i];
+      return true;
+    };
+    std::string port;
+    if (a == "--port") {
+      if (!value(port)) return false;
+      if (!absl::SimpleAtoi(port, &opt.port) || opt.port < 0 || opt.port > 65535) {
+        error = "--port must be a number between 0 and 65535";
+        return false;
+      }
+    } else if (a == "--host") {
+      if (!value(opt.host)) return false;
+    } else if (a == "--model") {
+      if (!value(opt.model_dir)) return false;
+    } else if (a == "--api-keys-file") {
+      if (!value(opt.api_keys_file)) return false;
+    } else if (a == "--runtime-dir") {
+      if (!value(opt.runtime_dir)) return false;
+    } else if (a == "--ready-file") {
+      if (!value(opt.ready_file)) return false;
+    } else if (a == "-h" || a == "--help") {
+      error = "";
+      return false;
+    } else {
+      error = "unknown option " + a;
+      return false;
+    }
+  }
+  return true;
+}
+
+fs::path SelfDir() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::current_path() : self.parent_path();
+}
+
+fs::path CacheDir() {
+  if (const char* d = std::getenv("CAI_CACHE_DIR")) return d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME")) return fs::path(x) / "cai";
+  if (const char* h = std::getenv("HOME")) return fs::path(h) / ".cache" / "cai";
+  return fs::temp_directory_path() / "cai-cache";
+}
+
+// The first API key, from the file or CAI_API_KEYS, for the example request.
+std::string FirstApiKey(const UpOptions& opt) {
+  if (!opt.api_keys_file.empty()) {
+    std::ifstream in(opt.api_keys_file);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::string key(absl::StripAsciiWhitespace(line));
+      if (!key.empty() && key[0] != '#') return key;
+    }
+  }
+  if (const char* env = std::getenv("CAI_API_KEYS")) {
+    for (absl::string_view k : absl::StrSplit(env, ',', absl::SkipWhitespace())) {
+      return std::string(absl::StripAsciiWhitespace(k));
+    }
+  }
+  return "";
+}
+
+bool WaitForGrpcHealth(const std::string& address, ChildProcess& child, int timeout_seconds) {
+  auto deadline = Clock::now() + std::chrono::seconds(timeout_seconds);
+  while (Clock::now() < deadline && !g_stop_signal) {
+    if (child.HasExited()) return false;
+    if (CheckGrpcHealth(address, 500).ok()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// The edge writes its bound port to `port_file` once it listens (needed for --port 0).
+int WaitForPortFile(const fs::path& port_file, ChildProcess& edge, int timeout_seconds) {
+  auto deadline = Clock::now() + std::chrono::seconds(timeout_seconds);
+  while (Clock::now() < deadline && !g_stop_signal && !edge.HasExited()) {
+    std::ifstream in(port_file);
+    int port = 0;
+    if (in >> port && port > 0) return port;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int RunUp(const std::vector<std::string>& args) {
+  UpOptions opt;
+  std::string error;
+  if (!ParseOptions(args, opt, error)) {
+    std::fprintf(stderr, "%s%s", error.empty() ? "" : ("cai up: " + error + "\n").c_str(), kUsage);
+    return error.empty() ? 0 : 2;
+  }
+  const fs::path bin = SelfDir();
+  if (opt.runtime_dir.empty()) opt.runtime_dir = (fs::temp_directory_path() / absl::StrCat("cai-", getuid())).string();
+  std::error_code ec;
+  fs::create_directories(opt.runtime_dir, ec);
+  fs::permissions(opt.runtime_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  const fs::path run = opt.runtime_dir;
+
+  // SIGINT/SIGTERM only set a flag: the supervisor loop below does the orderly shutdown.
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::string model_dir = opt.model_dir;
+  if (model_dir.empty()) {
+    fs::path demo = CacheDir() / "demo-model";
+    if (!fs::exists(demo / "config.json")) {
+      std::printf("Writing the built-in demo model to %s ...\n", demo.c_str());
+      fs::create_directories(demo.parent_path(), ec);
+      const fs::path partial = demo.string() + absl::StrCat(".partial-", getpid());
+      ChildProcess writer("cai-demo-model", {(bin / "cai-demo-model").string(), "--out", partial.string()});
+      if (absl::Status s = writer.Start(); !s.ok()) {
+        std::fprintf(stderr, "cai up: %s\n", s.ToString().c_str());
+        return 1;
+      }
+      while (!writer.HasExited()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (writer.exit_description() != "exited with status 0") {
+        std::fprintf(stderr, "cai up: cai-demo-model %s\n", writer.exit_description().c_str());
+        return 1;
+      }
+      fs::rename(partial, demo, ec);
+      if (ec) fs::remove_all(partial, ec);  // another `cai up` finished first: use its model
+    }
+    model_dir = demo.string();
+  }
+
+  const std::string signer_addr = "unix:" + (run / "signer.sock").string();
+  const std::string attestor_addr = "unix:" + (run / "attestor.sock").string();
+  const std::string inference_addr = "unix:" + (run / "inference.sock").string();
+  const fs::path port_file = run / "edge.port";
+  fs::remove(port_file, ec);
+
+  std::vector<std::unique_ptr<ChildProcess>> children;
+  auto start = [&](const std::string& name, std::vector<std::string> argv) -> ChildProcess* {
+    argv.insert(argv.begin(), (bin / name).string());
+    children.push_back(std::make_unique<ChildProcess>(name, std::move(argv)));
+    if (absl::Status s = children.back()->Start(); !s.ok()) {
+      std::fprintf(stderr, "cai up: %s\n", s.ToString().c_str());
+      return nullptr;
+    }
+    return children.back().get();
+  };
+  auto stop_all = [&]() {
+    for (auto it = children.rbegin(); it != children.rend(); ++it) (*it)->Stop(10);
+  };
+  auto fail = [&](const std::string& why) {
+    std::fprintf(stderr, "cai up: %s\n", why.c_str());
+    stop_all();
+    return 1;
+  };
+
+  std::printf("Starting cai (runtime dir %s)\n", run.c_str());
+  std::fflush(stdout);
+  struct Backend {
+    std::string name;
+    std::vector<std::string> argv;
+    std::string address;
+    int timeout;
+  };
+  const std::vector<Backend> backends = {
+      {"cai-signer", {"--listen", signer_addr}, signer_addr, 30},
+      // No TDX or GPU on this machine is the normal case in development: simulation is explicit.
+      {"cai-attestor", {"--listen", attestor_addr, "--allow_simulated"}, attestor_addr, 30},
+      {"cai-inference", {"--listen", inference_addr, "--model", model_dir}, inference_addr, 600},
+  };
+  for (const Backend& b : backends) {
+    ChildProcess* child = start(b.name, b.argv);
+    if (child == nullptr) return fail("could not start " + b.name);
+    if (!WaitForGrpcHealth(b.address, *child, b.timeout)) {
+      if (g_stop_signal) return fail("interrupted");
+      return fail(b.name + (child->HasExited() ? " " + child->exit_description() : " did not become healthy"));
+    }
+  }
+  std::vector<std::string> edge_args = {"--host", opt.host, "--port", std::to_string(opt.port),
+                                        "--port_file", port_file.string(), "--signer", signer_addr,
+                                        "--attestor", attestor_addr, "--inference", inference_addr};
+  if (!opt.api_keys_file.empty()) {
+    edge_args.push_back("--api_keys_file");
+    edge_args.push_back(opt.api_keys_file);
+  }
+  ChildProcess* edge = start("cai-edge", edge_args);
+  if (edge == nullptr) return fail("could not start cai-edge");
+  const int port = WaitForPortFile(port_file, *edge, 30);
+  if (port == 0) return fail(edge->HasExited() ? "cai-edge " + edge->exit_description() : "cai-edge did not start");
+
+  const std::string host_for_url = opt.host == "0.0.0.0" ? "127.0.0.1" : opt.host;
+  const std::string base_url = absl::StrCat("http://", host_for_url, ":", port);
+  const std::string api_key = FirstApiKey(opt);
+
+  // The example request a user would make, verified the way a verifier would.
+  ServiceCheckOptions check_options;
+  check_options.allow_simulated = true;  // this stack runs the simulated attestor (said below)
+  ServiceCheckResult check = CheckService(HttpClient(base_url, api_key), check_options);
+  if (!check.checklist.AllPassed()) {
+    std::fprintf(stderr, "cai up: the example request did not verify:\n%s", check.checklist.ToText().c_str());
+    return fail("stopping");
+  }
+
+  std::printf("\n");
+  std::printf("cai is up.\n");
+  std::printf("  URL:              %s/v1\n", base_url.c_str());
+  std::printf("  model:            %s\n", check.model.c_str());
+  std::printf("  signing address:  %s\n", check.signing_address.c_str());
+  if (opt.model_dir.empty()) {
+    std::printf("  The built-in demo model has random weights: its text is meaningless. Serve a real\n"
+                "  checkpoint with `cai up --model /path/to/hf-model-dir`.\n");
+  }
+  std::printf("\n  WARNING: attestation evidence is SIMULATED (no TDX / GPU CC on this machine).\n"
+              "  It exercises every check but proves nothing about hardware.\n");
+  if (api_key.empty()) {
+    std::printf("\n  WARNING: no API keys configured: the API is OPEN to anyone who can reach %s.\n"
+                "  Use --api-keys-file FILE or CAI_API_KEYS=key1,key2.\n",
+                base_url.c_str());
+  }
+  std::printf("\nExample request (verified just now: response %s, signature recovers %s):\n",
+              check.response_id.c_str(), check.signing_address.c_str());
+  std::printf("  curl %s/v1/chat/completions -H 'Content-Type: application/json'%s \\\n    -d '%s'\n",
+              base_url.c_str(), api_key.empty() ? "" : " -H 'Authorization: Bearer $KEY'",
+              check.request_body.c_str());
+  std::printf("  curl '%s/v1/signature/%s?signing_algo=ecdsa'%s\n", base_url.c_str(), check.response_id.c_str(),
+              api_key.empty() ? "" : " -H 'Authorization: Bearer $KEY'");
+  std::printf("Checks:\n%s", check.checklist.ToText().c_str());
+  std::printf("\nPress Ctrl-C to stop.\n");
+  std::fflush(stdout);
+
+  if (!opt.ready_file.empty()) {
+    nlohmann::json ready = {{"url", base_url},         {"port", port},
+                            {"model", check.model},    {"signing_address", check.signing_address},
+                            {"runtime_dir", run.string()},
+                            {"pids", nlohmann::json::object()}};
+    for (auto& c : children) ready["pids"][c->name()] = c->pid();
+    std::string tmp = opt.ready_file + ".tmp";
+    std::ofstream(tmp) << ready.dump(2) << "\n";
+    fs::rename(tmp, opt.ready_file, ec);
+  }
+
+  // Supervise until a signal, or until any service dies (then stop the rest: a partial stack
+  // would answer requests it cannot sign or attest).
+  int exit_code = 0;
+  while (!g_stop_signal) {
+    for (auto& c : children) {
+      if (c->HasExited()) {
+        std::fprintf(stderr, "cai up: %s %s; stopping the stack\n", c->name().c_str(), c->exit_description().c_str());
+        exit_code = 1;
+        g_stop_signal = SIGTERM;
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::printf("Stopping cai ...\n");
+  std::fflush(stdout);
+  stop_all();
+  std::printf("Stopped.\n");
+  return exit_code;
+}
+
+}  // namespace cai::cli
