@@ -1,0 +1,74 @@
+#include "services/signer/signer_service.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "lib/common/grpc_status.h"
+#include "lib/common/hex.h"
+
+namespace cai {
+
+grpc::Status SignerService::GetPublicKeys(grpc::ServerContext*, const v1::GetPublicKeysRequest*,
+                                          v1::PublicKeys* response) {
+  const auto& ecdsa_key = ecdsa_.public_key();
+  const auto& ed25519_key = ed25519_.public_key();
+  response->set_ecdsa_address(ecdsa_.address());
+  response->set_ecdsa_public_key(ecdsa_key.data(), ecdsa_key.size());
+  response->set_ed25519_public_key(ed25519_key.data(), ed25519_key.size());
+  return grpc::Status::OK;
+}
+
+grpc::Status SignerService::SignChat(grpc::ServerContext*, const v1::SignChatRequest* request,
+                                     v1::SignChatResponse* response) {
+  absl::StatusOr<std::string> text = SignAndStore(*request);
+  if (!text.ok()) return ToGrpcStatus(text.status());
+  response->set_text(*std::move(text));
+  return grpc::Status::OK;
+}
+
+grpc::Status SignerService::GetSignature(grpc::ServerContext*, const v1::GetSignatureRequest* request,
+                                         v1::ChatSignature* response) {
+  return ToGrpcStatus(Lookup(*request, response));
+}
+
+absl::StatusOr<std::string> SignerService::SignAndStore(const v1::SignChatRequest& request) {
+  if (request.id().empty()) return absl::InvalidArgumentError("id is empty");
+  if (request.request_sha256().size() != 32 || request.response_sha256().size() != 32) {
+    return absl::InvalidArgumentError("request_sha256 and response_sha256 must be 32 bytes each");
+  }
+  ChatSignatures entry;
+  entry.id = request.id();
+  entry.model = request.model();
+  entry.text = HexEncode(request.request_sha256()) + ":" + HexEncode(request.response_sha256());
+  entry.ecdsa = ecdsa_.SignPersonalMessage(entry.text);
+  entry.ed25519 = ed25519_.Sign(entry.text);
+  std::string text = entry.text;
+  if (absl::Status status = store_.Insert(std::move(entry)); !status.ok()) return status;
+  return text;
+}
+
+absl::Status SignerService::Lookup(const v1::GetSignatureRequest& request, v1::ChatSignature* response) const {
+  if (request.algo() != v1::SIGNING_ALGO_ECDSA && request.algo() != v1::SIGNING_ALGO_ED25519) {
+    return absl::InvalidArgumentError("algo must be SIGNING_ALGO_ECDSA or SIGNING_ALGO_ED25519");
+  }
+  if (request.id().empty() || request.id().size() > SignatureStore::kMaxIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("id must be 1..", SignatureStore::kMaxIdBytes, " bytes"));
+  }
+  absl::StatusOr<ChatSignatures> entry = store_.Get(request.id());
+  if (!entry.ok()) return entry.status();
+
+  response->set_id(entry->id);
+  response->set_model(entry->model);
+  response->set_text(entry->text);
+  response->set_algo(request.algo());
+  if (request.algo() == v1::SIGNING_ALGO_ECDSA) {
+    response->set_signature(entry->ecdsa.data(), entry->ecdsa.size());
+    response->set_signing_address(ecdsa_.address());
+  } else {
+    response->set_signature(entry->ed25519.data(), entry->ed25519.size());
+    response->set_signing_address(HexEncode(ed25519_.public_key()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace cai

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include "cai/v1/signer.grpc.pb.h"
+#include "lib/crypto/ed25519_signer.h"
+#include "lib/crypto/secp256k1_signer.h"
+#include "services/signer/signature_store.h"
+
+namespace cai {
+
+// The cai.v1.Signer RPCs. It signs only the text it builds itself from two SHA-256 digests, so a
+// caller can make it vouch for hashes but never for arbitrary text. The keys and the store are
+// owned by the caller and must outlive the service.
+class SignerService final : public v1::Signer::Service {
+ public:
+  SignerService(const EthereumSigner& ecdsa, const Ed25519Signer& ed25519, SignatureStore& store)
+      : ecdsa_(ecdsa), ed25519_(ed25519), store_(store) {}
+
+  grpc::Status GetPublicKeys(grpc::ServerContext* context, const v1::GetPublicKeysRequest* request,
+                             v1::PublicKeys* response) override;
+  grpc::Status SignChat(grpc::ServerContext* context, const v1::SignChatRequest* request,
+                        v1::SignChatResponse* response) override;
+  grpc::Status GetSignature(grpc::ServerContext* context, const v1::GetSignatureRequest* request,
+                            v1::ChatSignature* response) override;
+
+ private:
+  absl::StatusOr<std::string> SignAndStore(const v1::SignChatRequest& request);
+  absl::Status Lookup(const v1::GetSignatureRequest& request, v1::ChatSignature* response) const;
+
+  const EthereumSigner& ecdsa_;
+  const Ed25519Signer& ed25519_;
+  SignatureStore& store_;
+};
+
+}  // namespace cai

@@ -1,0 +1,140 @@
+#include "services/signer/signer_service.h"
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "lib/common/hex.h"
+#include "lib/crypto/ethereum.h"
+#include "lib/crypto/sha256.h"
+
+namespace cai {
+namespace {
+
+std::string Bytes(const Sha256Digest& d) { return std::string(d.begin(), d.end()); }
+std::span<const uint8_t> Span(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// The real service behind a real gRPC server, reached through an in-process channel.
+class SignerServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::Signer::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  grpc::Status SignChat(const std::string& id, const std::string& req_hash, const std::string& resp_hash,
+                        v1::SignChatResponse* response) {
+    v1::SignChatRequest request;
+    request.set_id(id);
+    request.set_model("test-model");
+    request.set_request_sha256(req_hash);
+    request.set_response_sha256(resp_hash);
+    grpc::ClientContext context;
+    return stub_->SignChat(&context, request, response);
+  }
+
+  grpc::Status GetSignature(const std::string& id, v1::SigningAlgo algo, v1::ChatSignature* response) {
+    v1::GetSignatureRequest request;
+    request.set_id(id);
+    request.set_algo(algo);
+    grpc::ClientContext context;
+    return stub_->GetSignature(&context, request, response);
+  }
+
+  EthereumSigner ecdsa_ = EthereumSigner::Generate().value();
+  Ed25519Signer ed25519_ = Ed25519Signer::Generate().value();
+  SignatureStore store_{absl::Minutes(30), 100};
+  SignerService service_{ecdsa_, ed25519_, store_};
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Signer::Stub> stub_;
+};
+
+TEST_F(SignerServiceTest, PublicKeys) {
+  v1::PublicKeys keys;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->GetPublicKeys(&context, v1::GetPublicKeysRequest(), &keys).ok());
+  EXPECT_EQ(keys.ecdsa_address(), ecdsa_.address());
+  ASSERT_EQ(keys.ecdsa_public_key().size(), 64u);
+  std::array<uint8_t, 64> pub;
+  std::copy(keys.ecdsa_public_key().begin(), keys.ecdsa_public_key().end(), pub.begin());
+  EXPECT_EQ(ChecksumAddress(AddressFromPublicKey(pub)), keys.ecdsa_address());
+  EXPECT_EQ(keys.ed25519_public_key(), std::string(ed25519_.public_key().begin(), ed25519_.public_key().end()));
+}
+
+TEST_F(SignerServiceTest, SignThenVerifyBothAlgorithms) {
+  const std::string req = Bytes(Sha256("{\"messages\":[]}"));
+  const std::string resp = Bytes(Sha256("{\"choices\":[]}"));
+  const std::string expected_text = Sha256Hex("{\"messages\":[]}") + ":" + Sha256Hex("{\"choices\":[]}");
+
+  v1::SignChatResponse signed_chat;
+  ASSERT_TRUE(SignChat("chatcmpl-abc", req, resp, &signed_chat).ok());
+  EXPECT_EQ(signed_chat.text(), expected_text);
+
+  v1::ChatSignature ecdsa;
+  ASSERT_TRUE(GetSignature("chatcmpl-abc", v1::SIGNING_ALGO_ECDSA, &ecdsa).ok());
+  EXPECT_EQ(ecdsa.id(), "chatcmpl-abc");
+  EXPECT_EQ(ecdsa.model(), "test-model");
+  EXPECT_EQ(ecdsa.text(), expected_text);
+  EXPECT_EQ(ecdsa.algo(), v1::SIGNING_ALGO_ECDSA);
+  EXPECT_EQ(ecdsa.signing_address(), ecdsa_.address());
+  ASSERT_EQ(ecdsa.signature().size(), 65u);
+  auto recovered = RecoverPersonalSignAddress(ecdsa.text(), Span(ecdsa.signature()));
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_EQ(ChecksumAddress(*recovered), ecdsa.signing_address());
+
+  v1::ChatSignature ed;
+  ASSERT_TRUE(GetSignature("chatcmpl-abc", v1::SIGNING_ALGO_ED25519, &ed).ok());
+  EXPECT_EQ(ed.text(), expected_text);
+  EXPECT_EQ(ed.algo(), v1::SIGNING_ALGO_ED25519);
+  EXPECT_EQ(ed.signing_address(), HexEncode(ed25519_.public_key()));
+  ASSERT_EQ(ed.signature().size(), 64u);
+  std::vector<uint8_t> pub = HexDecodeExact(ed.signing_address(), 32).value();
+  EXPECT_TRUE(Ed25519Verify(pub, ed.text(), Span(ed.signature())));
+  EXPECT_FALSE(Ed25519Verify(pub, ecdsa.text() + "x", Span(ed.signature())));
+}
+
+TEST_F(SignerServiceTest, DuplicateIdIsAlreadyExists) {
+  const std::string h(32, '\x01');
+  v1::SignChatResponse out;
+  ASSERT_TRUE(SignChat("chatcmpl-dup", h, h, &out).ok());
+  EXPECT_EQ(SignChat("chatcmpl-dup", h, std::string(32, '\x02'), &out).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  v1::ChatSignature sig;
+  ASSERT_TRUE(GetSignature("chatcmpl-dup", v1::SIGNING_ALGO_ECDSA, &sig).ok());
+  EXPECT_EQ(sig.text(), HexEncode(h) + ":" + HexEncode(h));
+}
+
+TEST_F(SignerServiceTest, UnknownIdIsNotFound) {
+  v1::ChatSignature sig;
+  EXPECT_EQ(GetSignature("chatcmpl-nope", v1::SIGNING_ALGO_ECDSA, &sig).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(GetSignature("chatcmpl-nope", v1::SIGNING_ALGO_ED25519, &sig).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(SignerServiceTest, BadRequestsAreInvalidArgument) {
+  const std::string h(32, '\x01');
+  v1::SignChatResponse out;
+  EXPECT_EQ(SignChat("id", std::string(31, 'x'), h, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(SignChat("id", h, std::string(33, 'x'), &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(SignChat("id", "", "", &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(SignChat("", h, h, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(SignChat(std::string(129, 'i'), h, h, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(store_.size(), 0u);
+
+  ASSERT_TRUE(SignChat("ok", h, h, &out).ok());
+  v1::ChatSignature sig;
+  EXPECT_EQ(GetSignature("ok", v1::SIGNING_ALGO_UNSPECIFIED, &sig).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(GetSignature("ok", static_cast<v1::SigningAlgo>(7), &sig).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(GetSignature("", v1::SIGNING_ALGO_ECDSA, &sig).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace cai
