@@ -1,0 +1,106 @@
+#include "services/edge/attestation_report.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+#include "absl/strings/str_cat.h"
+#include "lib/common/hex.h"
+
+namespace cai::edge {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string Dump(const Json& json) { return json.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// {"nonce","evidence_list":[{"certificate","evidence","arch"}],"arch":"HOPPER"}, as nvtrust emits it.
+std::string NvidiaPayload(const v1::Evidence& evidence, std::string_view nonce_hex) {
+  Json payload;
+  payload["nonce"] = nonce_hex;
+  payload["evidence_list"] = Json::array();
+  for (const v1::GpuEvidence& gpu : evidence.gpus()) {
+    payload["evidence_list"].push_back(Json{{"certificate", Base64(gpu.certificate_chain())},
+                                            {"evidence", Base64(gpu.attestation_report())},
+                                            {"arch", gpu.arch().empty() ? "HOPPER" : gpu.arch()}});
+  }
+  payload["arch"] = "HOPPER";
+  return Dump(payload);
+}
+
+Json Info(const ReportInputs& inputs) {
+  const v1::Evidence& evidence = *inputs.evidence;
+  Json info = Json::parse(evidence.info_json(), nullptr, /*allow_exceptions=*/false);
+  if (!info.is_object()) info = Json::object();
+  info["simulated"] = evidence.simulated();
+  info["tdx_provider"] = evidence.tdx_provider();
+  info["gpu_provider"] = evidence.gpu_provider();
+  if (!inputs.model.empty()) info["model"] = inputs.model;
+  info["edge_version"] = inputs.edge_version;
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<SigningAlgo> ParseSigningAlgo(std::string_view text) {
+  if (text.empty() || text == "ecdsa") return SigningAlgo::kEcdsa;
+  if (text == "ed25519") return SigningAlgo::kEd25519;
+  return absl::InvalidArgumentError("Invalid signing algorithm. Must be 'ecdsa' or 'ed25519'");
+}
+
+std::string_view SigningAlgoName(SigningAlgo algo) {
+  return algo == SigningAlgo::kEcdsa ? "ecdsa" : "ed25519";
+}
+
+absl::StatusOr<std::vector<uint8_t>> KeyId(const v1::PublicKeys& keys, SigningAlgo algo) {
+  if (algo == SigningAlgo::kEcdsa) return HexDecodeExact(keys.ecdsa_address(), 20);
+  if (keys.ed25519_public_key().size() != 32) {
+    return absl::InternalError("signer returned an ed25519 key that is not 32 bytes");
+  }
+  const std::string& key = keys.ed25519_public_key();
+  return std::vector<uint8_t>(key.begin(), key.end());
+}
+
+absl::StatusOr<std::array<uint8_t, 64>> BuildReportData(std::span<const uint8_t> key_id,
+                                                        std::span<const uint8_t> nonce) {
+  if (key_id.empty() || key_id.size() > 32) return absl::InvalidArgumentError("key id must be 1..32 bytes");
+  if (nonce.size() != 32) return absl::InvalidArgumentError("nonce must be 32 bytes");
+  std::array<uint8_t, 64> report_data{};
+  std::copy(key_id.begin(), key_id.end(), report_data.begin());
+  std::copy(nonce.begin(), nonce.end(), report_data.begin() + 32);
+  return report_data;
+}
+
+std::string Base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::string RenderAttestationReport(const ReportInputs& inputs) {
+  const v1::PublicKeys& keys = *inputs.keys;
+  const v1::Evidence& evidence = *inputs.evidence;
+  const bool ecdsa = inputs.algo == SigningAlgo::kEcdsa;
+  const std::string nonce_hex = HexEncode(inputs.nonce);
+  const std::string quote_hex = HexEncode(evidence.tdx_quote());
+
+  Json report;
+  report["signing_address"] = ecdsa ? keys.ecdsa_address() : HexEncode(keys.ed25519_public_key());
+  report["signing_algo"] = SigningAlgoName(inputs.algo);
+  report["signing_public_key"] = HexEncode(ecdsa ? keys.ecdsa_public_key() : keys.ed25519_public_key());
+  report["request_nonce"] = nonce_hex;
+  report["intel_quote"] = quote_hex;
+  report["nvidia_payload"] = NvidiaPayload(evidence, nonce_hex);
+  report["event_log"] = evidence.event_log();
+  report["vm_config"] = evidence.vm_config();
+  report["quote"] = quote_hex;  // dstack-verifier's POST /verify reads {quote, event_log, vm_config}
+  report["info"] = Info(inputs);
+  Json single = report;
+  report["all_attestations"] = Json::array({single});
+  return Dump(report);
+}
+
+}  // namespace cai::edge

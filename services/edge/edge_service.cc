@@ -1,0 +1,502 @@
+#include "services/edge/edge_service.h"
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <optional>
+
+#include <grpcpp/client_context.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "lib/common/hex.h"
+#include "lib/common/log.h"
+#include "lib/common/random.h"
+#include "lib/crypto/sha256.h"
+#include "services/edge/attestation_report.h"
+#include "services/edge/openai/chat_request.h"
+#include "services/edge/openai/query.h"
+
+namespace cai::edge {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using openai::ApiError;
+
+constexpr auto kGenerateTimeout = std::chrono::minutes(30);
+constexpr auto kRpcTimeout = std::chrono::seconds(10);
+constexpr auto kEvidenceTimeout = std::chrono::seconds(60);
+constexpr auto kHealthTimeout = std::chrono::seconds(2);
+constexpr size_t kMaxIdBytes = 128;
+
+void SetDeadline(grpc::ClientContext& context, std::chrono::system_clock::duration timeout) {
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+}
+
+std::string Dump(const Json& json) { return json.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+void SendJson(ResponseWriter& writer, int status, const Json& json) {
+  writer.Send(status, "application/json", Dump(json));
+}
+
+ApiError NotFoundModel(const std::string& model) {
+  return ApiError{.status = 404, .type = "invalid_request_error",
+                  .message = absl::StrCat("The model `", model, "` does not exist."),
+                  .param = "model", .code = "model_not_found"};
+}
+
+ApiError ChatIdNotFound() {
+  return ApiError{.status = 404, .type = "not_found", .message = "Chat id not found or expired",
+                  .param = "", .code = ""};
+}
+
+ApiError BadSigningAlgo() {
+  return ApiError{.status = 400, .type = "invalid_request_error",
+                  .message = "Invalid signing algorithm. Must be 'ecdsa' or 'ed25519'",
+                  .param = "signing_algo", .code = "invalid_signing_algo"};
+}
+
+openai::FinishReason ToFinish(v1::FinishReason reason) {
+  switch (reason) {
+    case v1::FINISH_REASON_STOP: return openai::FinishReason::kStop;
+    case v1::FINISH_REASON_LENGTH: return openai::FinishReason::kLength;
+    default: return openai::FinishReason::kNone;
+  }
+}
+
+void FillSampling(const openai::Sampling& in, v1::SamplingParams* out) {
+  if (in.temperature) out->set_temperature(static_cast<float>(*in.temperature));
+  if (in.top_p) out->set_top_p(static_cast<float>(*in.top_p));
+  if (in.seed) out->set_seed(*in.seed);
+  out->set_max_tokens(in.max_tokens);
+  for (const std::string& stop : in.stop) out->add_stop(stop);
+}
+
+// Records the status a handler answered with, for the metrics.
+class StatusRecorder : public ResponseWriter {
+ public:
+  explicit StatusRecorder(ResponseWriter& inner) : inner_(inner) {}
+  bool Send(int status, std::string_view content_type, std::string_view body, const Headers& headers) override {
+    status_ = status;
+    return inner_.Send(status, content_type, body, headers);
+  }
+  bool BeginEventStream() override {
+    status_ = 200;
+    return inner_.BeginEventStream();
+  }
+  bool WriteChunk(std::string_view data) override { return inner_.WriteChunk(data); }
+  bool EndStream() override { return inner_.EndStream(); }
+  std::unique_ptr<PeerWatch> WatchPeer(std::function<void()> on_close) override {
+    return inner_.WatchPeer(std::move(on_close));
+  }
+  int status() const { return status_; }
+
+ private:
+  ResponseWriter& inner_;
+  int status_ = 0;
+};
+
+enum class Route { kChat, kCompletions, kModels, kSignature, kAttestation, kHealth, kMetrics, kUnknown };
+
+struct Match {
+  Route route = Route::kUnknown;
+  const char* name = "unknown";  // metrics label
+  const char* method = "";
+  std::string_view id;           // for signatures
+};
+
+Match MatchRoute(std::string_view path) {
+  if (path == "/v1/chat/completions") return {Route::kChat, "/v1/chat/completions", "POST", {}};
+  if (path == "/v1/completions") return {Route::kCompletions, "/v1/completions", "POST", {}};
+  if (path == "/v1/models") return {Route::kModels, "/v1/models", "GET", {}};
+  if (path == "/v1/attestation/report" || path == "/attestation/report") {
+    return {Route::kAttestation, "/v1/attestation/report", "GET", {}};
+  }
+  for (std::string_view prefix : {"/v1/signature/", "/signature/"}) {
+    if (path.starts_with(prefix) && path.size() > prefix.size()) {
+      return {Route::kSignature, "/v1/signature/{id}", "GET", path.substr(prefix.size())};
+    }
+  }
+  if (path == "/health") return {Route::kHealth, "/health", "GET", {}};
+  if (path == "/metrics") return {Route::kMetrics, "/metrics", "GET", {}};
+  return {};
+}
+
+bool NeedsAuth(Route route) {
+  return route == Route::kChat || route == Route::kCompletions || route == Route::kSignature ||
+         route == Route::kAttestation;
+}
+
+// Response ids are ours ("chatcmpl-" + hex); anything else cannot be one.
+bool PlausibleId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdBytes) return false;
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void SendError(ResponseWriter& writer, const ApiError& error, const Headers& headers) {
+  writer.Send(error.status, "application/json", openai::RenderError(error), headers);
+}
+
+ApiError BackendError(const grpc::Status& status, std::string_view backend_name) {
+  const std::string backend(backend_name);
+  ApiError error;
+  error.message = status.error_message();
+  switch (status.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      error.status = 400;
+      error.type = "invalid_request_error";
+      break;
+    case grpc::StatusCode::NOT_FOUND:
+      error.status = 404;
+      error.type = "not_found";
+      break;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      error.status = 429;
+      error.type = "rate_limit_error";
+      break;
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      error.status = 503;
+      error.type = "service_unavailable";
+      error.message = absl::StrCat("The ", backend, " service is unavailable; retry later.");
+      break;
+    default:
+      error.status = 500;
+      error.type = "server_error";
+      error.message = absl::StrCat("Internal error in the ", backend, " service.");
+  }
+  return error;
+}
+
+EdgeService::EdgeService(Backends backends, ApiKeys api_keys, std::string version)
+    : backends_(std::move(backends)),
+      signer_(v1::Signer::NewStub(backends_.signer)),
+      attestor_(v1::Attestor::NewStub(backends_.attestor)),
+      inference_(v1::Inference::NewStub(backends_.inference)),
+      api_keys_(std::move(api_keys)),
+      version_(std::move(version)) {}
+
+void EdgeService::Handle(const HttpRequest& request, ResponseWriter& raw_writer) {
+  const auto start = std::chrono::steady_clock::now();
+  StatusRecorder writer(raw_writer);
+  const Match match = MatchRoute(request.path);
+  if (match.route == Route::kUnknown) {
+    SendError(writer, ApiError{.status = 404, .type = "invalid_request_error",
+                               .message = absl::StrCat("Invalid URL (", request.method, " ", request.path, ")"),
+                               .param = "", .code = "unknown_url"});
+  } else if (request.method != match.method) {
+    SendError(writer,
+              ApiError{.status = 405, .type = "invalid_request_error",
+                       .message = absl::StrCat("Method ", request.method, " not allowed; use ", match.method),
+                       .param = "", .code = "method_not_allowed"},
+              {{"Allow", match.method}});
+  } else if (NeedsAuth(match.route) && !api_keys_.empty() &&
+             !(ParseBearer(request.authorization) && api_keys_.Accepts(*ParseBearer(request.authorization)))) {
+    SendError(writer, ApiError{.status = 401, .type = "authentication_error",
+                               .message = "Invalid or missing API key (Authorization: Bearer <key>).",
+                               .param = "", .code = "invalid_api_key"},
+              {{"WWW-Authenticate", "Bearer"}});
+  } else {
+    switch (match.route) {
+      case Route::kChat: Completion(openai::Api::kChat, request, writer); break;
+      case Route::kCompletions: Completion(openai::Api::kText, request, writer); break;
+      case Route::kModels: Models(writer); break;
+      case Route::kSignature: Signature(match.id, request, writer); break;
+      case Route::kAttestation: Attestation(request, writer); break;
+      case Route::kHealth: Health(writer); break;
+      case Route::kMetrics: writer.Send(200, "text/plain; version=0.0.4", metrics_.Render(), {}); break;
+      case Route::kUnknown: break;
+    }
+  }
+  std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  metrics_.RecordRequest(match.name, writer.status(), elapsed.count());
+}
+
+void EdgeService::Completion(openai::Api api, const HttpRequest& request, ResponseWriter& writer) {
+  v1::GenerateRequest generate;
+  bool stream = false, include_usage = false;
+  if (api == openai::Api::kChat) {
+    openai::ChatRequest chat;
+    if (auto error = openai::ParseChatRequest(request.body, &chat)) return SendError(writer, *error);
+    generate.set_model(chat.model);
+    for (const openai::Message& message : chat.messages) {
+      v1::ChatMessage* out = generate.mutable_chat()->add_messages();
+      out->set_role(message.role);
+      out->set_content(message.content);
+    }
+    FillSampling(chat.sampling, generate.mutable_sampling());
+    stream = chat.stream;
+    include_usage = chat.include_usage;
+  } else {
+    openai::CompletionRequest completion;
+    if (auto error = openai::ParseCompletionRequest(request.body, &completion)) return SendError(writer, *error);
+    generate.set_model(completion.model);
+    generate.set_prompt(completion.prompt);
+    FillSampling(completion.sampling, generate.mutable_sampling());
+    stream = completion.stream;
+    include_usage = completion.include_usage;
+  }
+  const openai::ResponseHeader header{
+      .id = absl::StrCat(api == openai::Api::kChat ? "chatcmpl-" : "cmpl-", RandomHex(16)),
+      .created = static_cast<int64_t>(std::time(nullptr)),
+      .model = generate.model()};
+  if (stream) return Stream(api, header, include_usage, request.body, generate, writer);
+
+  grpc::ClientContext context;
+  SetDeadline(context, kGenerateTimeout);
+  auto watch = writer.WatchPeer([&context] { context.TryCancel(); });
+  auto reader = inference_->Generate(&context, generate);
+  std::string text;
+  openai::FinishReason finish = openai::FinishReason::kNone;
+  openai::Usage usage;
+  v1::GenerateResponse piece;
+  while (reader->Read(&piece)) {
+    text += piece.text();
+    if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) finish = ToFinish(piece.finish_reason());
+    if (piece.has_usage()) usage = {piece.usage().prompt_tokens(), piece.usage().completion_tokens()};
+  }
+  grpc::Status status = reader->Finish();
+  watch.reset();
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, NotFoundModel(header.model));
+  if (!status.ok()) return SendError(writer, BackendError(status, "inference"));
+  metrics_.AddCompletionTokens(usage.completion_tokens);
+
+  const std::string body = openai::RenderCompletion(api, header, text, finish, usage);
+  Sign(header.id, header.model, Sha256(request.body), Sha256(body));
+  writer.Send(200, "application/json", body);
+}
+
+void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, bool include_usage,
+                         const std::string& request_body, const v1::GenerateRequest& generate,
+                         ResponseWriter& writer) {
+  grpc::ClientContext context;
+  SetDeadline(context, kGenerateTimeout);
+  std::atomic<bool> client_gone{false};
+  auto watch = writer.WatchPeer([&] {
+    client_gone = true;
+    context.TryCancel();
+  });
+  auto reader = inference_->Generate(&context, generate);
+
+  // Errors before the first piece (unknown model, bad sampling) still get a proper status code.
+  v1::GenerateResponse piece;
+  bool have_piece = reader->Read(&piece);
+  if (!have_piece) {
+    grpc::Status status = reader->Finish();
+    if (client_gone) return;
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, NotFoundModel(header.model));
+    if (!status.ok()) return SendError(writer, BackendError(status, "inference"));
+  }
+  if (!writer.BeginEventStream()) {
+    context.TryCancel();
+    reader->Finish();
+    return;
+  }
+  metrics_.StreamStarted();
+  Sha256Hasher hasher;  // covers exactly the bytes written, in order
+  bool alive = true;
+  auto emit = [&](const std::string& event) {
+    hasher.Update(event);
+    alive = alive && writer.WriteChunk(event);
+  };
+
+  if (api == openai::Api::kChat) emit(openai::RoleEvent(header, include_usage));
+  openai::FinishReason finish = openai::FinishReason::kNone;
+  openai::Usage usage;
+  while (alive && have_piece) {
+    if (!piece.text().empty()) emit(openai::ContentEvent(api, header, piece.text(), include_usage));
+    if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) finish = ToFinish(piece.finish_reason());
+    if (piece.has_usage()) usage = {piece.usage().prompt_tokens(), piece.usage().completion_tokens()};
+    have_piece = alive && reader->Read(&piece);
+  }
+  if (!alive || client_gone) {
+    context.TryCancel();  // a failed write stops the generation
+    metrics_.RecordClientDisconnect();
+  }
+  grpc::Status status = reader->Finish();
+  watch.reset();
+  metrics_.AddCompletionTokens(usage.completion_tokens);
+  if (alive && !client_gone) {
+    if (status.ok()) {
+      emit(openai::FinishEvent(api, header, finish, include_usage));
+      if (include_usage) emit(openai::UsageEvent(api, header, usage));
+    } else {
+      emit(openai::ErrorEvent(BackendError(status, "inference")));
+    }
+  }
+  if (alive && !client_gone) {
+    // [DONE] is known in advance: hash it, sign, and only then let the last bytes go.
+    hasher.Update(openai::kDoneEvent);
+    Sign(header.id, header.model, Sha256(request_body), hasher.Finish());
+    if (writer.WriteChunk(openai::kDoneEvent)) writer.EndStream();
+  } else {
+    LogInfo("client left stream ", header.id, " early; generation cancelled");
+  }
+  metrics_.StreamEnded();
+}
+
+void EdgeService::Sign(const std::string& id, const std::string& model, const Sha256Digest& request_sha256,
+                       const Sha256Digest& response_sha256) {
+  v1::SignChatRequest request;
+  request.set_id(id);
+  request.set_model(model);
+  request.set_request_sha256(request_sha256.data(), request_sha256.size());
+  request.set_response_sha256(response_sha256.data(), response_sha256.size());
+  v1::SignChatResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context, kRpcTimeout);
+  grpc::Status status = signer_->SignChat(&context, request, &response);
+  metrics_.RecordSignature(status.ok());
+  if (!status.ok()) {
+    LogError("signing ", id, " failed: code ", static_cast<int>(status.error_code()), " ", status.error_message());
+  }
+}
+
+std::optional<ApiError> EdgeService::CheckModelServed(const std::string& model) {
+  v1::ListModelsResponse models;
+  grpc::ClientContext context;
+  SetDeadline(context, kRpcTimeout);
+  grpc::Status status = inference_->ListModels(&context, v1::ListModelsRequest(), &models);
+  if (!status.ok()) return BackendError(status, "inference");
+  for (const v1::ModelInfo& info : models.models()) {
+    if (info.id() == model) return std::nullopt;
+  }
+  return NotFoundModel(model);
+}
+
+void EdgeService::Models(ResponseWriter& writer) {
+  v1::ListModelsResponse models;
+  grpc::ClientContext context;
+  SetDeadline(context, kRpcTimeout);
+  grpc::Status status = inference_->ListModels(&context, v1::ListModelsRequest(), &models);
+  if (!status.ok()) return SendError(writer, BackendError(status, "inference"));
+  Json list;
+  list["object"] = "list";
+  list["data"] = Json::array();
+  for (const v1::ModelInfo& info : models.models()) {
+    list["data"].push_back(Json{{"id", info.id()},
+                                {"object", "model"},
+                                {"created", info.created()},
+                                {"owned_by", "cai"},
+                                {"max_model_len", info.context_length()}});
+  }
+  SendJson(writer, 200, list);
+}
+
+void EdgeService::Signature(std::string_view id, const HttpRequest& request, ResponseWriter& writer) {
+  const auto query = openai::ParseQuery(request.query);
+  auto param = [&query](std::string_view name) {
+    auto it = query.find(name);
+    return it == query.end() ? std::string() : it->second;
+  };
+  absl::StatusOr<SigningAlgo> algo = ParseSigningAlgo(param("signing_algo"));
+  if (!algo.ok()) return SendError(writer, BadSigningAlgo());
+  if (!PlausibleId(id)) return SendError(writer, ChatIdNotFound());
+  const std::string model = param("model");
+  if (!model.empty()) {
+    if (auto error = CheckModelServed(model)) return SendError(writer, *error);
+  }
+
+  v1::GetSignatureRequest get;
+  get.set_id(std::string(id));
+  get.set_algo(*algo == SigningAlgo::kEcdsa ? v1::SIGNING_ALGO_ECDSA : v1::SIGNING_ALGO_ED25519);
+  v1::ChatSignature signature;
+  grpc::ClientContext context;
+  SetDeadline(context, kRpcTimeout);
+  grpc::Status status = signer_->GetSignature(&context, get, &signature);
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, ChatIdNotFound());
+  if (!status.ok()) return SendError(writer, BackendError(status, "signer"));
+  if (!model.empty() && signature.model() != model) return SendError(writer, ChatIdNotFound());
+
+  Json body;
+  body["text"] = signature.text();
+  body["signature"] = (*algo == SigningAlgo::kEcdsa ? "0x" : "") + HexEncode(signature.signature());
+  body["signing_address"] = signature.signing_address();
+  body["signing_algo"] = SigningAlgoName(*algo);
+  SendJson(writer, 200, body);
+}
+
+void EdgeService::Attestation(const HttpRequest& request, ResponseWriter& writer) {
+  const auto query = openai::ParseQuery(request.query);
+  auto param = [&query](std::string_view name) {
+    auto it = query.find(name);
+    return it == query.end() ? std::string() : it->second;
+  };
+  absl::StatusOr<SigningAlgo> algo = ParseSigningAlgo(param("signing_algo"));
+  if (!algo.ok()) return SendError(writer, BadSigningAlgo());
+
+  std::vector<uint8_t> nonce(32);
+  if (query.contains("nonce")) {
+    const std::string hex = param("nonce");
+    absl::StatusOr<std::vector<uint8_t>> decoded = HexDecodeExact(hex, 32);
+    if (hex.size() != 64 || !decoded.ok()) {
+      return SendError(writer, openai::InvalidRequest("'nonce' must be exactly 64 hex digits (32 bytes)", "nonce"));
+    }
+    nonce = *decoded;
+  } else {
+    nonce = *HexDecodeExact(RandomHex(32), 32);
+  }
+  const std::string model = param("model");
+  if (!model.empty()) {
+    if (auto error = CheckModelServed(model)) return SendError(writer, *error);
+  }
+
+  v1::PublicKeys keys;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context, kRpcTimeout);
+    grpc::Status status = signer_->GetPublicKeys(&context, v1::GetPublicKeysRequest(), &keys);
+    if (!status.ok()) return SendError(writer, BackendError(status, "signer"));
+  }
+  absl::StatusOr<std::vector<uint8_t>> key_id = KeyId(keys, *algo);
+  absl::StatusOr<std::array<uint8_t, 64>> report_data =
+      key_id.ok() ? BuildReportData(*key_id, nonce) : absl::StatusOr<std::array<uint8_t, 64>>(key_id.status());
+  if (!report_data.ok()) {
+    LogError("bad public keys from the signer: ", report_data.status().ToString());
+    return SendError(writer, BackendError(grpc::Status(grpc::StatusCode::INTERNAL, ""), "signer"));
+  }
+
+  v1::GetEvidenceRequest get;
+  get.set_report_data(report_data->data(), report_data->size());
+  get.set_gpu_nonce(nonce.data(), nonce.size());
+  v1::Evidence evidence;
+  grpc::ClientContext context;
+  SetDeadline(context, kEvidenceTimeout);
+  grpc::Status status = attestor_->GetEvidence(&context, get, &evidence);
+  if (!status.ok()) return SendError(writer, BackendError(status, "attestor"));
+
+  writer.Send(200, "application/json",
+              RenderAttestationReport(ReportInputs{.algo = *algo, .keys = &keys, .nonce = nonce,
+                                                   .evidence = &evidence, .model = model,
+                                                   .edge_version = version_}));
+}
+
+void EdgeService::Health(ResponseWriter& writer) {
+  Json backends;
+  bool healthy = true;
+  for (const auto& [name, channel] : {std::pair{"signer", backends_.signer},
+                                      std::pair{"attestor", backends_.attestor},
+                                      std::pair{"inference", backends_.inference}}) {
+    auto stub = grpc::health::v1::Health::NewStub(channel);
+    grpc::ClientContext context;
+    SetDeadline(context, kHealthTimeout);
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response);
+    bool ok = status.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+    backends[name] = ok ? "ok" : "unavailable";
+    healthy = healthy && ok;
+  }
+  Json body;
+  body["status"] = healthy ? "ok" : "unavailable";
+  body["backends"] = backends;
+  SendJson(writer, healthy ? 200 : 503, body);
+}
+
+}  // namespace cai::edge

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+
+#include "cai/v1/attestor.grpc.pb.h"
+#include "cai/v1/inference.grpc.pb.h"
+#include "cai/v1/signer.grpc.pb.h"
+#include "services/edge/auth.h"
+#include "services/edge/http_server.h"
+#include "services/edge/metrics.h"
+#include "services/edge/openai/api_error.h"
+#include "services/edge/openai/render.h"
+
+namespace cai::edge {
+
+struct Backends {
+  std::shared_ptr<grpc::Channel> signer;
+  std::shared_ptr<grpc::Channel> attestor;
+  std::shared_ptr<grpc::Channel> inference;
+};
+
+// The OpenAI API, signatures and attestation over the three internal services. Stateless apart
+// from metrics: every request is answered from the backends.
+class EdgeService {
+ public:
+  EdgeService(Backends backends, ApiKeys api_keys, std::string version);
+
+  // The HttpServer handler.
+  void Handle(const HttpRequest& request, ResponseWriter& writer);
+
+  Metrics& metrics() { return metrics_; }
+
+ private:
+  void Completion(openai::Api api, const HttpRequest& request, ResponseWriter& writer);
+  void Stream(openai::Api api, const openai::ResponseHeader& header, bool include_usage,
+              const std::string& request_body, const v1::GenerateRequest& generate, ResponseWriter& writer);
+  void Models(ResponseWriter& writer);
+  void Signature(std::string_view id, const HttpRequest& request, ResponseWriter& writer);
+  void Attestation(const HttpRequest& request, ResponseWriter& writer);
+  void Health(ResponseWriter& writer);
+
+  // Asks the signer to sign the two digests; on failure logs and counts it (the response goes on).
+  void Sign(const std::string& id, const std::string& model, const Sha256Digest& request_sha256,
+            const Sha256Digest& response_sha256);
+  // OK when `model` is served; else the 404 to send (or the backend error).
+  std::optional<openai::ApiError> CheckModelServed(const std::string& model);
+
+  Backends backends_;
+  std::unique_ptr<v1::Signer::Stub> signer_;
+  std::unique_ptr<v1::Attestor::Stub> attestor_;
+  std::unique_ptr<v1::Inference::Stub> inference_;
+  ApiKeys api_keys_;
+  std::string version_;
+  Metrics metrics_;
+};
+
+void SendError(ResponseWriter& writer, const openai::ApiError& error, const Headers& headers = {});
+
+// grpc status → OpenAI error: INVALID_ARGUMENT 400, NOT_FOUND 404, RESOURCE_EXHAUSTED 429,
+// UNAVAILABLE / DEADLINE_EXCEEDED 503, anything else 500.
+openai::ApiError BackendError(const grpc::Status& status, std::string_view backend);
+
+}  // namespace cai::edge

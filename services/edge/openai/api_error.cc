@@ -1,0 +1,28 @@
+#include "services/edge/openai/api_error.h"
+
+#include <nlohmann/json.hpp>
+
+namespace cai::openai {
+
+ApiError InvalidRequest(std::string message, std::string param) {
+  return ApiError{.status = 400,
+                  .type = "invalid_request_error",
+                  .message = std::move(message),
+                  .param = std::move(param),
+                  .code = ""};
+}
+
+std::string RenderError(const ApiError& error) {
+  auto or_null = [](const std::string& s) {
+    return s.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s);
+  };
+  nlohmann::ordered_json body;
+  body["error"]["message"] = error.message;
+  body["error"]["type"] = error.type;
+  body["error"]["param"] = or_null(error.param);
+  body["error"]["code"] = or_null(error.code);
+  // Messages may quote client bytes (a model name): never fail on invalid UTF-8.
+  return body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace cai::openai

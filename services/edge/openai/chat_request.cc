@@ -1,0 +1,237 @@
+#include "services/edge/openai/chat_request.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace cai::openai {
+namespace {
+
+using Json = nlohmann::json;
+
+// The field, or nullptr when it is absent or null.
+const Json* Field(const Json& object, const char* name) {
+  auto it = object.find(name);
+  if (it == object.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::optional<ApiError> ParseObject(std::string_view body, Json* out) {
+  if (JsonNestingDepth(body) > kMaxJsonDepth) {
+    return InvalidRequest(absl::StrCat("JSON nesting deeper than ", kMaxJsonDepth));
+  }
+  *out = Json::parse(body, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (out->is_discarded()) return InvalidRequest("We could not parse the JSON body of your request.");
+  if (!out->is_object()) return InvalidRequest("The request body must be a JSON object.");
+  return std::nullopt;
+}
+
+std::optional<ApiError> ParseModel(const Json& body, std::string* model) {
+  const Json* value = Field(body, "model");
+  if (value == nullptr) return InvalidRequest("'model' is a required property", "model");
+  if (!value->is_string() || value->get_ref<const std::string&>().empty()) {
+    return InvalidRequest("'model' must be a non-empty string", "model");
+  }
+  *model = value->get<std::string>();
+  return std::nullopt;
+}
+
+std::optional<ApiError> ParseStream(const Json& body, bool* stream, bool* include_usage) {
+  if (const Json* value = Field(body, "stream")) {
+    if (!value->is_boolean()) return InvalidRequest("'stream' must be a boolean", "stream");
+    *stream = value->get<bool>();
+  }
+  const Json* options = Field(body, "stream_options");
+  if (options == nullptr) return std::nullopt;
+  // Same rule and message as vLLM.
+  if (!*stream) {
+    return InvalidRequest("Stream options can only be defined when `stream=True`.", "stream_options");
+  }
+  if (!options->is_object()) return InvalidRequest("'stream_options' must be an object", "stream_options");
+  if (const Json* usage = Field(*options, "include_usage")) {
+    if (!usage->is_boolean()) {
+      return InvalidRequest("'stream_options.include_usage' must be a boolean",
+                            "stream_options.include_usage");
+    }
+    *include_usage = usage->get<bool>();
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> ParseSampling(const Json& body, Sampling* out) {
+  if (const Json* value = Field(body, "temperature")) {
+    if (!value->is_number() || value->get<double>() < 0 || value->get<double>() > 2) {
+      return InvalidRequest("'temperature' must be a number between 0 and 2", "temperature");
+    }
+    out->temperature = value->get<double>();
+  }
+  if (const Json* value = Field(body, "top_p")) {
+    if (!value->is_number() || value->get<double>() <= 0 || value->get<double>() > 1) {
+      return InvalidRequest("'top_p' must be a number greater than 0 and at most 1", "top_p");
+    }
+    out->top_p = value->get<double>();
+  }
+  // max_completion_tokens replaces the deprecated max_tokens and wins when both are given.
+  for (const char* name : {"max_tokens", "max_completion_tokens"}) {
+    const Json* value = Field(body, name);
+    if (value == nullptr) continue;
+    // A uint64 beyond int64 reads as negative and is rejected with the rest.
+    bool ok = value->is_number_integer() && value->get<int64_t>() >= 1 &&
+              value->get<int64_t>() <= kMaxCompletionTokens;
+    if (!ok) {
+      return InvalidRequest(
+          absl::StrCat("'", name, "' must be an integer between 1 and ", kMaxCompletionTokens), name);
+    }
+    out->max_tokens = static_cast<uint32_t>(value->get<int64_t>());
+  }
+  if (const Json* value = Field(body, "seed")) {
+    if (!value->is_number_integer()) return InvalidRequest("'seed' must be an integer", "seed");
+    out->seed = value->is_number_unsigned() ? value->get<uint64_t>()
+                                            : static_cast<uint64_t>(value->get<int64_t>());
+  }
+  if (const Json* value = Field(body, "stop")) {
+    const std::string message = absl::StrCat("'stop' must be a non-empty string or an array of at most ",
+                                             kMaxStopSequences, " non-empty strings of at most ",
+                                             kMaxStopBytes, " bytes");
+    std::vector<const Json*> items;
+    if (value->is_string()) {
+      items.push_back(value);
+    } else if (value->is_array() && value->size() <= kMaxStopSequences) {
+      for (const Json& item : *value) items.push_back(&item);
+    } else {
+      return InvalidRequest(message, "stop");
+    }
+    for (const Json* item : items) {
+      if (!item->is_string()) return InvalidRequest(message, "stop");
+      const std::string& text = item->get_ref<const std::string&>();
+      if (text.empty() || text.size() > kMaxStopBytes) return InvalidRequest(message, "stop");
+      out->stop.push_back(text);
+    }
+  }
+  if (const Json* value = Field(body, "n")) {
+    if (!value->is_number_integer() || value->get<int64_t>() < 1) {
+      return InvalidRequest("'n' must be an integer of at least 1", "n");
+    }
+    if (value->get<int64_t>() != 1) return InvalidRequest("n > 1 is not supported yet", "n");
+  }
+  return std::nullopt;
+}
+
+// content: a string, or an array of {"type":"text","text":...} parts (concatenated).
+std::optional<ApiError> ParseContent(const Json& message, const std::string& param, bool allow_null,
+                                     std::string* out) {
+  const Json* content = Field(message, "content");
+  if (content == nullptr) {
+    if (allow_null) return std::nullopt;
+    return InvalidRequest(absl::StrCat("'", param, "' is a required property"), param);
+  }
+  if (content->is_string()) {
+    *out = content->get<std::string>();
+    return std::nullopt;
+  }
+  if (!content->is_array()) {
+    return InvalidRequest(absl::StrCat("'", param, "' must be a string or an array of text parts"), param);
+  }
+  for (size_t i = 0; i < content->size(); ++i) {
+    const Json& part = (*content)[i];
+    const std::string part_param = absl::StrCat(param, "[", i, "]");
+    if (!part.is_object()) {
+      return InvalidRequest(absl::StrCat("'", part_param, "' must be an object"), part_param);
+    }
+    const Json* type = Field(part, "type");
+    if (type == nullptr || !type->is_string() || type->get_ref<const std::string&>() != "text") {
+      return InvalidRequest(absl::StrCat("'", part_param, ".type' must be 'text': only text content is supported"),
+                            part_param + ".type");
+    }
+    const Json* text = Field(part, "text");
+    if (text == nullptr || !text->is_string()) {
+      return InvalidRequest(absl::StrCat("'", part_param, ".text' must be a string"), part_param + ".text");
+    }
+    out->append(text->get_ref<const std::string&>());
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> ParseMessages(const Json& body, std::vector<Message>* out) {
+  const Json* messages = Field(body, "messages");
+  if (messages == nullptr) return InvalidRequest("'messages' is a required property", "messages");
+  if (!messages->is_array() || messages->empty()) {
+    return InvalidRequest("'messages' must be a non-empty array", "messages");
+  }
+  if (messages->size() > kMaxMessages) {
+    return InvalidRequest(absl::StrCat("'messages' must have at most ", kMaxMessages, " items"), "messages");
+  }
+  out->reserve(messages->size());
+  for (size_t i = 0; i < messages->size(); ++i) {
+    const Json& item = (*messages)[i];
+    const std::string param = absl::StrCat("messages[", i, "]");
+    if (!item.is_object()) return InvalidRequest(absl::StrCat("'", param, "' must be an object"), param);
+    const Json* role = Field(item, "role");
+    if (role == nullptr || !role->is_string()) {
+      return InvalidRequest(absl::StrCat("'", param, ".role' must be a string"), param + ".role");
+    }
+    Message message{.role = role->get<std::string>(), .content = ""};
+    if (message.role != "system" && message.role != "user" && message.role != "assistant") {
+      return InvalidRequest(
+          absl::StrCat("'", param, ".role' must be one of 'system', 'user', 'assistant' (tools are not supported)"),
+          param + ".role");
+    }
+    // An assistant turn may carry null content (OpenAI allows it next to tool_calls).
+    if (auto error = ParseContent(item, param + ".content", message.role == "assistant", &message.content)) {
+      return error;
+    }
+    out->push_back(std::move(message));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int JsonNestingDepth(std::string_view json) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      max_depth = std::max(max_depth, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out) {
+  Json json;
+  if (auto error = ParseObject(body, &json)) return error;
+  *out = ChatRequest{};
+  if (auto error = ParseModel(json, &out->model)) return error;
+  if (auto error = ParseMessages(json, &out->messages)) return error;
+  if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
+  return ParseSampling(json, &out->sampling);
+}
+
+std::optional<ApiError> ParseCompletionRequest(std::string_view body, CompletionRequest* out) {
+  Json json;
+  if (auto error = ParseObject(body, &json)) return error;
+  *out = CompletionRequest{};
+  if (auto error = ParseModel(json, &out->model)) return error;
+  // A prompt is a string, or an array holding exactly one string (batches are not supported).
+  const Json* prompt = Field(json, "prompt");
+  if (prompt == nullptr) return InvalidRequest("'prompt' is a required property", "prompt");
+  if (prompt->is_array() && prompt->size() == 1) prompt = &(*prompt)[0];
+  if (!prompt->is_string()) return InvalidRequest("'prompt' must be a string", "prompt");
+  out->prompt = prompt->get<std::string>();
+  if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
+  return ParseSampling(json, &out->sampling);
+}
+
+}  // namespace cai::openai

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "services/edge/openai/api_error.h"
+
+namespace cai::openai {
+
+inline constexpr size_t kMaxMessages = 1024;
+inline constexpr size_t kMaxStopSequences = 4;
+inline constexpr size_t kMaxStopBytes = 256;
+inline constexpr int64_t kMaxCompletionTokens = 131072;
+inline constexpr int kMaxJsonDepth = 64;
+
+struct Message {
+  std::string role;     // system | user | assistant
+  std::string content;  // text parts concatenated
+};
+
+// The sampling fields shared by chat and text completions. Unset optionals mean "model default".
+struct Sampling {
+  std::optional<double> temperature;  // [0, 2]
+  std::optional<double> top_p;        // (0, 1]
+  std::optional<uint64_t> seed;       // negative seeds wrap, as a bit pattern
+  uint32_t max_tokens = 0;            // 0: up to the context length
+  std::vector<std::string> stop;
+};
+
+struct ChatRequest {
+  std::string model;
+  std::vector<Message> messages;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  Sampling sampling;
+};
+
+struct CompletionRequest {
+  std::string model;
+  std::string prompt;
+  bool stream = false;
+  bool include_usage = false;
+  Sampling sampling;
+};
+
+// Parse and validate a /v1/chat/completions (or /v1/completions) body. On success fill `out` and
+// return nullopt; otherwise return the 400 error to send, naming the offending parameter.
+// Unknown fields are ignored, and null counts as absent for optional fields.
+std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out);
+std::optional<ApiError> ParseCompletionRequest(std::string_view body, CompletionRequest* out);
+
+// Deepest nesting of arrays/objects in `json` (strings skipped); bounds the parser's work.
+int JsonNestingDepth(std::string_view json);
+
+}  // namespace cai::openai

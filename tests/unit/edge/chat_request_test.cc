@@ -1,0 +1,160 @@
+#include "services/edge/openai/chat_request.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace cai::openai {
+namespace {
+
+constexpr char kMessages[] = R"("messages":[{"role":"user","content":"hi"}])";
+
+std::string Body(const std::string& extra) {
+  return std::string(R"({"model":"m",)") + kMessages + (extra.empty() ? "" : "," + extra) + "}";
+}
+
+struct BadCase {
+  const char* name;
+  std::string body;
+  std::string param;    // "" = null
+  std::string message;  // exact
+};
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
+class BadChatRequest : public testing::TestWithParam<BadCase> {};
+
+TEST_P(BadChatRequest, AnswersTheRightError) {
+  ChatRequest request;
+  std::optional<ApiError> error = ParseChatRequest(GetParam().body, &request);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->status, 400);
+  EXPECT_EQ(error->type, "invalid_request_error");
+  EXPECT_EQ(error->param, GetParam().param);
+  EXPECT_EQ(error->message, GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, BadChatRequest,
+    testing::Values(
+        BadCase{"not_json", "{nope", "", "We could not parse the JSON body of your request."},
+        BadCase{"empty_body", "", "", "We could not parse the JSON body of your request."},
+        BadCase{"not_object", "[1]", "", "The request body must be a JSON object."},
+        BadCase{"too_deep", std::string(100, '[') + std::string(100, ']'), "", "JSON nesting deeper than 64"},
+        BadCase{"no_model", std::string("{") + kMessages + "}", "model", "'model' is a required property"},
+        BadCase{"model_not_string", std::string(R"({"model":3,)") + kMessages + "}", "model",
+                "'model' must be a non-empty string"},
+        BadCase{"no_messages", R"({"model":"m"})", "messages", "'messages' is a required property"},
+        BadCase{"empty_messages", R"({"model":"m","messages":[]})", "messages",
+                "'messages' must be a non-empty array"},
+        BadCase{"bad_role", R"({"model":"m","messages":[{"role":"wizard","content":"x"}]})", "messages[0].role",
+                "'messages[0].role' must be one of 'system', 'user', 'assistant' (tools are not supported)"},
+        BadCase{"tool_role", R"({"model":"m","messages":[{"role":"user","content":"x"},{"role":"tool","content":"x"}]})",
+                "messages[1].role",
+                "'messages[1].role' must be one of 'system', 'user', 'assistant' (tools are not supported)"},
+        BadCase{"user_without_content", R"({"model":"m","messages":[{"role":"user"}]})", "messages[0].content",
+                "'messages[0].content' is a required property"},
+        BadCase{"content_number", R"({"model":"m","messages":[{"role":"user","content":5}]})",
+                "messages[0].content", "'messages[0].content' must be a string or an array of text parts"},
+        BadCase{"image_part",
+                R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]})",
+                "messages[0].content[0].type",
+                "'messages[0].content[0].type' must be 'text': only text content is supported"},
+        BadCase{"temperature_high", Body(R"("temperature":2.5)"), "temperature",
+                "'temperature' must be a number between 0 and 2"},
+        BadCase{"temperature_negative", Body(R"("temperature":-0.1)"), "temperature",
+                "'temperature' must be a number between 0 and 2"},
+        BadCase{"temperature_string", Body(R"("temperature":"1")"), "temperature",
+                "'temperature' must be a number between 0 and 2"},
+        BadCase{"top_p_zero", Body(R"("top_p":0)"), "top_p", "'top_p' must be a number greater than 0 and at most 1"},
+        BadCase{"max_tokens_zero", Body(R"("max_tokens":0)"), "max_tokens",
+                "'max_tokens' must be an integer between 1 and 131072"},
+        BadCase{"max_tokens_float", Body(R"("max_tokens":1.5)"), "max_tokens",
+                "'max_tokens' must be an integer between 1 and 131072"},
+        BadCase{"max_completion_tokens_huge", Body(R"("max_completion_tokens":18446744073709551615)"),
+                "max_completion_tokens", "'max_completion_tokens' must be an integer between 1 and 131072"},
+        BadCase{"seed_float", Body(R"("seed":1.5)"), "seed", "'seed' must be an integer"},
+        BadCase{"stop_five", Body(R"("stop":["a","b","c","d","e"])"), "stop",
+                "'stop' must be a non-empty string or an array of at most 4 non-empty strings of at most 256 bytes"},
+        BadCase{"stop_number", Body(R"("stop":[1])"), "stop",
+                "'stop' must be a non-empty string or an array of at most 4 non-empty strings of at most 256 bytes"},
+        BadCase{"n_two", Body(R"("n":2)"), "n", "n > 1 is not supported yet"},
+        BadCase{"n_zero", Body(R"("n":0)"), "n", "'n' must be an integer of at least 1"},
+        BadCase{"stream_string", Body(R"("stream":"yes")"), "stream", "'stream' must be a boolean"},
+        BadCase{"stream_options_without_stream", Body(R"("stream_options":{"include_usage":true})"),
+                "stream_options", "Stream options can only be defined when `stream=True`."},
+        BadCase{"include_usage_not_bool", Body(R"("stream":true,"stream_options":{"include_usage":1})"),
+                "stream_options.include_usage", "'stream_options.include_usage' must be a boolean"}),
+    [](const testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
+
+TEST(ChatRequest, ParsesEveryField) {
+  ChatRequest request;
+  std::optional<ApiError> error = ParseChatRequest(
+      R"({"model":"llama","messages":[{"role":"system","content":"Be brief."},)"
+      R"({"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},)"
+      R"({"role":"assistant","content":null}],)"
+      R"("stream":true,"stream_options":{"include_usage":true},"temperature":0,"top_p":0.5,)"
+      R"("max_tokens":10,"max_completion_tokens":20,"seed":-1,"stop":["x","yz"],"n":1,"user":"ignored","tools":null})",
+      &request);
+  ASSERT_FALSE(error.has_value()) << error->message;
+  EXPECT_EQ(request.model, "llama");
+  ASSERT_EQ(request.messages.size(), 3u);
+  EXPECT_EQ(request.messages[0].role, "system");
+  EXPECT_EQ(request.messages[0].content, "Be brief.");
+  EXPECT_EQ(request.messages[1].content, "ab");
+  EXPECT_EQ(request.messages[2].role, "assistant");
+  EXPECT_EQ(request.messages[2].content, "");
+  EXPECT_TRUE(request.stream);
+  EXPECT_TRUE(request.include_usage);
+  EXPECT_EQ(request.sampling.temperature, 0.0);
+  EXPECT_EQ(request.sampling.top_p, 0.5);
+  EXPECT_EQ(request.sampling.max_tokens, 20u);  // max_completion_tokens wins
+  EXPECT_EQ(request.sampling.seed, UINT64_MAX);
+  EXPECT_EQ(request.sampling.stop, (std::vector<std::string>{"x", "yz"}));
+}
+
+TEST(ChatRequest, DefaultsAndNulls) {
+  ChatRequest request;
+  ASSERT_FALSE(ParseChatRequest(Body(R"("temperature":null,"stream":null,"stop":"END")"), &request));
+  EXPECT_FALSE(request.stream);
+  EXPECT_FALSE(request.include_usage);
+  EXPECT_FALSE(request.sampling.temperature.has_value());
+  EXPECT_FALSE(request.sampling.top_p.has_value());
+  EXPECT_FALSE(request.sampling.seed.has_value());
+  EXPECT_EQ(request.sampling.max_tokens, 0u);
+  EXPECT_EQ(request.sampling.stop, (std::vector<std::string>{"END"}));
+}
+
+TEST(ChatRequest, MessageCountLimit) {
+  std::string many = R"({"model":"m","messages":[)";
+  for (size_t i = 0; i <= kMaxMessages; ++i) many += std::string(i ? "," : "") + R"({"role":"user","content":"x"})";
+  many += "]}";
+  ChatRequest request;
+  std::optional<ApiError> error = ParseChatRequest(many, &request);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "messages");
+  EXPECT_EQ(error->message, "'messages' must have at most 1024 items");
+}
+
+TEST(CompletionRequest, ParsesPrompt) {
+  CompletionRequest request;
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":["Once"],"max_tokens":5,"stream":true})", &request));
+  EXPECT_EQ(request.prompt, "Once");
+  EXPECT_TRUE(request.stream);
+  EXPECT_EQ(request.sampling.max_tokens, 5u);
+
+  std::optional<ApiError> error = ParseCompletionRequest(R"({"model":"m"})", &request);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "prompt");
+  error = ParseCompletionRequest(R"({"model":"m","prompt":["a","b"]})", &request);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->message, "'prompt' must be a string");
+}
+
+TEST(JsonNestingDepth, SkipsStrings) {
+  EXPECT_EQ(JsonNestingDepth(R"({"a":[1,{"b":"[[[[\"]]"}]})"), 3);
+  EXPECT_EQ(JsonNestingDepth("1"), 0);
+}
+
+}  // namespace
+}  // namespace cai::openai

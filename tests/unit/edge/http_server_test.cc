@@ -1,0 +1,305 @@
+// The HTTP layer with a test handler (limits, framing, keep-alive, hang-ups), and the edge's
+// routing answered without any backend (404, 405, 401, 400, 503). The flows against the real
+// signer, attestor and inference services are covered by tests/e2e.
+#include "services/edge/http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <string>
+#include <thread>
+
+#include <grpcpp/create_channel.h>
+#include <gtest/gtest.h>
+
+#include "services/edge/edge_service.h"
+
+namespace cai::edge {
+namespace {
+
+struct Response {
+  int status = 0;
+  std::string head;  // status line and headers
+  std::string body;  // raw, still chunk-framed when chunked
+};
+
+class Client {
+ public:
+  explicit Client(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    timeval timeout{.tv_sec = 20, .tv_usec = 0};  // a hung server fails the test instead of blocking it
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  }
+  ~Client() { ::close(fd_); }
+
+  bool connected() const { return connected_; }
+  void Send(const std::string& bytes) { ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size())); }
+  void Close() { ::shutdown(fd_, SHUT_RDWR); }
+
+  // One response: by Content-Length, up to the last chunk, or to EOF.
+  Response Read() {
+    Response response;
+    size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return response;
+    }
+    response.head = buffer_.substr(0, end + 2);
+    buffer_.erase(0, end + 4);
+    response.status = std::stoi(response.head.substr(9, 3));
+    if (size_t at = response.head.find("Content-Length: "); at != std::string::npos) {
+      size_t length = std::stoul(response.head.substr(at + 16));
+      while (buffer_.size() < length && Fill()) {}
+      response.body = buffer_.substr(0, length);
+      buffer_.erase(0, length);
+    } else if (response.head.find("Transfer-Encoding: chunked") != std::string::npos) {
+      size_t last;
+      while ((last = buffer_.find("0\r\n\r\n")) == std::string::npos || (last != 0 && buffer_[last - 1] != '\n')) {
+        if (!Fill()) break;
+      }
+      response.body = buffer_.substr(0, last + 5);
+      buffer_.erase(0, last + 5);
+    } else {
+      while (Fill()) {}
+      response.body = std::move(buffer_);
+      buffer_.clear();
+    }
+    return response;
+  }
+
+  bool AtEof() { return buffer_.empty() && !Fill(); }
+
+ private:
+  bool Fill() {
+    char chunk[4096];
+    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+// Runs an HttpServer on an ephemeral port for one test.
+class RunningServer {
+ public:
+  RunningServer(HttpServerOptions options, HttpHandler handler) : server_(std::move(options), std::move(handler)) {
+    EXPECT_TRUE(server_.Listen().ok());
+    thread_ = std::thread([this] { server_.Run(); });
+  }
+  ~RunningServer() {
+    server_.Stop();
+    thread_.join();
+  }
+  uint16_t port() const { return server_.port(); }
+
+ private:
+  HttpServer server_;
+  std::thread thread_;
+};
+
+HttpServerOptions SmallLimits() {
+  HttpServerOptions options;
+  options.port = 0;
+  options.max_body_bytes = 1024;
+  options.max_header_bytes = 2048;
+  return options;
+}
+
+void Echo(const HttpRequest& request, ResponseWriter& writer) {
+  writer.Send(200, "text/plain", request.method + " " + request.path + " ?" + request.query + " [" + request.body + "]");
+}
+
+std::string Post(const std::string& path, const std::string& body, const std::string& extra = "") {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\n" + extra + "Content-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+TEST(HttpLayerWithTestHandler, KeepAliveServesSeveralRequestsOnOneConnection) {
+  RunningServer server(SmallLimits(), Echo);
+  Client client(server.port());
+  ASSERT_TRUE(client.connected());
+  client.Send(Post("/a?x=1", "first") + Post("/b", "second"));  // pipelined
+  Response one = client.Read();
+  Response two = client.Read();
+  EXPECT_EQ(one.status, 200);
+  EXPECT_EQ(one.body, "POST /a ?x=1 [first]");
+  EXPECT_EQ(two.body, "POST /b ? [second]");
+  client.Send("GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  Response three = client.Read();
+  EXPECT_EQ(three.body, "GET /c ? []");
+  EXPECT_TRUE(client.AtEof());
+}
+
+TEST(HttpLayerWithTestHandler, ChunkedRequestBodyArrivesExactly) {
+  RunningServer server(SmallLimits(), Echo);
+  Client client(server.port());
+  client.Send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n2\r\n\":\r\n0\r\n\r\n");
+  EXPECT_EQ(client.Read().body, "POST /x ? [{\"a\":]");
+}
+
+TEST(HttpLayerWithTestHandler, EventStreamIsChunkFramed) {
+  RunningServer server(SmallLimits(), [](const HttpRequest&, ResponseWriter& writer) {
+    ASSERT_TRUE(writer.BeginEventStream());
+    ASSERT_TRUE(writer.WriteChunk("data: a\n\n"));
+    ASSERT_TRUE(writer.WriteChunk(""));  // must not end the body
+    ASSERT_TRUE(writer.WriteChunk("data: [DONE]\n\n"));
+    ASSERT_TRUE(writer.EndStream());
+  });
+  Client client(server.port());
+  client.Send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n");
+  Response response = client.Read();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_NE(response.head.find("Content-Type: text/event-stream"), std::string::npos);
+  EXPECT_NE(response.head.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_EQ(response.body, "9\r\ndata: a\n\n\r\ne\r\ndata: [DONE]\n\n\r\n0\r\n\r\n");
+  client.Send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n");  // still usable afterwards
+  EXPECT_EQ(client.Read().status, 200);
+}
+
+TEST(HttpLayerWithTestHandler, OversizedBodyIs413) {
+  RunningServer server(SmallLimits(), Echo);
+  Client client(server.port());
+  client.Send(Post("/v1/chat/completions", std::string(2000, 'x')));
+  Response response = client.Read();
+  EXPECT_EQ(response.status, 413);
+  EXPECT_NE(response.body.find("\"error\""), std::string::npos);
+  // A chunked body over the limit is caught while reading it.
+  Client chunked(server.port());
+  chunked.Send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(2048, 'y') +
+               "\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.Read().status, 413);
+}
+
+TEST(HttpLayerWithTestHandler, OversizedHeadersAre431) {
+  RunningServer server(SmallLimits(), Echo);
+  Client client(server.port());
+  client.Send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'h') + "\r\n\r\n");
+  EXPECT_EQ(client.Read().status, 431);
+}
+
+TEST(HttpLayerWithTestHandler, GarbageIs400AndTheServerKeepsServing) {
+  RunningServer server(SmallLimits(), Echo);
+  {
+    Client client(server.port());
+    client.Send("NOT HTTP AT ALL\r\n\r\n");
+    EXPECT_EQ(client.Read().status, 400);
+  }
+  Client next(server.port());
+  next.Send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(next.Read().status, 200);
+}
+
+TEST(HttpLayerWithTestHandler, ClientHangUpIsReportedToTheHandler) {
+  std::promise<void> hung_up;
+  RunningServer server(SmallLimits(), [&hung_up](const HttpRequest&, ResponseWriter& writer) {
+    std::promise<void> closed;
+    auto watch = writer.WatchPeer([&closed] { closed.set_value(); });
+    // Bounded so a broken watch fails the test rather than hanging it.
+    if (closed.get_future().wait_for(std::chrono::seconds(20)) == std::future_status::ready) hung_up.set_value();
+    writer.Send(200, "text/plain", "late");
+  });
+  Client client(server.port());
+  client.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  client.Close();
+  EXPECT_EQ(hung_up.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
+}
+
+TEST(HttpLayerWithTestHandler, TooManyConnectionsAre503) {
+  HttpServerOptions options = SmallLimits();
+  options.max_connections = 1;
+  RunningServer server(options, Echo);
+  Client first(server.port());
+  first.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(first.Read().status, 200);  // `first` now holds the only slot (keep-alive)
+  Client second(server.port());
+  EXPECT_EQ(second.Read().status, 503);
+}
+
+TEST(HttpLayerWithTestHandler, StopEndsIdleKeepAliveConnections) {
+  auto server = std::make_unique<RunningServer>(SmallLimits(), Echo);
+  Client client(server->port());
+  client.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(client.Read().status, 200);
+  server.reset();  // Stop + Run returns: the idle connection was closed
+  EXPECT_TRUE(client.AtEof());
+}
+
+// The routing of EdgeService, with backend addresses where nothing listens.
+class EdgeRoutingWithoutBackends : public testing::Test {
+ protected:
+  static std::shared_ptr<grpc::Channel> Nowhere() {
+    return grpc::CreateChannel("unix:/nonexistent/cai-edge-test.sock", grpc::InsecureChannelCredentials());
+  }
+  Response Call(EdgeService& service, const std::string& request) {
+    HttpServerOptions options = SmallLimits();
+    RunningServer server(options, [&service](const HttpRequest& r, ResponseWriter& w) { service.Handle(r, w); });
+    Client client(server.port());
+    client.Send(request);
+    return client.Read();
+  }
+  EdgeService open_{Backends{Nowhere(), Nowhere(), Nowhere()}, ApiKeys(), "test"};
+};
+
+TEST_F(EdgeRoutingWithoutBackends, UnknownRouteIs404) {
+  Response response = Call(open_, "GET /v2/nothing HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(response.status, 404);
+  EXPECT_EQ(response.body,
+            R"j({"error":{"message":"Invalid URL (GET /v2/nothing)","type":"invalid_request_error","param":null,"code":"unknown_url"}})j");
+}
+
+TEST_F(EdgeRoutingWithoutBackends, WrongMethodIs405WithAllow) {
+  Response response = Call(open_, "GET /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(response.status, 405);
+  EXPECT_NE(response.head.find("Allow: POST"), std::string::npos);
+}
+
+TEST_F(EdgeRoutingWithoutBackends, InvalidBodyIs400WithParam) {
+  Response response = Call(open_, Post("/v1/chat/completions", R"({"model":"m","messages":[{"role":"user","content":"x"}],"top_p":2})"));
+  EXPECT_EQ(response.status, 400);
+  EXPECT_NE(response.body.find(R"("param":"top_p")"), std::string::npos);
+}
+
+TEST_F(EdgeRoutingWithoutBackends, BadNonceAndAlgoAre400) {
+  EXPECT_EQ(Call(open_, "GET /v1/attestation/report?nonce=abcd HTTP/1.1\r\nHost: x\r\n\r\n").status, 400);
+  EXPECT_EQ(Call(open_, "GET /attestation/report?nonce=0x" + std::string(62, '0') + " HTTP/1.1\r\nHost: x\r\n\r\n").status, 400);
+  EXPECT_EQ(Call(open_, "GET /v1/signature/chatcmpl-1?signing_algo=rsa HTTP/1.1\r\nHost: x\r\n\r\n").status, 400);
+}
+
+TEST_F(EdgeRoutingWithoutBackends, UnreachableBackendIs503) {
+  Response response = Call(open_, Post("/v1/chat/completions", R"({"model":"m","messages":[{"role":"user","content":"x"}]})"));
+  EXPECT_EQ(response.status, 503);
+  EXPECT_NE(response.body.find(R"("type":"service_unavailable")"), std::string::npos);
+  EXPECT_EQ(Call(open_, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").status, 503);
+}
+
+TEST_F(EdgeRoutingWithoutBackends, ApiKeysGuardTheApiButNotHealthOrMetrics) {
+  EdgeService guarded(Backends{Nowhere(), Nowhere(), Nowhere()}, *ApiKeys::Load("", "sk-good"), "test");
+  const std::string body = R"({"model":"m","messages":[{"role":"user","content":"x"}],"top_p":2})";
+  Response missing = Call(guarded, Post("/v1/chat/completions", body));
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_NE(missing.body.find(R"("type":"authentication_error")"), std::string::npos);
+  EXPECT_EQ(Call(guarded, Post("/v1/chat/completions", body, "Authorization: Bearer sk-bad\r\n")).status, 401);
+  EXPECT_EQ(Call(guarded, "GET /v1/signature/chatcmpl-1 HTTP/1.1\r\nHost: x\r\n\r\n").status, 401);
+  EXPECT_EQ(Call(guarded, "GET /attestation/report HTTP/1.1\r\nHost: x\r\n\r\n").status, 401);
+  // With the key, the request reaches validation (400 for top_p), so auth passed.
+  EXPECT_EQ(Call(guarded, Post("/v1/chat/completions", body, "Authorization: Bearer sk-good\r\n")).status, 400);
+  EXPECT_EQ(Call(guarded, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").status, 503);
+  Response metrics = Call(guarded, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find(R"(cai_edge_requests_total{route="/v1/chat/completions",status="401"} 2)"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("cai_edge_signatures_total{result=\"failed\"} 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cai::edge

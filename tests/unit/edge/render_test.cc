@@ -1,0 +1,85 @@
+#include "services/edge/openai/render.h"
+
+#include <gtest/gtest.h>
+
+#include "services/edge/openai/query.h"
+
+namespace cai::openai {
+namespace {
+
+const ResponseHeader kHeader{.id = "chatcmpl-0123", .created = 1700000000, .model = "llama"};
+
+TEST(Render, ChatCompletionBytes) {
+  EXPECT_EQ(RenderCompletion(Api::kChat, kHeader, "Hi \"there\"\n", FinishReason::kStop, {7, 3}),
+            R"({"id":"chatcmpl-0123","object":"chat.completion","created":1700000000,"model":"llama",)"
+            R"("choices":[{"index":0,"message":{"role":"assistant","content":"Hi \"there\"\n"},)"
+            R"("logprobs":null,"finish_reason":"stop"}],)"
+            R"("usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}})");
+}
+
+TEST(Render, TextCompletionBytes) {
+  const ResponseHeader header{.id = "cmpl-1", .created = 5, .model = "m"};
+  EXPECT_EQ(RenderCompletion(Api::kText, header, "é", FinishReason::kLength, {1, 2}),
+            R"({"id":"cmpl-1","object":"text_completion","created":5,"model":"m",)"
+            R"("choices":[{"index":0,"text":"é","logprobs":null,"finish_reason":"length"}],)"
+            R"("usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})");
+}
+
+TEST(Render, ChatStreamEventsWithUsage) {
+  const std::string prefix = R"(data: {"id":"chatcmpl-0123","object":"chat.completion.chunk","created":1700000000,"model":"llama",)";
+  EXPECT_EQ(RoleEvent(kHeader, true),
+            prefix + R"("choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null})" "\n\n");
+  EXPECT_EQ(ContentEvent(Api::kChat, kHeader, "Hel", true),
+            prefix + R"("choices":[{"index":0,"delta":{"content":"Hel"},"logprobs":null,"finish_reason":null}],"usage":null})" "\n\n");
+  EXPECT_EQ(FinishEvent(Api::kChat, kHeader, FinishReason::kStop, true),
+            prefix + R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null})" "\n\n");
+  EXPECT_EQ(UsageEvent(Api::kChat, kHeader, {4, 2}),
+            prefix + R"("choices":[],"usage":{"prompt_tokens":4,"completion_tokens":2,"total_tokens":6}})" "\n\n");
+  EXPECT_EQ(kDoneEvent, "data: [DONE]\n\n");
+}
+
+TEST(Render, ChatStreamEventsWithoutUsageOmitTheField) {
+  EXPECT_EQ(ContentEvent(Api::kChat, kHeader, "x", false),
+            R"(data: {"id":"chatcmpl-0123","object":"chat.completion.chunk","created":1700000000,"model":"llama",)"
+            R"("choices":[{"index":0,"delta":{"content":"x"},"logprobs":null,"finish_reason":null}]})" "\n\n");
+}
+
+TEST(Render, TextStreamEvents) {
+  const ResponseHeader header{.id = "cmpl-1", .created = 5, .model = "m"};
+  EXPECT_EQ(ContentEvent(Api::kText, header, "ab", false),
+            R"(data: {"id":"cmpl-1","object":"text_completion","created":5,"model":"m",)"
+            R"("choices":[{"index":0,"text":"ab","logprobs":null,"finish_reason":null}]})" "\n\n");
+  EXPECT_EQ(FinishEvent(Api::kText, header, FinishReason::kLength, false),
+            R"(data: {"id":"cmpl-1","object":"text_completion","created":5,"model":"m",)"
+            R"("choices":[{"index":0,"text":"","logprobs":null,"finish_reason":"length"}]})" "\n\n");
+}
+
+TEST(Render, InvalidUtf8IsReplacedNotFatal) {
+  std::string event = ContentEvent(Api::kChat, kHeader, "\xff", false);
+  EXPECT_NE(event.find("\xEF\xBF\xBD"), std::string::npos);
+}
+
+TEST(Render, ErrorObject) {
+  EXPECT_EQ(RenderError(InvalidRequest("bad", "temperature")),
+            R"({"error":{"message":"bad","type":"invalid_request_error","param":"temperature","code":null}})");
+  EXPECT_EQ(ErrorEvent(ApiError{.status = 500, .type = "server_error", .message = "x", .param = "", .code = "c"}),
+            "data: {\"error\":{\"message\":\"x\",\"type\":\"server_error\",\"param\":null,\"code\":\"c\"}}\n\n");
+}
+
+TEST(Query, DecodesAndKeepsFirst) {
+  auto params = ParseQuery("nonce=ab%2Fcd&model=a+b&nonce=second&flag&%zz=1&=empty");
+  EXPECT_EQ(params["nonce"], "ab/cd");
+  EXPECT_EQ(params["model"], "a b");
+  EXPECT_EQ(params["flag"], "");
+  EXPECT_EQ(params["%zz"], "1");
+  EXPECT_EQ(PercentDecode("%4"), "%4");
+}
+
+TEST(Query, BoundsTheNumberOfParams) {
+  std::string query;
+  for (int i = 0; i < 100; ++i) query += "k" + std::to_string(i) + "=v&";
+  EXPECT_EQ(ParseQuery(query).size(), kMaxQueryParams);
+}
+
+}  // namespace
+}  // namespace cai::openai
