@@ -216,6 +216,11 @@ int RunUp(const std::vector<std::string>& args) {
 
   std::printf("Starting cai (runtime dir %s)\n", run.c_str());
   std::fflush(stdout);
+  std::vector<std::string> inference_args = {"--listen", inference_addr, "--model", model_dir};
+  if (opt.model_dir.empty()) {
+    inference_args.push_back("--served_model_name");
+    inference_args.push_back("cai-demo");
+  }
   struct Backend {
     std::string name;
     std::vector<std::string> argv;
@@ -226,7 +231,7 @@ int RunUp(const std::vector<std::string>& args) {
       {"cai-signer", {"--listen", signer_addr}, signer_addr, 30},
       // No TDX or GPU on this machine is the normal case in development: simulation is explicit.
       {"cai-attestor", {"--listen", attestor_addr, "--allow_simulated"}, attestor_addr, 30},
-      {"cai-inference", {"--listen", inference_addr, "--model", model_dir}, inference_addr, 600},
+      {"cai-inference", inference_args, inference_addr, 600},
   };
   for (const Backend& b : backends) {
     ChildProcess* child = start(b.name, b.argv);

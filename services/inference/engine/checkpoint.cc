@@ -1,0 +1,94 @@
+#include "services/inference/engine/checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+
+namespace cai::inference {
+namespace {
+
+constexpr size_t kMaxIndexBytes = 64 << 20;
+
+absl::StatusOr<std::string> ReadSmallFile(const std::filesystem::path& path, size_t limit) {
+  std::error_code ec;
+  uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return absl::NotFoundError(absl::StrCat("cannot read ", path.string(), ": ", ec.message()));
+  if (size > limit) return absl::InvalidArgumentError(absl::StrCat(path.string(), " is above ", limit, " bytes"));
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
+  return buffer.str();
+}
+
+// Shard names come from a file we did not write: keep them inside the model directory.
+bool IsPlainFileName(const std::string& name) {
+  return !name.empty() && name.size() < 256 && name.find('/') == std::string::npos &&
+         name != "." && name != "..";
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& dir) {
+  std::filesystem::path root(dir);
+  std::vector<std::string> shard_names;
+  std::vector<std::pair<std::string, std::string>> weight_map;  // tensor -> shard
+  std::filesystem::path index_path = root / "model.safetensors.index.json";
+  if (std::filesystem::exists(index_path)) {
+    absl::StatusOr<std::string> text = ReadSmallFile(index_path, kMaxIndexBytes);
+    if (!text.ok()) return text.status();
+    try {
+      nlohmann::json index = nlohmann::json::parse(*text);
+      const nlohmann::json& map = index.at("weight_map");
+      if (!map.is_object()) return absl::InvalidArgumentError("index weight_map is not an object");
+      absl::flat_hash_set<std::string> seen;
+      for (const auto& [tensor, shard] : map.items()) {
+        std::string file = shard.get<std::string>();
+        if (!IsPlainFileName(file)) {
+          return absl::InvalidArgumentError(absl::StrCat("index names shard '", file, "' outside the model directory"));
+        }
+        if (seen.insert(file).second) shard_names.push_back(file);
+        weight_map.emplace_back(tensor, file);
+      }
+    } catch (const std::exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat(index_path.string(), ": ", e.what()));
+    }
+  } else {
+    shard_names.push_back("model.safetensors");
+  }
+
+  auto checkpoint = std::make_unique<Checkpoint>();
+  absl::flat_hash_map<std::string, const SafetensorsFile*> by_name;
+  for (const std::string& shard : shard_names) {
+    absl::StatusOr<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::Open((root / shard).string());
+    if (!file.ok()) return file.status();
+    by_name[shard] = file->get();
+    checkpoint->files_.push_back(*std::move(file));
+  }
+  if (weight_map.empty()) {
+    for (const auto& [name, tensor] : checkpoint->files_[0]->tensors()) checkpoint->tensors_[name] = &tensor;
+  } else {
+    for (const auto& [name, shard] : weight_map) {
+      const Tensor* tensor = by_name[shard]->Find(name);
+      if (tensor == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("index maps '", name, "' to ", shard, ", which lacks it"));
+      }
+      checkpoint->tensors_[name] = tensor;
+    }
+  }
+  return checkpoint;
+}
+
+absl::StatusOr<const Tensor*> Checkpoint::Get(std::string_view name) const {
+  std::string key(name);  // this abseil's string_view is not std::string_view
+  auto it = tensors_.find(key);
+  if (it == tensors_.end()) return absl::NotFoundError(absl::StrCat("checkpoint has no tensor '", key, "'"));
+  return it->second;
+}
+
+}  // namespace cai::inference

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "services/inference/engine/safetensors.h"
+
+namespace cai::inference {
+
+// The weights of a Hugging Face model directory: `model.safetensors`, or the shards named by the
+// `weight_map` of `model.safetensors.index.json`. Files stay memory-mapped while this lives.
+class Checkpoint {
+ public:
+  static absl::StatusOr<std::unique_ptr<Checkpoint>> Open(const std::string& dir);
+
+  // NotFound naming the tensor when absent.
+  absl::StatusOr<const Tensor*> Get(std::string_view name) const;
+  size_t num_tensors() const { return tensors_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<SafetensorsFile>> files_;
+  absl::flat_hash_map<std::string, const Tensor*> tensors_;
+};
+
+}  // namespace cai::inference

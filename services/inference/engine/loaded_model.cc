@@ -1,0 +1,129 @@
+#include "services/inference/engine/loaded_model.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "services/inference/engine/checkpoint.h"
+
+namespace cai::inference {
+namespace {
+
+constexpr size_t kMaxConfigBytes = 4 << 20;
+
+// nullopt when the file does not exist; errors when it exists but cannot be read or is too big.
+absl::StatusOr<std::optional<std::string>> ReadOptionalFile(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::optional<std::string>();
+  uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return absl::NotFoundError(absl::StrCat("cannot read ", path.string(), ": ", ec.message()));
+  if (size > kMaxConfigBytes) return absl::InvalidArgumentError(absl::StrCat(path.string(), " is too large"));
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
+  return std::optional<std::string>(buffer.str());
+}
+
+absl::Status WithPath(const absl::Status& status, const std::filesystem::path& path) {
+  return absl::Status(status.code(), absl::StrCat(path.string(), ": ", status.message()));
+}
+
+// tokenizer_config.json names tokens as strings or as {"content": "..."} objects.
+std::optional<int32_t> TokenFromConfig(const nlohmann::json& config, std::string_view key, const Tokenizer& tok) {
+  auto it = config.find(key);
+  if (it == config.end()) return std::nullopt;
+  std::string text;
+  if (it->is_string()) text = it->get<std::string>();
+  if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) text = (*it)["content"];
+  return text.empty() ? std::nullopt : tok.TokenId(text);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir, int num_threads) {
+  std::filesystem::path root(dir);
+  auto loaded = std::make_unique<LoadedModel>();
+
+  absl::StatusOr<std::optional<std::string>> config_text = ReadOptionalFile(root / "config.json");
+  if (!config_text.ok()) return config_text.status();
+  if (!config_text->has_value()) return absl::NotFoundError(absl::StrCat(dir, " has no config.json"));
+  absl::StatusOr<LlamaConfig> config = ParseLlamaConfig(**config_text);
+  if (!config.ok()) return WithPath(config.status(), root / "config.json");
+  loaded->config = *config;
+
+  absl::StatusOr<std::optional<std::string>> generation_text = ReadOptionalFile(root / "generation_config.json");
+  if (!generation_text.ok()) return generation_text.status();
+  if (generation_text->has_value()) {
+    absl::StatusOr<GenerationConfig> generation = ParseGenerationConfig(**generation_text);
+    if (!generation.ok()) return WithPath(generation.status(), root / "generation_config.json");
+    loaded->generation = *generation;
+  }
+
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = Tokenizer::FromFile(root / "tokenizer.json");
+  if (!tokenizer.ok()) return WithPath(tokenizer.status(), root / "tokenizer.json");
+  loaded->tokenizer = *std::move(tokenizer);
+  const Tokenizer& tok = *loaded->tokenizer;
+  if (tok.vocab_size() > loaded->config.vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat("tokenizer has ", tok.vocab_size(),
+                                                   " tokens but the model's vocab_size is ",
+                                                   loaded->config.vocab_size));
+  }
+
+  std::vector<int32_t> stops = loaded->config.eos_token_ids;
+  stops.insert(stops.end(), loaded->generation.eos_token_ids.begin(), loaded->generation.eos_token_ids.end());
+  loaded->bos_token_id = loaded->config.bos_token_id;
+  absl::StatusOr<std::optional<std::string>> tok_config_text = ReadOptionalFile(root / "tokenizer_config.json");
+  if (!tok_config_text.ok()) return tok_config_text.status();
+  if (tok_config_text->has_value()) {
+    try {
+      nlohmann::json tok_config = nlohmann::json::parse(**tok_config_text);
+      if (!loaded->bos_token_id) loaded->bos_token_id = TokenFromConfig(tok_config, "bos_token", tok);
+      if (std::optional<int32_t> eos = TokenFromConfig(tok_config, "eos_token", tok)) stops.push_back(*eos);
+    } catch (const nlohmann::json::exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat((root / "tokenizer_config.json").string(), ": ", e.what()));
+    }
+  }
+  std::sort(stops.begin(), stops.end());
+  stops.erase(std::unique(stops.begin(), stops.end()), stops.end());
+  loaded->stop_token_ids = stops;
+  loaded->chat_template = DetectChatTemplate(tok, loaded->config.model_type);
+
+  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir);
+  if (!checkpoint.ok()) return checkpoint.status();
+  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(loaded->config, **checkpoint, num_threads);
+  if (!model.ok()) return model.status();
+  loaded->model = *std::move(model);
+  return loaded;
+}
+
+absl::StatusOr<std::vector<int32_t>> EncodeChat(const LoadedModel& model, const std::vector<ChatMessage>& messages) {
+  if (!model.chat_template.ok()) return model.chat_template.status();
+  if (messages.size() > kMaxChatMessages) return absl::InvalidArgumentError("too many chat messages");
+  size_t bytes = 0;
+  for (const ChatMessage& m : messages) bytes += m.role.size() + m.content.size();
+  if (bytes > kMaxPromptBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the chat has ", bytes, " bytes, above the limit of ", kMaxPromptBytes));
+  }
+  absl::StatusOr<std::string> text = RenderChat(*model.chat_template, messages, /*add_generation_prompt=*/true);
+  if (!text.ok()) return absl::InvalidArgumentError(text.status().message());
+  return model.tokenizer->Encode(*text, /*allow_special=*/true);
+}
+
+absl::StatusOr<std::vector<int32_t>> EncodeCompletion(const LoadedModel& model, std::string_view prompt) {
+  if (prompt.size() > kMaxPromptBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the prompt has ", prompt.size(), " bytes, above the limit of ",
+                                                   kMaxPromptBytes));
+  }
+  std::vector<int32_t> tokens;
+  if (model.bos_token_id) tokens.push_back(*model.bos_token_id);
+  std::vector<int32_t> text = model.tokenizer->Encode(prompt, /*allow_special=*/false);
+  tokens.insert(tokens.end(), text.begin(), text.end());
+  return tokens;
+}
+
+}  // namespace cai::inference

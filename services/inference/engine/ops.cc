@@ -1,0 +1,87 @@
+#include "services/inference/engine/ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cai::inference {
+
+// Eight independent partial sums let the compiler vectorise without -ffast-math; the summation
+// order is fixed, so results do not depend on the thread count.
+#if defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+float Dot(const float* a, const float* b, size_t n) {
+  float acc[8] = {};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (size_t j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  }
+  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+void RmsNorm(float* out, const float* x, const float* weight, size_t n, float eps) {
+  double sum_squares = 0;
+  for (size_t i = 0; i < n; ++i) sum_squares += static_cast<double>(x[i]) * x[i];
+  float variance = static_cast<float>(sum_squares / static_cast<double>(n));
+  float scale = 1.0f / std::sqrt(variance + eps);
+  for (size_t i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * scale);
+}
+
+void MatMul(float* out, const float* x, const float* w, size_t tokens, size_t rows, size_t cols,
+            ThreadPool& pool) {
+  pool.ParallelFor(rows, [&](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; ++r) {
+      const float* row = w + r * cols;
+      for (size_t t = 0; t < tokens; ++t) out[t * rows + r] = Dot(row, x + t * cols, cols);
+    }
+  });
+}
+
+void RopeCosSin(std::span<const float> inv_freq, int64_t pos, float* cos, float* sin) {
+  for (size_t i = 0; i < inv_freq.size(); ++i) {
+    float angle = inv_freq[i] * static_cast<float>(pos);
+    cos[i] = static_cast<float>(std::cos(static_cast<double>(angle)));
+    sin[i] = static_cast<float>(std::sin(static_cast<double>(angle)));
+  }
+}
+
+void ApplyRope(float* vec, size_t num_heads, size_t head_dim, const float* cos, const float* sin) {
+  size_t half = head_dim / 2;
+  for (size_t h = 0; h < num_heads; ++h) {
+    float* x = vec + h * head_dim;
+    for (size_t i = 0; i < half; ++i) {
+      float x1 = x[i], x2 = x[i + half];
+      x[i] = x1 * cos[i] - x2 * sin[i];
+      x[i + half] = x2 * cos[i] + x1 * sin[i];
+    }
+  }
+}
+
+void Softmax(float* x, size_t n) {
+  if (n == 0) return;
+  float max = *std::max_element(x, x + n);
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  float inv = static_cast<float>(1.0 / sum);
+  for (size_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void AttendHead(float* out, const float* q, const float* k, const float* v, size_t num_positions,
+                size_t head_dim, size_t kv_stride, float* scores) {
+  float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  for (size_t p = 0; p < num_positions; ++p) scores[p] = Dot(q, k + p * kv_stride, head_dim) * scale;
+  Softmax(scores, num_positions);
+  std::fill(out, out + head_dim, 0.0f);
+  for (size_t p = 0; p < num_positions; ++p) {
+    const float* vp = v + p * kv_stride;
+    float s = scores[p];
+    for (size_t i = 0; i < head_dim; ++i) out[i] += s * vp[i];
+  }
+}
+
+}  // namespace cai::inference

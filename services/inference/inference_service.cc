@@ -1,0 +1,110 @@
+#include "services/inference/inference_service.h"
+
+#include <chrono>
+#include <random>
+
+#include "lib/common/grpc_status.h"
+#include "lib/common/log.h"
+
+namespace cai::inference {
+namespace {
+
+uint64_t RandomSeed() {
+  std::random_device device;
+  return (uint64_t{device()} << 32) | device();
+}
+
+v1::FinishReason ToProto(FinishReason reason) {
+  return reason == FinishReason::kStop ? v1::FINISH_REASON_STOP : v1::FINISH_REASON_LENGTH;
+}
+
+}  // namespace
+
+InferenceService::InferenceService(std::string model_id, std::unique_ptr<LoadedModel> model,
+                                   int max_concurrent_sequences)
+    : model_id_(std::move(model_id)),
+      model_(std::move(model)),
+      created_(std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count()),
+      limiter_(max_concurrent_sequences) {}
+
+grpc::Status InferenceService::ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
+                                          v1::ListModelsResponse* response) {
+  v1::ModelInfo* info = response->add_models();
+  info->set_id(model_id_);
+  info->set_created(created_);
+  info->set_context_length(static_cast<uint32_t>(model_->config.max_position_embeddings));
+  info->set_architecture(model_->config.architecture);
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<GenerationRequest> InferenceService::BuildRequest(const v1::GenerateRequest& request) const {
+  if (request.model() != model_id_) {
+    return absl::NotFoundError(absl::StrCat("model '", request.model().substr(0, 128), "' is not served here"));
+  }
+  GenerationRequest out;
+  absl::StatusOr<std::vector<int32_t>> prompt;
+  switch (request.input_case()) {
+    case v1::GenerateRequest::kChat: {
+      std::vector<ChatMessage> messages;
+      for (const v1::ChatMessage& m : request.chat().messages()) messages.push_back({m.role(), m.content()});
+      prompt = EncodeChat(*model_, messages);
+      break;
+    }
+    case v1::GenerateRequest::kPrompt:
+      prompt = EncodeCompletion(*model_, request.prompt());
+      break;
+    default:
+      return absl::InvalidArgumentError("the request has neither chat messages nor a prompt");
+  }
+  if (!prompt.ok()) return prompt.status();
+  out.prompt = *std::move(prompt);
+
+  // Unset sampling fields take the model's generation_config defaults, then OpenAI's.
+  const GenerationConfig& defaults = model_->generation;
+  const v1::SamplingParams& s = request.sampling();
+  out.sampling.temperature = s.has_temperature() ? s.temperature()
+                             : !defaults.do_sample ? 0.0f
+                                                   : defaults.temperature.value_or(1.0f);
+  out.sampling.top_p = s.has_top_p() ? s.top_p() : defaults.top_p.value_or(1.0f);
+  out.sampling.seed = s.has_seed() ? s.seed() : RandomSeed();
+  out.max_tokens = s.max_tokens();
+  out.stop.assign(s.stop().begin(), s.stop().end());
+  out.stop_token_ids = model_->stop_token_ids;
+  return out;
+}
+
+grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
+                                        grpc::ServerWriter<v1::GenerateResponse>* writer) {
+  absl::StatusOr<GenerationRequest> generation = BuildRequest(*request);
+  if (!generation.ok()) return ToGrpcStatus(generation.status());
+
+  auto cancelled = [context] { return context->IsCancelled(); };
+  if (!limiter_.Acquire(cancelled)) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled while queued");
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<GenerationResult> result = cai::inference::Generate(
+      *model_->model, *model_->tokenizer, *generation,
+      [writer](std::string_view text) {
+        v1::GenerateResponse response;
+        response.set_text(std::string(text));
+        return writer->Write(response);
+      },
+      cancelled);
+  limiter_.Release();
+  if (!result.ok()) {
+    if (!absl::IsCancelled(result.status())) LogWarning("generate failed: ", result.status().ToString());
+    return ToGrpcStatus(result.status());
+  }
+
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  LogInfo("generated prompt_tokens=", result->prompt_tokens, " completion_tokens=", result->completion_tokens,
+          " finish=", result->finish_reason == FinishReason::kStop ? "stop" : "length", " seconds=", seconds);
+  v1::GenerateResponse last;
+  last.set_finish_reason(ToProto(result->finish_reason));
+  last.mutable_usage()->set_prompt_tokens(static_cast<uint32_t>(result->prompt_tokens));
+  last.mutable_usage()->set_completion_tokens(static_cast<uint32_t>(result->completion_tokens));
+  if (!writer->Write(last)) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+  return grpc::Status::OK;
+}
+
+}  // namespace cai::inference

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "cai/v1/inference.grpc.pb.h"
+#include "services/inference/concurrency_limiter.h"
+#include "services/inference/engine/generator.h"
+#include "services/inference/engine/loaded_model.h"
+
+namespace cai::inference {
+
+// The cai.v1.Inference gRPC service over one loaded model. Each Generate call is one sequence
+// with its own KV cache; at most `max_concurrent_sequences` run at once, later ones queue.
+class InferenceService final : public cai::v1::Inference::Service {
+ public:
+  InferenceService(std::string model_id, std::unique_ptr<LoadedModel> model, int max_concurrent_sequences);
+
+  grpc::Status ListModels(grpc::ServerContext* context, const v1::ListModelsRequest* request,
+                          v1::ListModelsResponse* response) override;
+  grpc::Status Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
+                        grpc::ServerWriter<v1::GenerateResponse>* writer) override;
+
+  // The engine request for `request`: prompt tokens and sampling with the model's defaults.
+  absl::StatusOr<GenerationRequest> BuildRequest(const v1::GenerateRequest& request) const;
+
+ private:
+  const std::string model_id_;
+  const std::unique_ptr<LoadedModel> model_;
+  const int64_t created_;
+  ConcurrencyLimiter limiter_;
+};
+
+}  // namespace cai::inference

@@ -1,0 +1,64 @@
+// cai-inference: serves one Hugging Face model directory over cai.v1.Inference.
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "lib/common/grpc_server.h"
+#include "lib/common/log.h"
+#include "services/inference/engine/loaded_model.h"
+#include "services/inference/inference_service.h"
+
+ABSL_FLAG(std::string, listen, "unix:/tmp/cai/inference.sock", "gRPC address: unix:/path or host:port");
+ABSL_FLAG(std::string, model, "", "model directory in Hugging Face layout (required)");
+ABSL_FLAG(std::string, served_model_name, "", "model id clients ask for (default: the directory's basename)");
+ABSL_FLAG(int, threads, 0, "CPU threads for the engine (0: every core)");
+ABSL_FLAG(int, max_concurrent_sequences, 32, "sequences generated at once; later requests queue");
+
+int main(int argc, char** argv) {
+  cai::BlockTerminationSignals();
+  absl::SetProgramUsageMessage("cai-inference --model DIR [--listen ADDR] [--threads N]");
+  absl::ParseCommandLine(argc, argv);
+  cai::SetLogName("cai-inference");
+
+  std::string dir = absl::GetFlag(FLAGS_model);
+  if (dir.empty()) {
+    cai::LogError("--model is required");
+    return 2;
+  }
+  int max_sequences = absl::GetFlag(FLAGS_max_concurrent_sequences);
+  if (max_sequences < 1 || max_sequences > 4096) {
+    cai::LogError("--max_concurrent_sequences must be in [1, 4096]");
+    return 2;
+  }
+  std::string name = absl::GetFlag(FLAGS_served_model_name);
+  if (name.empty()) {
+    std::filesystem::path path = std::filesystem::path(dir).lexically_normal();
+    if (!path.has_filename()) path = path.parent_path();  // "models/demo/"
+    name = path.filename().string();
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::unique_ptr<cai::inference::LoadedModel>> model =
+      cai::inference::LoadModelDir(dir, absl::GetFlag(FLAGS_threads));
+  if (!model.ok()) {
+    cai::LogError("cannot load model: ", model.status().ToString());
+    return 1;
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const cai::inference::LlamaConfig& config = (*model)->config;
+  cai::LogInfo("loaded ", name, ": ", config.architecture, ", ", (*model)->model->num_parameters(),
+               " parameters, ", config.num_hidden_layers, " layers, context ", config.max_position_embeddings,
+               ", vocab ", config.vocab_size, ", chat template ", (*model)->chat_template.ok() ? "llama3" : "none",
+               ", ", (*model)->model->num_threads(), " threads, in ", seconds, " s");
+
+  cai::inference::InferenceService service(name, *std::move(model), max_sequences);
+  absl::Status status = cai::ServeUntilSignal(absl::GetFlag(FLAGS_listen), {&service}, "cai.v1.Inference");
+  if (!status.ok()) {
+    cai::LogError(status.ToString());
+    return 1;
+  }
+  return 0;
+}

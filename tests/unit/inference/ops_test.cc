@@ -1,0 +1,111 @@
+#include "services/inference/engine/ops.h"
+
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+namespace cai::inference {
+namespace {
+
+std::vector<float> Random(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> v(n);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+TEST(Ops, RmsNormHandComputed) {
+  // x = [1, 2, 3, 4]: mean square 7.5, scale 1/sqrt(7.5 + eps).
+  std::vector<float> x = {1, 2, 3, 4}, w = {1, 0.5f, 2, -1}, out(4);
+  RmsNorm(out.data(), x.data(), w.data(), 4, 1e-5f);
+  double s = 1.0 / std::sqrt(7.5 + 1e-5);
+  EXPECT_NEAR(out[0], 1 * 1 * s, 1e-6);
+  EXPECT_NEAR(out[1], 0.5 * 2 * s, 1e-6);
+  EXPECT_NEAR(out[2], 2 * 3 * s, 1e-6);
+  EXPECT_NEAR(out[3], -1 * 4 * s, 1e-6);
+}
+
+TEST(Ops, RopePairsIWithIPlusHalf) {
+  // head_dim 4, frequencies [1, 0.1] at position 2: angles 2 and 0.2.
+  std::vector<float> inv_freq = {1.0f, 0.1f}, cos(2), sin(2);
+  RopeCosSin(inv_freq, 2, cos.data(), sin.data());
+  std::vector<float> x = {1, 2, 3, 4};  // pairs (x0, x2) and (x1, x3)
+  ApplyRope(x.data(), 1, 4, cos.data(), sin.data());
+  double a0 = 2.0, a1 = 0.2;
+  EXPECT_NEAR(x[0], 1 * std::cos(a0) - 3 * std::sin(a0), 1e-6);
+  EXPECT_NEAR(x[2], 3 * std::cos(a0) + 1 * std::sin(a0), 1e-6);
+  EXPECT_NEAR(x[1], 2 * std::cos(a1) - 4 * std::sin(a1), 1e-6);
+  EXPECT_NEAR(x[3], 4 * std::cos(a1) + 2 * std::sin(a1), 1e-6);
+  // Position 0 is the identity.
+  RopeCosSin(inv_freq, 0, cos.data(), sin.data());
+  std::vector<float> y = {1, 2, 3, 4};
+  ApplyRope(y.data(), 1, 4, cos.data(), sin.data());
+  EXPECT_EQ(y, (std::vector<float>{1, 2, 3, 4}));
+}
+
+TEST(Ops, MatMulMatchesNaiveForAnyThreadCount) {
+  const size_t tokens = 3, rows = 37, cols = 29;
+  std::vector<float> x = Random(tokens * cols, 1), w = Random(rows * cols, 2);
+  std::vector<float> reference;
+  for (int threads : {1, 2, 5}) {
+    ThreadPool pool(threads);
+    std::vector<float> out(tokens * rows);
+    MatMul(out.data(), x.data(), w.data(), tokens, rows, cols, pool);
+    for (size_t t = 0; t < tokens; ++t) {
+      for (size_t r = 0; r < rows; ++r) {
+        double sum = 0;
+        for (size_t c = 0; c < cols; ++c) sum += static_cast<double>(w[r * cols + c]) * x[t * cols + c];
+        EXPECT_NEAR(out[t * rows + r], sum, 1e-4) << t << "," << r;
+      }
+    }
+    if (reference.empty()) reference = out;
+    EXPECT_EQ(out, reference);  // bitwise: each row is summed in one fixed order
+  }
+}
+
+TEST(Ops, SoftmaxSumsToOneAndIsStable) {
+  std::vector<float> x = {1000, 1001, 1002};
+  Softmax(x.data(), 3);
+  double e1 = std::exp(-1.0), e2 = std::exp(-2.0), z = 1 + e1 + e2;
+  EXPECT_NEAR(x[2], 1 / z, 1e-6);
+  EXPECT_NEAR(x[1], e1 / z, 1e-6);
+  EXPECT_NEAR(x[0], e2 / z, 1e-6);
+}
+
+TEST(Ops, SiluValues) {
+  EXPECT_FLOAT_EQ(Silu(0.0f), 0.0f);
+  EXPECT_NEAR(Silu(1.0f), 1.0 / (1.0 + std::exp(-1.0)), 1e-7);
+  EXPECT_NEAR(Silu(-3.0f), -3.0 / (1.0 + std::exp(3.0)), 1e-7);
+}
+
+// Grouped-query attention over a cache laid out [pos][kv_heads * head_dim], against a naive
+// double-precision reference that maps query head h to kv head h / (heads / kv_heads).
+TEST(Ops, GroupedQueryAttentionMatchesNaive) {
+  const size_t heads = 4, kv_heads = 2, hd = 8, positions = 5, kv_dim = kv_heads * hd;
+  std::vector<float> q = Random(heads * hd, 3), k = Random(positions * kv_dim, 4), v = Random(positions * kv_dim, 5);
+  std::vector<float> scores(positions), out(hd);
+  for (size_t h = 0; h < heads; ++h) {
+    size_t kvh = h / (heads / kv_heads);
+    AttendHead(out.data(), q.data() + h * hd, k.data() + kvh * hd, v.data() + kvh * hd, positions, hd, kv_dim,
+               scores.data());
+    std::vector<double> s(positions);
+    double max = -1e300, z = 0;
+    for (size_t p = 0; p < positions; ++p) {
+      double dot = 0;
+      for (size_t i = 0; i < hd; ++i) dot += static_cast<double>(q[h * hd + i]) * k[p * kv_dim + kvh * hd + i];
+      s[p] = dot / std::sqrt(static_cast<double>(hd));
+      max = std::max(max, s[p]);
+    }
+    for (double& x : s) z += (x = std::exp(x - max));
+    for (size_t i = 0; i < hd; ++i) {
+      double expected = 0;
+      for (size_t p = 0; p < positions; ++p) expected += s[p] / z * v[p * kv_dim + kvh * hd + i];
+      EXPECT_NEAR(out[i], expected, 1e-5) << "head " << h << " dim " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cai::inference

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "services/inference/engine/model_config.h"
+#include "services/inference/engine/safetensors_writer.h"
+
+namespace cai::inference::testing {
+
+// A fresh directory under the test's temporary dir, removed by the destructor.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TEST_TMPDIR");
+    std::string tmpl = (base ? std::string(base) : std::filesystem::temp_directory_path().string()) +
+                       "/cai_inference_XXXXXX";
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A tiny Llama with GQA and llama3 RoPE scaling whose scaling thresholds fall inside its head.
+inline LlamaConfig TinyConfig(bool tied = false) {
+  LlamaConfig c;
+  c.architecture = "LlamaForCausalLM";
+  c.model_type = "llama";
+  c.hidden_size = 32;
+  c.intermediate_size = 48;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 8;
+  c.rms_norm_eps = 1e-5;
+  c.rope_theta = 10000;
+  c.rope_scaling = Llama3RopeScaling{4.0, 1.0, 4.0, 16};
+  c.vocab_size = 50;
+  c.max_position_embeddings = 128;
+  c.tie_word_embeddings = tied;
+  return c;
+}
+
+inline std::string TinyConfigJson(const LlamaConfig& c) {
+  return "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\",\"hidden_size\":" +
+         std::to_string(c.hidden_size) + ",\"intermediate_size\":" + std::to_string(c.intermediate_size) +
+         ",\"num_hidden_layers\":" + std::to_string(c.num_hidden_layers) + ",\"num_attention_heads\":" +
+         std::to_string(c.num_attention_heads) + ",\"num_key_value_heads\":" + std::to_string(c.num_key_value_heads) +
+         ",\"head_dim\":" + std::to_string(c.head_dim) + ",\"rms_norm_eps\":1e-5,\"rope_theta\":10000," +
+         "\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":4.0,\"low_freq_factor\":1.0,\"high_freq_factor\":4.0," +
+         "\"original_max_position_embeddings\":16},\"vocab_size\":" + std::to_string(c.vocab_size) +
+         ",\"max_position_embeddings\":" + std::to_string(c.max_position_embeddings) +
+         ",\"tie_word_embeddings\":" + (c.tie_word_embeddings ? "true" : "false") + "}";
+}
+
+// Random weights for every tensor of `c`, by HF name, with shapes [rows, cols] (norms: [n]).
+struct NamedWeights {
+  std::vector<std::string> names;
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<std::vector<float>> values;
+};
+
+inline NamedWeights RandomWeights(const LlamaConfig& c, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  NamedWeights w;
+  auto add = [&](std::string name, std::vector<int64_t> shape, bool norm) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    std::vector<float> v(n);
+    float scale = norm ? 0.1f : 1.0f / std::sqrt(static_cast<float>(shape.back()));
+    for (float& x : v) x = (norm ? 1.0f : 0.0f) + scale * normal(rng);
+    w.names.push_back(std::move(name));
+    w.shapes.push_back(std::move(shape));
+    w.values.push_back(std::move(v));
+  };
+  int64_t d = c.hidden_size, f = c.intermediate_size, q = c.num_attention_heads * c.head_dim,
+          kv = c.num_key_value_heads * c.head_dim;
+  add("model.embed_tokens.weight", {c.vocab_size, d}, false);
+  for (int i = 0; i < c.num_hidden_layers; ++i) {
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    add(p + "input_layernorm.weight", {d}, true);
+    add(p + "self_attn.q_proj.weight", {q, d}, false);
+    add(p + "self_attn.k_proj.weight", {kv, d}, false);
+    add(p + "self_attn.v_proj.weight", {kv, d}, false);
+    add(p + "self_attn.o_proj.weight", {d, q}, false);
+    add(p + "post_attention_layernorm.weight", {d}, true);
+    add(p + "mlp.gate_proj.weight", {f, d}, false);
+    add(p + "mlp.up_proj.weight", {f, d}, false);
+    add(p + "mlp.down_proj.weight", {d, f}, false);
+  }
+  add("model.norm.weight", {d}, true);
+  if (!c.tie_word_embeddings) add("lm_head.weight", {c.vocab_size, d}, false);
+  return w;
+}
+
+inline void WriteWeights(const NamedWeights& w, const std::string& path) {
+  SafetensorsWriter writer;
+  for (size_t i = 0; i < w.names.size(); ++i) writer.Add(w.names[i], DType::kF32, w.shapes[i], w.values[i]);
+  (void)writer.WriteFile(path);
+}
+
+}  // namespace cai::inference::testing
