@@ -109,9 +109,9 @@ absl::StatusOr<std::vector<int32_t>> EncodeChat(const LoadedModel& model, const 
   if (bytes > kMaxPromptBytes) {
     return absl::InvalidArgumentError(absl::StrCat("the chat has ", bytes, " bytes, above the limit of ", kMaxPromptBytes));
   }
-  absl::StatusOr<std::string> text = RenderChat(*model.chat_template, messages, /*add_generation_prompt=*/true);
-  if (!text.ok()) return absl::InvalidArgumentError(text.status().message());
-  return model.tokenizer->Encode(*text, /*allow_special=*/true);
+  absl::StatusOr<RenderedChat> chat = RenderChat(*model.chat_template, messages, /*add_generation_prompt=*/true);
+  if (!chat.ok()) return absl::InvalidArgumentError(chat.status().message());
+  return chat->Encode(*model.tokenizer);
 }
 
 absl::StatusOr<std::vector<int32_t>> EncodeCompletion(const LoadedModel& model, std::string_view prompt) {

@@ -19,36 +19,66 @@ std::string_view Trim(std::string_view s) {
   return begin < end ? s.substr(begin, end - begin) : std::string_view();
 }
 
-absl::StatusOr<std::string> RenderLlama3(const std::vector<ChatMessage>& messages,
-                                         bool add_generation_prompt) {
+// Appends template text, merging it with a preceding template segment.
+void AppendTemplate(RenderedChat& chat, std::string_view text) {
+  if (chat.segments.empty() || chat.segments.back().is_content) {
+    chat.segments.push_back({std::string(), false});
+  }
+  chat.segments.back().text.append(text);
+}
+
+void AppendContent(RenderedChat& chat, std::string_view text) {
+  if (!text.empty()) chat.segments.push_back({std::string(text), true});
+}
+
+absl::StatusOr<RenderedChat> RenderLlama3(const std::vector<ChatMessage>& messages,
+                                          bool add_generation_prompt) {
+  RenderedChat chat;
   size_t first = 0;
   std::string_view system;
   if (messages[0].role == "system") {
     system = Trim(messages[0].content);
     first = 1;
   }
-  std::string out = absl::StrCat(
-      "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
-      "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n",
-      std::string(system), "<|eot_id|>");
+  AppendTemplate(chat,
+                 "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+                 "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n");
+  AppendContent(chat, system);
+  AppendTemplate(chat, "<|eot_id|>");
   for (size_t i = first; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
     if (m.role == "system") {
       return absl::InvalidArgumentError(
           absl::StrCat("message ", i, ": a system message is allowed only first"));
     }
-    absl::StrAppend(&out, "<|start_header_id|>", m.role, "<|end_header_id|>\n\n",
-                    std::string(Trim(m.content)), "<|eot_id|>");
+    AppendTemplate(chat, absl::StrCat("<|start_header_id|>", m.role, "<|end_header_id|>\n\n"));
+    AppendContent(chat, Trim(m.content));
+    AppendTemplate(chat, "<|eot_id|>");
   }
-  if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-  return out;
+  if (add_generation_prompt) AppendTemplate(chat, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  return chat;
 }
 
 }  // namespace
 
-absl::StatusOr<std::string> RenderChat(ChatTemplateKind kind,
-                                       const std::vector<ChatMessage>& messages,
-                                       bool add_generation_prompt) {
+std::string RenderedChat::Text() const {
+  std::string out;
+  for (const Segment& s : segments) out += s.text;
+  return out;
+}
+
+std::vector<int32_t> RenderedChat::Encode(const Tokenizer& tokenizer) const {
+  std::vector<int32_t> ids;
+  for (const Segment& s : segments) {
+    std::vector<int32_t> part = tokenizer.Encode(s.text, /*allow_special=*/!s.is_content);
+    ids.insert(ids.end(), part.begin(), part.end());
+  }
+  return ids;
+}
+
+absl::StatusOr<RenderedChat> RenderChat(ChatTemplateKind kind,
+                                        const std::vector<ChatMessage>& messages,
+                                        bool add_generation_prompt) {
   if (messages.empty()) return absl::InvalidArgumentError("no messages");
   for (size_t i = 0; i < messages.size(); ++i) {
     const std::string& role = messages[i].role;
