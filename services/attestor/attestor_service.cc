@@ -15,6 +15,9 @@ std::string InfoJson(const TdxQuoteProvider& tdx, const GpuEvidenceProvider* gpu
   nlohmann::json info = {{"tdx_provider", tdx.name()},
                          {"gpu_provider", gpu != nullptr ? gpu->name() : "none"},
                          {"simulated", simulated}};
+  // The provider wrote this text itself; parse it so info_json stays one valid object.
+  nlohmann::json tdx_info = nlohmann::json::parse(tdx.info_json(), nullptr, /*allow_exceptions=*/false);
+  if (tdx_info.is_object() && !tdx_info.empty()) info["tdx_info"] = std::move(tdx_info);
   if (simulated) {
     // Verifiers that knowingly accept simulated evidence pin these roots.
     info["simulated_roots"] = {{"tdx_root_ca_pem", tdx.simulated_root_pem()},
@@ -48,10 +51,11 @@ absl::StatusOr<v1::Evidence> AttestorService::Collect(const v1::GetEvidenceReque
   const auto* nonce = reinterpret_cast<const uint8_t*>(request.gpu_nonce().data());
 
   v1::Evidence evidence;
-  absl::StatusOr<std::vector<uint8_t>> quote = tdx_->Quote(std::span<const uint8_t, 64>(report_data, 64));
-  if (!quote.ok())
-    return absl::UnavailableError(absl::StrCat("TDX quote failed: ", quote.status().ToString()));
-  evidence.set_tdx_quote(quote->data(), quote->size());
+  absl::StatusOr<TdxEvidence> tdx = tdx_->Quote(std::span<const uint8_t, 64>(report_data, 64));
+  if (!tdx.ok()) return absl::UnavailableError(absl::StrCat("TDX quote failed: ", tdx.status().ToString()));
+  evidence.set_tdx_quote(tdx->quote.data(), tdx->quote.size());
+  evidence.set_event_log(std::move(tdx->event_log));
+  evidence.set_vm_config(std::move(tdx->vm_config));
   if (gpu_ != nullptr) {
     absl::StatusOr<std::vector<GpuEvidenceItem>> items =
         gpu_->Collect(std::span<const uint8_t, 32>(nonce, 32));

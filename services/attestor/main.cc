@@ -12,8 +12,14 @@
 #include "services/attestor/provider_selection.h"
 
 ABSL_FLAG(std::string, listen, "unix:/tmp/cai/attestor.sock", "gRPC address: unix:/path or host:port");
-ABSL_FLAG(std::string, tdx_provider, "auto", "auto | simulated");
-ABSL_FLAG(std::string, gpu_provider, "auto", "auto | simulated | none");
+ABSL_FLAG(std::string, tdx_provider, "auto",
+          "auto | dstack | configfs-tsm | simulated (auto: dstack socket, then configfs-tsm)");
+ABSL_FLAG(std::string, gpu_provider, "auto", "auto | nvml | simulated | none (auto: NVML if it reports GPUs)");
+ABSL_FLAG(std::string, dstack_socket, "",
+          "dstack guest agent socket; empty tries /var/run/dstack.sock, /run/dstack.sock, "
+          "/var/run/dstack/dstack.sock, /run/dstack/dstack.sock");
+ABSL_FLAG(std::string, tsm_root, cai::kDefaultTsmRoot, "configfs-tsm report directory");
+ABSL_FLAG(std::string, nvml_library, cai::kNvmlLibrary, "NVML shared library, loaded at run time");
 ABSL_FLAG(bool, allow_simulated, false,
           "Allow SIMULATED evidence (development only: it proves nothing about the hardware)");
 
@@ -35,6 +41,11 @@ int main(int argc, char** argv) {
   options.tdx = absl::GetFlag(FLAGS_tdx_provider);
   options.gpu = absl::GetFlag(FLAGS_gpu_provider);
   options.allow_simulated = absl::GetFlag(FLAGS_allow_simulated);
+  if (const std::string socket = absl::GetFlag(FLAGS_dstack_socket); !socket.empty()) {
+    options.dstack_sockets = {socket};
+  }
+  options.tsm_root = absl::GetFlag(FLAGS_tsm_root);
+  options.nvml_library = absl::GetFlag(FLAGS_nvml_library);
   absl::StatusOr<std::unique_ptr<cai::TdxQuoteProvider>> tdx = cai::SelectTdxProvider(options);
   if (!tdx.ok()) Die(std::string(tdx.status().message()));
   absl::StatusOr<std::unique_ptr<cai::GpuEvidenceProvider>> gpu = cai::SelectGpuProvider(options);

@@ -12,8 +12,12 @@ class SimulatedTdxProvider final : public TdxQuoteProvider {
   std::string name() const override { return "simulated"; }
   bool simulated() const override { return true; }
   std::string simulated_root_pem() const override { return tdx_->root_certificate_pem(); }
-  absl::StatusOr<std::vector<uint8_t>> Quote(std::span<const uint8_t, 64> report_data) override {
-    return tdx_->Quote(report_data);
+  absl::StatusOr<TdxEvidence> Quote(std::span<const uint8_t, 64> report_data) override {
+    absl::StatusOr<std::vector<uint8_t>> quote = tdx_->Quote(report_data);
+    if (!quote.ok()) return quote.status();
+    TdxEvidence evidence;
+    evidence.quote = std::move(*quote);
+    return evidence;
   }
 
  private:

@@ -10,7 +10,10 @@
 #include "lib/attestation/ec_crypto.h"
 #include "lib/attestation/nvidia_spdm.h"
 #include "lib/attestation/tdx_quote.h"
+#include "lib/attestation/simulated_tdx.h"
+#include "services/attestor/nvml_provider.h"
 #include "services/attestor/simulated_providers.h"
+#include "tests/unit/attestor/fake_nvml_control.h"
 
 namespace cai {
 namespace {
@@ -170,6 +173,70 @@ TEST(AttestorServiceNoGpuTest, NoneMeansNoGpus) {
   EXPECT_EQ(evidence->gpus_size(), 0);
   EXPECT_EQ(evidence->gpu_provider(), "none");
   EXPECT_TRUE(evidence->simulated());
+}
+
+// Stands in for a real TDX provider (dstack, configfs-tsm): not simulated, with an event log,
+// VM config and start-time facts, so the service's handling of those can be checked.
+class RealLikeTdx final : public TdxQuoteProvider {
+ public:
+  RealLikeTdx() : tdx_(std::move(*SimulatedTdx::Create())) {}
+  std::string name() const override { return "dstack"; }
+  bool simulated() const override { return false; }
+  std::string info_json() const override { return R"({"app_id":"a1","compose_hash":"c2"})"; }
+  absl::StatusOr<TdxEvidence> Quote(std::span<const uint8_t, 64> report_data) override {
+    TdxEvidence evidence;
+    evidence.quote = *tdx_->Quote(report_data);
+    evidence.event_log = R"([{"imr":3}])";
+    evidence.vm_config = R"({"cpu_count":2})";
+    return evidence;
+  }
+
+ private:
+  std::unique_ptr<SimulatedTdx> tdx_;
+};
+
+v1::GetEvidenceRequest PlainRequest() {
+  v1::GetEvidenceRequest request;
+  request.set_report_data(std::string(64, 'r'));
+  request.set_gpu_nonce(std::string(32, 'n'));
+  return request;
+}
+
+std::unique_ptr<GpuEvidenceProvider> FakeNvmlGpu() {
+  fake_nvml::ConfigureFakeNvml(fake_nvml::FakeNvmlSetup());
+  absl::StatusOr<std::unique_ptr<NvmlGpuProvider>> nvml = NvmlGpuProvider::Load(fake_nvml::FakeNvmlPath());
+  EXPECT_TRUE(nvml.ok()) << nvml.status();
+  return nvml.ok() ? std::move(*nvml) : nullptr;
+}
+
+TEST(AttestorServiceRealProvidersTest, RealEvidenceIsNotSimulatedAndCarriesProviderFacts) {
+  AttestorService service(std::make_unique<RealLikeTdx>(), FakeNvmlGpu());
+  EXPECT_FALSE(service.simulated());
+  absl::StatusOr<v1::Evidence> evidence = service.Collect(PlainRequest());
+  ASSERT_TRUE(evidence.ok()) << evidence.status();
+  EXPECT_FALSE(evidence->simulated());
+  EXPECT_EQ(evidence->tdx_provider(), "dstack");
+  EXPECT_EQ(evidence->gpu_provider(), "nvml");
+  EXPECT_EQ(evidence->gpus_size(), 1);
+  EXPECT_EQ(evidence->event_log(), R"([{"imr":3}])");
+  EXPECT_EQ(evidence->vm_config(), R"({"cpu_count":2})");
+  nlohmann::json info = nlohmann::json::parse(evidence->info_json());
+  EXPECT_EQ(info["simulated"], false);
+  EXPECT_FALSE(info.contains("simulated_roots"));
+  EXPECT_EQ(info["tdx_info"]["app_id"], "a1");
+  EXPECT_EQ(info["tdx_info"]["compose_hash"], "c2");
+}
+
+TEST(AttestorServiceRealProvidersTest, SimulatedIfAnyPartIsSimulated) {
+  auto simulated_gpu = MakeSimulatedGpuProvider();
+  auto simulated_tdx = MakeSimulatedTdxProvider();
+  ASSERT_TRUE(simulated_gpu.ok() && simulated_tdx.ok());
+  AttestorService real_tdx_simulated_gpu(std::make_unique<RealLikeTdx>(), std::move(*simulated_gpu));
+  AttestorService simulated_tdx_real_gpu(std::move(*simulated_tdx), FakeNvmlGpu());
+  AttestorService real_tdx_no_gpu(std::make_unique<RealLikeTdx>(), nullptr);
+  EXPECT_TRUE(real_tdx_simulated_gpu.Collect(PlainRequest())->simulated());
+  EXPECT_TRUE(simulated_tdx_real_gpu.Collect(PlainRequest())->simulated());
+  EXPECT_FALSE(real_tdx_no_gpu.Collect(PlainRequest())->simulated());
 }
 
 }  // namespace
