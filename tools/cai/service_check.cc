@@ -2,12 +2,18 @@
 
 #include <algorithm>
 #include <array>
+#include <ctime>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "lib/attestation/event_log.h"
+#include "lib/attestation/gpu_verify.h"
+#include "lib/attestation/report_data_binding.h"
 #include "lib/attestation/tdx_quote.h"
+#include "lib/attestation/tdx_verify.h"
+#include "lib/attestation/trust_anchors.h"
 #include "lib/common/hex.h"
 #include "lib/common/random.h"
 #include "lib/crypto/ed25519_signer.h"
@@ -67,6 +73,22 @@ std::vector<uint8_t> CheckReport(const HttpClient& client, const std::string& al
   list.Expect(StringField(*report, "request_nonce") == nonce, prefix + "request_nonce echoes our nonce",
               "request_nonce matches", "request_nonce differs from the nonce we sent");
 
+  // Pins: the production roots, or, only when the user allowed simulation and the service says it
+  // simulates, the simulated roots it publishes.
+  TdxVerifyOptions tdx_options;
+  tdx_options.now = static_cast<int64_t>(std::time(nullptr));
+  GpuVerifyOptions gpu_options;
+  gpu_options.now = tdx_options.now;
+  if (simulated && options.allow_simulated) {
+    const json roots = (*report)["info"].value("simulated_roots", json::object());
+    absl::StatusOr<CertificatePin> tdx_pin = PinOfPem(roots.is_object() ? roots.value("tdx_root_ca_pem", "") : "");
+    absl::StatusOr<CertificatePin> gpu_pin = PinOfPem(roots.is_object() ? roots.value("gpu_root_ca_pem", "") : "");
+    if (tdx_pin.ok()) tdx_options.root_pins = {*tdx_pin};
+    if (gpu_pin.ok()) gpu_options.root_pins = {*gpu_pin};
+    list.Expect(tdx_pin.ok(), prefix + "simulated roots published", "pinning the simulated roots from info.simulated_roots",
+                "info.simulated_roots.tdx_root_ca_pem is missing or malformed");
+  }
+
   absl::StatusOr<std::vector<uint8_t>> quote_bytes = HexDecode(StringField(*report, "intel_quote"));
   if (!quote_bytes.ok()) {
     list.Fail(prefix + "TDX quote parses", "intel_quote is not hex: " + quote_bytes.status().ToString());
@@ -78,51 +100,64 @@ std::vector<uint8_t> CheckReport(const HttpClient& client, const std::string& al
     return {};
   }
   list.Pass(prefix + "TDX quote parses", absl::StrCat("version ", quote->header.version, ", ", quote_bytes->size(), " bytes"));
-  absl::Status sig = VerifyQuoteSignature(*quote);
-  list.Expect(sig.ok(), prefix + "TDX quote signature", "ECDSA P-256 signature by the attestation key verifies",
-              sig.ToString());
-  list.NotPerformed(prefix + "quote chains to the Intel SGX Root CA",
-                    "PCK chain, collateral and TCB status are checked by `cai verify quote` (not part of this round trip)");
+  // The service sends no collateral: signatures and the PCK chain are checked, the TCB status is not.
+  AddVerification(VerifyTdxQuote(*quote, std::nullopt, tdx_options).checks, prefix + "TDX ", list);
 
-  // report_data = key id (zero-padded to 32) ‖ nonce.
-  std::vector<uint8_t> key_id;
-  if (algo == "ecdsa") {
-    auto addr = HexDecodeExact(StringField(*report, "signing_address"), 20);
-    if (addr.ok()) key_id = *addr;
+  const std::string event_log = StringField(*report, "event_log");
+  if (event_log.empty()) {
+    list.NotPerformed(prefix + "event log replays RTMR0..3", "the service sent no event log");
   } else {
-    auto pub = HexDecodeExact(StringField(*report, "signing_address"), 32);
-    if (pub.ok()) key_id = *pub;
+    absl::StatusOr<std::vector<EventLogEntry>> entries = ParseEventLog(event_log);
+    if (!entries.ok()) {
+      list.Fail(prefix + "event log parses", std::string(entries.status().message()));
+    } else {
+      AddVerification(VerifyEventLog(*entries, quote->body), prefix, list);
+    }
   }
-  if (key_id.empty()) {
-    list.Fail(prefix + "report_data binds the signing key", "signing_address is malformed");
+
+  // report_data = key id (zero-padded to 32) ‖ nonce, all 64 bytes, constant time.
+  const size_t key_size = algo == "ecdsa" ? 20 : 32;
+  absl::StatusOr<std::vector<uint8_t>> key_id = HexDecodeExact(StringField(*report, "signing_address"), key_size);
+  if (!key_id.ok()) {
+    list.Fail(prefix + "report_data binds the signing key and our nonce", "signing_address is malformed");
     return {};
   }
-  std::array<uint8_t, 64> expected{};
-  std::copy(key_id.begin(), key_id.end(), expected.begin());
-  auto nonce_bytes = HexDecodeExact(nonce, 32);
-  std::copy(nonce_bytes->begin(), nonce_bytes->end(), expected.begin() + 32);
-  const auto& rd = quote->body.report_data;
-  list.Expect(std::equal(expected.begin(), expected.begin() + 32, rd.begin()),
-              prefix + "report_data binds the signing key", "report_data[0:32] = key id, zero-padded",
-              "report_data[0:32] is not the key id of signing_address");
-  list.Expect(std::equal(expected.begin() + 32, expected.end(), rd.begin() + 32),
-              prefix + "report_data binds our nonce", "report_data[32:64] = nonce",
-              "report_data[32:64] is not our nonce (replayed or foreign evidence)");
+  std::array<uint8_t, 32> nonce_bytes{};
+  absl::StatusOr<std::vector<uint8_t>> decoded_nonce = HexDecodeExact(nonce, 32);
+  std::copy(decoded_nonce->begin(), decoded_nonce->end(), nonce_bytes.begin());
+  absl::Status binding = CheckReportDataBinding(quote->body.report_data, *key_id, nonce_bytes);
+  list.Expect(binding.ok(), prefix + "report_data binds the signing key and our nonce",
+              "report_data = key id (zero-padded) ‖ our nonce", std::string(binding.message()));
 
-  // Every GPU must have been asked with the same nonce.
-  json payload = json::parse(StringField(*report, "nvidia_payload"), nullptr, false);
-  if (payload.is_discarded() || !payload.is_object()) {
-    list.Fail(prefix + "GPU evidence carries our nonce", "nvidia_payload is not a JSON string");
+  // Every GPU must answer our nonce, chain to the pinned root and sign its report.
+  absl::StatusOr<GpuEvidenceList> gpus = ParseGpuEvidenceJson(StringField(*report, "nvidia_payload"));
+  if (!gpus.ok()) {
+    list.Fail(prefix + "GPU evidence parses", std::string(gpus.status().message()));
+  } else if (gpus->items.empty()) {
+    list.NotPerformed(prefix + "GPU evidence", "the service attests no GPU (gpu_provider none)");
   } else {
-    list.Expect(payload.value("nonce", "") == nonce, prefix + "GPU evidence carries our nonce",
-                absl::StrCat(payload.value("evidence_list", json::array()).size(), " GPU(s), nonce matches"),
+    list.Expect(gpus->nonce_hex == nonce, prefix + "GPU evidence carries our nonce",
+                absl::StrCat(gpus->items.size(), " GPU(s), nvidia_payload.nonce matches"),
                 "nvidia_payload.nonce differs from our nonce");
+    gpu_options.expected_nonce = nonce_bytes;
+    AddVerification(VerifyGpuEvidence(gpus->items, gpu_options).checks, prefix, list);
   }
+  std::vector<uint8_t> key_id_bytes = std::move(*key_id);
   if (algo == "ecdsa") result.signing_address = StringField(*report, "signing_address");
-  return key_id;
+  return key_id_bytes;
 }
 
 }  // namespace
+
+void AddVerification(const Verification& verification, const std::string& prefix, Checklist& list) {
+  for (const VerificationCheck& c : verification.checks()) {
+    switch (c.status) {
+      case CheckStatus::kPass: list.Pass(prefix + c.name, c.detail); break;
+      case CheckStatus::kFail: list.Fail(prefix + c.name, c.detail); break;
+      case CheckStatus::kNotPerformed: list.NotPerformed(prefix + c.name, c.detail); break;
+    }
+  }
+}
 
 ServiceCheckResult CheckService(const HttpClient& client, const ServiceCheckOptions& options) {
   ServiceCheckResult result;

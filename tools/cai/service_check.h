@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "lib/attestation/verification.h"
 #include "tools/cai/checklist.h"
 #include "tools/cai/http_client.h"
 
@@ -24,11 +25,18 @@ struct ServiceCheckResult {
 };
 
 // The verifier's round trip against a running service:
-//   fresh nonce → attestation report (ecdsa and ed25519) → quote parsed, its signature checked,
-//   report_data = key id ‖ nonce → one chat request → its signature fetched → text equals
-//   sha256(request bytes):sha256(response bytes) → the ECDSA signature recovers the attested
-//   address and the ed25519 signature verifies with the attested key.
+//   fresh nonce → attestation report (ecdsa and ed25519) → every TDX check of VerifyTdxQuote
+//   (PCK chain to the pinned root, QE report, quote signature, TD attributes; no collateral, so
+//   the TCB status is "not performed") → event log replay → report_data = key id ‖ nonce (all 64
+//   bytes) → every GPU: chain to the pinned NVIDIA root, signature, FWID, our nonce → one chat
+//   request → its signature fetched → text equals sha256(request bytes):sha256(response bytes) →
+//   the ECDSA signature recovers the attested address and the ed25519 signature verifies with the
+//   attested key. Simulated evidence is verified against the simulated roots the service
+//   publishes only when options.allow_simulated is set; otherwise it fails.
 // Every step lands in the checklist; a step that could not run is recorded as failed.
 ServiceCheckResult CheckService(const HttpClient& client, const ServiceCheckOptions& options);
+
+// Copies a library verification into a checklist, prefixing every check name.
+void AddVerification(const Verification& verification, const std::string& prefix, Checklist& list);
 
 }  // namespace cai::cli

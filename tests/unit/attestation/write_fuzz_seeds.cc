@@ -1,12 +1,20 @@
 // Writes simulated evidence as fuzz seeds: write_fuzz_seeds <repo>/tests/fuzz/corpus
 // (run by hand when the formats change; the output is committed).
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
+#include "lib/attestation/ec_crypto.h"
+#include "lib/attestation/event_log.h"
+#include "lib/attestation/pck_extension.h"
 #include "lib/attestation/simulated_gpu.h"
 #include "lib/attestation/simulated_tdx.h"
+#include "lib/common/hex.h"
 
 namespace {
 
@@ -15,6 +23,32 @@ bool Write(const std::filesystem::path& path, const std::vector<uint8_t>& bytes)
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   return static_cast<bool>(out);
+}
+
+bool WriteText(const std::filesystem::path& path, const std::string& text) {
+  return Write(path, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+// A small dstack-style event log: two boot events and two runtime events with correct digests.
+std::string EventLogSeed() {
+  nlohmann::json log = nlohmann::json::array();
+  auto add = [&](uint32_t imr, uint32_t type, const std::string& event, const std::string& payload) {
+    std::vector<uint8_t> message = {static_cast<uint8_t>(type), static_cast<uint8_t>(type >> 8),
+                                    static_cast<uint8_t>(type >> 16), static_cast<uint8_t>(type >> 24), ':'};
+    message.insert(message.end(), event.begin(), event.end());
+    message.push_back(':');
+    message.insert(message.end(), payload.begin(), payload.end());
+    uint8_t digest[48];
+    unsigned int len = 0;
+    EVP_Digest(message.data(), message.size(), digest, &len, EVP_sha384(), nullptr);
+    log.push_back({{"imr", imr}, {"event_type", type}, {"digest", cai::HexEncode(std::span<const uint8_t>(digest, 48))},
+                   {"event", event}, {"event_payload", cai::HexEncode(payload)}});
+  };
+  add(0, 0x80000001, "", "boot");
+  add(1, 0x80000003, "", "kernel");
+  add(3, cai::kDstackRuntimeEventType, "app-id", "cai");
+  add(3, cai::kDstackRuntimeEventType, "compose-hash", "0123");
+  return log.dump();
 }
 
 }  // namespace
@@ -40,7 +74,24 @@ int main(int argc, char** argv) {
   v5[0] = 5;
   const std::vector<uint8_t> descriptor = {2, 0, 0x48, 0x02, 0, 0};
   v5.insert(v5.begin() + 48, descriptor.begin(), descriptor.end());
+  auto collateral = (*tdx)->Collateral();
+  if (!collateral.ok()) return 1;
+  nlohmann::json doc = nlohmann::json::parse(*collateral);
+  auto chain = cai::ParsePemCertificates((*tdx)->pck_chain_pem());
+  if (!chain.ok()) return 1;
+  unsigned char* leaf_der = nullptr;
+  int leaf_len = i2d_X509(chain->front().get(), &leaf_der);
+  std::vector<uint8_t> leaf(leaf_der, leaf_der + (leaf_len > 0 ? leaf_len : 0));
+  OPENSSL_free(leaf_der);
+  auto extension = cai::ParsePckExtension(chain->front().get());
+  if (!extension.ok()) return 1;
   bool ok = Write(dir / "tdx_quote_fuzz" / "simulated_v4.bin", *quote) &&
+            WriteText(dir / "collateral_fuzz" / "simulated_collateral.json", *collateral) &&
+            WriteText(dir / "collateral_fuzz" / "simulated_tcb_info.json", doc["tcb_info"].get<std::string>()) &&
+            WriteText(dir / "collateral_fuzz" / "simulated_qe_identity.json", doc["qe_identity"].get<std::string>()) &&
+            Write(dir / "pck_extension_fuzz" / "simulated_sgx_extension.der", cai::EncodePckExtensionDer(*extension)) &&
+            Write(dir / "pck_extension_fuzz" / "simulated_pck_leaf.der", leaf) &&
+            WriteText(dir / "event_log_fuzz" / "simulated_event_log.json", EventLogSeed()) &&
             Write(dir / "tdx_quote_fuzz" / "simulated_v5_td10.bin", v5) &&
             Write(dir / "spdm_report_fuzz" / "simulated_hopper.bin", *report);
   return ok ? 0 : 1;
