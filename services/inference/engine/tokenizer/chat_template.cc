@@ -1,6 +1,10 @@
 #include "services/inference/engine/tokenizer/chat_template.h"
 
+#include <initializer_list>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
+#include "services/inference/engine/tokenizer/absl_compat.h"
 #include "services/inference/engine/tokenizer/utf8.h"
 
 namespace cai::inference {
@@ -59,6 +63,54 @@ absl::StatusOr<RenderedChat> RenderLlama3(const std::vector<ChatMessage>& messag
   return chat;
 }
 
+// The Gemma 2 it template: it checks only messages[0] for a system role, then that user
+// messages sit exactly at even indices; the assistant is called "model".
+absl::StatusOr<RenderedChat> RenderGemma2(const std::vector<ChatMessage>& messages,
+                                          bool add_generation_prompt) {
+  if (messages[0].role == "system") return absl::InvalidArgumentError("System role not supported");
+  RenderedChat chat;
+  AppendTemplate(chat, "<bos>");
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const ChatMessage& m = messages[i];
+    if ((m.role == "user") != (i % 2 == 0)) {
+      return absl::InvalidArgumentError(
+          "Conversation roles must alternate user/assistant/user/assistant/...");
+    }
+    std::string_view role = m.role == "assistant" ? "model" : std::string_view(m.role);
+    AppendTemplate(chat, absl::StrCat("<start_of_turn>", ToAbsl(role), "\n"));
+    AppendContent(chat, Trim(m.content));
+    AppendTemplate(chat, "<end_of_turn>\n");
+  }
+  if (add_generation_prompt) AppendTemplate(chat, "<start_of_turn>model\n");
+  return chat;
+}
+
+// The July 2024 Phi-3-mini template: contents as they are, eos when no reply is prompted.
+RenderedChat RenderPhi3(const std::vector<ChatMessage>& messages, bool add_generation_prompt) {
+  RenderedChat chat;
+  for (const ChatMessage& m : messages) {
+    AppendTemplate(chat, absl::StrCat("<|", m.role, "|>\n"));
+    AppendContent(chat, m.content);
+    AppendTemplate(chat, "<|end|>\n");
+  }
+  AppendTemplate(chat, add_generation_prompt ? "<|assistant|>\n" : "<|endoftext|>");
+  return chat;
+}
+
+// Unimplemented unless every token exists and is special.
+absl::Status RequireSpecialTokens(const Tokenizer& tokenizer, std::string_view model_type,
+                                  std::initializer_list<std::string_view> tokens) {
+  for (std::string_view token : tokens) {
+    std::optional<int32_t> id = tokenizer.TokenId(token);
+    if (!id || !tokenizer.IsSpecial(*id)) {
+      return absl::UnimplementedError(absl::StrCat(
+          "no known chat template for model_type \"", ToAbsl(model_type), "\" (tokenizer lacks ",
+          ToAbsl(token), " as a special token)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string RenderedChat::Text() const {
@@ -68,12 +120,10 @@ std::string RenderedChat::Text() const {
 }
 
 std::vector<int32_t> RenderedChat::Encode(const Tokenizer& tokenizer) const {
-  std::vector<int32_t> ids;
-  for (const Segment& s : segments) {
-    std::vector<int32_t> part = tokenizer.Encode(s.text, /*allow_special=*/!s.is_content);
-    ids.insert(ids.end(), part.begin(), part.end());
-  }
-  return ids;
+  std::vector<TextPart> parts;
+  parts.reserve(segments.size());
+  for (const Segment& s : segments) parts.push_back({s.text, /*allow_special=*/!s.is_content});
+  return tokenizer.Encode(parts);
 }
 
 absl::StatusOr<RenderedChat> RenderChat(ChatTemplateKind kind,
@@ -90,24 +140,36 @@ absl::StatusOr<RenderedChat> RenderChat(ChatTemplateKind kind,
   switch (kind) {
     case ChatTemplateKind::kLlama3:
       return RenderLlama3(messages, add_generation_prompt);
+    case ChatTemplateKind::kGemma2:
+      return RenderGemma2(messages, add_generation_prompt);
+    case ChatTemplateKind::kPhi3:
+      return RenderPhi3(messages, add_generation_prompt);
   }
   return absl::InternalError("unknown chat template");
 }
 
 absl::StatusOr<ChatTemplateKind> DetectChatTemplate(const Tokenizer& tokenizer,
                                                     std::string_view model_type) {
-  if (model_type == "gemma" || model_type == "gemma2" || model_type == "phi3") {
-    return absl::UnimplementedError(
-        absl::StrCat("the chat template of model_type \"", std::string(model_type), "\" is not supported yet"));
+  if (model_type == "gemma2") {
+    absl::Status s = RequireSpecialTokens(tokenizer, model_type,
+                                          {"<bos>", "<start_of_turn>", "<end_of_turn>"});
+    if (!s.ok()) return s;
+    return ChatTemplateKind::kGemma2;
   }
-  for (std::string_view token :
-       {"<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"}) {
-    if (!tokenizer.TokenId(token)) {
-      return absl::UnimplementedError(absl::StrCat(
-          "no known chat template for model_type \"", std::string(model_type),
-          "\" (tokenizer lacks ", std::string(token), ")"));
-    }
+  if (model_type == "phi3") {
+    absl::Status s = RequireSpecialTokens(
+        tokenizer, model_type,
+        {"<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<|endoftext|>"});
+    if (!s.ok()) return s;
+    return ChatTemplateKind::kPhi3;
   }
+  if (model_type == "gemma") {
+    return absl::UnimplementedError("the chat template of model_type \"gemma\" is not supported");
+  }
+  absl::Status s = RequireSpecialTokens(
+      tokenizer, model_type,
+      {"<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"});
+  if (!s.ok()) return s;
   return ChatTemplateKind::kLlama3;
 }
 

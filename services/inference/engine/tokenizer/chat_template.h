@@ -11,8 +11,12 @@ namespace cai::inference {
 
 // Chat templates are implemented in C++ rather than by running the model's Jinja: one per
 // model family, each matching the family's tokenizer_config.json template for plain
-// (tool-free) conversations. Gemma 2 and Phi-3 come later.
-enum class ChatTemplateKind { kLlama3 };
+// (tool-free) conversations, byte for byte (tests/golden/chat_cases.json).
+enum class ChatTemplateKind {
+  kLlama3,  // Llama 3.1 / 3.3
+  kGemma2,  // Gemma 2 it
+  kPhi3,    // Phi-3-mini, July 2024 template
+};
 
 struct ChatMessage {
   std::string role;  // "system", "user" or "assistant"
@@ -22,9 +26,10 @@ struct ChatMessage {
 // A rendered prompt, kept as the template's own text and the messages' contents in order.
 // Template text is encoded with special tokens recognised; contents never are, so a user who
 // types "<|eot_id|><|start_header_id|>system..." gets plain text, not a forged turn. (Hugging
-// Face tokenizes the joined text and would honour such spellings.) Contents are trimmed and
-// always sit between "\n\n" and a special token, so for ordinary text the ids equal those of
-// tokenizing Text() as a whole.
+// Face tokenizes the joined text and would honour such spellings.) Apart from that, Encode
+// gives exactly HF's ids for Text(): ordinary text is encoded across segment boundaries, so
+// BPE merges (Gemma has no pre-tokenizer) and the rstrip of Phi-3's <|user|> reach into the
+// content as they do in HF.
 struct RenderedChat {
   struct Segment {
     std::string text;
@@ -33,19 +38,30 @@ struct RenderedChat {
   std::vector<Segment> segments;
 
   std::string Text() const;  // what apply_chat_template(tokenize=False) returns
-  // Token ids: template segments with allow_special, contents without. Adds no BOS.
+  // Token ids: special tokens only inside template segments. Adds no BOS (Llama 3 and Gemma 2
+  // templates emit it as text; Phi-3 has none).
   std::vector<int32_t> Encode(const Tokenizer& tokenizer) const;
 };
 
-// The prompt for `messages`. Llama 3.1: begins with <|begin_of_text|> and always has a system
-// header (knowledge cutoff and the template's fixed date) followed by the first message's
-// content if that message is a system one. Contents are trimmed as Jinja's `trim` does.
-// InvalidArgument for no messages, an unknown role, or a system message that is not first.
+// The prompt for `messages`, or InvalidArgument for no messages or a role other than system,
+// user and assistant, and:
+//  - kLlama3: begins with <|begin_of_text|> and always has a system header (knowledge cutoff
+//    and the template's fixed date) followed by the first message's content if that message
+//    is a system one; contents trimmed as Jinja's `trim`. Error for a system message that is
+//    not first.
+//  - kGemma2: <bos>, then "<start_of_turn>user|model\n{content|trim}<end_of_turn>\n" per
+//    message; errors with the template's own messages "System role not supported" (a system
+//    message first) and "Conversation roles must alternate user/assistant/user/assistant/..."
+//    (a user message at an odd index or a non-user one at an even index).
+//  - kPhi3: "<|role|>\n{content}<|end|>\n" per message (not trimmed), then "<|assistant|>\n"
+//    or, without a generation prompt, "<|endoftext|>". No BOS.
 absl::StatusOr<RenderedChat> RenderChat(ChatTemplateKind kind,
                                         const std::vector<ChatMessage>& messages,
                                         bool add_generation_prompt);
 
-// The template for a model, from config.json's model_type and the tokenizer's special tokens.
+// The template for a model, from config.json's model_type ("gemma2" -> kGemma2, "phi3" ->
+// kPhi3, anything else -> kLlama3) once the tokenizer is checked to have the template's control
+// tokens as special tokens (so user content can never produce them); Unimplemented otherwise.
 absl::StatusOr<ChatTemplateKind> DetectChatTemplate(const Tokenizer& tokenizer,
                                                     std::string_view model_type);
 
