@@ -84,6 +84,13 @@ absl::StatusOr<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& 
   return checkpoint;
 }
 
+std::unique_ptr<Checkpoint> Checkpoint::FromFile(std::unique_ptr<SafetensorsFile> file) {
+  auto checkpoint = std::make_unique<Checkpoint>();
+  for (const auto& [name, tensor] : file->tensors()) checkpoint->tensors_[name] = &tensor;
+  checkpoint->files_.push_back(std::move(file));
+  return checkpoint;
+}
+
 absl::StatusOr<const Tensor*> Checkpoint::Get(std::string_view name) const {
   std::string key(name);  // this abseil's string_view is not std::string_view
   auto it = tensors_.find(key);

@@ -16,6 +16,8 @@ namespace cai::inference {
 class Checkpoint {
  public:
   static absl::StatusOr<std::unique_ptr<Checkpoint>> Open(const std::string& dir);
+  // One already-parsed file (e.g. built in memory by a benchmark or a test).
+  static std::unique_ptr<Checkpoint> FromFile(std::unique_ptr<SafetensorsFile> file);
 
   // NotFound naming the tensor when absent.
   absl::StatusOr<const Tensor*> Get(std::string_view name) const;

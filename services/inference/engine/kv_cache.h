@@ -6,7 +6,8 @@
 namespace cai::inference {
 
 // The keys and values one sequence has seen, per layer, laid out [position][kv_heads * head_dim].
-// Grows on demand, so a long context costs memory only when it is used.
+// Grows on demand, so a long context costs memory only when it is used. Sliding-window layers
+// keep every position too (they read only the last W); trimming them is left for later.
 struct KvCache {
   KvCache(int num_layers, int kv_dim) : kv_dim(kv_dim), k(num_layers), v(num_layers) {}
 

@@ -52,7 +52,7 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir
   absl::StatusOr<std::optional<std::string>> config_text = ReadOptionalFile(root / "config.json");
   if (!config_text.ok()) return config_text.status();
   if (!config_text->has_value()) return absl::NotFoundError(absl::StrCat(dir, " has no config.json"));
-  absl::StatusOr<LlamaConfig> config = ParseLlamaConfig(**config_text);
+  absl::StatusOr<ModelConfig> config = ParseModelConfig(**config_text);
   if (!config.ok()) return WithPath(config.status(), root / "config.json");
   loaded->config = *config;
 
@@ -95,7 +95,9 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir
 
   absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir);
   if (!checkpoint.ok()) return checkpoint.status();
-  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(loaded->config, **checkpoint, num_threads);
+  // The model borrows F32 and BF16 weights from the mapped files and keeps them open.
+  std::shared_ptr<const Checkpoint> shared = *std::move(checkpoint);
+  absl::StatusOr<std::unique_ptr<TransformerModel>> model = TransformerModel::Load(loaded->config, shared, num_threads);
   if (!model.ok()) return model.status();
   loaded->model = *std::move(model);
   return loaded;

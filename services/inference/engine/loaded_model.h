@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/inference/engine/llama_model.h"
+#include "services/inference/engine/transformer_model.h"
 #include "services/inference/engine/model_config.h"
 #include "services/inference/engine/tokenizer/chat_template.h"
 #include "services/inference/engine/tokenizer/tokenizer.h"
@@ -20,10 +20,10 @@ inline constexpr size_t kMaxChatMessages = 4096;
 // Everything a Hugging Face model directory holds, loaded and cross-checked: config, generation
 // defaults, tokenizer, chat template and weights.
 struct LoadedModel {
-  LlamaConfig config;
+  ModelConfig config;
   GenerationConfig generation;
   std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<LlamaModel> model;
+  std::unique_ptr<TransformerModel> model;
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> stop_token_ids;  // config, generation_config and tokenizer_config EOS
   absl::StatusOr<ChatTemplateKind> chat_template = absl::UnimplementedError("no chat template");

@@ -18,10 +18,21 @@ struct Llama3RopeScaling {
   int64_t original_max_position_embeddings = 8192;
 };
 
-// The parts of a Hugging Face `config.json` that a Llama-architecture model needs.
-struct LlamaConfig {
+// The decoder families the engine runs. Each differs from Llama only where its fields below say so.
+enum class ModelFamily {
+  kLlama,   // LlamaForCausalLM, MistralForCausalLM
+  kGemma2,  // Gemma2ForCausalLM: (1 + w) sandwich norms, sqrt(hidden) embedding scale, softcaps
+  kPhi3,    // Phi3ForCausalLM: fused qkv_proj and gate_up_proj
+};
+
+enum class Activation { kSilu, kGeluTanh };
+
+// The parts of a Hugging Face `config.json` that the transformer needs, every default filled in
+// as the family's transformers config class fills it.
+struct ModelConfig {
   std::string architecture;  // e.g. "LlamaForCausalLM"
-  std::string model_type;    // "llama" | "mistral"
+  std::string model_type;    // "llama" | "mistral" | "gemma2" | "phi3"
+  ModelFamily family = ModelFamily::kLlama;
   int hidden_size = 0;
   int intermediate_size = 0;
   int num_hidden_layers = 0;
@@ -34,9 +45,21 @@ struct LlamaConfig {
   int vocab_size = 0;
   int max_position_embeddings = 0;
   bool tie_word_embeddings = false;
+  Activation activation = Activation::kSilu;
+  // Attention scores are scaled by query_pre_attn_scalar^-0.5 (head_dim unless Gemma 2 says).
+  double query_pre_attn_scalar = 0;
+  // cap * tanh(x / cap) on attention scores (before the mask) and on the final logits; 0: none.
+  double attn_logit_softcapping = 0;
+  double final_logit_softcapping = 0;
+  // A sliding layer's query at q sees keys k with q - sliding_window < k <= q (HF masking_utils).
+  std::optional<int> sliding_window;
+  std::vector<bool> sliding_layers;  // num_hidden_layers entries
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;
 };
+
+// The previous name, kept while callers move to ModelConfig.
+using LlamaConfig = ModelConfig;
 
 // Defaults from `generation_config.json`; every field optional there.
 struct GenerationConfig {
@@ -46,12 +69,16 @@ struct GenerationConfig {
   bool do_sample = true;  // false: greedy by default, whatever the temperature says
 };
 
-// Parses and validates `config.json`. Unsupported architectures, rope types and out-of-range
-// values are InvalidArgument errors that name the key.
-absl::StatusOr<LlamaConfig> ParseLlamaConfig(std::string_view json_text);
+// Parses and validates `config.json`. Unknown architectures and out-of-range values are
+// InvalidArgument errors that name the key; known but unimplemented features (Phi-3 longrope,
+// partial rotary) are Unimplemented.
+absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text);
+inline absl::StatusOr<ModelConfig> ParseLlamaConfig(std::string_view json_text) {
+  return ParseModelConfig(json_text);
+}
 absl::StatusOr<GenerationConfig> ParseGenerationConfig(std::string_view json_text);
 
 // RoPE inverse frequencies for one head (head_dim / 2 values), with llama3 scaling if configured.
-std::vector<double> RopeInverseFrequencies(const LlamaConfig& config);
+std::vector<double> RopeInverseFrequencies(const ModelConfig& config);
 
 }  // namespace cai::inference

@@ -2,24 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
+
+#include "services/inference/engine/dot.h"
 
 namespace cai::inference {
 
-// Eight independent partial sums let the compiler vectorise without -ffast-math; the summation
-// order is fixed, so results do not depend on the thread count.
-#if defined(__x86_64__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-float Dot(const float* a, const float* b, size_t n) {
-  float acc[8] = {};
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (size_t j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
-  }
-  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
+float Dot(const float* a, const float* b, size_t n) { return DotF32(a, b, n); }
 
 void RmsNorm(float* out, const float* x, const float* weight, size_t n, float eps) {
   double sum_squares = 0;
@@ -29,14 +18,32 @@ void RmsNorm(float* out, const float* x, const float* weight, size_t n, float ep
   for (size_t i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * scale);
 }
 
-void MatMul(float* out, const float* x, const float* w, size_t tokens, size_t rows, size_t cols,
+void MatMul(float* out, size_t out_stride, const float* x, size_t tokens, const WeightMatrix& w,
             ThreadPool& pool) {
-  pool.ParallelFor(rows, [&](size_t begin, size_t end) {
+  const size_t cols = static_cast<size_t>(w.cols());
+  pool.ParallelFor(static_cast<size_t>(w.rows()), [&](size_t begin, size_t end) {
+    if (w.dtype() == DType::kF32) {
+      for (size_t r = begin; r < end; ++r) {
+        for (size_t t = 0; t < tokens; ++t) out[t * out_stride + r] = DotF32(w.f32_row(r), x + t * cols, cols);
+      }
+      return;
+    }
+    // BF16: decode reads the row directly; prefill widens it once for all tokens (same sums).
+    std::vector<float> row(tokens > 1 ? cols : 0);
     for (size_t r = begin; r < end; ++r) {
-      const float* row = w + r * cols;
-      for (size_t t = 0; t < tokens; ++t) out[t * rows + r] = Dot(row, x + t * cols, cols);
+      if (tokens == 1) {
+        out[r] = DotBf16(w.bf16_row(r), x, cols);
+        continue;
+      }
+      w.RowToF32(r, row.data());
+      for (size_t t = 0; t < tokens; ++t) out[t * out_stride + r] = DotF32(row.data(), x + t * cols, cols);
     }
   });
+}
+
+void MatMul(float* out, const float* x, const float* w, size_t tokens, size_t rows, size_t cols,
+            ThreadPool& pool) {
+  MatMul(out, rows, x, tokens, WeightMatrix::Borrow(DType::kF32, w, rows, cols), pool);
 }
 
 void RopeCosSin(std::span<const float> inv_freq, int64_t pos, float* cos, float* sin) {
@@ -72,9 +79,11 @@ void Softmax(float* x, size_t n) {
 }
 
 void AttendHead(float* out, const float* q, const float* k, const float* v, size_t num_positions,
-                size_t head_dim, size_t kv_stride, float* scores) {
-  float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  for (size_t p = 0; p < num_positions; ++p) scores[p] = Dot(q, k + p * kv_stride, head_dim) * scale;
+                size_t head_dim, size_t kv_stride, const AttentionParams& params, float* scores) {
+  for (size_t p = 0; p < num_positions; ++p) {
+    float s = Dot(q, k + p * kv_stride, head_dim) * params.scale;
+    scores[p] = params.softcap > 0 ? SoftCap(s, params.softcap) : s;
+  }
   Softmax(scores, num_positions);
   std::fill(out, out + head_dim, 0.0f);
   for (size_t p = 0; p < num_positions; ++p) {

@@ -1,6 +1,8 @@
 #include "services/inference/engine/model_config.h"
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <numbers>
 
 #include <gtest/gtest.h>
@@ -136,6 +138,116 @@ TEST(ModelConfig, Llama3RopeFrequencies) {
   EXPECT_GT(mid, 0);
   EXPECT_DOUBLE_EQ(f[0], 1.0);  // wavelength 2*pi: unchanged
   EXPECT_NEAR(f[63], std::pow(500000.0, -126.0 / 128.0) / 8.0, 1e-18);
+}
+
+// config.json of gemma-2-9b-it (the keys that matter; no layer_types in older transformers).
+constexpr char kGemma2[] = R"({
+  "architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", "attn_logit_softcapping": 50.0,
+  "bos_token_id": 2, "eos_token_id": [1, 107], "final_logit_softcapping": 30.0, "head_dim": 256,
+  "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 3584, "intermediate_size": 14336,
+  "max_position_embeddings": 8192, "num_attention_heads": 16, "num_hidden_layers": 42,
+  "num_key_value_heads": 8, "pad_token_id": 0, "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06,
+  "rope_theta": 10000.0, "sliding_window": 4096, "torch_dtype": "bfloat16", "vocab_size": 256000})";
+
+// config.json of Phi-3-mini-4k-instruct (the keys that matter).
+constexpr char kPhi3[] = R"({
+  "architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "bos_token_id": 1, "eos_token_id": 32000,
+  "hidden_act": "silu", "hidden_size": 3072, "intermediate_size": 8192, "max_position_embeddings": 4096,
+  "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 32,
+  "original_max_position_embeddings": 4096, "rms_norm_eps": 1e-05, "rope_scaling": null,
+  "rope_theta": 10000.0, "sliding_window": 2047, "tie_word_embeddings": false, "vocab_size": 32064})";
+
+std::string MutateJson(const char* base, std::string key, std::string value) {
+  nlohmann::json j = nlohmann::json::parse(base);
+  if (value.empty()) {
+    j.erase(key);
+  } else {
+    j[key] = nlohmann::json::parse(value);
+  }
+  return j.dump();
+}
+
+TEST(ModelConfig, ParsesGemma2) {
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(kGemma2);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->family, ModelFamily::kGemma2);
+  EXPECT_EQ(c->head_dim, 256);  // q width 4096 != hidden 3584
+  EXPECT_DOUBLE_EQ(c->query_pre_attn_scalar, 256);
+  EXPECT_DOUBLE_EQ(c->attn_logit_softcapping, 50);
+  EXPECT_DOUBLE_EQ(c->final_logit_softcapping, 30);
+  EXPECT_EQ(c->activation, Activation::kGeluTanh);
+  EXPECT_TRUE(c->tie_word_embeddings);  // Gemma2Config's default
+  EXPECT_DOUBLE_EQ(c->rms_norm_eps, 1e-6);
+  ASSERT_EQ(c->sliding_window, 4096);
+  ASSERT_EQ(c->sliding_layers.size(), 42u);
+  for (int i = 0; i < 42; ++i) EXPECT_EQ(c->sliding_layers[i], i % 2 == 0) << i;
+  EXPECT_EQ(c->eos_token_ids, (std::vector<int32_t>{1, 107}));
+}
+
+TEST(ModelConfig, Gemma2LayerTypesAndNullCaps) {
+  std::string json = MutateJson(kGemma2, "num_hidden_layers", "3");
+  json = MutateJson(json.c_str(), "layer_types", R"(["full_attention","sliding_attention","sliding_attention"])");
+  json = MutateJson(json.c_str(), "final_logit_softcapping", "null");
+  json = MutateJson(json.c_str(), "query_pre_attn_scalar", "224");
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(json);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->sliding_layers, (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(c->final_logit_softcapping, 0);
+  EXPECT_DOUBLE_EQ(c->query_pre_attn_scalar, 224);
+}
+
+TEST(ModelConfig, ParsesPhi3) {
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(kPhi3);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->family, ModelFamily::kPhi3);
+  EXPECT_EQ(c->head_dim, 96);
+  EXPECT_EQ(c->num_key_value_heads, 32);
+  EXPECT_DOUBLE_EQ(c->query_pre_attn_scalar, 96);
+  EXPECT_EQ(c->attn_logit_softcapping, 0);
+  EXPECT_EQ(c->activation, Activation::kSilu);
+  EXPECT_FALSE(c->tie_word_embeddings);
+  EXPECT_FALSE(c->rope_scaling.has_value());
+  ASSERT_EQ(c->sliding_window, 2047);
+  EXPECT_EQ(c->sliding_layers, std::vector<bool>(32, true));
+}
+
+TEST(ModelConfig, GoldenFixturesParse) {
+  for (const char* name : {"llama3", "gemma2", "phi3"}) {
+    std::ifstream in(std::string(CAI_GOLDEN_DIR) + "/models/" + name + "/config.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StatusOr<ModelConfig> c = ParseModelConfig(text.str());
+    ASSERT_TRUE(c.ok()) << name << ": " << c.status();
+  }
+}
+
+TEST(ModelConfig, RejectsBadGemma2AndPhi3Values) {
+  struct Case {
+    std::string json;
+    absl::StatusCode code;
+    const char* message_part;
+  };
+  const auto kInvalid = absl::StatusCode::kInvalidArgument, kUnimplemented = absl::StatusCode::kUnimplemented;
+  std::vector<Case> cases = {
+      {MutateJson(kGemma2, "hidden_activation", "\"silu\""), kInvalid, "'hidden_activation'"},
+      {MutateJson(kGemma2, "attn_logit_softcapping", "-1"), kInvalid, "'attn_logit_softcapping'"},
+      {MutateJson(kGemma2, "query_pre_attn_scalar", "0"), kInvalid, "'query_pre_attn_scalar'"},
+      {MutateJson(kGemma2, "sliding_window", "0"), kInvalid, "'sliding_window'"},
+      {MutateJson(kGemma2, "layer_types", R"(["sliding_attention"])"), kInvalid, "'layer_types'"},
+      {MutateJson(kPhi3, "rope_scaling", R"({"type":"longrope","short_factor":[1],"long_factor":[1]})"),
+       kUnimplemented, "longrope"},
+      {MutateJson(kPhi3, "partial_rotary_factor", "0.5"), kUnimplemented, "partial_rotary_factor"},
+      {MutateJson(kPhi3, "hidden_act", "\"gelu_pytorch_tanh\""), kInvalid, "'hidden_act'"},
+      {MutateJson(kPhi3, "attn_logit_softcapping", "50"), kInvalid, "'attn_logit_softcapping'"},
+      {MutateJson(kPhi3, "sliding_window", "-3"), kInvalid, "'sliding_window'"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<ModelConfig> parsed = ParseModelConfig(c.json);
+    ASSERT_FALSE(parsed.ok()) << c.json;
+    EXPECT_EQ(parsed.status().code(), c.code) << parsed.status();
+    EXPECT_NE(parsed.status().message().find(c.message_part), std::string::npos)
+        << c.message_part << " not in: " << parsed.status();
+  }
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 #include "services/inference/engine/ops.h"
 
 #include <cmath>
+#include <numbers>
 #include <random>
 
 #include <gtest/gtest.h>
+
+#include "services/inference/engine/dot.h"
+#include "services/inference/engine/dtype.h"
 
 namespace cai::inference {
 namespace {
@@ -89,7 +93,7 @@ TEST(Ops, GroupedQueryAttentionMatchesNaive) {
   for (size_t h = 0; h < heads; ++h) {
     size_t kvh = h / (heads / kv_heads);
     AttendHead(out.data(), q.data() + h * hd, k.data() + kvh * hd, v.data() + kvh * hd, positions, hd, kv_dim,
-               scores.data());
+               AttentionParams{1.0f / std::sqrt(float(hd)), 0}, scores.data());
     std::vector<double> s(positions);
     double max = -1e300, z = 0;
     for (size_t p = 0; p < positions; ++p) {
@@ -103,6 +107,101 @@ TEST(Ops, GroupedQueryAttentionMatchesNaive) {
       double expected = 0;
       for (size_t p = 0; p < positions; ++p) expected += s[p] / z * v[p * kv_dim + kvh * hd + i];
       EXPECT_NEAR(out[i], expected, 1e-5) << "head " << h << " dim " << i;
+    }
+  }
+}
+
+// Scale and soft cap: scores become cap * tanh(scale * q.k / cap) before the softmax.
+TEST(Ops, AttentionScaleAndSoftCap) {
+  const size_t hd = 4, positions = 3;
+  std::vector<float> q = {3, -2, 4, 1}, k = Random(positions * hd, 6), v = Random(positions * hd, 7);
+  for (float& x : k) x *= 5;  // large scores, so the cap bites
+  const float scale = 0.2f, cap = 2.0f;
+  std::vector<float> scores(positions), out(hd);
+  AttendHead(out.data(), q.data(), k.data(), v.data(), positions, hd, hd, AttentionParams{scale, cap}, scores.data());
+  std::vector<double> s(positions);
+  double z = 0;
+  for (size_t p = 0; p < positions; ++p) {
+    double dot = 0;
+    for (size_t i = 0; i < hd; ++i) dot += double(q[i]) * k[p * hd + i];
+    z += s[p] = std::exp(cap * std::tanh(dot * scale / cap));
+  }
+  for (size_t i = 0; i < hd; ++i) {
+    double expected = 0;
+    for (size_t p = 0; p < positions; ++p) expected += s[p] / z * v[p * hd + i];
+    EXPECT_NEAR(out[i], expected, 1e-5) << i;
+  }
+}
+
+TEST(Ops, GeluTanhAndSoftCapValues) {
+  for (double x : {-3.0, -0.5, 0.0, 0.7, 2.5}) {
+    double expected = 0.5 * x * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (x + 0.044715 * x * x * x)));
+    EXPECT_NEAR(GeluTanh(float(x)), expected, 1e-6) << x;
+    EXPECT_NEAR(SoftCap(float(x), 2.0f), 2 * std::tanh(x / 2), 1e-6) << x;
+  }
+  EXPECT_NEAR(SoftCap(1e4f, 30.0f), 30.0f, 1e-4);
+}
+
+std::vector<uint16_t> ToBf16(const std::vector<float>& v) {
+  std::vector<uint16_t> out;
+  for (float x : v) out.push_back(F32ToBf16(x));
+  return out;
+}
+
+// Every kernel (scalar, and AVX2 where the CPU has it) against a double sum, for lengths around
+// the 32-element step; F32 and BF16 kernels of one kind agree bitwise on the same values.
+TEST(Dot, KernelsMatchDoubleSumAndEachOther) {
+  for (size_t n : {1, 7, 31, 32, 33, 64, 100, 1000}) {
+    std::vector<float> x = Random(n, n), w = Random(n, n + 1000);
+    std::vector<uint16_t> w16 = ToBf16(w);
+    std::vector<float> w16_wide;
+    double exact = 0, exact16 = 0;
+    for (size_t i = 0; i < n; ++i) {
+      w16_wide.push_back(Bf16ToF32(w16[i]));
+      exact += double(w[i]) * x[i];
+      exact16 += double(w16_wide[i]) * x[i];
+    }
+    const double tol = 1e-5 * std::sqrt(double(n)) * 4;
+    EXPECT_NEAR(internal::DotF32Scalar(w.data(), x.data(), n), exact, tol) << n;
+    EXPECT_NEAR(internal::DotBf16Scalar(w16.data(), x.data(), n), exact16, tol) << n;
+    EXPECT_EQ(internal::DotBf16Scalar(w16.data(), x.data(), n), internal::DotF32Scalar(w16_wide.data(), x.data(), n));
+#if defined(__x86_64__)
+    if (!internal::CpuHasAvx2Fma()) continue;
+    EXPECT_NEAR(internal::DotF32Avx2(w.data(), x.data(), n), exact, tol) << n;
+    EXPECT_NEAR(internal::DotBf16Avx2(w16.data(), x.data(), n), exact16, tol) << n;
+    EXPECT_EQ(internal::DotBf16Avx2(w16.data(), x.data(), n), internal::DotF32Avx2(w16_wide.data(), x.data(), n));
+#endif
+  }
+}
+
+// A BF16 matrix gives the same bits as the F32 matrix of its widened values, for decode (one
+// token) and prefill (several), with any thread count and with a strided output.
+TEST(Ops, Bf16MatMulEqualsF32OfWidenedWeights) {
+  const size_t rows = 45, cols = 70;
+  std::vector<float> w = Random(rows * cols, 8);
+  std::vector<uint16_t> w16 = ToBf16(w);
+  std::vector<float> wide;
+  for (uint16_t b : w16) wide.push_back(Bf16ToF32(b));
+  WeightMatrix m16 = WeightMatrix::OwnBf16(w16, rows, cols);
+  WeightMatrix m32 = WeightMatrix::OwnF32(wide, rows, cols);
+  EXPECT_EQ(m16.bytes(), int64_t(rows * cols * 2));
+  for (size_t tokens : {1, 4}) {
+    std::vector<float> x = Random(tokens * cols, 9 + tokens);
+    for (int threads : {1, 3}) {
+      ThreadPool pool(threads);
+      const size_t stride = rows + 5;
+      std::vector<float> a(tokens * stride, -7), b(tokens * stride, -7);
+      MatMul(a.data(), stride, x.data(), tokens, m16, pool);
+      MatMul(b.data(), stride, x.data(), tokens, m32, pool);
+      EXPECT_EQ(a, b) << tokens << " tokens, " << threads << " threads";
+      for (size_t t = 0; t < tokens; ++t) {
+        EXPECT_EQ(a[t * stride + rows], -7);  // the gap after each row is untouched
+        for (size_t r = 0; r < rows; ++r) {
+          double sum = 0;
+          for (size_t c = 0; c < cols; ++c) sum += double(wide[r * cols + c]) * x[t * cols + c];
+          EXPECT_NEAR(a[t * stride + r], sum, 1e-4);
+        }
+      }
     }
   }
 }
