@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -142,25 +143,37 @@ class FdStream {
   bool abort_on_stop_ = false;
 };
 
-// Polls for the client's hang-up on another thread, until destroyed.
+// Watches for the client's hang-up on another thread, until destroyed. The destructor wakes the
+// thread through an eventfd, so ending a watch costs no poll interval on the request path.
 class PollPeerWatch : public PeerWatch {
  public:
-  PollPeerWatch(int fd, std::function<void()> on_close)
-      : thread_([this, fd, on_close = std::move(on_close)] {
-          while (!done_.load()) {
-            pollfd p{.fd = fd, .events = POLLRDHUP, .revents = 0};
-            if (::poll(&p, 1, kPollSliceMs / 2) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
-              on_close();
-              return;
-            }
-          }
-        }) {}
+  PollPeerWatch(int fd, std::function<void()> on_close) : wake_fd_(eventfd(0, EFD_CLOEXEC)) {
+    thread_ = std::thread([this, fd, on_close = std::move(on_close)] {
+      pollfd fds[2] = {{.fd = fd, .events = POLLRDHUP, .revents = 0},
+                       {.fd = wake_fd_, .events = POLLIN, .revents = 0}};
+      while (true) {
+        // Without an eventfd (fd exhaustion), fall back to polling in slices.
+        int n = ::poll(fds, wake_fd_ >= 0 ? 2 : 1, wake_fd_ >= 0 ? -1 : kPollSliceMs / 2);
+        if (done_.load() || (n > 0 && (fds[1].revents & POLLIN))) return;
+        if (n > 0 && (fds[0].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+          on_close();
+          return;
+        }
+      }
+    });
+  }
   ~PollPeerWatch() override {
     done_ = true;
+    if (wake_fd_ >= 0) {
+      uint64_t one = 1;
+      [[maybe_unused]] ssize_t w = ::write(wake_fd_, &one, sizeof(one));
+    }
     thread_.join();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
   }
 
  private:
+  const int wake_fd_;
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
