@@ -1,5 +1,6 @@
 #include "services/edge/edge_service.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <ctime>
@@ -72,6 +73,33 @@ void FillSampling(const openai::Sampling& in, v1::SamplingParams* out) {
   if (in.seed) out->set_seed(*in.seed);
   out->set_max_tokens(in.max_tokens);
   for (const std::string& stop : in.stop) out->add_stop(stop);
+  if (in.top_k) out->set_top_k(*in.top_k);
+  if (in.min_p) out->set_min_p(static_cast<float>(*in.min_p));
+  out->set_presence_penalty(static_cast<float>(in.presence_penalty));
+  out->set_frequency_penalty(static_cast<float>(in.frequency_penalty));
+  for (const auto& [id, bias] : in.logit_bias) (*out->mutable_logit_bias())[id] = static_cast<float>(bias);
+  out->set_n(static_cast<uint32_t>(in.n));
+  out->set_logprobs(in.logprobs);
+  out->set_top_logprobs(static_cast<uint32_t>(in.top_logprobs));
+}
+
+template <typename T>
+void CopyToken(const T& in, openai::TopLogprob* out) {
+  out->token = in.token();
+  out->logprob = in.logprob();
+  out->bytes = in.bytes();
+}
+
+// The logprobs a piece carries, appended to `out`.
+void AppendLogprobs(const v1::GenerateResponse& piece, std::vector<openai::TokenLogprob>* out) {
+  for (const v1::TokenLogprob& in : piece.logprobs()) {
+    openai::TokenLogprob token;
+    token.token = in.token();
+    token.logprob = in.logprob();
+    token.bytes = in.bytes();
+    for (const v1::TopLogprob& top : in.top_logprobs()) CopyToken(top, &token.top_logprobs.emplace_back());
+    out->push_back(std::move(token));
+  }
 }
 
 // Records the status a handler answered with, for the metrics.
@@ -253,22 +281,34 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
   SetDeadline(context, kGenerateTimeout);
   auto watch = writer.WatchPeer([&context] { context.TryCancel(); });
   auto reader = inference_->Generate(&context, generate);
-  std::string text;
-  openai::FinishReason finish = openai::FinishReason::kNone;
+  const bool logprobs = generate.sampling().logprobs();
+  std::vector<openai::Choice> choices(std::max<uint32_t>(1, generate.sampling().n()));
+  for (size_t i = 0; i < choices.size(); ++i) {
+    choices[i].index = static_cast<int>(i);
+    if (logprobs) choices[i].logprobs.emplace();
+  }
   openai::Usage usage;
   v1::GenerateResponse piece;
+  bool bad_index = false;
   while (reader->Read(&piece)) {
-    text += piece.text();
-    if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) finish = ToFinish(piece.finish_reason());
+    if (piece.index() >= choices.size()) {
+      bad_index = true;
+      continue;
+    }
+    openai::Choice& choice = choices[piece.index()];
+    choice.text += piece.text();
+    if (logprobs) AppendLogprobs(piece, &choice.logprobs->tokens);
+    if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) choice.finish = ToFinish(piece.finish_reason());
     if (piece.has_usage()) usage = {piece.usage().prompt_tokens(), piece.usage().completion_tokens()};
   }
   grpc::Status status = reader->Finish();
+  if (status.ok() && bad_index) status = grpc::Status(grpc::StatusCode::INTERNAL, "choice index out of range");
   watch.reset();
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, NotFoundModel(header.model));
   if (!status.ok()) return SendError(writer, BackendError(status, "inference"));
   metrics_.AddCompletionTokens(usage.completion_tokens);
 
-  const std::string body = openai::RenderCompletion(api, header, text, finish, usage);
+  const std::string body = openai::RenderCompletion(api, header, choices, usage);
   Sign(header.id, header.model, Sha256(request.body), Sha256(body));
   writer.Send(200, "application/json", body);
 }
@@ -307,25 +347,49 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     alive = alive && writer.WriteChunk(event);
   };
 
-  if (api == openai::Api::kChat) emit(openai::RoleEvent(header, include_usage));
-  openai::FinishReason finish = openai::FinishReason::kNone;
+  const size_t n = std::max<uint32_t>(1, generate.sampling().n());
+  const bool logprobs = generate.sampling().logprobs();
+  if (api == openai::Api::kChat) {
+    for (size_t i = 0; i < n; ++i) emit(openai::RoleEvent(header, include_usage, static_cast<int>(i)));
+  }
+  std::vector<int64_t> text_offsets(n, 0);  // legacy completions logprobs count characters per choice
   openai::Usage usage;
+  bool bad_index = false;
   while (alive && have_piece) {
-    if (!piece.text().empty()) emit(openai::ContentEvent(api, header, piece.text(), include_usage));
-    if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) finish = ToFinish(piece.finish_reason());
+    const size_t index = piece.index();
+    if (index >= n) {
+      bad_index = true;
+      break;
+    }
+    if (!piece.text().empty() || piece.logprobs_size() > 0) {
+      std::optional<openai::Logprobs> piece_logprobs;
+      if (logprobs) {
+        piece_logprobs.emplace();
+        piece_logprobs->text_offset = text_offsets[index];
+        AppendLogprobs(piece, &piece_logprobs->tokens);
+        for (const openai::TokenLogprob& token : piece_logprobs->tokens) {
+          text_offsets[index] += openai::CountChars(token.token);
+        }
+      }
+      emit(openai::ContentEvent(api, header, piece.text(), include_usage, static_cast<int>(index),
+                                piece_logprobs ? &*piece_logprobs : nullptr));
+    }
+    if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) {
+      emit(openai::FinishEvent(api, header, ToFinish(piece.finish_reason()), include_usage, static_cast<int>(index)));
+    }
     if (piece.has_usage()) usage = {piece.usage().prompt_tokens(), piece.usage().completion_tokens()};
     have_piece = alive && reader->Read(&piece);
   }
-  if (!alive || client_gone) {
+  if (!alive || client_gone || bad_index) {
     context.TryCancel();  // a failed write stops the generation
-    metrics_.RecordClientDisconnect();
+    if (!bad_index) metrics_.RecordClientDisconnect();
   }
   grpc::Status status = reader->Finish();
+  if (bad_index) status = grpc::Status(grpc::StatusCode::INTERNAL, "choice index out of range");
   watch.reset();
   metrics_.AddCompletionTokens(usage.completion_tokens);
   if (alive && !client_gone) {
     if (status.ok()) {
-      emit(openai::FinishEvent(api, header, finish, include_usage));
       if (include_usage) emit(openai::UsageEvent(api, header, usage));
     } else {
       emit(openai::ErrorEvent(BackendError(status, "inference")));

@@ -1,10 +1,13 @@
 #include "services/inference/inference_service.h"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "lib/common/grpc_status.h"
 #include "lib/common/log.h"
+#include "services/inference/engine/tokenizer/utf8.h"
 
 namespace cai::inference {
 namespace {
@@ -16,6 +19,30 @@ uint64_t RandomSeed() {
 
 v1::FinishReason ToProto(FinishReason reason) {
   return reason == FinishReason::kStop ? v1::FINISH_REASON_STOP : v1::FINISH_REASON_LENGTH;
+}
+
+// A token as OpenAI's logprobs show it: lossy UTF-8 text plus the raw bytes.
+template <typename T>
+void FillToken(const Tokenizer& tokenizer, int32_t id, float logprob, T* out) {
+  std::string bytes = tokenizer.TokenBytes(id);
+  std::string text;
+  AppendUtf8Lossy(bytes, /*final=*/true, &text);
+  out->set_token(std::move(text));
+  out->set_logprob(logprob);
+  out->set_bytes(std::move(bytes));
+}
+
+v1::GenerateResponse ToProto(const Tokenizer& tokenizer, const ChoiceDelta& delta) {
+  v1::GenerateResponse response;
+  response.set_text(std::string(delta.text));
+  response.set_index(static_cast<uint32_t>(delta.index));
+  if (delta.finish) response.set_finish_reason(ToProto(*delta.finish));
+  for (const SampledToken& token : delta.tokens) {
+    v1::TokenLogprob* out = response.add_logprobs();
+    FillToken(tokenizer, token.id, token.logprob, out);
+    for (const Candidate& top : token.top) FillToken(tokenizer, top.id, top.logprob, out->add_top_logprobs());
+  }
+  return response;
 }
 
 }  // namespace
@@ -67,8 +94,20 @@ absl::StatusOr<GenerationRequest> InferenceService::BuildRequest(const v1::Gener
                              : !defaults.do_sample ? 0.0f
                                                    : defaults.temperature.value_or(1.0f);
   out.sampling.top_p = s.has_top_p() ? s.top_p() : defaults.top_p.value_or(1.0f);
+  out.sampling.top_k = s.has_top_k() ? s.top_k() : 0;
+  out.sampling.min_p = s.has_min_p() ? s.min_p() : 0.0f;
+  out.sampling.presence_penalty = s.presence_penalty();
+  out.sampling.frequency_penalty = s.frequency_penalty();
+  if (s.logit_bias_size() > static_cast<int>(kMaxLogitBias)) {
+    return absl::InvalidArgumentError(absl::StrCat("logit_bias has more than ", kMaxLogitBias, " entries"));
+  }
+  out.sampling.logit_bias.assign(s.logit_bias().begin(), s.logit_bias().end());
+  std::sort(out.sampling.logit_bias.begin(), out.sampling.logit_bias.end());  // map order is unspecified
   out.sampling.seed = s.has_seed() ? s.seed() : RandomSeed();
   out.max_tokens = s.max_tokens();
+  out.n = s.n() == 0 ? 1 : static_cast<int>(std::min<uint32_t>(s.n(), kMaxChoices + 1));  // the engine rejects > max
+  out.logprobs = s.logprobs();
+  out.top_logprobs = static_cast<int>(std::min<uint32_t>(s.top_logprobs(), kMaxTopLogprobs + 1));
   out.stop.assign(s.stop().begin(), s.stop().end());
   out.stop_token_ids = model_->stop_token_ids;
   return out;
@@ -82,11 +121,19 @@ grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::
   auto cancelled = [context] { return context->IsCancelled(); };
   if (!limiter_.Acquire(cancelled)) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled while queued");
   auto start = std::chrono::steady_clock::now();
+  // A choice's finishing message is held until the next message, so the very last one (always a
+  // finishing message) can also carry the usage; text goes out at once.
+  std::optional<v1::GenerateResponse> held;
   absl::StatusOr<GenerationResult> result = cai::inference::Generate(
       *model_->model, *model_->tokenizer, *generation,
-      [writer](std::string_view text) {
-        v1::GenerateResponse response;
-        response.set_text(std::string(text));
+      [&](const ChoiceDelta& delta) {
+        if (held && !writer->Write(*held)) return false;
+        held.reset();
+        v1::GenerateResponse response = ToProto(*model_->tokenizer, delta);
+        if (delta.finish) {
+          held = std::move(response);
+          return true;
+        }
         return writer->Write(response);
       },
       cancelled);
@@ -98,9 +145,8 @@ grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::
 
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   LogInfo("generated prompt_tokens=", result->prompt_tokens, " completion_tokens=", result->completion_tokens,
-          " finish=", result->finish_reason == FinishReason::kStop ? "stop" : "length", " seconds=", seconds);
-  v1::GenerateResponse last;
-  last.set_finish_reason(ToProto(result->finish_reason));
+          " n=", generation->n, " seconds=", seconds);
+  v1::GenerateResponse& last = *held;  // every choice ends with a delta, so there is one
   last.mutable_usage()->set_prompt_tokens(static_cast<uint32_t>(result->prompt_tokens));
   last.mutable_usage()->set_completion_tokens(static_cast<uint32_t>(result->completion_tokens));
   if (!writer->Write(last)) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");

@@ -1,6 +1,8 @@
 #include "services/edge/openai/chat_request.h"
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -61,6 +63,27 @@ std::optional<ApiError> ParseStream(const Json& body, bool* stream, bool* includ
   return std::nullopt;
 }
 
+// {"<token id>": bias}: decimal ids (checked against the vocabulary by inference), biases in
+// [-100, 100], at most kMaxLogitBias entries.
+std::optional<ApiError> ParseLogitBias(const Json& value, std::vector<std::pair<int32_t, double>>* out) {
+  const std::string message = absl::StrCat("'logit_bias' must be an object of at most ", kMaxLogitBias,
+                                           " token ids (as strings) mapped to numbers between -100 and 100");
+  if (!value.is_object() || value.size() > kMaxLogitBias) return InvalidRequest(message, "logit_bias");
+  for (const auto& [key, bias] : value.items()) {
+    int64_t id = 0;
+    bool digits = !key.empty() && key.size() <= 10;
+    for (char c : key) {
+      digits = digits && c >= '0' && c <= '9';
+      if (digits) id = id * 10 + (c - '0');
+    }
+    if (!digits || id > INT32_MAX || !bias.is_number() || bias.get<double>() < -100 || bias.get<double>() > 100) {
+      return InvalidRequest(message, "logit_bias");
+    }
+    out->emplace_back(static_cast<int32_t>(id), bias.get<double>());
+  }
+  return std::nullopt;
+}
+
 std::optional<ApiError> ParseSampling(const Json& body, Sampling* out) {
   if (const Json* value = Field(body, "temperature")) {
     if (!value->is_number() || value->get<double>() < 0 || value->get<double>() > 2) {
@@ -112,11 +135,66 @@ std::optional<ApiError> ParseSampling(const Json& body, Sampling* out) {
     }
   }
   if (const Json* value = Field(body, "n")) {
-    if (!value->is_number_integer() || value->get<int64_t>() < 1) {
-      return InvalidRequest("'n' must be an integer of at least 1", "n");
+    if (!value->is_number_integer() || value->get<int64_t>() < 1 || value->get<int64_t>() > kMaxChoices) {
+      return InvalidRequest(absl::StrCat("'n' must be an integer between 1 and ", kMaxChoices), "n");
     }
-    if (value->get<int64_t>() != 1) return InvalidRequest("n > 1 is not supported yet", "n");
+    out->n = static_cast<int>(value->get<int64_t>());
   }
+  for (auto [name, target] : {std::pair{"presence_penalty", &out->presence_penalty},
+                              std::pair{"frequency_penalty", &out->frequency_penalty}}) {
+    const Json* value = Field(body, name);
+    if (value == nullptr) continue;
+    if (!value->is_number() || value->get<double>() < -2 || value->get<double>() > 2) {
+      return InvalidRequest(absl::StrCat("'", name, "' must be a number between -2 and 2"), name);
+    }
+    *target = value->get<double>();
+  }
+  if (const Json* value = Field(body, "top_k")) {  // vLLM: -1 and 0 both mean "off"
+    if (!value->is_number_integer() || value->get<int64_t>() < -1 || value->get<int64_t>() > kMaxTopK) {
+      return InvalidRequest(absl::StrCat("'top_k' must be an integer between -1 and ", kMaxTopK), "top_k");
+    }
+    out->top_k = static_cast<int32_t>(std::max<int64_t>(0, value->get<int64_t>()));
+  }
+  if (const Json* value = Field(body, "min_p")) {
+    if (!value->is_number() || value->get<double>() < 0 || value->get<double>() > 1) {
+      return InvalidRequest("'min_p' must be a number between 0 and 1", "min_p");
+    }
+    out->min_p = value->get<double>();
+  }
+  if (const Json* value = Field(body, "logit_bias")) {
+    if (auto error = ParseLogitBias(*value, &out->logit_bias)) return error;
+  }
+  return std::nullopt;
+}
+
+// Chat: "logprobs" is a boolean and "top_logprobs" (0..20) needs it.
+std::optional<ApiError> ParseChatLogprobs(const Json& body, Sampling* out) {
+  if (const Json* value = Field(body, "logprobs")) {
+    if (!value->is_boolean()) return InvalidRequest("'logprobs' must be a boolean", "logprobs");
+    out->logprobs = value->get<bool>();
+  }
+  if (const Json* value = Field(body, "top_logprobs")) {
+    if (!value->is_number_integer() || value->get<int64_t>() < 0 || value->get<int64_t>() > kMaxTopLogprobs) {
+      return InvalidRequest(absl::StrCat("'top_logprobs' must be an integer between 0 and ", kMaxTopLogprobs),
+                            "top_logprobs");
+    }
+    if (!out->logprobs) {  // vLLM's message
+      return InvalidRequest("when using `top_logprobs`, `logprobs` must be set to true.", "top_logprobs");
+    }
+    out->top_logprobs = static_cast<int>(value->get<int64_t>());
+  }
+  return std::nullopt;
+}
+
+// Completions (legacy): "logprobs" is the number of alternatives, 0..20.
+std::optional<ApiError> ParseCompletionLogprobs(const Json& body, Sampling* out) {
+  const Json* value = Field(body, "logprobs");
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_number_integer() || value->get<int64_t>() < 0 || value->get<int64_t>() > kMaxTopLogprobs) {
+    return InvalidRequest(absl::StrCat("'logprobs' must be an integer between 0 and ", kMaxTopLogprobs), "logprobs");
+  }
+  out->logprobs = true;
+  out->top_logprobs = static_cast<int>(value->get<int64_t>());
   return std::nullopt;
 }
 
@@ -216,7 +294,8 @@ std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out
   if (auto error = ParseModel(json, &out->model)) return error;
   if (auto error = ParseMessages(json, &out->messages)) return error;
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
-  return ParseSampling(json, &out->sampling);
+  if (auto error = ParseSampling(json, &out->sampling)) return error;
+  return ParseChatLogprobs(json, &out->sampling);
 }
 
 std::optional<ApiError> ParseCompletionRequest(std::string_view body, CompletionRequest* out) {
@@ -231,7 +310,8 @@ std::optional<ApiError> ParseCompletionRequest(std::string_view body, Completion
   if (!prompt->is_string()) return InvalidRequest("'prompt' must be a string", "prompt");
   out->prompt = prompt->get<std::string>();
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
-  return ParseSampling(json, &out->sampling);
+  if (auto error = ParseSampling(json, &out->sampling)) return error;
+  return ParseCompletionLogprobs(json, &out->sampling);
 }
 
 }  // namespace cai::openai

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "services/edge/openai/api_error.h"
@@ -16,6 +17,10 @@ inline constexpr size_t kMaxStopSequences = 4;
 inline constexpr size_t kMaxStopBytes = 256;
 inline constexpr int64_t kMaxCompletionTokens = 131072;
 inline constexpr int kMaxJsonDepth = 64;
+inline constexpr int kMaxChoices = 8;
+inline constexpr int kMaxTopLogprobs = 20;
+inline constexpr size_t kMaxLogitBias = 300;
+inline constexpr int64_t kMaxTopK = 1 << 20;
 
 struct Message {
   std::string role;     // system | user | assistant
@@ -29,6 +34,14 @@ struct Sampling {
   std::optional<uint64_t> seed;       // negative seeds wrap, as a bit pattern
   uint32_t max_tokens = 0;            // 0: up to the context length
   std::vector<std::string> stop;
+  std::optional<int32_t> top_k;       // vLLM extra (extra_body); 0 (or -1 on the wire): off
+  std::optional<double> min_p;        // vLLM extra (extra_body), [0, 1]
+  double presence_penalty = 0;        // [-2, 2]
+  double frequency_penalty = 0;       // [-2, 2]
+  std::vector<std::pair<int32_t, double>> logit_bias;  // token id -> [-100, 100]; ids checked by inference
+  int n = 1;                          // choices, 1..kMaxChoices
+  bool logprobs = false;              // chat: "logprobs": true; completions: "logprobs": <int>
+  int top_logprobs = 0;               // 0..kMaxTopLogprobs
 };
 
 struct ChatRequest {

@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include "services/edge/openai/api_error.h"
 
@@ -27,16 +29,53 @@ struct ResponseHeader {
 
 inline constexpr std::string_view kDoneEvent = "data: [DONE]\n\n";
 
-// The whole non-stream body: object "chat.completion" or "text_completion".
+struct TopLogprob {
+  std::string token;  // valid UTF-8 (inference replaces partial characters with U+FFFD)
+  float logprob = 0;
+  std::string bytes;  // the token's raw bytes, rendered as an array of byte values
+};
+
+struct TokenLogprob {
+  std::string token;
+  float logprob = 0;
+  std::string bytes;
+  std::vector<TopLogprob> top_logprobs;
+};
+
+// Logprobs of some tokens of one choice. Chat renders {"content":[{token,logprob,bytes,
+// top_logprobs}],"refusal":null}; text completions the legacy {"tokens","token_logprobs",
+// "top_logprobs":[{token:logprob}],"text_offset"}, where text_offset counts characters of the
+// token strings from `text_offset` (the characters of this choice's earlier tokens).
+struct Logprobs {
+  std::vector<TokenLogprob> tokens;
+  int64_t text_offset = 0;
+};
+
+struct Choice {
+  int index = 0;
+  std::string text;
+  FinishReason finish = FinishReason::kNone;
+  std::optional<Logprobs> logprobs;  // nullopt: not requested, renders null
+};
+
+// The whole non-stream body: object "chat.completion" or "text_completion", choices in order.
+std::string RenderCompletion(Api api, const ResponseHeader& header, const std::vector<Choice>& choices,
+                             const Usage& usage);
+// One choice (index 0) without logprobs.
 std::string RenderCompletion(Api api, const ResponseHeader& header, std::string_view text,
                              FinishReason finish, const Usage& usage);
 
 // Stream events, each "data: <json>\n\n". Chunks carry "usage":null only when include_usage.
-// Chat streams open with a role event (delta {"role":"assistant","content":""}).
-std::string RoleEvent(const ResponseHeader& header, bool include_usage);
-std::string ContentEvent(Api api, const ResponseHeader& header, std::string_view text, bool include_usage);
-// The last choice chunk: empty delta (chat) or empty text, with the finish reason.
-std::string FinishEvent(Api api, const ResponseHeader& header, FinishReason finish, bool include_usage);
+// Chat streams open with a role event per choice (delta {"role":"assistant","content":""}).
+std::string RoleEvent(const ResponseHeader& header, bool include_usage, int index = 0);
+std::string ContentEvent(Api api, const ResponseHeader& header, std::string_view text, bool include_usage,
+                         int index = 0, const Logprobs* logprobs = nullptr);
+// A choice's last chunk: empty delta (chat) or empty text, with the finish reason.
+std::string FinishEvent(Api api, const ResponseHeader& header, FinishReason finish, bool include_usage,
+                        int index = 0);
+
+// Characters (code points) of valid UTF-8 `text`: the unit of text_offset.
+int64_t CountChars(std::string_view text);
 // The extra chunk before [DONE] when include_usage: "choices":[] and the full usage.
 std::string UsageEvent(Api api, const ResponseHeader& header, const Usage& usage);
 // An error after the stream started: data: {"error":{...}}.

@@ -8,7 +8,7 @@
 namespace cai::inference {
 namespace {
 
-absl::Status ValidateRequest(const GenerationRequest& request, int64_t context) {
+absl::Status ValidateRequest(const GenerationRequest& request, int64_t context, int32_t vocab_size) {
   if (request.prompt.empty()) return absl::InvalidArgumentError("the prompt has no tokens");
   int64_t prompt = static_cast<int64_t>(request.prompt.size());
   if (prompt >= context) {
@@ -16,6 +16,15 @@ absl::Status ValidateRequest(const GenerationRequest& request, int64_t context) 
                                                    context, " tokens, which leaves no room to generate"));
   }
   if (request.max_tokens < 0) return absl::InvalidArgumentError("max_tokens is negative");
+  if (request.n < 1 || request.n > kMaxChoices) {
+    return absl::InvalidArgumentError(absl::StrCat("n must be between 1 and ", kMaxChoices));
+  }
+  if (request.top_logprobs < 0 || request.top_logprobs > kMaxTopLogprobs) {
+    return absl::InvalidArgumentError(absl::StrCat("top_logprobs must be between 0 and ", kMaxTopLogprobs));
+  }
+  if (request.top_logprobs > 0 && !request.logprobs) {
+    return absl::InvalidArgumentError("top_logprobs needs logprobs");
+  }
   if (request.stop.size() > kMaxStopStrings) {
     return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxStopStrings, " stop strings are allowed"));
   }
@@ -28,7 +37,10 @@ absl::Status ValidateRequest(const GenerationRequest& request, int64_t context) 
       return absl::InvalidArgumentError("a stop string starts in the middle of a UTF-8 character");
     }
   }
-  return ValidateSamplingParams(request.sampling);
+  for (int32_t id : request.prompt) {
+    if (id < 0 || id >= vocab_size) return absl::InvalidArgumentError(absl::StrCat("prompt token ", id, " is unknown"));
+  }
+  return ValidateSamplingParams(request.sampling, vocab_size);
 }
 
 // Text that has been decoded but not yet handed out, because it might begin a stop string.
@@ -71,57 +83,101 @@ class StopFilter {
   bool stopped_ = false;
 };
 
+// One choice: its own cache, sampler, decoder and stop state.
+struct Choice {
+  Choice(KvCache kv, std::vector<float> first_logits, const SamplingParams& params, const Tokenizer& tokenizer,
+         const std::vector<std::string>& stops)
+      : cache(std::move(kv)), logits(std::move(first_logits)), sampler(params), decoder(tokenizer), filter(stops) {}
+
+  KvCache cache;
+  std::vector<float> logits;  // of the next position
+  Sampler sampler;
+  StreamDecoder decoder;
+  StopFilter filter;
+  std::vector<SampledToken> pending;  // logprobs not yet delivered
+  int32_t last = 0;                   // the token to feed next
+  int64_t generated = 0;
+  bool done = false;
+};
+
 }  // namespace
 
-absl::StatusOr<GenerationResult> Generate(const LlamaModel& model, const Tokenizer& tokenizer,
-                                          const GenerationRequest& request, const TextCallback& on_text,
+absl::StatusOr<GenerationResult> Generate(const TransformerModel& model, const Tokenizer& tokenizer,
+                                          const GenerationRequest& request, const DeltaCallback& on_delta,
                                           const CancelCheck& cancelled) {
   const int64_t context = model.config().max_position_embeddings;
-  absl::Status valid = ValidateRequest(request, context);
+  const int32_t vocab_size = static_cast<int32_t>(model.config().vocab_size);
+  absl::Status valid = ValidateRequest(request, context, vocab_size);
   if (!valid.ok()) return valid;
 
   GenerationResult result;
   result.prompt_tokens = static_cast<int64_t>(request.prompt.size());
+  result.finish_reasons.assign(request.n, FinishReason::kLength);
   int64_t budget = context - result.prompt_tokens;
   if (request.max_tokens > 0) budget = std::min(budget, request.max_tokens);
-
-  auto emit = [&](const std::string& text) { return text.empty() || on_text(text); };
   const absl::Status cancelled_status = absl::CancelledError("generation cancelled");
 
-  KvCache cache = model.NewCache();
-  std::vector<float> logits(model.config().vocab_size);
+  // The prompt is prefilled once; every choice starts from a copy of its cache.
+  KvCache prompt_cache = model.NewCache();
+  std::vector<float> prompt_logits(vocab_size);
   if (cancelled()) return cancelled_status;
-  absl::Status status = model.Forward(request.prompt, cache, logits);
+  absl::Status status = model.Forward(request.prompt, prompt_cache, prompt_logits);
   if (!status.ok()) return status;
-
-  Sampler sampler(request.sampling);
-  StreamDecoder decoder(tokenizer);
-  StopFilter filter(request.stop);
-  while (true) {
-    int32_t token = sampler.Sample(logits);
-    ++result.completion_tokens;
-    if (std::find(request.stop_token_ids.begin(), request.stop_token_ids.end(), token) !=
-        request.stop_token_ids.end()) {
-      result.finish_reason = FinishReason::kStop;
-      break;
-    }
-    if (!emit(filter.Push(decoder.Push(token), false))) return cancelled_status;  // specials decode to ""
-    if (filter.stopped()) {
-      result.finish_reason = FinishReason::kStop;
-      return result;
-    }
-    if (result.completion_tokens >= budget) {
-      result.finish_reason = FinishReason::kLength;
-      break;
-    }
-    if (cancelled()) return cancelled_status;
-    status = model.Forward({&token, 1}, cache, logits);
-    if (!status.ok()) return status;
+  std::vector<Choice> choices;
+  choices.reserve(request.n);
+  for (int i = 0; i < request.n; ++i) {
+    SamplingParams params = request.sampling;
+    params.seed += static_cast<uint64_t>(i);
+    const bool last = i + 1 == request.n;
+    choices.emplace_back(last ? std::move(prompt_cache) : prompt_cache,
+                         last ? std::move(prompt_logits) : prompt_logits, params, tokenizer, request.stop);
   }
-  // Release what was held back, and any bytes the decoder still had.
-  if (!emit(filter.Push(decoder.Flush(), true))) return cancelled_status;
-  if (filter.stopped()) result.finish_reason = FinishReason::kStop;
-  return result;
+
+  int active = request.n;
+  while (true) {
+    for (int i = 0; i < request.n; ++i) {
+      Choice& c = choices[i];
+      if (c.done) continue;
+      SampledToken token = request.logprobs ? c.sampler.SampleWithLogprobs(c.logits, request.top_logprobs)
+                                            : SampledToken{.id = c.sampler.Sample(c.logits), .logprob = 0, .top = {}};
+      c.last = token.id;
+      ++c.generated;
+      ++result.completion_tokens;
+      std::optional<FinishReason> finish;
+      std::string text;
+      if (std::find(request.stop_token_ids.begin(), request.stop_token_ids.end(), token.id) !=
+          request.stop_token_ids.end()) {
+        // Never printed: release what was held back, and any bytes the decoder still had.
+        text = c.filter.Push(c.decoder.Flush(), true);
+        finish = FinishReason::kStop;
+      } else {
+        if (request.logprobs) c.pending.push_back(std::move(token));
+        text = c.filter.Push(c.decoder.Push(c.last), false);  // specials decode to ""
+        if (!c.filter.stopped() && c.generated >= budget) {
+          text += c.filter.Push(c.decoder.Flush(), true);
+          finish = FinishReason::kLength;
+        }
+        if (c.filter.stopped()) finish = FinishReason::kStop;
+      }
+      if (!text.empty() || finish) {
+        ChoiceDelta delta{.index = i, .text = text, .tokens = c.pending, .finish = finish};
+        if (!on_delta(delta)) return cancelled_status;
+        c.pending.clear();
+      }
+      if (finish) {
+        c.done = true;
+        result.finish_reasons[i] = *finish;
+        --active;
+      }
+    }
+    if (active == 0) return result;
+    if (cancelled()) return cancelled_status;
+    for (Choice& c : choices) {
+      if (c.done) continue;
+      status = model.Forward({&c.last, 1}, c.cache, c.logits);
+      if (!status.ok()) return status;
+    }
+  }
 }
 
 }  // namespace cai::inference

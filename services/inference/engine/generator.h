@@ -2,12 +2,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/inference/engine/llama_model.h"
+#include "services/inference/engine/transformer_model.h"
 #include "services/inference/engine/sampler.h"
 #include "services/inference/engine/tokenizer/tokenizer.h"
 
@@ -15,34 +17,50 @@ namespace cai::inference {
 
 inline constexpr size_t kMaxStopStrings = 16;
 inline constexpr size_t kMaxStopStringBytes = 256;
+inline constexpr int kMaxChoices = 8;
 
 struct GenerationRequest {
   std::vector<int32_t> prompt;          // token ids, BOS included if the model wants one
-  SamplingParams sampling;
-  int64_t max_tokens = 0;               // 0: up to the context length
+  SamplingParams sampling;              // choice i samples with seed + i
+  int64_t max_tokens = 0;               // per choice; 0: up to the context length
   std::vector<std::string> stop;        // stop strings, excluded from the output
   std::vector<int32_t> stop_token_ids;  // e.g. EOS; counted as generated, never printed
+  int n = 1;                            // independent choices, 1..kMaxChoices
+  bool logprobs = false;                // report each printed token's log-probability
+  int top_logprobs = 0;                 // 0..kMaxTopLogprobs alternatives per token; needs logprobs
 };
 
 enum class FinishReason { kStop, kLength };
 
-struct GenerationResult {
-  FinishReason finish_reason = FinishReason::kLength;
-  int64_t prompt_tokens = 0;
-  int64_t completion_tokens = 0;
+// What one choice produced since its previous delta.
+struct ChoiceDelta {
+  int index = 0;
+  std::string_view text;                  // whole UTF-8 characters, never any part of a stop string
+  std::span<const SampledToken> tokens;   // with logprobs: tokens sampled since the last delta (stop tokens never)
+  std::optional<FinishReason> finish;     // set on the choice's last delta
 };
 
-// Receives each new piece of text: whole UTF-8 characters, never any part of a stop string.
-// Returning false stops the generation (the reader is gone): Generate returns Cancelled.
-using TextCallback = std::function<bool(std::string_view text)>;
-// Polled before every forward pass; true stops the generation with Cancelled.
+struct GenerationResult {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;             // summed over the choices
+  std::vector<FinishReason> finish_reasons;  // by choice
+};
+
+// Receives the deltas of all choices, interleaved, in the order they are produced. A delta has
+// text or a finish reason (never neither). Returning false stops the generation (the reader is
+// gone): Generate returns Cancelled.
+using DeltaCallback = std::function<bool(const ChoiceDelta& delta)>;
+// Polled before every decoding step; true stops the generation with Cancelled.
 using CancelCheck = std::function<bool()>;
 
-// Prefills the prompt, then samples and decodes one token at a time until a stop token, a stop
-// string, max_tokens or the end of the context. Special tokens are not printed (as vLLM). The text of a
-// possible stop string is held back across token boundaries until it is known not to be one.
-absl::StatusOr<GenerationResult> Generate(const LlamaModel& model, const Tokenizer& tokenizer,
-                                          const GenerationRequest& request, const TextCallback& on_text,
+// Prefills the prompt once, then runs the n choices in lockstep (each with a copy of the prompt's
+// KV cache, its own sampler and its own stop state), one token per choice per step, until each
+// hits a stop token, a stop string, max_tokens or the end of the context. Special tokens are not
+// printed (as vLLM). The text of a possible stop string is held back across token boundaries
+// until it is known not to be one. A choice's deltas concatenate to the same text whether they
+// are streamed or collected, so the stream equals the non-stream answer for the same seed.
+absl::StatusOr<GenerationResult> Generate(const TransformerModel& model, const Tokenizer& tokenizer,
+                                          const GenerationRequest& request, const DeltaCallback& on_delta,
                                           const CancelCheck& cancelled);
 
 }  // namespace cai::inference

@@ -7,13 +7,42 @@
 #include "absl/strings/str_cat.h"
 
 namespace cai::inference {
+namespace {
 
-absl::Status ValidateSamplingParams(const SamplingParams& params) {
-  if (!(params.temperature >= 0.0f && params.temperature <= 2.0f)) {
+bool InRange(float value, float low, float high) { return value >= low && value <= high; }  // NaN fails
+
+}  // namespace
+
+absl::Status ValidateSamplingParams(const SamplingParams& params, int32_t vocab_size) {
+  if (!InRange(params.temperature, 0.0f, 2.0f)) {
     return absl::InvalidArgumentError(absl::StrCat("temperature ", params.temperature, " is outside [0, 2]"));
   }
   if (!(params.top_p > 0.0f && params.top_p <= 1.0f)) {
     return absl::InvalidArgumentError(absl::StrCat("top_p ", params.top_p, " is outside (0, 1]"));
+  }
+  if (params.top_k < 0) return absl::InvalidArgumentError(absl::StrCat("top_k ", params.top_k, " is negative"));
+  if (!InRange(params.min_p, 0.0f, 1.0f)) {
+    return absl::InvalidArgumentError(absl::StrCat("min_p ", params.min_p, " is outside [0, 1]"));
+  }
+  if (!InRange(params.presence_penalty, -2.0f, 2.0f)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("presence_penalty ", params.presence_penalty, " is outside [-2, 2]"));
+  }
+  if (!InRange(params.frequency_penalty, -2.0f, 2.0f)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("frequency_penalty ", params.frequency_penalty, " is outside [-2, 2]"));
+  }
+  if (params.logit_bias.size() > kMaxLogitBias) {
+    return absl::InvalidArgumentError(absl::StrCat("logit_bias has more than ", kMaxLogitBias, " entries"));
+  }
+  for (const auto& [id, bias] : params.logit_bias) {
+    if (id < 0 || id >= vocab_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("logit_bias token id ", id, " is outside the vocabulary [0, ", vocab_size, ")"));
+    }
+    if (!InRange(bias, -100.0f, 100.0f)) {
+      return absl::InvalidArgumentError(absl::StrCat("logit_bias value ", bias, " is outside [-100, 100]"));
+    }
   }
   return absl::OkStatus();
 }
@@ -22,40 +51,92 @@ Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.se
 
 double Sampler::NextUniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 
-int32_t Sampler::Sample(std::span<const float> logits) {
-  const size_t n = logits.size();
-  if (params_.temperature == 0.0f) {
-    return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+void Sampler::Adjust(std::span<const float> logits) {
+  adjusted_.assign(logits.begin(), logits.end());
+  const int32_t n = static_cast<int32_t>(adjusted_.size());
+  for (const auto& [id, bias] : params_.logit_bias) {
+    if (id >= 0 && id < n) adjusted_[id] += bias;
   }
-  // Softmax of logits / temperature.
-  probs_.resize(n);
-  float max = *std::max_element(logits.begin(), logits.end());
-  double total = 0;
+  // Each token's adjustment is independent, so the map's iteration order does not matter.
+  for (const auto& [id, count] : counts_) {
+    if (id < n) adjusted_[id] -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+  }
+}
+
+int32_t Sampler::Pick() {
+  const size_t n = adjusted_.size();
+  auto argmax = std::max_element(adjusted_.begin(), adjusted_.end());
+  if (params_.temperature == 0.0f) return static_cast<int32_t>(argmax - adjusted_.begin());
+
+  // Weights relative to the most likely token (whose weight is 1), so min_p compares directly:
+  // p < min_p * p_max  <=>  weight < min_p.
+  const float max = *argmax;
+  weights_.resize(n);
+  order_.clear();
   for (size_t i = 0; i < n; ++i) {
-    probs_[i] = std::exp((logits[i] - max) / params_.temperature);
-    total += probs_[i];
+    weights_[i] = std::exp(static_cast<double>(adjusted_[i] - max) / params_.temperature);
+    if (weights_[i] >= params_.min_p) order_.push_back(static_cast<int32_t>(i));
   }
-  // Nucleus: the most likely tokens whose mass reaches top_p (at least one), renormalised.
-  order_.resize(n);
-  std::iota(order_.begin(), order_.end(), 0);
-  size_t keep = n;
+  auto more_likely = [&](int32_t a, int32_t b) { return weights_[a] != weights_[b] ? weights_[a] > weights_[b] : a < b; };
+  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < order_.size()) {
+    std::nth_element(order_.begin(), order_.begin() + params_.top_k, order_.end(), more_likely);
+    order_.resize(params_.top_k);
+    std::sort(order_.begin(), order_.end(), more_likely);
+  }
+  double total = 0;
+  for (int32_t id : order_) total += weights_[id];
+  // Nucleus: the most likely survivors whose mass reaches top_p of theirs (at least one).
   if (params_.top_p < 1.0f) {
-    std::sort(order_.begin(), order_.end(), [&](int32_t a, int32_t b) {
-      return probs_[a] != probs_[b] ? probs_[a] > probs_[b] : a < b;
-    });
+    std::sort(order_.begin(), order_.end(), more_likely);
     double mass = 0, target = params_.top_p * total;
-    for (keep = 0; keep < n;) {
-      mass += probs_[order_[keep++]];
+    size_t keep = 0;
+    while (keep < order_.size()) {
+      mass += weights_[order_[keep++]];
       if (mass >= target) break;
     }
+    order_.resize(keep);
     total = mass;
   }
   double r = NextUniform() * total;
-  for (size_t i = 0; i < keep; ++i) {
-    r -= probs_[order_[i]];
-    if (r < 0) return order_[i];
+  for (int32_t id : order_) {
+    r -= weights_[id];
+    if (r < 0) return id;
   }
-  return order_[keep - 1];  // rounding left a sliver of mass
+  return order_.back();  // rounding left a sliver of mass
+}
+
+int32_t Sampler::Sample(std::span<const float> logits) {
+  Adjust(logits);
+  int32_t id = Pick();
+  ++counts_[id];
+  return id;
+}
+
+SampledToken Sampler::SampleWithLogprobs(std::span<const float> logits, int top_logprobs) {
+  Adjust(logits);
+  SampledToken out;
+  out.id = Pick();
+  ++counts_[out.id];
+
+  const double max = *std::max_element(adjusted_.begin(), adjusted_.end());
+  double sum = 0;
+  for (float x : adjusted_) sum += std::exp(x - max);
+  const double log_total = max + std::log(sum);
+  auto logprob = [&](int32_t id) {
+    return std::max(kMinLogprob, static_cast<float>(adjusted_[id] - log_total));
+  };
+  out.logprob = logprob(out.id);
+
+  const size_t k = std::min<size_t>(std::clamp(top_logprobs, 0, kMaxTopLogprobs), adjusted_.size());
+  if (k > 0) {
+    std::vector<int32_t> ids(adjusted_.size());
+    std::iota(ids.begin(), ids.end(), 0);
+    std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), [&](int32_t a, int32_t b) {
+      return adjusted_[a] != adjusted_[b] ? adjusted_[a] > adjusted_[b] : a < b;
+    });
+    for (size_t i = 0; i < k; ++i) out.top.push_back({ids[i], logprob(ids[i])});
+  }
+  return out;
 }
 
 }  // namespace cai::inference

@@ -3,36 +3,69 @@
 #include <cstdint>
 #include <random>
 #include <span>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 
 namespace cai::inference {
 
+inline constexpr size_t kMaxLogitBias = 300;  // as OpenAI
+inline constexpr int kMaxTopLogprobs = 20;    // as OpenAI
+inline constexpr float kMinLogprob = -9999.0f;  // OpenAI's "very unlikely"; JSON has no -inf
+
 struct SamplingParams {
-  float temperature = 1.0f;  // 0: greedy (argmax)
+  float temperature = 1.0f;  // [0, 2]; 0: greedy (argmax, lowest id on ties)
   float top_p = 1.0f;        // nucleus mass in (0, 1]
+  int32_t top_k = 0;         // keep the k most likely; 0: off
+  float min_p = 0.0f;        // [0, 1]; drop tokens with p < min_p * p_max (vLLM)
+  float presence_penalty = 0.0f;   // [-2, 2]: subtracted once from every token already generated
+  float frequency_penalty = 0.0f;  // [-2, 2]: subtracted once per time a token was generated
+  std::vector<std::pair<int32_t, float>> logit_bias = {};  // token id -> [-100, 100], added to the logit
   uint64_t seed = 0;
 };
 
-// temperature in [0, 2] (as OpenAI), top_p in (0, 1]; InvalidArgument naming the field otherwise.
-absl::Status ValidateSamplingParams(const SamplingParams& params);
+// Ranges as OpenAI (and vLLM for top_k / min_p); logit_bias ids must be below `vocab_size`.
+// InvalidArgument naming the field otherwise.
+absl::Status ValidateSamplingParams(const SamplingParams& params, int32_t vocab_size);
 
-// Picks the next token from logits. The same params (seed included) and logits give the same
-// tokens on every run.
+struct Candidate {
+  int32_t id = 0;
+  float logprob = 0.0f;
+};
+
+struct SampledToken {
+  int32_t id = 0;
+  float logprob = 0.0f;        // filled only by SampleWithLogprobs
+  std::vector<Candidate> top;  // the top_logprobs most likely, best first (lowest id on ties)
+};
+
+// Picks next tokens for one sequence. Order of operations is vLLM v1's:
+//   logit_bias -> presence/frequency penalties -> temperature -> min_p -> top_k -> top_p -> draw.
+// Penalties count the tokens this sampler has returned so far (the completion, not the prompt),
+// as OpenAI. Log-probabilities are the log-softmax after bias and penalties, before temperature
+// and the filters, so they describe the model's (biased) distribution whatever the temperature.
+// The same params (seed included) and logits give the same tokens on every run.
 class Sampler {
  public:
   explicit Sampler(const SamplingParams& params);
 
   int32_t Sample(std::span<const float> logits);
+  // As Sample, plus the chosen token's log-probability and the `top_logprobs` best alternatives.
+  SampledToken SampleWithLogprobs(std::span<const float> logits, int top_logprobs);
 
  private:
+  void Adjust(std::span<const float> logits);  // logits + bias - penalties into adjusted_
+  int32_t Pick();                              // temperature, filters and the draw over adjusted_
   double NextUniform();  // [0, 1), from 53 bits, identical on every standard library
 
   SamplingParams params_;
   std::mt19937_64 rng_;
-  std::vector<float> probs_;
-  std::vector<int32_t> order_;
+  absl::flat_hash_map<int32_t, int32_t> counts_;  // generated token -> times
+  std::vector<float> adjusted_;
+  std::vector<double> weights_;   // unnormalised probabilities of the candidates
+  std::vector<int32_t> order_;    // candidate ids
 };
 
 }  // namespace cai::inference

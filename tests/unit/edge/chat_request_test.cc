@@ -78,8 +78,29 @@ INSTANTIATE_TEST_SUITE_P(
                 "'stop' must be a non-empty string or an array of at most 4 non-empty strings of at most 256 bytes"},
         BadCase{"stop_number", Body(R"("stop":[1])"), "stop",
                 "'stop' must be a non-empty string or an array of at most 4 non-empty strings of at most 256 bytes"},
-        BadCase{"n_two", Body(R"("n":2)"), "n", "n > 1 is not supported yet"},
-        BadCase{"n_zero", Body(R"("n":0)"), "n", "'n' must be an integer of at least 1"},
+        BadCase{"n_nine", Body(R"("n":9)"), "n", "'n' must be an integer between 1 and 8"},
+        BadCase{"n_zero", Body(R"("n":0)"), "n", "'n' must be an integer between 1 and 8"},
+        BadCase{"n_string", Body(R"("n":"2")"), "n", "'n' must be an integer between 1 and 8"},
+        BadCase{"top_logprobs_without_logprobs", Body(R"("top_logprobs":2)"), "top_logprobs",
+                "when using `top_logprobs`, `logprobs` must be set to true."},
+        BadCase{"top_logprobs_with_logprobs_false", Body(R"("logprobs":false,"top_logprobs":2)"), "top_logprobs",
+                "when using `top_logprobs`, `logprobs` must be set to true."},
+        BadCase{"top_logprobs_21", Body(R"("logprobs":true,"top_logprobs":21)"), "top_logprobs",
+                "'top_logprobs' must be an integer between 0 and 20"},
+        BadCase{"logprobs_int", Body(R"("logprobs":1)"), "logprobs", "'logprobs' must be a boolean"},
+        BadCase{"logit_bias_array", Body(R"("logit_bias":[1])"), "logit_bias", "'logit_bias' must be an object of at most 300 token ids (as strings) mapped to numbers between -100 and 100"},
+        BadCase{"logit_bias_word_key", Body(R"("logit_bias":{"hello":1})"), "logit_bias", "'logit_bias' must be an object of at most 300 token ids (as strings) mapped to numbers between -100 and 100"},
+        BadCase{"logit_bias_negative_key", Body(R"("logit_bias":{"-1":1})"), "logit_bias", "'logit_bias' must be an object of at most 300 token ids (as strings) mapped to numbers between -100 and 100"},
+        BadCase{"logit_bias_huge_key", Body(R"("logit_bias":{"2147483648":1})"), "logit_bias", "'logit_bias' must be an object of at most 300 token ids (as strings) mapped to numbers between -100 and 100"},
+        BadCase{"logit_bias_value_high", Body(R"("logit_bias":{"5":100.5})"), "logit_bias", "'logit_bias' must be an object of at most 300 token ids (as strings) mapped to numbers between -100 and 100"},
+        BadCase{"logit_bias_value_string", Body(R"("logit_bias":{"5":"1"})"), "logit_bias", "'logit_bias' must be an object of at most 300 token ids (as strings) mapped to numbers between -100 and 100"},
+        BadCase{"presence_penalty_high", Body(R"("presence_penalty":2.1)"), "presence_penalty",
+                "'presence_penalty' must be a number between -2 and 2"},
+        BadCase{"frequency_penalty_low", Body(R"("frequency_penalty":-3)"), "frequency_penalty",
+                "'frequency_penalty' must be a number between -2 and 2"},
+        BadCase{"top_k_minus_two", Body(R"("top_k":-2)"), "top_k", "'top_k' must be an integer between -1 and 1048576"},
+        BadCase{"top_k_float", Body(R"("top_k":1.5)"), "top_k", "'top_k' must be an integer between -1 and 1048576"},
+        BadCase{"min_p_high", Body(R"("min_p":1.5)"), "min_p", "'min_p' must be a number between 0 and 1"},
         BadCase{"stream_string", Body(R"("stream":"yes")"), "stream", "'stream' must be a boolean"},
         BadCase{"stream_options_without_stream", Body(R"("stream_options":{"include_usage":true})"),
                 "stream_options", "Stream options can only be defined when `stream=True`."},
@@ -125,6 +146,36 @@ TEST(ChatRequest, DefaultsAndNulls) {
   EXPECT_EQ(request.sampling.stop, (std::vector<std::string>{"END"}));
 }
 
+TEST(ChatRequest, ParsesSamplingExtras) {
+  ChatRequest request;
+  std::optional<ApiError> error = ParseChatRequest(
+      Body(R"("n":3,"logprobs":true,"top_logprobs":5,"presence_penalty":-0.5,"frequency_penalty":1.25,)"
+           R"("logit_bias":{"50256":-100,"7":2.5},"top_k":-1,"min_p":0.05)"),
+      &request);
+  ASSERT_FALSE(error.has_value()) << error->message;
+  EXPECT_EQ(request.sampling.n, 3);
+  EXPECT_TRUE(request.sampling.logprobs);
+  EXPECT_EQ(request.sampling.top_logprobs, 5);
+  EXPECT_EQ(request.sampling.presence_penalty, -0.5);
+  EXPECT_EQ(request.sampling.frequency_penalty, 1.25);
+  EXPECT_EQ(request.sampling.logit_bias, (std::vector<std::pair<int32_t, double>>{{50256, -100.0}, {7, 2.5}}));
+  EXPECT_EQ(request.sampling.top_k, 0);  // -1 is vLLM's "off"
+  EXPECT_EQ(request.sampling.min_p, 0.05);
+
+  ASSERT_FALSE(ParseChatRequest(Body(R"("logprobs":true,"top_k":40)"), &request));
+  EXPECT_TRUE(request.sampling.logprobs);
+  EXPECT_EQ(request.sampling.top_logprobs, 0);
+  EXPECT_EQ(request.sampling.top_k, 40);
+  EXPECT_EQ(request.sampling.n, 1);
+
+  std::string many = "{";
+  for (int i = 0; i <= 300; ++i) many += (i ? ",\"" : "\"") + std::to_string(i) + "\":1";
+  many += "}";
+  error = ParseChatRequest(Body("\"logit_bias\":" + many), &request);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "logit_bias");
+}
+
 TEST(ChatRequest, MessageCountLimit) {
   std::string many = R"({"model":"m","messages":[)";
   for (size_t i = 0; i <= kMaxMessages; ++i) many += std::string(i ? "," : "") + R"({"role":"user","content":"x"})";
@@ -149,6 +200,24 @@ TEST(CompletionRequest, ParsesPrompt) {
   error = ParseCompletionRequest(R"({"model":"m","prompt":["a","b"]})", &request);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->message, "'prompt' must be a string");
+}
+
+TEST(CompletionRequest, LegacyLogprobsIsACount) {
+  CompletionRequest request;
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"x","logprobs":3,"n":2,"top_k":5})", &request));
+  EXPECT_TRUE(request.sampling.logprobs);
+  EXPECT_EQ(request.sampling.top_logprobs, 3);
+  EXPECT_EQ(request.sampling.n, 2);
+  EXPECT_EQ(request.sampling.top_k, 5);
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"x","logprobs":0})", &request));
+  EXPECT_TRUE(request.sampling.logprobs);
+  EXPECT_EQ(request.sampling.top_logprobs, 0);
+  for (const char* bad : {R"({"model":"m","prompt":"x","logprobs":true})", R"({"model":"m","prompt":"x","logprobs":21})"}) {
+    std::optional<ApiError> error = ParseCompletionRequest(bad, &request);
+    ASSERT_TRUE(error.has_value()) << bad;
+    EXPECT_EQ(error->param, "logprobs");
+    EXPECT_EQ(error->message, "'logprobs' must be an integer between 0 and 20");
+  }
 }
 
 TEST(JsonNestingDepth, SkipsStrings) {

@@ -54,6 +54,64 @@ TEST(Render, TextStreamEvents) {
             R"("choices":[{"index":0,"text":"","logprobs":null,"finish_reason":"length"}]})" "\n\n");
 }
 
+// Two tokens: "Hi" and the first byte of "é" (partial UTF-8, shown as U+FFFD with its raw byte).
+Logprobs TwoTokens() {
+  Logprobs logprobs;
+  logprobs.tokens.push_back({.token = "Hi", .logprob = -0.25f, .bytes = "Hi",
+                             .top_logprobs = {{.token = "Hi", .logprob = -0.25f, .bytes = "Hi"},
+                                              {.token = "Ho", .logprob = -1.5f, .bytes = "Ho"}}});
+  logprobs.tokens.push_back({.token = "\xEF\xBF\xBD", .logprob = -9999.0f, .bytes = "\xC3", .top_logprobs = {}});
+  return logprobs;
+}
+
+TEST(Render, ChatLogprobsAndChoicesBytes) {
+  std::vector<Choice> choices = {
+      {.index = 0, .text = "Hi", .finish = FinishReason::kStop, .logprobs = TwoTokens()},
+      {.index = 1, .text = "", .finish = FinishReason::kLength, .logprobs = Logprobs{}}};
+  EXPECT_EQ(RenderCompletion(Api::kChat, kHeader, choices, {7, 3}),
+            R"({"id":"chatcmpl-0123","object":"chat.completion","created":1700000000,"model":"llama","choices":[)"
+            R"({"index":0,"message":{"role":"assistant","content":"Hi"},"logprobs":{"content":[)"
+            R"({"token":"Hi","logprob":-0.25,"bytes":[72,105],"top_logprobs":[)"
+            R"({"token":"Hi","logprob":-0.25,"bytes":[72,105]},{"token":"Ho","logprob":-1.5,"bytes":[72,111]}]},)"
+            R"({"token":"�","logprob":-9999.0,"bytes":[195],"top_logprobs":[]}],"refusal":null},)"
+            "\"finish_reason\":\"stop\"},"
+            R"({"index":1,"message":{"role":"assistant","content":""},"logprobs":{"content":[],"refusal":null},)"
+            R"("finish_reason":"length"}],)"
+            R"("usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}})");
+}
+
+TEST(Render, FloatsPrintShortest) {
+  Logprobs logprobs;
+  logprobs.tokens.push_back({.token = "a", .logprob = -0.31725305f, .bytes = "a", .top_logprobs = {}});
+  std::string event = ContentEvent(Api::kChat, kHeader, "a", false, 0, &logprobs);
+  EXPECT_NE(event.find(R"("logprob":-0.31725305,)"), std::string::npos) << event;
+}
+
+TEST(Render, ChatStreamEventsOfOtherChoices) {
+  const std::string prefix = R"(data: {"id":"chatcmpl-0123","object":"chat.completion.chunk","created":1700000000,"model":"llama",)";
+  EXPECT_EQ(RoleEvent(kHeader, false, 2),
+            prefix + R"("choices":[{"index":2,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]})" "\n\n");
+  Logprobs one;
+  one.tokens.push_back({.token = "Hi", .logprob = -0.5f, .bytes = "Hi", .top_logprobs = {}});
+  EXPECT_EQ(ContentEvent(Api::kChat, kHeader, "Hi", false, 1, &one),
+            prefix + R"("choices":[{"index":1,"delta":{"content":"Hi"},"logprobs":{"content":[)"
+                     R"({"token":"Hi","logprob":-0.5,"bytes":[72,105],"top_logprobs":[]}],"refusal":null},)"
+                     R"("finish_reason":null}]})" "\n\n");
+  EXPECT_EQ(FinishEvent(Api::kChat, kHeader, FinishReason::kLength, false, 1),
+            prefix + R"("choices":[{"index":1,"delta":{},"logprobs":null,"finish_reason":"length"}]})" "\n\n");
+}
+
+TEST(Render, TextCompletionLegacyLogprobs) {
+  const ResponseHeader header{.id = "cmpl-1", .created = 5, .model = "m"};
+  Logprobs logprobs = TwoTokens();
+  logprobs.text_offset = 4;
+  EXPECT_EQ(ContentEvent(Api::kText, header, "Hi", false, 1, &logprobs),
+            R"(data: {"id":"cmpl-1","object":"text_completion","created":5,"model":"m","choices":[{"index":1,"text":"Hi",)"
+            R"("logprobs":{"tokens":["Hi","�"],"token_logprobs":[-0.25,-9999.0],)"
+            R"("top_logprobs":[{"Hi":-0.25,"Ho":-1.5},{}],"text_offset":[4,6]},"finish_reason":null}]})" "\n\n");
+  EXPECT_EQ(CountChars("h\xC3\xA9\xE2\x82\xAC"), 3);
+}
+
 TEST(Render, InvalidUtf8IsReplacedNotFatal) {
   std::string event = ContentEvent(Api::kChat, kHeader, "\xff", false);
   EXPECT_NE(event.find("\xEF\xBF\xBD"), std::string::npos);

@@ -30,7 +30,7 @@ class GeneratorTest : public ::testing::Test {
     std::filesystem::rename(dir_->path() + "/tiny.safetensors", dir_->path() + "/tiny/model.safetensors");
     absl::StatusOr<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::Open(dir_->path() + "/tiny");
     ASSERT_TRUE(ckpt.ok());
-    absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(config, **ckpt, 2);
+    absl::StatusOr<std::unique_ptr<TransformerModel>> model = TransformerModel::Load(config, **ckpt, 2);
     ASSERT_TRUE(model.ok()) << model.status();
     tiny_ = model->release();
   }
@@ -42,20 +42,35 @@ class GeneratorTest : public ::testing::Test {
 
   struct Output {
     absl::StatusOr<GenerationResult> result;
-    std::string text;
-    std::vector<std::string> pieces;
+    std::string text;                 // choice 0
+    std::vector<std::string> pieces;  // choice 0, non-empty ones
+    std::vector<std::string> texts;   // by choice
+    std::vector<std::vector<SampledToken>> tokens;  // by choice, with logprobs
+    std::vector<int> finishes;        // deltas with a finish reason, by choice
+    std::vector<int> order;           // choice index of each delta
   };
 
-  static Output Run(const GenerationRequest& request, const LlamaModel* model = nullptr,
+  static Output Run(const GenerationRequest& request, const TransformerModel* model = nullptr,
                     CancelCheck cancelled = [] { return false; }) {
     Output out;
+    const size_t n = std::max(request.n, 1);  // room for choice 0 even when n is (wrongly) 0
+    out.texts.resize(n);
+    out.tokens.resize(n);
+    out.finishes.resize(n);
     out.result = Generate(model ? *model : *tiny_, *demo_->tokenizer, request,
-                          [&](std::string_view piece) {
-                            out.text += piece;
-                            out.pieces.emplace_back(piece);
+                          [&](const ChoiceDelta& delta) {
+                            EXPECT_TRUE(!delta.text.empty() || delta.finish.has_value());
+                            EXPECT_EQ(out.finishes.at(delta.index), 0) << "a delta after the finish";
+                            out.order.push_back(delta.index);
+                            out.texts[delta.index] += delta.text;
+                            out.tokens[delta.index].insert(out.tokens[delta.index].end(), delta.tokens.begin(),
+                                                           delta.tokens.end());
+                            if (delta.finish) ++out.finishes[delta.index];
+                            if (delta.index == 0 && !delta.text.empty()) out.pieces.emplace_back(delta.text);
                             return true;
                           },
                           cancelled);
+    out.text = out.texts[0];
     return out;
   }
 
@@ -69,17 +84,17 @@ class GeneratorTest : public ::testing::Test {
 
   static testing::TempDir* dir_;
   static LoadedModel* demo_;
-  static LlamaModel* tiny_;
+  static TransformerModel* tiny_;
 };
 
 testing::TempDir* GeneratorTest::dir_ = nullptr;
 LoadedModel* GeneratorTest::demo_ = nullptr;
-LlamaModel* GeneratorTest::tiny_ = nullptr;
+TransformerModel* GeneratorTest::tiny_ = nullptr;
 
 TEST_F(GeneratorTest, MaxTokensAndDeterminism) {
   Output a = Run(Greedy(30)), b = Run(Greedy(30));
   ASSERT_TRUE(a.result.ok()) << a.result.status();
-  EXPECT_EQ(a.result->finish_reason, FinishReason::kLength);
+  EXPECT_EQ(a.result->finish_reasons[0], FinishReason::kLength);
   EXPECT_EQ(a.result->completion_tokens, 30);
   EXPECT_EQ(a.result->prompt_tokens, static_cast<int64_t>(Greedy(1).prompt.size()));
   EXPECT_FALSE(a.text.empty());
@@ -106,7 +121,7 @@ TEST_F(GeneratorTest, StopStringIsExcludedAndHeldBack) {
   request.stop = {stop};
   Output stopped = Run(request);
   ASSERT_TRUE(stopped.result.ok());
-  EXPECT_EQ(stopped.result->finish_reason, FinishReason::kStop);
+  EXPECT_EQ(stopped.result->finish_reasons[0], FinishReason::kStop);
   EXPECT_EQ(stopped.text, full.text.substr(0, full.text.find(stop)));
   for (const std::string& piece : stopped.pieces) EXPECT_FALSE(piece.empty());
 
@@ -114,7 +129,7 @@ TEST_F(GeneratorTest, StopStringIsExcludedAndHeldBack) {
   request.stop = {full.text.substr(at, 3) + "\x01"};
   Output released = Run(request);
   ASSERT_TRUE(released.result.ok());
-  EXPECT_EQ(released.result->finish_reason, FinishReason::kLength);
+  EXPECT_EQ(released.result->finish_reasons[0], FinishReason::kLength);
   EXPECT_EQ(released.text, full.text);
 }
 
@@ -134,7 +149,7 @@ TEST_F(GeneratorTest, StopTokenEndsWithStopAndIsNotPrinted) {
   request.stop_token_ids = {ids[2]};
   Output out = Run(request);
   ASSERT_TRUE(out.result.ok());
-  EXPECT_EQ(out.result->finish_reason, FinishReason::kStop);
+  EXPECT_EQ(out.result->finish_reasons[0], FinishReason::kStop);
   int64_t first = std::find(ids.begin(), ids.end(), ids[2]) - ids.begin() + 1;
   EXPECT_EQ(out.result->completion_tokens, first);
   std::vector<int32_t> printed(ids.begin(), ids.begin() + first - 1);
@@ -146,7 +161,7 @@ TEST_F(GeneratorTest, ZeroMaxTokensRunsToTheContext) {
   request.prompt.assign(120, request.prompt[0]);  // context is 128
   Output out = Run(request);
   ASSERT_TRUE(out.result.ok()) << out.result.status();
-  EXPECT_EQ(out.result->finish_reason, FinishReason::kLength);
+  EXPECT_EQ(out.result->finish_reasons[0], FinishReason::kLength);
   EXPECT_EQ(out.result->completion_tokens, 8);
 }
 
@@ -177,7 +192,7 @@ TEST_F(GeneratorTest, CancellationIsPolledEveryToken) {
   // A reader that goes away stops the generation too.
   int pieces = 0;
   absl::StatusOr<GenerationResult> gone = Generate(
-      *tiny_, *demo_->tokenizer, Greedy(50), [&](std::string_view) { return ++pieces < 2; }, [] { return false; });
+      *tiny_, *demo_->tokenizer, Greedy(50), [&](const ChoiceDelta&) { return ++pieces < 2; }, [] { return false; });
   EXPECT_TRUE(absl::IsCancelled(gone.status()));
   EXPECT_EQ(pieces, 2);
 }
@@ -216,6 +231,92 @@ TEST_F(GeneratorTest, DemoModelChatsDeterministically) {
   // Special-token text in a raw prompt is ordinary text.
   EXPECT_EQ(std::count(completion->begin(), completion->end(), *demo_->tokenizer->TokenId("<|eot_id|>")), 0);
   EXPECT_FALSE(EncodeChat(*demo_, {{"wizard", "hi"}}).ok());
+}
+
+GenerationRequest Sampled(GenerationRequest request, uint64_t seed) {
+  request.sampling = {.temperature = 1.0f, .top_p = 0.95f, .seed = seed};
+  return request;
+}
+
+TEST_F(GeneratorTest, ChoicesDifferAndEachEqualsASingleRunWithItsSeed) {
+  GenerationRequest request = Sampled(Greedy(20), 500);
+  request.n = 3;
+  Output many = Run(request), again = Run(request);
+  ASSERT_TRUE(many.result.ok()) << many.result.status();
+  EXPECT_EQ(many.texts, again.texts);  // reproducible
+  EXPECT_EQ(many.result->completion_tokens, 60);
+  EXPECT_EQ(many.result->finish_reasons, std::vector<FinishReason>(3, FinishReason::kLength));
+  EXPECT_EQ(many.finishes, (std::vector<int>{1, 1, 1}));
+  EXPECT_TRUE(many.texts[0] != many.texts[1] || many.texts[1] != many.texts[2]);
+  // Choice i is exactly what n = 1 gives with seed + i, although the choices ran interleaved.
+  for (int i = 0; i < 3; ++i) {
+    Output single = Run(Sampled(Greedy(20), 500 + i));
+    ASSERT_TRUE(single.result.ok());
+    EXPECT_EQ(many.texts[i], single.text) << "choice " << i;
+  }
+  // Interleaved: choice 1 speaks before choice 0 is done.
+  auto first_of_1 = std::find(many.order.begin(), many.order.end(), 1);
+  auto last_of_0 = std::find(many.order.rbegin(), many.order.rend(), 0);
+  EXPECT_LT(first_of_1 - many.order.begin(), many.order.rend() - last_of_0 - 1);
+}
+
+TEST_F(GeneratorTest, ChoicesStopIndependently) {
+  Output full = Run(Sampled(Greedy(30), 77));
+  ASSERT_TRUE(full.result.ok());
+  ASSERT_GT(full.text.size(), 12u);
+  size_t at = 6;
+  while (at < full.text.size() && (static_cast<uint8_t>(full.text[at]) & 0xc0) == 0x80) ++at;
+  GenerationRequest request = Sampled(Greedy(30), 77);
+  request.n = 2;
+  request.stop = {full.text.substr(at, 3)};
+  Output out = Run(request);
+  ASSERT_TRUE(out.result.ok());
+  EXPECT_EQ(out.result->finish_reasons[0], FinishReason::kStop);
+  EXPECT_EQ(out.texts[0], full.text.substr(0, full.text.find(request.stop[0])));
+  Output second = Run(Sampled(Greedy(30), 78));
+  size_t cut = second.text.find(request.stop[0]);
+  EXPECT_EQ(out.texts[1], second.text.substr(0, cut));
+  EXPECT_EQ(out.result->finish_reasons[1], cut == std::string::npos ? FinishReason::kLength : FinishReason::kStop);
+}
+
+TEST_F(GeneratorTest, LogprobsCoverEveryPrintedToken) {
+  GenerationRequest request = Greedy(16);
+  request.logprobs = true;
+  request.top_logprobs = 3;
+  Output out = Run(request);
+  ASSERT_TRUE(out.result.ok()) << out.result.status();
+  ASSERT_EQ(out.tokens[0].size(), 16u);
+  std::vector<int32_t> ids;
+  for (const SampledToken& token : out.tokens[0]) {
+    if (!demo_->tokenizer->IsSpecial(token.id)) ids.push_back(token.id);  // reported, but print nothing
+    ASSERT_EQ(token.top.size(), 3u);
+    EXPECT_EQ(token.top[0].id, token.id);  // greedy picks the most likely
+    EXPECT_EQ(token.top[0].logprob, token.logprob);
+    EXPECT_LE(token.logprob, 0.0f);
+    EXPECT_GE(token.top[0].logprob, token.top[1].logprob);
+    EXPECT_GE(token.top[1].logprob, token.top[2].logprob);
+  }
+  // The tokens are the ones sampled: their decoding is the text.
+  EXPECT_EQ(demo_->tokenizer->Decode(ids), out.text);
+  // Logprobs do not change what is sampled.
+  EXPECT_EQ(out.text, Run(Greedy(16)).text);
+}
+
+TEST_F(GeneratorTest, RejectsBadChoiceAndLogprobCounts) {
+  GenerationRequest request = Greedy(2);
+  request.n = 0;
+  EXPECT_TRUE(absl::IsInvalidArgument(Run(request).result.status()));
+  request.n = kMaxChoices + 1;
+  EXPECT_TRUE(absl::IsInvalidArgument(Run(request).result.status()));
+  request = Greedy(2);
+  request.top_logprobs = 2;  // without logprobs
+  EXPECT_TRUE(absl::IsInvalidArgument(Run(request).result.status()));
+  request.logprobs = true;
+  request.top_logprobs = kMaxTopLogprobs + 1;
+  EXPECT_TRUE(absl::IsInvalidArgument(Run(request).result.status()));
+  request = Greedy(2);
+  request.sampling.logit_bias = {{tiny_->config().vocab_size, 1.0f}};
+  EXPECT_TRUE(absl::IsInvalidArgument(Run(request).result.status()));
 }
 
 TEST(DemoModel, SameSeedSameFiles) {

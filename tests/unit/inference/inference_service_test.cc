@@ -1,5 +1,7 @@
 #include "services/inference/inference_service.h"
 
+#include <functional>
+
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -117,6 +119,88 @@ TEST_F(InferenceServiceTest, ErrorsMapToStatusCodes) {
   request.set_prompt("hi");
   request.mutable_sampling()->set_temperature(5);
   EXPECT_EQ(Generate(request).status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+v1::GenerateRequest Completion(uint64_t seed, uint32_t n) {
+  v1::GenerateRequest request;
+  request.set_model("demo");
+  request.set_prompt("Verifiable computing");
+  request.mutable_sampling()->set_seed(seed);
+  request.mutable_sampling()->set_temperature(1.0f);
+  request.mutable_sampling()->set_max_tokens(10);
+  request.mutable_sampling()->set_n(n);
+  return request;
+}
+
+TEST_F(InferenceServiceTest, ChoicesCarryTheirIndexAndShareTheUsage) {
+  v1::GenerateRequest request = Completion(91, 3);
+  request.mutable_sampling()->set_logprobs(true);
+  request.mutable_sampling()->set_top_logprobs(2);
+  Stream stream = Generate(request);
+  ASSERT_TRUE(stream.status.ok()) << stream.status.error_message();
+  std::vector<std::string> texts(3);
+  std::vector<int> finishes(3), logprobs(3);
+  for (size_t i = 0; i < stream.responses.size(); ++i) {
+    const v1::GenerateResponse& r = stream.responses[i];
+    ASSERT_LT(r.index(), 3u);
+    texts[r.index()] += r.text();
+    logprobs[r.index()] += r.logprobs_size();
+    finishes[r.index()] += r.finish_reason() != v1::FINISH_REASON_UNSPECIFIED;
+    EXPECT_EQ(r.has_usage(), i + 1 == stream.responses.size());
+    for (const v1::TokenLogprob& token : r.logprobs()) {
+      EXPECT_LE(token.logprob(), 0.0f);
+      EXPECT_FALSE(token.bytes().empty());
+      ASSERT_EQ(token.top_logprobs_size(), 2);
+      EXPECT_GE(token.top_logprobs(0).logprob(), token.top_logprobs(1).logprob());
+    }
+  }
+  EXPECT_EQ(finishes, (std::vector<int>{1, 1, 1}));
+  const v1::Usage& usage = stream.responses.back().usage();
+  EXPECT_EQ(usage.completion_tokens(), 30u);  // 3 x max_tokens (the demo model never says EOS this soon)
+  EXPECT_EQ(logprobs, (std::vector<int>{10, 10, 10}));
+  // Choice i is what a single choice with seed + i gives; logprobs change nothing.
+  for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(texts[i], Generate(Completion(91 + i, 1)).text) << i;
+}
+
+TEST_F(InferenceServiceTest, SamplingFieldsReachTheEngine) {
+  // A logit bias of +100 on one token makes it the only choice, whatever the seed.
+  v1::GenerateRequest request = Completion(5, 1);
+  const int32_t x = static_cast<int32_t>(service_->BuildRequest(request)->prompt.back());
+  (*request.mutable_sampling()->mutable_logit_bias())[x] = 100;
+  request.mutable_sampling()->set_max_tokens(4);
+  absl::StatusOr<GenerationRequest> built = service_->BuildRequest(request);
+  ASSERT_TRUE(built.ok());
+  EXPECT_EQ(built->sampling.logit_bias, (std::vector<std::pair<int32_t, float>>{{x, 100.0f}}));
+  EXPECT_EQ(built->sampling.top_k, 0);
+  EXPECT_EQ(built->n, 1);
+  Stream biased = Generate(request);
+  ASSERT_TRUE(biased.status.ok()) << biased.status.error_message();
+  EXPECT_EQ(biased.responses.back().usage().completion_tokens(), 4u);
+
+  request.mutable_sampling()->set_top_k(3);
+  request.mutable_sampling()->set_min_p(0.1f);
+  request.mutable_sampling()->set_presence_penalty(1.5f);
+  request.mutable_sampling()->set_frequency_penalty(-0.5f);
+  built = service_->BuildRequest(request);
+  ASSERT_TRUE(built.ok());
+  EXPECT_EQ(built->sampling.top_k, 3);
+  EXPECT_EQ(built->sampling.min_p, 0.1f);
+  EXPECT_EQ(built->sampling.presence_penalty, 1.5f);
+  EXPECT_EQ(built->sampling.frequency_penalty, -0.5f);
+
+  // Out of range: INVALID_ARGUMENT.
+  for (auto mutate : std::vector<std::function<void(v1::SamplingParams*)>>{
+           [](v1::SamplingParams* s) { (*s->mutable_logit_bias())[1 << 30] = 1; },
+           [](v1::SamplingParams* s) { (*s->mutable_logit_bias())[1] = 101; },
+           [](v1::SamplingParams* s) { s->set_n(9); },
+           [](v1::SamplingParams* s) { s->set_top_logprobs(3); },
+           [](v1::SamplingParams* s) { s->set_min_p(2); },
+           [](v1::SamplingParams* s) { s->set_presence_penalty(-3); },
+           [](v1::SamplingParams* s) { s->set_top_k(-2); }}) {
+    v1::GenerateRequest bad = Completion(5, 1);
+    mutate(bad.mutable_sampling());
+    EXPECT_EQ(Generate(bad).status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad.DebugString();
+  }
 }
 
 TEST_F(InferenceServiceTest, ClientCancellationStopsTheStream) {

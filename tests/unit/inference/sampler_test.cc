@@ -10,7 +10,7 @@ namespace {
 
 TEST(Sampler, GreedyPicksArgmax) {
   Sampler sampler({.temperature = 0.0f, .top_p = 1.0f, .seed = 1});
-  std::vector<float> logits = {0.1f, 3.0f, -1.0f, 2.9f};
+  std::vector<float> logits = {0.1f, 3.0f, -1.0f, 2.9f, 3.0f};  // ties: the lowest id
   for (int i = 0; i < 10; ++i) EXPECT_EQ(sampler.Sample(logits), 1);
 }
 
@@ -60,14 +60,153 @@ TEST(Sampler, TinyTopPStillPicksOneToken) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(sampler.Sample(logits), 1);
 }
 
+// The share of `n` draws that picked each token.
+std::vector<double> Shares(Sampler& sampler, const std::vector<float>& logits, int n = 20000) {
+  std::vector<double> shares(logits.size());
+  for (int i = 0; i < n; ++i) shares[sampler.Sample(logits)] += 1.0 / n;
+  return shares;
+}
+
+std::vector<float> Logs(std::initializer_list<float> probs) {
+  std::vector<float> out;
+  for (float p : probs) out.push_back(std::log(p));
+  return out;
+}
+
+TEST(Sampler, TopKKeepsTheKMostLikely) {
+  // 0.4, 0.3, 0.2, 0.1 with top_k 2: 0.4 / 0.7 and 0.3 / 0.7.
+  Sampler sampler({.temperature = 1.0f, .top_k = 2, .seed = 4});
+  std::vector<double> shares = Shares(sampler, Logs({0.4f, 0.3f, 0.2f, 0.1f}));
+  EXPECT_EQ(shares[2], 0.0);
+  EXPECT_EQ(shares[3], 0.0);
+  EXPECT_NEAR(shares[0], 4.0 / 7, 0.02);
+  // top_k 1 is greedy whatever the seed.
+  Sampler one({.temperature = 1.5f, .top_k = 1, .seed = 9});
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(one.Sample(Logs({0.2f, 0.5f, 0.3f})), 1);
+}
+
+TEST(Sampler, MinPDropsTokensBelowAShareOfTheBest) {
+  // 0.5, 0.3, 0.15, 0.05; min_p 0.2 drops p < 0.1 (token 3): 0.5 / 0.95 for token 0.
+  Sampler sampler({.temperature = 1.0f, .min_p = 0.2f, .seed = 5});
+  std::vector<double> shares = Shares(sampler, Logs({0.5f, 0.3f, 0.15f, 0.05f}));
+  EXPECT_EQ(shares[3], 0.0);
+  EXPECT_GT(shares[2], 0.1);
+  EXPECT_NEAR(shares[0], 0.5 / 0.95, 0.02);
+  // min_p 0.35 drops p < 0.175: tokens 2 and 3.
+  Sampler tight({.temperature = 1.0f, .min_p = 0.35f, .seed = 5});
+  shares = Shares(tight, Logs({0.5f, 0.3f, 0.15f, 0.05f}));
+  EXPECT_EQ(shares[2], 0.0);
+  EXPECT_NEAR(shares[0], 0.625, 0.02);
+}
+
+TEST(Sampler, MinPRunsBeforeTopP) {
+  // min_p 0.5 keeps 0.5 and 0.3 (renormalised 0.625 / 0.375); top_p 0.6 of that keeps token 0
+  // alone. Applied the other way round, top_p 0.6 of the full distribution would keep two.
+  Sampler sampler({.temperature = 1.0f, .top_p = 0.6f, .min_p = 0.5f, .seed = 6});
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(sampler.Sample(Logs({0.5f, 0.3f, 0.15f, 0.05f})), 0);
+}
+
+TEST(Sampler, LogitBiasShiftsTheChoice) {
+  std::vector<float> logits = {0.0f, 1.0f, 2.0f};
+  Sampler up({.temperature = 0.0f, .logit_bias = {{0, 5.0f}}});
+  EXPECT_EQ(up.Sample(logits), 0);
+  Sampler ban({.temperature = 0.0f, .logit_bias = {{2, -100.0f}}});
+  EXPECT_EQ(ban.Sample(logits), 1);
+  // Sampled: a bias of ln 3 on one of two equal tokens makes it 3:1.
+  Sampler odds({.temperature = 1.0f, .logit_bias = {{1, std::log(3.0f)}}, .seed = 8});
+  EXPECT_NEAR(Shares(odds, {0.0f, 0.0f})[1], 0.75, 0.02);
+}
+
+TEST(Sampler, PresencePenaltyCountsATokenOnce) {
+  // Greedy over logits 2.0, 1.5, 0: after 0 is used it scores 1.0 < 1.5, so 1 comes next; then
+  // both are used (1.0 vs 0.5) and 0 wins for good, since presence does not grow with repeats.
+  Sampler sampler({.temperature = 0.0f, .presence_penalty = 1.0f});
+  std::vector<int32_t> out;
+  for (int i = 0; i < 5; ++i) out.push_back(sampler.Sample(std::vector<float>{2.0f, 1.5f, 0.0f}));
+  EXPECT_EQ(out, (std::vector<int32_t>{0, 1, 0, 0, 0}));
+}
+
+TEST(Sampler, FrequencyPenaltyGrowsWithEachUse) {
+  // 2.0 - 0.6 c0 against 1.5 - 0.6 c1: 0 (1.4 < 1.5), 1 (1.4 > 0.9), 0 (0.8 < 0.9), 1, ...
+  Sampler sampler({.temperature = 0.0f, .frequency_penalty = 0.6f});
+  std::vector<int32_t> out;
+  for (int i = 0; i < 6; ++i) out.push_back(sampler.Sample(std::vector<float>{2.0f, 1.5f, 0.0f}));
+  EXPECT_EQ(out, (std::vector<int32_t>{0, 1, 0, 1, 0, 1}));
+  // A negative penalty encourages repetition.
+  Sampler repeat({.temperature = 0.0f, .presence_penalty = -2.0f});
+  EXPECT_EQ(repeat.Sample(std::vector<float>{1.0f, 1.2f}), 1);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(repeat.Sample(std::vector<float>{3.0f, 1.2f}), 1);  // 1.2 + 2 > 3
+}
+
+TEST(Sampler, LogprobsArePreTemperatureAndPostBias) {
+  std::vector<float> logits = Logs({0.5f, 0.3f, 0.2f});
+  for (float temperature : {0.0f, 0.7f, 2.0f}) {
+    Sampler sampler({.temperature = temperature, .seed = 2});
+    SampledToken token = sampler.SampleWithLogprobs(logits, 2);
+    EXPECT_NEAR(token.logprob, logits[token.id], 1e-5);
+    ASSERT_EQ(token.top.size(), 2u);
+    EXPECT_EQ(token.top[0].id, 0);
+    EXPECT_NEAR(token.top[0].logprob, std::log(0.5), 1e-5);
+    EXPECT_EQ(token.top[1].id, 1);
+    EXPECT_NEAR(token.top[1].logprob, std::log(0.3), 1e-5);
+  }
+  // Bias moves the distribution the logprobs describe: ln 3 on token 1 of two equal ones.
+  Sampler biased({.temperature = 0.0f, .logit_bias = {{1, std::log(3.0f)}}});
+  SampledToken token = biased.SampleWithLogprobs(std::vector<float>{0.0f, 0.0f}, 0);
+  EXPECT_EQ(token.id, 1);
+  EXPECT_NEAR(token.logprob, std::log(0.75), 1e-5);
+  EXPECT_TRUE(token.top.empty());
+}
+
+TEST(Sampler, LogprobsClampTiesAndLimits) {
+  Sampler sampler({.temperature = 0.0f});
+  // Ties: lowest id first. Hopeless tokens read -9999, never -inf.
+  SampledToken token = sampler.SampleWithLogprobs(std::vector<float>{0.0f, -1e6f, 0.0f}, 50);
+  EXPECT_EQ(token.id, 0);
+  EXPECT_NEAR(token.logprob, std::log(0.5), 1e-5);
+  ASSERT_EQ(token.top.size(), 3u);  // capped by the vocabulary
+  EXPECT_EQ(token.top[0].id, 0);
+  EXPECT_EQ(token.top[1].id, 2);
+  EXPECT_EQ(token.top[2].id, 1);
+  EXPECT_EQ(token.top[2].logprob, kMinLogprob);
+}
+
+TEST(Sampler, SameSeedSameTokensWithEveryFilter) {
+  std::vector<float> logits(300);
+  for (int i = 0; i < 300; ++i) logits[i] = std::cos(i * 0.11f) * 3;
+  auto draw = [&](uint64_t seed) {
+    Sampler sampler({.temperature = 0.8f, .top_p = 0.9f, .top_k = 40, .min_p = 0.05f, .presence_penalty = 0.5f,
+                     .frequency_penalty = 0.3f, .logit_bias = {{7, 2.0f}}, .seed = seed});
+    std::vector<int32_t> out;
+    for (int i = 0; i < 64; ++i) out.push_back(sampler.Sample(logits));
+    return out;
+  };
+  EXPECT_EQ(draw(1), draw(1));
+  EXPECT_NE(draw(1), draw(2));
+}
+
 TEST(Sampler, ValidatesRanges) {
-  EXPECT_TRUE(ValidateSamplingParams({.temperature = 0.0f, .top_p = 1.0f}).ok());
-  EXPECT_TRUE(ValidateSamplingParams({.temperature = 2.0f, .top_p = 0.1f}).ok());
-  EXPECT_FALSE(ValidateSamplingParams({.temperature = -0.1f, .top_p = 1.0f}).ok());
-  EXPECT_FALSE(ValidateSamplingParams({.temperature = 2.5f, .top_p = 1.0f}).ok());
-  EXPECT_FALSE(ValidateSamplingParams({.temperature = NAN, .top_p = 1.0f}).ok());
-  EXPECT_FALSE(ValidateSamplingParams({.temperature = 1.0f, .top_p = 0.0f}).ok());
-  EXPECT_FALSE(ValidateSamplingParams({.temperature = 1.0f, .top_p = 1.5f}).ok());
+  auto valid = [](SamplingParams params) { return ValidateSamplingParams(params, 100).ok(); };
+  EXPECT_TRUE(valid({.temperature = 0.0f, .top_p = 1.0f}));
+  EXPECT_TRUE(valid({.temperature = 2.0f, .top_p = 0.1f}));
+  EXPECT_FALSE(valid({.temperature = -0.1f, .top_p = 1.0f}));
+  EXPECT_FALSE(valid({.temperature = 2.5f, .top_p = 1.0f}));
+  EXPECT_FALSE(valid({.temperature = NAN, .top_p = 1.0f}));
+  EXPECT_FALSE(valid({.temperature = 1.0f, .top_p = 0.0f}));
+  EXPECT_FALSE(valid({.temperature = 1.0f, .top_p = 1.5f}));
+  EXPECT_TRUE(valid({.top_k = 5, .min_p = 1.0f, .presence_penalty = -2.0f, .frequency_penalty = 2.0f}));
+  EXPECT_FALSE(valid({.top_k = -1}));
+  EXPECT_FALSE(valid({.min_p = 1.5f}));
+  EXPECT_FALSE(valid({.min_p = NAN}));
+  EXPECT_FALSE(valid({.presence_penalty = 2.5f}));
+  EXPECT_FALSE(valid({.frequency_penalty = -2.5f}));
+  EXPECT_TRUE(valid({.logit_bias = {{0, -100.0f}, {99, 100.0f}}}));
+  EXPECT_FALSE(valid({.logit_bias = {{100, 1.0f}}}));  // outside the vocabulary
+  EXPECT_FALSE(valid({.logit_bias = {{-1, 1.0f}}}));
+  EXPECT_FALSE(valid({.logit_bias = {{3, 101.0f}}}));
+  SamplingParams many;
+  for (int i = 0; i <= static_cast<int>(kMaxLogitBias); ++i) many.logit_bias.push_back({i % 100, 1.0f});
+  EXPECT_FALSE(valid(many));
 }
 
 }  // namespace

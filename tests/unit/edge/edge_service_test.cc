@@ -1,0 +1,248 @@
+#include "services/edge/edge_service.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "lib/crypto/sha256.h"
+
+namespace cai::edge {
+namespace {
+
+using Json = nlohmann::json;
+
+// Inference that streams a fixed script: two choices, interleaved, with logprobs; the last
+// message of each choice has its finish reason and the very last one the usage.
+class ScriptedInference final : public v1::Inference::Service {
+ public:
+  grpc::Status Generate(grpc::ServerContext*, const v1::GenerateRequest* request,
+                        grpc::ServerWriter<v1::GenerateResponse>* writer) override {
+    {
+      std::lock_guard lock(mutex_);
+      last_ = *request;
+    }
+    auto piece = [&](uint32_t index, const std::string& text, std::vector<std::string> tokens,
+                     v1::FinishReason finish = v1::FINISH_REASON_UNSPECIFIED) {
+      v1::GenerateResponse r;
+      r.set_index(index);
+      r.set_text(text);
+      r.set_finish_reason(finish);
+      for (const std::string& token : tokens) {
+        v1::TokenLogprob* lp = r.add_logprobs();
+        lp->set_token(static_cast<unsigned char>(token[0]) >= 0x80 ? "\xEF\xBF\xBD" : token);
+        lp->set_bytes(token);
+        lp->set_logprob(-0.5f);
+        v1::TopLogprob* top = lp->add_top_logprobs();
+        top->set_token("x");
+        top->set_bytes("x");
+        top->set_logprob(-0.25f);
+      }
+      return r;
+    };
+    std::vector<v1::GenerateResponse> script = {
+        piece(0, "Hel", {"Hel"}), piece(1, "Bon", {"Bon"}), piece(0, "lo", {"lo"}),
+        piece(1, "jour ", {"jour", " "}), piece(1, "é", {"\xC3", "\xA9"}, v1::FINISH_REASON_LENGTH),
+        piece(0, "", {}, v1::FINISH_REASON_STOP)};
+    script.back().mutable_usage()->set_prompt_tokens(4);
+    script.back().mutable_usage()->set_completion_tokens(7);
+    const uint32_t n = std::max<uint32_t>(1, request->sampling().n());
+    for (const v1::GenerateResponse& r : script) {
+      if (r.index() < n) writer->Write(r);
+    }
+    return grpc::Status::OK;
+  }
+
+  v1::GenerateRequest last() {
+    std::lock_guard lock(mutex_);
+    return last_;
+  }
+
+ private:
+  std::mutex mutex_;
+  v1::GenerateRequest last_;
+};
+
+class RecordingSigner final : public v1::Signer::Service {
+ public:
+  grpc::Status SignChat(grpc::ServerContext*, const v1::SignChatRequest* request, v1::SignChatResponse*) override {
+    std::lock_guard lock(mutex_);
+    response_sha256_ = request->response_sha256();
+    return grpc::Status::OK;
+  }
+  std::string response_sha256() {
+    std::lock_guard lock(mutex_);
+    return response_sha256_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string response_sha256_;
+};
+
+class CapturingWriter final : public ResponseWriter {
+ public:
+  bool Send(int status, std::string_view, std::string_view body, const Headers&) override {
+    status_ = status;
+    body_ = body;
+    return true;
+  }
+  bool BeginEventStream() override {
+    status_ = 200;
+    return true;
+  }
+  bool WriteChunk(std::string_view data) override {
+    body_ += data;
+    return true;
+  }
+  bool EndStream() override { return true; }
+  std::unique_ptr<PeerWatch> WatchPeer(std::function<void()>) override { return nullptr; }
+
+  int status_ = 0;
+  std::string body_;
+};
+
+class EdgeServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&inference_);
+    builder.RegisterService(&signer_);
+    server_ = builder.BuildAndStart();
+    auto channel = server_->InProcessChannel(grpc::ChannelArguments());
+    edge_ = std::make_unique<EdgeService>(Backends{channel, channel, channel}, ApiKeys(), "test");
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  CapturingWriter Post(const std::string& path, const std::string& body) {
+    CapturingWriter writer;
+    edge_->Handle(HttpRequest{.method = "POST", .path = path, .query = "", .authorization = "", .body = body},
+                  writer);
+    return writer;
+  }
+
+  ScriptedInference inference_;
+  RecordingSigner signer_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<EdgeService> edge_;
+};
+
+std::string Hash(std::string_view bytes) {
+  Sha256Digest digest = Sha256(bytes);
+  return std::string(digest.begin(), digest.end());
+}
+
+// The JSON of each "data: ..." event but [DONE].
+std::vector<Json> Events(const std::string& body) {
+  std::vector<Json> out;
+  size_t at = 0;
+  while (at < body.size()) {
+    size_t end = body.find("\n\n", at);
+    std::string data = body.substr(at + 6, end - at - 6);
+    if (data != "[DONE]") out.push_back(Json::parse(data));
+    at = end + 2;
+  }
+  return out;
+}
+
+TEST_F(EdgeServiceTest, RequestFieldsReachInference) {
+  Post("/v1/chat/completions",
+       R"({"model":"m","messages":[{"role":"user","content":"hi"}],"n":2,"logprobs":true,"top_logprobs":1,)"
+       R"("top_k":5,"min_p":0.25,"presence_penalty":0.5,"frequency_penalty":-1,"logit_bias":{"42":-100}})");
+  const v1::GenerateRequest last = inference_.last();
+  const v1::SamplingParams& s = last.sampling();
+  EXPECT_EQ(s.n(), 2u);
+  EXPECT_TRUE(s.logprobs());
+  EXPECT_EQ(s.top_logprobs(), 1u);
+  EXPECT_EQ(s.top_k(), 5);
+  EXPECT_EQ(s.min_p(), 0.25f);
+  EXPECT_EQ(s.presence_penalty(), 0.5f);
+  EXPECT_EQ(s.frequency_penalty(), -1.0f);
+  ASSERT_EQ(s.logit_bias().count(42), 1u);
+  EXPECT_EQ(s.logit_bias().at(42), -100.0f);
+}
+
+TEST_F(EdgeServiceTest, ChatStreamDeltasEqualTheNonStreamAnswer) {
+  const std::string request =
+      R"({"model":"m","messages":[{"role":"user","content":"hi"}],"n":2,"logprobs":true,"top_logprobs":1)";
+  CapturingWriter whole = Post("/v1/chat/completions", request + "}");
+  ASSERT_EQ(whole.status_, 200) << whole.body_;
+  EXPECT_EQ(signer_.response_sha256(), Hash(whole.body_));
+  Json body = Json::parse(whole.body_);
+  ASSERT_EQ(body["choices"].size(), 2u);
+  EXPECT_EQ(body["choices"][0]["message"]["content"], "Hello");
+  EXPECT_EQ(body["choices"][1]["message"]["content"], "Bonjour é");
+  EXPECT_EQ(body["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(body["choices"][1]["finish_reason"], "length");
+  EXPECT_EQ(body["usage"]["completion_tokens"], 7);
+  const Json& partial = body["choices"][1]["logprobs"]["content"][3];
+  EXPECT_EQ(partial["token"], "\xEF\xBF\xBD");
+  EXPECT_EQ(partial["bytes"], Json::array({0xC3}));
+  EXPECT_EQ(partial["top_logprobs"][0]["token"], "x");
+
+  CapturingWriter streamed = Post("/v1/chat/completions", request + R"(,"stream":true})");
+  ASSERT_EQ(streamed.status_, 200);
+  EXPECT_TRUE(streamed.body_.ends_with("data: [DONE]\n\n"));
+  EXPECT_EQ(signer_.response_sha256(), Hash(streamed.body_));  // every byte, [DONE] included
+  std::vector<std::string> texts(2);
+  std::vector<Json> logprobs(2, Json::array()), finishes(2);
+  std::vector<int> roles(2);
+  for (const Json& event : Events(streamed.body_)) {
+    ASSERT_EQ(event["choices"].size(), 1u);
+    const Json& choice = event["choices"][0];
+    size_t index = choice["index"];
+    if (choice["delta"].contains("role")) ++roles[index];
+    if (choice["delta"].contains("content")) texts[index] += choice["delta"]["content"];
+    if (!choice["logprobs"].is_null()) {
+      for (const Json& token : choice["logprobs"]["content"]) logprobs[index].push_back(token);
+    }
+    if (!choice["finish_reason"].is_null()) finishes[index] = choice["finish_reason"];
+  }
+  EXPECT_EQ(roles, (std::vector<int>{1, 1}));
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(texts[i], body["choices"][i]["message"]["content"]) << i;
+    EXPECT_EQ(logprobs[i], body["choices"][i]["logprobs"]["content"]) << i;
+    EXPECT_EQ(finishes[i], body["choices"][i]["finish_reason"]) << i;
+  }
+}
+
+TEST_F(EdgeServiceTest, TextCompletionLegacyLogprobsAgreeAcrossModes) {
+  const std::string request = R"({"model":"m","prompt":"p","n":2,"logprobs":1)";
+  CapturingWriter whole = Post("/v1/completions", request + "}");
+  ASSERT_EQ(whole.status_, 200) << whole.body_;
+  Json body = Json::parse(whole.body_);
+  EXPECT_EQ(body["choices"][1]["text"], "Bonjour é");
+  EXPECT_EQ(body["choices"][1]["logprobs"]["tokens"].size(), 5u);
+  EXPECT_EQ(body["choices"][1]["logprobs"]["text_offset"], Json::array({0, 3, 7, 8, 9}));
+
+  CapturingWriter streamed = Post("/v1/completions", request + R"(,"stream":true})");
+  std::vector<std::string> texts(2);
+  std::vector<Json> offsets(2, Json::array()), tokens(2, Json::array());
+  for (const Json& event : Events(streamed.body_)) {
+    const Json& choice = event["choices"][0];
+    size_t index = choice["index"];
+    texts[index] += choice["text"];
+    if (choice["logprobs"].is_null()) continue;
+    for (const Json& offset : choice["logprobs"]["text_offset"]) offsets[index].push_back(offset);
+    for (const Json& token : choice["logprobs"]["tokens"]) tokens[index].push_back(token);
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(texts[i], body["choices"][i]["text"]);
+    EXPECT_EQ(offsets[i], body["choices"][i]["logprobs"]["text_offset"]);
+    EXPECT_EQ(tokens[i], body["choices"][i]["logprobs"]["tokens"]);
+  }
+}
+
+TEST_F(EdgeServiceTest, WithoutLogprobsTheFieldIsNull) {
+  CapturingWriter whole = Post("/v1/chat/completions", R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_EQ(whole.status_, 200);
+  Json body = Json::parse(whole.body_);
+  ASSERT_EQ(body["choices"].size(), 1u);
+  EXPECT_EQ(body["choices"][0]["message"]["content"], "Hello");
+  EXPECT_TRUE(body["choices"][0]["logprobs"].is_null());
+}
+
+}  // namespace
+}  // namespace cai::edge
