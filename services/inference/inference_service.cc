@@ -124,9 +124,11 @@ grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::
   // A choice's finishing message is held until the next message, so the very last one (always a
   // finishing message) can also carry the usage; text goes out at once.
   std::optional<v1::GenerateResponse> held;
+  int64_t deltas_sent = 0;
   absl::StatusOr<GenerationResult> result = cai::inference::Generate(
       *model_->model, *model_->tokenizer, *generation,
       [&](const ChoiceDelta& delta) {
+        ++deltas_sent;
         if (held && !writer->Write(*held)) return false;
         held.reset();
         v1::GenerateResponse response = ToProto(*model_->tokenizer, delta);
@@ -139,7 +141,12 @@ grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::
       cancelled);
   limiter_.Release();
   if (!result.ok()) {
-    if (!absl::IsCancelled(result.status())) LogWarning("generate failed: ", result.status().ToString());
+    if (absl::IsCancelled(result.status())) {
+      // The caller went away (client hang-up or deadline): the generation stopped here.
+      LogInfo("generation cancelled after ", deltas_sent, " deltas of max_tokens=", generation->max_tokens);
+    } else {
+      LogWarning("generate failed: ", result.status().ToString());
+    }
     return ToGrpcStatus(result.status());
   }
 

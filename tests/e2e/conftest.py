@@ -28,9 +28,15 @@ class Stack:
         self.model = ready["model"]
         self.signing_address = ready["signing_address"]
         self.api_key = API_KEY
+        self.demo_model_dir = cache_dir() / "demo-model"
 
     def headers(self):
         return {"Authorization": f"Bearer {self.api_key}"}
+
+
+def cache_dir() -> pathlib.Path:
+    """Where `cai up` keeps the demo model in tests: once per build tree, not in $HOME."""
+    return pathlib.Path(os.environ.get("CAI_CACHE_DIR", str(bin_dir().parent / "cache")))
 
 
 def start_stack(workdir: pathlib.Path, extra_args=()):
@@ -39,7 +45,7 @@ def start_stack(workdir: pathlib.Path, extra_args=()):
     ready_file = workdir / "ready.json"
     env = dict(os.environ)
     # The demo model is written once per build tree, not into $HOME.
-    env.setdefault("CAI_CACHE_DIR", str(bin_dir().parent / "cache"))
+    env["CAI_CACHE_DIR"] = str(cache_dir())
     env.pop("CAI_API_KEYS", None)
     log = open(workdir / "cai-up.log", "wb")
     proc = subprocess.Popen(

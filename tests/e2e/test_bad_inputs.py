@@ -122,9 +122,19 @@ def metric(stack, name):
     return total
 
 
+def cancelled_generations(stack):
+    log = (stack.workdir / "cai-up.log").read_text(errors="replace")
+    return [line for line in log.splitlines() if "generation cancelled after" in line]
+
+
 def test_client_disconnect_mid_stream_stops_generation(stack):
     body = good_chat(stack)
-    body.update(stream=True, max_tokens=1500, temperature=1.0, seed=1)
+    # EOS is banned, so only the cancellation can end this generation before max_tokens.
+    eos = json.loads((stack.demo_model_dir / "generation_config.json").read_text())["eos_token_id"]
+    eos = eos if isinstance(eos, list) else [eos]
+    body.update(stream=True, max_tokens=1900, temperature=1.0, seed=1,
+                logit_bias={str(t): -100 for t in eos})
+    cancelled_before = len(cancelled_generations(stack))
     payload = json.dumps(body).encode()
     host, port = stack.url.removeprefix("http://").split(":")
     before = metric(stack, "cai_edge_client_disconnects_total")
@@ -141,6 +151,12 @@ def test_client_disconnect_mid_stream_stops_generation(stack):
         time.sleep(0.1)
     assert metric(stack, "cai_edge_client_disconnects_total") > before
     assert metric(stack, "cai_edge_active_streams") == 0
-    # The cancelled stream produced far fewer than 1500 tokens: generation stopped.
+    # The inference service saw the cancellation and stopped generating before max_tokens.
+    deadline = time.time() + 20
+    while time.time() < deadline and len(cancelled_generations(stack)) == cancelled_before:
+        time.sleep(0.1)
+    lines = cancelled_generations(stack)
+    assert len(lines) > cancelled_before, "the inference service never saw the cancellation"
+    assert "max_tokens=1900" in lines[-1]
     r = post(stack, CHAT, good_chat(stack))
     assert r.status_code == 200
