@@ -33,6 +33,14 @@ std::string Checklist::ToText() const {
   return out;
 }
 
+std::string Checklist::Summary() const {
+  size_t counts[3] = {0, 0, 0};
+  for (const Check& c : checks_) ++counts[static_cast<int>(c.outcome)];
+  return absl::StrCat(counts[static_cast<int>(CheckOutcome::kPass)], " passed, ",
+                      counts[static_cast<int>(CheckOutcome::kNotPerformed)], " not performed, ",
+                      counts[static_cast<int>(CheckOutcome::kFail)], " failed");
+}
+
 std::string Checklist::ToJson() const {
   nlohmann::json list = nlohmann::json::array();
   for (const Check& c : checks_) {

@@ -28,7 +28,8 @@ class Checklist {
 
   bool AllPassed() const;  // no failures (not-performed checks do not fail the list)
   const std::vector<Check>& checks() const { return checks_; }
-  std::string ToText() const;  // "  [pass] name: detail" lines
+  std::string ToText() const;     // "  [pass] name: detail" lines
+  std::string Summary() const;    // "44 passed, 13 not performed, 0 failed"
   std::string ToJson() const;
 
  private:

@@ -63,10 +63,14 @@ std::vector<uint8_t> CheckReport(const HttpClient& client, const std::string& al
   const bool simulated = report->contains("info") && (*report)["info"].is_object() &&
                          (*report)["info"].value("simulated", false);
   result.simulated = result.simulated || simulated;
-  if (simulated) {
-    list.Expect(options.allow_simulated, prefix + "evidence is real hardware evidence",
-                "evidence is SIMULATED and accepted because simulation was explicitly allowed",
-                "the service returned SIMULATED evidence, which proves nothing (allow it only for development)");
+  if (simulated && options.allow_simulated) {
+    // Accepted, but never reported as passed: nothing about hardware was proven.
+    list.NotPerformed(prefix + "evidence is real hardware evidence",
+                      "evidence is SIMULATED, accepted because simulation was explicitly allowed; it proves nothing "
+                      "about hardware");
+  } else if (simulated) {
+    list.Fail(prefix + "evidence is real hardware evidence",
+              "the service returned SIMULATED evidence, which proves nothing (allow it only for development)");
   } else {
     list.Pass(prefix + "evidence is real hardware evidence", "the report is not marked simulated");
   }

@@ -289,7 +289,9 @@ int RunUp(const std::vector<std::string>& args) {
               check.request_body.c_str());
   std::printf("  curl '%s/v1/signature/%s?signing_algo=ecdsa'%s\n", base_url.c_str(), check.response_id.c_str(),
               api_key.empty() ? "" : " -H 'Authorization: Bearer $KEY'");
-  std::printf("Checks:\n%s", check.checklist.ToText().c_str());
+  std::printf("Verification of that request: %s. Every check with its reason:\n"
+              "  cai verify service %s --allow-simulated%s\n",
+              check.checklist.Summary().c_str(), base_url.c_str(), api_key.empty() ? "" : " --api-key $KEY");
   std::printf("\nPress Ctrl-C to stop.\n");
   std::fflush(stdout);
 
