@@ -7,14 +7,14 @@ namespace {
 
 constexpr char kDigits[] = "0123456789abcdef";
 
-int HexValue(char c) {
+}  // namespace
+
+int HexDigitValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-
-}  // namespace
 
 std::string HexEncode(std::span<const uint8_t> bytes) {
   std::string out;
@@ -36,8 +36,8 @@ absl::StatusOr<std::vector<uint8_t>> HexDecode(std::string_view hex) {
   if (hex.size() % 2 != 0) return absl::InvalidArgumentError("hex string has an odd length");
   std::vector<uint8_t> out(hex.size() / 2);
   for (size_t i = 0; i < out.size(); ++i) {
-    int hi = HexValue(hex[2 * i]);
-    int lo = HexValue(hex[2 * i + 1]);
+    int hi = HexDigitValue(hex[2 * i]);
+    int lo = HexDigitValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return absl::InvalidArgumentError("not a hex string");
     out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }

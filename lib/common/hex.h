@@ -10,6 +10,9 @@
 
 namespace cai {
 
+// The value of one hex digit (either case), or -1 if `c` is not one.
+int HexDigitValue(char c);
+
 // Lowercase hex, no prefix.
 std::string HexEncode(std::span<const uint8_t> bytes);
 std::string HexEncode(std::string_view bytes);
