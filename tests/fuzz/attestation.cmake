@@ -1,5 +1,6 @@
 # Parsers of hardware evidence (TDX quotes, NVIDIA SPDM reports) that come from outside.
-# Seeds are simulated evidence written by tests/unit/attestation/write_fuzz_seeds.cc, never the
-# real samples.
-cai_add_fuzzer(tdx_quote_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/tdx_quote_fuzz.cc LIBS cai_attestation)
+# Committed seeds are simulated evidence written by tests/unit/attestation/write_fuzz_seeds.cc; the
+# real samples join the working corpus at run time when ../shared is present.
+cai_add_fuzzer(tdx_quote_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/tdx_quote_fuzz.cc LIBS cai_attestation
+  SAMPLES tdx_quote tdx_quote_outdated dstack_ratls_tdx_quote)
 cai_add_fuzzer(spdm_report_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/spdm_report_fuzz.cc LIBS cai_attestation)

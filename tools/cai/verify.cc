@@ -26,9 +26,10 @@ constexpr size_t kMaxInputFile = 4 << 20;
 
 constexpr char kUsage[] =
     "usage:\n"
-    "  cai verify quote FILE [--collateral FILE] [--now UNIX] [--json]\n"
+    "  cai verify quote FILE [--collateral FILE] [--now UNIX] [--dangerous-allow-debug-td] [--json]\n"
     "      FILE: a TDX quote, binary or hex text (\"0x\" allowed), or a dstack /GetQuote response JSON\n"
     "      (its event log is replayed too). Without --collateral the TCB status is not determined.\n"
+    "      --dangerous-allow-debug-td accepts a TD in DEBUG mode, whose memory the host can read.\n"
     "  cai verify gpu FILE [--nonce HEX] [--json]\n"
     "      FILE: an nvidia_payload JSON, NVIDIA serialized evidence, or an attestation report JSON.\n"
     "  cai verify service URL [--allow-simulated] [--api-key K] [--json]\n"
@@ -43,6 +44,7 @@ struct Args {
   std::string nonce_hex;
   std::string api_key;
   bool allow_simulated = false;
+  bool dangerous_allow_debug_td = false;
   bool json = false;
 };
 
@@ -65,6 +67,8 @@ bool Parse(const std::vector<std::string>& args, Args& out, std::string& error) 
       out.json = true;
     } else if (a == "--allow-simulated" && out.command == "service") {
       out.allow_simulated = true;
+    } else if (a == "--dangerous-allow-debug-td" && out.command == "quote") {
+      out.dangerous_allow_debug_td = true;
     } else if (a == "--collateral" && out.command == "quote" && value(out.collateral_file)) {
     } else if (a == "--now" && out.command == "quote" && value(v)) {
       int64_t t = 0;
@@ -162,6 +166,7 @@ int VerifyQuote(const Args& args) {
   }
   TdxVerifyOptions options;
   options.now = args.now.value_or(static_cast<int64_t>(std::time(nullptr)));
+  options.dangerous_allow_debug = args.dangerous_allow_debug_td;
   TdxVerification result = VerifyTdxQuote(*quote, collateral, options);
   AddVerification(result.checks, "", list);
   if (!event_log.empty()) {
