@@ -1,0 +1,208 @@
+// CUDA engine on one GPU (H100/H200): a Llama-3.1-8B-shaped model with random BF16 weights made on
+// the device. Reports batch-1 decode tokens/s and the share of HBM bandwidth it uses (weight bytes
+// per token x tokens/s over a copy kernel's bandwidth, measured in the same run), aggregate decode
+// tokens/s at several stream counts, and time to first token for a long prompt.
+//
+//   build-cuda/bin/cai-bench-cuda-decode [--streams 1,8,32,128] [--prompt_tokens 2048] [--context 512]
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "services/inference/engine/backends/cuda/cuda_transformer.h"
+
+ABSL_FLAG(int, hidden, 4096, "hidden_size");
+ABSL_FLAG(int, layers, 32, "num_hidden_layers");
+ABSL_FLAG(int, intermediate, 14336, "intermediate_size");
+ABSL_FLAG(int, heads, 32, "num_attention_heads");
+ABSL_FLAG(int, kv_heads, 8, "num_key_value_heads");
+ABSL_FLAG(int, vocab, 128256, "vocab_size");
+ABSL_FLAG(std::string, streams, "1,8,32,128", "decode batch sizes for aggregate throughput");
+ABSL_FLAG(int, context, 512, "prompt positions each stream holds before the timed decode steps");
+ABSL_FLAG(int, decode_steps, 64, "decode steps timed per batch size");
+ABSL_FLAG(int, prompt_tokens, 2048, "prompt length for time to first token");
+ABSL_FLAG(int, copy_mib, 4096, "size of each buffer of the bandwidth copy");
+ABSL_FLAG(double, kv_cache_fraction, 0.5, "share of free device memory for the KV cache");
+
+namespace {
+
+using cai::inference::cuda::CudaTransformer;
+using cai::inference::cuda::DeviceSamplingParams;
+using cai::inference::cuda::ForwardBatch;
+using cai::inference::cuda::kKvBlockSize;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Best of a few copies of a buffer far larger than L2, bytes read plus bytes written per second.
+double CopyBandwidth(size_t bytes) {
+  void *src = nullptr, *dst = nullptr;
+  if (cudaMalloc(&src, bytes) != cudaSuccess || cudaMalloc(&dst, bytes) != cudaSuccess) return 0;
+  cudaMemset(src, 1, bytes);
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  double best = 0;
+  for (int rep = 0; rep < 6; ++rep) {
+    cudaEventRecord(start);
+    cai::inference::cuda::LaunchCopy(dst, src, static_cast<int64_t>(bytes / 16), nullptr);
+    cudaEventRecord(stop);
+    cudaEventSynchronize(stop);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    if (rep > 0) best = std::max(best, 2.0 * static_cast<double>(bytes) / (ms * 1e-3));
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  cudaFree(src);
+  cudaFree(dst);
+  return best;
+}
+
+// Sequences with fixed, disjoint block ranges; positions advance as they decode.
+struct Streams {
+  int count, mb;
+  std::vector<int32_t> tables, tokens, positions, seqs, rows;
+  Streams(int count, int mb, int first_block, int blocks_each) : count(count), mb(mb), tables(size_t(count) * mb, 0) {
+    for (int s = 0; s < count; ++s) {
+      for (int b = 0; b < blocks_each; ++b) tables[size_t(s) * mb + b] = first_block + s * blocks_each + b;
+    }
+  }
+};
+
+// Fills `context` positions of every stream through prefill batches of at most `max_tokens`.
+bool Prefill(CudaTransformer& model, Streams& st, int context, int max_tokens) {
+  std::vector<int32_t> tokens, positions, seqs;
+  std::vector<float> logits(model.config().vocab_size);
+  auto flush = [&]() {
+    if (tokens.empty()) return true;
+    const int32_t last = static_cast<int32_t>(tokens.size() - 1);
+    bool ok = model.Forward(ForwardBatch{tokens, positions, seqs, st.tables, std::span(&last, 1)}, logits).ok();
+    tokens.clear(), positions.clear(), seqs.clear();
+    return ok;
+  };
+  for (int s = 0; s < st.count; ++s) {
+    for (int p = 0; p < context; ++p) {
+      tokens.push_back((s * 7919 + p * 31) % model.config().vocab_size);
+      positions.push_back(p);
+      seqs.push_back(s);
+      if (static_cast<int>(tokens.size()) == max_tokens && !flush()) return false;
+    }
+  }
+  return flush();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  std::printf("command: %s\n", command.c_str());
+  if (absl::Status device = cai::inference::cuda::CheckCudaDevice(); !device.ok()) {
+    std::fprintf(stderr, "cai-bench-cuda-decode: %s (this benchmark needs an NVIDIA GPU)\n",
+                 std::string(device.message()).c_str());
+    return 1;
+  }
+  std::vector<int> stream_counts;
+  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_streams), ',')) {
+    int n = 0;
+    if (!absl::SimpleAtoi(part, &n) || n < 1 || n > 256) {
+      std::fprintf(stderr, "--streams: 1..256 each\n");
+      return 2;
+    }
+    stream_counts.push_back(n);
+  }
+  const int max_streams = *std::max_element(stream_counts.begin(), stream_counts.end());
+  const int context = absl::GetFlag(FLAGS_context), steps = absl::GetFlag(FLAGS_decode_steps);
+  const int prompt_tokens = absl::GetFlag(FLAGS_prompt_tokens);
+
+  cai::inference::ModelConfig c;
+  c.architecture = "LlamaForCausalLM";
+  c.model_type = "llama";
+  c.hidden_size = absl::GetFlag(FLAGS_hidden);
+  c.intermediate_size = absl::GetFlag(FLAGS_intermediate);
+  c.num_hidden_layers = absl::GetFlag(FLAGS_layers);
+  c.num_attention_heads = absl::GetFlag(FLAGS_heads);
+  c.num_key_value_heads = absl::GetFlag(FLAGS_kv_heads);
+  c.head_dim = c.hidden_size / c.num_attention_heads;
+  c.vocab_size = absl::GetFlag(FLAGS_vocab);
+  c.max_position_embeddings = 8192;
+  c.rope_theta = 500000;
+  c.rope_scaling = cai::inference::Llama3RopeScaling{};
+
+  cai::inference::cuda::CudaEngineOptions options;
+  options.kv_cache_fraction = absl::GetFlag(FLAGS_kv_cache_fraction);
+  options.max_batch_tokens = std::max(prompt_tokens, 256);
+  options.max_seqs = max_streams;
+  auto t0 = Clock::now();
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> loaded = CudaTransformer::LoadRandom(c, 1234, options);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "load: %s\n", std::string(loaded.status().message()).c_str());
+    return 1;
+  }
+  CudaTransformer& model = **loaded;
+  cudaDeviceProp prop{};
+  cudaGetDeviceProperties(&prop, 0);
+  std::printf("device: %s, %d SMs; weights %.2f GB made in %.1f s; KV cache %lld blocks of %d tokens\n", prop.name,
+              prop.multiProcessorCount, model.weight_bytes() / 1e9, SecondsSince(t0),
+              static_cast<long long>(model.num_kv_blocks()), kKvBlockSize);
+  const double bandwidth = CopyBandwidth(size_t{static_cast<size_t>(absl::GetFlag(FLAGS_copy_mib))} << 20);
+  std::printf("copy bandwidth: %.0f GB/s (read + write)\n", bandwidth / 1e9);
+
+  const int blocks_each = (std::max(context + steps, prompt_tokens) + kKvBlockSize - 1) / kKvBlockSize;
+  if (int64_t{blocks_each} * (max_streams + 1) > model.num_kv_blocks()) {
+    std::fprintf(stderr, "KV cache too small: raise --kv_cache_fraction or lower --streams/--context\n");
+    return 1;
+  }
+  const int mb = model.max_blocks_per_seq();
+  // Time to first token: one prefill of the whole prompt, logits of its last token.
+  {
+    Streams st(1, mb, max_streams * blocks_each, blocks_each);
+    for (int rep = 0; rep < 2; ++rep) {  // the first run warms up cuBLAS
+      auto start = Clock::now();
+      if (!Prefill(model, st, prompt_tokens, prompt_tokens)) return 1;
+      if (rep == 1) {
+        double s = SecondsSince(start);
+        std::printf("TTFT, %d-token prompt: %.1f ms (%.0f prompt tokens/s)\n", prompt_tokens, s * 1e3,
+                    prompt_tokens / s);
+      }
+    }
+  }
+  for (int n : stream_counts) {
+    Streams st(n, mb, 0, blocks_each);
+    if (!Prefill(model, st, context, options.max_batch_tokens)) return 1;
+    std::vector<int32_t> tokens(n, 1), positions(n), seqs(n), rows(n);
+    for (int s = 0; s < n; ++s) seqs[s] = s, rows[s] = s;
+    std::vector<DeviceSamplingParams> greedy(n, DeviceSamplingParams{.temperature = 0});
+    double seconds = 0;
+    for (int step = -2; step < steps; ++step) {  // two untimed steps capture and warm the graph
+      for (int s = 0; s < n; ++s) positions[s] = context + step + 2;
+      auto start = Clock::now();
+      absl::StatusOr<std::vector<int32_t>> next =
+          model.ForwardSample(ForwardBatch{tokens, positions, seqs, st.tables, rows}, greedy);
+      if (!next.ok()) {
+        std::fprintf(stderr, "decode: %s\n", std::string(next.status().message()).c_str());
+        return 1;
+      }
+      if (step >= 0) seconds += SecondsSince(start);
+      tokens = *next;
+    }
+    const double per_stream = steps / seconds;
+    std::printf("decode, %3d streams at context %d: %8.1f tokens/s aggregate, %6.1f per stream", n, context,
+                per_stream * n, per_stream);
+    if (n == 1) {
+      std::printf(", %.0f GB/s of weights = %.0f%% of copy bandwidth", model.decode_weight_bytes() * per_stream / 1e9,
+                  100.0 * model.decode_weight_bytes() * per_stream / bandwidth);
+    }
+    std::printf("\n");
+  }
+  return 0;
+}

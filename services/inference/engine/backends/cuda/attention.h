@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "services/inference/engine/dtype.h"
+
+// Paged attention over a device KV cache (attention.cu).
+//
+// KV cache layout, one layer: K and V are each [num_blocks][kv_heads][kKvBlockSize][head_dim] of
+// `dtype` (F32 or BF16). A sequence's block table (int32, max_blocks_per_seq entries) maps its
+// logical block p / kKvBlockSize to a physical block; position p lives at offset p % kKvBlockSize.
+// A slot is block * kKvBlockSize + offset.
+namespace cai::inference::cuda {
+
+inline constexpr int kKvBlockSize = 16;
+inline constexpr int kMaxHeadDim = 256;  // head_dim must be a multiple of 32 up to this
+
+struct PagedKv {
+  DType dtype = DType::kBF16;
+  void* k = nullptr;
+  void* v = nullptr;
+  int kv_heads = 0, head_dim = 0;
+};
+
+struct AttentionShape {
+  int heads = 0, kv_heads = 0, head_dim = 0;
+  float scale = 1;    // multiplies q·k
+  float softcap = 0;  // cap * tanh(score / cap) before the softmax; 0: none
+  int window = 0;     // > 0: the query at p sees keys k with p - window < k <= p
+};
+
+// The tokens of one forward step, flattened across sequences.
+struct AttentionBatch {
+  const float* q = nullptr;  // token t's query heads at q + t * q_stride
+  int q_stride = 0;
+  float* out = nullptr;      // token t's attention output heads at out + t * out_stride
+  int out_stride = 0;
+  const int32_t* seq_of_token = nullptr;  // token -> row of block_tables
+  const int32_t* positions = nullptr;     // token -> position; it sees keys up to and including it
+  const int32_t* block_tables = nullptr;  // [num_seqs][max_blocks_per_seq]
+  int max_blocks_per_seq = 0;
+  int num_tokens = 0;
+};
+
+// Writes token t's key (qkv + t * stride + k_offset) and value (+ v_offset), kv_heads * head_dim
+// floats each, into slot slots[t] of the cache.
+cudaError_t LaunchKvWrite(const PagedKv& cache, const float* qkv, int stride, int k_offset, int v_offset,
+                          const int32_t* slots, int num_tokens, cudaStream_t stream);
+
+// One query token per (token, head) block: online softmax over the visible keys read through the
+// block table, GQA (query head h reads kv head h / (heads / kv_heads)), window and softcap. The
+// keys of every token of the batch must already be written (LaunchKvWrite), so a prefill chunk
+// sees itself causally. Serves decode and prefill alike.
+cudaError_t LaunchPagedAttention(const PagedKv& cache, const AttentionBatch& batch, const AttentionShape& shape,
+                                 cudaStream_t stream);
+
+}  // namespace cai::inference::cuda

@@ -1,0 +1,23 @@
+#include "services/inference/engine/backends/cuda/cuda_status.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace cai::inference::cuda {
+
+absl::Status CudaStatus(cudaError_t error, const char* what) {
+  if (error == cudaSuccess) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, ": ", cudaGetErrorString(error)));
+}
+
+absl::Status CheckCudaDevice() {
+  int count = 0;
+  cudaError_t error = cudaGetDeviceCount(&count);
+  if (error != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error so later calls report their own
+    return absl::FailedPreconditionError(absl::StrCat("no CUDA device: ", cudaGetErrorString(error)));
+  }
+  if (count == 0) return absl::FailedPreconditionError("no CUDA device: the driver reports 0 devices");
+  return absl::OkStatus();
+}
+
+}  // namespace cai::inference::cuda

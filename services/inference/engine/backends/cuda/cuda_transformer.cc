@@ -1,0 +1,492 @@
+#include "services/inference/engine/backends/cuda/cuda_transformer.h"
+
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/inference/engine/backends/cuda/cuda_status.h"
+
+namespace cai::inference::cuda {
+namespace {
+
+constexpr size_t kCublasWorkspaceBytes = 32u << 20;
+constexpr int kDefaultMaxContext = 8192;  // positions per sequence when the config allows more
+
+#define CAI_RETURN_IF_ERROR_STATUS(expr)         \
+  do {                                           \
+    if (absl::Status s_ = (expr); !s_.ok()) return s_; \
+  } while (0)
+
+absl::Status CublasStatus(cublasStatus_t status, const char* what) {
+  if (status == CUBLAS_STATUS_SUCCESS) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, ": cuBLAS status ", static_cast<int>(status)));
+}
+
+}  // namespace
+
+// Reads tensors by their Hugging Face names, checks their shapes and copies them to the device;
+// the first error sticks (the CPU engine's loader, with device uploads). Without a checkpoint it
+// makes random BF16 matrices on the device and unit norms instead.
+class CudaTransformer::Loader {
+ public:
+  Loader(const Checkpoint* checkpoint, uint64_t seed, CudaTransformer& model)
+      : checkpoint_(checkpoint), seed_(seed), model_(model) {}
+
+  const absl::Status& status() const { return status_; }
+
+  // BF16 stays BF16; F32 stays F32; F16 is widened to F32 (as the CPU engine).
+  DeviceMatrix Matrix(const std::string& name, int64_t rows, int64_t cols) {
+    if (checkpoint_ == nullptr) return RandomMatrix(rows, cols);
+    const Tensor* t = Find(name, {rows, cols});
+    if (t == nullptr) return {};
+    DeviceMatrix m{t->dtype == DType::kBF16 ? DType::kBF16 : DType::kF32, nullptr, rows, cols};
+    if (t->dtype == DType::kF16) {
+      std::vector<float> values(static_cast<size_t>(t->num_elements));
+      ConvertToF32(t->dtype, t->data.data(), values.size(), values.data());
+      m.data = Upload(values.data(), values.size() * sizeof(float));
+    } else {
+      m.data = Upload(t->data.data(), t->data.size());
+    }
+    model_.weight_bytes_ += rows * cols * static_cast<int64_t>(DTypeSize(m.dtype));
+    return m;
+  }
+
+  // A norm weight in F32 plus `offset` (Gemma stores w and multiplies by 1 + w).
+  DeviceBuffer<float> Vector(const std::string& name, int64_t n, float offset) {
+    if (checkpoint_ == nullptr) return UploadFloats(std::vector<float>(static_cast<size_t>(n), 1.0f));
+    const Tensor* t = Find(name, {n});
+    if (t == nullptr) return {};
+    std::vector<float> values(static_cast<size_t>(n));
+    ConvertToF32(t->dtype, t->data.data(), values.size(), values.data());
+    for (float& v : values) v += offset;
+    return UploadFloats(values);
+  }
+
+  DeviceBuffer<float> UploadFloats(const std::vector<float>& values) {
+    if (!status_.ok()) return {};
+    absl::StatusOr<DeviceBuffer<float>> buffer = DeviceBuffer<float>::Allocate(values.size());
+    if (buffer.ok()) {
+      status_ = CudaStatus(cudaMemcpy(buffer->get(), values.data(), buffer->bytes(), cudaMemcpyHostToDevice),
+                           "upload");
+    } else {
+      status_ = buffer.status();
+    }
+    return status_.ok() ? *std::move(buffer) : DeviceBuffer<float>();
+  }
+
+  std::optional<DType> DTypeOf(const std::string& name) const {
+    if (checkpoint_ == nullptr) return DType::kBF16;
+    absl::StatusOr<const Tensor*> t = checkpoint_->Get(name);
+    return t.ok() ? std::optional<DType>((*t)->dtype) : std::nullopt;
+  }
+
+ private:
+  const Tensor* Find(const std::string& name, const std::vector<int64_t>& shape) {
+    if (!status_.ok()) return nullptr;
+    absl::StatusOr<const Tensor*> t = checkpoint_->Get(name);
+    if (!t.ok()) {
+      status_ = t.status();
+      return nullptr;
+    }
+    if ((*t)->shape != shape) {
+      status_ = absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' has shape [",
+                                                        absl::StrJoin((*t)->shape, ", "), "], expected [",
+                                                        absl::StrJoin(shape, ", "), "]"));
+      return nullptr;
+    }
+    return *t;
+  }
+
+  // Uniform in +-1/sqrt(cols), so activations keep their scale through the layers.
+  DeviceMatrix RandomMatrix(int64_t rows, int64_t cols) {
+    if (!status_.ok()) return {};
+    absl::StatusOr<DeviceBuffer<uint8_t>> buffer = DeviceBuffer<uint8_t>::Allocate(rows * cols * 2);
+    if (!buffer.ok()) {
+      status_ = buffer.status();
+      return {};
+    }
+    status_ = CudaStatus(LaunchFillRandomBf16(reinterpret_cast<uint16_t*>(buffer->get()), rows * cols,
+                                              1.0f / std::sqrt(static_cast<float>(cols)), seed_++, nullptr),
+                         "random weights");
+    DeviceMatrix m{DType::kBF16, buffer->get(), rows, cols};
+    model_.weight_storage_.push_back(*std::move(buffer));
+    model_.weight_bytes_ += rows * cols * 2;
+    return m;
+  }
+
+  const void* Upload(const void* src, size_t bytes) {
+    if (!status_.ok()) return nullptr;
+    absl::StatusOr<DeviceBuffer<uint8_t>> buffer = DeviceBuffer<uint8_t>::Allocate(bytes);
+    if (!buffer.ok()) {
+      status_ = buffer.status();
+      return nullptr;
+    }
+    status_ = CudaStatus(cudaMemcpy(buffer->get(), src, bytes, cudaMemcpyHostToDevice), "upload");
+    const void* data = buffer->get();
+    model_.weight_storage_.push_back(*std::move(buffer));
+    return data;
+  }
+
+  const Checkpoint* checkpoint_;
+  uint64_t seed_;
+  CudaTransformer& model_;
+  absl::Status status_;
+};
+
+CudaTransformer::CudaTransformer(const ModelConfig& config, const CudaEngineOptions& options)
+    : config_(config), options_(options) {}
+
+CudaTransformer::~CudaTransformer() {
+  if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+  for (auto& [size, exec] : graphs_) cudaGraphExecDestroy(exec);
+  if (cublas_ != nullptr) cublasDestroy(cublas_);
+  if (stream_ != nullptr) cudaStreamDestroy(stream_);
+  if (host_inputs_ != nullptr) cudaFreeHost(host_inputs_);
+  if (host_logits_ != nullptr) cudaFreeHost(host_logits_);
+}
+
+absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::Load(const ModelConfig& config,
+                                                                       const Checkpoint& checkpoint,
+                                                                       const CudaEngineOptions& options) {
+  return LoadFrom(config, &checkpoint, 0, options);
+}
+
+absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadRandom(const ModelConfig& config, uint64_t seed,
+                                                                             const CudaEngineOptions& options) {
+  return LoadFrom(config, nullptr, seed, options);
+}
+
+absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const ModelConfig& config,
+                                                                           const Checkpoint* checkpoint, uint64_t seed,
+                                                                           const CudaEngineOptions& options) {
+  CAI_RETURN_IF_ERROR_STATUS(CheckCudaDevice());
+  if (config.head_dim % 32 != 0 || config.head_dim > kMaxHeadDim) {
+    return absl::UnimplementedError(absl::StrCat("cuda: head_dim ", config.head_dim,
+                                                 " is not a multiple of 32 up to ", kMaxHeadDim));
+  }
+  if (config.num_key_value_heads <= 0 || config.num_attention_heads % config.num_key_value_heads != 0) {
+    return absl::InvalidArgumentError("cuda: attention heads are not a multiple of the key/value heads");
+  }
+  if (options.max_batch_tokens < 1 || options.max_batch_tokens > 65535 || options.max_seqs < 1 ||
+      options.max_seqs > 65535 || !(options.kv_cache_fraction > 0 && options.kv_cache_fraction <= 1) ||
+      options.gemm_min_tokens < 1) {
+    return absl::InvalidArgumentError("cuda: engine options out of range");
+  }
+  CAI_CUDA_RETURN_IF_ERROR(cudaSetDevice(options.device));
+
+  std::unique_ptr<CudaTransformer> model(new CudaTransformer(config, options));
+  CAI_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&model->stream_, cudaStreamNonBlocking));
+  CAI_RETURN_IF_ERROR_STATUS(CublasStatus(cublasCreate(&model->cublas_), "cublasCreate"));
+  CAI_RETURN_IF_ERROR_STATUS(CublasStatus(cublasSetStream(model->cublas_, model->stream_), "cublasSetStream"));
+
+  const bool gemma = config.family == ModelFamily::kGemma2, phi3 = config.family == ModelFamily::kPhi3;
+  const int64_t d = config.hidden_size, ffn = config.intermediate_size, hd = config.head_dim;
+  const int64_t q_dim = config.num_attention_heads * hd, kv_dim = config.num_key_value_heads * hd;
+  const float norm_offset = gemma ? 1.0f : 0.0f;
+  Loader load(checkpoint, seed, *model);
+
+  model->embed_ = load.Matrix("model.embed_tokens.weight", config.vocab_size, d);
+  if (gemma) {
+    // HF multiplies by sqrt(hidden_size) held in the activation dtype: BF16 weights, BF16 scale.
+    float scale = static_cast<float>(std::sqrt(static_cast<double>(d)));
+    if (load.DTypeOf("model.embed_tokens.weight") == DType::kBF16) scale = Bf16ToF32(F32ToBf16(scale));
+    model->embed_scale_ = scale;
+  }
+  model->layers_.resize(config.num_hidden_layers);
+  for (int i = 0; i < config.num_hidden_layers; ++i) {
+    const std::string p = absl::StrCat("model.layers.", i, ".");
+    Layer& layer = model->layers_[i];
+    layer.sliding = config.sliding_window.has_value() && i < static_cast<int>(config.sliding_layers.size()) &&
+                    config.sliding_layers[i];
+    layer.attn_norm = load.Vector(p + "input_layernorm.weight", d, norm_offset);
+    if (phi3) {
+      layer.wqkv = load.Matrix(p + "self_attn.qkv_proj.weight", q_dim + 2 * kv_dim, d);
+    } else {
+      layer.wq = load.Matrix(p + "self_attn.q_proj.weight", q_dim, d);
+      layer.wk = load.Matrix(p + "self_attn.k_proj.weight", kv_dim, d);
+      layer.wv = load.Matrix(p + "self_attn.v_proj.weight", kv_dim, d);
+    }
+    layer.wo = load.Matrix(p + "self_attn.o_proj.weight", d, q_dim);
+    if (gemma) {
+      layer.post_attn_norm = load.Vector(p + "post_attention_layernorm.weight", d, norm_offset);
+      layer.ffn_norm = load.Vector(p + "pre_feedforward_layernorm.weight", d, norm_offset);
+      layer.post_ffn_norm = load.Vector(p + "post_feedforward_layernorm.weight", d, norm_offset);
+    } else {
+      layer.ffn_norm = load.Vector(p + "post_attention_layernorm.weight", d, norm_offset);
+    }
+    if (phi3) {
+      layer.w_gate_up = load.Matrix(p + "mlp.gate_up_proj.weight", 2 * ffn, d);
+    } else {
+      layer.w_gate = load.Matrix(p + "mlp.gate_proj.weight", ffn, d);
+      layer.w_up = load.Matrix(p + "mlp.up_proj.weight", ffn, d);
+    }
+    layer.w_down = load.Matrix(p + "mlp.down_proj.weight", d, ffn);
+  }
+  model->final_norm_ = load.Vector("model.norm.weight", d, norm_offset);
+  model->lm_head_ = config.tie_word_embeddings ? model->embed_
+                                               : load.Matrix("lm_head.weight", config.vocab_size, d);
+  std::vector<float> inv_freq;
+  for (double f : RopeInverseFrequencies(config)) inv_freq.push_back(static_cast<float>(f));
+  model->inv_freq_ = load.UploadFloats(inv_freq);
+  if (!load.status().ok()) return load.status();
+  CAI_CUDA_RETURN_IF_ERROR(cudaDeviceSynchronize());  // random fills ran on the default stream
+  model->decode_weight_bytes_ =
+      model->weight_bytes_ - (config.tie_word_embeddings ? 0 : model->embed_.rows * model->embed_.cols *
+                                                                   static_cast<int64_t>(DTypeSize(model->embed_.dtype)));
+
+  const double pre_attn_scalar = config.query_pre_attn_scalar > 0 ? config.query_pre_attn_scalar : double(hd);
+  model->attention_ = AttentionShape{config.num_attention_heads, config.num_key_value_heads, config.head_dim,
+                                     static_cast<float>(1.0 / std::sqrt(pre_attn_scalar)),
+                                     static_cast<float>(config.attn_logit_softcapping), 0};
+  model->kv_dtype_ = options.kv_dtype.value_or(model->embed_.dtype == DType::kBF16 ? DType::kBF16 : DType::kF32);
+  if (model->kv_dtype_ == DType::kF16) return absl::InvalidArgumentError("cuda: the KV cache is F32 or BF16");
+  CAI_RETURN_IF_ERROR_STATUS(model->Allocate());
+  return model;
+}
+
+absl::Status CudaTransformer::Allocate() {
+  const ModelConfig& c = config_;
+  const size_t t = static_cast<size_t>(options_.max_batch_tokens), seqs = static_cast<size_t>(options_.max_seqs);
+  const size_t d = c.hidden_size, ffn = c.intermediate_size, hd = c.head_dim;
+  const size_t q_dim = c.num_attention_heads * hd, kv_dim = c.num_key_value_heads * hd;
+  const int context = std::min(c.max_position_embeddings, kDefaultMaxContext);
+  max_blocks_per_seq_ = (context + kKvBlockSize - 1) / kKvBlockSize;
+
+  auto allocate = [](auto& buffer, size_t count) -> absl::Status {
+    absl::StatusOr<std::remove_reference_t<decltype(buffer)>> b =
+        std::remove_reference_t<decltype(buffer)>::Allocate(count);
+    if (!b.ok()) return b.status();
+    buffer = *std::move(b);
+    return absl::OkStatus();
+  };
+  const size_t rows = std::max(t, seqs);
+  for (auto [buffer, count] : {std::pair{&x_, t * d}, {&xn_, t * d}, {&proj_, t * d}, {&qkv_, t * (q_dim + 2 * kv_dim)},
+                               {&att_, t * q_dim}, {&gate_up_, t * 2 * ffn}, {&act_, t * ffn},
+                               {&logit_rows_, seqs * d}, {&logits_, seqs * c.vocab_size}}) {
+    CAI_RETURN_IF_ERROR_STATUS(allocate(*buffer, count));
+  }
+  CAI_RETURN_IF_ERROR_STATUS(allocate(bf16_x_, rows * std::max({d, q_dim, ffn})));
+  const size_t input_ints = 5 * t + seqs * max_blocks_per_seq_;
+  CAI_RETURN_IF_ERROR_STATUS(allocate(inputs_, input_ints));
+  CAI_RETURN_IF_ERROR_STATUS(allocate(sampling_params_, seqs));
+  CAI_RETURN_IF_ERROR_STATUS(allocate(sampled_, seqs));
+  CAI_RETURN_IF_ERROR_STATUS(allocate(cublas_workspace_, kCublasWorkspaceBytes));
+  CAI_RETURN_IF_ERROR_STATUS(
+      CublasStatus(cublasSetWorkspace(cublas_, cublas_workspace_.get(), kCublasWorkspaceBytes), "cublasSetWorkspace"));
+  CAI_CUDA_RETURN_IF_ERROR(cudaMallocHost(reinterpret_cast<void**>(&host_inputs_), input_ints * sizeof(int32_t)));
+  CAI_CUDA_RETURN_IF_ERROR(cudaMallocHost(reinterpret_cast<void**>(&host_logits_), seqs * c.vocab_size * sizeof(float)));
+
+  // The KV cache takes its share of what is left.
+  size_t free_bytes = 0, total_bytes = 0;
+  CAI_CUDA_RETURN_IF_ERROR(cudaMemGetInfo(&free_bytes, &total_bytes));
+  const int64_t block_bytes = int64_t{c.num_hidden_layers} * 2 * kKvBlockSize * static_cast<int64_t>(kv_dim) *
+                              static_cast<int64_t>(DTypeSize(kv_dtype_));
+  num_kv_blocks_ = static_cast<int64_t>(static_cast<double>(free_bytes) * options_.kv_cache_fraction) / block_bytes;
+  if (options_.max_kv_blocks > 0) num_kv_blocks_ = std::min(num_kv_blocks_, options_.max_kv_blocks);
+  if (num_kv_blocks_ < 1) {
+    return absl::ResourceExhaustedError(absl::StrCat("cuda: no room for the KV cache (", free_bytes,
+                                                     " bytes free after ", weight_bytes_, " bytes of weights)"));
+  }
+  return allocate(kv_cache_, static_cast<size_t>(num_kv_blocks_ * block_bytes));
+}
+
+absl::Status CudaTransformer::Project(float* out, int out_stride, const float* x, int num_tokens,
+                                      const DeviceMatrix& w) {
+  if (num_tokens < options_.gemm_min_tokens) {
+    return CudaStatus(LaunchMatVec(out, out_stride, x, num_tokens, w, stream_), "mat-vec");
+  }
+  // out^T [rows, tokens] = W [rows, cols] x^T, in cuBLAS's column-major terms.
+  const float alpha = 1, beta = 0;
+  const int rows = static_cast<int>(w.rows), cols = static_cast<int>(w.cols);
+  const void* b = x;
+  cudaDataType_t type = CUDA_R_32F;
+  if (w.dtype == DType::kBF16) {
+    CAI_CUDA_RETURN_IF_ERROR(LaunchToBf16(bf16_x_.get(), x, int64_t{num_tokens} * cols, stream_));
+    b = bf16_x_.get();
+    type = CUDA_R_16BF;
+  }
+  return CublasStatus(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, rows, num_tokens, cols, &alpha, w.data, type,
+                                   cols, b, type, cols, &beta, out, CUDA_R_32F, out_stride, CUBLAS_COMPUTE_32F,
+                                   CUBLAS_GEMM_DEFAULT),
+                      "cublasGemmEx");
+}
+
+absl::Status CudaTransformer::Enqueue(int n, int num_logits) {
+  const ModelConfig& c = config_;
+  const int t_cap = options_.max_batch_tokens;
+  const int d = c.hidden_size, ffn = c.intermediate_size, hd = c.head_dim;
+  const int q_dim = c.num_attention_heads * hd, kv_dim = c.num_key_value_heads * hd, qkv_dim = q_dim + 2 * kv_dim;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  const int32_t* tokens = inputs_.get();
+  const int32_t* positions = tokens + t_cap;
+  const int32_t* seq_ids = tokens + 2 * t_cap;
+  const int32_t* slots = tokens + 3 * t_cap;
+  const int32_t* logit_rows = tokens + 4 * t_cap;
+  const int32_t* tables = tokens + 5 * t_cap;
+  const size_t layer_bytes = static_cast<size_t>(num_kv_blocks_) * kKvBlockSize * kv_dim * DTypeSize(kv_dtype_);
+
+  CAI_CUDA_RETURN_IF_ERROR(LaunchEmbed(x_.get(), tokens, n, embed_, embed_scale_, stream_));
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
+    // The previous layer's MLP output joins the residual here, fused with this layer's norm.
+    const float* delta = l == 0 ? nullptr : proj_.get();
+    const float* delta_weight = l == 0 ? nullptr : layers_[l - 1].post_ffn_norm.get();
+    CAI_CUDA_RETURN_IF_ERROR(
+        LaunchAddRmsNorm(x_.get(), delta, delta_weight, xn_.get(), layer.attn_norm.get(), n, d, eps, stream_));
+    if (layer.wqkv.data != nullptr) {
+      CAI_RETURN_IF_ERROR_STATUS(Project(qkv_.get(), qkv_dim, xn_.get(), n, layer.wqkv));
+    } else {
+      CAI_RETURN_IF_ERROR_STATUS(Project(qkv_.get(), qkv_dim, xn_.get(), n, layer.wq));
+      CAI_RETURN_IF_ERROR_STATUS(Project(qkv_.get() + q_dim, qkv_dim, xn_.get(), n, layer.wk));
+      CAI_RETURN_IF_ERROR_STATUS(Project(qkv_.get() + q_dim + kv_dim, qkv_dim, xn_.get(), n, layer.wv));
+    }
+    CAI_CUDA_RETURN_IF_ERROR(LaunchRope(qkv_.get(), n, qkv_dim, c.num_attention_heads, c.num_key_value_heads, hd,
+                                        positions, inv_freq_.get(), stream_));
+    uint8_t* layer_cache = kv_cache_.get() + 2 * l * layer_bytes;
+    const PagedKv cache{kv_dtype_, layer_cache, layer_cache + layer_bytes, c.num_key_value_heads, hd};
+    CAI_CUDA_RETURN_IF_ERROR(LaunchKvWrite(cache, qkv_.get(), qkv_dim, q_dim, q_dim + kv_dim, slots, n, stream_));
+    AttentionShape shape = attention_;
+    shape.window = layer.sliding ? *c.sliding_window : 0;
+    const AttentionBatch batch{qkv_.get(), qkv_dim, att_.get(), q_dim, seq_ids, positions, tables,
+                               max_blocks_per_seq_, n};
+    CAI_CUDA_RETURN_IF_ERROR(LaunchPagedAttention(cache, batch, shape, stream_));
+    CAI_RETURN_IF_ERROR_STATUS(Project(proj_.get(), d, att_.get(), n, layer.wo));
+    CAI_CUDA_RETURN_IF_ERROR(LaunchAddRmsNorm(x_.get(), proj_.get(), layer.post_attn_norm.get(), xn_.get(),
+                                              layer.ffn_norm.get(), n, d, eps, stream_));
+    if (layer.w_gate_up.data != nullptr) {
+      CAI_RETURN_IF_ERROR_STATUS(Project(gate_up_.get(), 2 * ffn, xn_.get(), n, layer.w_gate_up));
+    } else {
+      CAI_RETURN_IF_ERROR_STATUS(Project(gate_up_.get(), 2 * ffn, xn_.get(), n, layer.w_gate));
+      CAI_RETURN_IF_ERROR_STATUS(Project(gate_up_.get() + ffn, 2 * ffn, xn_.get(), n, layer.w_up));
+    }
+    CAI_CUDA_RETURN_IF_ERROR(LaunchGatedActivation(act_.get(), gate_up_.get(), n, ffn, c.activation, stream_));
+    CAI_RETURN_IF_ERROR_STATUS(Project(proj_.get(), d, act_.get(), n, layer.w_down));
+  }
+  CAI_CUDA_RETURN_IF_ERROR(LaunchAddRmsNorm(x_.get(), proj_.get(), layers_.back().post_ffn_norm.get(), xn_.get(),
+                                            final_norm_.get(), n, d, eps, stream_));
+  CAI_CUDA_RETURN_IF_ERROR(LaunchGatherRows(logit_rows_.get(), xn_.get(), logit_rows, num_logits, d, stream_));
+  CAI_RETURN_IF_ERROR_STATUS(Project(logits_.get(), c.vocab_size, logit_rows_.get(), num_logits, lm_head_));
+  if (c.final_logit_softcapping > 0) {
+    CAI_CUDA_RETURN_IF_ERROR(LaunchSoftcap(logits_.get(), int64_t{num_logits} * c.vocab_size,
+                                           static_cast<float>(c.final_logit_softcapping), stream_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CudaTransformer::Run(const ForwardBatch& batch) {
+  const ModelConfig& c = config_;
+  const size_t n = batch.tokens.size(), m = batch.logit_tokens.size();
+  const size_t t_cap = static_cast<size_t>(options_.max_batch_tokens), mb = static_cast<size_t>(max_blocks_per_seq_);
+  if (n == 0 || n > t_cap) return absl::InvalidArgumentError(absl::StrCat("cuda forward: ", n, " tokens (1..", t_cap, ")"));
+  if (batch.positions.size() != n || batch.seq_ids.size() != n) {
+    return absl::InvalidArgumentError("cuda forward: positions and seq_ids need one entry per token");
+  }
+  if (batch.block_tables.empty() || batch.block_tables.size() % mb != 0 ||
+      batch.block_tables.size() / mb > static_cast<size_t>(options_.max_seqs)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cuda forward: block_tables must be 1..", options_.max_seqs, " rows of ", mb, " entries"));
+  }
+  if (m == 0 || m > static_cast<size_t>(options_.max_seqs)) {
+    return absl::InvalidArgumentError(absl::StrCat("cuda forward: 1..", options_.max_seqs, " logit rows"));
+  }
+  const size_t num_seqs = batch.block_tables.size() / mb;
+  const int64_t context = std::min<int64_t>(c.max_position_embeddings, static_cast<int64_t>(mb) * kKvBlockSize);
+  std::vector<int32_t> last_position(num_seqs, -1);
+  int32_t* host = host_inputs_;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t token = batch.tokens[i], pos = batch.positions[i], seq = batch.seq_ids[i];
+    if (token < 0 || token >= c.vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat("cuda forward: token id ", token, " is outside the vocabulary"));
+    }
+    if (pos < 0 || pos >= context) {
+      return absl::OutOfRangeError(absl::StrCat("cuda forward: position ", pos, " is outside the context of ", context));
+    }
+    if (seq < 0 || static_cast<size_t>(seq) >= num_seqs) {
+      return absl::InvalidArgumentError(absl::StrCat("cuda forward: sequence ", seq, " has no block table"));
+    }
+    last_position[seq] = std::max(last_position[seq], pos);
+    host[i] = token;
+    host[t_cap + i] = pos;
+    host[2 * t_cap + i] = seq;
+    host[3 * t_cap + i] = batch.block_tables[seq * mb + pos / kKvBlockSize] * kKvBlockSize + pos % kKvBlockSize;
+  }
+  // Every block a token reads (0..its position) must be a real one.
+  for (size_t s = 0; s < num_seqs; ++s) {
+    for (int32_t b = 0; last_position[s] >= 0 && b <= last_position[s] / kKvBlockSize; ++b) {
+      const int32_t block = batch.block_tables[s * mb + b];
+      if (block < 0 || block >= num_kv_blocks_) {
+        return absl::InvalidArgumentError(absl::StrCat("cuda forward: block ", block, " of sequence ", s,
+                                                       " is outside the cache of ", num_kv_blocks_, " blocks"));
+      }
+    }
+  }
+  for (size_t i = 0; i < m; ++i) {
+    if (batch.logit_tokens[i] < 0 || static_cast<size_t>(batch.logit_tokens[i]) >= n) {
+      return absl::InvalidArgumentError("cuda forward: a logit row names no token of the batch");
+    }
+    host[4 * t_cap + i] = batch.logit_tokens[i];
+  }
+  std::memcpy(host + 5 * t_cap, batch.block_tables.data(), batch.block_tables.size_bytes());
+  CAI_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(inputs_.get(), host, (5 * t_cap + batch.block_tables.size()) * 4,
+                                           cudaMemcpyHostToDevice, stream_));
+
+  // Decode steps (as many logit rows as tokens) replay a graph per batch size: the inputs sit at
+  // fixed device addresses, so only their contents change between steps.
+  const int tokens = static_cast<int>(n), logit_rows = static_cast<int>(m);
+  if (!options_.cuda_graphs || n != m) return Enqueue(tokens, logit_rows);
+  auto it = graphs_.find(tokens);
+  if (it == graphs_.end()) {
+    CAI_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    absl::Status enqueued = Enqueue(tokens, logit_rows);
+    cudaGraph_t graph = nullptr;
+    cudaError_t ended = cudaStreamEndCapture(stream_, &graph);
+    if (!enqueued.ok() || ended != cudaSuccess) {
+      if (graph != nullptr) cudaGraphDestroy(graph);
+      return enqueued.ok() ? CudaStatus(ended, "cudaStreamEndCapture") : enqueued;
+    }
+    cudaGraphExec_t exec = nullptr;
+    cudaError_t instantiated = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    CAI_CUDA_RETURN_IF_ERROR(instantiated);
+    it = graphs_.emplace(tokens, exec).first;
+  }
+  CAI_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(it->second, stream_));
+  return absl::OkStatus();
+}
+
+absl::Status CudaTransformer::Forward(const ForwardBatch& batch, std::span<float> logits) {
+  const size_t vocab = static_cast<size_t>(config_.vocab_size), bytes = batch.logit_tokens.size() * vocab * 4;
+  if (logits.size() != batch.logit_tokens.size() * vocab) {
+    return absl::InvalidArgumentError("cuda forward: logits buffer is not logit rows x vocab_size floats");
+  }
+  CAI_RETURN_IF_ERROR_STATUS(Run(batch));
+  CAI_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(host_logits_, logits_.get(), bytes, cudaMemcpyDeviceToHost, stream_));
+  CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  std::memcpy(logits.data(), host_logits_, bytes);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int32_t>> CudaTransformer::ForwardSample(const ForwardBatch& batch,
+                                                                    std::span<const DeviceSamplingParams> params) {
+  const int rows = static_cast<int>(batch.logit_tokens.size());
+  if (params.size() != batch.logit_tokens.size()) {
+    return absl::InvalidArgumentError("cuda forward: one sampling params entry per logit row");
+  }
+  CAI_RETURN_IF_ERROR_STATUS(Run(batch));
+  CAI_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(sampling_params_.get(), params.data(), params.size_bytes(), cudaMemcpyHostToDevice, stream_));
+  CAI_CUDA_RETURN_IF_ERROR(
+      LaunchSample(sampled_.get(), logits_.get(), sampling_params_.get(), rows, config_.vocab_size, stream_));
+  std::vector<int32_t> tokens(static_cast<size_t>(rows));
+  CAI_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(tokens.data(), sampled_.get(), tokens.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  return tokens;
+}
+
+}  // namespace cai::inference::cuda

@@ -1,0 +1,129 @@
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "services/inference/engine/backends/cuda/attention.h"
+#include "services/inference/engine/backends/cuda/device_buffer.h"
+#include "services/inference/engine/backends/cuda/kernels.h"
+#include "services/inference/engine/backends/cuda/sampling.h"
+#include "services/inference/engine/checkpoint.h"
+#include "services/inference/engine/model_config.h"
+
+typedef struct cublasContext* cublasHandle_t;
+
+namespace cai::inference::cuda {
+
+struct CudaEngineOptions {
+  int device = 0;
+  // Share of the device memory still free after weights and scratch that the KV cache takes.
+  double kv_cache_fraction = 0.9;
+  int64_t max_kv_blocks = 0;      // > 0: at most this many blocks (tests, several engines on one GPU)
+  int max_batch_tokens = 2048;    // tokens per Forward (prefill chunks plus decodes)
+  int max_seqs = 256;             // sequences (block-table rows) and logit rows per Forward
+  int gemm_min_tokens = 16;       // fewer tokens: the mat-vec kernel; this many or more: cuBLAS
+  bool cuda_graphs = true;        // replay decode steps (one token per sequence) from CUDA graphs
+  std::optional<DType> kv_dtype;  // default: BF16 for BF16 checkpoints, F32 otherwise
+};
+
+// One forward step over several sequences, flattened. Token t of the batch belongs to sequence
+// seq_ids[t] (a row of block_tables), sits at positions[t], and sees that sequence's cached keys
+// 0..positions[t], including those this same batch writes (a prefill chunk sees itself causally).
+// The caller owns block allocation: every block a position needs must be in the table.
+struct ForwardBatch {
+  std::span<const int32_t> tokens;
+  std::span<const int32_t> positions;
+  std::span<const int32_t> seq_ids;
+  std::span<const int32_t> block_tables;  // [num_seqs][max_blocks_per_seq()]
+  std::span<const int32_t> logit_tokens;  // batch indices whose logits are wanted, in output order
+};
+
+// A decoder-only transformer on one NVIDIA GPU (Hopper, sm_90): the same families and weights as
+// the CPU TransformerModel, which is its reference. Matrices stay BF16 (or F32 for F32/F16
+// checkpoints); activations and accumulation are F32. The KV cache is paged (attention.h).
+// Not thread-safe: one caller drives it (a scheduler batches the sequences).
+class CudaTransformer {
+ public:
+  // FailedPrecondition "no CUDA device: ..." without a usable GPU or driver.
+  static absl::StatusOr<std::unique_ptr<CudaTransformer>> Load(const ModelConfig& config, const Checkpoint& checkpoint,
+                                                               const CudaEngineOptions& options = {});
+  // Random BF16 weights generated on the device (norms 1): benchmarks of full-size shapes without a
+  // checkpoint on the host.
+  static absl::StatusOr<std::unique_ptr<CudaTransformer>> LoadRandom(const ModelConfig& config, uint64_t seed,
+                                                                     const CudaEngineOptions& options = {});
+  ~CudaTransformer();
+  CudaTransformer(const CudaTransformer&) = delete;
+  CudaTransformer& operator=(const CudaTransformer&) = delete;
+
+  const ModelConfig& config() const { return config_; }
+  int64_t num_kv_blocks() const { return num_kv_blocks_; }
+  int max_blocks_per_seq() const { return max_blocks_per_seq_; }
+  int64_t weight_bytes() const { return weight_bytes_; }
+  // Weight bytes one decode step reads: every layer matrix and the output head.
+  int64_t decode_weight_bytes() const { return decode_weight_bytes_; }
+  cudaStream_t stream() const { return stream_; }
+
+  // Runs the batch and writes logit_tokens.size() rows of vocab_size floats into `logits`.
+  absl::Status Forward(const ForwardBatch& batch, std::span<float> logits);
+  // Runs the batch and picks one token per logit row on the device (logits never leave it).
+  absl::StatusOr<std::vector<int32_t>> ForwardSample(const ForwardBatch& batch,
+                                                     std::span<const DeviceSamplingParams> params);
+
+ private:
+  struct Layer {
+    DeviceBuffer<float> attn_norm, post_attn_norm, ffn_norm, post_ffn_norm;  // post_* Gemma 2 only
+    DeviceMatrix wq, wk, wv, wqkv, wo, w_gate, w_up, w_gate_up, w_down;       // wqkv, w_gate_up: Phi-3
+    bool sliding = false;
+  };
+  class Loader;
+
+  CudaTransformer(const ModelConfig& config, const CudaEngineOptions& options);
+  // `checkpoint` null: random weights from `seed`.
+  static absl::StatusOr<std::unique_ptr<CudaTransformer>> LoadFrom(const ModelConfig& config,
+                                                                   const Checkpoint* checkpoint, uint64_t seed,
+                                                                   const CudaEngineOptions& options);
+  absl::Status Allocate();
+  // Checks the batch, uploads it, and runs (or replays) the forward pass up to the logits on the device.
+  absl::Status Run(const ForwardBatch& batch);
+  absl::Status Enqueue(int num_tokens, int num_logits);
+  absl::Status Project(float* out, int out_stride, const float* x, int num_tokens, const DeviceMatrix& w);
+
+  ModelConfig config_;
+  CudaEngineOptions options_;
+  int max_blocks_per_seq_ = 0;
+  int64_t num_kv_blocks_ = 0;
+  int64_t weight_bytes_ = 0, decode_weight_bytes_ = 0;
+  float embed_scale_ = 1;
+  AttentionShape attention_;
+  DType kv_dtype_ = DType::kF32;
+
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  std::vector<DeviceBuffer<uint8_t>> weight_storage_;
+  DeviceMatrix embed_, lm_head_;
+  DeviceBuffer<float> final_norm_, inv_freq_;
+  std::vector<Layer> layers_;
+  DeviceBuffer<uint8_t> kv_cache_, cublas_workspace_;
+
+  // Scratch for max_batch_tokens tokens.
+  DeviceBuffer<float> x_, xn_, qkv_, att_, proj_, gate_up_, act_, logit_rows_, logits_;
+  DeviceBuffer<uint16_t> bf16_x_;
+  // Batch inputs at fixed offsets (so captured graphs stay valid): tokens, positions, seq ids,
+  // slots, logit rows (max_batch_tokens each), then block tables. Mirrored in pinned host memory.
+  DeviceBuffer<int32_t> inputs_;
+  int32_t* host_inputs_ = nullptr;
+  float* host_logits_ = nullptr;
+  DeviceBuffer<DeviceSamplingParams> sampling_params_;
+  DeviceBuffer<int32_t> sampled_;
+  // Decode graphs by batch size (num_tokens == num_logits == batch).
+  absl::flat_hash_map<int, cudaGraphExec_t> graphs_;
+};
+
+}  // namespace cai::inference::cuda

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+// Token selection on the device (sampling.cu): one block per row of logits.
+namespace cai::inference::cuda {
+
+// Per row. Order as the CPU Sampler (vLLM v1): temperature -> min_p -> top_k -> top_p -> draw.
+// Logit bias and penalties are applied to the logits before (not here).
+struct DeviceSamplingParams {
+  float temperature = 1.0f;  // 0: greedy
+  int32_t top_k = 0;         // 0: off; ties at the k-th weight are all kept
+  float top_p = 1.0f;
+  float min_p = 0.0f;
+  uint64_t seed = 0;  // Philox key; `step` picks the number in its stream, so a draw is reproducible
+  uint64_t step = 0;
+};
+
+// out[r] = argmax of row r (lowest index on ties).
+cudaError_t LaunchArgmax(int32_t* out, const float* logits, int rows, int vocab, cudaStream_t stream);
+
+// out[r] = a token drawn from row r under params[r] (device memory, rows entries).
+cudaError_t LaunchSample(int32_t* out, const float* logits, const DeviceSamplingParams* params, int rows, int vocab,
+                         cudaStream_t stream);
+
+}  // namespace cai::inference::cuda

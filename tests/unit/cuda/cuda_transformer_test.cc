@@ -1,0 +1,153 @@
+// The CUDA engine against the CPU engine (its reference) on the golden models of tests/golden
+// (F32, so the GPU keeps F32 weights and an F32 KV cache): prompt logits through the cuBLAS
+// prefill, then 32 greedy tokens through decode steps replayed from CUDA graphs, every step's
+// logits compared. The golden continuation itself must come out too.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "services/inference/engine/backends/cuda/cuda_transformer.h"
+#include "services/inference/engine/checkpoint.h"
+#include "services/inference/engine/transformer_model.h"
+#include "tests/unit/cuda/cuda_test_util.h"
+
+namespace cai::inference::cuda {
+namespace {
+
+const std::filesystem::path kModels = std::filesystem::path(CAI_GOLDEN_DIR) / "models";
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+int32_t Argmax(const std::vector<float>& v) {
+  return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+class CudaGoldenTest : public testing::TestWithParam<const char*> {};
+
+TEST(CudaTransformer, LoadWithoutDeviceSaysSo) {
+  if (CheckCudaDevice().ok()) GTEST_SKIP() << "a CUDA device is present";
+  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(kModels / "llama3");
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  absl::StatusOr<ModelConfig> config = ParseModelConfig(ReadFile(kModels / "llama3" / "config.json"));
+  ASSERT_TRUE(config.ok());
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> model = CudaTransformer::Load(*config, **checkpoint);
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(model.status().message().substr(0, 16), "no CUDA device: ") << model.status();
+}
+
+TEST_P(CudaGoldenTest, LogitsAndGreedyMatchCpuEngine) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const std::filesystem::path dir = kModels / GetParam();
+  absl::StatusOr<ModelConfig> config = ParseModelConfig(ReadFile(dir / "config.json"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir.string());
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  absl::StatusOr<std::unique_ptr<TransformerModel>> cpu = TransformerModel::Load(*config, **checkpoint, 2);
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  CudaEngineOptions options;
+  options.max_kv_blocks = 64;
+  options.max_batch_tokens = 256;
+  options.max_seqs = 4;
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(*config, **checkpoint, options);
+  ASSERT_TRUE(gpu.ok()) << gpu.status();
+
+  nlohmann::json golden = nlohmann::json::parse(ReadFile(dir / "golden.json"));
+  const std::vector<int32_t> prompt = golden.at("prompt_ids").get<std::vector<int32_t>>();
+  const std::vector<int32_t> greedy = golden.at("greedy").at("ids").get<std::vector<int32_t>>();
+  const double tolerance = golden.at("tolerance").at("max_abs_logit_diff");
+
+  // Blocks handed out in reverse, so the table is not the identity.
+  const int mb = (*gpu)->max_blocks_per_seq();
+  std::vector<int32_t> table(mb, 0);
+  for (int b = 0; b < mb && b < 64; ++b) table[b] = 63 - b;
+
+  const size_t vocab = config->vocab_size;
+  std::vector<float> cpu_logits(vocab), gpu_logits(vocab);
+  KvCache cache = (*cpu)->NewCache();
+  ASSERT_TRUE((*cpu)->Forward(prompt, cache, cpu_logits).ok());
+  std::vector<int32_t> positions(prompt.size()), seq_ids(prompt.size(), 0);
+  std::iota(positions.begin(), positions.end(), 0);
+  const int32_t last = static_cast<int32_t>(prompt.size() - 1);
+  ForwardBatch batch{prompt, positions, seq_ids, table, std::span(&last, 1)};
+  ASSERT_TRUE((*gpu)->Forward(batch, gpu_logits).ok());
+  // The golden tolerance (1e-3): both engines compute in F32 from F32 weights.
+  EXPECT_LE(MaxAbsDiff(gpu_logits, cpu_logits), tolerance) << "prompt";
+
+  std::vector<int32_t> generated;
+  for (size_t step = 0; step < greedy.size(); ++step) {
+    int32_t token = Argmax(gpu_logits);
+    ASSERT_EQ(token, Argmax(cpu_logits)) << "step " << step;
+    generated.push_back(token);
+    if (step + 1 == greedy.size()) break;
+    ASSERT_TRUE((*cpu)->Forward({&token, 1}, cache, cpu_logits).ok());
+    const int32_t pos = static_cast<int32_t>(prompt.size() + step), seq = 0, row = 0;
+    ForwardBatch decode{std::span(&token, 1), std::span(&pos, 1), std::span(&seq, 1), table, std::span(&row, 1)};
+    ASSERT_TRUE((*gpu)->Forward(decode, gpu_logits).ok());
+    EXPECT_LE(MaxAbsDiff(gpu_logits, cpu_logits), tolerance) << "step " << step;
+  }
+  EXPECT_EQ(generated, greedy);
+
+  // On the device: greedy through ForwardSample, for two sequences in one batch (decode graph of 2).
+  std::vector<int32_t> tables2(2 * mb, 0);
+  for (int b = 0; b < mb && b < 32; ++b) tables2[b] = b, tables2[mb + b] = 32 + b;
+  std::vector<int32_t> tokens2, positions2, seqs2;
+  for (int s = 0; s < 2; ++s) {
+    for (size_t i = 0; i < prompt.size(); ++i) {
+      tokens2.push_back(prompt[i]);
+      positions2.push_back(static_cast<int32_t>(i));
+      seqs2.push_back(s);
+    }
+  }
+  const std::vector<int32_t> rows = {last, static_cast<int32_t>(2 * prompt.size() - 1)};
+  const std::vector<DeviceSamplingParams> params(2, DeviceSamplingParams{.temperature = 0});
+  absl::StatusOr<std::vector<int32_t>> next =
+      (*gpu)->ForwardSample(ForwardBatch{tokens2, positions2, seqs2, tables2, rows}, params);
+  ASSERT_TRUE(next.ok()) << next.status();
+  for (size_t step = 0; step < 8; ++step) {
+    ASSERT_EQ((*next)[0], greedy[step]) << "step " << step;
+    ASSERT_EQ((*next)[1], greedy[step]) << "step " << step;
+    const int32_t pos = static_cast<int32_t>(prompt.size() + step);
+    const std::vector<int32_t> pos2 = {pos, pos}, seq2 = {0, 1}, rows2 = {0, 1};
+    next = (*gpu)->ForwardSample(ForwardBatch{*next, pos2, seq2, tables2, rows2}, params);
+    ASSERT_TRUE(next.ok()) << next.status();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, CudaGoldenTest, testing::Values("llama3", "gemma2", "phi3"));
+
+TEST(CudaTransformer, RejectsBadBatches) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const std::filesystem::path dir = kModels / "llama3";
+  absl::StatusOr<ModelConfig> config = ParseModelConfig(ReadFile(dir / "config.json"));
+  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir.string());
+  ASSERT_TRUE(config.ok() && checkpoint.ok());
+  CudaEngineOptions options;
+  options.max_kv_blocks = 4;
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(*config, **checkpoint, options);
+  ASSERT_TRUE(gpu.ok()) << gpu.status();
+  std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
+  const int32_t zero = 0, big_token = config->vocab_size, far = 4 * kKvBlockSize;
+  std::vector<float> logits(config->vocab_size);
+  auto run = [&](const int32_t& token, const int32_t& pos) {
+    return (*gpu)->Forward(ForwardBatch{std::span(&token, 1), std::span(&pos, 1), std::span(&zero, 1), table,
+                                        std::span(&zero, 1)},
+                           logits);
+  };
+  EXPECT_TRUE(run(zero, zero).ok());
+  EXPECT_EQ(run(big_token, zero).code(), absl::StatusCode::kInvalidArgument);
+  table[4] = 4;  // block 4 of a 4-block cache
+  EXPECT_EQ(run(zero, far).code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cai::inference::cuda

@@ -1,0 +1,284 @@
+// Every kernel of the CUDA backend against the CPU engine's ops (ops.h) on random inputs. The
+// tolerance of each comparison is stated where it is made, with the reason.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "services/inference/engine/backends/cuda/attention.h"
+#include "services/inference/engine/backends/cuda/kernels.h"
+#include "services/inference/engine/backends/cuda/sampling.h"
+#include "services/inference/engine/dtype.h"
+#include "services/inference/engine/ops.h"
+#include "tests/unit/cuda/cuda_test_util.h"
+
+namespace cai::inference::cuda {
+namespace {
+
+std::vector<uint16_t> ToBf16Bits(const std::vector<float>& v) {
+  std::vector<uint16_t> bits(v.size());
+  for (size_t i = 0; i < v.size(); ++i) bits[i] = F32ToBf16(v[i]);
+  return bits;
+}
+
+TEST(CudaDevice, LoadFailsClearlyWithoutDevice) {
+  if (CheckCudaDevice().ok()) GTEST_SKIP() << "a CUDA device is present";
+  absl::Status status = CheckCudaDevice();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status.message().substr(0, 16), "no CUDA device: ") << status.message();
+}
+
+TEST(CudaKernels, RmsNormMatchesCpu) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const int rows = 3, d = 3584;  // Gemma-2-9B width: not a power of two
+  std::vector<float> x = RandomFloats(rows * d, 3, 1), w = RandomFloats(d, 1, 2);
+  DeviceBuffer<float> dx = ToDevice(x), dw = ToDevice(w), dout = ToDevice(std::vector<float>(rows * d));
+  ASSERT_EQ(LaunchAddRmsNorm(dx.get(), nullptr, nullptr, dout.get(), dw.get(), rows, d, 1e-6f, nullptr), cudaSuccess);
+  std::vector<float> want(rows * d);
+  for (int r = 0; r < rows; ++r) RmsNorm(want.data() + r * d, x.data() + r * d, w.data(), d, 1e-6f);
+  // F32 tree sum against the CPU's double sum: a few ulp of outputs of magnitude <= ~3.
+  EXPECT_LE(MaxAbsDiff(ToHost(dout, rows * d), want), 2e-5);
+  EXPECT_EQ(ToHost(dx, rows * d), x);  // no delta: x untouched
+}
+
+TEST(CudaKernels, FusedResidualAndPostNormMatchCpu) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const int rows = 2, d = 320;
+  std::vector<float> x = RandomFloats(rows * d, 2, 3), delta = RandomFloats(rows * d, 2, 4);
+  std::vector<float> w = RandomFloats(d, 1, 5), post = RandomFloats(d, 1, 6);
+  DeviceBuffer<float> dx = ToDevice(x), ddelta = ToDevice(delta), dw = ToDevice(w), dpost = ToDevice(post);
+  DeviceBuffer<float> dout = ToDevice(std::vector<float>(rows * d));
+  ASSERT_EQ(LaunchAddRmsNorm(dx.get(), ddelta.get(), dpost.get(), dout.get(), dw.get(), rows, d, 1e-5f, nullptr),
+            cudaSuccess);
+  std::vector<float> want_x = x, want(rows * d), normed(d);
+  for (int r = 0; r < rows; ++r) {
+    RmsNorm(normed.data(), delta.data() + r * d, post.data(), d, 1e-5f);
+    for (int i = 0; i < d; ++i) want_x[r * d + i] += normed[i];
+    RmsNorm(want.data() + r * d, want_x.data() + r * d, w.data(), d, 1e-5f);
+  }
+  EXPECT_LE(MaxAbsDiff(ToHost(dx, rows * d), want_x), 2e-5);  // two F32 reductions, values <= ~6
+  EXPECT_LE(MaxAbsDiff(ToHost(dout, rows * d), want), 2e-5);
+}
+
+TEST(CudaKernels, RopeMatchesCpuWithLlama3Scaling) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  ModelConfig config;
+  config.head_dim = 64;
+  config.rope_theta = 500000;
+  config.rope_scaling = Llama3RopeScaling{};
+  std::vector<float> inv_freq;
+  for (double f : RopeInverseFrequencies(config)) inv_freq.push_back(static_cast<float>(f));
+  const int tokens = 4, heads = 4, kv_heads = 2, hd = 64, stride = (heads + 2 * kv_heads) * hd;
+  const std::vector<int32_t> positions = {0, 1, 777, 100000};
+  std::vector<float> x = RandomFloats(tokens * stride, 1, 7);
+  DeviceBuffer<float> dx = ToDevice(x), dfreq = ToDevice(inv_freq);
+  DeviceBuffer<int32_t> dpos = ToDevice(positions);
+  ASSERT_EQ(LaunchRope(dx.get(), tokens, stride, heads, kv_heads, hd, dpos.get(), dfreq.get(), nullptr), cudaSuccess);
+  std::vector<float> want = x, cos(hd / 2), sin(hd / 2);
+  for (int t = 0; t < tokens; ++t) {
+    RopeCosSin(inv_freq, positions[t], cos.data(), sin.data());
+    ApplyRope(want.data() + t * stride, heads + kv_heads, hd, cos.data(), sin.data());  // v (the rest) untouched
+  }
+  // Same float angle and double cos/sin; only FMA contraction differs: ~1 ulp of values <= ~1.4.
+  EXPECT_LE(MaxAbsDiff(ToHost(dx, tokens * stride), want), 1e-6);
+}
+
+TEST(CudaKernels, GatedActivationsMatchCpu) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const int tokens = 3, ffn = 1000;
+  std::vector<float> gate_up = RandomFloats(tokens * 2 * ffn, 8, 8);
+  DeviceBuffer<float> dgu = ToDevice(gate_up), dout = ToDevice(std::vector<float>(tokens * ffn));
+  for (Activation act : {Activation::kSilu, Activation::kGeluTanh}) {
+    ASSERT_EQ(LaunchGatedActivation(dout.get(), dgu.get(), tokens, ffn, act, nullptr), cudaSuccess);
+    std::vector<float> want(tokens * ffn);
+    for (int t = 0; t < tokens; ++t) {
+      for (int i = 0; i < ffn; ++i) {
+        float g = gate_up[t * 2 * ffn + i], u = gate_up[t * 2 * ffn + ffn + i];
+        want[t * ffn + i] = (act == Activation::kSilu ? Silu(g) : GeluTanh(g)) * u;
+      }
+    }
+    // expf/tanhf on the device are within 2 ulp of glibc's; outputs are <= ~64.
+    EXPECT_LE(MaxAbsDiff(ToHost(dout, tokens * ffn), want), 1e-4) << static_cast<int>(act);
+  }
+}
+
+TEST(CudaKernels, SoftcapMatchesCpu) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  std::vector<float> x = RandomFloats(5000, 100, 9);
+  DeviceBuffer<float> dx = ToDevice(x);
+  ASSERT_EQ(LaunchSoftcap(dx.get(), x.size(), 30.0f, nullptr), cudaSuccess);
+  std::vector<float> want = x;
+  for (float& v : want) v = SoftCap(v, 30.0f);
+  EXPECT_LE(MaxAbsDiff(ToHost(dx, x.size()), want), 1e-5);  // tanhf: 2 ulp of 30
+}
+
+TEST(CudaKernels, EmbedGathersAndScalesExactly) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const int vocab = 50, d = 72;
+  std::vector<uint16_t> table = ToBf16Bits(RandomFloats(vocab * d, 1, 10));
+  const std::vector<int32_t> tokens = {3, 49, 0, 3};
+  DeviceBuffer<uint16_t> dtable = ToDevice(table);
+  DeviceBuffer<int32_t> dtokens = ToDevice(tokens);
+  DeviceBuffer<float> dout = ToDevice(std::vector<float>(tokens.size() * d));
+  ASSERT_EQ(LaunchEmbed(dout.get(), dtokens.get(), tokens.size(), DeviceMatrix{DType::kBF16, dtable.get(), vocab, d},
+                        8.0f, nullptr),
+            cudaSuccess);
+  std::vector<float> got = ToHost(dout, tokens.size() * d);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    for (int i = 0; i < d; ++i) ASSERT_EQ(got[t * d + i], Bf16ToF32(table[tokens[t] * d + i]) * 8.0f);  // exact
+  }
+}
+
+// The mat-vec kernel for both dtypes, vectorised (cols % 8 == 0) and scalar, and token counts
+// below, at and above one pass.
+TEST(CudaKernels, MatVecMatchesCpu) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  ThreadPool pool(1);
+  for (DType dtype : {DType::kBF16, DType::kF32}) {
+    for (int cols : {1024, 70}) {
+      for (int tokens : {1, 3, 8, 11}) {
+        const int rows = 37, out_stride = rows + 5;
+        std::vector<float> wf = RandomFloats(rows * cols, 1, 11), x = RandomFloats(tokens * cols, 1, 12);
+        std::vector<uint16_t> wb = ToBf16Bits(wf);
+        WeightMatrix cpu_w = dtype == DType::kBF16 ? WeightMatrix::OwnBf16(wb, rows, cols)
+                                                   : WeightMatrix::OwnF32(wf, rows, cols);
+        DeviceBuffer<uint16_t> dwb = ToDevice(wb);
+        DeviceBuffer<float> dwf = ToDevice(wf), dx = ToDevice(x);
+        DeviceBuffer<float> dout = ToDevice(std::vector<float>(tokens * out_stride, 0.0f));
+        DeviceMatrix w{dtype, dtype == DType::kBF16 ? static_cast<const void*>(dwb.get()) : dwf.get(), rows, cols};
+        ASSERT_EQ(LaunchMatVec(dout.get(), out_stride, dx.get(), tokens, w, nullptr), cudaSuccess);
+        std::vector<float> want(tokens * out_stride, 0.0f);
+        MatMul(want.data(), out_stride, x.data(), tokens, cpu_w, pool);
+        // Different summation order over <= 1024 products of |w x| <= 1: F32 rounding, ~1e-5.
+        EXPECT_LE(MaxAbsDiff(ToHost(dout, tokens * out_stride), want), 1e-4)
+            << DTypeName(dtype) << " cols " << cols << " tokens " << tokens;
+      }
+    }
+  }
+}
+
+// Paged attention against AttendHead over the same keys, gathered in order from a shuffled block
+// table: GQA 4 / 2, head_dim 64, window and softcap, F32 and BF16 caches, and a two-sequence batch.
+TEST(CudaKernels, PagedAttentionMatchesCpu) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const int heads = 4, kv_heads = 2, hd = 64, kv_dim = kv_heads * hd, q_dim = heads * hd;
+  const int num_blocks = 12, max_blocks = 6;
+  const int stride = q_dim + 2 * kv_dim;
+  // Sequence 0: positions 0..70 (5 blocks); sequence 1: 0..20 (2 blocks). Blocks interleaved.
+  const std::vector<int32_t> tables = {7, 2, 9, 0, 11, 4, /**/ 5, 10, 1, 1, 1, 1};
+  const std::vector<int> lengths = {71, 21};
+  for (DType kv_dtype : {DType::kF32, DType::kBF16}) {
+    for (int window : {0, 16}) {
+      for (float softcap : {0.0f, 10.0f}) {
+        // Write every position's k and v through LaunchKvWrite, then query a few positions.
+        std::vector<int32_t> slots, seq_of_token, positions;
+        for (int s = 0; s < 2; ++s) {
+          for (int p = 0; p < lengths[s]; ++p) {
+            slots.push_back(tables[s * max_blocks + p / kKvBlockSize] * kKvBlockSize + p % kKvBlockSize);
+            seq_of_token.push_back(s);
+            positions.push_back(p);
+          }
+        }
+        const int n = static_cast<int>(slots.size());
+        std::vector<float> qkv = RandomFloats(n * stride, 2, 13);
+        const size_t cache_elems = size_t{num_blocks} * kv_heads * kKvBlockSize * hd;
+        const size_t esize = DTypeSize(kv_dtype);
+        DeviceBuffer<uint8_t> k = ToDevice(std::vector<uint8_t>(cache_elems * esize));
+        DeviceBuffer<uint8_t> v = ToDevice(std::vector<uint8_t>(cache_elems * esize));
+        DeviceBuffer<float> dqkv = ToDevice(qkv), dout = ToDevice(std::vector<float>(n * q_dim));
+        DeviceBuffer<int32_t> dslots = ToDevice(slots), dseq = ToDevice(seq_of_token), dpos = ToDevice(positions);
+        DeviceBuffer<int32_t> dtables = ToDevice(tables);
+        PagedKv cache{kv_dtype, k.get(), v.get(), kv_heads, hd};
+        ASSERT_EQ(LaunchKvWrite(cache, dqkv.get(), stride, q_dim, q_dim + kv_dim, dslots.get(), n, nullptr),
+                  cudaSuccess);
+        AttentionShape shape{heads, kv_heads, hd, 0.125f, softcap, window};
+        AttentionBatch batch{dqkv.get(), stride, dout.get(), q_dim, dseq.get(), dpos.get(), dtables.get(),
+                             max_blocks, n};
+        ASSERT_EQ(LaunchPagedAttention(cache, batch, shape, nullptr), cudaSuccess);
+        std::vector<float> got = ToHost(dout, n * q_dim);
+
+        // The CPU reference reads the keys as stored (BF16-rounded for a BF16 cache).
+        auto stored = [&](float f) { return kv_dtype == DType::kBF16 ? Bf16ToF32(F32ToBf16(f)) : f; };
+        double max_diff = 0;
+        std::vector<float> want(hd), scores(128);
+        for (int t = 0; t < n; ++t) {
+          const int s = seq_of_token[t], pos = positions[t], seq_start = s == 0 ? 0 : lengths[0];
+          const int first = window > 0 ? std::max(0, pos - window + 1) : 0;
+          std::vector<float> keys, values;
+          for (int p = first; p <= pos; ++p) {
+            for (int i = 0; i < kv_dim; ++i) {
+              keys.push_back(stored(qkv[(seq_start + p) * stride + q_dim + i]));
+              values.push_back(stored(qkv[(seq_start + p) * stride + q_dim + kv_dim + i]));
+            }
+          }
+          for (int h = 0; h < heads; ++h) {
+            const int kvh = h / (heads / kv_heads);
+            AttendHead(want.data(), qkv.data() + t * stride + h * hd, keys.data() + kvh * hd,
+                       values.data() + kvh * hd, pos - first + 1, hd, kv_dim, AttentionParams{0.125f, softcap},
+                       scores.data());
+            for (int i = 0; i < hd; ++i) {
+              max_diff = std::max(max_diff, std::abs(double(got[t * q_dim + h * hd + i]) - want[i]));
+            }
+          }
+        }
+        // Online softmax vs two-pass: F32 rounding on outputs bounded by max |v| <= 2.
+        EXPECT_LE(max_diff, 2e-5) << DTypeName(kv_dtype) << " window " << window << " softcap " << softcap;
+      }
+    }
+  }
+}
+
+TEST(CudaKernels, ArgmaxTakesLowestIdOnTies) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const int vocab = 5000;
+  std::vector<float> logits = RandomFloats(2 * vocab, 5, 14);
+  logits[1234] = 9, logits[4321] = 9;                 // row 0: tie, lowest wins
+  logits[vocab + 4999] = 7;                           // row 1: the last id
+  DeviceBuffer<float> dl = ToDevice(logits);
+  DeviceBuffer<int32_t> dout = ToDevice(std::vector<int32_t>(2));
+  ASSERT_EQ(LaunchArgmax(dout.get(), dl.get(), 2, vocab, nullptr), cudaSuccess);
+  EXPECT_EQ(ToHost(dout, 2), (std::vector<int32_t>{1234, 4999}));
+}
+
+std::vector<int32_t> Sample(const std::vector<float>& row, const DeviceSamplingParams& params, int draws) {
+  const int vocab = static_cast<int>(row.size());
+  std::vector<float> logits;
+  std::vector<DeviceSamplingParams> all;
+  for (int i = 0; i < draws; ++i) {
+    logits.insert(logits.end(), row.begin(), row.end());
+    all.push_back(params);
+    all.back().step = i;
+  }
+  DeviceBuffer<float> dl = ToDevice(logits);
+  DeviceBuffer<DeviceSamplingParams> dp = ToDevice(all);
+  DeviceBuffer<int32_t> dout = ToDevice(std::vector<int32_t>(draws));
+  EXPECT_EQ(LaunchSample(dout.get(), dl.get(), dp.get(), draws, vocab, nullptr), cudaSuccess);
+  return ToHost(dout, draws);
+}
+
+TEST(CudaSampling, FiltersKeepOnlyTheirTokens) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  // Probabilities at T = 1: 0.5, 0.25, 0.125, 0.0625, ... (ids 10, 20, 30, 40, rest tiny).
+  std::vector<float> row(3000, -30.0f);
+  row[10] = std::log(0.5f), row[20] = std::log(0.25f), row[30] = std::log(0.125f), row[40] = std::log(0.0625f);
+  auto ids = [](const std::vector<int32_t>& v) {
+    std::vector<int32_t> s = v;
+    std::sort(s.begin(), s.end());
+    s.erase(std::unique(s.begin(), s.end()), s.end());
+    return s;
+  };
+  EXPECT_EQ(ids(Sample(row, {.temperature = 0}, 50)), std::vector<int32_t>{10});
+  EXPECT_EQ(ids(Sample(row, {.top_k = 1}, 50)), std::vector<int32_t>{10});
+  EXPECT_EQ(ids(Sample(row, {.top_k = 2}, 400)), (std::vector<int32_t>{10, 20}));
+  EXPECT_EQ(ids(Sample(row, {.top_p = 0.7f}, 400)), (std::vector<int32_t>{10, 20}));  // 0.5 < 0.7 <= 0.75
+  EXPECT_EQ(ids(Sample(row, {.min_p = 0.2f}, 400)), (std::vector<int32_t>{10, 20, 30}));  // p >= 0.1
+  EXPECT_EQ(ids(Sample(row, {.top_k = 3, .top_p = 0.6f}, 400)), (std::vector<int32_t>{10, 20}));
+  // The same seed and step give the same token; the unfiltered draw follows the distribution.
+  EXPECT_EQ(Sample(row, {.seed = 42}, 64), Sample(row, {.seed = 42}, 64));
+  std::vector<int32_t> draws = Sample(row, {.seed = 7}, 8000);
+  const double share = std::count(draws.begin(), draws.end(), 10) / 8000.0;
+  EXPECT_NEAR(share, 0.5 / 0.9375, 0.03);  // ~6 standard deviations
+}
+
+}  // namespace
+}  // namespace cai::inference::cuda
