@@ -2,9 +2,12 @@
 // Llama-architecture model built in memory (default ~0.85B parameters: hidden 2048, 16 layers,
 // intermediate 5632, vocab 32000), and decode as a fraction of memory bandwidth measured in the
 // same run: weight bytes read per token x tokens/s / copy bandwidth of a large multi-threaded
-// memcpy (bytes read + bytes written per second, as STREAM counts a copy).
+// memcpy (bytes read + bytes written per second, as STREAM counts a copy). Then aggregate decode
+// tokens/s of 1, 4 and 16 concurrent streams run by the continuous-batching scheduler (paged KV
+// cache, one batched forward pass per step), and the 16-vs-1 ratio.
 //
 //   build/bin/cai-bench-engine-decode [--threads 0] [--decode_tokens 64] [--prompt_tokens 128]
+//                                     [--stream_tokens 32]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +24,7 @@
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/safetensors.h"
 #include "services/inference/engine/safetensors_writer.h"
+#include "services/inference/engine/scheduler.h"
 #include "services/inference/engine/transformer_model.h"
 
 ABSL_FLAG(int, hidden, 2048, "hidden_size");
@@ -33,6 +37,7 @@ ABSL_FLAG(int, threads, 0, "engine threads (0: every core)");
 ABSL_FLAG(int, prompt_tokens, 128, "prefill length");
 ABSL_FLAG(int, decode_tokens, 64, "decode steps measured after the prefill");
 ABSL_FLAG(int, copy_mib, 1024, "size of the memcpy bandwidth buffer");
+ABSL_FLAG(int, stream_tokens, 32, "decode tokens per stream in the concurrent-streams figure (0: skip it)");
 
 namespace {
 
@@ -95,6 +100,37 @@ std::string RandomCheckpoint(const cai::inference::ModelConfig& c) {
   return writer.Serialize();
 }
 
+// Aggregate decode tokens/s of `streams` greedy streams (16-token prompts) run together by the
+// scheduler: generated tokens / seconds of the steps that only decode.
+double StreamsThroughput(const cai::inference::TransformerModel& model, int streams, int tokens) {
+  constexpr int kPromptTokens = 16;
+  cai::inference::SchedulerOptions options;
+  options.kv_cache_bytes = streams * cai::inference::KvBlocksFor(kPromptTokens + tokens) * model.kv_block_bytes();
+  options.max_batch_tokens = std::max(256, streams * kPromptTokens);
+  cai::inference::Scheduler scheduler(model, nullptr, options);
+  for (int s = 0; s < streams; ++s) {
+    cai::inference::GenerationRequest request;
+    for (int i = 0; i < kPromptTokens; ++i) request.prompt.push_back((s * 131 + i * 7919 + 13) % model.config().vocab_size);
+    request.sampling.temperature = 0;
+    request.max_tokens = tokens;
+    if (!scheduler.Add(request).ok()) std::abort();
+  }
+  double decode_seconds = 0;
+  int64_t decoded = 0;
+  while (scheduler.HasWork()) {
+    auto start = Clock::now();
+    cai::inference::StepRecord record = scheduler.Step();
+    const double seconds = SecondsSince(start);
+    bool decode_only = !record.chunks.empty();
+    for (const auto& chunk : record.chunks) decode_only &= chunk.tokens == 1;
+    if (decode_only) {
+      decode_seconds += seconds;
+      decoded += static_cast<int64_t>(record.chunks.size());
+    }
+  }
+  return decoded / decode_seconds;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,7 +148,7 @@ int main(int argc, char** argv) {
   c.vocab_size = absl::GetFlag(FLAGS_vocab);
   c.rope_theta = 10000;
   const int prompt_tokens = absl::GetFlag(FLAGS_prompt_tokens), decode_tokens = absl::GetFlag(FLAGS_decode_tokens);
-  c.max_position_embeddings = prompt_tokens + decode_tokens + 1;
+  c.max_position_embeddings = std::max(prompt_tokens, 16) + decode_tokens + 1;  // streams use 16-token prompts
   if (c.hidden_size % c.num_attention_heads != 0 || c.num_attention_heads % c.num_key_value_heads != 0 ||
       prompt_tokens < 1 || decode_tokens < 1) {
     std::fprintf(stderr, "inconsistent shape flags\n");
@@ -120,9 +156,10 @@ int main(int argc, char** argv) {
   }
   const int threads = absl::GetFlag(FLAGS_threads);
   std::printf("command: cai-bench-engine-decode --hidden %d --layers %d --intermediate %d --heads %d --kv_heads %d "
-              "--vocab %d --threads %d --prompt_tokens %d --decode_tokens %d --copy_mib %d\n",
+              "--vocab %d --threads %d --prompt_tokens %d --decode_tokens %d --copy_mib %d --stream_tokens %d\n",
               c.hidden_size, c.num_hidden_layers, c.intermediate_size, c.num_attention_heads, c.num_key_value_heads,
-              c.vocab_size, threads, prompt_tokens, decode_tokens, absl::GetFlag(FLAGS_copy_mib));
+              c.vocab_size, threads, prompt_tokens, decode_tokens, absl::GetFlag(FLAGS_copy_mib),
+              absl::GetFlag(FLAGS_stream_tokens));
 
   auto t0 = Clock::now();
   absl::StatusOr<std::unique_ptr<cai::inference::SafetensorsFile>> file =
@@ -178,5 +215,16 @@ int main(int argc, char** argv) {
               1e3 * cai::bench::Percentile(step_seconds, 99));
   std::printf("decode weight traffic: %.2f GB/s = %.2f of the measured memcpy bandwidth\n", used / 1e9,
               used / bandwidth);
+
+  if (const int stream_tokens = absl::GetFlag(FLAGS_stream_tokens); stream_tokens > 0) {
+    double one = 0;
+    for (int streams : {1, 4, 16}) {
+      const double aggregate = StreamsThroughput(model, streams, std::min(stream_tokens, decode_tokens));
+      if (streams == 1) one = aggregate;
+      std::printf("continuous batching: %2d streams, %.2f aggregate decode tokens/s (%.2f per stream)\n", streams,
+                  aggregate, aggregate / streams);
+      if (streams == 16) std::printf("continuous batching: 16 streams / 1 stream = %.2fx\n", aggregate / one);
+    }
+  }
   return 0;
 }

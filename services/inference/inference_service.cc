@@ -48,12 +48,13 @@ v1::GenerateResponse ToProto(const Tokenizer& tokenizer, const ChoiceDelta& delt
 }  // namespace
 
 InferenceService::InferenceService(std::string model_id, std::unique_ptr<LoadedModel> model,
-                                   int max_concurrent_sequences)
+                                   int max_concurrent_sequences, const SchedulerOptions& scheduler)
     : model_id_(std::move(model_id)),
       model_(std::move(model)),
       created_(std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count()),
-      limiter_(max_concurrent_sequences) {}
+      limiter_(max_concurrent_sequences),
+      engine_(*model_->model, *model_->tokenizer, scheduler) {}
 
 grpc::Status InferenceService::ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
                                           v1::ListModelsResponse* response) {
@@ -125,8 +126,8 @@ grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::
   // finishing message) can also carry the usage; text goes out at once.
   std::optional<v1::GenerateResponse> held;
   int64_t deltas_sent = 0;
-  absl::StatusOr<GenerationResult> result = cai::inference::Generate(
-      *model_->model, *model_->tokenizer, *generation,
+  absl::StatusOr<GenerationResult> result = engine_.Generate(
+      *generation,
       [&](const ChoiceDelta& delta) {
         ++deltas_sent;
         if (held && !writer->Write(*held)) return false;

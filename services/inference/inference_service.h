@@ -7,16 +7,19 @@
 #include "absl/status/statusor.h"
 #include "cai/v1/inference.grpc.pb.h"
 #include "services/inference/concurrency_limiter.h"
+#include "services/inference/engine/batch_engine.h"
 #include "services/inference/engine/generator.h"
 #include "services/inference/engine/loaded_model.h"
 
 namespace cai::inference {
 
-// The cai.v1.Inference gRPC service over one loaded model. Each Generate call is one sequence
-// with its own KV cache; at most `max_concurrent_sequences` run at once, later ones queue.
+// The cai.v1.Inference gRPC service over one loaded model. Generate calls are continuously
+// batched by one BatchEngine over a paged KV cache (`scheduler`); at most
+// `max_concurrent_sequences` requests are inside the engine at once, later ones queue here.
 class InferenceService final : public cai::v1::Inference::Service {
  public:
-  InferenceService(std::string model_id, std::unique_ptr<LoadedModel> model, int max_concurrent_sequences);
+  InferenceService(std::string model_id, std::unique_ptr<LoadedModel> model, int max_concurrent_sequences,
+                   const SchedulerOptions& scheduler = {});
 
   grpc::Status ListModels(grpc::ServerContext* context, const v1::ListModelsRequest* request,
                           v1::ListModelsResponse* response) override;
@@ -31,6 +34,7 @@ class InferenceService final : public cai::v1::Inference::Service {
   const std::unique_ptr<LoadedModel> model_;
   const int64_t created_;
   ConcurrencyLimiter limiter_;
+  BatchEngine engine_;
 };
 
 }  // namespace cai::inference

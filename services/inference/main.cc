@@ -1,5 +1,6 @@
 // cai-inference: serves one Hugging Face model directory over cai.v1.Inference.
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -15,7 +16,10 @@ ABSL_FLAG(std::string, listen, "unix:/tmp/cai/inference.sock", "gRPC address: un
 ABSL_FLAG(std::string, model, "", "model directory in Hugging Face layout (required)");
 ABSL_FLAG(std::string, served_model_name, "", "model id clients ask for (default: the directory's basename)");
 ABSL_FLAG(int, threads, 0, "CPU threads for the engine (0: every core)");
-ABSL_FLAG(int, max_concurrent_sequences, 32, "sequences generated at once; later requests queue");
+ABSL_FLAG(int, max_concurrent_sequences, 32, "requests generated at once; later requests queue");
+ABSL_FLAG(int, kv_cache_mib, 256, "paged KV cache for all running sequences, MiB (blocks of 16 positions)");
+ABSL_FLAG(int, max_batch_tokens, 256, "tokens per engine step: decodes plus chunked-prefill tokens");
+ABSL_FLAG(int, max_running_sequences, 64, "sequences (choices) in the running batch");
 
 int main(int argc, char** argv) {
   cai::BlockTerminationSignals();
@@ -31,6 +35,17 @@ int main(int argc, char** argv) {
   int max_sequences = absl::GetFlag(FLAGS_max_concurrent_sequences);
   if (max_sequences < 1 || max_sequences > 4096) {
     cai::LogError("--max_concurrent_sequences must be in [1, 4096]");
+    return 2;
+  }
+  cai::inference::SchedulerOptions scheduler;
+  scheduler.kv_cache_bytes = int64_t{absl::GetFlag(FLAGS_kv_cache_mib)} << 20;
+  scheduler.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
+  scheduler.max_running = absl::GetFlag(FLAGS_max_running_sequences);
+  if (absl::GetFlag(FLAGS_kv_cache_mib) < 1 || absl::GetFlag(FLAGS_kv_cache_mib) > (1 << 20) ||
+      scheduler.max_batch_tokens < 1 || scheduler.max_batch_tokens > 65536 || scheduler.max_running < 1 ||
+      scheduler.max_running > 4096) {
+    cai::LogError("--kv_cache_mib must be in [1, 1048576], --max_batch_tokens in [1, 65536], "
+                  "--max_running_sequences in [1, 4096]");
     return 2;
   }
   std::string name = absl::GetFlag(FLAGS_served_model_name);
@@ -54,7 +69,10 @@ int main(int argc, char** argv) {
                ", vocab ", config.vocab_size, ", chat template ", (*model)->chat_template.ok() ? "llama3" : "none",
                ", ", (*model)->model->num_threads(), " threads, in ", seconds, " s");
 
-  cai::inference::InferenceService service(name, *std::move(model), max_sequences);
+  const int64_t block_bytes = (*model)->model->kv_block_bytes();
+  cai::LogInfo("KV cache: ", scheduler.kv_cache_bytes / block_bytes, " blocks of 16 positions (",
+               scheduler.kv_cache_bytes / block_bytes * 16, " positions in all)");
+  cai::inference::InferenceService service(name, *std::move(model), max_sequences, scheduler);
   absl::Status status = cai::ServeUntilSignal(absl::GetFlag(FLAGS_listen), {&service}, "cai.v1.Inference");
   if (!status.ok()) {
     cai::LogError(status.ToString());

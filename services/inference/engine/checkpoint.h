@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +24,12 @@ class Checkpoint {
   // NotFound naming the tensor when absent.
   absl::StatusOr<const Tensor*> Get(std::string_view name) const;
   size_t num_tensors() const { return tensors_.size(); }
+  uint64_t total_bytes() const;  // of all tensor data
+
+  // Reads every tensor's pages once, so a memory-mapped multi-GB model is in memory before the
+  // first request instead of faulting in during it. `progress(done, total)` is called after each
+  // tensor.
+  void ReadIntoMemory(const std::function<void(uint64_t done, uint64_t total)>& progress) const;
 
  private:
   std::vector<std::unique_ptr<SafetensorsFile>> files_;

@@ -53,9 +53,14 @@ using DeltaCallback = std::function<bool(const ChoiceDelta& delta)>;
 // Polled before every decoding step; true stops the generation with Cancelled.
 using CancelCheck = std::function<bool()>;
 
-// Prefills the prompt once, then runs the n choices in lockstep (each with a copy of the prompt's
-// KV cache, its own sampler and its own stop state), one token per choice per step, until each
-// hits a stop token, a stop string, max_tokens or the end of the context. Special tokens are not
+// InvalidArgument naming what is wrong with `request` for a model of this context and vocabulary.
+absl::Status ValidateGenerationRequest(const GenerationRequest& request, int64_t context, int32_t vocab_size);
+// Tokens each choice may generate: max_tokens, bounded by what the context leaves.
+int64_t GenerationBudget(const GenerationRequest& request, int64_t context);
+
+// Runs the request alone on a Scheduler sized for it, in the caller's thread: the n choices are
+// n sequences decoded in one batch (each prefills the prompt itself), one token per choice per
+// step, until each hits a stop token, a stop string, max_tokens or the end of the context. Special tokens are not
 // printed (as vLLM). The text of a possible stop string is held back across token boundaries
 // until it is known not to be one. A choice's deltas concatenate to the same text whether they
 // are streamed or collected, so the stream equals the non-stream answer for the same seed.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "lib/common/log.h"
 #include "services/inference/engine/checkpoint.h"
 
 namespace cai::inference {
@@ -95,7 +96,18 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir
 
   absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir);
   if (!checkpoint.ok()) return checkpoint.status();
-  // The model borrows F32 and BF16 weights from the mapped files and keeps them open.
+  // The model borrows F32 and BF16 weights from the mapped files and keeps them open, so read
+  // them in now, with progress for multi-GB models, rather than during the first request.
+  const uint64_t total = (*checkpoint)->total_bytes();
+  LogInfo("reading ", total >> 20, " MiB of weights from ", dir);
+  int reported_percent = 0;
+  (*checkpoint)->ReadIntoMemory([&](uint64_t done, uint64_t all) {
+    const int percent = all == 0 ? 100 : static_cast<int>(done * 100 / all);
+    if (all >= (1ull << 30) && percent >= reported_percent + 10) {
+      reported_percent = percent / 10 * 10;
+      LogInfo("weights read: ", percent, "% (", done >> 20, " of ", all >> 20, " MiB)");
+    }
+  });
   std::shared_ptr<const Checkpoint> shared = *std::move(checkpoint);
   absl::StatusOr<std::unique_ptr<TransformerModel>> model = TransformerModel::Load(loaded->config, shared, num_threads);
   if (!model.ok()) return model.status();

@@ -19,7 +19,9 @@ void RmsNorm(float* out, const float* x, const float* weight, size_t n, float ep
 
 // out[t * out_stride + r] = sum_c w[r][c] * x[t * w.cols() + c] for t < tokens, r < w.rows(): an
 // nn.Linear applied to `tokens` row vectors, parallel over weight rows so each row is read once
-// for all tokens. `out_stride` lets several projections fill one wider row (q | k | v).
+// for all tokens (a batched decode step costs about one weight read, not one per sequence).
+// Every token's result has the same bits whatever `tokens` is. `out_stride` lets several
+// projections fill one wider row (q | k | v).
 void MatMul(float* out, size_t out_stride, const float* x, size_t tokens, const WeightMatrix& w, ThreadPool& pool);
 // The same with a borrowed F32 [rows, cols] matrix and out_stride = rows.
 void MatMul(float* out, const float* x, const float* w, size_t tokens, size_t rows, size_t cols,
@@ -53,5 +55,20 @@ struct AttentionParams {
 // i-th start at k + i * kv_stride and v + i * kv_stride. `scores` holds num_positions floats.
 void AttendHead(float* out, const float* q, const float* k, const float* v, size_t num_positions,
                 size_t head_dim, size_t kv_stride, const AttentionParams& params, float* scores);
+
+// Cached keys and values in blocks: position p is row p % block_positions of block
+// table[p / block_positions]; rows are kv_stride floats apart, blocks block_positions rows apart.
+// `k` and `v` already point at the head's first element of block 0.
+struct KvBlocks {
+  const float* k = nullptr;
+  const float* v = nullptr;
+  std::span<const int32_t> table;
+  size_t block_positions = 0;
+  size_t kv_stride = 0;
+};
+
+// AttendHead over positions [first, end) of `kv`, with the same arithmetic in the same order.
+void AttendHeadBlocks(float* out, const float* q, const KvBlocks& kv, size_t first, size_t end, size_t head_dim,
+                      const AttentionParams& params, float* scores);
 
 }  // namespace cai::inference

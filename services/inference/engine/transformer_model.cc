@@ -163,17 +163,18 @@ KvCache TransformerModel::NewCache() const {
   return KvCache(config_.num_hidden_layers, config_.num_key_value_heads * config_.head_dim);
 }
 
-absl::Status TransformerModel::Forward(std::span<const int32_t> tokens, KvCache& cache,
-                                       std::span<float> logits) const {
+PagedKvCache TransformerModel::NewPagedCache(int64_t num_blocks) const {
+  return PagedKvCache(config_.num_hidden_layers, config_.num_key_value_heads * config_.head_dim, num_blocks);
+}
+
+int64_t TransformerModel::kv_block_bytes() const {
+  return PagedKvCache::BlockBytes(config_.num_hidden_layers, config_.num_key_value_heads * config_.head_dim);
+}
+
+absl::Status TransformerModel::CheckTokens(std::span<const int32_t> tokens, int64_t start) const {
   if (tokens.empty()) return absl::InvalidArgumentError("forward: no tokens");
-  if (logits.size() != static_cast<size_t>(config_.vocab_size)) {
-    return absl::InvalidArgumentError("forward: logits buffer is not vocab_size floats");
-  }
-  if (cache.k.size() != layers_.size() || cache.kv_dim != config_.num_key_value_heads * config_.head_dim) {
-    return absl::InvalidArgumentError("forward: the cache was not made by this model");
-  }
-  if (cache.length + static_cast<int64_t>(tokens.size()) > config_.max_position_embeddings) {
-    return absl::OutOfRangeError(absl::StrCat("forward: ", cache.length + tokens.size(),
+  if (start < 0 || start + static_cast<int64_t>(tokens.size()) > config_.max_position_embeddings) {
+    return absl::OutOfRangeError(absl::StrCat("forward: ", start + tokens.size(),
                                               " positions exceed the context of ",
                                               config_.max_position_embeddings));
   }
@@ -182,10 +183,65 @@ absl::Status TransformerModel::Forward(std::span<const int32_t> tokens, KvCache&
       return absl::InvalidArgumentError(absl::StrCat("forward: token id ", token, " is outside the vocabulary"));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status TransformerModel::Forward(std::span<const int32_t> tokens, KvCache& cache,
+                                       std::span<float> logits) const {
+  if (logits.size() != static_cast<size_t>(config_.vocab_size)) {
+    return absl::InvalidArgumentError("forward: logits buffer is not vocab_size floats");
+  }
+  if (cache.k.size() != layers_.size() || cache.kv_dim != config_.num_key_value_heads * config_.head_dim) {
+    return absl::InvalidArgumentError("forward: the cache was not made by this model");
+  }
+  if (absl::Status status = CheckTokens(tokens, cache.length); !status.ok()) return status;
+  cache.Reserve(cache.length + static_cast<int64_t>(tokens.size()));
+  KvStore kv;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    kv.k.push_back(cache.k[l].data());
+    kv.v.push_back(cache.v[l].data());
+  }
+  kv.block_positions = static_cast<size_t>(cache.capacity);
+  const int32_t only_block = 0;
+  // Prefill runs in chunks so scratch memory stays bounded for long prompts.
   for (size_t begin = 0; begin < tokens.size(); begin += kMaxChunkTokens) {
     size_t count = std::min(kMaxChunkTokens, tokens.size() - begin);
-    ForwardChunk(tokens.subspan(begin, count), cache, begin + count == tokens.size() ? logits : std::span<float>());
+    const BatchSequence chunk{tokens.subspan(begin, count), cache.length, {&only_block, 1}};
+    Run({&chunk, 1}, kv, begin + count == tokens.size() ? logits.data() : nullptr);
+    cache.length += static_cast<int64_t>(count);
   }
+  return absl::OkStatus();
+}
+
+absl::Status TransformerModel::ForwardBatch(std::span<const BatchSequence> batch, PagedKvCache& cache,
+                                            std::span<float> logits) const {
+  if (batch.empty()) return absl::InvalidArgumentError("forward: empty batch");
+  if (logits.size() != batch.size() * static_cast<size_t>(config_.vocab_size)) {
+    return absl::InvalidArgumentError("forward: logits buffer is not batch x vocab_size floats");
+  }
+  if (cache.num_layers() != static_cast<int>(layers_.size()) ||
+      cache.kv_dim() != config_.num_key_value_heads * config_.head_dim) {
+    return absl::InvalidArgumentError("forward: the cache was not made by this model");
+  }
+  for (const BatchSequence& seq : batch) {
+    if (absl::Status status = CheckTokens(seq.tokens, seq.start); !status.ok()) return status;
+    const int64_t end = seq.start + static_cast<int64_t>(seq.tokens.size());
+    if (static_cast<int64_t>(seq.block_table.size()) < KvBlocksFor(end)) {
+      return absl::InvalidArgumentError("forward: the block table does not cover the sequence");
+    }
+    for (int32_t block : seq.block_table) {
+      if (block < 0 || block >= cache.allocator().num_blocks()) {
+        return absl::InvalidArgumentError(absl::StrCat("forward: block ", block, " is outside the cache"));
+      }
+    }
+  }
+  KvStore kv;
+  for (int l = 0; l < cache.num_layers(); ++l) {
+    kv.k.push_back(cache.k(l));
+    kv.v.push_back(cache.v(l));
+  }
+  kv.block_positions = kKvBlockSize;
+  Run(batch, kv, logits.data());
   return absl::OkStatus();
 }
 
@@ -195,15 +251,30 @@ void TransformerModel::Norm(float* out, const float* x, const std::vector<float>
   for (size_t t = 0; t < tokens; ++t) RmsNorm(out + t * d, x + t * d, weight.data(), d, eps);
 }
 
-void TransformerModel::ForwardChunk(std::span<const int32_t> tokens, KvCache& cache,
-                                    std::span<float> logits) const {
-  const size_t n = tokens.size();
+void TransformerModel::Run(std::span<const BatchSequence> batch, const KvStore& kv, float* logits) const {
   const size_t d = config_.hidden_size, ffn = config_.intermediate_size, hd = config_.head_dim;
   const size_t heads = config_.num_attention_heads, kv_heads = config_.num_key_value_heads;
   const size_t q_dim = heads * hd, kv_dim = kv_heads * hd, group = heads / kv_heads;
   const size_t qkv_dim = q_dim + 2 * kv_dim;
-  const int64_t start = cache.length;
-  cache.Reserve(start + static_cast<int64_t>(n));
+  const size_t block_floats = kv.block_positions * kv_dim;
+
+  // Row t is token t of the concatenated batch: sequence row_seq[t] at position row_pos[t].
+  std::vector<size_t> row_seq;
+  std::vector<int64_t> row_pos;
+  int64_t longest = 0;
+  for (size_t s = 0; s < batch.size(); ++s) {
+    for (size_t i = 0; i < batch[s].tokens.size(); ++i) {
+      row_seq.push_back(s);
+      row_pos.push_back(batch[s].start + static_cast<int64_t>(i));
+    }
+    longest = std::max(longest, row_pos.back() + 1);
+  }
+  const size_t n = row_seq.size();
+  auto kv_offset = [&](size_t t) {
+    const int64_t p = row_pos[t];
+    const std::span<const int32_t> table = batch[row_seq[t]].block_table;
+    return static_cast<size_t>(table[p / kv.block_positions]) * block_floats + (p % kv.block_positions) * kv_dim;
+  };
 
   const double pre_attn_scalar = config_.query_pre_attn_scalar > 0 ? config_.query_pre_attn_scalar : double(hd);
   const AttentionParams attention{static_cast<float>(1.0 / std::sqrt(pre_attn_scalar)),
@@ -214,11 +285,11 @@ void TransformerModel::ForwardChunk(std::span<const int32_t> tokens, KvCache& ca
   std::vector<float> x(n * d), xn(n * d), proj(n * d), qkv(n * qkv_dim), att(n * q_dim);
   std::vector<float> gate_up(n * 2 * ffn), act(n * ffn), cos(n * hd / 2), sin(n * hd / 2);
   for (size_t t = 0; t < n; ++t) {
-    embed_.RowToF32(tokens[t], x.data() + t * d);
+    embed_.RowToF32(batch[row_seq[t]].tokens[row_pos[t] - batch[row_seq[t]].start], x.data() + t * d);
     if (embed_scale_ != 1) {
       for (size_t i = 0; i < d; ++i) x[t * d + i] *= embed_scale_;
     }
-    RopeCosSin(inv_freq_, start + static_cast<int64_t>(t), cos.data() + t * hd / 2, sin.data() + t * hd / 2);
+    RopeCosSin(inv_freq_, row_pos[t], cos.data() + t * hd / 2, sin.data() + t * hd / 2);
   }
 
   for (size_t l = 0; l < layers_.size(); ++l) {
@@ -231,27 +302,28 @@ void TransformerModel::ForwardChunk(std::span<const int32_t> tokens, KvCache& ca
       MatMul(qkv.data() + q_dim, qkv_dim, xn.data(), n, layer.wk, *pool_);
       MatMul(qkv.data() + q_dim + kv_dim, qkv_dim, xn.data(), n, layer.wv, *pool_);
     }
-    float* k_cache = cache.k[l].data();
-    float* v_cache = cache.v[l].data();
+    float* k_cache = kv.k[l];
+    float* v_cache = kv.v[l];
     for (size_t t = 0; t < n; ++t) {
       float* q = qkv.data() + t * qkv_dim;
       ApplyRope(q, heads, hd, cos.data() + t * hd / 2, sin.data() + t * hd / 2);
       ApplyRope(q + q_dim, kv_heads, hd, cos.data() + t * hd / 2, sin.data() + t * hd / 2);
-      std::copy_n(q + q_dim, kv_dim, k_cache + (start + t) * kv_dim);
-      std::copy_n(q + q_dim + kv_dim, kv_dim, v_cache + (start + t) * kv_dim);
+      std::copy_n(q + q_dim, kv_dim, k_cache + kv_offset(t));
+      std::copy_n(q + q_dim + kv_dim, kv_dim, v_cache + kv_offset(t));
     }
-    // Token t at position p sees [first, p]: the causal mask, narrowed to the last W positions on
-    // sliding layers. Query head h reads kv head h / group.
+    // Token t at position p sees [first, p] of its own sequence: the causal mask, narrowed to
+    // the last W positions on sliding layers. Query head h reads kv head h / group.
     const int64_t window = layer.sliding ? *config_.sliding_window : 0;
     pool_->ParallelFor(n * heads, [&](size_t begin, size_t end) {
-      std::vector<float> scores(start + n);
+      std::vector<float> scores(static_cast<size_t>(longest));
       for (size_t i = begin; i < end; ++i) {
         size_t t = i / heads, h = i % heads, kvh = h / group;
-        int64_t pos = start + static_cast<int64_t>(t);
+        int64_t pos = row_pos[t];
         int64_t first = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
-        AttendHead(att.data() + t * q_dim + h * hd, qkv.data() + t * qkv_dim + h * hd,
-                   k_cache + first * kv_dim + kvh * hd, v_cache + first * kv_dim + kvh * hd,
-                   static_cast<size_t>(pos - first + 1), hd, kv_dim, attention, scores.data());
+        const KvBlocks blocks{k_cache + kvh * hd, v_cache + kvh * hd, batch[row_seq[t]].block_table,
+                              kv.block_positions, kv_dim};
+        AttendHeadBlocks(att.data() + t * q_dim + h * hd, qkv.data() + t * qkv_dim + h * hd, blocks,
+                         static_cast<size_t>(first), static_cast<size_t>(pos + 1), hd, attention, scores.data());
       }
     });
     MatMul(proj.data(), d, att.data(), n, layer.wo, *pool_);
@@ -275,14 +347,17 @@ void TransformerModel::ForwardChunk(std::span<const int32_t> tokens, KvCache& ca
     if (!layer.post_ffn_norm.empty()) Norm(proj.data(), proj.data(), layer.post_ffn_norm, n);
     for (size_t i = 0; i < n * d; ++i) x[i] += proj[i];
   }
-  cache.length = start + static_cast<int64_t>(n);
-
-  // Only the last token's logits are needed (and only after the last chunk).
-  if (logits.empty()) return;
-  Norm(xn.data(), x.data() + (n - 1) * d, final_norm_, 1);
-  MatMul(logits.data(), logits.size(), xn.data(), 1, lm_head_.empty() ? embed_ : lm_head_, *pool_);
+  // Only each sequence's last token needs logits.
+  if (logits == nullptr) return;
+  const size_t vocab = static_cast<size_t>(config_.vocab_size);
+  size_t last = 0;
+  for (size_t s = 0; s < batch.size(); ++s) {
+    last += batch[s].tokens.size();
+    Norm(xn.data() + s * d, x.data() + (last - 1) * d, final_norm_, 1);
+  }
+  MatMul(logits, vocab, xn.data(), batch.size(), lm_head_.empty() ? embed_ : lm_head_, *pool_);
   if (float cap = static_cast<float>(config_.final_logit_softcapping); cap > 0) {
-    for (float& v : logits) v = SoftCap(v, cap);
+    for (size_t i = 0; i < batch.size() * vocab; ++i) logits[i] = SoftCap(logits[i], cap);
   }
 }
 

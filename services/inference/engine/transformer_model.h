@@ -10,10 +10,18 @@
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/kv_cache.h"
 #include "services/inference/engine/model_config.h"
+#include "services/inference/engine/paged_kv_cache.h"
 #include "services/inference/engine/thread_pool.h"
 #include "services/inference/engine/weight_matrix.h"
 
 namespace cai::inference {
+
+// One sequence's share of a batched step (ForwardBatch).
+struct BatchSequence {
+  std::span<const int32_t> tokens;       // new tokens: a prefill chunk, or one decode token
+  int64_t start = 0;                     // position of tokens[0]; [0, start) is already cached
+  std::span<const int32_t> block_table;  // blocks covering [0, start + tokens.size())
+};
 
 // A decoder-only transformer on the CPU: Llama/Mistral, Gemma 2 and Phi-3 (ModelFamily). Matrices
 // are stored as F32 or BF16 (BF16 checkpoints stay BF16, F32 stays F32, F16 is widened to F32);
@@ -43,6 +51,19 @@ class TransformerModel {
   // Prefill passes the whole prompt at once (matrix-matrix); decode passes one token.
   absl::Status Forward(std::span<const int32_t> tokens, KvCache& cache, std::span<float> logits) const;
 
+  // A paged cache of `num_blocks` blocks shaped for this model.
+  PagedKvCache NewPagedCache(int64_t num_blocks) const;
+  int64_t kv_block_bytes() const;
+
+  // One step of many sequences at once: every sequence's new tokens become rows of the same
+  // matrix products, so each weight is read once per step however many sequences run (the
+  // reason batching pays on a memory-bound CPU); attention runs per sequence over its blocks.
+  // Writes the keys and values of the new positions into `cache` and the logits of each
+  // sequence's last token into row i of `logits` (batch.size() x vocab_size floats). A row's
+  // result does not depend on which other sequences share the step.
+  absl::Status ForwardBatch(std::span<const BatchSequence> batch, PagedKvCache& cache,
+                            std::span<float> logits) const;
+
  private:
   struct Layer {
     // Gemma 2: attn_norm/post_attn_norm/ffn_norm/post_ffn_norm are input/post_attention/
@@ -60,8 +81,15 @@ class TransformerModel {
   static absl::StatusOr<std::unique_ptr<TransformerModel>> LoadWeights(const ModelConfig& config,
                                                                        const Checkpoint& checkpoint,
                                                                        bool borrow, int num_threads);
-  // Empty `logits`: skip the output head (an inner prefill chunk).
-  void ForwardChunk(std::span<const int32_t> tokens, KvCache& cache, std::span<float> logits) const;
+  // Where keys and values live: per layer a base pointer into blocks of `block_positions`
+  // positions (a KvCache is a single block as long as its capacity).
+  struct KvStore {
+    std::vector<float*> k, v;
+    size_t block_positions = 0;
+  };
+  absl::Status CheckTokens(std::span<const int32_t> tokens, int64_t start) const;
+  // The forward pass over every row of `batch`; null `logits`: skip the output head.
+  void Run(std::span<const BatchSequence> batch, const KvStore& kv, float* logits) const;
   void Norm(float* out, const float* x, const std::vector<float>& weight, size_t tokens) const;
 
   ModelConfig config_;

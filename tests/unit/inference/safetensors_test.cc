@@ -81,6 +81,29 @@ TEST(Safetensors, MmapFileAndShardedCheckpoint) {
   EXPECT_NE(missing.status().message().find("'z'"), std::string::npos);
 }
 
+TEST(Safetensors, ReadIntoMemoryReportsEveryByteOfEveryShard) {
+  testing::TempDir dir;
+  std::vector<float> big(5000, 1.0f), small = {4, 5};
+  SafetensorsWriter one, two;
+  one.Add("big", DType::kF32, {5000}, big);   // spans several pages
+  two.Add("small", DType::kBF16, {2}, small);
+  ASSERT_TRUE(one.WriteFile(dir.path() + "/model-00001-of-00002.safetensors").ok());
+  ASSERT_TRUE(two.WriteFile(dir.path() + "/model-00002-of-00002.safetensors").ok());
+  std::ofstream(dir.path() + "/model.safetensors.index.json")
+      << R"({"weight_map":{"big":"model-00001-of-00002.safetensors","small":"model-00002-of-00002.safetensors"}})";
+  absl::StatusOr<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::Open(dir.path());
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status();
+  EXPECT_EQ((*ckpt)->total_bytes(), 5000u * 4 + 2 * 2);
+  std::vector<uint64_t> reported;
+  (*ckpt)->ReadIntoMemory([&](uint64_t done, uint64_t total) {
+    EXPECT_EQ(total, (*ckpt)->total_bytes());
+    reported.push_back(done);
+  });
+  ASSERT_EQ(reported.size(), 2u);  // once per tensor, growing to the total
+  EXPECT_LT(reported[0], reported[1]);
+  EXPECT_EQ(reported[1], (*ckpt)->total_bytes());
+}
+
 TEST(Safetensors, IndexCannotEscapeTheModelDirectory) {
   testing::TempDir dir;
   std::ofstream(dir.path() + "/model.safetensors.index.json") << R"({"weight_map":{"x":"../evil.safetensors"}})";

@@ -1,0 +1,112 @@
+#include "services/inference/engine/batch_engine.h"
+
+#include <chrono>
+
+namespace cai::inference {
+
+BatchEngine::BatchEngine(const TransformerModel& model, const Tokenizer& tokenizer, const SchedulerOptions& options)
+    : context_(model.config().max_position_embeddings),
+      vocab_size_(static_cast<int32_t>(model.config().vocab_size)),
+      scheduler_(model, &tokenizer, options) {
+  num_blocks_ = scheduler_.num_blocks();
+  thread_ = std::thread([this] { Loop(); });
+}
+
+BatchEngine::~BatchEngine() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  thread_.join();
+}
+
+int64_t BatchEngine::preemptions() const {
+  std::lock_guard lock(mu_);
+  return preemptions_;
+}
+
+int64_t BatchEngine::steps() const {
+  std::lock_guard lock(mu_);
+  return steps_;
+}
+
+absl::StatusOr<GenerationResult> BatchEngine::Generate(const GenerationRequest& request,
+                                                       const DeltaCallback& on_delta, const CancelCheck& cancelled) {
+  if (absl::Status valid = ValidateGenerationRequest(request, context_, vocab_size_); !valid.ok()) return valid;
+  auto call = std::make_shared<Call>();
+  call->request = request;
+  {
+    std::lock_guard lock(mu_);
+    incoming_.push_back(call);
+  }
+  work_cv_.notify_all();
+
+  bool gone = false;  // the caller stopped reading or was cancelled
+  while (true) {
+    std::vector<OwnedDelta> deltas;
+    std::optional<absl::StatusOr<GenerationResult>> result;
+    {
+      std::unique_lock lock(mu_);
+      progress_cv_.wait_for(lock, std::chrono::milliseconds(50),
+                            [&] { return !call->deltas.empty() || call->result.has_value(); });
+      deltas = std::exchange(call->deltas, {});
+      result = std::move(call->result);
+    }
+    for (const OwnedDelta& delta : deltas) {
+      if (!gone && !on_delta(delta.View())) gone = true;
+    }
+    if (!gone && cancelled()) gone = true;
+    if (gone) {
+      {
+        std::lock_guard lock(mu_);
+        call->cancel = true;
+      }
+      work_cv_.notify_all();
+      return absl::CancelledError("generation cancelled");
+    }
+    if (result) return *std::move(result);
+  }
+}
+
+void BatchEngine::Loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    work_cv_.wait(lock, [&] { return stop_ || !incoming_.empty() || scheduler_.HasWork() || !calls_.empty(); });
+    if (stop_) break;
+    // Mail in: new requests join, cancelled ones give their blocks back before the step.
+    for (; !incoming_.empty(); incoming_.pop_front()) {
+      std::shared_ptr<Call>& call = incoming_.front();
+      if (call->cancel) continue;
+      absl::StatusOr<uint64_t> id = scheduler_.Add(call->request);
+      if (!id.ok()) {
+        call->result = id.status();
+        continue;
+      }
+      call->id = *id;
+      calls_.push_back(call);
+    }
+    for (const std::shared_ptr<Call>& call : calls_) {
+      if (call->cancel) scheduler_.Cancel(call->id);
+    }
+    lock.unlock();
+    const bool ran = !scheduler_.Step().chunks.empty();
+    lock.lock();
+    steps_ += ran ? 1 : 0;
+    // Mail out.
+    preemptions_ = scheduler_.preemptions();
+    for (auto it = calls_.begin(); it != calls_.end();) {
+      Call& call = **it;
+      for (OwnedDelta& delta : scheduler_.TakeDeltas(call.id)) call.deltas.push_back(std::move(delta));
+      if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler_.TakeResult(call.id)) {
+        call.result = *std::move(result);
+        it = calls_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    progress_cv_.notify_all();
+  }
+}
+
+}  // namespace cai::inference

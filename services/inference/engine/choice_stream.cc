@@ -1,0 +1,76 @@
+#include "services/inference/engine/choice_stream.h"
+
+#include <algorithm>
+
+namespace cai::inference {
+
+std::string StopFilter::Push(std::string_view text, bool final) {
+  pending_ += text;
+  size_t cut = std::string::npos;
+  for (const std::string& stop : stops_) cut = std::min(cut, pending_.find(stop));
+  if (cut != std::string::npos) {
+    stopped_ = true;
+    return pending_.substr(0, cut);
+  }
+  size_t hold = final ? 0 : HeldBack();
+  std::string out = pending_.substr(0, pending_.size() - hold);
+  pending_.erase(0, pending_.size() - hold);
+  return out;
+}
+
+size_t StopFilter::HeldBack() const {
+  for (size_t k = std::min(pending_.size(), kMaxStopStringBytes); k > 0; --k) {
+    std::string_view tail = std::string_view(pending_).substr(pending_.size() - k);
+    for (const std::string& stop : stops_) {
+      if (stop.size() > k && std::string_view(stop).starts_with(tail)) return k;
+    }
+  }
+  return 0;
+}
+
+namespace {
+
+SamplingParams ForChoice(SamplingParams params, int index) {
+  params.seed += static_cast<uint64_t>(index);
+  return params;
+}
+
+}  // namespace
+
+ChoiceStream::ChoiceStream(int index, const GenerationRequest& request, int64_t budget, const Tokenizer* tokenizer)
+    : index_(index), request_(request), budget_(budget), sampler_(ForChoice(request.sampling, index)),
+      filter_(request.stop) {
+  if (tokenizer != nullptr) decoder_.emplace(*tokenizer);
+}
+
+int32_t ChoiceStream::Next(std::span<const float> logits, std::optional<OwnedDelta>& delta) {
+  delta.reset();
+  SampledToken token = request_.logprobs ? sampler_.SampleWithLogprobs(logits, request_.top_logprobs)
+                                         : SampledToken{.id = sampler_.Sample(logits), .logprob = 0, .top = {}};
+  const int32_t id = token.id;
+  ++generated_;
+  std::optional<FinishReason> finish;
+  std::string text;
+  const auto& stop_ids = request_.stop_token_ids;
+  if (std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end()) {
+    // Never printed: release what was held back, and any bytes the decoder still had.
+    text = filter_.Push(decoder_ ? decoder_->Flush() : "", true);
+    finish = FinishReason::kStop;
+  } else {
+    if (request_.logprobs) pending_.push_back(std::move(token));
+    text = filter_.Push(decoder_ ? decoder_->Push(id) : "", false);  // specials decode to ""
+    if (!filter_.stopped() && generated_ >= budget_) {
+      text += filter_.Push(decoder_ ? decoder_->Flush() : "", true);
+      finish = FinishReason::kLength;
+    }
+    if (filter_.stopped()) finish = FinishReason::kStop;
+  }
+  if (!text.empty() || finish) {
+    delta = OwnedDelta{.index = index_, .text = std::move(text), .tokens = std::move(pending_), .finish = finish};
+    pending_.clear();
+  }
+  finish_ = finish;
+  return id;
+}
+
+}  // namespace cai::inference

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "services/inference/engine/generator.h"
+#include "services/inference/engine/sampler.h"
+#include "services/inference/engine/tokenizer/stream_decoder.h"
+
+namespace cai::inference {
+
+// A ChoiceDelta that owns its text and tokens, so it can cross threads.
+struct OwnedDelta {
+  int index = 0;
+  std::string text;
+  std::vector<SampledToken> tokens;
+  std::optional<FinishReason> finish;
+
+  ChoiceDelta View() const { return {.index = index, .text = text, .tokens = tokens, .finish = finish}; }
+};
+
+// Text that has been decoded but not yet handed out, because it might begin a stop string.
+class StopFilter {
+ public:
+  explicit StopFilter(const std::vector<std::string>& stops) : stops_(stops) {}
+
+  // Adds `text`; returns what can be released now. Sets stopped() when a stop string appears,
+  // in which case the returned text ends right before it and everything after is dropped.
+  std::string Push(std::string_view text, bool final);
+  bool stopped() const { return stopped_; }
+
+ private:
+  // Length of the longest suffix of pending_ that is a proper prefix of some stop string.
+  size_t HeldBack() const;
+
+  const std::vector<std::string>& stops_;
+  std::string pending_;
+  bool stopped_ = false;
+};
+
+// What one choice of a request does with each new next-token distribution: sample (seed + index),
+// decode to text, hold back possible stop strings, and decide when the choice ends (stop token,
+// stop string, or `budget` tokens). Knows nothing of KV caches, so a choice preempted and
+// recomputed continues exactly where it was. Holds references to `request` and `tokenizer`.
+class ChoiceStream {
+ public:
+  // Null `tokenizer`: no text (benchmarks); deltas then carry only logprobs and the finish.
+  ChoiceStream(int index, const GenerationRequest& request, int64_t budget, const Tokenizer* tokenizer);
+
+  // Samples the next token from `logits`; sets `delta` when there is something to deliver.
+  int32_t Next(std::span<const float> logits, std::optional<OwnedDelta>& delta);
+
+  bool done() const { return finish_.has_value(); }
+  std::optional<FinishReason> finish() const { return finish_; }
+  int64_t generated() const { return generated_; }
+
+ private:
+  const int index_;
+  const GenerationRequest& request_;
+  const int64_t budget_;
+  Sampler sampler_;
+  std::optional<StreamDecoder> decoder_;
+  StopFilter filter_;
+  std::vector<SampledToken> pending_;  // logprobs not yet delivered
+  int64_t generated_ = 0;
+  std::optional<FinishReason> finish_;
+};
+
+}  // namespace cai::inference

@@ -1,0 +1,192 @@
+#include "services/inference/engine/scheduler.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace cai::inference {
+
+Scheduler::Scheduler(const TransformerModel& model, const Tokenizer* tokenizer, const SchedulerOptions& options)
+    : model_(model),
+      tokenizer_(tokenizer),
+      options_(options),
+      cache_(model.NewPagedCache(std::max<int64_t>(0, options.kv_cache_bytes / model.kv_block_bytes()))) {}
+
+absl::StatusOr<uint64_t> Scheduler::Add(const GenerationRequest& params) {
+  const ModelConfig& config = model_.config();
+  absl::Status valid =
+      ValidateGenerationRequest(params, config.max_position_embeddings, static_cast<int32_t>(config.vocab_size));
+  if (!valid.ok()) return valid;
+  // A sequence must at least fit its prompt and one generated token in the whole pool.
+  if (KvBlocksFor(static_cast<int64_t>(params.prompt.size()) + 1) > num_blocks()) {
+    return absl::ResourceExhaustedError(absl::StrCat("the prompt of ", params.prompt.size(),
+                                                     " tokens does not fit the KV cache of ", num_blocks(),
+                                                     " blocks of ", kKvBlockSize, " positions"));
+  }
+  auto request = std::make_unique<Request>();
+  request->id = next_id_++;
+  request->params = params;
+  request->result.prompt_tokens = static_cast<int64_t>(params.prompt.size());
+  request->result.finish_reasons.assign(params.n, FinishReason::kLength);
+  const int64_t budget = GenerationBudget(params, config.max_position_embeddings);
+  for (int i = 0; i < params.n; ++i) {
+    auto seq = std::make_unique<Sequence>();
+    seq->request = request.get();
+    seq->choice = i;
+    seq->tokens = params.prompt;
+    seq->stream = std::make_unique<ChoiceStream>(i, request->params, budget, tokenizer_);
+    waiting_.push_back(seq.get());
+    request->sequences.push_back(std::move(seq));
+  }
+  request->active = params.n;
+  const uint64_t id = request->id;
+  requests_[id] = std::move(request);
+  return id;
+}
+
+void Scheduler::Cancel(uint64_t id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end() || it->second->active == 0) return;
+  Fail(*it->second, absl::CancelledError("generation cancelled"));
+}
+
+std::vector<OwnedDelta> Scheduler::TakeDeltas(uint64_t id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return {};
+  return std::exchange(it->second->deltas, {});
+}
+
+std::optional<absl::StatusOr<GenerationResult>> Scheduler::TakeResult(uint64_t id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return absl::NotFoundError("no such request");
+  if (it->second->active > 0) return std::nullopt;
+  std::unique_ptr<Request> request = std::move(it->second);
+  requests_.erase(it);
+  if (request->error) return *request->error;
+  return std::move(request->result);
+}
+
+bool Scheduler::Reserve(Sequence& seq, int64_t positions) {
+  const int64_t missing = KvBlocksFor(positions) - static_cast<int64_t>(seq.blocks.size());
+  return missing <= 0 || cache_.allocator().Allocate(missing, seq.blocks);
+}
+
+void Scheduler::Preempt(Sequence& seq) {
+  cache_.allocator().Free(seq.blocks);
+  seq.computed = 0;
+  running_.erase(std::find(running_.begin(), running_.end(), &seq));
+  waiting_.push_front(&seq);
+  ++preemptions_;
+}
+
+void Scheduler::Release(Sequence& seq) {
+  cache_.allocator().Free(seq.blocks);
+  seq.finished = true;
+  running_.erase(std::remove(running_.begin(), running_.end(), &seq), running_.end());
+  waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), &seq), waiting_.end());
+}
+
+void Scheduler::Fail(Request& request, absl::Status status) {
+  for (auto& seq : request.sequences) {
+    if (!seq->finished) Release(*seq);
+  }
+  request.active = 0;
+  request.deltas.clear();
+  request.error = std::move(status);
+}
+
+void Scheduler::Sample(Sequence& seq, std::span<const float> logits) {
+  Request& request = *seq.request;
+  std::optional<OwnedDelta> delta;
+  const int32_t token = seq.stream->Next(logits, delta);
+  ++request.result.completion_tokens;
+  if (delta) request.deltas.push_back(*std::move(delta));
+  if (seq.stream->done()) {
+    request.result.finish_reasons[seq.choice] = *seq.stream->finish();
+    Release(seq);
+    --request.active;
+    return;
+  }
+  seq.tokens.push_back(token);
+}
+
+StepRecord Scheduler::Step() {
+  StepRecord record;
+  int64_t budget = options_.max_batch_tokens;
+  std::vector<Sequence*> scheduled;
+  std::vector<int64_t> counts;
+
+  // Running sequences first, oldest first; a block shortage preempts from the newest end.
+  for (size_t i = 0; i < running_.size() && budget > 0; ++i) {
+    Sequence* seq = running_[i];
+    const int64_t take = std::min(static_cast<int64_t>(seq->tokens.size()) - seq->computed, budget);
+    bool preempted_self = false;
+    while (!Reserve(*seq, seq->computed + take)) {
+      Sequence* victim = running_.back();
+      if (victim == seq && running_.size() == 1) {
+        // Alone and still out of blocks: it can never fit, recomputing would loop forever.
+        Fail(*seq->request, absl::ResourceExhaustedError(absl::StrCat(
+                                "the sequence outgrew the KV cache of ", num_blocks(), " blocks")));
+        preempted_self = true;
+        break;
+      }
+      Preempt(*victim);
+      ++record.preempted;
+      if (victim == seq) {
+        preempted_self = true;
+        break;
+      }
+    }
+    if (preempted_self) break;
+    scheduled.push_back(seq);
+    counts.push_back(take);
+    budget -= take;
+  }
+
+  // Then admit waiting sequences in order while the budget and the pool allow.
+  while (record.preempted == 0 && budget > 0 && !waiting_.empty() &&
+         static_cast<int>(running_.size()) < options_.max_running) {
+    Sequence* seq = waiting_.front();
+    const int64_t take = std::min(static_cast<int64_t>(seq->tokens.size()) - seq->computed, budget);
+    if (!Reserve(*seq, seq->computed + take)) {
+      if (running_.empty()) {
+        // The whole pool is free and still too small: waiting would never end.
+        Fail(*seq->request, absl::ResourceExhaustedError("the sequence does not fit the KV cache"));
+        continue;
+      }
+      break;
+    }
+    waiting_.pop_front();
+    running_.push_back(seq);
+    scheduled.push_back(seq);
+    counts.push_back(take);
+    budget -= take;
+  }
+  if (scheduled.empty()) return record;
+
+  std::vector<BatchSequence> batch;
+  for (size_t i = 0; i < scheduled.size(); ++i) {
+    const Sequence& seq = *scheduled[i];
+    batch.push_back({std::span<const int32_t>(seq.tokens).subspan(seq.computed, counts[i]), seq.computed, seq.blocks});
+    record.chunks.push_back({seq.request->id, seq.choice, seq.computed, counts[i]});
+  }
+  const size_t vocab = static_cast<size_t>(model_.config().vocab_size);
+  logits_.resize(batch.size() * vocab);
+  absl::Status status = model_.ForwardBatch(batch, cache_, logits_);
+  for (size_t i = 0; i < scheduled.size(); ++i) {
+    Sequence& seq = *scheduled[i];
+    if (seq.finished) continue;  // its request failed with an earlier one of this step
+    if (!status.ok()) {
+      Fail(*seq.request, status);
+      continue;
+    }
+    seq.computed += counts[i];
+    // Logits of the last token are the next token's distribution once nothing is left to feed.
+    if (seq.computed == static_cast<int64_t>(seq.tokens.size())) {
+      Sample(seq, std::span<const float>(logits_).subspan(i * vocab, vocab));
+    }
+  }
+  return record;
+}
+
+}  // namespace cai::inference

@@ -1,0 +1,109 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "services/inference/engine/choice_stream.h"
+#include "services/inference/engine/generator.h"
+#include "services/inference/engine/paged_kv_cache.h"
+#include "services/inference/engine/transformer_model.h"
+
+namespace cai::inference {
+
+struct SchedulerOptions {
+  int64_t kv_cache_bytes = int64_t{256} << 20;  // the paged KV pool, all layers
+  int max_batch_tokens = 256;                   // tokens per step: decodes plus prefill chunks
+  int max_running = 64;                         // sequences in the running batch
+};
+
+// What one step ran for one sequence (tests and benchmarks read these).
+struct ScheduledChunk {
+  uint64_t request = 0;
+  int choice = 0;
+  int64_t start = 0;   // first position computed
+  int64_t tokens = 0;  // 1 for a decode step; more for a prefill (or recompute) chunk
+};
+
+struct StepRecord {
+  std::vector<ScheduledChunk> chunks;
+  int preempted = 0;  // sequences preempted during this step
+};
+
+// Continuous batching over a paged KV cache, one step at a time (vLLM v1's shape). Each choice
+// of each request is a sequence whose tokens (prompt, then generated) are computed in order;
+// a step gives every running sequence its next tokens (one to decode, or a prefill chunk) and
+// then admits waiting sequences while the token budget and free blocks allow, so new requests
+// join at token boundaries and a long prompt is prefilled in chunks beside running decodes.
+// When a running sequence needs a block and none is free, the newest running sequence is
+// preempted by recompute: its blocks are freed and it goes back to the front of the queue,
+// later recomputing prompt and generated tokens before it samples again. Not thread-safe; see
+// BatchEngine for the threaded wrapper.
+class Scheduler {
+ public:
+  // Null `tokenizer`: deltas carry no text (benchmarks).
+  Scheduler(const TransformerModel& model, const Tokenizer* tokenizer, const SchedulerOptions& options);
+
+  // Validates and queues `request`; returns its id.
+  absl::StatusOr<uint64_t> Add(const GenerationRequest& request);
+  // Ends the request now: its blocks go back to the pool, it produces nothing more, and its
+  // result becomes Cancelled.
+  void Cancel(uint64_t id);
+
+  // Runs one step; an empty record when there was nothing to run.
+  StepRecord Step();
+  bool HasWork() const { return !running_.empty() || !waiting_.empty(); }
+
+  // Deltas produced for request `id` since the last call.
+  std::vector<OwnedDelta> TakeDeltas(uint64_t id);
+  // The request's outcome once it ended (and its id is then forgotten); nullopt before.
+  std::optional<absl::StatusOr<GenerationResult>> TakeResult(uint64_t id);
+
+  int64_t num_blocks() const { return cache_.allocator().num_blocks(); }
+  int64_t free_blocks() const { return cache_.allocator().num_free(); }
+  int64_t preemptions() const { return preemptions_; }
+
+ private:
+  struct Request;
+  struct Sequence {
+    Request* request = nullptr;
+    int choice = 0;
+    std::vector<int32_t> tokens;  // prompt, then every sampled token still to be fed
+    int64_t computed = 0;         // positions whose keys and values are in the cache
+    std::vector<int32_t> blocks;  // block table
+    std::unique_ptr<ChoiceStream> stream;
+    bool finished = false;
+  };
+  struct Request {
+    uint64_t id = 0;
+    GenerationRequest params;
+    GenerationResult result;
+    std::vector<std::unique_ptr<Sequence>> sequences;
+    std::vector<OwnedDelta> deltas;
+    int active = 0;
+    std::optional<absl::Status> error;  // set when it ended abnormally
+  };
+
+  bool Reserve(Sequence& seq, int64_t positions);
+  void Preempt(Sequence& seq);
+  void Release(Sequence& seq);           // finished or cancelled: blocks back, out of the queues
+  void Fail(Request& request, absl::Status status);
+  void Sample(Sequence& seq, std::span<const float> logits);
+
+  const TransformerModel& model_;
+  const Tokenizer* tokenizer_;
+  const SchedulerOptions options_;
+  PagedKvCache cache_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Request>> requests_;
+  std::deque<Sequence*> waiting_;
+  std::vector<Sequence*> running_;  // admission order: the back is the newest
+  uint64_t next_id_ = 1;
+  int64_t preemptions_ = 0;
+  std::vector<float> logits_;
+};
+
+}  // namespace cai::inference

@@ -1,0 +1,288 @@
+// Continuous batching: the block allocator, batched forward passes and the step scheduler.
+#include "services/inference/engine/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "services/inference/engine/block_allocator.h"
+#include "services/inference/engine/checkpoint.h"
+#include "services/inference/engine/dot.h"
+#include "services/inference/engine/ops.h"
+#include "tests/unit/inference/test_model.h"
+
+namespace cai::inference {
+namespace {
+
+TEST(BlockAllocatorTest, AllocatesFreesAndRunsOut) {
+  BlockAllocator allocator(5);
+  std::vector<int32_t> a, b;
+  ASSERT_TRUE(allocator.Allocate(3, a));
+  EXPECT_EQ(a.size(), 3u);
+  EXPECT_EQ(allocator.num_free(), 2);
+  EXPECT_FALSE(allocator.Allocate(3, b));  // all or nothing
+  EXPECT_TRUE(b.empty());
+  ASSERT_TRUE(allocator.Allocate(2, b));
+  EXPECT_EQ(allocator.num_free(), 0);
+  std::vector<int32_t> all = a;
+  all.insert(all.end(), b.begin(), b.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<int32_t>{0, 1, 2, 3, 4}));  // distinct ids, the whole pool
+  allocator.Free(a);
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(allocator.num_free(), 3);
+  ASSERT_TRUE(allocator.Allocate(3, a));
+  EXPECT_EQ(allocator.num_free(), 0);
+  EXPECT_EQ(KvBlocksFor(0), 0);
+  EXPECT_EQ(KvBlocksFor(16), 1);
+  EXPECT_EQ(KvBlocksFor(17), 2);
+}
+
+// Batched BF16 products (the decode batch path) give each token the bits of a lone DotBf16.
+TEST(BatchedMatMulTest, Bf16RowsGiveEveryTokenTheSingleTokenBits) {
+  const size_t rows = 7, cols = 77;  // odd rows; cols exercises the 32-wide body and the tail
+  std::vector<uint16_t> bits(rows * cols);
+  std::vector<float> x(11 * cols);
+  for (size_t i = 0; i < bits.size(); ++i) bits[i] = F32ToBf16(std::sin(0.37f * static_cast<float>(i)));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * static_cast<float>(i));
+  const WeightMatrix w = WeightMatrix::OwnBf16(bits, rows, cols);
+  ThreadPool pool(2);
+  for (size_t tokens = 1; tokens <= 11; ++tokens) {
+    std::vector<float> out(tokens * rows);
+    MatMul(out.data(), rows, x.data(), tokens, w, pool);
+    for (size_t t = 0; t < tokens; ++t) {
+      for (size_t r = 0; r < rows; ++r) {
+        ASSERT_EQ(out[t * rows + r], DotBf16(w.bf16_row(r), x.data() + t * cols, cols)) << tokens << " " << t << " " << r;
+      }
+    }
+  }
+}
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    const LlamaConfig config = testing::TinyConfig();
+    std::filesystem::create_directories(dir_->path() + "/tiny");
+    testing::WriteWeights(testing::RandomWeights(config, 5), dir_->path() + "/tiny/model.safetensors");
+    absl::StatusOr<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::Open(dir_->path() + "/tiny");
+    ASSERT_TRUE(ckpt.ok()) << ckpt.status();
+    absl::StatusOr<std::unique_ptr<TransformerModel>> model = TransformerModel::Load(config, **ckpt, 2);
+    ASSERT_TRUE(model.ok()) << model.status();
+    model_ = model->release();
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    delete dir_;
+  }
+
+  static std::vector<int32_t> Prompt(int length, int salt) {
+    std::vector<int32_t> prompt(length);
+    for (int i = 0; i < length; ++i) prompt[i] = (i * 7 + salt * 13 + 1) % 50;
+    return prompt;
+  }
+  // Greedy; with logprobs so the deltas carry the token ids (there is no tokenizer).
+  static GenerationRequest Greedy(std::vector<int32_t> prompt, int max_tokens) {
+    GenerationRequest r;
+    r.prompt = std::move(prompt);
+    r.sampling.temperature = 0;
+    r.max_tokens = max_tokens;
+    r.logprobs = true;
+    return r;
+  }
+  static SchedulerOptions Options(int64_t blocks, int max_batch_tokens = 256) {
+    return {.kv_cache_bytes = blocks * model_->kv_block_bytes(), .max_batch_tokens = max_batch_tokens,
+            .max_running = 64};
+  }
+
+  // Steps until every request in `ids` ended; the sampled ids of choice 0 per request.
+  static std::map<uint64_t, std::vector<int32_t>> Drain(Scheduler& scheduler, const std::vector<uint64_t>& ids,
+                                                        std::vector<StepRecord>* records = nullptr) {
+    std::map<uint64_t, std::vector<int32_t>> tokens;
+    std::vector<uint64_t> open = ids;
+    for (int guard = 0; !open.empty() && guard < 10000; ++guard) {
+      StepRecord record = scheduler.Step();
+      if (records) records->push_back(record);
+      for (auto it = open.begin(); it != open.end();) {
+        for (const OwnedDelta& d : scheduler.TakeDeltas(*it)) {
+          if (d.index == 0) {
+            for (const SampledToken& t : d.tokens) tokens[*it].push_back(t.id);
+          }
+        }
+        if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(*it)) {
+          EXPECT_TRUE(result->ok()) << result->status();
+          it = open.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    EXPECT_TRUE(open.empty());
+    return tokens;
+  }
+
+  static std::vector<int32_t> Alone(const GenerationRequest& request) {
+    Scheduler scheduler(*model_, nullptr, Options(64));
+    absl::StatusOr<uint64_t> id = scheduler.Add(request);
+    EXPECT_TRUE(id.ok()) << id.status();
+    return Drain(scheduler, {*id})[*id];
+  }
+
+  static testing::TempDir* dir_;
+  static TransformerModel* model_;
+};
+testing::TempDir* SchedulerTest::dir_ = nullptr;
+TransformerModel* SchedulerTest::model_ = nullptr;
+
+TEST_F(SchedulerTest, BatchedLogitsEqualSingleSequenceLogits) {
+  const size_t vocab = model_->config().vocab_size;
+  PagedKvCache paged = model_->NewPagedCache(32);
+  std::vector<std::vector<int32_t>> prompts = {Prompt(5, 1), Prompt(40, 2), Prompt(1, 3), Prompt(17, 4)};
+  std::vector<std::vector<int32_t>> tables(prompts.size());
+  std::vector<KvCache> caches;
+  std::vector<std::vector<float>> single(prompts.size(), std::vector<float>(vocab));
+  // Step 1: every prompt as one prefill; step 2: one decode token each.
+  for (int step = 0; step < 2; ++step) {
+    std::vector<BatchSequence> batch;
+    std::vector<int32_t> next(prompts.size());
+    for (size_t s = 0; s < prompts.size(); ++s) {
+      if (step == 0) {
+        caches.push_back(model_->NewCache());
+        ASSERT_TRUE(paged.allocator().Allocate(KvBlocksFor(prompts[s].size() + 1), tables[s]));
+      }
+      next[s] = static_cast<int32_t>(s * 11 % vocab);
+      std::span<const int32_t> tokens = step == 0 ? std::span<const int32_t>(prompts[s]) : std::span(&next[s], 1);
+      ASSERT_TRUE(model_->Forward(tokens, caches[s], single[s]).ok());
+      batch.push_back({tokens, step == 0 ? 0 : static_cast<int64_t>(prompts[s].size()), tables[s]});
+    }
+    std::vector<float> batched(prompts.size() * vocab);
+    ASSERT_TRUE(model_->ForwardBatch(batch, paged, batched).ok());
+    for (size_t s = 0; s < prompts.size(); ++s) {
+      for (size_t i = 0; i < vocab; ++i) {
+        ASSERT_NEAR(batched[s * vocab + i], single[s][i], 1e-5) << "step " << step << " sequence " << s;
+      }
+    }
+  }
+  // A table that does not cover the positions is refused.
+  std::vector<int32_t> short_table = {0};
+  std::vector<int32_t> long_prompt = Prompt(17, 9);
+  BatchSequence bad{long_prompt, 0, short_table};
+  std::vector<float> logits(vocab);
+  EXPECT_FALSE(model_->ForwardBatch({&bad, 1}, paged, logits).ok());
+}
+
+TEST_F(SchedulerTest, GreedyTokensAreTheSameAloneAndBatched) {
+  std::vector<GenerationRequest> requests;
+  for (int i = 0; i < 4; ++i) requests.push_back(Greedy(Prompt(3 + 9 * i, i), 20));
+  Scheduler scheduler(*model_, nullptr, Options(64));
+  std::vector<uint64_t> ids;
+  for (const GenerationRequest& r : requests) ids.push_back(*scheduler.Add(r));
+  std::vector<StepRecord> records;
+  std::map<uint64_t, std::vector<int32_t>> batched = Drain(scheduler, ids, &records);
+  EXPECT_EQ(records.front().chunks.size(), 4u);  // all four really shared steps
+  EXPECT_EQ(records[1].chunks.size(), 4u);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    EXPECT_EQ(batched[ids[i]].size(), 20u);
+    EXPECT_EQ(batched[ids[i]], Alone(requests[i])) << "request " << i;
+  }
+  EXPECT_EQ(scheduler.free_blocks(), scheduler.num_blocks());
+}
+
+TEST_F(SchedulerTest, NewRequestsJoinAtTokenBoundaries) {
+  const GenerationRequest first = Greedy(Prompt(6, 1), 12), second = Greedy(Prompt(9, 2), 5);
+  Scheduler scheduler(*model_, nullptr, Options(64));
+  const uint64_t a = *scheduler.Add(first);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(scheduler.Step().chunks.size(), 1u);
+  const uint64_t b = *scheduler.Add(second);
+  StepRecord joined = scheduler.Step();
+  ASSERT_EQ(joined.chunks.size(), 2u);
+  EXPECT_EQ(joined.chunks[0].request, a);
+  EXPECT_EQ(joined.chunks[0].tokens, 1);  // a keeps decoding...
+  EXPECT_EQ(joined.chunks[0].start, 6 + 2);
+  EXPECT_EQ(joined.chunks[1].request, b);  // ...while b prefills beside it
+  EXPECT_EQ(joined.chunks[1].tokens, 9);
+  std::vector<OwnedDelta> early = scheduler.TakeDeltas(a);
+  std::map<uint64_t, std::vector<int32_t>> rest = Drain(scheduler, {a, b});
+  EXPECT_EQ(rest[b], Alone(second));
+  EXPECT_EQ(rest[a], Alone(first));  // with logprobs and no text, a's tokens all come on its finish
+  EXPECT_TRUE(early.empty());
+}
+
+TEST_F(SchedulerTest, PreemptionByRecomputeGivesTheSameGreedyOutput) {
+  // Three sequences of 8 + 40 positions (3 blocks each) in a pool of 5 blocks.
+  std::vector<GenerationRequest> requests;
+  for (int i = 0; i < 3; ++i) requests.push_back(Greedy(Prompt(8, 10 + i), 40));
+  Scheduler scheduler(*model_, nullptr, Options(5));
+  std::vector<uint64_t> ids;
+  for (const GenerationRequest& r : requests) ids.push_back(*scheduler.Add(r));
+  std::vector<StepRecord> records;
+  std::map<uint64_t, std::vector<int32_t>> out = Drain(scheduler, ids, &records);
+  EXPECT_GT(scheduler.preemptions(), 0);
+  bool recomputed = false;  // a chunk longer than the prompt re-feeds generated tokens
+  for (const StepRecord& r : records) {
+    for (const ScheduledChunk& c : r.chunks) recomputed |= c.start == 0 && c.tokens > 8;
+  }
+  EXPECT_TRUE(recomputed);
+  for (size_t i = 0; i < requests.size(); ++i) EXPECT_EQ(out[ids[i]], Alone(requests[i])) << "request " << i;
+  EXPECT_EQ(scheduler.free_blocks(), 5);
+}
+
+TEST_F(SchedulerTest, SequenceThatCannotFitFailsInsteadOfLooping) {
+  Scheduler scheduler(*model_, nullptr, Options(2));
+  EXPECT_TRUE(absl::IsResourceExhausted(scheduler.Add(Greedy(Prompt(40, 1), 4)).status()));
+  const uint64_t id = *scheduler.Add(Greedy(Prompt(20, 1), 30));  // fits at first, outgrows 32 positions
+  for (int i = 0; i < 100 && scheduler.HasWork(); ++i) scheduler.Step();
+  std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(id);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(absl::IsResourceExhausted(result->status())) << result->status();
+  EXPECT_EQ(scheduler.free_blocks(), 2);
+}
+
+TEST_F(SchedulerTest, CancellationFreesBlocksAtOnce) {
+  Scheduler scheduler(*model_, nullptr, Options(16));
+  const uint64_t a = *scheduler.Add(Greedy(Prompt(30, 1), 50));
+  const uint64_t b = *scheduler.Add(Greedy(Prompt(5, 2), 50));
+  for (int i = 0; i < 4; ++i) scheduler.Step();
+  EXPECT_EQ(scheduler.free_blocks(), 16 - 3 - 1);
+  scheduler.Cancel(a);
+  EXPECT_EQ(scheduler.free_blocks(), 16 - 1);  // before any further step
+  std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(a);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(absl::IsCancelled(result->status()));
+  StepRecord next = scheduler.Step();
+  ASSERT_EQ(next.chunks.size(), 1u);
+  EXPECT_EQ(next.chunks[0].request, b);
+  scheduler.Cancel(b);
+  EXPECT_EQ(scheduler.free_blocks(), 16);
+  EXPECT_FALSE(scheduler.HasWork());
+}
+
+TEST_F(SchedulerTest, ChunkedPrefillInterleavesWithDecode) {
+  const GenerationRequest running = Greedy(Prompt(4, 1), 30), long_prompt = Greedy(Prompt(60, 2), 3);
+  Scheduler scheduler(*model_, nullptr, Options(64, /*max_batch_tokens=*/8));
+  const uint64_t a = *scheduler.Add(running);
+  scheduler.Step();  // a's prefill
+  const uint64_t b = *scheduler.Add(long_prompt);
+  // 60 prompt tokens at 7 per step (the 8th is a's decode): 9 steps in which both advance.
+  int64_t prefilled = 0;
+  for (int step = 0; step < 9; ++step) {
+    StepRecord r = scheduler.Step();
+    ASSERT_EQ(r.chunks.size(), 2u) << "step " << step;
+    EXPECT_EQ(r.chunks[0].request, a);
+    EXPECT_EQ(r.chunks[0].tokens, 1);
+    EXPECT_EQ(r.chunks[1].request, b);
+    EXPECT_EQ(r.chunks[1].start, prefilled);
+    EXPECT_LE(r.chunks[1].tokens, 7);
+    prefilled += r.chunks[1].tokens;
+  }
+  EXPECT_EQ(prefilled, 60);
+  std::map<uint64_t, std::vector<int32_t>> out = Drain(scheduler, {a, b});
+  EXPECT_EQ(out[a], Alone(running));
+  EXPECT_EQ(out[b], Alone(long_prompt));
+}
+
+}  // namespace
+}  // namespace cai::inference
