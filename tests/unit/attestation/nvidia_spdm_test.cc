@@ -118,6 +118,7 @@ struct SpdmMutation {
   std::function<Bytes(Bytes)> mutate;
   const char* parse_error;  // null: parses, but the signature must fail
 };
+void PrintTo(const SpdmMutation& m, std::ostream* os) { *os << m.name; }
 
 std::vector<SpdmMutation> SpdmMutations() {
   auto flip = [](size_t at) {

@@ -168,6 +168,7 @@ struct Mutation {
   const char* parse_error;
   std::function<absl::Status(const TdxQuote&)> failing_check;
 };
+void PrintTo(const Mutation& m, std::ostream* os) { *os << m.name; }
 
 Bytes Flip(Bytes b, size_t at) {
   b[at] ^= 0x01;

@@ -218,6 +218,8 @@ struct TdxCase {
   const char* failing_check;                          // "parse" for parser errors
   const char* reason;                                 // substring of the detail
 };
+// gtest prints a parameter with this; without it, every test line shows the struct's raw bytes.
+void PrintTo(const TdxCase& c, std::ostream* os) { *os << c.name; }
 
 std::vector<TdxCase> TdxCases() {
   using S = Simulated;
@@ -379,6 +381,7 @@ struct GpuCase {
   const char* failing_check;
   const char* reason;
 };
+void PrintTo(const GpuCase& c, std::ostream* os) { *os << c.name; }
 
 std::vector<GpuCase> GpuCases() {
   struct Access : Simulated {
