@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/inference/engine/hf_layer_weights.h"
 #include "services/inference/engine/ops.h"
 
 namespace cai::inference {
@@ -104,10 +105,9 @@ absl::StatusOr<std::unique_ptr<TransformerModel>> TransformerModel::LoadWeights(
                                                                                const Checkpoint& checkpoint,
                                                                                bool borrow, int num_threads) {
   std::unique_ptr<TransformerModel> model(new TransformerModel(config, num_threads));
-  const bool gemma = config.family == ModelFamily::kGemma2, phi3 = config.family == ModelFamily::kPhi3;
-  const int64_t d = config.hidden_size, ffn = config.intermediate_size, hd = config.head_dim;
-  const int64_t q_dim = config.num_attention_heads * hd, kv_dim = config.num_key_value_heads * hd;
-  const float norm_offset = gemma ? 1.0f : 0.0f;
+  const bool gemma = config.family == ModelFamily::kGemma2;
+  const int64_t d = config.hidden_size;
+  const float norm_offset = gemma ? 1.0f : 0.0f;  // Gemma's (1 + w) norms
   Loader load(checkpoint, borrow);
 
   model->embed_ = load.Matrix("model.embed_tokens.weight", config.vocab_size, d);
@@ -119,33 +119,8 @@ absl::StatusOr<std::unique_ptr<TransformerModel>> TransformerModel::LoadWeights(
   }
   model->layers_.resize(config.num_hidden_layers);
   for (int i = 0; i < config.num_hidden_layers; ++i) {
-    const std::string p = absl::StrCat("model.layers.", i, ".");
     Layer& layer = model->layers_[i];
-    layer.sliding = config.sliding_window.has_value() && i < static_cast<int>(config.sliding_layers.size()) &&
-                    config.sliding_layers[i];
-    layer.attn_norm = load.Vector(p + "input_layernorm.weight", d, norm_offset);
-    if (phi3) {
-      layer.wqkv = load.Matrix(p + "self_attn.qkv_proj.weight", q_dim + 2 * kv_dim, d);
-    } else {
-      layer.wq = load.Matrix(p + "self_attn.q_proj.weight", q_dim, d);
-      layer.wk = load.Matrix(p + "self_attn.k_proj.weight", kv_dim, d);
-      layer.wv = load.Matrix(p + "self_attn.v_proj.weight", kv_dim, d);
-    }
-    layer.wo = load.Matrix(p + "self_attn.o_proj.weight", d, q_dim);
-    if (gemma) {
-      layer.post_attn_norm = load.Vector(p + "post_attention_layernorm.weight", d, norm_offset);
-      layer.ffn_norm = load.Vector(p + "pre_feedforward_layernorm.weight", d, norm_offset);
-      layer.post_ffn_norm = load.Vector(p + "post_feedforward_layernorm.weight", d, norm_offset);
-    } else {
-      layer.ffn_norm = load.Vector(p + "post_attention_layernorm.weight", d, norm_offset);
-    }
-    if (phi3) {
-      layer.w_gate_up = load.Matrix(p + "mlp.gate_up_proj.weight", 2 * ffn, d);
-    } else {
-      layer.w_gate = load.Matrix(p + "mlp.gate_proj.weight", ffn, d);
-      layer.w_up = load.Matrix(p + "mlp.up_proj.weight", ffn, d);
-    }
-    layer.w_down = load.Matrix(p + "mlp.down_proj.weight", d, ffn);
+    LoadHfLayerWeights(config, i, load, layer);
     for (const WeightMatrix* m : {&layer.wq, &layer.wk, &layer.wv, &layer.wqkv, &layer.wo, &layer.w_gate,
                                   &layer.w_up, &layer.w_gate_up, &layer.w_down}) {
       model->decode_weight_bytes_ += m->bytes();
