@@ -214,7 +214,7 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const
       model->weight_bytes_ - (config.tie_word_embeddings ? 0 : model->embed_.rows * model->embed_.cols *
                                                                    static_cast<int64_t>(DTypeSize(model->embed_.dtype)));
 
-  const double pre_attn_scalar = config.query_pre_attn_scalar > 0 ? config.query_pre_attn_scalar : double(hd);
+  const double pre_attn_scalar = config.query_pre_attn_scalar > 0 ? config.query_pre_attn_scalar : double(config.head_dim);
   model->attention_ = AttentionShape{config.num_attention_heads, config.num_key_value_heads, config.head_dim,
                                      static_cast<float>(1.0 / std::sqrt(pre_attn_scalar)),
                                      static_cast<float>(config.attn_logit_softcapping), 0};
