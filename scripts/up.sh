@@ -5,5 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/install-deps.sh
-scripts/build.sh >/dev/null
+# Only what the stack needs: the four services, the CLI and the demo model writer.
+echo "Building cai (the first build takes several minutes) ..."
+scripts/build.sh cai cai-edge cai-signer cai-attestor cai-inference cai-demo-model
 exec build/bin/cai up "$@"
