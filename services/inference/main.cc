@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const cai::inference::LlamaConfig& config = (*model)->config;
+  const cai::inference::ModelConfig& config = (*model)->config;
   cai::LogInfo("loaded ", name, ": ", config.architecture, ", ", (*model)->model->num_parameters(),
                " parameters, ", config.num_hidden_layers, " layers, context ", config.max_position_embeddings,
                ", vocab ", config.vocab_size, ", chat template ", ChatTemplateName((*model)->chat_template),

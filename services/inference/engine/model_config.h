@@ -58,9 +58,6 @@ struct ModelConfig {
   std::vector<int32_t> eos_token_ids;
 };
 
-// The previous name, kept while callers move to ModelConfig.
-using LlamaConfig = ModelConfig;
-
 // Defaults from `generation_config.json`; every field optional there.
 struct GenerationConfig {
   std::vector<int32_t> eos_token_ids;
@@ -73,9 +70,6 @@ struct GenerationConfig {
 // InvalidArgument errors that name the key; known but unimplemented features (Phi-3 longrope,
 // partial rotary) are Unimplemented.
 absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text);
-inline absl::StatusOr<ModelConfig> ParseLlamaConfig(std::string_view json_text) {
-  return ParseModelConfig(json_text);
-}
 absl::StatusOr<GenerationConfig> ParseGenerationConfig(std::string_view json_text);
 
 // RoPE inverse frequencies for one head (head_dim / 2 values), with llama3 scaling if configured.

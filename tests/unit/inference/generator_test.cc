@@ -23,7 +23,7 @@ class GeneratorTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<LoadedModel>> loaded = LoadModelDir(dir_->path(), 2);
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     demo_ = loaded->release();
-    LlamaConfig config = testing::TinyConfig();
+    ModelConfig config = testing::TinyConfig();
     config.vocab_size = demo_->tokenizer->vocab_size();
     testing::WriteWeights(testing::RandomWeights(config, 9), dir_->path() + "/tiny.safetensors");
     std::filesystem::create_directories(dir_->path() + "/tiny");

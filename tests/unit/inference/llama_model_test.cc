@@ -1,4 +1,4 @@
-#include "services/inference/engine/llama_model.h"
+#include "services/inference/engine/transformer_model.h"
 
 #include <cmath>
 #include <fstream>
@@ -16,7 +16,7 @@ using testing::NamedWeights;
 
 // A straightforward double-precision Llama forward over the whole sequence, written from the HF
 // modeling code without any of the engine's kernels: returns the last position's logits.
-std::vector<double> ReferenceLogits(const LlamaConfig& c, const NamedWeights& w, const std::vector<int32_t>& tokens) {
+std::vector<double> ReferenceLogits(const ModelConfig& c, const NamedWeights& w, const std::vector<int32_t>& tokens) {
   std::map<std::string, const std::vector<float>*> by_name;
   for (size_t i = 0; i < w.names.size(); ++i) by_name[w.names[i]] = &w.values[i];
   auto W = [&](const std::string& name) { return *by_name.at(name); };
@@ -93,17 +93,17 @@ struct Loaded {
   testing::TempDir dir;
   NamedWeights weights;
   std::unique_ptr<Checkpoint> checkpoint;
-  std::unique_ptr<LlamaModel> model;
+  std::unique_ptr<TransformerModel> model;
 };
 
-std::unique_ptr<Loaded> LoadTiny(const LlamaConfig& config, int threads) {
+std::unique_ptr<Loaded> LoadTiny(const ModelConfig& config, int threads) {
   auto l = std::make_unique<Loaded>();
   l->weights = testing::RandomWeights(config, 42);
   testing::WriteWeights(l->weights, l->dir.path() + "/model.safetensors");
   absl::StatusOr<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::Open(l->dir.path());
   EXPECT_TRUE(ckpt.ok()) << ckpt.status();
   l->checkpoint = *std::move(ckpt);
-  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(config, *l->checkpoint, threads);
+  absl::StatusOr<std::unique_ptr<TransformerModel>> model = TransformerModel::Load(config, *l->checkpoint, threads);
   EXPECT_TRUE(model.ok()) << model.status();
   l->model = *std::move(model);
   return l;
@@ -114,7 +114,7 @@ const std::vector<int32_t> kTokens = {3, 17, 42, 0, 49, 8, 8, 21, 30, 11, 5, 44,
 class LlamaModelTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(LlamaModelTest, MatchesDoublePrecisionReference) {
-  LlamaConfig config = testing::TinyConfig(/*tied=*/GetParam());
+  ModelConfig config = testing::TinyConfig(/*tied=*/GetParam());
   std::unique_ptr<Loaded> l = LoadTiny(config, 2);
   ASSERT_NE(l->model, nullptr);
   KvCache cache = l->model->NewCache();
@@ -126,7 +126,7 @@ TEST_P(LlamaModelTest, MatchesDoublePrecisionReference) {
 }
 
 TEST_P(LlamaModelTest, CachedDecodeEqualsFullRecompute) {
-  LlamaConfig config = testing::TinyConfig(GetParam());
+  ModelConfig config = testing::TinyConfig(GetParam());
   std::unique_ptr<Loaded> l = LoadTiny(config, 3);
   ASSERT_NE(l->model, nullptr);
   // Decode: a 5-token prefill, then one token at a time through the cache.
@@ -144,7 +144,7 @@ TEST_P(LlamaModelTest, CachedDecodeEqualsFullRecompute) {
 INSTANTIATE_TEST_SUITE_P(TiedAndUntied, LlamaModelTest, ::testing::Bool());
 
 TEST(LlamaModel, LongPrefillRunsInChunksAndMatchesReference) {
-  LlamaConfig config = testing::TinyConfig();
+  ModelConfig config = testing::TinyConfig();
   std::unique_ptr<Loaded> l = LoadTiny(config, 2);
   std::vector<int32_t> tokens;
   for (int i = 0; i < 100; ++i) tokens.push_back((i * 7 + 3) % config.vocab_size);  // > one 64-token chunk
@@ -156,7 +156,7 @@ TEST(LlamaModel, LongPrefillRunsInChunksAndMatchesReference) {
 }
 
 TEST(LlamaModel, RejectsBadInputs) {
-  LlamaConfig config = testing::TinyConfig();
+  ModelConfig config = testing::TinyConfig();
   std::unique_ptr<Loaded> l = LoadTiny(config, 1);
   KvCache cache = l->model->NewCache();
   std::vector<float> logits(config.vocab_size);
@@ -168,7 +168,7 @@ TEST(LlamaModel, RejectsBadInputs) {
 }
 
 TEST(LlamaModel, ShapeMismatchNamesTheTensor) {
-  LlamaConfig config = testing::TinyConfig();
+  ModelConfig config = testing::TinyConfig();
   testing::TempDir dir;
   NamedWeights w = testing::RandomWeights(config, 1);
   for (size_t i = 0; i < w.names.size(); ++i) {
@@ -177,7 +177,7 @@ TEST(LlamaModel, ShapeMismatchNamesTheTensor) {
   testing::WriteWeights(w, dir.path() + "/model.safetensors");
   absl::StatusOr<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::Open(dir.path());
   ASSERT_TRUE(ckpt.ok());
-  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(config, **ckpt, 1);
+  absl::StatusOr<std::unique_ptr<TransformerModel>> model = TransformerModel::Load(config, **ckpt, 1);
   ASSERT_FALSE(model.ok());
   EXPECT_NE(model.status().message().find("model.layers.1.self_attn.k_proj.weight"), std::string::npos)
       << model.status();
@@ -185,7 +185,7 @@ TEST(LlamaModel, ShapeMismatchNamesTheTensor) {
 }
 
 TEST(LlamaModel, MissingTensorIsNotFound) {
-  LlamaConfig config = testing::TinyConfig();
+  ModelConfig config = testing::TinyConfig();
   testing::TempDir dir;
   NamedWeights w = testing::RandomWeights(config, 1);
   w.names.pop_back();  // lm_head.weight
@@ -194,7 +194,7 @@ TEST(LlamaModel, MissingTensorIsNotFound) {
   testing::WriteWeights(w, dir.path() + "/model.safetensors");
   absl::StatusOr<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::Open(dir.path());
   ASSERT_TRUE(ckpt.ok());
-  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(config, **ckpt, 1);
+  absl::StatusOr<std::unique_ptr<TransformerModel>> model = TransformerModel::Load(config, **ckpt, 1);
   EXPECT_TRUE(absl::IsNotFound(model.status()));
   EXPECT_NE(model.status().message().find("lm_head.weight"), std::string::npos);
 }

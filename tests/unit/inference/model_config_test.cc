@@ -23,7 +23,7 @@ constexpr char kLlama31[] = R"({
   "attention_bias": false, "mlp_bias": false, "torch_dtype": "bfloat16"})";
 
 TEST(ModelConfig, ParsesLlama31) {
-  absl::StatusOr<LlamaConfig> c = ParseLlamaConfig(kLlama31);
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(kLlama31);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->architecture, "LlamaForCausalLM");
   EXPECT_EQ(c->hidden_size, 4096);
@@ -37,7 +37,7 @@ TEST(ModelConfig, ParsesLlama31) {
 }
 
 TEST(ModelConfig, DefaultsKvHeadsAndAcceptsSingleEos) {
-  absl::StatusOr<LlamaConfig> c = ParseLlamaConfig(
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(
       R"({"model_type":"llama","hidden_size":64,"intermediate_size":128,"num_hidden_layers":1,
           "num_attention_heads":4,"vocab_size":100,"max_position_embeddings":256,"eos_token_id":2})");
   ASSERT_TRUE(c.ok()) << c.status();
@@ -86,7 +86,7 @@ TEST(ModelConfig, RejectsBadValuesNamingTheKey) {
       {Mutate("sliding_window", "4096"), "'sliding_window'"},
   };
   for (const Case& c : cases) {
-    absl::StatusOr<LlamaConfig> parsed = ParseLlamaConfig(c.json);
+    absl::StatusOr<ModelConfig> parsed = ParseModelConfig(c.json);
     ASSERT_FALSE(parsed.ok()) << c.json;
     EXPECT_TRUE(absl::IsInvalidArgument(parsed.status()));
     EXPECT_NE(parsed.status().message().find(c.message_part), std::string::npos)
@@ -110,7 +110,7 @@ TEST(ModelConfig, GenerationConfig) {
 
 // The llama3 frequency table of Llama 3.1 8B, recomputed here from the published rule.
 TEST(ModelConfig, Llama3RopeFrequencies) {
-  absl::StatusOr<LlamaConfig> c = ParseLlamaConfig(kLlama31);
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(kLlama31);
   ASSERT_TRUE(c.ok());
   std::vector<double> f = RopeInverseFrequencies(*c);
   ASSERT_EQ(f.size(), 64u);

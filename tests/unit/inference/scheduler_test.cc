@@ -65,7 +65,7 @@ class SchedulerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    const LlamaConfig config = testing::TinyConfig();
+    const ModelConfig config = testing::TinyConfig();
     std::filesystem::create_directories(dir_->path() + "/tiny");
     testing::WriteWeights(testing::RandomWeights(config, 5), dir_->path() + "/tiny/model.safetensors");
     absl::StatusOr<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::Open(dir_->path() + "/tiny");

@@ -30,8 +30,8 @@ class TempDir {
 };
 
 // A tiny Llama with GQA and llama3 RoPE scaling whose scaling thresholds fall inside its head.
-inline LlamaConfig TinyConfig(bool tied = false) {
-  LlamaConfig c;
+inline ModelConfig TinyConfig(bool tied = false) {
+  ModelConfig c;
   c.architecture = "LlamaForCausalLM";
   c.model_type = "llama";
   c.hidden_size = 32;
@@ -49,7 +49,7 @@ inline LlamaConfig TinyConfig(bool tied = false) {
   return c;
 }
 
-inline std::string TinyConfigJson(const LlamaConfig& c) {
+inline std::string TinyConfigJson(const ModelConfig& c) {
   return "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\",\"hidden_size\":" +
          std::to_string(c.hidden_size) + ",\"intermediate_size\":" + std::to_string(c.intermediate_size) +
          ",\"num_hidden_layers\":" + std::to_string(c.num_hidden_layers) + ",\"num_attention_heads\":" +
@@ -68,7 +68,7 @@ struct NamedWeights {
   std::vector<std::vector<float>> values;
 };
 
-inline NamedWeights RandomWeights(const LlamaConfig& c, uint64_t seed) {
+inline NamedWeights RandomWeights(const ModelConfig& c, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   NamedWeights w;
