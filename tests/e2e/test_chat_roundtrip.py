@@ -127,3 +127,22 @@ def test_quote_binds_key_and_nonce_for_both_algorithms(stack):
         assert payload["nonce"] == nonce and payload["arch"] == "HOPPER" and payload["evidence_list"]
         assert report["info"]["simulated"] is True
         assert report["all_attestations"][0]["intel_quote"] == report["intel_quote"]
+
+
+def test_prompts_and_completions_never_reach_the_logs(stack):
+    """A canary prompt goes through every service; no service may log it, nor the completion."""
+    canary = "canary-" + os.urandom(12).hex()
+    client, _ = client_for(stack)
+    completion = client.chat.completions.create(
+        model=stack.model, messages=[{"role": "system", "content": canary}, {"role": "user", "content": canary}],
+        max_tokens=24, seed=5)
+    stream = client.chat.completions.create(
+        model=stack.model, messages=[{"role": "user", "content": canary}], max_tokens=8, stream=True)
+    streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    log = (stack.workdir / "cai-up.log").read_text(errors="replace")
+    assert canary not in log
+    for text in (completion.choices[0].message.content, streamed):
+        # Long enough to be meaningful; the demo model's text is random, so a short one could
+        # appear by chance.
+        if len(text) >= 12:
+            assert text not in log
