@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/stats.h"
 #include "services/inference/engine/checkpoint.h"
+#include "services/inference/engine/hf_layer_weights.h"
 #include "services/inference/engine/safetensors.h"
 #include "services/inference/engine/safetensors_writer.h"
 #include "services/inference/engine/scheduler.h"
@@ -80,23 +81,7 @@ std::string RandomCheckpoint(const cai::inference::ModelConfig& c) {
     }
     writer.AddRaw(name, "BF16", std::move(shape), std::move(bytes));
   };
-  const int64_t d = c.hidden_size, f = c.intermediate_size, q = c.num_attention_heads * c.head_dim,
-                kv = c.num_key_value_heads * c.head_dim;
-  add("model.embed_tokens.weight", {c.vocab_size, d}, false);
-  for (int i = 0; i < c.num_hidden_layers; ++i) {
-    const std::string p = absl::StrCat("model.layers.", i, ".");
-    add(p + "input_layernorm.weight", {d}, true);
-    add(p + "self_attn.q_proj.weight", {q, d}, false);
-    add(p + "self_attn.k_proj.weight", {kv, d}, false);
-    add(p + "self_attn.v_proj.weight", {kv, d}, false);
-    add(p + "self_attn.o_proj.weight", {d, q}, false);
-    add(p + "post_attention_layernorm.weight", {d}, true);
-    add(p + "mlp.gate_proj.weight", {f, d}, false);
-    add(p + "mlp.up_proj.weight", {f, d}, false);
-    add(p + "mlp.down_proj.weight", {d, f}, false);
-  }
-  add("model.norm.weight", {d}, true);
-  add("lm_head.weight", {c.vocab_size, d}, false);
+  for (const cai::inference::HfTensorSpec& t : cai::inference::LlamaTensorSpecs(c)) add(t.name, t.shape, t.is_norm);
   return writer.Serialize();
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "services/inference/engine/hf_layer_weights.h"
 #include "services/inference/engine/safetensors_writer.h"
 #include "services/inference/engine/tokenizer/bpe_trainer.h"
 #include "services/inference/engine/tokenizer/tokenizer.h"
@@ -111,23 +112,17 @@ absl::Status WriteDemoModel(const std::string& dir, const DemoModelOptions& o) {
     std::vector<float> values(static_cast<size_t>(n), 1.0f);
     writer.Add(name, DType::kBF16, {n}, values);
   };
-  const int64_t d = o.hidden_size, q = int64_t{o.num_attention_heads} * head_dim,
-                kv = int64_t{o.num_key_value_heads} * head_dim;
-  linear("model.embed_tokens.weight", vocab, d);
-  for (int i = 0; i < o.num_hidden_layers; ++i) {
-    std::string p = absl::StrCat("model.layers.", i, ".");
-    norm(p + "input_layernorm.weight", d);
-    linear(p + "self_attn.q_proj.weight", q, d);
-    linear(p + "self_attn.k_proj.weight", kv, d);
-    linear(p + "self_attn.v_proj.weight", kv, d);
-    linear(p + "self_attn.o_proj.weight", d, q);
-    norm(p + "post_attention_layernorm.weight", d);
-    linear(p + "mlp.gate_proj.weight", o.intermediate_size, d);
-    linear(p + "mlp.up_proj.weight", o.intermediate_size, d);
-    linear(p + "mlp.down_proj.weight", d, o.intermediate_size);
+  inference::ModelConfig shape;
+  shape.hidden_size = o.hidden_size;
+  shape.intermediate_size = o.intermediate_size;
+  shape.num_hidden_layers = o.num_hidden_layers;
+  shape.num_attention_heads = o.num_attention_heads;
+  shape.num_key_value_heads = o.num_key_value_heads;
+  shape.head_dim = head_dim;
+  shape.vocab_size = vocab;
+  for (const inference::HfTensorSpec& t : inference::LlamaTensorSpecs(shape)) {
+    t.is_norm ? norm(t.name, t.shape[0]) : linear(t.name, t.shape[0], t.shape[1]);
   }
-  norm("model.norm.weight", d);
-  linear("lm_head.weight", vocab, d);
 
   for (absl::Status status : {
            WriteText(root / "config.json", config.dump(2) + "\n"),

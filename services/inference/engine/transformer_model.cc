@@ -111,12 +111,7 @@ absl::StatusOr<std::unique_ptr<TransformerModel>> TransformerModel::LoadWeights(
   Loader load(checkpoint, borrow);
 
   model->embed_ = load.Matrix("model.embed_tokens.weight", config.vocab_size, d);
-  if (gemma) {
-    // HF multiplies by sqrt(hidden_size) held in the activation dtype: BF16 weights, BF16 scale.
-    float scale = static_cast<float>(std::sqrt(static_cast<double>(d)));
-    if (load.DTypeOf("model.embed_tokens.weight") == DType::kBF16) scale = Bf16ToF32(F32ToBf16(scale));
-    model->embed_scale_ = scale;
-  }
+  model->embed_scale_ = EmbeddingScale(config, load.DTypeOf("model.embed_tokens.weight") == DType::kBF16);
   model->layers_.resize(config.num_hidden_layers);
   for (int i = 0; i < config.num_hidden_layers; ++i) {
     Layer& layer = model->layers_[i];

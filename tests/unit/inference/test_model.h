@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "services/inference/engine/hf_layer_weights.h"
 #include "services/inference/engine/model_config.h"
 #include "services/inference/engine/safetensors_writer.h"
 
@@ -82,23 +83,7 @@ inline NamedWeights RandomWeights(const ModelConfig& c, uint64_t seed) {
     w.shapes.push_back(std::move(shape));
     w.values.push_back(std::move(v));
   };
-  int64_t d = c.hidden_size, f = c.intermediate_size, q = c.num_attention_heads * c.head_dim,
-          kv = c.num_key_value_heads * c.head_dim;
-  add("model.embed_tokens.weight", {c.vocab_size, d}, false);
-  for (int i = 0; i < c.num_hidden_layers; ++i) {
-    std::string p = "model.layers." + std::to_string(i) + ".";
-    add(p + "input_layernorm.weight", {d}, true);
-    add(p + "self_attn.q_proj.weight", {q, d}, false);
-    add(p + "self_attn.k_proj.weight", {kv, d}, false);
-    add(p + "self_attn.v_proj.weight", {kv, d}, false);
-    add(p + "self_attn.o_proj.weight", {d, q}, false);
-    add(p + "post_attention_layernorm.weight", {d}, true);
-    add(p + "mlp.gate_proj.weight", {f, d}, false);
-    add(p + "mlp.up_proj.weight", {f, d}, false);
-    add(p + "mlp.down_proj.weight", {d, f}, false);
-  }
-  add("model.norm.weight", {d}, true);
-  if (!c.tie_word_embeddings) add("lm_head.weight", {c.vocab_size, d}, false);
+  for (HfTensorSpec& t : LlamaTensorSpecs(c)) add(std::move(t.name), std::move(t.shape), t.is_norm);
   return w;
 }
 
