@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace cai::inference {
 namespace {
@@ -99,6 +100,16 @@ absl::StatusOr<const Tensor*> Checkpoint::Get(std::string_view name) const {
   auto it = tensors_.find(key);
   if (it == tensors_.end()) return absl::NotFoundError(absl::StrCat("checkpoint has no tensor '", key, "'"));
   return it->second;
+}
+
+absl::StatusOr<const Tensor*> Checkpoint::Get(std::string_view name, const std::vector<int64_t>& shape) const {
+  absl::StatusOr<const Tensor*> t = Get(name);
+  if (t.ok() && (*t)->shape != shape) {
+    return absl::InvalidArgumentError(absl::StrCat("tensor '", std::string(name), "' has shape [",
+                                                   absl::StrJoin((*t)->shape, ", "), "], expected [",
+                                                   absl::StrJoin(shape, ", "), "]"));
+  }
+  return t;
 }
 
 uint64_t Checkpoint::total_bytes() const {

@@ -23,6 +23,8 @@ class Checkpoint {
 
   // NotFound naming the tensor when absent.
   absl::StatusOr<const Tensor*> Get(std::string_view name) const;
+  // As Get, and InvalidArgument naming the tensor and both shapes unless it has `shape`.
+  absl::StatusOr<const Tensor*> Get(std::string_view name, const std::vector<int64_t>& shape) const;
   size_t num_tensors() const { return tensors_.size(); }
   uint64_t total_bytes() const;  // of all tensor data
 

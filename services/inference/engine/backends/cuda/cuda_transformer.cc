@@ -8,7 +8,6 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "services/inference/engine/backends/cuda/cuda_status.h"
 #include "services/inference/engine/hf_layer_weights.h"
 
@@ -89,15 +88,9 @@ class CudaTransformer::Loader {
  private:
   const Tensor* Find(const std::string& name, const std::vector<int64_t>& shape) {
     if (!status_.ok()) return nullptr;
-    absl::StatusOr<const Tensor*> t = checkpoint_->Get(name);
+    absl::StatusOr<const Tensor*> t = checkpoint_->Get(name, shape);
     if (!t.ok()) {
       status_ = t.status();
-      return nullptr;
-    }
-    if ((*t)->shape != shape) {
-      status_ = absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' has shape [",
-                                                        absl::StrJoin((*t)->shape, ", "), "], expected [",
-                                                        absl::StrJoin(shape, ", "), "]"));
       return nullptr;
     }
     return *t;
