@@ -1,78 +1,12 @@
 #include "services/inference/engine/ops.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
-#include <vector>
 
 #include "services/inference/engine/dot.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "services/inference/engine/matmul_bf16.h"
 
 namespace cai::inference {
-namespace {
-
-#if defined(__x86_64__)
-#define CAI_AVX2 __attribute__((target("avx2,fma")))
-
-CAI_AVX2 inline __m256 Widen8(const uint16_t* p) {
-  __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
-}
-
-CAI_AVX2 inline float Reduce(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
-  __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-  __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  __m128 p = _mm_add_ps(q, _mm_movehl_ps(q, q));
-  return _mm_cvtss_f32(_mm_add_ss(p, _mm_movehdup_ps(p)));
-}
-
-// DotBf16 of one row with two activation vectors at once: each weight chunk is widened once and
-// used twice. Per vector, the accumulators, the reduction and the tail are DotBf16's own, so
-// the two results carry exactly DotBf16's bits.
-CAI_AVX2 void DotBf16Pair(const uint16_t* w, const float* x0, const float* x1, size_t n, float* out0, float* out1) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    __m256 w0 = Widen8(w + i), w1 = Widen8(w + i + 8), w2 = Widen8(w + i + 16), w3 = Widen8(w + i + 24);
-    a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x0 + i), a0);
-    b0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x1 + i), b0);
-    a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x0 + i + 8), a1);
-    b1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x1 + i + 8), b1);
-    a2 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x0 + i + 16), a2);
-    b2 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x1 + i + 16), b2);
-    a3 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x0 + i + 24), a3);
-    b3 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x1 + i + 24), b3);
-  }
-  float sum0 = Reduce(a0, a1, a2, a3), sum1 = Reduce(b0, b1, b2, b3);
-  for (; i < n; ++i) {
-    const float wi = std::bit_cast<float>(uint32_t{w[i]} << 16);
-    sum0 += wi * x0[i];
-    sum1 += wi * x1[i];
-  }
-  *out0 = sum0;
-  *out1 = sum1;
-}
-
-#undef CAI_AVX2
-#endif
-
-// A BF16 row against `tokens` activation vectors, DotBf16's bits for each.
-void DotBf16Tokens(const uint16_t* w, const float* x, size_t tokens, size_t cols, float* out, size_t out_stride) {
-  size_t t = 0;
-#if defined(__x86_64__)
-  if (internal::CpuHasAvx2Fma()) {
-    for (; t + 2 <= tokens; t += 2) {
-      DotBf16Pair(w, x + t * cols, x + (t + 1) * cols, cols, out + t * out_stride, out + (t + 1) * out_stride);
-    }
-  }
-#endif
-  for (; t < tokens; ++t) out[t * out_stride] = DotBf16(w, x + t * cols, cols);
-}
-
-}  // namespace
 
 float Dot(const float* a, const float* b, size_t n) { return DotF32(a, b, n); }
 
@@ -86,26 +20,20 @@ void RmsNorm(float* out, const float* x, const float* weight, size_t n, float ep
 
 void MatMul(float* out, size_t out_stride, const float* x, size_t tokens, const WeightMatrix& w,
             ThreadPool& pool) {
-  const size_t cols = static_cast<size_t>(w.cols());
-  pool.ParallelFor(static_cast<size_t>(w.rows()), [&](size_t begin, size_t end) {
-    if (w.dtype() == DType::kF32) {
+  const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
+  if (w.dtype() == DType::kF32) {
+    pool.ParallelFor(rows, [&](size_t begin, size_t end) {
       for (size_t r = begin; r < end; ++r) {
         for (size_t t = 0; t < tokens; ++t) out[t * out_stride + r] = DotF32(w.f32_row(r), x + t * cols, cols);
       }
-      return;
-    }
-    // BF16: a decode batch reads the row directly, once per token while it sits in L1 (the
-    // kernel widens in registers); a long prefill widens it once for all tokens (same sums).
-    constexpr size_t kWidenAbove = 32;
-    std::vector<float> row(tokens > kWidenAbove ? cols : 0);
-    for (size_t r = begin; r < end; ++r) {
-      if (tokens <= kWidenAbove) {
-        DotBf16Tokens(w.bf16_row(r), x, tokens, cols, out + r, out_stride);
-        continue;
-      }
-      w.RowToF32(r, row.data());
-      for (size_t t = 0; t < tokens; ++t) out[t * out_stride + r] = DotF32(row.data(), x + t * cols, cols);
-    }
+    });
+    return;
+  }
+  // BF16, for decode batches and prefill alike: whole register blocks of rows per chunk.
+  const size_t blocks = (rows + kBf16RowBlock - 1) / kBf16RowBlock;
+  pool.ParallelFor(blocks, [&](size_t begin, size_t end) {
+    MatMulBf16Rows(w.bf16_row(0), cols, begin * kBf16RowBlock, std::min(end * kBf16RowBlock, rows), x, tokens, out,
+                   out_stride);
   });
 }
 

@@ -1,5 +1,6 @@
 #include "services/inference/engine/ops.h"
 
+#include <bit>
 #include <cmath>
 #include <numbers>
 #include <random>
@@ -8,6 +9,7 @@
 
 #include "services/inference/engine/dot.h"
 #include "services/inference/engine/dtype.h"
+#include "services/inference/engine/matmul_bf16.h"
 
 namespace cai::inference {
 namespace {
@@ -202,6 +204,84 @@ TEST(Ops, Bf16MatMulEqualsF32OfWidenedWeights) {
           EXPECT_NEAR(a[t * stride + r], sum, 1e-4);
         }
       }
+    }
+  }
+}
+
+// Shapes around every block edge: tokens and rows not multiples of the blocks, columns with and
+// without a tail after the last 32-element step.
+constexpr size_t kBlockTestTokens[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 33, 64};
+constexpr size_t kBlockTestRows[] = {1, 3, 5, 7, 37};
+constexpr size_t kBlockTestCols[] = {31, 32, 33, 100, 257};
+
+using MatMulBf16Kernel = void (*)(const uint16_t* w, size_t cols, size_t begin, size_t end, const float* x,
+                                  size_t tokens, float* out, size_t out_stride);
+using DotBf16Kernel = float (*)(const uint16_t* w, const float* x, size_t n);
+
+// `kernel` over rows [0, rows), called on two uneven parts, gives `dot`'s bits for every (row,
+// token) and writes nothing else.
+void ExpectKernelMatchesDot(MatMulBf16Kernel kernel, DotBf16Kernel dot) {
+  for (size_t cols : kBlockTestCols) {
+    for (size_t rows : kBlockTestRows) {
+      const std::vector<uint16_t> w = ToBf16(Random(rows * cols, rows * 1000 + cols));
+      for (size_t tokens : kBlockTestTokens) {
+        const std::vector<float> x = Random(tokens * cols, tokens * 7 + cols);
+        const size_t stride = rows + 3, split = rows / 3;
+        std::vector<float> out(tokens * stride, -7);
+        kernel(w.data(), cols, 0, split, x.data(), tokens, out.data(), stride);
+        kernel(w.data(), cols, split, rows, x.data(), tokens, out.data(), stride);
+        size_t mismatches = 0;
+        for (size_t t = 0; t < tokens; ++t) {
+          for (size_t r = 0; r < rows; ++r) {
+            const float expected = dot(w.data() + r * cols, x.data() + t * cols, cols);
+            mismatches += std::bit_cast<uint32_t>(out[t * stride + r]) != std::bit_cast<uint32_t>(expected);
+          }
+          for (size_t r = rows; r < stride; ++r) mismatches += out[t * stride + r] != -7;
+        }
+        EXPECT_EQ(mismatches, 0u) << rows << " rows, " << cols << " cols, " << tokens << " tokens";
+      }
+    }
+  }
+}
+
+TEST(MatMulBf16, ScalarKernelHasDotBf16ScalarBits) {
+  ExpectKernelMatchesDot(internal::MatMulBf16RowsScalar, internal::DotBf16Scalar);
+}
+
+#if defined(__x86_64__)
+TEST(MatMulBf16, Avx2KernelHasDotBf16Avx2Bits) {
+  if (!internal::CpuHasAvx2Fma()) GTEST_SKIP() << "no AVX2+FMA";
+  ExpectKernelMatchesDot(internal::MatMulBf16RowsAvx2, internal::DotBf16Avx2);
+}
+
+TEST(MatMulBf16, Avx512KernelHasDotBf16Avx2Bits) {
+  if (!internal::CpuHasAvx512()) GTEST_SKIP() << "no AVX-512";
+  ExpectKernelMatchesDot(internal::MatMulBf16RowsAvx512, internal::DotBf16Avx2);
+}
+#endif
+
+TEST(MatMulBf16, DispatchHasDotBf16Bits) { ExpectKernelMatchesDot(MatMulBf16Rows, DotBf16); }
+
+// A BF16 MatMul gives every token DotBf16's bits for that token alone, whatever the batch size
+// and the thread count (so a sequence's result does not depend on who shares the step).
+TEST(Ops, Bf16MatMulEqualsDotBf16PerTokenForAnyBatchAndThreads) {
+  const size_t rows = 37, cols = 100;
+  const std::vector<uint16_t> w16 = ToBf16(Random(rows * cols, 21));
+  const WeightMatrix m = WeightMatrix::OwnBf16(w16, rows, cols);
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (size_t tokens : kBlockTestTokens) {
+      const std::vector<float> x = Random(tokens * cols, 22 + tokens);
+      std::vector<float> out(tokens * rows);
+      MatMul(out.data(), rows, x.data(), tokens, m, pool);
+      size_t mismatches = 0;
+      for (size_t t = 0; t < tokens; ++t) {
+        for (size_t r = 0; r < rows; ++r) {
+          const float alone = DotBf16(w16.data() + r * cols, x.data() + t * cols, cols);
+          mismatches += std::bit_cast<uint32_t>(out[t * rows + r]) != std::bit_cast<uint32_t>(alone);
+        }
+      }
+      EXPECT_EQ(mismatches, 0u) << tokens << " tokens, " << threads << " threads";
     }
   }
 }
