@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/stats.h"
 #include "services/inference/engine/checkpoint.h"
+#include "services/inference/engine/cpu_backend.h"
 #include "services/inference/engine/hf_layer_weights.h"
 #include "services/inference/engine/safetensors.h"
 #include "services/inference/engine/safetensors_writer.h"
@@ -89,10 +90,11 @@ std::string RandomCheckpoint(const cai::inference::ModelConfig& c) {
 // scheduler: generated tokens / seconds of the steps that only decode.
 double StreamsThroughput(const cai::inference::TransformerModel& model, int streams, int tokens) {
   constexpr int kPromptTokens = 16;
+  cai::inference::CpuBackend backend(
+      model, streams * cai::inference::KvBlocksFor(kPromptTokens + tokens) * model.kv_block_bytes());
   cai::inference::SchedulerOptions options;
-  options.kv_cache_bytes = streams * cai::inference::KvBlocksFor(kPromptTokens + tokens) * model.kv_block_bytes();
   options.max_batch_tokens = std::max(256, streams * kPromptTokens);
-  cai::inference::Scheduler scheduler(model, nullptr, options);
+  cai::inference::Scheduler scheduler(backend, nullptr, options);
   for (int s = 0; s < streams; ++s) {
     cai::inference::GenerationRequest request;
     for (int i = 0; i < kPromptTokens; ++i) request.prompt.push_back((s * 131 + i * 7919 + 13) % model.config().vocab_size);

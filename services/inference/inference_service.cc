@@ -54,14 +54,14 @@ InferenceService::InferenceService(std::string model_id, std::unique_ptr<LoadedM
       created_(std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count()),
       limiter_(max_concurrent_sequences),
-      engine_(*model_->model, *model_->tokenizer, scheduler) {}
+      engine_(*model_->backend, *model_->tokenizer, scheduler) {}
 
 grpc::Status InferenceService::ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
                                           v1::ListModelsResponse* response) {
   v1::ModelInfo* info = response->add_models();
   info->set_id(model_id_);
   info->set_created(created_);
-  info->set_context_length(static_cast<uint32_t>(model_->config.max_position_embeddings));
+  info->set_context_length(static_cast<uint32_t>(model_->backend->context_length()));
   info->set_architecture(model_->config.architecture);
   return grpc::Status::OK;
 }

@@ -14,7 +14,7 @@
 namespace cai::inference {
 
 // The cai.v1.Inference gRPC service over one loaded model. Generate calls are continuously
-// batched by one BatchEngine over a paged KV cache (`scheduler`); at most
+// batched by one BatchEngine over the model's backend (`scheduler`); at most
 // `max_concurrent_sequences` requests are inside the engine at once, later ones queue here.
 class InferenceService final : public cai::v1::Inference::Service {
  public:

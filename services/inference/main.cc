@@ -1,6 +1,4 @@
 // cai-inference: serves one Hugging Face model directory over cai.v1.Inference.
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -10,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "lib/common/grpc_server.h"
 #include "lib/common/log.h"
 #include "services/inference/engine/loaded_model.h"
@@ -18,13 +17,22 @@
 ABSL_FLAG(std::string, listen, "unix:/tmp/cai/inference.sock", "gRPC address: unix:/path or host:port");
 ABSL_FLAG(std::string, model, "", "model directory in Hugging Face layout (required)");
 ABSL_FLAG(std::string, served_model_name, "", "model id clients ask for (default: the directory's basename)");
+ABSL_FLAG(std::string, device, "auto",
+          "where the model runs: cuda (an NVIDIA GPU; fails if there is none), cpu, or auto (cuda when a GPU "
+          "and driver are usable, else cpu)");
 ABSL_FLAG(int, threads, 0, "CPU threads for the engine (0: every core)");
 ABSL_FLAG(int, max_concurrent_sequences, 32, "requests generated at once; later requests queue");
 ABSL_FLAG(int, kv_cache_mib, 0,
-          "paged KV cache for all running sequences, MiB (blocks of 16 positions); 0: room for two "
+          "cpu: paged KV cache for all running sequences, MiB (blocks of 16 positions); 0: room for two "
           "full-context sequences, at most a quarter of physical memory");
-ABSL_FLAG(int, max_batch_tokens, 256, "tokens per engine step: decodes plus chunked-prefill tokens");
-ABSL_FLAG(int, max_running_sequences, 64, "sequences (choices) in the running batch");
+ABSL_FLAG(double, gpu_kv_cache_fraction, 0.9,
+          "cuda: share of the GPU memory left free after weights and scratch that the KV cache takes");
+ABSL_FLAG(int, max_model_len, 0,
+          "positions one sequence may reach, prompt and completion together; 0: the model's context (cuda "
+          "caps it at 8192 unless set)");
+ABSL_FLAG(int, max_batch_tokens, 0,
+          "tokens per engine step: decodes plus chunked-prefill tokens; 0: 256 on cpu, 2048 on cuda");
+ABSL_FLAG(int, max_running_sequences, 0, "sequences (choices) in the running batch; 0: 64 on cpu, 256 on cuda");
 
 namespace {
 
@@ -42,7 +50,7 @@ const char* ChatTemplateName(const absl::StatusOr<cai::inference::ChatTemplateKi
 
 int main(int argc, char** argv) {
   cai::BlockTerminationSignals();
-  absl::SetProgramUsageMessage("cai-inference --model DIR [--listen ADDR] [--threads N]");
+  absl::SetProgramUsageMessage("cai-inference --model DIR [--listen ADDR] [--device auto|cuda|cpu] [--threads N]");
   absl::ParseCommandLine(argc, argv);
   cai::SetLogName("cai-inference");
 
@@ -56,17 +64,41 @@ int main(int argc, char** argv) {
     cai::LogError("--max_concurrent_sequences must be in [1, 4096]");
     return 2;
   }
-  cai::inference::SchedulerOptions scheduler;
-  scheduler.kv_cache_bytes = int64_t{absl::GetFlag(FLAGS_kv_cache_mib)} << 20;
-  scheduler.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
-  scheduler.max_running = absl::GetFlag(FLAGS_max_running_sequences);
-  if (absl::GetFlag(FLAGS_kv_cache_mib) < 0 || absl::GetFlag(FLAGS_kv_cache_mib) > (1 << 20) ||
-      scheduler.max_batch_tokens < 1 || scheduler.max_batch_tokens > 65536 || scheduler.max_running < 1 ||
-      scheduler.max_running > 4096) {
-    cai::LogError("--kv_cache_mib must be in [0, 1048576], --max_batch_tokens in [1, 65536], "
-                  "--max_running_sequences in [1, 4096]");
+  absl::StatusOr<cai::inference::Device> device = cai::inference::ParseDevice(absl::GetFlag(FLAGS_device));
+  if (!device.ok()) {
+    cai::LogError("--device: ", device.status().message());
     return 2;
   }
+  std::string why_not_cuda;
+  const cai::inference::Device resolved = cai::inference::ResolveDevice(*device, &why_not_cuda);
+  if (*device == cai::inference::Device::kAuto && resolved == cai::inference::Device::kCpu) {
+    cai::LogInfo("--device auto: running on the CPU (", why_not_cuda, ")");
+  }
+  const bool cuda = resolved == cai::inference::Device::kCuda;
+  const int kv_cache_mib = absl::GetFlag(FLAGS_kv_cache_mib);
+  const double gpu_fraction = absl::GetFlag(FLAGS_gpu_kv_cache_fraction);
+  const int max_model_len = absl::GetFlag(FLAGS_max_model_len);
+  cai::inference::SchedulerOptions scheduler;
+  scheduler.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
+  scheduler.max_running = absl::GetFlag(FLAGS_max_running_sequences);
+  if (scheduler.max_batch_tokens == 0) scheduler.max_batch_tokens = cuda ? 2048 : 256;
+  if (scheduler.max_running == 0) scheduler.max_running = cuda ? 256 : 64;
+  if (kv_cache_mib < 0 || kv_cache_mib > (1 << 20) || !(gpu_fraction > 0 && gpu_fraction <= 1) || max_model_len < 0 ||
+      max_model_len > (1 << 24) || scheduler.max_batch_tokens < 1 || scheduler.max_batch_tokens > 65535 ||
+      scheduler.max_running < 1 || scheduler.max_running > 4096) {
+    cai::LogError("--kv_cache_mib must be in [0, 1048576], --gpu_kv_cache_fraction in (0, 1], --max_model_len in "
+                  "[0, 16777216], --max_batch_tokens in [0, 65535], --max_running_sequences in [0, 4096]");
+    return 2;
+  }
+  const cai::inference::BackendOptions backend{
+      .device = resolved,
+      .cpu_threads = absl::GetFlag(FLAGS_threads),
+      .cpu_kv_cache_bytes = int64_t{kv_cache_mib} << 20,
+      .gpu_kv_cache_fraction = gpu_fraction,
+      .max_context = max_model_len,
+      .max_batch_tokens = scheduler.max_batch_tokens,
+      .max_batch_sequences = scheduler.max_running,
+  };
   std::string name = absl::GetFlag(FLAGS_served_model_name);
   if (name.empty()) {
     std::filesystem::path path = std::filesystem::path(dir).lexically_normal();
@@ -75,31 +107,22 @@ int main(int argc, char** argv) {
   }
 
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::unique_ptr<cai::inference::LoadedModel>> model =
-      cai::inference::LoadModelDir(dir, absl::GetFlag(FLAGS_threads));
+  absl::StatusOr<std::unique_ptr<cai::inference::LoadedModel>> model = cai::inference::LoadModelDir(dir, backend);
   if (!model.ok()) {
-    cai::LogError("cannot load model: ", model.status().ToString());
+    cai::LogError("cannot load model on ", std::string(cai::inference::DeviceName(resolved)), ": ", model.status().ToString());
     return 1;
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const cai::inference::ModelConfig& config = (*model)->config;
-  cai::LogInfo("loaded ", name, ": ", config.architecture, ", ", (*model)->model->num_parameters(),
-               " parameters, ", config.num_hidden_layers, " layers, context ", config.max_position_embeddings,
-               ", vocab ", config.vocab_size, ", chat template ", ChatTemplateName((*model)->chat_template),
-               ", ", (*model)->model->num_threads(), " threads, in ", seconds, " s");
-
-  const int64_t block_bytes = (*model)->model->kv_block_bytes();
-  if (absl::GetFlag(FLAGS_kv_cache_mib) == 0) {
-    // Two sequences at the full context, but never more than a quarter of the machine's memory
-    // (Llama 3.1's 128k context would ask for far more than it needs in practice).
-    const int64_t blocks_per_sequence = (int64_t{config.max_position_embeddings} + 15) / 16;
-    const int64_t physical = int64_t{sysconf(_SC_PHYS_PAGES)} * sysconf(_SC_PAGESIZE);
-    scheduler.kv_cache_bytes = std::max<int64_t>(
-        std::min<int64_t>(2 * blocks_per_sequence * block_bytes, physical / 4), int64_t{64} << 20);
-  }
-  cai::LogInfo("KV cache: ", scheduler.kv_cache_bytes / block_bytes, " blocks of 16 positions (",
-               scheduler.kv_cache_bytes / block_bytes * 16, " positions in all, ", scheduler.kv_cache_bytes >> 20,
-               " MiB)");
+  const cai::inference::ForwardBackend& engine = *(*model)->backend;
+  std::string threads;
+  if ((*model)->model != nullptr) threads = absl::StrCat(", ", (*model)->model->num_threads(), " threads");
+  cai::LogInfo("loaded ", name, " on ", engine.device_name(), threads, ": ", config.architecture, ", ",
+               config.num_hidden_layers, " layers, context ", engine.context_length(), " (model ",
+               config.max_position_embeddings, "), vocab ", config.vocab_size, ", chat template ",
+               ChatTemplateName((*model)->chat_template), ", in ", seconds, " s");
+  cai::LogInfo("KV cache: ", engine.num_kv_blocks(), " blocks of ", cai::inference::kKvBlockSize, " positions (",
+               engine.num_kv_blocks() * cai::inference::kKvBlockSize, " positions in all)");
   cai::inference::InferenceService service(name, *std::move(model), max_sequences, scheduler);
   absl::Status status = cai::ServeUntilSignal(absl::GetFlag(FLAGS_listen), {&service}, "cai.v1.Inference");
   if (!status.ok()) {

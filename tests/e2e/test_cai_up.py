@@ -1,9 +1,12 @@
 """`cai up` prints what a user needs and Ctrl-C stops all four services cleanly."""
 import os
 import pathlib
+import subprocess
 import tempfile
 
-from conftest import start_stack, stop_stack
+import pytest
+
+from conftest import bin_dir, cache_dir, start_stack, stop_stack
 
 
 def alive(pid):
@@ -33,8 +36,33 @@ def test_up_prints_url_address_and_verified_example_then_stops_on_ctrl_c():
         assert "0 failed" in out and "cai verify service" in out
         assert "meaningless" in out and "--model" in out
         assert "SIMULATED" in out
+        # --device auto: the model runs where it can, and the log says where.
+        on = "cuda" if gpu_present() else "cpu"
+        assert f"loaded cai-demo on {on}" in out, out[-3000:]
         # Sockets are gone with their services.
         assert not list((pathlib.Path(d) / "run").glob("*.sock"))
+
+
+def gpu_present():
+    return pathlib.Path("/dev/nvidia0").exists()
+
+
+def test_device_cuda_without_a_gpu_fails_clearly():
+    if gpu_present():
+        pytest.skip("a GPU is present: --device cuda is exercised by the gpu-labelled tests")
+    with tempfile.TemporaryDirectory(prefix="cai-up-") as d:
+        workdir = pathlib.Path(d)
+        env = dict(os.environ, CAI_CACHE_DIR=str(cache_dir()), CAI_API_KEYS="sk-unused")
+        proc = subprocess.run(
+            [str(bin_dir() / "cai"), "up", "--port", "0", "--runtime-dir", str(workdir / "run"),
+             "--device", "cuda"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=300)
+        out = proc.stdout.decode(errors="replace")
+        assert proc.returncode != 0, out[-3000:]
+        assert "cannot load model on cuda" in out, out[-3000:]
+        assert ("no CUDA device" in out) or ("built without the CUDA backend" in out), out[-3000:]
+        # Nothing is left running: the signer and attestor it had started are stopped.
+        assert not list((workdir / "run").glob("*.sock"))
 
 
 def test_signer_keeps_keys_out_of_core_dumps():

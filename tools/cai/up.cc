@@ -33,17 +33,19 @@ struct UpOptions {
   std::string host = "127.0.0.1";
   int port = 8000;
   std::string model_dir;  // empty: the built-in demo model
+  std::string device = "auto";
   std::string api_keys_file;
   std::string runtime_dir;
   std::string ready_file;
 };
 
 constexpr char kUsage[] =
-    "usage: cai up [--port N] [--host ADDR] [--model DIR] [--api-keys-file FILE]\n"
-    "              [--runtime-dir DIR] [--ready-file FILE]\n"
+    "usage: cai up [--port N] [--host ADDR] [--model DIR] [--device auto|cuda|cpu]\n"
+    "              [--api-keys-file FILE] [--runtime-dir DIR] [--ready-file FILE]\n"
     "  --port N            edge port (default 8000; 0 picks a free port)\n"
     "  --host ADDR         edge address (default 127.0.0.1)\n"
     "  --model DIR         Hugging Face model directory (default: the built-in demo model)\n"
+    "  --device D          where the model runs: cuda, cpu, or auto (default: cuda if a GPU is usable)\n"
     "  --api-keys-file F   one API key per line; also read from env CAI_API_KEYS (comma-separated)\n"
     "  --runtime-dir DIR   where the services' unix sockets live (default /tmp/cai-<uid>)\n"
     "  --ready-file FILE   once verified, write {url, signing_address, model, ...} as JSON there\n";
@@ -73,6 +75,12 @@ bool ParseOptions(const std::vector<std::string>& args, UpOptions& opt, std::str
       if (!value(opt.host)) return false;
     } else if (a == "--model") {
       if (!value(opt.model_dir)) return false;
+    } else if (a == "--device") {
+      if (!value(opt.device)) return false;
+      if (opt.device != "auto" && opt.device != "cuda" && opt.device != "cpu") {
+        error = "--device must be auto, cuda or cpu";
+        return false;
+      }
     } else if (a == "--api-keys-file") {
       if (!value(opt.api_keys_file)) return false;
     } else if (a == "--runtime-dir") {
@@ -216,7 +224,8 @@ int RunUp(const std::vector<std::string>& args) {
 
   std::printf("Starting cai (runtime dir %s)\n", run.c_str());
   std::fflush(stdout);
-  std::vector<std::string> inference_args = {"--listen", inference_addr, "--model", model_dir};
+  std::vector<std::string> inference_args = {"--listen", inference_addr, "--model", model_dir, "--device",
+                                             opt.device};
   if (opt.model_dir.empty()) {
     inference_args.push_back("--served_model_name");
     inference_args.push_back("cai-demo");

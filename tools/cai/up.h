@@ -5,7 +5,8 @@
 
 namespace cai::cli {
 
-// `cai up [--port N] [--host H] [--model DIR] [--api-keys-file F] [--runtime-dir D] [--ready-file F]`
+// `cai up [--port N] [--host H] [--model DIR] [--device auto|cuda|cpu] [--api-keys-file F] [--runtime-dir D]
+//         [--ready-file F]`
 // Starts signer, attestor, inference and edge as child processes wired over unix sockets, waits
 // until each is healthy, verifies one example request end to end, prints how to use the API, and
 // supervises them until Ctrl-C (or until one dies). Returns the process exit code.

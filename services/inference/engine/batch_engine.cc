@@ -4,10 +4,10 @@
 
 namespace cai::inference {
 
-BatchEngine::BatchEngine(const TransformerModel& model, const Tokenizer& tokenizer, const SchedulerOptions& options)
-    : context_(model.config().max_position_embeddings),
-      vocab_size_(static_cast<int32_t>(model.config().vocab_size)),
-      scheduler_(model, &tokenizer, options) {
+BatchEngine::BatchEngine(ForwardBackend& backend, const Tokenizer& tokenizer, const SchedulerOptions& options)
+    : context_(backend.context_length()),
+      vocab_size_(static_cast<int32_t>(backend.config().vocab_size)),
+      scheduler_(backend, &tokenizer, options) {
   num_blocks_ = scheduler_.num_blocks();
   thread_ = std::thread([this] { Loop(); });
 }

@@ -21,7 +21,8 @@ namespace cai::inference {
 // callers talk to it through small mailboxes.
 class BatchEngine {
  public:
-  BatchEngine(const TransformerModel& model, const Tokenizer& tokenizer, const SchedulerOptions& options);
+  // Drives `backend` from its own thread; `backend` and `tokenizer` must outlive it.
+  BatchEngine(ForwardBackend& backend, const Tokenizer& tokenizer, const SchedulerOptions& options);
   ~BatchEngine();
   BatchEngine(const BatchEngine&) = delete;
   BatchEngine& operator=(const BatchEngine&) = delete;

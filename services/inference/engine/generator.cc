@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "services/inference/engine/paged_kv_cache.h"
+#include "services/inference/engine/cpu_backend.h"
 #include "services/inference/engine/scheduler.h"
 
 namespace cai::inference {
@@ -56,10 +56,10 @@ absl::StatusOr<GenerationResult> Generate(const TransformerModel& model, const T
   if (!valid.ok()) return valid;
   // Room for every choice's whole sequence, so nothing is ever preempted.
   const int64_t positions = static_cast<int64_t>(request.prompt.size()) + GenerationBudget(request, context);
+  CpuBackend backend(model, request.n * KvBlocksFor(positions) * model.kv_block_bytes());
   SchedulerOptions options;
-  options.kv_cache_bytes = request.n * KvBlocksFor(positions) * model.kv_block_bytes();
   options.max_running = request.n;
-  Scheduler scheduler(model, &tokenizer, options);
+  Scheduler scheduler(backend, &tokenizer, options);
   absl::StatusOr<uint64_t> id = scheduler.Add(request);
   if (!id.ok()) return id.status();
   while (true) {

@@ -47,6 +47,10 @@ std::optional<int32_t> TokenFromConfig(const nlohmann::json& config, std::string
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir, int num_threads) {
+  return LoadModelDir(dir, BackendOptions{.device = Device::kCpu, .cpu_threads = num_threads});
+}
+
+absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir, const BackendOptions& options) {
   std::filesystem::path root(dir);
   auto loaded = std::make_unique<LoadedModel>();
 
@@ -96,8 +100,9 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir
 
   absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir);
   if (!checkpoint.ok()) return checkpoint.status();
-  // The model borrows F32 and BF16 weights from the mapped files and keeps them open, so read
-  // them in now, with progress for multi-GB models, rather than during the first request.
+  // The CPU model borrows F32 and BF16 weights from the mapped files and keeps them open, so read
+  // them in now, with progress for multi-GB models, rather than during the first request (a GPU
+  // copies them from there).
   const uint64_t total = (*checkpoint)->total_bytes();
   LogInfo("reading ", total >> 20, " MiB of weights from ", dir);
   int reported_percent = 0;
@@ -109,9 +114,10 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir
     }
   });
   std::shared_ptr<const Checkpoint> shared = *std::move(checkpoint);
-  absl::StatusOr<std::unique_ptr<TransformerModel>> model = TransformerModel::Load(loaded->config, shared, num_threads);
-  if (!model.ok()) return model.status();
-  loaded->model = *std::move(model);
+  absl::StatusOr<LoadedBackend> backend = LoadBackend(loaded->config, std::move(shared), options);
+  if (!backend.ok()) return backend.status();
+  loaded->model = std::move(backend->cpu_model);
+  loaded->backend = std::move(backend->backend);
   return loaded;
 }
 

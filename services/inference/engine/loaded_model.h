@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/inference/engine/transformer_model.h"
+#include "services/inference/engine/backend_factory.h"
+#include "services/inference/engine/forward_backend.h"
 #include "services/inference/engine/model_config.h"
+#include "services/inference/engine/transformer_model.h"
 #include "services/inference/engine/tokenizer/chat_template.h"
 #include "services/inference/engine/tokenizer/tokenizer.h"
 
@@ -23,14 +25,17 @@ struct LoadedModel {
   ModelConfig config;
   GenerationConfig generation;
   std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<TransformerModel> model;
+  std::unique_ptr<TransformerModel> model;    // the CPU engine's weights; null when a GPU runs the model
+  std::unique_ptr<ForwardBackend> backend;    // runs the model (borrows `model` on the CPU)
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> stop_token_ids;  // config, generation_config and tokenizer_config EOS
   absl::StatusOr<ChatTemplateKind> chat_template = absl::UnimplementedError("no chat template");
 };
 
 // Reads config.json, generation_config.json (optional), tokenizer.json, tokenizer_config.json
-// (optional) and the safetensors weights of `dir`.
+// (optional) and the safetensors weights of `dir`, and puts the weights on `backend.device`.
+absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir, const BackendOptions& backend);
+// On the CPU with `num_threads` threads (0: every core) and the default KV cache.
 absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir, int num_threads);
 
 // Prompt tokens of a chat, rendered with the model's template (which writes BOS itself).

@@ -6,16 +6,25 @@
 
 namespace cai::inference {
 
-Scheduler::Scheduler(const TransformerModel& model, const Tokenizer* tokenizer, const SchedulerOptions& options)
-    : model_(model),
+namespace {
+
+SchedulerOptions CappedBy(const ForwardBackend& backend, SchedulerOptions options) {
+  options.max_batch_tokens = std::min(options.max_batch_tokens, backend.max_batch_tokens());
+  options.max_running = std::min(options.max_running, backend.max_batch_sequences());
+  return options;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(ForwardBackend& backend, const Tokenizer* tokenizer, const SchedulerOptions& options)
+    : backend_(backend),
       tokenizer_(tokenizer),
-      options_(options),
-      cache_(model.NewPagedCache(std::max<int64_t>(0, options.kv_cache_bytes / model.kv_block_bytes()))) {}
+      options_(CappedBy(backend, options)),
+      allocator_(backend.num_kv_blocks()) {}
 
 absl::StatusOr<uint64_t> Scheduler::Add(const GenerationRequest& params) {
-  const ModelConfig& config = model_.config();
-  absl::Status valid =
-      ValidateGenerationRequest(params, config.max_position_embeddings, static_cast<int32_t>(config.vocab_size));
+  const int64_t context = backend_.context_length();
+  absl::Status valid = ValidateGenerationRequest(params, context, static_cast<int32_t>(backend_.config().vocab_size));
   if (!valid.ok()) return valid;
   // A sequence must at least fit its prompt and one generated token in the whole pool.
   if (KvBlocksFor(static_cast<int64_t>(params.prompt.size()) + 1) > num_blocks()) {
@@ -28,7 +37,7 @@ absl::StatusOr<uint64_t> Scheduler::Add(const GenerationRequest& params) {
   request->params = params;
   request->result.prompt_tokens = static_cast<int64_t>(params.prompt.size());
   request->result.finish_reasons.assign(params.n, FinishReason::kLength);
-  const int64_t budget = GenerationBudget(params, config.max_position_embeddings);
+  const int64_t budget = GenerationBudget(params, context);
   for (int i = 0; i < params.n; ++i) {
     auto seq = std::make_unique<Sequence>();
     seq->request = request.get();
@@ -68,11 +77,11 @@ std::optional<absl::StatusOr<GenerationResult>> Scheduler::TakeResult(uint64_t i
 
 bool Scheduler::Reserve(Sequence& seq, int64_t positions) {
   const int64_t missing = KvBlocksFor(positions) - static_cast<int64_t>(seq.blocks.size());
-  return missing <= 0 || cache_.allocator().Allocate(missing, seq.blocks);
+  return missing <= 0 || allocator_.Allocate(missing, seq.blocks);
 }
 
 void Scheduler::Preempt(Sequence& seq) {
-  cache_.allocator().Free(seq.blocks);
+  allocator_.Free(seq.blocks);
   seq.computed = 0;
   running_.erase(std::find(running_.begin(), running_.end(), &seq));
   waiting_.push_front(&seq);
@@ -80,7 +89,7 @@ void Scheduler::Preempt(Sequence& seq) {
 }
 
 void Scheduler::Release(Sequence& seq) {
-  cache_.allocator().Free(seq.blocks);
+  allocator_.Free(seq.blocks);
   seq.finished = true;
   running_.erase(std::remove(running_.begin(), running_.end(), &seq), running_.end());
   waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), &seq), waiting_.end());
@@ -170,9 +179,9 @@ StepRecord Scheduler::Step() {
     batch.push_back({std::span<const int32_t>(seq.tokens).subspan(seq.computed, counts[i]), seq.computed, seq.blocks});
     record.chunks.push_back({seq.request->id, seq.choice, seq.computed, counts[i]});
   }
-  const size_t vocab = static_cast<size_t>(model_.config().vocab_size);
+  const size_t vocab = static_cast<size_t>(backend_.config().vocab_size);
   logits_.resize(batch.size() * vocab);
-  absl::Status status = model_.ForwardBatch(batch, cache_, logits_);
+  absl::Status status = backend_.ForwardBatch(batch, logits_);
   for (size_t i = 0; i < scheduled.size(); ++i) {
     Sequence& seq = *scheduled[i];
     if (seq.finished) continue;  // its request failed with an earlier one of this step

@@ -10,15 +10,15 @@
 #include "absl/status/statusor.h"
 #include "services/inference/engine/choice_stream.h"
 #include "services/inference/engine/generator.h"
-#include "services/inference/engine/paged_kv_cache.h"
-#include "services/inference/engine/transformer_model.h"
+#include "services/inference/engine/block_allocator.h"
+#include "services/inference/engine/forward_backend.h"
 
 namespace cai::inference {
 
+// Both are capped by what the backend takes in one step.
 struct SchedulerOptions {
-  int64_t kv_cache_bytes = int64_t{256} << 20;  // the paged KV pool, all layers
-  int max_batch_tokens = 256;                   // tokens per step: decodes plus prefill chunks
-  int max_running = 64;                         // sequences in the running batch
+  int max_batch_tokens = 256;  // tokens per step: decodes plus prefill chunks
+  int max_running = 64;        // sequences in the running batch
 };
 
 // What one step ran for one sequence (tests and benchmarks read these).
@@ -34,7 +34,7 @@ struct StepRecord {
   int preempted = 0;  // sequences preempted during this step
 };
 
-// Continuous batching over a paged KV cache, one step at a time (vLLM v1's shape). Each choice
+// Continuous batching over a backend's paged KV cache, one step at a time (vLLM v1's shape). Each choice
 // of each request is a sequence whose tokens (prompt, then generated) are computed in order;
 // a step gives every running sequence its next tokens (one to decode, or a prefill chunk) and
 // then admits waiting sequences while the token budget and free blocks allow, so new requests
@@ -45,8 +45,9 @@ struct StepRecord {
 // BatchEngine for the threaded wrapper.
 class Scheduler {
  public:
-  // Null `tokenizer`: deltas carry no text (benchmarks).
-  Scheduler(const TransformerModel& model, const Tokenizer* tokenizer, const SchedulerOptions& options);
+  // Drives `backend` (which must outlive it, and which no one else may drive meanwhile). Null
+  // `tokenizer`: deltas carry no text (benchmarks).
+  Scheduler(ForwardBackend& backend, const Tokenizer* tokenizer, const SchedulerOptions& options);
 
   // Validates and queues `request`; returns its id.
   absl::StatusOr<uint64_t> Add(const GenerationRequest& request);
@@ -63,8 +64,8 @@ class Scheduler {
   // The request's outcome once it ended (and its id is then forgotten); nullopt before.
   std::optional<absl::StatusOr<GenerationResult>> TakeResult(uint64_t id);
 
-  int64_t num_blocks() const { return cache_.allocator().num_blocks(); }
-  int64_t free_blocks() const { return cache_.allocator().num_free(); }
+  int64_t num_blocks() const { return allocator_.num_blocks(); }
+  int64_t free_blocks() const { return allocator_.num_free(); }
   int64_t preemptions() const { return preemptions_; }
 
  private:
@@ -94,10 +95,10 @@ class Scheduler {
   void Fail(Request& request, absl::Status status);
   void Sample(Sequence& seq, std::span<const float> logits);
 
-  const TransformerModel& model_;
+  ForwardBackend& backend_;
   const Tokenizer* tokenizer_;
   const SchedulerOptions options_;
-  PagedKvCache cache_;
+  BlockAllocator allocator_;  // the backend's KV blocks
   absl::flat_hash_map<uint64_t, std::unique_ptr<Request>> requests_;
   std::deque<Sequence*> waiting_;
   std::vector<Sequence*> running_;  // admission order: the back is the newest

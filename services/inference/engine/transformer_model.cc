@@ -193,7 +193,7 @@ absl::Status TransformerModel::ForwardBatch(std::span<const BatchSequence> batch
       return absl::InvalidArgumentError("forward: the block table does not cover the sequence");
     }
     for (int32_t block : seq.block_table) {
-      if (block < 0 || block >= cache.allocator().num_blocks()) {
+      if (block < 0 || block >= cache.num_blocks()) {
         return absl::InvalidArgumentError(absl::StrCat("forward: block ", block, " is outside the cache"));
       }
     }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "services/inference/engine/cpu_backend.h"
 #include "services/inference/engine/loaded_model.h"
 #include "tests/unit/inference/test_model.h"
 #include "tools/demo_model/demo_model.h"
@@ -65,7 +66,8 @@ TEST_F(BatchEngineTest, ConcurrentCallersGetTheirAloneOutput) {
         r.n));
     ASSERT_TRUE(alone.back().ok()) << alone.back().status();
   }
-  BatchEngine engine(*demo_->model, *demo_->tokenizer, {.kv_cache_bytes = 16 << 20, .max_batch_tokens = 16});
+  CpuBackend backend(*demo_->model, 16 << 20);
+  BatchEngine engine(backend, *demo_->tokenizer, {.max_batch_tokens = 16});
   std::vector<std::thread> threads;
   for (size_t i = 0; i < requests.size(); ++i) {
     threads.emplace_back([&, i] {
@@ -93,8 +95,8 @@ TEST_F(BatchEngineTest, AGoneReaderGivesItsBlocksBack) {
   GenerationRequest request = Request("The quick brown fox", 0, 1);
   request.max_tokens = 300;
   const int64_t blocks = KvBlocksFor(static_cast<int64_t>(request.prompt.size()) + 300);
-  BatchEngine engine(*demo_->model, *demo_->tokenizer,
-                     {.kv_cache_bytes = blocks * demo_->model->kv_block_bytes(), .max_batch_tokens = 256});
+  CpuBackend backend(*demo_->model, blocks * demo_->model->kv_block_bytes());
+  BatchEngine engine(backend, *demo_->tokenizer, {.max_batch_tokens = 256});
   int deltas = 0;
   absl::StatusOr<GenerationResult> gone =
       engine.Generate(request, [&](const ChoiceDelta&) { return ++deltas < 2; }, [] { return false; });

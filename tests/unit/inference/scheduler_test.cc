@@ -10,6 +10,7 @@
 
 #include "services/inference/engine/block_allocator.h"
 #include "services/inference/engine/checkpoint.h"
+#include "services/inference/engine/cpu_backend.h"
 #include "services/inference/engine/dot.h"
 #include "services/inference/engine/ops.h"
 #include "tests/unit/inference/test_model.h"
@@ -93,10 +94,8 @@ class SchedulerTest : public ::testing::Test {
     r.logprobs = true;
     return r;
   }
-  static SchedulerOptions Options(int64_t blocks, int max_batch_tokens = 256) {
-    return {.kv_cache_bytes = blocks * model_->kv_block_bytes(), .max_batch_tokens = max_batch_tokens,
-            .max_running = 64};
-  }
+  // The CPU engine with a KV cache of `blocks` blocks.
+  static CpuBackend Backend(int64_t blocks) { return CpuBackend(*model_, blocks * model_->kv_block_bytes()); }
 
   // Steps until every request in `ids` ended; the sampled ids of choice 0 per request.
   static std::map<uint64_t, std::vector<int32_t>> Drain(Scheduler& scheduler, const std::vector<uint64_t>& ids,
@@ -125,7 +124,8 @@ class SchedulerTest : public ::testing::Test {
   }
 
   static std::vector<int32_t> Alone(const GenerationRequest& request) {
-    Scheduler scheduler(*model_, nullptr, Options(64));
+    CpuBackend backend = Backend(64);
+    Scheduler scheduler(backend, nullptr, {});
     absl::StatusOr<uint64_t> id = scheduler.Add(request);
     EXPECT_TRUE(id.ok()) << id.status();
     return Drain(scheduler, {*id})[*id];
@@ -140,6 +140,7 @@ TransformerModel* SchedulerTest::model_ = nullptr;
 TEST_F(SchedulerTest, BatchedLogitsEqualSingleSequenceLogits) {
   const size_t vocab = model_->config().vocab_size;
   PagedKvCache paged = model_->NewPagedCache(32);
+  BlockAllocator allocator(paged.num_blocks());
   std::vector<std::vector<int32_t>> prompts = {Prompt(5, 1), Prompt(40, 2), Prompt(1, 3), Prompt(17, 4)};
   std::vector<std::vector<int32_t>> tables(prompts.size());
   std::vector<KvCache> caches;
@@ -151,7 +152,7 @@ TEST_F(SchedulerTest, BatchedLogitsEqualSingleSequenceLogits) {
     for (size_t s = 0; s < prompts.size(); ++s) {
       if (step == 0) {
         caches.push_back(model_->NewCache());
-        ASSERT_TRUE(paged.allocator().Allocate(KvBlocksFor(prompts[s].size() + 1), tables[s]));
+        ASSERT_TRUE(allocator.Allocate(KvBlocksFor(prompts[s].size() + 1), tables[s]));
       }
       next[s] = static_cast<int32_t>(s * 11 % vocab);
       std::span<const int32_t> tokens = step == 0 ? std::span<const int32_t>(prompts[s]) : std::span(&next[s], 1);
@@ -177,7 +178,8 @@ TEST_F(SchedulerTest, BatchedLogitsEqualSingleSequenceLogits) {
 TEST_F(SchedulerTest, GreedyTokensAreTheSameAloneAndBatched) {
   std::vector<GenerationRequest> requests;
   for (int i = 0; i < 4; ++i) requests.push_back(Greedy(Prompt(3 + 9 * i, i), 20));
-  Scheduler scheduler(*model_, nullptr, Options(64));
+  CpuBackend backend = Backend(64);
+  Scheduler scheduler(backend, nullptr, {});
   std::vector<uint64_t> ids;
   for (const GenerationRequest& r : requests) ids.push_back(*scheduler.Add(r));
   std::vector<StepRecord> records;
@@ -193,7 +195,8 @@ TEST_F(SchedulerTest, GreedyTokensAreTheSameAloneAndBatched) {
 
 TEST_F(SchedulerTest, NewRequestsJoinAtTokenBoundaries) {
   const GenerationRequest first = Greedy(Prompt(6, 1), 12), second = Greedy(Prompt(9, 2), 5);
-  Scheduler scheduler(*model_, nullptr, Options(64));
+  CpuBackend backend = Backend(64);
+  Scheduler scheduler(backend, nullptr, {});
   const uint64_t a = *scheduler.Add(first);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(scheduler.Step().chunks.size(), 1u);
   const uint64_t b = *scheduler.Add(second);
@@ -215,7 +218,8 @@ TEST_F(SchedulerTest, PreemptionByRecomputeGivesTheSameGreedyOutput) {
   // Three sequences of 8 + 40 positions (3 blocks each) in a pool of 5 blocks.
   std::vector<GenerationRequest> requests;
   for (int i = 0; i < 3; ++i) requests.push_back(Greedy(Prompt(8, 10 + i), 40));
-  Scheduler scheduler(*model_, nullptr, Options(5));
+  CpuBackend backend = Backend(5);
+  Scheduler scheduler(backend, nullptr, {});
   std::vector<uint64_t> ids;
   for (const GenerationRequest& r : requests) ids.push_back(*scheduler.Add(r));
   std::vector<StepRecord> records;
@@ -231,7 +235,8 @@ TEST_F(SchedulerTest, PreemptionByRecomputeGivesTheSameGreedyOutput) {
 }
 
 TEST_F(SchedulerTest, SequenceThatCannotFitFailsInsteadOfLooping) {
-  Scheduler scheduler(*model_, nullptr, Options(2));
+  CpuBackend backend = Backend(2);
+  Scheduler scheduler(backend, nullptr, {});
   EXPECT_TRUE(absl::IsResourceExhausted(scheduler.Add(Greedy(Prompt(40, 1), 4)).status()));
   const uint64_t id = *scheduler.Add(Greedy(Prompt(20, 1), 30));  // fits at first, outgrows 32 positions
   for (int i = 0; i < 100 && scheduler.HasWork(); ++i) scheduler.Step();
@@ -242,7 +247,8 @@ TEST_F(SchedulerTest, SequenceThatCannotFitFailsInsteadOfLooping) {
 }
 
 TEST_F(SchedulerTest, CancellationFreesBlocksAtOnce) {
-  Scheduler scheduler(*model_, nullptr, Options(16));
+  CpuBackend backend = Backend(16);
+  Scheduler scheduler(backend, nullptr, {});
   const uint64_t a = *scheduler.Add(Greedy(Prompt(30, 1), 50));
   const uint64_t b = *scheduler.Add(Greedy(Prompt(5, 2), 50));
   for (int i = 0; i < 4; ++i) scheduler.Step();
@@ -262,7 +268,8 @@ TEST_F(SchedulerTest, CancellationFreesBlocksAtOnce) {
 
 TEST_F(SchedulerTest, ChunkedPrefillInterleavesWithDecode) {
   const GenerationRequest running = Greedy(Prompt(4, 1), 30), long_prompt = Greedy(Prompt(60, 2), 3);
-  Scheduler scheduler(*model_, nullptr, Options(64, /*max_batch_tokens=*/8));
+  CpuBackend backend = Backend(64);
+  Scheduler scheduler(backend, nullptr, {.max_batch_tokens = 8});
   const uint64_t a = *scheduler.Add(running);
   scheduler.Step();  // a's prefill
   const uint64_t b = *scheduler.Add(long_prompt);

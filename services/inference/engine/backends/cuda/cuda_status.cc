@@ -14,7 +14,13 @@ absl::Status CheckCudaDevice() {
   cudaError_t error = cudaGetDeviceCount(&count);
   if (error != cudaSuccess) {
     cudaGetLastError();  // clear the sticky error so later calls report their own
-    return absl::FailedPreconditionError(absl::StrCat("no CUDA device: ", cudaGetErrorString(error)));
+    // Without a driver the runtime says "driver version is insufficient", which sends people
+    // looking for an upgrade: say what is usually missing.
+    const char* hint = error == cudaErrorInsufficientDriver || error == cudaErrorNoDevice
+                           ? " (is the NVIDIA driver installed and /dev/nvidia0 visible, e.g. a container "
+                             "started with the GPU?)"
+                           : "";
+    return absl::FailedPreconditionError(absl::StrCat("no CUDA device: ", cudaGetErrorString(error), hint));
   }
   if (count == 0) return absl::FailedPreconditionError("no CUDA device: the driver reports 0 devices");
   return absl::OkStatus();

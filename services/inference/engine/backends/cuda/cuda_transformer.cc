@@ -15,7 +15,6 @@ namespace cai::inference::cuda {
 namespace {
 
 constexpr size_t kCublasWorkspaceBytes = 32u << 20;
-constexpr int kDefaultMaxContext = 8192;  // positions per sequence when the config allows more
 
 #define CAI_RETURN_IF_ERROR_STATUS(expr)         \
   do {                                           \
@@ -167,7 +166,7 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const
     return absl::InvalidArgumentError("cuda: attention heads are not a multiple of the key/value heads");
   }
   if (options.max_batch_tokens < 1 || options.max_batch_tokens > 65535 || options.max_seqs < 1 ||
-      options.max_seqs > 65535 || !(options.kv_cache_fraction > 0 && options.kv_cache_fraction <= 1) ||
+      options.max_seqs > 65535 || options.max_context < 1 || !(options.kv_cache_fraction > 0 && options.kv_cache_fraction <= 1) ||
       options.gemm_min_tokens < 1) {
     return absl::InvalidArgumentError("cuda: engine options out of range");
   }
@@ -217,7 +216,7 @@ absl::Status CudaTransformer::Allocate() {
   const size_t t = static_cast<size_t>(options_.max_batch_tokens), seqs = static_cast<size_t>(options_.max_seqs);
   const size_t d = c.hidden_size, ffn = c.intermediate_size, hd = c.head_dim;
   const size_t q_dim = c.num_attention_heads * hd, kv_dim = c.num_key_value_heads * hd;
-  const int context = std::min(c.max_position_embeddings, kDefaultMaxContext);
+  const int context = std::min(c.max_position_embeddings, options_.max_context);
   max_blocks_per_seq_ = (context + kKvBlockSize - 1) / kKvBlockSize;
 
   auto allocate = [](auto& buffer, size_t count) -> absl::Status {

@@ -30,6 +30,7 @@ struct CudaEngineOptions {
   int max_seqs = 256;             // sequences (block-table rows) and logit rows per Forward
   int gemm_min_tokens = 16;       // fewer tokens: the mat-vec kernel; this many or more: cuBLAS
   bool cuda_graphs = true;        // replay decode steps (one token per sequence) from CUDA graphs
+  int max_context = 8192;         // positions per sequence (block-table width), capped by the model's
   std::optional<DType> kv_dtype;  // default: BF16 for BF16 checkpoints, F32 otherwise
 };
 
@@ -63,6 +64,7 @@ class CudaTransformer {
   CudaTransformer& operator=(const CudaTransformer&) = delete;
 
   const ModelConfig& config() const { return config_; }
+  const CudaEngineOptions& options() const { return options_; }
   int64_t num_kv_blocks() const { return num_kv_blocks_; }
   int max_blocks_per_seq() const { return max_blocks_per_seq_; }
   int64_t weight_bytes() const { return weight_bytes_; }
