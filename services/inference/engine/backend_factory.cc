@@ -19,7 +19,8 @@ absl::StatusOr<Device> ParseDevice(std::string_view name) {
   if (name == "auto") return Device::kAuto;
   if (name == "cpu") return Device::kCpu;
   if (name == "cuda") return Device::kCuda;
-  return absl::InvalidArgumentError(absl::StrCat("unknown device '", std::string(name.substr(0, 64)), "' (auto, cpu or cuda)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown device '", std::string(name.substr(0, 64)), "' (auto, cpu or cuda)"));
 }
 
 std::string_view DeviceName(Device device) {

@@ -35,7 +35,8 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
                          AttentionShape s) {
   __shared__ float warp_m[kAttentionWarps], warp_l[kAttentionWarps];
   __shared__ float warp_acc[kAttentionWarps][kMaxHeadDim];
-  const int h = blockIdx.x, t = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int h = blockIdx.x, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int t = b.token_index != nullptr ? b.token_index[blockIdx.y] : static_cast<int>(blockIdx.y);
   const int kv_head = h / (s.heads / s.kv_heads), per_lane = s.head_dim / 32;
   const int pos = b.positions[t];
   const int first = s.window > 0 && pos - s.window + 1 > 0 ? pos - s.window + 1 : 0;
@@ -93,6 +94,129 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
   }
 }
 
+// Tiled attention: 8 threads per query row of the tile. Thread (row, sub) scores keys sub and
+// sub + 8 of each staged key block and accumulates output dims sub + 8 j; the row's running max
+// and normaliser are kept, identical, by its 8 threads (consecutive lanes of one warp).
+constexpr int kThreadsPerRow = 8;
+constexpr int kTiledThreads = kQueryTile * kThreadsPerRow;
+constexpr int kDimsPerThread = kMaxHeadDim / kThreadsPerRow;
+static_assert(kKvBlockSize == 2 * kThreadsPerRow, "each thread scores two keys of a block");
+
+// Shared memory: queries and keys with one float of padding per row (the score loop reads them
+// down columns), values, and the row's weights of the current block.
+__host__ __device__ constexpr int TiledSharedFloats(int head_dim) {
+  return kQueryTile * (head_dim + 1) + kKvBlockSize * (head_dim + 1) + kKvBlockSize * head_dim +
+         kQueryTile * (kKvBlockSize + 1);
+}
+
+__device__ __forceinline__ float RowMax(float v) {
+  for (int offset = kThreadsPerRow / 2; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+__device__ __forceinline__ float RowSum(float v) {
+  for (int offset = kThreadsPerRow / 2; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kTiledThreads)
+    TiledAttentionKernel(const T* __restrict__ k_cache, const T* __restrict__ v_cache, AttentionBatch b,
+                         const int32_t* __restrict__ tiles, AttentionShape s) {
+  extern __shared__ float shared[];
+  const int hd = s.head_dim, padded = hd + 1;
+  float* qs = shared;                              // [kQueryTile][hd + 1]
+  float* ks = qs + kQueryTile * padded;            // [kKvBlockSize][hd + 1]
+  float* vs = ks + kKvBlockSize * padded;          // [kKvBlockSize][hd]
+  float* ps = vs + kKvBlockSize * hd;              // [kQueryTile][kKvBlockSize + 1]
+  const int h = blockIdx.x, first_token = tiles[2 * blockIdx.y], count = tiles[2 * blockIdx.y + 1];
+  const int kv_head = h / (s.heads / s.kv_heads), per_thread = hd / kThreadsPerRow;
+  const int row = threadIdx.x / kThreadsPerRow, sub = threadIdx.x % kThreadsPerRow;
+  const int p0 = b.positions[first_token], last = p0 + count - 1;
+  const int32_t* table = b.block_tables + static_cast<size_t>(b.seq_of_token[first_token]) * b.max_blocks_per_seq;
+
+  for (int i = threadIdx.x; i < kQueryTile * hd; i += blockDim.x) {
+    const int r = i / hd, d = i % hd;
+    qs[r * padded + d] = r < count ? b.q[static_cast<size_t>(first_token + r) * b.q_stride + h * hd + d] : 0.0f;
+  }
+  const bool active = row < count;
+  const int pos = p0 + row;
+  const int first = s.window > 0 && p0 - s.window + 1 > 0 ? p0 - s.window + 1 : 0;  // the tile's earliest key
+  float acc[kDimsPerThread];
+#pragma unroll
+  for (int j = 0; j < kDimsPerThread; ++j) acc[j] = 0.0f;
+  float m = -INFINITY, l = 0.0f;
+
+  for (int block = first / kKvBlockSize; block <= last / kKvBlockSize; ++block) {
+    __syncthreads();  // the previous block's keys, values and weights are consumed (and the queries staged)
+    const size_t base = (static_cast<size_t>(table[block]) * s.kv_heads + kv_head) * kKvBlockSize * hd;
+    for (int i = threadIdx.x; i < kKvBlockSize * hd; i += blockDim.x) {
+      ks[(i / hd) * padded + i % hd] = ToFloat(k_cache[base + i]);
+      vs[i] = ToFloat(v_cache[base + i]);
+    }
+    __syncthreads();
+
+    float score[2];
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      const int key = sub + kThreadsPerRow * j, key_pos = block * kKvBlockSize + key;
+      const bool visible = active && key_pos <= pos && (s.window <= 0 || key_pos > pos - s.window);
+      score[j] = -INFINITY;
+      if (visible) {
+        float dot = 0.0f;
+        for (int d = 0; d < hd; ++d) dot += qs[row * padded + d] * ks[key * padded + d];
+        dot *= s.scale;
+        score[j] = s.softcap > 0 ? s.softcap * tanhf(dot / s.softcap) : dot;
+      }
+    }
+    const float m_new = fmaxf(m, RowMax(fmaxf(score[0], score[1])));
+    // A row that has seen no visible key yet keeps m = -inf and adds nothing.
+    const float correction = m_new == -INFINITY ? 1.0f : expf(m - m_new);
+    const float w0 = m_new == -INFINITY ? 0.0f : expf(score[0] - m_new);
+    const float w1 = m_new == -INFINITY ? 0.0f : expf(score[1] - m_new);
+    l = l * correction + RowSum(w0 + w1);
+    m = m_new;
+    ps[row * (kKvBlockSize + 1) + sub] = w0;
+    ps[row * (kKvBlockSize + 1) + sub + kThreadsPerRow] = w1;
+    __syncwarp();  // a row's weights are written and read by its own 8 lanes
+#pragma unroll
+    for (int j = 0; j < kDimsPerThread; ++j) acc[j] *= correction;
+    for (int key = 0; key < kKvBlockSize; ++key) {
+      const float p = ps[row * (kKvBlockSize + 1) + key];
+#pragma unroll
+      for (int j = 0; j < kDimsPerThread; ++j) {
+        if (j < per_thread) acc[j] += p * vs[key * hd + sub + kThreadsPerRow * j];
+      }
+    }
+  }
+  if (!active) return;
+  float* out = b.out + static_cast<size_t>(first_token + row) * b.out_stride + h * hd;
+#pragma unroll
+  for (int j = 0; j < kDimsPerThread; ++j) {
+    if (j < per_thread) out[sub + kThreadsPerRow * j] = acc[j] / l;
+  }
+}
+
+template <typename T>
+cudaError_t LaunchTiled(const T* k, const T* v, const AttentionBatch& batch, const int32_t* tiles, int num_tiles,
+                        const AttentionShape& shape, cudaStream_t stream) {
+  const size_t bytes = static_cast<size_t>(TiledSharedFloats(shape.head_dim)) * sizeof(float);
+  // Above 48 KiB (head_dim 256: ~49 KiB) a kernel must opt in to more dynamic shared memory.
+  if (cudaError_t e = cudaFuncSetAttribute(TiledAttentionKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           static_cast<int>(bytes));
+      e != cudaSuccess) {
+    return e;
+  }
+  const dim3 grid(static_cast<unsigned>(shape.heads), static_cast<unsigned>(num_tiles));
+  TiledAttentionKernel<<<grid, kTiledThreads, bytes, stream>>>(k, v, batch, tiles, shape);
+  return cudaGetLastError();
+}
+
+bool ValidShape(const AttentionShape& shape) {
+  return shape.head_dim % 32 == 0 && shape.head_dim <= kMaxHeadDim && shape.kv_heads > 0 &&
+         shape.heads % shape.kv_heads == 0;
+}
+
 }  // namespace
 
 cudaError_t LaunchKvWrite(const PagedKv& cache, const float* qkv, int stride, int k_offset, int v_offset,
@@ -112,10 +236,7 @@ cudaError_t LaunchKvWrite(const PagedKv& cache, const float* qkv, int stride, in
 cudaError_t LaunchPagedAttention(const PagedKv& cache, const AttentionBatch& batch, const AttentionShape& shape,
                                  cudaStream_t stream) {
   if (batch.num_tokens == 0) return cudaSuccess;
-  if (shape.head_dim % 32 != 0 || shape.head_dim > kMaxHeadDim || shape.kv_heads <= 0 ||
-      shape.heads % shape.kv_heads != 0) {
-    return cudaErrorInvalidValue;
-  }
+  if (!ValidShape(shape)) return cudaErrorInvalidValue;
   const dim3 grid(static_cast<unsigned>(shape.heads), static_cast<unsigned>(batch.num_tokens));
   if (cache.dtype == DType::kBF16) {
     PagedAttentionKernel<<<grid, kAttentionWarps * 32, 0, stream>>>(
@@ -125,6 +246,18 @@ cudaError_t LaunchPagedAttention(const PagedKv& cache, const AttentionBatch& bat
                                                                     static_cast<const float*>(cache.v), batch, shape);
   }
   return cudaGetLastError();
+}
+
+cudaError_t LaunchTiledAttention(const PagedKv& cache, const AttentionBatch& batch, const int32_t* tiles,
+                                 int num_tiles, const AttentionShape& shape, cudaStream_t stream) {
+  if (num_tiles == 0) return cudaSuccess;
+  if (!ValidShape(shape)) return cudaErrorInvalidValue;
+  if (cache.dtype == DType::kBF16) {
+    return LaunchTiled(static_cast<const uint16_t*>(cache.k), static_cast<const uint16_t*>(cache.v), batch, tiles,
+                       num_tiles, shape, stream);
+  }
+  return LaunchTiled(static_cast<const float*>(cache.k), static_cast<const float*>(cache.v), batch, tiles, num_tiles,
+                     shape, stream);
 }
 
 }  // namespace cai::inference::cuda

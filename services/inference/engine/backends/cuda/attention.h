@@ -16,6 +16,7 @@ namespace cai::inference::cuda {
 
 inline constexpr int kKvBlockSize = 16;
 inline constexpr int kMaxHeadDim = 256;  // head_dim must be a multiple of 32 up to this
+inline constexpr int kQueryTile = 16;    // queries per tile of LaunchTiledAttention
 
 struct PagedKv {
   DType dtype = DType::kBF16;
@@ -41,7 +42,8 @@ struct AttentionBatch {
   const int32_t* positions = nullptr;     // token -> position; it sees keys up to and including it
   const int32_t* block_tables = nullptr;  // [num_seqs][max_blocks_per_seq]
   int max_blocks_per_seq = 0;
-  int num_tokens = 0;
+  int num_tokens = 0;  // LaunchPagedAttention: tokens it runs (entries of token_index when given)
+  const int32_t* token_index = nullptr;  // LaunchPagedAttention: run only these tokens; null: 0..num_tokens-1
 };
 
 // Writes token t's key (qkv + t * stride + k_offset) and value (+ v_offset), kv_heads * head_dim
@@ -52,8 +54,17 @@ cudaError_t LaunchKvWrite(const PagedKv& cache, const float* qkv, int stride, in
 // One query token per (token, head) block: online softmax over the visible keys read through the
 // block table, GQA (query head h reads kv head h / (heads / kv_heads)), window and softcap. The
 // keys of every token of the batch must already be written (LaunchKvWrite), so a prefill chunk
-// sees itself causally. Serves decode and prefill alike.
+// sees itself causally. Serves decode and prefill alike; prefill is faster tiled (below).
 cudaError_t LaunchPagedAttention(const PagedKv& cache, const AttentionBatch& batch, const AttentionShape& shape,
                                  cudaStream_t stream);
+
+// The same attention for query tiles (attention_plan.h): tiles[2 i] is the first token of tile i
+// and tiles[2 i + 1] its count (<= kQueryTile) of tokens of one sequence at consecutive positions.
+// One block per (head, tile) stages the tile's queries and then each visible key block (one KV
+// block of kKvBlockSize positions) in shared memory, so a key is read once per tile rather than
+// once per query; causal, window and softcap masks per query. batch.num_tokens and token_index
+// are not used.
+cudaError_t LaunchTiledAttention(const PagedKv& cache, const AttentionBatch& batch, const int32_t* tiles,
+                                 int num_tiles, const AttentionShape& shape, cudaStream_t stream);
 
 }  // namespace cai::inference::cuda

@@ -166,7 +166,8 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const
     return absl::InvalidArgumentError("cuda: attention heads are not a multiple of the key/value heads");
   }
   if (options.max_batch_tokens < 1 || options.max_batch_tokens > 65535 || options.max_seqs < 1 ||
-      options.max_seqs > 65535 || options.max_context < 1 || !(options.kv_cache_fraction > 0 && options.kv_cache_fraction <= 1) ||
+      options.max_seqs > 65535 || options.max_context < 1 ||
+      !(options.kv_cache_fraction > 0 && options.kv_cache_fraction <= 1) ||
       options.gemm_min_tokens < 1) {
     return absl::InvalidArgumentError("cuda: engine options out of range");
   }
@@ -233,7 +234,7 @@ absl::Status CudaTransformer::Allocate() {
     CAI_RETURN_IF_ERROR_STATUS(allocate(*buffer, count));
   }
   CAI_RETURN_IF_ERROR_STATUS(allocate(bf16_x_, rows * std::max({d, q_dim, ffn})));
-  const size_t input_ints = 5 * t + seqs * max_blocks_per_seq_;
+  const size_t input_ints = kTablesOffset * t + seqs * max_blocks_per_seq_;
   CAI_RETURN_IF_ERROR_STATUS(allocate(inputs_, input_ints));
   CAI_RETURN_IF_ERROR_STATUS(allocate(sampling_params_, seqs));
   CAI_RETURN_IF_ERROR_STATUS(allocate(sampled_, seqs));
@@ -278,7 +279,7 @@ absl::Status CudaTransformer::Project(float* out, int out_stride, const float* x
                       "cublasGemmEx");
 }
 
-absl::Status CudaTransformer::Enqueue(int n, int num_logits) {
+absl::Status CudaTransformer::Enqueue(int n, int num_logits, int num_decodes, int num_tiles) {
   const ModelConfig& c = config_;
   const int t_cap = options_.max_batch_tokens;
   const int d = c.hidden_size, ffn = c.intermediate_size, hd = c.head_dim;
@@ -289,7 +290,9 @@ absl::Status CudaTransformer::Enqueue(int n, int num_logits) {
   const int32_t* seq_ids = tokens + 2 * t_cap;
   const int32_t* slots = tokens + 3 * t_cap;
   const int32_t* logit_rows = tokens + 4 * t_cap;
-  const int32_t* tables = tokens + 5 * t_cap;
+  const int32_t* decodes = tokens + 5 * t_cap;
+  const int32_t* tiles = tokens + 6 * t_cap;
+  const int32_t* tables = tokens + kTablesOffset * t_cap;
   const size_t layer_bytes = static_cast<size_t>(num_kv_blocks_) * kKvBlockSize * kv_dim * DTypeSize(kv_dtype_);
 
   CAI_CUDA_RETURN_IF_ERROR(LaunchEmbed(x_.get(), tokens, n, embed_, embed_scale_, stream_));
@@ -314,9 +317,11 @@ absl::Status CudaTransformer::Enqueue(int n, int num_logits) {
     CAI_CUDA_RETURN_IF_ERROR(LaunchKvWrite(cache, qkv_.get(), qkv_dim, q_dim, q_dim + kv_dim, slots, n, stream_));
     AttentionShape shape = attention_;
     shape.window = layer.sliding ? *c.sliding_window : 0;
+    // Decodes on the paged kernel, prefill runs in query tiles (attention_plan.h).
     const AttentionBatch batch{qkv_.get(), qkv_dim, att_.get(), q_dim, seq_ids, positions, tables,
-                               max_blocks_per_seq_, n};
+                               max_blocks_per_seq_, num_decodes, decodes};
     CAI_CUDA_RETURN_IF_ERROR(LaunchPagedAttention(cache, batch, shape, stream_));
+    CAI_CUDA_RETURN_IF_ERROR(LaunchTiledAttention(cache, batch, tiles, num_tiles, shape, stream_));
     CAI_RETURN_IF_ERROR_STATUS(Project(proj_.get(), d, att_.get(), n, layer.wo));
     CAI_CUDA_RETURN_IF_ERROR(LaunchAddRmsNorm(x_.get(), proj_.get(), layer.post_attn_norm.get(), xn_.get(),
                                               layer.ffn_norm.get(), n, d, eps, stream_));
@@ -393,18 +398,25 @@ absl::Status CudaTransformer::Run(const ForwardBatch& batch) {
     }
     host[4 * t_cap + i] = batch.logit_tokens[i];
   }
-  std::memcpy(host + 5 * t_cap, batch.block_tables.data(), batch.block_tables.size_bytes());
-  CAI_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(inputs_.get(), host, (5 * t_cap + batch.block_tables.size()) * 4,
+  PlanAttention(batch.seq_ids, batch.positions, plan_);
+  std::copy(plan_.decode_tokens.begin(), plan_.decode_tokens.end(), host + 5 * t_cap);
+  std::copy(plan_.tiles.begin(), plan_.tiles.end(), host + 6 * t_cap);
+  std::memcpy(host + kTablesOffset * t_cap, batch.block_tables.data(), batch.block_tables.size_bytes());
+  CAI_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(inputs_.get(), host,
+                                           (kTablesOffset * t_cap + batch.block_tables.size()) * sizeof(int32_t),
                                            cudaMemcpyHostToDevice, stream_));
 
   // Decode steps (as many logit rows as tokens) replay a graph per batch size: the inputs sit at
   // fixed device addresses, so only their contents change between steps.
   const int tokens = static_cast<int>(n), logit_rows = static_cast<int>(m);
-  if (!options_.cuda_graphs || n != m) return Enqueue(tokens, logit_rows);
+  const int decodes = static_cast<int>(plan_.decode_tokens.size()), tiles = static_cast<int>(plan_.tiles.size() / 2);
+  // A graph fixes its launch shapes, so only steps of decodes alone (every token its own sequence's
+  // only one) replay one; their shape is set by the batch size.
+  if (!options_.cuda_graphs || n != m || tiles != 0) return Enqueue(tokens, logit_rows, decodes, tiles);
   auto it = graphs_.find(tokens);
   if (it == graphs_.end()) {
     CAI_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    absl::Status enqueued = Enqueue(tokens, logit_rows);
+    absl::Status enqueued = Enqueue(tokens, logit_rows, decodes, tiles);
     cudaGraph_t graph = nullptr;
     cudaError_t ended = cudaStreamEndCapture(stream_, &graph);
     if (!enqueued.ok() || ended != cudaSuccess) {

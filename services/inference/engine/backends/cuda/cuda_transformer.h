@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "services/inference/engine/backends/cuda/attention.h"
+#include "services/inference/engine/backends/cuda/attention_plan.h"
 #include "services/inference/engine/backends/cuda/device_buffer.h"
 #include "services/inference/engine/backends/cuda/kernels.h"
 #include "services/inference/engine/backends/cuda/sampling.h"
@@ -94,7 +95,7 @@ class CudaTransformer {
   absl::Status Allocate();
   // Checks the batch, uploads it, and runs (or replays) the forward pass up to the logits on the device.
   absl::Status Run(const ForwardBatch& batch);
-  absl::Status Enqueue(int num_tokens, int num_logits);
+  absl::Status Enqueue(int num_tokens, int num_logits, int num_decodes, int num_tiles);
   absl::Status Project(float* out, int out_stride, const float* x, int num_tokens, const DeviceMatrix& w);
 
   ModelConfig config_;
@@ -118,8 +119,11 @@ class CudaTransformer {
   DeviceBuffer<float> x_, xn_, qkv_, att_, proj_, gate_up_, act_, logit_rows_, logits_;
   DeviceBuffer<uint16_t> bf16_x_;
   // Batch inputs at fixed offsets (so captured graphs stay valid): tokens, positions, seq ids,
-  // slots, logit rows (max_batch_tokens each), then block tables. Mirrored in pinned host memory.
+  // slots, logit rows, decode tokens (max_batch_tokens each), query tiles (2 x max_batch_tokens),
+  // then block tables. Mirrored in pinned host memory.
+  static constexpr int kTablesOffset = 8;  // in units of max_batch_tokens
   DeviceBuffer<int32_t> inputs_;
+  AttentionPlan plan_;
   int32_t* host_inputs_ = nullptr;
   float* host_logits_ = nullptr;
   DeviceBuffer<DeviceSamplingParams> sampling_params_;
