@@ -66,6 +66,7 @@ class Sampler {
   std::vector<float> adjusted_;
   std::vector<double> weights_;   // unnormalised probabilities of the candidates
   std::vector<int32_t> order_;    // candidate ids
+  std::vector<double> bucket_mass_;  // nucleus search: weight per weight bucket
 };
 
 }  // namespace cai::inference

@@ -1,7 +1,10 @@
 #include "services/inference/engine/sampler.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
+#include <random>
 
 #include <gtest/gtest.h>
 
@@ -12,6 +15,26 @@ TEST(Sampler, GreedyPicksArgmax) {
   Sampler sampler({.temperature = 0.0f, .top_p = 1.0f, .seed = 1});
   std::vector<float> logits = {0.1f, 3.0f, -1.0f, 2.9f, 3.0f};  // ties: the lowest id
   for (int i = 0; i < 10; ++i) EXPECT_EQ(sampler.Sample(logits), 1);
+}
+
+TEST(Sampler, GreedyIsTheFirstMaximumOfALargeVocabulary) {
+  // Ties for the maximum across lanes, within a lane, and in the tail after the last full chunk.
+  std::mt19937 gen(3);
+  std::uniform_int_distribution<int> level(0, 40);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<float> logits(1000 + round * 37);
+    for (float& x : logits) x = static_cast<float>(level(gen)) / 4;  // values repeat often
+    if (round % 3 == 0) logits.back() = 100;                          // a unique maximum in the tail
+    if (round % 3 == 1) logits[logits.size() - 1] = logits[logits.size() - 2] = 50;  // tied in the tail
+    Sampler sampler({.temperature = 0.0f, .seed = 1});
+    const auto want = std::max_element(logits.begin(), logits.end()) - logits.begin();
+    ASSERT_EQ(sampler.Sample(logits), want) << "round " << round;
+    // The logprobs path finds the same maximum (its top candidate).
+    Sampler with_logprobs({.temperature = 0.0f, .seed = 1});
+    SampledToken token = with_logprobs.SampleWithLogprobs(logits, 1);
+    ASSERT_EQ(token.id, want);
+    ASSERT_EQ(token.top.at(0).id, want);
+  }
 }
 
 TEST(Sampler, SameSeedSameTokensDifferentSeedDifferentTokens) {
@@ -38,6 +61,55 @@ TEST(Sampler, TopPKeepsOnlyTheNucleus) {
   EXPECT_EQ(counts.count(3), 0u);
   // Renormalised: 0.5 / 0.8 = 0.625 (binomial sd about 0.0034).
   EXPECT_NEAR(counts[0] / double(n), 0.625, 0.02);
+}
+
+// The nucleus by a full sort and a linear draw, exactly as the sampler documents it: the sampler,
+// which sorts only a growing head of the order, must pick the same token for the same uniform.
+int32_t NucleusByFullSort(const std::vector<float>& logits, float temperature, float top_p, double uniform) {
+  const float max = *std::max_element(logits.begin(), logits.end());
+  std::vector<double> weights(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) weights[i] = std::exp(static_cast<double>(logits[i] - max) / temperature);
+  std::vector<int32_t> order(logits.size());
+  std::iota(order.begin(), order.end(), 0);
+  double total = 0;
+  for (int32_t id : order) total += weights[id];
+  std::sort(order.begin(), order.end(),
+            [&](int32_t a, int32_t b) { return weights[a] != weights[b] ? weights[a] > weights[b] : a < b; });
+  double mass = 0;
+  size_t keep = 0;
+  while (keep < order.size()) {
+    mass += weights[order[keep++]];
+    if (mass >= top_p * total) break;
+  }
+  double r = uniform * mass;
+  for (size_t i = 0; i < keep; ++i) {
+    r -= weights[order[i]];
+    if (r < 0) return order[i];
+  }
+  return order[keep - 1];
+}
+
+TEST(Sampler, TopPEqualsAFullSortForShortAndLongNuclei) {
+  // A large vocabulary with flat logits (nucleus of thousands of tokens, beyond the first sorted
+  // head) and peaked ones (a few tokens), plus ties in value.
+  std::mt19937 gen(17);
+  for (float spread : {0.05f, 1.0f, 8.0f}) {
+    std::normal_distribution<float> normal(0.0f, spread);
+    std::vector<float> logits(32000);
+    for (float& x : logits) x = std::round(normal(gen) * 64) / 64;  // many exact ties
+    for (float top_p : {0.1f, 0.9f, 0.999f}) {
+      for (float temperature : {0.6f, 1.0f}) {
+        const uint64_t seed = 1000 + static_cast<uint64_t>(spread * 10 + top_p * 100 + temperature);
+        Sampler sampler({.temperature = temperature, .top_p = top_p, .seed = seed});
+        std::mt19937_64 rng(seed);  // the sampler's documented draw: 53 bits of mt19937_64
+        for (int i = 0; i < 5; ++i) {
+          const double uniform = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+          ASSERT_EQ(sampler.Sample(logits), NucleusByFullSort(logits, temperature, top_p, uniform))
+              << "spread " << spread << " top_p " << top_p << " temperature " << temperature << " draw " << i;
+        }
+      }
+    }
+  }
 }
 
 TEST(Sampler, FullDistributionAndTemperature) {
