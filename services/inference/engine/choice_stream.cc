@@ -44,9 +44,29 @@ ChoiceStream::ChoiceStream(int index, const GenerationRequest& request, int64_t 
 }
 
 int32_t ChoiceStream::Next(std::span<const float> logits, std::optional<OwnedDelta>& delta) {
-  delta.reset();
   SampledToken token = request_.logprobs ? sampler_.SampleWithLogprobs(logits, request_.top_logprobs)
                                          : SampledToken{.id = sampler_.Sample(logits), .logprob = 0, .top = {}};
+  return Deliver(std::move(token), delta);
+}
+
+DeviceDraw ChoiceStream::NextDraw() const {
+  const SamplingParams& p = sampler_.params();
+  return DeviceDraw{.temperature = p.temperature,
+                    .top_p = p.top_p,
+                    .top_k = p.top_k,
+                    .min_p = p.min_p,
+                    .seed = p.seed,
+                    .step = static_cast<uint64_t>(generated_),
+                    .adjustments = sampler_.Adjustments()};
+}
+
+int32_t ChoiceStream::Accept(int32_t token, std::optional<OwnedDelta>& delta) {
+  sampler_.Record(token);
+  return Deliver(SampledToken{.id = token, .logprob = 0, .top = {}}, delta);
+}
+
+int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& delta) {
+  delta.reset();
   const int32_t id = token.id;
   ++generated_;
   std::optional<FinishReason> finish;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "services/inference/engine/forward_backend.h"
 #include "services/inference/engine/generator.h"
 #include "services/inference/engine/sampler.h"
 #include "services/inference/engine/tokenizer/stream_decoder.h"
@@ -53,11 +54,24 @@ class ChoiceStream {
   // Samples the next token from `logits`; sets `delta` when there is something to deliver.
   int32_t Next(std::span<const float> logits, std::optional<OwnedDelta>& delta);
 
+  // Draws made on a device instead (ForwardBackend::samples_on_device): every choice but those
+  // that report logprobs, which need the whole distribution here.
+  bool DeviceDrawable() const { return !request_.logprobs; }
+  // The next draw: this choice's sampling parameters and seed, the draw's number (the tokens
+  // generated so far, so a preempted choice recomputed later draws the same numbers), and the
+  // logit adjustments (bias, penalties).
+  DeviceDraw NextDraw() const;
+  // Next, for a token drawn on the device from the distribution NextDraw described.
+  int32_t Accept(int32_t token, std::optional<OwnedDelta>& delta);
+
   bool done() const { return finish_.has_value(); }
   std::optional<FinishReason> finish() const { return finish_; }
   int64_t generated() const { return generated_; }
 
  private:
+  // Stop tokens, text, stop strings and the budget for the token just chosen.
+  int32_t Deliver(SampledToken token, std::optional<OwnedDelta>& delta);
+
   const int index_;
   const GenerationRequest& request_;
   const int64_t budget_;

@@ -3,12 +3,27 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "services/inference/engine/model_config.h"
+#include "services/inference/engine/sampler.h"
 #include "services/inference/engine/transformer_model.h"
 
 namespace cai::inference {
+
+// One next-token draw made by the backend (samples_on_device): the distribution is the logits
+// adjusted by `adjustments`, then temperature -> min_p -> top_k -> top_p as Sampler; the random
+// number is the `step`-th of the stream keyed by `seed`, so a draw does not depend on the batch.
+struct DeviceDraw {
+  float temperature = 1.0f;  // 0: greedy
+  float top_p = 1.0f;
+  int32_t top_k = 0;
+  float min_p = 0.0f;
+  uint64_t seed = 0;
+  uint64_t step = 0;
+  std::vector<LogitAdjustment> adjustments;
+};
 
 // Where the scheduler's batched forward steps run: the CPU engine or a GPU. A backend owns the
 // model's weights on its device and a paged KV cache of num_kv_blocks() blocks of kKvBlockSize
@@ -33,6 +48,17 @@ class ForwardBackend {
   // and values into the blocks of its table, and the logits of each sequence's last token into
   // row i of `logits` (batch.size() x vocab_size floats).
   virtual absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) = 0;
+
+  // Backends that draw tokens where the logits are (a GPU, sparing the copy of a vocabulary-wide
+  // row per sequence and the host's sampling) say so, and take ForwardBatchAndDraw: as
+  // ForwardBatch, except that a sequence with draws[i] set gets its next token drawn into
+  // tokens[i] and its row of `logits` is left unwritten.
+  virtual bool samples_on_device() const { return false; }
+  virtual absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> /*batch*/,
+                                           std::span<const DeviceDraw* const> /*draws*/,
+                                           std::span<float> /*logits*/, std::span<int32_t> /*tokens*/) {
+    return absl::UnimplementedError("this backend does not draw tokens itself");
+  }
 };
 
 }  // namespace cai::inference

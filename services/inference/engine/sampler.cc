@@ -160,6 +160,26 @@ int32_t Sampler::Pick() {
   return order_.back();  // rounding left a sliver of mass
 }
 
+std::vector<LogitAdjustment> Sampler::Adjustments() const {
+  absl::flat_hash_map<int32_t, LogitAdjustment> by_id;
+  for (const auto& [id, bias] : params_.logit_bias) {
+    LogitAdjustment& a = by_id[id];
+    a.id = id;
+    a.bias += bias;  // ids are a JSON object's keys, so unique
+  }
+  for (const auto& [id, count] : counts_) {
+    LogitAdjustment& a = by_id[id];
+    a.id = id;
+    a.penalty = static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+  }
+  std::vector<LogitAdjustment> out;
+  for (const auto& [id, a] : by_id) {
+    if (a.bias != 0.0f || a.penalty != 0.0f) out.push_back(a);
+  }
+  std::sort(out.begin(), out.end(), [](const LogitAdjustment& a, const LogitAdjustment& b) { return a.id < b.id; });
+  return out;
+}
+
 int32_t Sampler::Sample(std::span<const float> logits) {
   Adjust(logits);
   int32_t id = Pick();

@@ -35,6 +35,14 @@ struct Candidate {
   float logprob = 0.0f;
 };
 
+// One token's change to its logit before a draw: (logit + bias) - penalty, in that order, which is
+// how Sampler applies logit_bias and then the presence and frequency penalties.
+struct LogitAdjustment {
+  int32_t id = 0;
+  float bias = 0.0f;
+  float penalty = 0.0f;
+};
+
 struct SampledToken {
   int32_t id = 0;
   float logprob = 0.0f;        // filled only by SampleWithLogprobs
@@ -54,6 +62,13 @@ class Sampler {
   int32_t Sample(std::span<const float> logits);
   // As Sample, plus the chosen token's log-probability and the `top_logprobs` best alternatives.
   SampledToken SampleWithLogprobs(std::span<const float> logits, int top_logprobs);
+
+  // For draws made elsewhere (on a GPU) from the same distribution: the parameters, the
+  // adjustments the next draw needs (logit_bias, and the penalties of the tokens returned or
+  // recorded so far), by token id; and Record, which counts a token drawn elsewhere for them.
+  const SamplingParams& params() const { return params_; }
+  std::vector<LogitAdjustment> Adjustments() const;
+  void Record(int32_t id) { ++counts_[id]; }
 
  private:
   void Adjust(std::span<const float> logits);  // logits + bias - penalties into adjusted_

@@ -105,9 +105,19 @@ void Scheduler::Fail(Request& request, absl::Status status) {
 }
 
 void Scheduler::Sample(Sequence& seq, std::span<const float> logits) {
-  Request& request = *seq.request;
   std::optional<OwnedDelta> delta;
   const int32_t token = seq.stream->Next(logits, delta);
+  Advance(seq, token, std::move(delta));
+}
+
+void Scheduler::Accept(Sequence& seq, int32_t token) {
+  std::optional<OwnedDelta> delta;
+  seq.stream->Accept(token, delta);
+  Advance(seq, token, std::move(delta));
+}
+
+void Scheduler::Advance(Sequence& seq, int32_t token, std::optional<OwnedDelta> delta) {
+  Request& request = *seq.request;
   ++request.result.completion_tokens;
   if (delta) request.deltas.push_back(*std::move(delta));
   if (seq.stream->done()) {
@@ -181,7 +191,22 @@ StepRecord Scheduler::Step() {
   }
   const size_t vocab = static_cast<size_t>(backend_.config().vocab_size);
   logits_.resize(batch.size() * vocab);
-  absl::Status status = backend_.ForwardBatch(batch, logits_);
+  // Sequences that sample this step draw on the device where the backend can and the choice allows.
+  draws_.clear();
+  draws_.reserve(scheduled.size());  // draw_of_ points into it
+  draw_of_.assign(scheduled.size(), nullptr);
+  if (backend_.samples_on_device()) {
+    for (size_t i = 0; i < scheduled.size(); ++i) {
+      const Sequence& seq = *scheduled[i];
+      if (seq.computed + counts[i] == static_cast<int64_t>(seq.tokens.size()) && seq.stream->DeviceDrawable()) {
+        draws_.push_back(seq.stream->NextDraw());
+        draw_of_[i] = &draws_.back();
+      }
+    }
+  }
+  drawn_.assign(scheduled.size(), -1);
+  absl::Status status = draws_.empty() ? backend_.ForwardBatch(batch, logits_)
+                                       : backend_.ForwardBatchAndDraw(batch, draw_of_, logits_, drawn_);
   for (size_t i = 0; i < scheduled.size(); ++i) {
     Sequence& seq = *scheduled[i];
     if (seq.finished) continue;  // its request failed with an earlier one of this step
@@ -192,7 +217,16 @@ StepRecord Scheduler::Step() {
     seq.computed += counts[i];
     // Logits of the last token are the next token's distribution once nothing is left to feed.
     if (seq.computed == static_cast<int64_t>(seq.tokens.size())) {
-      Sample(seq, std::span<const float>(logits_).subspan(i * vocab, vocab));
+      if (draw_of_[i] != nullptr) {
+        if (drawn_[i] < 0 || drawn_[i] >= static_cast<int32_t>(vocab)) {
+          Fail(*seq.request, absl::InternalError(absl::StrCat("the backend drew token ", drawn_[i],
+                                                              " outside the vocabulary")));
+          continue;
+        }
+        Accept(seq, drawn_[i]);
+      } else {
+        Sample(seq, std::span<const float>(logits_).subspan(i * vocab, vocab));
+      }
     }
   }
   return record;

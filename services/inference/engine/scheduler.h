@@ -93,7 +93,10 @@ class Scheduler {
   void Preempt(Sequence& seq);
   void Release(Sequence& seq);           // finished or cancelled: blocks back, out of the queues
   void Fail(Request& request, absl::Status status);
+  // The choice's next token, from its logits or drawn by the backend; ends the choice when due.
   void Sample(Sequence& seq, std::span<const float> logits);
+  void Accept(Sequence& seq, int32_t token);
+  void Advance(Sequence& seq, int32_t token, std::optional<OwnedDelta> delta);
 
   ForwardBackend& backend_;
   const Tokenizer* tokenizer_;
@@ -105,6 +108,9 @@ class Scheduler {
   uint64_t next_id_ = 1;
   int64_t preemptions_ = 0;
   std::vector<float> logits_;
+  std::vector<DeviceDraw> draws_;                // per scheduled sequence (samples_on_device)
+  std::vector<const DeviceDraw*> draw_of_;       // null: the sequence's logits come back instead
+  std::vector<int32_t> drawn_;
 };
 
 }  // namespace cai::inference

@@ -65,6 +65,28 @@ std::vector<std::vector<int32_t>> RunTogether(ForwardBackend& backend, const std
   return tokens;
 }
 
+// Every request's text (choice 0), all run together on `backend`.
+std::vector<std::string> TextsTogether(ForwardBackend& backend, const Tokenizer& tokenizer,
+                                       const std::vector<GenerationRequest>& requests) {
+  Scheduler scheduler(backend, &tokenizer, {.max_batch_tokens = 64, .max_running = 8});
+  std::vector<uint64_t> ids;
+  for (const GenerationRequest& r : requests) ids.push_back(*scheduler.Add(r));
+  std::vector<std::string> texts(requests.size());
+  std::vector<bool> done(requests.size(), false);
+  for (int guard = 0; guard < 10000 && std::count(done.begin(), done.end(), false) > 0; ++guard) {
+    scheduler.Step();
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (done[i]) continue;
+      for (const OwnedDelta& d : scheduler.TakeDeltas(ids[i])) texts[i] += d.text;
+      if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(ids[i])) {
+        EXPECT_TRUE(result->ok()) << result->status();
+        done[i] = true;
+      }
+    }
+  }
+  return texts;
+}
+
 class CudaSchedulerTest : public testing::TestWithParam<const char*> {};
 
 TEST_P(CudaSchedulerTest, SameTokensAsTheCpuScheduler) {
@@ -91,6 +113,38 @@ TEST_P(CudaSchedulerTest, SameTokensAsTheCpuScheduler) {
   const std::vector<std::vector<int32_t>> on_gpu = RunTogether(*(*gpu)->backend, requests);
   for (size_t i = 0; i < requests.size(); ++i) EXPECT_EQ(on_gpu[i], on_cpu[i]) << "request " << i;
   EXPECT_EQ(on_gpu[0], greedy);
+}
+
+// Without logprobs the GPU draws the tokens itself (bias and penalties applied on the device): greedy
+// draws must give the CPU's text; seeded draws must not depend on the batch they share.
+TEST_P(CudaSchedulerTest, TokensDrawnOnTheGpu) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const std::filesystem::path dir = kModels / GetParam();
+  absl::StatusOr<std::unique_ptr<LoadedModel>> cpu = LoadModelDir(dir.string(), 2);
+  absl::StatusOr<std::unique_ptr<LoadedModel>> gpu = LoadModelDir(dir.string(), {.device = Device::kCuda});
+  ASSERT_TRUE(cpu.ok() && gpu.ok());
+  ASSERT_TRUE((*gpu)->backend->samples_on_device());
+  nlohmann::json golden = nlohmann::json::parse(ReadFile(dir / "golden.json"));
+  const std::vector<int32_t> prompt = golden.at("prompt_ids").get<std::vector<int32_t>>();
+  const std::vector<int32_t> greedy = golden.at("greedy").at("ids").get<std::vector<int32_t>>();
+
+  GenerationRequest plain = Greedy(prompt, 24), adjusted = plain;
+  plain.logprobs = adjusted.logprobs = false;
+  adjusted.sampling.presence_penalty = 0.8f;
+  adjusted.sampling.frequency_penalty = 0.5f;
+  adjusted.sampling.logit_bias = {{greedy[0], -100.0f}};  // never the golden first token
+  const std::vector<GenerationRequest> greedy_requests = {plain, adjusted};
+  EXPECT_EQ(TextsTogether(*(*gpu)->backend, *(*gpu)->tokenizer, greedy_requests),
+            TextsTogether(*(*cpu)->backend, *(*cpu)->tokenizer, greedy_requests));
+
+  GenerationRequest seeded = plain;
+  seeded.sampling = {.temperature = 1.0f, .top_p = 0.9f, .top_k = 50, .seed = 42};
+  GenerationRequest other = seeded;
+  other.sampling.seed = 43;
+  const std::vector<std::string> alone = TextsTogether(*(*gpu)->backend, *(*gpu)->tokenizer, {seeded});
+  const std::vector<std::string> shared = TextsTogether(*(*gpu)->backend, *(*gpu)->tokenizer, {other, adjusted, seeded});
+  EXPECT_EQ(shared[2], alone[0]);
+  EXPECT_NE(shared[0], alone[0]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, CudaSchedulerTest, testing::Values("llama3", "gemma2", "phi3"));

@@ -291,5 +291,92 @@ TEST_F(SchedulerTest, ChunkedPrefillInterleavesWithDecode) {
   EXPECT_EQ(out[b], Alone(long_prompt));
 }
 
+// A backend that draws tokens itself, greedily, from the CPU engine's logits adjusted as each draw
+// says, and logs every draw: the scheduler's side of device sampling (which rows draw, their
+// adjustments and draw numbers, Accept) checked without a GPU.
+class GreedyDrawingBackend final : public ForwardBackend {
+ public:
+  explicit GreedyDrawingBackend(CpuBackend& cpu) : cpu_(cpu) {}
+
+  const ModelConfig& config() const override { return cpu_.config(); }
+  std::string device_name() const override { return "test"; }
+  int64_t context_length() const override { return cpu_.context_length(); }
+  int64_t num_kv_blocks() const override { return cpu_.num_kv_blocks(); }
+  int max_batch_tokens() const override { return cpu_.max_batch_tokens(); }
+  int max_batch_sequences() const override { return cpu_.max_batch_sequences(); }
+  absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override {
+    return cpu_.ForwardBatch(batch, logits);
+  }
+  bool samples_on_device() const override { return true; }
+  absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> batch, std::span<const DeviceDraw* const> draws,
+                                   std::span<float> logits, std::span<int32_t> tokens) override {
+    const size_t vocab = static_cast<size_t>(config().vocab_size);
+    std::vector<float> all(batch.size() * vocab);
+    if (absl::Status s = cpu_.ForwardBatch(batch, all); !s.ok()) return s;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      std::span<float> row = std::span(all).subspan(i * vocab, vocab);
+      if (draws[i] == nullptr) {
+        std::copy(row.begin(), row.end(), logits.begin() + static_cast<ptrdiff_t>(i * vocab));
+        continue;
+      }
+      if (draws[i]->temperature != 0.0f) return absl::UnimplementedError("greedy draws only");
+      for (const LogitAdjustment& a : draws[i]->adjustments) row[a.id] = (row[a.id] + a.bias) - a.penalty;
+      tokens[i] = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
+      auto [it, fresh] = log_.emplace(std::pair{draws[i]->seed, draws[i]->step}, tokens[i]);
+      EXPECT_TRUE(fresh || it->second == tokens[i]) << "draw " << draws[i]->step << " of seed " << draws[i]->seed;
+    }
+    return absl::OkStatus();
+  }
+
+  // The tokens drawn for `seed`, by draw number.
+  std::vector<int32_t> Drawn(uint64_t seed) const {
+    std::vector<int32_t> out;
+    for (const auto& [key, token] : log_) {
+      if (key.first == seed) out.push_back(token);
+    }
+    return out;
+  }
+
+ private:
+  CpuBackend& cpu_;
+  std::map<std::pair<uint64_t, uint64_t>, int32_t> log_;  // (seed, draw number) -> token
+};
+
+TEST_F(SchedulerTest, TokensDrawnByTheBackendEqualTheHostSamplers) {
+  // Greedy with logit bias and penalties (so the adjustments matter), one choice with logprobs
+  // (which must stay on the host), and a pool of 5 blocks, so recomputation after preemption must
+  // continue each choice's draw numbers.
+  std::vector<GenerationRequest> requests;
+  for (int i = 0; i < 3; ++i) {
+    GenerationRequest r = Greedy(Prompt(8, 20 + i), 40);
+    r.sampling.seed = 100 * (i + 1);
+    r.sampling.presence_penalty = 0.5f * static_cast<float>(i);
+    r.sampling.frequency_penalty = 0.7f;
+    r.sampling.logit_bias = {{static_cast<int32_t>(3 + i), 4.0f}, {static_cast<int32_t>(9 + i), -100.0f}};
+    requests.push_back(r);
+  }
+  std::vector<std::vector<int32_t>> on_host;
+  for (const GenerationRequest& r : requests) on_host.push_back(Alone(r));  // logprobs on: sampled on the host
+  GenerationRequest unpenalized = requests[0];
+  unpenalized.sampling = {.temperature = 0.0f};
+  ASSERT_NE(Alone(unpenalized), on_host[0]) << "the adjustments must change the output for this test to mean anything";
+
+  CpuBackend cpu = Backend(5);
+  GreedyDrawingBackend backend(cpu);
+  Scheduler scheduler(backend, nullptr, {});
+  std::vector<uint64_t> ids;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    GenerationRequest r = requests[i];
+    r.logprobs = i == 2;  // the third keeps logprobs: its logits come back and the host samples it
+    ids.push_back(*scheduler.Add(r));
+  }
+  std::map<uint64_t, std::vector<int32_t>> from_deltas = Drain(scheduler, ids);
+  EXPECT_GT(scheduler.preemptions(), 0);
+  EXPECT_EQ(backend.Drawn(100), on_host[0]);
+  EXPECT_EQ(backend.Drawn(200), on_host[1]);
+  EXPECT_TRUE(backend.Drawn(300).empty());
+  EXPECT_EQ(from_deltas[ids[2]], on_host[2]);
+}
+
 }  // namespace
 }  // namespace cai::inference

@@ -13,8 +13,10 @@
 namespace cai::inference::cuda {
 
 // A CudaTransformer as the scheduler's ForwardBackend: the same block ids index its device KV
-// cache. Logits come back to the host, so sampling, stop strings and logprobs stay the CPU
-// engine's (ChoiceStream) and a request's tokens are chosen by the same code on every device.
+// cache. Tokens are drawn on the GPU (bias and penalties applied there, Philox keyed by the
+// choice's seed and draw number), so only a token per sequence crosses to the host; choices that
+// report logprobs get their logits row back and are sampled by the CPU Sampler. Stop tokens,
+// stop strings and text stay the host's (ChoiceStream) whatever the device.
 class CudaBackend final : public ForwardBackend {
  public:
   explicit CudaBackend(std::unique_ptr<CudaTransformer> model);
@@ -26,6 +28,9 @@ class CudaBackend final : public ForwardBackend {
   int max_batch_tokens() const override { return model_->options().max_batch_tokens; }
   int max_batch_sequences() const override { return model_->options().max_seqs; }
   absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override;
+  bool samples_on_device() const override { return true; }
+  absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> batch, std::span<const DeviceDraw* const> draws,
+                                   std::span<float> logits, std::span<int32_t> tokens) override;
 
   const CudaTransformer& model() const { return *model_; }
 

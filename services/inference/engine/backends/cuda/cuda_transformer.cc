@@ -463,4 +463,56 @@ absl::StatusOr<std::vector<int32_t>> CudaTransformer::ForwardSample(const Forwar
   return tokens;
 }
 
+absl::Status CudaTransformer::ForwardDraw(const ForwardBatch& batch, std::span<const DeviceDraw* const> draws,
+                                         std::span<float> logits, std::span<int32_t> tokens) {
+  const size_t rows = batch.logit_tokens.size(), vocab = static_cast<size_t>(config_.vocab_size);
+  if (draws.size() != rows || tokens.size() != rows || logits.size() != rows * vocab) {
+    return absl::InvalidArgumentError("cuda forward: draws, tokens and logits need one entry (row) per logit row");
+  }
+  host_params_.assign(rows, DeviceSamplingParams{.temperature = 0});  // rows read on the host: unused
+  host_edits_.clear();
+  for (size_t r = 0; r < rows; ++r) {
+    const DeviceDraw* d = draws[r];
+    if (d == nullptr) continue;
+    host_params_[r] = DeviceSamplingParams{.temperature = d->temperature, .top_k = d->top_k, .top_p = d->top_p,
+                                           .min_p = d->min_p, .seed = d->seed, .step = d->step};
+    for (const LogitAdjustment& a : d->adjustments) {
+      if (a.id < 0 || static_cast<size_t>(a.id) >= vocab) {
+        return absl::InvalidArgumentError("cuda forward: a logit adjustment names no token of the vocabulary");
+      }
+      host_edits_.push_back(LogitEdit{static_cast<int32_t>(r), a.id, a.bias, a.penalty});
+    }
+  }
+  if (host_edits_.size() > logit_edits_.size()) {
+    absl::StatusOr<DeviceBuffer<LogitEdit>> grown = DeviceBuffer<LogitEdit>::Allocate(host_edits_.size() * 2);
+    if (!grown.ok()) return grown.status();
+    logit_edits_ = *std::move(grown);
+  }
+  CAI_RETURN_IF_ERROR_STATUS(Run(batch));
+  const int num_rows = static_cast<int>(rows);
+  // Rows for the host leave before the edits touch the device's rows.
+  for (size_t r = 0; r < rows; ++r) {
+    if (draws[r] != nullptr) continue;
+    CAI_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(host_logits_ + r * vocab, logits_.get() + r * vocab, vocab * sizeof(float),
+                                             cudaMemcpyDeviceToHost, stream_));
+  }
+  if (!host_edits_.empty()) {
+    CAI_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(logit_edits_.get(), host_edits_.data(),
+                                             host_edits_.size() * sizeof(LogitEdit), cudaMemcpyHostToDevice, stream_));
+    CAI_CUDA_RETURN_IF_ERROR(LaunchApplyLogitEdits(logits_.get(), config_.vocab_size, logit_edits_.get(),
+                                                   static_cast<int>(host_edits_.size()), stream_));
+  }
+  CAI_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(sampling_params_.get(), host_params_.data(),
+                                           rows * sizeof(DeviceSamplingParams), cudaMemcpyHostToDevice, stream_));
+  CAI_CUDA_RETURN_IF_ERROR(
+      LaunchSample(sampled_.get(), logits_.get(), sampling_params_.get(), num_rows, config_.vocab_size, stream_));
+  CAI_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(tokens.data(), sampled_.get(), rows * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_));
+  CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  for (size_t r = 0; r < rows; ++r) {
+    if (draws[r] == nullptr) std::memcpy(logits.data() + r * vocab, host_logits_ + r * vocab, vocab * sizeof(float));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace cai::inference::cuda

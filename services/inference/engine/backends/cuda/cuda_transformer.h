@@ -16,6 +16,7 @@
 #include "services/inference/engine/backends/cuda/kernels.h"
 #include "services/inference/engine/backends/cuda/sampling.h"
 #include "services/inference/engine/checkpoint.h"
+#include "services/inference/engine/forward_backend.h"
 #include "services/inference/engine/model_config.h"
 
 typedef struct cublasContext* cublasHandle_t;
@@ -78,6 +79,10 @@ class CudaTransformer {
   // Runs the batch and picks one token per logit row on the device (logits never leave it).
   absl::StatusOr<std::vector<int32_t>> ForwardSample(const ForwardBatch& batch,
                                                      std::span<const DeviceSamplingParams> params);
+  // Runs the batch; logit row r with draws[r] set is adjusted and drawn on the device into
+  // tokens[r], any other row is copied into row r of `logits` (logit rows x vocab_size floats).
+  absl::Status ForwardDraw(const ForwardBatch& batch, std::span<const DeviceDraw* const> draws,
+                           std::span<float> logits, std::span<int32_t> tokens);
 
  private:
   struct Layer {
@@ -127,6 +132,9 @@ class CudaTransformer {
   int32_t* host_inputs_ = nullptr;
   float* host_logits_ = nullptr;
   DeviceBuffer<DeviceSamplingParams> sampling_params_;
+  DeviceBuffer<LogitEdit> logit_edits_;  // grown on demand
+  std::vector<LogitEdit> host_edits_;
+  std::vector<DeviceSamplingParams> host_params_;
   DeviceBuffer<int32_t> sampled_;
   // Decode graphs by batch size (num_tokens == num_logits == batch).
   absl::flat_hash_map<int, cudaGraphExec_t> graphs_;

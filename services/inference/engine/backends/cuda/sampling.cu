@@ -41,6 +41,14 @@ __device__ ArgMax BlockArgmax(const float* row, int vocab) {
   return best;
 }
 
+__global__ void ApplyLogitEditsKernel(float* logits, int vocab, const LogitEdit* edits, int count) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const LogitEdit e = edits[i];
+  float& logit = logits[static_cast<size_t>(e.row) * vocab + e.id];
+  logit = (logit + e.bias) - e.penalty;
+}
+
 __global__ void ArgmaxKernel(int32_t* out, const float* logits, int vocab) {
   const ArgMax best = BlockArgmax(logits + static_cast<size_t>(blockIdx.x) * vocab, vocab);
   if (threadIdx.x == 0) out[blockIdx.x] = best.index;
@@ -141,6 +149,12 @@ __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamp
 }
 
 }  // namespace
+
+cudaError_t LaunchApplyLogitEdits(float* logits, int vocab, const LogitEdit* edits, int count, cudaStream_t stream) {
+  if (count == 0) return cudaSuccess;
+  ApplyLogitEditsKernel<<<(count + 255) / 256, 256, 0, stream>>>(logits, vocab, edits, count);
+  return cudaGetLastError();
+}
 
 cudaError_t LaunchArgmax(int32_t* out, const float* logits, int rows, int vocab, cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;

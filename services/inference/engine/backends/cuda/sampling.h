@@ -8,7 +8,7 @@
 namespace cai::inference::cuda {
 
 // Per row. Order as the CPU Sampler (vLLM v1): temperature -> min_p -> top_k -> top_p -> draw.
-// Logit bias and penalties are applied to the logits before (not here).
+// Logit bias and penalties are applied to the logits before (LaunchApplyLogitEdits).
 struct DeviceSamplingParams {
   float temperature = 1.0f;  // 0: greedy
   int32_t top_k = 0;         // 0: off; ties at the k-th weight are all kept
@@ -17,6 +17,18 @@ struct DeviceSamplingParams {
   uint64_t seed = 0;  // Philox key; `step` picks the number in its stream, so a draw is reproducible
   uint64_t step = 0;
 };
+
+// One logit changed before a draw: logits[row][id] = (logit + bias) - penalty, the CPU Sampler's
+// order (logit_bias, then presence and frequency penalties).
+struct LogitEdit {
+  int32_t row = 0;
+  int32_t id = 0;
+  float bias = 0.0f;
+  float penalty = 0.0f;
+};
+
+// Applies `count` edits (device memory) to `logits` (rows of `vocab`); (row, id) pairs are unique.
+cudaError_t LaunchApplyLogitEdits(float* logits, int vocab, const LogitEdit* edits, int count, cudaStream_t stream);
 
 // out[r] = argmax of row r (lowest index on ties).
 cudaError_t LaunchArgmax(int32_t* out, const float* logits, int rows, int vocab, cudaStream_t stream);
