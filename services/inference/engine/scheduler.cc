@@ -38,13 +38,19 @@ absl::StatusOr<uint64_t> Scheduler::Add(const GenerationRequest& params) {
   request->result.prompt_tokens = static_cast<int64_t>(params.prompt.size());
   request->result.finish_reasons.assign(params.n, FinishReason::kLength);
   const int64_t budget = GenerationBudget(params, context);
+  // Every choice computes at least the prompt's last token itself: its logits are its first draw.
+  request->shared_positions = (static_cast<int64_t>(params.prompt.size()) - 1) / kKvBlockSize * kKvBlockSize;
   for (int i = 0; i < params.n; ++i) {
     auto seq = std::make_unique<Sequence>();
     seq->request = request.get();
     seq->choice = i;
     seq->tokens = params.prompt;
     seq->stream = std::make_unique<ChoiceStream>(i, request->params, budget, tokenizer_);
-    waiting_.push_back(seq.get());
+    if (i > 0 && request->shared_positions > 0) {
+      request->unforked.push_back(seq.get());
+    } else {
+      waiting_.push_back(seq.get());
+    }
     request->sequences.push_back(std::move(seq));
   }
   request->active = params.n;
@@ -95,10 +101,25 @@ void Scheduler::Release(Sequence& seq) {
   waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), &seq), waiting_.end());
 }
 
+void Scheduler::Fork(Sequence& leader) {
+  Request& request = *leader.request;
+  const std::span<const int32_t> prefix(leader.blocks.data(),
+                                        static_cast<size_t>(request.shared_positions / kKvBlockSize));
+  // To the front of the queue, in choice order: they belong to a request already running.
+  for (auto it = request.unforked.rbegin(); it != request.unforked.rend(); ++it) {
+    Sequence& sibling = **it;
+    allocator_.Share(prefix, sibling.blocks);
+    sibling.computed = request.shared_positions;
+    waiting_.push_front(&sibling);
+  }
+  request.unforked.clear();
+}
+
 void Scheduler::Fail(Request& request, absl::Status status) {
   for (auto& seq : request.sequences) {
     if (!seq->finished) Release(*seq);
   }
+  request.unforked.clear();
   request.active = 0;
   request.deltas.clear();
   request.error = std::move(status);
@@ -215,6 +236,9 @@ StepRecord Scheduler::Step() {
       continue;
     }
     seq.computed += counts[i];
+    if (!seq.request->unforked.empty() && seq.choice == 0 && seq.computed >= seq.request->shared_positions) {
+      Fork(seq);  // before the draw, which may end choice 0 and free its blocks
+    }
     // Logits of the last token are the next token's distribution once nothing is left to feed.
     if (seq.computed == static_cast<int64_t>(seq.tokens.size())) {
       if (draw_of_[i] != nullptr) {

@@ -41,8 +41,10 @@ struct StepRecord {
 // join at token boundaries and a long prompt is prefilled in chunks beside running decodes.
 // When a running sequence needs a block and none is free, the newest running sequence is
 // preempted by recompute: its blocks are freed and it goes back to the front of the queue,
-// later recomputing prompt and generated tokens before it samples again. Not thread-safe; see
-// BatchEngine for the threaded wrapper.
+// later recomputing prompt and generated tokens before it samples again. The n choices of a
+// request share their prompt: choice 0 prefills it alone, and once its keys and values cover the
+// prompt's whole blocks (all but at least the last token) the other choices take those blocks over
+// and compute only the rest. Not thread-safe; see BatchEngine for the threaded wrapper.
 class Scheduler {
  public:
   // Drives `backend` (which must outlive it, and which no one else may drive meanwhile). Null
@@ -85,6 +87,8 @@ class Scheduler {
     GenerationResult result;
     std::vector<std::unique_ptr<Sequence>> sequences;
     std::vector<OwnedDelta> deltas;
+    std::vector<Sequence*> unforked;  // choices 1..n-1 until choice 0 has the shared prompt blocks
+    int64_t shared_positions = 0;     // prompt positions in whole blocks the choices share
     int active = 0;
     std::optional<absl::Status> error;  // set when it ended abnormally
   };
@@ -92,6 +96,7 @@ class Scheduler {
   bool Reserve(Sequence& seq, int64_t positions);
   void Preempt(Sequence& seq);
   void Release(Sequence& seq);           // finished or cancelled: blocks back, out of the queues
+  void Fork(Sequence& leader);           // the waiting choices take over the leader's prompt blocks
   void Fail(Request& request, absl::Status status);
   // The choice's next token, from its logits or drawn by the backend; ends the choice when due.
   void Sample(Sequence& seq, std::span<const float> logits);

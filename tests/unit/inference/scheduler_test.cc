@@ -42,6 +42,27 @@ TEST(BlockAllocatorTest, AllocatesFreesAndRunsOut) {
   EXPECT_EQ(KvBlocksFor(17), 2);
 }
 
+TEST(BlockAllocatorTest, SharedBlocksReturnWithTheirLastHolder) {
+  BlockAllocator allocator(4);
+  std::vector<int32_t> a, b, c;
+  ASSERT_TRUE(allocator.Allocate(3, a));
+  allocator.Share(std::span(a).first(2), b);
+  allocator.Share(std::span(a).first(1), c);
+  EXPECT_EQ(b, (std::vector<int32_t>{a[0], a[1]}));
+  ASSERT_TRUE(allocator.Allocate(1, b));
+  EXPECT_EQ(allocator.num_free(), 0);
+  allocator.Free(a);  // only a[2] was a's alone
+  EXPECT_EQ(allocator.num_free(), 1);
+  allocator.Free(b);  // a[1] and b's own block
+  EXPECT_EQ(allocator.num_free(), 3);
+  allocator.Free(c);  // a[0], held by c last
+  EXPECT_EQ(allocator.num_free(), 4);
+  std::vector<int32_t> all;
+  ASSERT_TRUE(allocator.Allocate(4, all));
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<int32_t>{0, 1, 2, 3}));
+}
+
 // Batched BF16 products (the decode batch path) give each token the bits of a lone DotBf16.
 TEST(BatchedMatMulTest, Bf16RowsGiveEveryTokenTheSingleTokenBits) {
   const size_t rows = 7, cols = 77;  // odd rows; cols exercises the 32-wide body and the tail
@@ -289,6 +310,81 @@ TEST_F(SchedulerTest, ChunkedPrefillInterleavesWithDecode) {
   std::map<uint64_t, std::vector<int32_t>> out = Drain(scheduler, {a, b});
   EXPECT_EQ(out[a], Alone(running));
   EXPECT_EQ(out[b], Alone(long_prompt));
+}
+
+// Each choice's sampled ids for request `id`, stepping until it ends.
+std::map<int, std::vector<int32_t>> DrainChoices(Scheduler& scheduler, uint64_t id,
+                                                 std::vector<StepRecord>* records = nullptr) {
+  std::map<int, std::vector<int32_t>> tokens;
+  for (int guard = 0; guard < 10000; ++guard) {
+    StepRecord record = scheduler.Step();
+    if (records) records->push_back(record);
+    for (const OwnedDelta& d : scheduler.TakeDeltas(id)) {
+      for (const SampledToken& t : d.tokens) tokens[d.index].push_back(t.id);
+    }
+    if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(id)) {
+      EXPECT_TRUE(result->ok()) << result->status();
+      return tokens;
+    }
+  }
+  ADD_FAILURE() << "request " << id << " did not end";
+  return tokens;
+}
+
+TEST_F(SchedulerTest, ChoicesShareThePromptsBlocksAndDrawAsAlone) {
+  // 40 prompt tokens: choice 0 prefills them; the others take over blocks 0-1 (positions 0..31)
+  // and compute positions 32..39 themselves. Each choice must draw what a lone request with its
+  // seed (seed + index) draws.
+  GenerationRequest request = Greedy(Prompt(40, 7), 12);
+  request.sampling = {.temperature = 1.0f, .seed = 500};
+  request.n = 4;
+  for (int64_t blocks : {64, 8}) {  // 8: room for choice 0 and two more at a time, so some wait or are preempted
+    CpuBackend backend = Backend(blocks);
+    Scheduler scheduler(backend, nullptr, {});
+    const uint64_t id = *scheduler.Add(request);
+    std::vector<StepRecord> records;
+    std::map<int, std::vector<int32_t>> choices = DrainChoices(scheduler, id, &records);
+    ASSERT_EQ(choices.size(), 4u);
+    for (int i = 0; i < 4; ++i) {
+      GenerationRequest alone = request;
+      alone.n = 1;
+      alone.sampling.seed = 500 + i;
+      EXPECT_EQ(choices[i], Alone(alone)) << "choice " << i << ", " << blocks << " blocks";
+    }
+    // Choices 1..3 began at position 32, on choice 0's blocks, unless preempted and recomputed.
+    std::map<int, int64_t> first_start;
+    for (const StepRecord& r : records) {
+      for (const ScheduledChunk& c : r.chunks) first_start.try_emplace(c.choice, c.start);
+    }
+    EXPECT_EQ(first_start[0], 0);
+    for (int i = 1; i < 4; ++i) EXPECT_EQ(first_start[i], 32) << "choice " << i << ", " << blocks << " blocks";
+    EXPECT_EQ(scheduler.free_blocks(), blocks);  // shared blocks are returned once, by the last holder
+  }
+}
+
+TEST_F(SchedulerTest, ChoicesOfAShortPromptDoNotWaitToShare) {
+  // 16 tokens: no whole block before the last token, so nothing to share and nobody waits.
+  GenerationRequest request = Greedy(Prompt(16, 8), 4);
+  request.n = 3;
+  CpuBackend backend = Backend(16);
+  Scheduler scheduler(backend, nullptr, {});
+  scheduler.Add(request).value();
+  StepRecord first = scheduler.Step();
+  ASSERT_EQ(first.chunks.size(), 3u);
+  for (const ScheduledChunk& c : first.chunks) EXPECT_EQ(c.tokens, 16);
+}
+
+TEST_F(SchedulerTest, CancellingBeforeTheFork) {
+  GenerationRequest request = Greedy(Prompt(100, 9), 4);
+  request.n = 3;
+  CpuBackend backend = Backend(64);
+  Scheduler scheduler(backend, nullptr, {.max_batch_tokens = 16});
+  const uint64_t id = *scheduler.Add(request);
+  scheduler.Step();  // choice 0 has 16 of 100 prompt tokens; the others wait for it
+  scheduler.Cancel(id);
+  EXPECT_EQ(scheduler.free_blocks(), 64);
+  EXPECT_FALSE(scheduler.HasWork());
+  EXPECT_TRUE(absl::IsCancelled(scheduler.TakeResult(id)->status()));
 }
 
 // A backend that draws tokens itself, greedily, from the CPU engine's logits adjusted as each draw
