@@ -167,10 +167,12 @@ std::vector<LogitAdjustment> Sampler::Adjustments() const {
     a.id = id;
     a.bias += bias;  // ids are a JSON object's keys, so unique
   }
-  for (const auto& [id, count] : counts_) {
-    LogitAdjustment& a = by_id[id];
-    a.id = id;
-    a.penalty = static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+  if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
+    for (const auto& [id, count] : counts_) {
+      LogitAdjustment& a = by_id[id];
+      a.id = id;
+      a.penalty = static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+    }
   }
   std::vector<LogitAdjustment> out;
   for (const auto& [id, a] : by_id) {

@@ -7,7 +7,6 @@
 #include <numeric>
 
 #include "services/inference/engine/backends/cuda/attention.h"
-#include "services/inference/engine/backends/cuda/attention_plan.h"
 #include "services/inference/engine/backends/cuda/kernels.h"
 #include "services/inference/engine/backends/cuda/sampling.h"
 #include "services/inference/engine/dtype.h"
@@ -162,8 +161,9 @@ TEST(CudaKernels, MatVecMatchesCpu) {
 // Both attention kernels against AttendHead over the same keys, gathered in order from a shuffled
 // block table: GQA 4 / 2, head_dim 64 and 256 (the tiled kernel's largest shared-memory use),
 // window and softcap, F32 and BF16 caches, a two-sequence batch. The paged kernel runs every token
-// as a decode; the tiled one runs the same tokens as prefill tiles (PlanAttention), including a
-// tile that starts mid-block and partial tiles.
+// as a decode; the tiled one runs the same tokens as prefill tiles: tiles that start mid-block and
+// span two blocks (as a chunked prefill resuming at position 21 does), and partial tiles. The
+// caches start as NaN, so a kernel that lets a never-written slot into its sums fails.
 TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
   for (int hd : {64, 256}) {
@@ -189,8 +189,8 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
           std::vector<float> qkv = RandomFloats(n * stride, 2, 13);
           const size_t cache_elems = size_t{num_blocks} * kv_heads * kKvBlockSize * hd;
           const size_t esize = DTypeSize(kv_dtype);
-          DeviceBuffer<uint8_t> k = ToDevice(std::vector<uint8_t>(cache_elems * esize));
-          DeviceBuffer<uint8_t> v = ToDevice(std::vector<uint8_t>(cache_elems * esize));
+          DeviceBuffer<uint8_t> k = ToDevice(std::vector<uint8_t>(cache_elems * esize, 0xff));  // NaN
+          DeviceBuffer<uint8_t> v = ToDevice(std::vector<uint8_t>(cache_elems * esize, 0xff));
           DeviceBuffer<float> dqkv = ToDevice(qkv), dout = ToDevice(std::vector<float>(n * q_dim));
           DeviceBuffer<int32_t> dslots = ToDevice(slots), dseq = ToDevice(seq_of_token), dpos = ToDevice(positions);
           DeviceBuffer<int32_t> dtables = ToDevice(tables);
@@ -203,15 +203,15 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
                                max_blocks, n};
           ASSERT_EQ(LaunchPagedAttention(cache, batch, shape, nullptr), cudaSuccess);
           std::vector<float> got = ToHost(dout, n * q_dim);
-          // The tiled kernel over the same tokens: sequence 1 starts at token 71, mid-tile.
-          AttentionPlan plan;
-          PlanAttention(seq_of_token, positions, plan);
-          ASSERT_TRUE(plan.decode_tokens.empty());
-          DeviceBuffer<int32_t> dtiles = ToDevice(plan.tiles);
+          // The tiled kernel over the same tokens, as (first token, count): sequence 0 (tokens 0..70)
+          // in tiles starting at positions 0, 5, 21, 37, 39 and 55; sequence 1 (tokens 71..91) at 0
+          // and 16. Tiles from 5 and 21 span two blocks; 37 (2 queries) and 87 (5) are partial.
+          const std::vector<int32_t> tiles = {0, 5, 5, 16, 21, 16, 37, 2, 39, 16, 55, 16, 71, 16, 87, 5};
+          DeviceBuffer<int32_t> dtiles = ToDevice(tiles);
           DeviceBuffer<float> dtiled = ToDevice(std::vector<float>(n * q_dim));
           AttentionBatch tiled_batch = batch;
           tiled_batch.out = dtiled.get();
-          ASSERT_EQ(LaunchTiledAttention(cache, tiled_batch, dtiles.get(), static_cast<int>(plan.tiles.size() / 2),
+          ASSERT_EQ(LaunchTiledAttention(cache, tiled_batch, dtiles.get(), static_cast<int>(tiles.size() / 2),
                                          shape, nullptr),
                     cudaSuccess);
           std::vector<float> tiled = ToHost(dtiled, n * q_dim);

@@ -151,8 +151,11 @@ __global__ void __launch_bounds__(kTiledThreads)
     __syncthreads();  // the previous block's keys, values and weights are consumed (and the queries staged)
     const size_t base = (static_cast<size_t>(table[block]) * s.kv_heads + kv_head) * kKvBlockSize * hd;
     for (int i = threadIdx.x; i < kKvBlockSize * hd; i += blockDim.x) {
-      ks[(i / hd) * padded + i % hd] = ToFloat(k_cache[base + i]);
-      vs[i] = ToFloat(v_cache[base + i]);
+      // Slots past the tile's last position are not written yet and may hold anything, NaN
+      // included, which a zero weight would not cancel (0 x NaN): stage zeros there.
+      const bool written = block * kKvBlockSize + i / hd <= last;
+      ks[(i / hd) * padded + i % hd] = written ? ToFloat(k_cache[base + i]) : 0.0f;
+      vs[i] = written ? ToFloat(v_cache[base + i]) : 0.0f;
     }
     __syncthreads();
 
@@ -201,12 +204,12 @@ template <typename T>
 cudaError_t LaunchTiled(const T* k, const T* v, const AttentionBatch& batch, const int32_t* tiles, int num_tiles,
                         const AttentionShape& shape, cudaStream_t stream) {
   const size_t bytes = static_cast<size_t>(TiledSharedFloats(shape.head_dim)) * sizeof(float);
-  // Above 48 KiB (head_dim 256: ~49 KiB) a kernel must opt in to more dynamic shared memory.
-  if (cudaError_t e = cudaFuncSetAttribute(TiledAttentionKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           static_cast<int>(bytes));
-      e != cudaSuccess) {
-    return e;
-  }
+  // Above 48 KiB (head_dim 256: ~49 KiB) a kernel must opt in to more dynamic shared memory; once,
+  // for the largest head_dim.
+  static const cudaError_t opted_in =
+      cudaFuncSetAttribute(TiledAttentionKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           static_cast<int>(TiledSharedFloats(kMaxHeadDim) * sizeof(float)));
+  if (opted_in != cudaSuccess) return opted_in;
   const dim3 grid(static_cast<unsigned>(shape.heads), static_cast<unsigned>(num_tiles));
   TiledAttentionKernel<<<grid, kTiledThreads, bytes, stream>>>(k, v, batch, tiles, shape);
   return cudaGetLastError();

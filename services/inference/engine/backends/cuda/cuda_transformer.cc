@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -251,11 +252,16 @@ absl::Status CudaTransformer::Allocate() {
                               static_cast<int64_t>(DTypeSize(kv_dtype_));
   num_kv_blocks_ = static_cast<int64_t>(static_cast<double>(free_bytes) * options_.kv_cache_fraction) / block_bytes;
   if (options_.max_kv_blocks > 0) num_kv_blocks_ = std::min(num_kv_blocks_, options_.max_kv_blocks);
+  // Slots (block * 16 + offset) are int32 on the device.
+  num_kv_blocks_ = std::min<int64_t>(num_kv_blocks_, std::numeric_limits<int32_t>::max() / kKvBlockSize);
   if (num_kv_blocks_ < 1) {
     return absl::ResourceExhaustedError(absl::StrCat("cuda: no room for the KV cache (", free_bytes,
                                                      " bytes free after ", weight_bytes_, " bytes of weights)"));
   }
-  return allocate(kv_cache_, static_cast<size_t>(num_kv_blocks_ * block_bytes));
+  CAI_RETURN_IF_ERROR_STATUS(allocate(kv_cache_, static_cast<size_t>(num_kv_blocks_ * block_bytes)));
+  // Never-written slots then hold zeros rather than whatever the memory held (NaN patterns).
+  CAI_CUDA_RETURN_IF_ERROR(cudaMemset(kv_cache_.get(), 0, kv_cache_.bytes()));
+  return absl::OkStatus();
 }
 
 absl::Status CudaTransformer::Project(float* out, int out_stride, const float* x, int num_tokens,
@@ -346,6 +352,9 @@ absl::Status CudaTransformer::Enqueue(int n, int num_logits, int num_decodes, in
 }
 
 absl::Status CudaTransformer::Run(const ForwardBatch& batch) {
+  // A step that failed midway may have left the copy of its inputs in flight: it must end before
+  // the pinned host inputs are rewritten.
+  CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
   const ModelConfig& c = config_;
   const size_t n = batch.tokens.size(), m = batch.logit_tokens.size();
   const size_t t_cap = static_cast<size_t>(options_.max_batch_tokens), mb = static_cast<size_t>(max_blocks_per_seq_);
