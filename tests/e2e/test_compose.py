@@ -32,3 +32,6 @@ def test_only_edge_publishes_and_backends_have_no_egress():
         assert set(services[name]["networks"]) <= set(internal), f"{name} can reach the outside"
     devices = services["inference"]["deploy"]["resources"]["reservations"]["devices"]
     assert any("gpu" in d.get("capabilities", []) for d in devices)
+    # The operator chooses the device (CAI_DEVICE); the default lets the service pick and log it.
+    command = services["inference"]["command"]
+    assert command[command.index("--device") + 1] == "${CAI_DEVICE:-auto}"
