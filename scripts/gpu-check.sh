@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The CUDA checks, in one go, on a machine with an NVIDIA H100/H200: builds the engine, the CUDA
+# backend, the gpu-labelled tests and the CUDA bench alone (-DCAI_ENGINE_ONLY=ON: no gRPC, OpenSSL
+# or Boost needed), runs `ctest -L gpu` and cai-bench-cuda-decode, and writes every log to $OUT
+# (default build-gpu/out). Libraries the machine lacks come from the Debian packages in
+# .gpu-deps/ (scripts/fetch-gpu-deps.sh), unpacked into a private folder, never into /.
+#
+#   scripts/gpu-check.sh [ctest -R pattern]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-build-gpu/out}"
+mkdir -p "$out"
+if compgen -G ".gpu-deps/*.deb" >/dev/null; then
+  root=/tmp/cai-gpu-deps
+  for deb in .gpu-deps/*.deb; do dpkg -x "$deb" "$root"; done
+  export CMAKE_PREFIX_PATH="$root/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; nvcc --version | tail -1; } \
+  2>&1 | tee "$out/machine.txt"
+
+# Another compiler than Debian 12's may warn where ours does not: warnings stay warnings here.
+if ! cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAI_ENGINE_ONLY=ON -DCAI_WERROR=OFF \
+    >"$out/configure.log" 2>&1; then
+  tail -30 "$out/configure.log"
+  exit 1
+fi
+if ! cmake --build build-gpu -j"$(nproc)" >"$out/build.log" 2>&1; then
+  grep -E "error|Error" "$out/build.log" | head -40
+  exit 1
+fi
+status=0
+ctest --test-dir build-gpu -L gpu --output-on-failure ${1:+-R "$1"} 2>&1 | tee "$out/ctest-gpu.log" || status=1
+build-gpu/bin/cai-bench-cuda-decode 2>&1 | tee "$out/bench-cuda-decode.log" || status=1
+build-gpu/bin/cai-bench-sampler 2>&1 | tee "$out/bench-sampler.log" || status=1
+exit "$status"
