@@ -19,15 +19,6 @@
 namespace cai::inference::cuda {
 namespace {
 
-const std::filesystem::path kModels = std::filesystem::path(CAI_GOLDEN_DIR) / "models";
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 GenerationRequest Greedy(std::vector<int32_t> prompt, int max_tokens) {
   GenerationRequest r;
   r.prompt = std::move(prompt);

@@ -7,7 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "services/inference/engine/backends/cuda/cuda_status.h"
@@ -21,6 +25,18 @@ namespace cai::inference::cuda {
     if (absl::Status device_ = ::cai::inference::cuda::CheckCudaDevice(); !device_.ok()) \
       GTEST_SKIP() << device_.message();                                                 \
   } while (0)
+
+#ifdef CAI_GOLDEN_DIR
+// The golden models of tests/golden (config, weights, tokenizer, golden.json with HF's outputs).
+inline const std::filesystem::path kModels = std::filesystem::path(CAI_GOLDEN_DIR) / "models";
+#endif
+
+inline std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
 
 template <typename T>
 DeviceBuffer<T> ToDevice(const std::vector<T>& values) {

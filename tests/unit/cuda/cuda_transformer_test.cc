@@ -18,15 +18,6 @@
 namespace cai::inference::cuda {
 namespace {
 
-const std::filesystem::path kModels = std::filesystem::path(CAI_GOLDEN_DIR) / "models";
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 int32_t Argmax(const std::vector<float>& v) {
   return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
 }
