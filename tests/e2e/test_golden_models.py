@@ -65,5 +65,15 @@ def test_api_greedy_tokens_equal_hugging_face(family):
             assert completion["usage"]["completion_tokens"] == len(expected)
             got = [bytes(t["bytes"]) for t in completion["choices"][0]["logprobs"]["content"]]
             assert got == expected
+
+            # n choices share the prompt's KV blocks (choice 0 prefills, the others compute only
+            # the last partial block): every greedy choice is still Hugging Face's continuation.
+            r = requests.post(stack.url + "/v1/chat/completions", json={**body, "n": 3}, headers=stack.headers(),
+                              timeout=120)
+            assert r.status_code == 200, r.text
+            choices = r.json()["choices"]
+            assert sorted(c["index"] for c in choices) == [0, 1, 2]
+            for choice in choices:
+                assert [bytes(t["bytes"]) for t in choice["logprobs"]["content"]] == expected, choice["index"]
         finally:
             stop_stack(stack)
