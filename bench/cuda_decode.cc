@@ -1,13 +1,16 @@
 // CUDA engine on one GPU (H100/H200): a Llama-3.1-8B-shaped model with random BF16 weights made on
 // the device. Reports batch-1 decode tokens/s and the share of HBM bandwidth it uses (weight bytes
 // per token x tokens/s over a copy kernel's bandwidth, measured in the same run), aggregate decode
-// tokens/s at several stream counts, and time to first token for a long prompt.
+// tokens/s at several stream counts, and time to first token for a long prompt. Then the same
+// stream counts served as cai-inference serves them (the scheduler over CudaBackend: steps planned
+// on the host, tokens drawn on the GPU), as a share of the direct figures, which is the host's cost.
 //
 //   build-cuda/bin/cai-bench-cuda-decode [--streams 1,8,32,128] [--prompt_tokens 2048] [--context 512]
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -16,7 +19,9 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "services/inference/engine/backends/cuda/cuda_backend.h"
 #include "services/inference/engine/backends/cuda/cuda_transformer.h"
+#include "services/inference/engine/scheduler.h"
 
 ABSL_FLAG(int, hidden, 4096, "hidden_size");
 ABSL_FLAG(int, layers, 32, "num_hidden_layers");
@@ -99,6 +104,37 @@ bool Prefill(CudaTransformer& model, Streams& st, int context, int max_tokens) {
   return flush();
 }
 
+// Aggregate decode tokens/s of `streams` greedy requests with `context`-token prompts, run by the
+// scheduler on `backend`: generated tokens / seconds of the steps that only decode.
+double ServedThroughput(cai::inference::ForwardBackend& backend, int streams, int context, int tokens) {
+  cai::inference::Scheduler scheduler(backend, nullptr,
+                                      {.max_batch_tokens = backend.max_batch_tokens(), .max_running = streams});
+  for (int s = 0; s < streams; ++s) {
+    cai::inference::GenerationRequest request;
+    for (int p = 0; p < context; ++p) request.prompt.push_back((s * 7919 + p * 31) % backend.config().vocab_size);
+    request.sampling.temperature = 0;
+    request.max_tokens = tokens;
+    if (absl::StatusOr<uint64_t> id = scheduler.Add(request); !id.ok()) {
+      std::fprintf(stderr, "served: %s\n", std::string(id.status().message()).c_str());
+      return 0;
+    }
+  }
+  double decode_seconds = 0;
+  int64_t decoded = 0;
+  while (scheduler.HasWork()) {
+    auto start = Clock::now();
+    const cai::inference::StepRecord record = scheduler.Step();
+    const double seconds = SecondsSince(start);
+    bool decode_only = !record.chunks.empty();
+    for (const auto& chunk : record.chunks) decode_only &= chunk.tokens == 1;
+    if (decode_only) {
+      decode_seconds += seconds;
+      decoded += static_cast<int64_t>(record.chunks.size());
+    }
+  }
+  return decode_seconds > 0 ? decoded / decode_seconds : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -176,6 +212,7 @@ int main(int argc, char** argv) {
       }
     }
   }
+  std::map<int, double> direct;  // aggregate tokens/s by stream count
   for (int n : stream_counts) {
     Streams st(n, mb, 0, blocks_each);
     if (!Prefill(model, st, context, options.max_batch_tokens)) return 1;
@@ -196,6 +233,7 @@ int main(int argc, char** argv) {
       tokens = *next;
     }
     const double per_stream = steps / seconds;
+    direct[n] = per_stream * n;
     std::printf("decode, %3d streams at context %d: %8.1f tokens/s aggregate, %6.1f per stream", n, context,
                 per_stream * n, per_stream);
     if (n == 1) {
@@ -203,6 +241,14 @@ int main(int argc, char** argv) {
                   100.0 * model.decode_weight_bytes() * per_stream / bandwidth);
     }
     std::printf("\n");
+  }
+
+  // The serving path: the scheduler owns every block now.
+  cai::inference::cuda::CudaBackend backend(std::move(*loaded));
+  for (int n : stream_counts) {
+    const double served = ServedThroughput(backend, n, context, steps);
+    std::printf("served decode, %3d streams: %8.1f tokens/s aggregate = %.2f of the direct figure\n", n, served,
+                served / direct[n]);
   }
   return 0;
 }
