@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "services/inference/engine/cpu_backend.h"
+#include "services/inference/engine/backends/cpu/cpu_backend.h"
 
 #if CAI_HAVE_CUDA
 #include "services/inference/engine/backends/cuda/cuda_backend.h"

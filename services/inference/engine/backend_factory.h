@@ -9,7 +9,7 @@
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/forward_backend.h"
 #include "services/inference/engine/model_config.h"
-#include "services/inference/engine/transformer_model.h"
+#include "services/inference/engine/backends/cpu/transformer_model.h"
 
 namespace cai::inference {
 

@@ -5,7 +5,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "services/inference/engine/transformer_model.h"
+#include "services/inference/engine/batch_sequence.h"
+#include "services/inference/engine/block_allocator.h"  // kKvBlockSize, KvBlocksFor
 
 namespace cai::inference {
 

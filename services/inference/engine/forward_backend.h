@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "services/inference/engine/model_config.h"
 #include "services/inference/engine/sampler.h"
-#include "services/inference/engine/transformer_model.h"
+#include "services/inference/engine/batch_sequence.h"
 
 namespace cai::inference {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "services/inference/engine/cpu_backend.h"
+#include "services/inference/engine/backends/cpu/cpu_backend.h"
 #include "services/inference/engine/scheduler.h"
 
 namespace cai::inference {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/inference/engine/transformer_model.h"
+#include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "services/inference/engine/sampler.h"
 #include "services/inference/engine/tokenizer/tokenizer.h"
 

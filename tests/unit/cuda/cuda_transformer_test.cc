@@ -12,7 +12,7 @@
 
 #include "services/inference/engine/backends/cuda/cuda_transformer.h"
 #include "services/inference/engine/checkpoint.h"
-#include "services/inference/engine/transformer_model.h"
+#include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "tests/unit/cuda/cuda_test_util.h"
 
 namespace cai::inference::cuda {

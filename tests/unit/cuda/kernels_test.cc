@@ -10,7 +10,7 @@
 #include "services/inference/engine/backends/cuda/kernels.h"
 #include "services/inference/engine/backends/cuda/sampling.h"
 #include "services/inference/engine/dtype.h"
-#include "services/inference/engine/ops.h"
+#include "services/inference/engine/backends/cpu/ops.h"
 #include "tests/unit/cuda/cuda_test_util.h"
 
 namespace cai::inference::cuda {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "services/inference/engine/cpu_backend.h"
+#include "services/inference/engine/backends/cpu/cpu_backend.h"
 #include "services/inference/engine/loaded_model.h"
 #include "tests/unit/inference/test_model.h"
 #include "tools/demo_model/demo_model.h"

@@ -15,7 +15,7 @@
 
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/safetensors_writer.h"
-#include "services/inference/engine/transformer_model.h"
+#include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "tests/unit/inference/test_model.h"
 
 namespace cai::inference {

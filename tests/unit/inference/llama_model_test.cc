@@ -1,4 +1,4 @@
-#include "services/inference/engine/transformer_model.h"
+#include "services/inference/engine/backends/cpu/transformer_model.h"
 
 #include <cmath>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "services/inference/engine/ops.h"
+#include "services/inference/engine/backends/cpu/ops.h"
 
 #include <bit>
 #include <cmath>
@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "services/inference/engine/dot.h"
+#include "services/inference/engine/backends/cpu/dot.h"
 #include "services/inference/engine/dtype.h"
-#include "services/inference/engine/matmul_bf16.h"
+#include "services/inference/engine/backends/cpu/matmul_bf16.h"
 
 namespace cai::inference {
 namespace {

@@ -10,9 +10,9 @@
 
 #include "services/inference/engine/block_allocator.h"
 #include "services/inference/engine/checkpoint.h"
-#include "services/inference/engine/cpu_backend.h"
-#include "services/inference/engine/dot.h"
-#include "services/inference/engine/ops.h"
+#include "services/inference/engine/backends/cpu/cpu_backend.h"
+#include "services/inference/engine/backends/cpu/dot.h"
+#include "services/inference/engine/backends/cpu/ops.h"
 #include "tests/unit/inference/test_model.h"
 
 namespace cai::inference {

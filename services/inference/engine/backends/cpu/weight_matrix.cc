@@ -1,4 +1,4 @@
-#include "services/inference/engine/weight_matrix.h"
+#include "services/inference/engine/backends/cpu/weight_matrix.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "services/inference/engine/cpu_backend.h"
+#include "services/inference/engine/backends/cpu/cpu_backend.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "services/inference/engine/thread_pool.h"
+#include "services/inference/engine/backends/cpu/thread_pool.h"
 
 #include <algorithm>
 

@@ -1,10 +1,10 @@
-#include "services/inference/engine/ops.h"
+#include "services/inference/engine/backends/cpu/ops.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "services/inference/engine/dot.h"
-#include "services/inference/engine/matmul_bf16.h"
+#include "services/inference/engine/backends/cpu/dot.h"
+#include "services/inference/engine/backends/cpu/matmul_bf16.h"
 
 namespace cai::inference {
 

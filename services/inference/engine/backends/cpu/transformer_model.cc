@@ -1,4 +1,4 @@
-#include "services/inference/engine/transformer_model.h"
+#include "services/inference/engine/backends/cpu/transformer_model.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/inference/engine/hf_layer_weights.h"
-#include "services/inference/engine/ops.h"
+#include "services/inference/engine/backends/cpu/ops.h"
 
 namespace cai::inference {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "services/inference/engine/forward_backend.h"
-#include "services/inference/engine/paged_kv_cache.h"
-#include "services/inference/engine/transformer_model.h"
+#include "services/inference/engine/backends/cpu/paged_kv_cache.h"
+#include "services/inference/engine/backends/cpu/transformer_model.h"
 
 namespace cai::inference {
 

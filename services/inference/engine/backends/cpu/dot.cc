@@ -1,4 +1,4 @@
-#include "services/inference/engine/dot.h"
+#include "services/inference/engine/backends/cpu/dot.h"
 
 #include <bit>
 

@@ -7,21 +7,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/inference/engine/batch_sequence.h"
 #include "services/inference/engine/checkpoint.h"
-#include "services/inference/engine/kv_cache.h"
+#include "services/inference/engine/backends/cpu/kv_cache.h"
 #include "services/inference/engine/model_config.h"
-#include "services/inference/engine/paged_kv_cache.h"
-#include "services/inference/engine/thread_pool.h"
-#include "services/inference/engine/weight_matrix.h"
+#include "services/inference/engine/backends/cpu/paged_kv_cache.h"
+#include "services/inference/engine/backends/cpu/thread_pool.h"
+#include "services/inference/engine/backends/cpu/weight_matrix.h"
 
 namespace cai::inference {
-
-// One sequence's share of a batched step (ForwardBatch).
-struct BatchSequence {
-  std::span<const int32_t> tokens;       // new tokens: a prefill chunk, or one decode token
-  int64_t start = 0;                     // position of tokens[0]; [0, start) is already cached
-  std::span<const int32_t> block_table;  // blocks covering [0, start + tokens.size())
-};
 
 // A decoder-only transformer on the CPU: Llama/Mistral, Gemma 2 and Phi-3 (ModelFamily). Matrices
 // are stored as F32 or BF16 (BF16 checkpoints stay BF16, F32 stays F32, F16 is widened to F32);

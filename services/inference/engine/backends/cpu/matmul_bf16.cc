@@ -1,8 +1,8 @@
-#include "services/inference/engine/matmul_bf16.h"
+#include "services/inference/engine/backends/cpu/matmul_bf16.h"
 
 #include <bit>
 
-#include "services/inference/engine/dot.h"
+#include "services/inference/engine/backends/cpu/dot.h"
 
 #if defined(__x86_64__)
 #if defined(__GNUC__) && !defined(__clang__)

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <span>
 
-#include "services/inference/engine/thread_pool.h"
-#include "services/inference/engine/weight_matrix.h"
+#include "services/inference/engine/backends/cpu/thread_pool.h"
+#include "services/inference/engine/backends/cpu/weight_matrix.h"
 
 // The CPU kernels of a decoder forward pass, in float32 as Hugging Face computes them.
 namespace cai::inference {
