@@ -83,6 +83,11 @@ int main(int argc, char** argv) {
   scheduler.max_running = absl::GetFlag(FLAGS_max_running_sequences);
   if (scheduler.max_batch_tokens == 0) scheduler.max_batch_tokens = cuda ? 2048 : 256;
   if (scheduler.max_running == 0) scheduler.max_running = cuda ? 256 : 64;
+  const int threads = absl::GetFlag(FLAGS_threads);
+  if (threads < 0 || threads > 1024) {
+    cai::LogError("--threads must be in [0, 1024] (0: every core)");
+    return 2;
+  }
   if (kv_cache_mib < 0 || kv_cache_mib > (1 << 20) || !(gpu_fraction > 0 && gpu_fraction <= 1) || max_model_len < 0 ||
       max_model_len > (1 << 24) || scheduler.max_batch_tokens < 1 || scheduler.max_batch_tokens > 65535 ||
       scheduler.max_running < 1 || scheduler.max_running > 4096) {
@@ -92,7 +97,7 @@ int main(int argc, char** argv) {
   }
   const cai::inference::BackendOptions backend{
       .device = resolved,
-      .cpu_threads = absl::GetFlag(FLAGS_threads),
+      .cpu_threads = threads,
       .cpu_kv_cache_bytes = int64_t{kv_cache_mib} << 20,
       .gpu_kv_cache_fraction = gpu_fraction,
       .max_context = max_model_len,
@@ -115,9 +120,9 @@ int main(int argc, char** argv) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const cai::inference::ModelConfig& config = (*model)->config;
   const cai::inference::ForwardBackend& engine = *(*model)->backend;
-  std::string threads;
-  if ((*model)->model != nullptr) threads = absl::StrCat(", ", (*model)->model->num_threads(), " threads");
-  cai::LogInfo("loaded ", name, " on ", engine.device_name(), threads, ": ", config.architecture, ", ",
+  std::string cpu_threads;
+  if ((*model)->model != nullptr) cpu_threads = absl::StrCat(", ", (*model)->model->num_threads(), " threads");
+  cai::LogInfo("loaded ", name, " on ", engine.device_name(), cpu_threads, ": ", config.architecture, ", ",
                config.num_hidden_layers, " layers, context ", engine.context_length(), " (model ",
                config.max_position_embeddings, "), vocab ", config.vocab_size, ", chat template ",
                ChatTemplateName((*model)->chat_template), ", in ", seconds, " s");

@@ -26,7 +26,8 @@ struct LoadedModel {
   GenerationConfig generation;
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<TransformerModel> model;    // the CPU engine's weights; null when a GPU runs the model
-  std::unique_ptr<ForwardBackend> backend;    // runs the model (borrows `model` on the CPU)
+  std::unique_ptr<ForwardBackend> backend;    // runs the model; borrows `model` on the CPU, so it is
+                                              // declared after it and destroyed before it
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> stop_token_ids;  // config, generation_config and tokenizer_config EOS
   absl::StatusOr<ChatTemplateKind> chat_template = absl::UnimplementedError("no chat template");

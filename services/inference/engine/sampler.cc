@@ -33,7 +33,9 @@ size_t FirstMaxIndex(const float* x, size_t n) {
   return at[winner];
 }
 
-// Weight buckets for the nucleus: 8 per power of two from 1 down to 2^-63, then one for the rest.
+// Weight buckets for the nucleus, by the weight's binary exponent and top three mantissa bits:
+// bucket 7 holds a weight of exactly 1 (the most likely token's), then 8 per power of two below it
+// down to 2^-63, then one bucket for everything smaller (and 0).
 constexpr int kWeightBuckets = 64 * 8 + 1;
 
 // Larger weights (in [0, 1]) get smaller (or equal) buckets; equal weights share one.

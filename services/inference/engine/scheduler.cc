@@ -115,6 +115,16 @@ void Scheduler::Fork(Sequence& leader) {
   request.unforked.clear();
 }
 
+bool Scheduler::ReclaimWaiting() {
+  const int64_t free_before = allocator_.num_free();
+  for (Sequence* seq : waiting_) {
+    if (seq->blocks.empty()) continue;
+    allocator_.Free(seq->blocks);
+    seq->computed = 0;
+  }
+  return allocator_.num_free() > free_before;
+}
+
 void Scheduler::Fail(Request& request, absl::Status status) {
   for (auto& seq : request.sequences) {
     if (!seq->finished) Release(*seq);
@@ -162,6 +172,7 @@ StepRecord Scheduler::Step() {
     const int64_t take = std::min(static_cast<int64_t>(seq->tokens.size()) - seq->computed, budget);
     bool preempted_self = false;
     while (!Reserve(*seq, seq->computed + take)) {
+      if (ReclaimWaiting()) continue;
       Sequence* victim = running_.back();
       if (victim == seq && running_.size() == 1) {
         // Alone and still out of blocks: it can never fit, recomputing would loop forever.
@@ -189,6 +200,7 @@ StepRecord Scheduler::Step() {
     Sequence* seq = waiting_.front();
     const int64_t take = std::min(static_cast<int64_t>(seq->tokens.size()) - seq->computed, budget);
     if (!Reserve(*seq, seq->computed + take)) {
+      if (ReclaimWaiting()) continue;  // again, from what `seq` itself may now have to recompute
       if (running_.empty()) {
         // The whole pool is free and still too small: waiting would never end.
         Fail(*seq->request, absl::ResourceExhaustedError("the sequence does not fit the KV cache"));

@@ -44,7 +44,8 @@ struct StepRecord {
 // later recomputing prompt and generated tokens before it samples again. The n choices of a
 // request share their prompt: choice 0 prefills it alone, and once its keys and values cover the
 // prompt's whole blocks (all but at least the last token) the other choices take those blocks over
-// and compute only the rest. Not thread-safe; see BatchEngine for the threaded wrapper.
+// and compute only the rest; should blocks run out before they run, they give their share back
+// first. Not thread-safe; see BatchEngine for the threaded wrapper.
 class Scheduler {
  public:
   // Drives `backend` (which must outlive it, and which no one else may drive meanwhile). Null
@@ -97,6 +98,10 @@ class Scheduler {
   void Preempt(Sequence& seq);
   void Release(Sequence& seq);           // finished or cancelled: blocks back, out of the queues
   void Fork(Sequence& leader);           // the waiting choices take over the leader's prompt blocks
+  // Forked choices wait holding their share of the prompt's blocks. When blocks run out those
+  // holds go first (such a choice recomputes its prompt later), before anything running is
+  // preempted or failed. True when that freed any block.
+  bool ReclaimWaiting();
   void Fail(Request& request, absl::Status status);
   // The choice's next token, from its logits or drawn by the backend; ends the choice when due.
   void Sample(Sequence& seq, std::span<const float> logits);

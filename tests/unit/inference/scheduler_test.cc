@@ -362,6 +362,24 @@ TEST_F(SchedulerTest, ChoicesShareThePromptsBlocksAndDrawAsAlone) {
   }
 }
 
+TEST_F(SchedulerTest, WaitingChoicesGiveTheirSharedBlocksBackRatherThanFailOthers) {
+  // 4 blocks. X (16 + 40 positions) needs all 4 alone. A's choice 0 prefills 40 tokens, forks its
+  // sibling onto blocks 0-1 and ends at once (max_tokens 1); the waiting sibling must not keep
+  // those blocks while X outgrows what is left, nor fail itself.
+  const GenerationRequest x = Greedy(Prompt(16, 30), 40);
+  GenerationRequest a = Greedy(Prompt(40, 31), 1);
+  a.n = 2;
+  CpuBackend backend = Backend(4);
+  Scheduler scheduler(backend, nullptr, {});
+  const uint64_t x_id = *scheduler.Add(x), a_id = *scheduler.Add(a);
+  std::map<uint64_t, std::vector<int32_t>> out = Drain(scheduler, {x_id, a_id});
+  EXPECT_EQ(out[x_id], Alone(x));
+  GenerationRequest a_alone = a;
+  a_alone.n = 1;
+  EXPECT_EQ(out[a_id], Alone(a_alone));
+  EXPECT_EQ(scheduler.free_blocks(), 4);
+}
+
 TEST_F(SchedulerTest, ChoicesOfAShortPromptDoNotWaitToShare) {
   // 16 tokens: no whole block before the last token, so nothing to share and nobody waits.
   GenerationRequest request = Greedy(Prompt(16, 8), 4);
