@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 
 namespace cai::inference {
@@ -74,7 +75,11 @@ absl::Status ValidateSamplingParams(const SamplingParams& params, int32_t vocab_
   if (params.logit_bias.size() > kMaxLogitBias) {
     return absl::InvalidArgumentError(absl::StrCat("logit_bias has more than ", kMaxLogitBias, " entries"));
   }
+  absl::flat_hash_set<int32_t> biased;
   for (const auto& [id, bias] : params.logit_bias) {
+    if (!biased.insert(id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("logit_bias names token ", id, " twice"));
+    }
     if (id < 0 || id >= vocab_size) {
       return absl::InvalidArgumentError(
           absl::StrCat("logit_bias token id ", id, " is outside the vocabulary [0, ", vocab_size, ")"));
@@ -86,7 +91,9 @@ absl::Status ValidateSamplingParams(const SamplingParams& params, int32_t vocab_
   return absl::OkStatus();
 }
 
-Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {}
+Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {
+  for (const auto& [id, bias] : params_.logit_bias) bias_ids_.insert(id);
+}
 
 double Sampler::NextUniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 
@@ -163,24 +170,20 @@ int32_t Sampler::Pick() {
 }
 
 std::vector<LogitAdjustment> Sampler::Adjustments() const {
-  absl::flat_hash_map<int32_t, LogitAdjustment> by_id;
-  for (const auto& [id, bias] : params_.logit_bias) {
-    LogitAdjustment& a = by_id[id];
-    a.id = id;
-    a.bias += bias;  // ids are a JSON object's keys, so unique
-  }
-  if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
+  const bool penalised = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
+  auto penalty = [&](int32_t id) {
+    auto it = penalised ? counts_.find(id) : counts_.end();
+    return it == counts_.end() ? 0.0f
+                               : static_cast<float>(it->second) * params_.frequency_penalty + params_.presence_penalty;
+  };
+  std::vector<LogitAdjustment> out;
+  out.reserve(params_.logit_bias.size() + (penalised ? counts_.size() : 0));
+  for (const auto& [id, bias] : params_.logit_bias) out.push_back({id, bias, penalty(id)});  // ids are unique
+  if (penalised) {
     for (const auto& [id, count] : counts_) {
-      LogitAdjustment& a = by_id[id];
-      a.id = id;
-      a.penalty = static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+      if (!bias_ids_.contains(id)) out.push_back({id, 0.0f, penalty(id)});
     }
   }
-  std::vector<LogitAdjustment> out;
-  for (const auto& [id, a] : by_id) {
-    if (a.bias != 0.0f || a.penalty != 0.0f) out.push_back(a);
-  }
-  std::sort(out.begin(), out.end(), [](const LogitAdjustment& a, const LogitAdjustment& b) { return a.id < b.id; });
   return out;
 }
 

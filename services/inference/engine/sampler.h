@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 
 namespace cai::inference {
@@ -26,7 +27,8 @@ struct SamplingParams {
   uint64_t seed = 0;
 };
 
-// Ranges as OpenAI (and vLLM for top_k / min_p); logit_bias ids must be below `vocab_size`.
+// Ranges as OpenAI (and vLLM for top_k / min_p); logit_bias ids must be below `vocab_size`, each
+// named once.
 // InvalidArgument naming the field otherwise.
 absl::Status ValidateSamplingParams(const SamplingParams& params, int32_t vocab_size);
 
@@ -78,6 +80,7 @@ class Sampler {
   SamplingParams params_;
   std::mt19937_64 rng_;
   absl::flat_hash_map<int32_t, int32_t> counts_;  // generated token -> times
+  absl::flat_hash_set<int32_t> bias_ids_;         // the ids of params_.logit_bias
   std::vector<float> adjusted_;
   std::vector<double> weights_;   // unnormalised probabilities of the candidates
   std::vector<int32_t> order_;    // candidate ids

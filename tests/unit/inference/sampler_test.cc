@@ -257,6 +257,31 @@ TEST(Sampler, SameSeedSameTokensWithEveryFilter) {
   EXPECT_NE(draw(1), draw(2));
 }
 
+TEST(Sampler, AdjustmentsForADrawElsewhereAreBiasThenPenalties) {
+  Sampler sampler({.temperature = 0.0f, .presence_penalty = 0.5f, .frequency_penalty = 0.25f,
+                   .logit_bias = {{2, 3.0f}, {5, -1.0f}}});
+  std::vector<float> logits = {0, 0, 0, 0, 0, 0, 1, 0};  // greedy picks 2 (biased), then records
+  EXPECT_EQ(sampler.Sample(logits), 2);
+  sampler.Record(6);
+  sampler.Record(6);
+  std::vector<LogitAdjustment> got = sampler.Adjustments();
+  std::sort(got.begin(), got.end(), [](const LogitAdjustment& a, const LogitAdjustment& b) { return a.id < b.id; });
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].id, 2);  // biased and generated once: both, in one entry
+  EXPECT_EQ(got[0].bias, 3.0f);
+  EXPECT_EQ(got[0].penalty, 0.25f + 0.5f);
+  EXPECT_EQ(got[1].id, 5);
+  EXPECT_EQ(got[1].penalty, 0.0f);
+  EXPECT_EQ(got[2].id, 6);  // generated twice
+  EXPECT_EQ(got[2].bias, 0.0f);
+  EXPECT_EQ(got[2].penalty, 2 * 0.25f + 0.5f);
+  // Without penalties only the bias is left.
+  Sampler plain({.logit_bias = {{1, 2.0f}}});
+  plain.Record(3);
+  ASSERT_EQ(plain.Adjustments().size(), 1u);
+  EXPECT_EQ(plain.Adjustments()[0].id, 1);
+}
+
 TEST(Sampler, ValidatesRanges) {
   auto valid = [](SamplingParams params) { return ValidateSamplingParams(params, 100).ok(); };
   EXPECT_TRUE(valid({.temperature = 0.0f, .top_p = 1.0f}));
@@ -275,6 +300,7 @@ TEST(Sampler, ValidatesRanges) {
   EXPECT_TRUE(valid({.logit_bias = {{0, -100.0f}, {99, 100.0f}}}));
   EXPECT_FALSE(valid({.logit_bias = {{100, 1.0f}}}));  // outside the vocabulary
   EXPECT_FALSE(valid({.logit_bias = {{-1, 1.0f}}}));
+  EXPECT_FALSE(valid({.logit_bias = {{7, 1.0f}, {7, 2.0f}}}));  // one token twice
   EXPECT_FALSE(valid({.logit_bias = {{3, 101.0f}}}));
   SamplingParams many;
   for (int i = 0; i <= static_cast<int>(kMaxLogitBias); ++i) many.logit_bias.push_back({i % 100, 1.0f});
