@@ -17,6 +17,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "bench/decode_throughput.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "services/inference/engine/backends/cuda/cuda_backend.h"
@@ -119,20 +120,7 @@ double ServedThroughput(cai::inference::ForwardBackend& backend, int streams, in
       return 0;
     }
   }
-  double decode_seconds = 0;
-  int64_t decoded = 0;
-  while (scheduler.HasWork()) {
-    auto start = Clock::now();
-    const cai::inference::StepRecord record = scheduler.Step();
-    const double seconds = SecondsSince(start);
-    bool decode_only = !record.chunks.empty();
-    for (const auto& chunk : record.chunks) decode_only &= chunk.tokens == 1;
-    if (decode_only) {
-      decode_seconds += seconds;
-      decoded += static_cast<int64_t>(record.chunks.size());
-    }
-  }
-  return decode_seconds > 0 ? decoded / decode_seconds : 0;
+  return cai::bench::DecodeThroughput(scheduler);
 }
 
 }  // namespace

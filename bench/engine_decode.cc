@@ -19,6 +19,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "bench/decode_throughput.h"
 #include "absl/strings/str_cat.h"
 #include "bench/stats.h"
 #include "services/inference/engine/checkpoint.h"
@@ -102,20 +103,7 @@ double StreamsThroughput(const cai::inference::TransformerModel& model, int stre
     request.max_tokens = tokens;
     if (!scheduler.Add(request).ok()) std::abort();
   }
-  double decode_seconds = 0;
-  int64_t decoded = 0;
-  while (scheduler.HasWork()) {
-    auto start = Clock::now();
-    cai::inference::StepRecord record = scheduler.Step();
-    const double seconds = SecondsSince(start);
-    bool decode_only = !record.chunks.empty();
-    for (const auto& chunk : record.chunks) decode_only &= chunk.tokens == 1;
-    if (decode_only) {
-      decode_seconds += seconds;
-      decoded += static_cast<int64_t>(record.chunks.size());
-    }
-  }
-  return decoded / decode_seconds;
+  return cai::bench::DecodeThroughput(scheduler);
 }
 
 }  // namespace
