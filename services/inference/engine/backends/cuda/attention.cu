@@ -7,7 +7,10 @@
 namespace cai::inference::cuda {
 namespace {
 
-constexpr int kAttentionWarps = 4;
+// A decode launches heads x batch blocks, only 32 for Llama 3.1 8B at batch 1, and a warp walks
+// its keys one dependent step (load, warp sum, exp) at a time: more warps per block put more keys
+// in flight. To be tuned on hardware (bench/cuda_decode at several contexts).
+constexpr int kAttentionWarps = 16;
 constexpr int kMaxPerLane = kMaxHeadDim / 32;
 
 __device__ __forceinline__ size_t SlotBase(int slot, int kv_head, int kv_heads, int head_dim) {
