@@ -12,6 +12,7 @@ namespace {
 // in flight. To be tuned on hardware (bench/cuda_decode at several contexts).
 constexpr int kAttentionWarps = 16;
 constexpr int kMaxPerLane = kMaxHeadDim / 32;
+constexpr int kKeysPerStep = 4;
 
 __device__ __forceinline__ size_t SlotBase(int slot, int kv_head, int kv_heads, int head_dim) {
   const size_t block = static_cast<size_t>(slot / kKvBlockSize), offset = slot % kKvBlockSize;
@@ -30,8 +31,9 @@ __global__ void KvWriteKernel(T* k_cache, T* v_cache, const float* qkv, int stri
   }
 }
 
-// Block (head, token): each warp takes every kAttentionWarps-th visible key, keeping a running
-// max m, normaliser l and output acc (lane holds dims lane + 32 j); the warps merge at the end.
+// Block (head, token): the warps take turns over the visible keys, kKeysPerStep at a time, each
+// keeping a running max m, normaliser l and output acc (lane holds dims lane + 32 j); the warps
+// merge at the end.
 template <typename T>
 __global__ void __launch_bounds__(kAttentionWarps * 32)
     PagedAttentionKernel(const T* __restrict__ k_cache, const T* __restrict__ v_cache, AttentionBatch b,
@@ -53,22 +55,47 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
     acc[j] = 0.0f;
   }
   float m = -INFINITY, l = 0.0f;
-  for (int p = first + warp; p <= pos; p += kAttentionWarps) {
-    const int slot = table[p / kKvBlockSize] * kKvBlockSize + p % kKvBlockSize;
-    const size_t base = SlotBase(slot, kv_head, s.kv_heads, s.head_dim) + lane;
-    float dot = 0.0f;
+  // kKeysPerStep consecutive keys per step, their loads and warp sums independent of each other,
+  // so a warp has that many in flight instead of one.
+  for (int p0 = first + warp * kKeysPerStep; p0 <= pos; p0 += kAttentionWarps * kKeysPerStep) {
+    size_t base[kKeysPerStep];
+    float score[kKeysPerStep];
 #pragma unroll
-    for (int j = 0; j < kMaxPerLane; ++j) {
-      if (j < per_lane) dot += q[j] * ToFloat(k_cache[base + 32 * j]);
+    for (int k = 0; k < kKeysPerStep; ++k) {
+      const int p = min(p0 + k, pos);  // past pos: a harmless load, masked below
+      const int slot = table[p / kKvBlockSize] * kKvBlockSize + p % kKvBlockSize;
+      base[k] = SlotBase(slot, kv_head, s.kv_heads, s.head_dim) + lane;
+      float dot = 0.0f;
+#pragma unroll
+      for (int j = 0; j < kMaxPerLane; ++j) {
+        if (j < per_lane) dot += q[j] * ToFloat(k_cache[base[k] + 32 * j]);
+      }
+      score[k] = dot;
     }
-    float score = WarpSum(dot) * s.scale;
-    if (s.softcap > 0) score = s.softcap * tanhf(score / s.softcap);
-    const float m_new = fmaxf(m, score);
-    const float correction = expf(m - m_new), weight = expf(score - m_new);
-    l = l * correction + weight;
+    float m_new = m;
+#pragma unroll
+    for (int k = 0; k < kKeysPerStep; ++k) {
+      float sc = WarpSum(score[k]) * s.scale;
+      if (s.softcap > 0) sc = s.softcap * tanhf(sc / s.softcap);
+      score[k] = p0 + k <= pos ? sc : -INFINITY;
+      m_new = fmaxf(m_new, score[k]);
+    }
+    // p0 <= pos, so m_new is finite; a first step turns m = -inf into a correction of 0.
+    const float correction = expf(m - m_new);
+    float weight[kKeysPerStep], sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kKeysPerStep; ++k) {
+      weight[k] = expf(score[k] - m_new);  // 0 for a masked key
+      sum += weight[k];
+    }
+    l = l * correction + sum;
 #pragma unroll
     for (int j = 0; j < kMaxPerLane; ++j) {
-      if (j < per_lane) acc[j] = acc[j] * correction + weight * ToFloat(v_cache[base + 32 * j]);
+      if (j >= per_lane) continue;
+      float a = acc[j] * correction;
+#pragma unroll
+      for (int k = 0; k < kKeysPerStep; ++k) a += weight[k] * ToFloat(v_cache[base[k] + 32 * j]);
+      acc[j] = a;
     }
     m = m_new;
   }
