@@ -5,12 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 
+#include "services/inference/engine/backends/cpu/ops.h"
 #include "services/inference/engine/backends/cuda/attention.h"
 #include "services/inference/engine/backends/cuda/kernels.h"
 #include "services/inference/engine/backends/cuda/sampling.h"
 #include "services/inference/engine/dtype.h"
-#include "services/inference/engine/backends/cpu/ops.h"
 #include "tests/unit/cuda/cuda_test_util.h"
 
 namespace cai::inference::cuda {
@@ -160,90 +161,105 @@ TEST(CudaKernels, MatVecMatchesCpu) {
 
 // Both attention kernels against AttendHead over the same keys, gathered in order from a shuffled
 // block table: GQA 4 / 2, head_dim 64 and 256 (the tiled kernel's largest shared-memory use),
-// window and softcap, F32 and BF16 caches, a two-sequence batch. The paged kernel runs every token
-// as a decode; the tiled one runs the same tokens as prefill tiles: tiles that start mid-block and
-// span two blocks (as a chunked prefill resuming at position 21 does), and partial tiles. The
-// caches start as NaN, so a kernel that lets a never-written slot into its sums fails.
+// windows 16 and 37 (not a multiple of a warp's keys per step), softcap, F32 and BF16 caches, a
+// two-sequence batch, one of 71 positions and one of 300 (several steps of every decode warp).
+// The paged kernel runs every token as a decode; the tiled one runs the same tokens as prefill
+// tiles of 5, 16, 16, 2, ... queries: tiles that start mid-block and span two blocks (as a chunked
+// prefill resuming at position 21 does), and partial tiles. The caches start as NaN, so a kernel
+// that lets a never-written slot into its sums fails.
 TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
-  for (int hd : {64, 256}) {
-    const int heads = 4, kv_heads = 2, kv_dim = kv_heads * hd, q_dim = heads * hd;
-    const int num_blocks = 12, max_blocks = 6;
-    const int stride = q_dim + 2 * kv_dim;
-    // Sequence 0: positions 0..70 (5 blocks); sequence 1: 0..20 (2 blocks). Blocks interleaved.
-    const std::vector<int32_t> tables = {7, 2, 9, 0, 11, 4, /**/ 5, 10, 1, 1, 1, 1};
-    const std::vector<int> lengths = {71, 21};
-    for (DType kv_dtype : {DType::kF32, DType::kBF16}) {
-      for (int window : {0, 16}) {
-        for (float softcap : {0.0f, 10.0f}) {
-          // Write every position's k and v through LaunchKvWrite, then query a few positions.
-          std::vector<int32_t> slots, seq_of_token, positions;
-          for (int s = 0; s < 2; ++s) {
-            for (int p = 0; p < lengths[s]; ++p) {
-              slots.push_back(tables[s * max_blocks + p / kKvBlockSize] * kKvBlockSize + p % kKvBlockSize);
-              seq_of_token.push_back(s);
-              positions.push_back(p);
-            }
-          }
-          const int n = static_cast<int>(slots.size());
-          std::vector<float> qkv = RandomFloats(n * stride, 2, 13);
-          const size_t cache_elems = size_t{num_blocks} * kv_heads * kKvBlockSize * hd;
-          const size_t esize = DTypeSize(kv_dtype);
-          DeviceBuffer<uint8_t> k = ToDevice(std::vector<uint8_t>(cache_elems * esize, 0xff));  // NaN
-          DeviceBuffer<uint8_t> v = ToDevice(std::vector<uint8_t>(cache_elems * esize, 0xff));
-          DeviceBuffer<float> dqkv = ToDevice(qkv), dout = ToDevice(std::vector<float>(n * q_dim));
-          DeviceBuffer<int32_t> dslots = ToDevice(slots), dseq = ToDevice(seq_of_token), dpos = ToDevice(positions);
-          DeviceBuffer<int32_t> dtables = ToDevice(tables);
-          PagedKv cache{kv_dtype, k.get(), v.get(), kv_heads, hd};
-          ASSERT_EQ(LaunchKvWrite(cache, dqkv.get(), stride, q_dim, q_dim + kv_dim, dslots.get(), n, nullptr),
-                    cudaSuccess);
-          const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-          AttentionShape shape{heads, kv_heads, hd, scale, softcap, window};
-          AttentionBatch batch{dqkv.get(), stride, dout.get(), q_dim, dseq.get(), dpos.get(), dtables.get(),
-                               max_blocks, n};
-          ASSERT_EQ(LaunchPagedAttention(cache, batch, shape, nullptr), cudaSuccess);
-          std::vector<float> got = ToHost(dout, n * q_dim);
-          // The tiled kernel over the same tokens, as (first token, count): sequence 0 (tokens 0..70)
-          // in tiles starting at positions 0, 5, 21, 37, 39 and 55; sequence 1 (tokens 71..91) at 0
-          // and 16. Tiles from 5 and 21 span two blocks; 37 (2 queries) and 87 (5) are partial.
-          const std::vector<int32_t> tiles = {0, 5, 5, 16, 21, 16, 37, 2, 39, 16, 55, 16, 71, 16, 87, 5};
-          DeviceBuffer<int32_t> dtiles = ToDevice(tiles);
-          DeviceBuffer<float> dtiled = ToDevice(std::vector<float>(n * q_dim));
-          AttentionBatch tiled_batch = batch;
-          tiled_batch.out = dtiled.get();
-          ASSERT_EQ(LaunchTiledAttention(cache, tiled_batch, dtiles.get(), static_cast<int>(tiles.size() / 2),
-                                         shape, nullptr),
-                    cudaSuccess);
-          std::vector<float> tiled = ToHost(dtiled, n * q_dim);
+  for (const std::vector<int>& lengths : {std::vector<int>{71, 21}, std::vector<int>{300, 21}}) {
+    for (int hd : {64, 256}) {
+      const int heads = 4, kv_heads = 2, kv_dim = kv_heads * hd, q_dim = heads * hd;
+      const int stride = q_dim + 2 * kv_dim;
+      // Each sequence's blocks, handed out from a shuffled pool; unused table entries name block 0.
+      int max_blocks = 0, num_blocks = 0;
+      for (int len : lengths) {
+        const int blocks = (len + kKvBlockSize - 1) / kKvBlockSize;
+        max_blocks = std::max(max_blocks, blocks);
+        num_blocks += blocks;
+      }
+      std::vector<int32_t> pool(num_blocks);
+      std::iota(pool.begin(), pool.end(), 0);
+      std::shuffle(pool.begin(), pool.end(), std::mt19937(hd + lengths[0]));
+      std::vector<int32_t> tables(lengths.size() * max_blocks, 0);
+      for (size_t s = 0, next = 0; s < lengths.size(); ++s) {
+        for (int b = 0; b * kKvBlockSize < lengths[s]; ++b) tables[s * max_blocks + b] = pool[next++];
+      }
+      std::vector<int32_t> slots, seq_of_token, positions, tiles;
+      for (size_t s = 0; s < lengths.size(); ++s) {
+        const int first_token = static_cast<int>(slots.size());
+        for (int p = 0; p < lengths[s]; ++p) {
+          slots.push_back(tables[s * max_blocks + p / kKvBlockSize] * kKvBlockSize + p % kKvBlockSize);
+          seq_of_token.push_back(static_cast<int32_t>(s));
+          positions.push_back(p);
+        }
+        const int sizes[] = {5, 16, 16, 2};
+        for (int p = 0, i = 0; p < lengths[s]; p += sizes[i++ % 4]) {
+          tiles.push_back(first_token + p);
+          tiles.push_back(std::min(sizes[i % 4], lengths[s] - p));
+        }
+      }
+      const int n = static_cast<int>(slots.size());
+      for (DType kv_dtype : {DType::kF32, DType::kBF16}) {
+        for (int window : {0, 16, 37}) {
+          for (float softcap : {0.0f, 10.0f}) {
+            // Write every position's k and v through LaunchKvWrite, then attend from every position.
+            std::vector<float> qkv = RandomFloats(n * stride, 2, 13);
+            const size_t cache_elems = size_t(num_blocks) * kv_heads * kKvBlockSize * hd;
+            const size_t esize = DTypeSize(kv_dtype);
+            DeviceBuffer<uint8_t> k = ToDevice(std::vector<uint8_t>(cache_elems * esize, 0xff));  // NaN
+            DeviceBuffer<uint8_t> v = ToDevice(std::vector<uint8_t>(cache_elems * esize, 0xff));
+            DeviceBuffer<float> dqkv = ToDevice(qkv), dout = ToDevice(std::vector<float>(n * q_dim));
+            DeviceBuffer<int32_t> dslots = ToDevice(slots), dseq = ToDevice(seq_of_token), dpos = ToDevice(positions);
+            DeviceBuffer<int32_t> dtables = ToDevice(tables), dtiles = ToDevice(tiles);
+            PagedKv cache{kv_dtype, k.get(), v.get(), kv_heads, hd};
+            ASSERT_EQ(LaunchKvWrite(cache, dqkv.get(), stride, q_dim, q_dim + kv_dim, dslots.get(), n, nullptr),
+                      cudaSuccess);
+            const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+            AttentionShape shape{heads, kv_heads, hd, scale, softcap, window};
+            AttentionBatch batch{dqkv.get(), stride, dout.get(), q_dim, dseq.get(), dpos.get(), dtables.get(),
+                                 max_blocks, n};
+            ASSERT_EQ(LaunchPagedAttention(cache, batch, shape, nullptr), cudaSuccess);
+            std::vector<float> got = ToHost(dout, n * q_dim);
+            DeviceBuffer<float> dtiled = ToDevice(std::vector<float>(n * q_dim));
+            AttentionBatch tiled_batch = batch;
+            tiled_batch.out = dtiled.get();
+            ASSERT_EQ(LaunchTiledAttention(cache, tiled_batch, dtiles.get(), static_cast<int>(tiles.size() / 2),
+                                           shape, nullptr),
+                      cudaSuccess);
+            std::vector<float> tiled = ToHost(dtiled, n * q_dim);
 
-          // The CPU reference reads the keys as stored (BF16-rounded for a BF16 cache).
-          auto stored = [&](float f) { return kv_dtype == DType::kBF16 ? Bf16ToF32(F32ToBf16(f)) : f; };
-          double max_diff = 0;
-          std::vector<float> want(hd), scores(128);  // at most 71 positions
-          for (int t = 0; t < n; ++t) {
-            const int s = seq_of_token[t], pos = positions[t], seq_start = s == 0 ? 0 : lengths[0];
-            const int first = window > 0 ? std::max(0, pos - window + 1) : 0;
-            std::vector<float> keys, values;
-            for (int p = first; p <= pos; ++p) {
-              for (int i = 0; i < kv_dim; ++i) {
-                keys.push_back(stored(qkv[(seq_start + p) * stride + q_dim + i]));
-                values.push_back(stored(qkv[(seq_start + p) * stride + q_dim + kv_dim + i]));
+            // The CPU reference reads the keys as stored (BF16-rounded for a BF16 cache).
+            auto stored = [&](float f) { return kv_dtype == DType::kBF16 ? Bf16ToF32(F32ToBf16(f)) : f; };
+            double max_diff = 0;
+            std::vector<float> want(hd), scores(512);
+            for (int t = 0; t < n; ++t) {
+              const int pos = positions[t], seq_start = t - pos;  // a sequence's tokens are 0.. in order
+              const int first = window > 0 ? std::max(0, pos - window + 1) : 0;
+              std::vector<float> keys, values;
+              for (int p = first; p <= pos; ++p) {
+                for (int i = 0; i < kv_dim; ++i) {
+                  keys.push_back(stored(qkv[(seq_start + p) * stride + q_dim + i]));
+                  values.push_back(stored(qkv[(seq_start + p) * stride + q_dim + kv_dim + i]));
+                }
+              }
+              for (int h = 0; h < heads; ++h) {
+                const int kvh = h / (heads / kv_heads);
+                AttendHead(want.data(), qkv.data() + t * stride + h * hd, keys.data() + kvh * hd,
+                           values.data() + kvh * hd, pos - first + 1, hd, kv_dim, AttentionParams{scale, softcap},
+                           scores.data());
+                for (int i = 0; i < hd; ++i) {
+                  max_diff = std::max(max_diff, std::abs(double(got[t * q_dim + h * hd + i]) - want[i]));
+                  max_diff = std::max(max_diff, std::abs(double(tiled[t * q_dim + h * hd + i]) - want[i]));
+                }
               }
             }
-            for (int h = 0; h < heads; ++h) {
-              const int kvh = h / (heads / kv_heads);
-              AttendHead(want.data(), qkv.data() + t * stride + h * hd, keys.data() + kvh * hd,
-                         values.data() + kvh * hd, pos - first + 1, hd, kv_dim, AttentionParams{scale, softcap},
-                         scores.data());
-              for (int i = 0; i < hd; ++i) {
-                max_diff = std::max(max_diff, std::abs(double(got[t * q_dim + h * hd + i]) - want[i]));
-                max_diff = std::max(max_diff, std::abs(double(tiled[t * q_dim + h * hd + i]) - want[i]));
-              }
-            }
+            // Online softmax vs two-pass: F32 rounding on outputs bounded by max |v| <= 2.
+            EXPECT_LE(max_diff, 2e-5) << DTypeName(kv_dtype) << " head_dim " << hd << " window " << window
+                                      << " softcap " << softcap << " lengths " << lengths[0];
           }
-          // Online softmax vs two-pass: F32 rounding on outputs bounded by max |v| <= 2.
-          EXPECT_LE(max_diff, 2e-5) << DTypeName(kv_dtype) << " head_dim " << hd << " window " << window
-                                    << " softcap " << softcap;
         }
       }
     }
