@@ -19,16 +19,16 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "bench/decode_throughput.h"
 #include "absl/strings/str_cat.h"
+#include "bench/decode_throughput.h"
 #include "bench/stats.h"
-#include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/backends/cpu/cpu_backend.h"
+#include "services/inference/engine/backends/cpu/transformer_model.h"
+#include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/hf_layer_weights.h"
 #include "services/inference/engine/safetensors.h"
 #include "services/inference/engine/safetensors_writer.h"
 #include "services/inference/engine/scheduler.h"
-#include "services/inference/engine/backends/cpu/transformer_model.h"
 
 ABSL_FLAG(int, hidden, 2048, "hidden_size");
 ABSL_FLAG(int, layers, 16, "num_hidden_layers");

@@ -6,10 +6,10 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/forward_backend.h"
 #include "services/inference/engine/model_config.h"
-#include "services/inference/engine/backends/cpu/transformer_model.h"
 
 namespace cai::inference {
 

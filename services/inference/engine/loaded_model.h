@@ -8,9 +8,9 @@
 
 #include "absl/status/statusor.h"
 #include "services/inference/engine/backend_factory.h"
+#include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "services/inference/engine/forward_backend.h"
 #include "services/inference/engine/model_config.h"
-#include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "services/inference/engine/tokenizer/chat_template.h"
 #include "services/inference/engine/tokenizer/tokenizer.h"
 

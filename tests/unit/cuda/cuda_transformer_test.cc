@@ -10,9 +10,9 @@
 #include <numeric>
 #include <sstream>
 
+#include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "services/inference/engine/backends/cuda/cuda_transformer.h"
 #include "services/inference/engine/checkpoint.h"
-#include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "tests/unit/cuda/cuda_test_util.h"
 
 namespace cai::inference::cuda {

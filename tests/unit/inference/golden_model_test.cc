@@ -13,9 +13,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/safetensors_writer.h"
-#include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "tests/unit/inference/test_model.h"
 
 namespace cai::inference {

@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "services/inference/engine/backends/cpu/dot.h"
-#include "services/inference/engine/dtype.h"
 #include "services/inference/engine/backends/cpu/matmul_bf16.h"
+#include "services/inference/engine/dtype.h"
 
 namespace cai::inference {
 namespace {

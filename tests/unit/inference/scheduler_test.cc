@@ -8,11 +8,11 @@
 
 #include <gtest/gtest.h>
 
-#include "services/inference/engine/block_allocator.h"
-#include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/backends/cpu/cpu_backend.h"
 #include "services/inference/engine/backends/cpu/dot.h"
 #include "services/inference/engine/backends/cpu/ops.h"
+#include "services/inference/engine/block_allocator.h"
+#include "services/inference/engine/checkpoint.h"
 #include "tests/unit/inference/test_model.h"
 
 namespace cai::inference {

@@ -4,9 +4,9 @@
 #include <span>
 #include <string>
 
-#include "services/inference/engine/forward_backend.h"
 #include "services/inference/engine/backends/cpu/paged_kv_cache.h"
 #include "services/inference/engine/backends/cpu/transformer_model.h"
+#include "services/inference/engine/forward_backend.h"
 
 namespace cai::inference {
 

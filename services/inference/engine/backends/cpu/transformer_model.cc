@@ -6,8 +6,8 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "services/inference/engine/hf_layer_weights.h"
 #include "services/inference/engine/backends/cpu/ops.h"
+#include "services/inference/engine/hf_layer_weights.h"
 
 namespace cai::inference {
 namespace {

@@ -7,13 +7,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/inference/engine/batch_sequence.h"
-#include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/backends/cpu/kv_cache.h"
-#include "services/inference/engine/model_config.h"
 #include "services/inference/engine/backends/cpu/paged_kv_cache.h"
 #include "services/inference/engine/backends/cpu/thread_pool.h"
 #include "services/inference/engine/backends/cpu/weight_matrix.h"
+#include "services/inference/engine/batch_sequence.h"
+#include "services/inference/engine/checkpoint.h"
+#include "services/inference/engine/model_config.h"
 
 namespace cai::inference {
 
