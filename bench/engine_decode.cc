@@ -17,6 +17,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
@@ -64,6 +68,62 @@ double CopyBandwidth(size_t bytes, ThreadPool& pool) {
   }
   if (dst[bytes / 2] != 1) std::abort();
   return best;
+}
+
+#if defined(__x86_64__)
+// Independent F32 multiply-adds on registers only, 16 chains: a core's FMA throughput. AVX-512
+// where the CPU has it (the width the batched matmul uses), else AVX2.
+__attribute__((target("avx512f"))) float FmaChains512(int64_t iterations) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i) * 1e-3f);
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (int64_t n = 0; n < iterations; ++n) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  }
+  for (int i = 1; i < 16; ++i) acc[0] = _mm512_add_ps(acc[0], acc[i]);
+  float lanes[16];
+  _mm512_storeu_ps(lanes, acc[0]);
+  return lanes[0] + lanes[15];
+}
+
+__attribute__((target("avx2,fma"))) float FmaChains256(int64_t iterations) {
+  __m256 acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i) * 1e-3f);
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (int64_t n = 0; n < iterations; ++n) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+  }
+  for (int i = 1; i < 16; ++i) acc[0] = _mm256_add_ps(acc[0], acc[i]);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, acc[0]);
+  return lanes[0] + lanes[7];
+}
+#endif
+
+// Best of a few runs of FmaChains on every thread of `pool`: the F32 FLOP/s ceiling of a
+// compute-bound prefill or batched decode. 0 where unknown (not x86-64).
+double FmaPeak(ThreadPool& pool) {
+#if defined(__x86_64__)
+  const bool wide = __builtin_cpu_supports("avx512f");
+  const int64_t iterations = 20'000'000;
+  const double lanes = wide ? 16 : 8;
+  double best = 0;
+  std::vector<float> sink(static_cast<size_t>(pool.num_threads()));
+  for (int rep = 0; rep < 3; ++rep) {
+    auto t0 = Clock::now();
+    pool.ParallelFor(sink.size(), [&](size_t begin, size_t end) {
+      for (size_t t = begin; t < end; ++t) sink[t] = wide ? FmaChains512(iterations) : FmaChains256(iterations);
+    });
+    const double flops = static_cast<double>(sink.size()) * static_cast<double>(iterations) * 16 * lanes * 2;
+    best = std::max(best, flops / SecondsSince(t0));
+  }
+  if (sink[0] != sink[0]) std::abort();  // keeps the chains' results live
+  return best;
+#else
+  return 0;
+#endif
 }
 
 // Random BF16 weights (scaled like an nn.Linear init) written straight into a safetensors image.
@@ -158,6 +218,11 @@ int main(int argc, char** argv) {
   ThreadPool copy_pool(model.num_threads());
   const double bandwidth = CopyBandwidth(static_cast<size_t>(absl::GetFlag(FLAGS_copy_mib)) << 20, copy_pool);
   std::printf("memcpy bandwidth (read + write, %d threads): %.2f GB/s\n", model.num_threads(), bandwidth / 1e9);
+  const double peak = FmaPeak(copy_pool);
+  std::printf("F32 FMA peak (%d threads, registers only): %.1f GFLOP/s\n", model.num_threads(), peak / 1e9);
+  // Multiply-adds per token: every layer matrix once (the output head runs once per prompt).
+  const double layer_flops = 2.0 * (static_cast<double>(model.decode_weight_bytes()) / 2 -
+                                    static_cast<double>(c.vocab_size) * c.hidden_size);
 
   std::vector<int32_t> prompt(prompt_tokens);
   for (int i = 0; i < prompt_tokens; ++i) prompt[i] = (i * 7919 + 13) % c.vocab_size;
@@ -171,8 +236,8 @@ int main(int argc, char** argv) {
     prefill_seconds.push_back(SecondsSince(start));
   }
   const double prefill = cai::bench::Percentile(prefill_seconds, 50);
-  std::printf("prefill: %d tokens in %.3f s (median of 3) = %.1f tokens/s\n", prompt_tokens, prefill,
-              prompt_tokens / prefill);
+  std::printf("prefill: %d tokens in %.3f s (median of 3) = %.1f tokens/s = %.2f of the FMA peak\n", prompt_tokens,
+              prefill, prompt_tokens / prefill, peak > 0 ? layer_flops * prompt_tokens / prefill / peak : 0.0);
 
   std::vector<double> step_seconds;
   for (int i = 0; i < decode_tokens; ++i) {
@@ -196,8 +261,10 @@ int main(int argc, char** argv) {
     for (int streams : {1, 4, 16}) {
       const double aggregate = StreamsThroughput(model, streams, std::min(stream_tokens, decode_tokens));
       if (streams == 1) one = aggregate;
-      std::printf("continuous batching: %2d streams, %.2f aggregate decode tokens/s (%.2f per stream)\n", streams,
-                  aggregate, aggregate / streams);
+      std::printf("continuous batching: %2d streams, %.2f aggregate decode tokens/s (%.2f per stream, %.2f of the "
+                  "FMA peak)\n",
+                  streams, aggregate, aggregate / streams,
+                  peak > 0 ? 2.0 * static_cast<double>(model.decode_weight_bytes()) / 2 * aggregate / peak : 0.0);
       if (streams == 16) std::printf("continuous batching: 16 streams / 1 stream = %.2fx\n", aggregate / one);
     }
   }
