@@ -15,12 +15,28 @@
 
 namespace cai {
 
-void BlockTerminationSignals() {
+namespace {
+
+sigset_t TerminationSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  return set;
+}
+
+}  // namespace
+
+void BlockTerminationSignals() {
+  const sigset_t set = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForTerminationSignal() {
+  const sigset_t set = TerminationSignals();
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
 }
 
 absl::Status ServeUntilSignal(const std::string& address,
@@ -42,13 +58,7 @@ absl::Status ServeUntilSignal(const std::string& address,
   server->GetHealthCheckService()->SetServingStatus("", true);
   LogInfo("listening on ", address);
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  int sig = 0;
-  sigwait(&set, &sig);
-  LogInfo("signal ", sig, " received, shutting down");
+  LogInfo("signal ", WaitForTerminationSignal(), " received, shutting down");
   server->GetHealthCheckService()->Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();

@@ -19,5 +19,7 @@ absl::Status ServeUntilSignal(const std::string& address,
 // Blocks SIGINT and SIGTERM in the calling thread (and threads it creates later), so that
 // ServeUntilSignal can wait for them with sigwait. Call at the top of main().
 void BlockTerminationSignals();
+// Waits (blocked as above) for SIGINT or SIGTERM and returns which arrived.
+int WaitForTerminationSignal();
 
 }  // namespace cai

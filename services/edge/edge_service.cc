@@ -456,10 +456,7 @@ void EdgeService::Models(ResponseWriter& writer) {
 
 void EdgeService::Signature(std::string_view id, const HttpRequest& request, ResponseWriter& writer) {
   const auto query = openai::ParseQuery(request.query);
-  auto param = [&query](std::string_view name) {
-    auto it = query.find(name);
-    return it == query.end() ? std::string() : it->second;
-  };
+  auto param = [&query](std::string_view name) { return openai::QueryValue(query, name); };
   absl::StatusOr<SigningAlgo> algo = ParseSigningAlgo(param("signing_algo"));
   if (!algo.ok()) return SendError(writer, BadSigningAlgo());
   if (!PlausibleId(id)) return SendError(writer, ChatIdNotFound());
@@ -489,10 +486,7 @@ void EdgeService::Signature(std::string_view id, const HttpRequest& request, Res
 
 void EdgeService::Attestation(const HttpRequest& request, ResponseWriter& writer) {
   const auto query = openai::ParseQuery(request.query);
-  auto param = [&query](std::string_view name) {
-    auto it = query.find(name);
-    return it == query.end() ? std::string() : it->second;
-  };
+  auto param = [&query](std::string_view name) { return openai::QueryValue(query, name); };
   absl::StatusOr<SigningAlgo> algo = ParseSigningAlgo(param("signing_algo"));
   if (!algo.ok()) return SendError(writer, BadSigningAlgo());
 

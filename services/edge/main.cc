@@ -1,6 +1,5 @@
 // cai-edge: the public HTTP/1.1 server (OpenAI API, signatures, attestation) in front of the
 // signer, attestor and inference services.
-#include <signal.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -105,13 +104,7 @@ int main(int argc, char** argv) {
   }
 
   std::thread signals([&server] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    int sig = 0;
-    sigwait(&set, &sig);
-    cai::LogInfo("signal ", sig, " received, finishing in-flight requests");
+    cai::LogInfo("signal ", cai::WaitForTerminationSignal(), " received, finishing in-flight requests");
     server.Stop();
   });
   server.Run();

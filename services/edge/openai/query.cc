@@ -23,7 +23,12 @@ std::string PercentDecode(std::string_view text) {
   return out;
 }
 
-std::map<std::string, std::string, std::less<>> ParseQuery(std::string_view query) {
+std::string QueryValue(const QueryParams& params, std::string_view name) {
+  auto it = params.find(name);
+  return it == params.end() ? std::string() : it->second;
+}
+
+QueryParams ParseQuery(std::string_view query) {
   std::map<std::string, std::string, std::less<>> params;
   size_t count = 0;
   while (!query.empty() && count < kMaxQueryParams) {
