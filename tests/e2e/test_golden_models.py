@@ -3,6 +3,7 @@ transformers, tests/golden) through the whole stack, and check that the chat API
 are exactly the ones Hugging Face produced for the same conversation."""
 import json
 import pathlib
+import sys
 import tempfile
 
 import pytest
@@ -11,20 +12,14 @@ import requests
 from conftest import start_stack, stop_stack
 
 GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "golden" / "models"
+sys.path.insert(0, str(GOLDEN.parent))
+from byte_level import bytes_to_unicode  # noqa: E402  (tests/golden/byte_level.py)
 USER = "Write two short lines about the lighthouse keeper, the quiet river and the numbers 2024 and 417."
 
 
 def gpt2_byte_decoder():
     """Inverse of GPT-2's bytes_to_unicode: byte-level vocabulary characters → bytes."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {chr(c): b for b, c in zip(bs, cs)}
+    return {c: b for b, c in bytes_to_unicode().items()}
 
 
 def token_bytes(tokenizer_json, token_id):

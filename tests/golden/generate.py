@@ -25,6 +25,8 @@ import transformers
 from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers
 from transformers import AutoTokenizer, GenerationConfig
 
+from byte_level import bytes_to_unicode  # tests/golden, beside this script
+
 HERE = Path(__file__).resolve().parent
 MODELS_DIR = HERE / "models"
 TEMPLATES_DIR = HERE / "templates"
@@ -201,17 +203,8 @@ def byte_level_encode(text):
 
 
 def byte_level_encode_bytes(data):
-    """GPT-2 bytes_to_unicode mapping, as used by byte-level BPE vocabularies."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) \
-        + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    mapping = dict(zip(bs, (chr(c) for c in cs)))
+    """Bytes spelled in a byte-level BPE vocabulary's characters."""
+    mapping = bytes_to_unicode()
     return "".join(mapping[b] for b in data)
 
 
