@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "lib/attestation/simulated_tdx.h"
+#include "tests/unit/attestor/shared_simulated_tdx.h"
 #include "lib/attestation/tdx_quote.h"
 
 namespace cai {
@@ -19,14 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-SimulatedTdx& Tdx() {
-  static SimulatedTdx* tdx = [] {
-    absl::StatusOr<std::unique_ptr<SimulatedTdx>> created = SimulatedTdx::Create();
-    EXPECT_TRUE(created.ok());
-    return created->release();
-  }();
-  return *tdx;
-}
+SimulatedTdx& Tdx() { return SharedSimulatedTdx(); }
 
 void WriteAtomically(const fs::path& path, const std::string& content) {
   const fs::path temp = path.string() + ".tmp";

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "lib/attestation/simulated_tdx.h"
+#include "tests/unit/attestor/shared_simulated_tdx.h"
 #include "lib/attestation/tdx_quote.h"
 #include "lib/common/hex.h"
 
@@ -106,14 +107,7 @@ class TestDstackAgent {
 constexpr char kEventLog[] = R"([{"imr":3,"event_type":134217729,"digest":"ab","event":"app-id","event_payload":"01"}])";
 constexpr char kVmConfig[] = R"({"cpu_count":8,"memory_size":17179869184})";
 
-SimulatedTdx& Tdx() {
-  static SimulatedTdx* tdx = [] {
-    absl::StatusOr<std::unique_ptr<SimulatedTdx>> created = SimulatedTdx::Create();
-    EXPECT_TRUE(created.ok());
-    return created->release();
-  }();
-  return *tdx;
-}
+SimulatedTdx& Tdx() { return SharedSimulatedTdx(); }
 
 Response InfoResponse() {
   return JsonResponse(http::status::ok, nlohmann::json{{"app_id", "c0ffee"},
