@@ -12,13 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-Sha384Digest Sha384(std::span<const uint8_t> data) {
-  Sha384Digest out{};
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha384(), nullptr);
-  return out;
-}
-
 absl::Status EntryError(size_t index, std::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("event log entry ", index, ": ", std::string(what)));
 }

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "lib/attestation/tdx_quote.h"
 #include "lib/attestation/verification.h"
+#include "lib/crypto/sha384.h"  // Sha384Digest
 
 namespace cai {
 
@@ -20,7 +21,6 @@ inline constexpr size_t kEventLogMaxSize = 1 << 20;
 inline constexpr size_t kEventLogMaxEntries = 4096;
 inline constexpr uint32_t kDstackRuntimeEventType = 0x08000001;
 
-using Sha384Digest = std::array<uint8_t, 48>;
 
 struct EventLogEntry {
   uint32_t imr = 0;  // 0..3

@@ -7,18 +7,13 @@
 #include "lib/attestation/byte_io.h"
 #include "lib/attestation/nvidia_spdm.h"
 #include "lib/common/random.h"
+#include "lib/crypto/sha384.h"
 
 namespace cai {
 namespace {
 
 constexpr int kBlocks = 64;
 
-std::array<uint8_t, 48> Sha384(std::string_view data) {
-  std::array<uint8_t, 48> out{};
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha384(), nullptr);
-  return out;
-}
 
 // DICE TcbInfo ::= SEQUENCE { fwids [6] IMPLICIT SEQUENCE OF SEQUENCE { hashAlg OID, digest
 // OCTET STRING } }: a real leaf's extension value likewise ends with the 48-byte FWID.

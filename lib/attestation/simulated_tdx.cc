@@ -12,17 +12,13 @@
 #include "lib/attestation/tdx_quote.h"
 #include "lib/common/hex.h"
 #include "lib/crypto/sha256.h"
+#include "lib/crypto/sha384.h"
 
 namespace cai {
 namespace {
 
 // Fixed, recognisable stand-ins for measurements: SHA-384 of a label.
-std::array<uint8_t, 48> FakeMeasurement(std::string_view label) {
-  std::array<uint8_t, 48> out{};
-  unsigned int len = 0;
-  EVP_Digest(label.data(), label.size(), out.data(), &len, EVP_sha384(), nullptr);
-  return out;
-}
+Sha384Digest FakeMeasurement(std::string_view label) { return Sha384(label); }
 
 constexpr uint8_t kTeeTcbSvn[16] = {0x06, 0x01, 0x03};  // module 1.6, late microcode 3
 constexpr uint16_t kQeIsvSvn = 8;
