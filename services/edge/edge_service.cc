@@ -328,15 +328,16 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
   // Errors before the first piece (unknown model, bad sampling) still get a proper status code.
   v1::GenerateResponse piece;
   bool have_piece = reader->Read(&piece);
+  std::optional<grpc::Status> finished;  // a reader may be finished only once
   if (!have_piece) {
-    grpc::Status status = reader->Finish();
+    finished = reader->Finish();
     if (client_gone) return;
-    if (status.error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, NotFoundModel(header.model));
-    if (!status.ok()) return SendError(writer, BackendError(status, "inference"));
+    if (finished->error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, NotFoundModel(header.model));
+    if (!finished->ok()) return SendError(writer, BackendError(*finished, "inference"));
   }
   if (!writer.BeginEventStream()) {
     context.TryCancel();
-    reader->Finish();
+    if (!finished) reader->Finish();
     return;
   }
   metrics_.StreamStarted();
@@ -384,7 +385,7 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     context.TryCancel();  // a failed write stops the generation
     if (!bad_index) metrics_.RecordClientDisconnect();
   }
-  grpc::Status status = reader->Finish();
+  grpc::Status status = finished ? *finished : reader->Finish();
   if (bad_index) status = grpc::Status(grpc::StatusCode::INTERNAL, "choice index out of range");
   watch.reset();
   metrics_.AddCompletionTokens(usage.completion_tokens);

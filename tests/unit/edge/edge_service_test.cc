@@ -23,6 +23,7 @@ class ScriptedInference final : public v1::Inference::Service {
     {
       std::lock_guard lock(mutex_);
       last_ = *request;
+      if (silent_) return grpc::Status::OK;  // a generation that ends before its first piece
     }
     auto piece = [&](uint32_t index, const std::string& text, std::vector<std::string> tokens,
                      v1::FinishReason finish = v1::FINISH_REASON_UNSPECIFIED) {
@@ -59,10 +60,15 @@ class ScriptedInference final : public v1::Inference::Service {
     std::lock_guard lock(mutex_);
     return last_;
   }
+  void set_silent(bool silent) {
+    std::lock_guard lock(mutex_);
+    silent_ = silent;
+  }
 
  private:
   std::mutex mutex_;
   v1::GenerateRequest last_;
+  bool silent_ = false;
 };
 
 class RecordingSigner final : public v1::Signer::Service {
@@ -242,6 +248,17 @@ TEST_F(EdgeServiceTest, WithoutLogprobsTheFieldIsNull) {
   ASSERT_EQ(body["choices"].size(), 1u);
   EXPECT_EQ(body["choices"][0]["message"]["content"], "Hello");
   EXPECT_TRUE(body["choices"][0]["logprobs"].is_null());
+}
+
+TEST_F(EdgeServiceTest, AStreamWithNoPiecesStillEndsAndIsSigned) {
+  // The reader was finished to look at the status before the first piece; the stream must not
+  // finish it a second time (gRPC allows one Finish per call).
+  inference_.set_silent(true);
+  CapturingWriter writer =
+      Post("/v1/chat/completions", R"({"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_EQ(writer.status_, 200);
+  EXPECT_TRUE(writer.body_.ends_with("data: [DONE]\n\n")) << writer.body_;
+  EXPECT_EQ(signer_.response_sha256(), Hash(writer.body_));
 }
 
 }  // namespace
