@@ -62,6 +62,7 @@ absl::StatusOr<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& 
     } catch (const std::exception& e) {
       return absl::InvalidArgumentError(absl::StrCat(index_path.string(), ": ", e.what()));
     }
+    if (weight_map.empty()) return absl::InvalidArgumentError(absl::StrCat(index_path.string(), " maps no tensors"));
   } else {
     shard_names.push_back("model.safetensors");
   }

@@ -111,6 +111,24 @@ TEST(Safetensors, IndexCannotEscapeTheModelDirectory) {
   EXPECT_TRUE(absl::IsInvalidArgument(ckpt.status())) << ckpt.status();
 }
 
+TEST(Safetensors, RejectsMalformedIndex) {
+  struct Case {
+    const char* index;
+    const char* message_part;
+  };
+  for (const Case& c : std::vector<Case>{{"{}", "weight_map"},
+                                         {R"({"weight_map":{}})", "maps no tensors"},
+                                         {R"({"weight_map":[]})", "not an object"},
+                                         {R"({"weight_map":{"x":1}})", "index.json"},
+                                         {"not json", "index.json"}}) {
+    testing::TempDir dir;
+    std::ofstream(dir.path() + "/model.safetensors.index.json") << c.index;
+    absl::StatusOr<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::Open(dir.path());
+    EXPECT_TRUE(absl::IsInvalidArgument(ckpt.status())) << c.index << ": " << ckpt.status();
+    EXPECT_NE(ckpt.status().message().find(c.message_part), std::string::npos) << c.index << ": " << ckpt.status();
+  }
+}
+
 struct BadCase {
   const char* name;
   std::string file;
