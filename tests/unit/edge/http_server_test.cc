@@ -272,6 +272,8 @@ TEST_F(EdgeRoutingWithoutBackends, InvalidBodyIs400WithParam) {
 TEST_F(EdgeRoutingWithoutBackends, BadNonceAndAlgoAre400) {
   EXPECT_EQ(Call(open_, "GET /v1/attestation/report?nonce=abcd HTTP/1.1\r\nHost: x\r\n\r\n").status, 400);
   EXPECT_EQ(Call(open_, "GET /attestation/report?nonce=0x" + std::string(62, '0') + " HTTP/1.1\r\nHost: x\r\n\r\n").status, 400);
+  // 32 bytes behind a 0x prefix: the nonce is exactly 64 hex digits, nothing else.
+  EXPECT_EQ(Call(open_, "GET /attestation/report?nonce=0x" + std::string(64, '0') + " HTTP/1.1\r\nHost: x\r\n\r\n").status, 400);
   EXPECT_EQ(Call(open_, "GET /v1/signature/chatcmpl-1?signing_algo=rsa HTTP/1.1\r\nHost: x\r\n\r\n").status, 400);
 }
 
