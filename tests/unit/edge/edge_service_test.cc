@@ -56,6 +56,12 @@ class ScriptedInference final : public v1::Inference::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
+                          v1::ListModelsResponse* response) override {
+    for (const char* id : {"m", "other"}) response->add_models()->set_id(id);
+    return grpc::Status::OK;
+  }
+
   v1::GenerateRequest last() {
     std::lock_guard lock(mutex_);
     return last_;
@@ -82,10 +88,26 @@ class RecordingSigner final : public v1::Signer::Service {
     std::lock_guard lock(mutex_);
     return response_sha256_;
   }
+  // Every id has a signature, made for model "m".
+  grpc::Status GetSignature(grpc::ServerContext*, const v1::GetSignatureRequest*,
+                            v1::ChatSignature* signature) override {
+    std::lock_guard lock(mutex_);
+    ++lookups_;
+    signature->set_model("m");
+    signature->set_text("a:b");
+    signature->set_signature(std::string(65, '\x01'));
+    signature->set_signing_address("0xabc");
+    return grpc::Status::OK;
+  }
+  int lookups() {
+    std::lock_guard lock(mutex_);
+    return lookups_;
+  }
 
  private:
   std::mutex mutex_;
   std::string response_sha256_;
+  int lookups_ = 0;
 };
 
 class CapturingWriter final : public ResponseWriter {
@@ -125,6 +147,13 @@ class EdgeServiceTest : public ::testing::Test {
   CapturingWriter Post(const std::string& path, const std::string& body) {
     CapturingWriter writer;
     edge_->Handle(HttpRequest{.method = "POST", .path = path, .query = "", .authorization = "", .body = body},
+                  writer);
+    return writer;
+  }
+
+  CapturingWriter Get(const std::string& path, const std::string& query) {
+    CapturingWriter writer;
+    edge_->Handle(HttpRequest{.method = "GET", .path = path, .query = query, .authorization = "", .body = ""},
                   writer);
     return writer;
   }
@@ -248,6 +277,19 @@ TEST_F(EdgeServiceTest, WithoutLogprobsTheFieldIsNull) {
   ASSERT_EQ(body["choices"].size(), 1u);
   EXPECT_EQ(body["choices"][0]["message"]["content"], "Hello");
   EXPECT_TRUE(body["choices"][0]["logprobs"].is_null());
+}
+
+TEST_F(EdgeServiceTest, SignaturesAreLookedUpOnlyForPlausibleIdsOfTheNamedModel) {
+  EXPECT_EQ(Get("/v1/signature/chatcmpl-abc_1", "").status_, 200);
+  EXPECT_EQ(Get("/v1/signature/chatcmpl-abc_1", "model=m").status_, 200);
+  EXPECT_EQ(signer_.lookups(), 2);
+  EXPECT_EQ(Get("/v1/signature/chatcmpl-abc_1", "model=other").status_, 404);  // served, not its signature
+  EXPECT_EQ(Get("/v1/signature/chatcmpl-abc_1", "model=unknown").status_, 404);
+  EXPECT_EQ(signer_.lookups(), 3);  // an unknown model is refused before the signer is asked
+  for (const std::string& id : {std::string(129, 'a'), std::string("a.b"), std::string("a/b"), std::string("é")}) {
+    EXPECT_EQ(Get("/v1/signature/" + id, "").status_, 404) << id;
+  }
+  EXPECT_EQ(signer_.lookups(), 3);  // implausible ids never reach the signer
 }
 
 TEST_F(EdgeServiceTest, AStreamWithNoPiecesStillEndsAndIsSigned) {
