@@ -26,6 +26,10 @@ class InferenceService final : public cai::v1::Inference::Service {
   grpc::Status Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
                         grpc::ServerWriter<v1::GenerateResponse>* writer) override;
 
+  // Requests inside the engine now, and forward steps the engine has run (tests, diagnostics).
+  int active_requests() const { return limiter_.active(); }
+  int64_t engine_steps() const { return engine_.steps(); }
+
   // The engine request for `request`: prompt tokens and sampling with the model's defaults.
   absl::StatusOr<GenerationRequest> BuildRequest(const v1::GenerateRequest& request) const;
 

@@ -1,6 +1,8 @@
 #include "services/inference/inference_service.h"
 
+#include <chrono>
 #include <functional>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -217,6 +219,13 @@ TEST_F(InferenceServiceTest, ClientCancellationStopsTheStream) {
   while (reader->Read(&response)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // The server side must stop too: once the call has left the engine, far fewer steps ran than
+  // the ~2000 the whole context would take (the client sees CANCELLED either way).
+  for (int i = 0; i < 600 && service_->active_requests() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(service_->active_requests(), 0);
+  EXPECT_LT(service_->engine_steps(), 500);
 }
 
 }  // namespace
