@@ -3,9 +3,10 @@
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "lib/attestation/report_data_binding.h"
 #include "lib/common/hex.h"
 
 namespace cai::edge {
@@ -64,21 +65,14 @@ absl::StatusOr<std::vector<uint8_t>> KeyId(const v1::PublicKeys& keys, SigningAl
 
 absl::StatusOr<std::array<uint8_t, 64>> BuildReportData(std::span<const uint8_t> key_id,
                                                         std::span<const uint8_t> nonce) {
-  if (key_id.empty() || key_id.size() > 32) return absl::InvalidArgumentError("key id must be 1..32 bytes");
   if (nonce.size() != 32) return absl::InvalidArgumentError("nonce must be 32 bytes");
+  // The verifier's layout (lib/attestation), so producer and checker cannot drift apart.
   std::array<uint8_t, 64> report_data{};
-  std::copy(key_id.begin(), key_id.end(), report_data.begin());
-  std::copy(nonce.begin(), nonce.end(), report_data.begin() + 32);
+  if (absl::Status s = ExpectedReportData(key_id, nonce.first<32>(), &report_data); !s.ok()) return s;
   return report_data;
 }
 
-std::string Base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
+std::string Base64(std::string_view bytes) { return absl::Base64Escape(absl::string_view(bytes.data(), bytes.size())); }
 
 std::string RenderAttestationReport(const ReportInputs& inputs) {
   const v1::PublicKeys& keys = *inputs.keys;
