@@ -1,6 +1,5 @@
 #include "lib/attestation/gpu_verify.h"
 
-#include <openssl/evp.h>
 #include <openssl/objects.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "lib/attestation/ec_crypto.h"
 #include "lib/attestation/nvidia_spdm.h"
@@ -126,13 +126,8 @@ absl::StatusOr<std::string> Base64Decode(std::string_view text) {
     if (!std::isspace(static_cast<unsigned char>(c))) clean.push_back(c);
   }
   if (clean.size() % 4 != 0) return absl::InvalidArgumentError("base64 length is not a multiple of 4");
-  std::string out(clean.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
-  if (n < 0) return absl::InvalidArgumentError("not base64");
-  size_t padding = 0;
-  while (padding < 2 && padding < clean.size() && clean[clean.size() - 1 - padding] == '=') ++padding;
-  out.resize(static_cast<size_t>(n) - padding);
+  std::string out;
+  if (!absl::Base64Unescape(clean, &out)) return absl::InvalidArgumentError("not base64");
   return out;
 }
 
