@@ -266,15 +266,18 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
   }
 }
 
-TEST(CudaKernels, ArgmaxTakesLowestIdOnTies) {
+// Greedy (temperature 0) through the sampling kernel: the argmax, lowest id on ties.
+TEST(CudaKernels, GreedyTakesLowestIdOnTies) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
   const int vocab = 5000;
   std::vector<float> logits = RandomFloats(2 * vocab, 5, 14);
   logits[1234] = 9, logits[4321] = 9;                 // row 0: tie, lowest wins
   logits[vocab + 4999] = 7;                           // row 1: the last id
   DeviceBuffer<float> dl = ToDevice(logits);
+  DeviceBuffer<DeviceSamplingParams> dparams =
+      ToDevice(std::vector<DeviceSamplingParams>(2, DeviceSamplingParams{.temperature = 0}));
   DeviceBuffer<int32_t> dout = ToDevice(std::vector<int32_t>(2));
-  ASSERT_EQ(LaunchArgmax(dout.get(), dl.get(), 2, vocab, nullptr), cudaSuccess);
+  ASSERT_EQ(LaunchSample(dout.get(), dl.get(), dparams.get(), 2, vocab, nullptr), cudaSuccess);
   EXPECT_EQ(ToHost(dout, 2), (std::vector<int32_t>{1234, 4999}));
 }
 

@@ -456,27 +456,31 @@ absl::Status CudaTransformer::Forward(const ForwardBatch& batch, std::span<float
 
 absl::StatusOr<std::vector<int32_t>> CudaTransformer::ForwardSample(const ForwardBatch& batch,
                                                                     std::span<const DeviceSamplingParams> params) {
-  const int rows = static_cast<int>(batch.logit_tokens.size());
   if (params.size() != batch.logit_tokens.size()) {
     return absl::InvalidArgumentError("cuda forward: one sampling params entry per logit row");
   }
-  CAI_RETURN_IF_ERROR_STATUS(Run(batch));
-  CAI_CUDA_RETURN_IF_ERROR(
-      cudaMemcpyAsync(sampling_params_.get(), params.data(), params.size_bytes(), cudaMemcpyHostToDevice, stream_));
-  CAI_CUDA_RETURN_IF_ERROR(
-      LaunchSample(sampled_.get(), logits_.get(), sampling_params_.get(), rows, config_.vocab_size, stream_));
-  std::vector<int32_t> tokens(static_cast<size_t>(rows));
-  CAI_CUDA_RETURN_IF_ERROR(
-      cudaMemcpyAsync(tokens.data(), sampled_.get(), tokens.size() * 4, cudaMemcpyDeviceToHost, stream_));
-  CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  std::vector<DeviceDraw> draws;
+  draws.reserve(params.size());
+  for (const DeviceSamplingParams& p : params) {
+    draws.push_back({.temperature = p.temperature, .top_p = p.top_p, .top_k = p.top_k, .min_p = p.min_p,
+                     .seed = p.seed, .step = p.step, .adjustments = {}});
+  }
+  std::vector<const DeviceDraw*> every_row;
+  for (const DeviceDraw& d : draws) every_row.push_back(&d);
+  std::vector<int32_t> tokens(params.size());
+  if (absl::Status s = ForwardDraw(batch, every_row, {}, tokens); !s.ok()) return s;
   return tokens;
 }
 
 absl::Status CudaTransformer::ForwardDraw(const ForwardBatch& batch, std::span<const DeviceDraw* const> draws,
                                          std::span<float> logits, std::span<int32_t> tokens) {
   const size_t rows = batch.logit_tokens.size(), vocab = static_cast<size_t>(config_.vocab_size);
-  if (draws.size() != rows || tokens.size() != rows || logits.size() != rows * vocab) {
-    return absl::InvalidArgumentError("cuda forward: draws, tokens and logits need one entry (row) per logit row");
+  const bool every_row_drawn =
+      std::all_of(draws.begin(), draws.end(), [](const DeviceDraw* d) { return d != nullptr; });
+  if (draws.size() != rows || tokens.size() != rows ||
+      (logits.size() != rows * vocab && !(logits.empty() && every_row_drawn))) {
+    return absl::InvalidArgumentError(
+        "cuda forward: draws and tokens need one entry per logit row, logits a row each (none if all are drawn)");
   }
   host_params_.assign(rows, DeviceSamplingParams{.temperature = 0});  // rows read on the host: unused
   host_edits_.clear();

@@ -76,11 +76,13 @@ class CudaTransformer {
 
   // Runs the batch and writes logit_tokens.size() rows of vocab_size floats into `logits`.
   absl::Status Forward(const ForwardBatch& batch, std::span<float> logits);
-  // Runs the batch and picks one token per logit row on the device (logits never leave it).
+  // Runs the batch and picks one token per logit row on the device (logits never leave it):
+  // ForwardDraw with every row drawn and no logit adjustments.
   absl::StatusOr<std::vector<int32_t>> ForwardSample(const ForwardBatch& batch,
                                                      std::span<const DeviceSamplingParams> params);
   // Runs the batch; logit row r with draws[r] set is adjusted and drawn on the device into
-  // tokens[r], any other row is copied into row r of `logits` (logit rows x vocab_size floats).
+  // tokens[r], any other row is copied into row r of `logits` (logit rows x vocab_size floats;
+  // empty when every row is drawn).
   absl::Status ForwardDraw(const ForwardBatch& batch, std::span<const DeviceDraw* const> draws,
                            std::span<float> logits, std::span<int32_t> tokens);
 

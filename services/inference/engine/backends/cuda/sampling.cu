@@ -49,11 +49,6 @@ __global__ void ApplyLogitEditsKernel(float* logits, int vocab, const LogitEdit*
   logit = (logit + e.bias) - e.penalty;
 }
 
-__global__ void ArgmaxKernel(int32_t* out, const float* logits, int vocab) {
-  const ArgMax best = BlockArgmax(logits + static_cast<size_t>(blockIdx.x) * vocab, vocab);
-  if (threadIdx.x == 0) out[blockIdx.x] = best.index;
-}
-
 // Count and mass of the weights >= threshold, summed over the block.
 __device__ void KeptStats(const float* row, int vocab, float max, float inv_t, float threshold, float* scratch,
                           float* count, float* mass) {
@@ -153,12 +148,6 @@ __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamp
 cudaError_t LaunchApplyLogitEdits(float* logits, int vocab, const LogitEdit* edits, int count, cudaStream_t stream) {
   if (count == 0) return cudaSuccess;
   ApplyLogitEditsKernel<<<(count + 255) / 256, 256, 0, stream>>>(logits, vocab, edits, count);
-  return cudaGetLastError();
-}
-
-cudaError_t LaunchArgmax(int32_t* out, const float* logits, int rows, int vocab, cudaStream_t stream) {
-  if (rows == 0) return cudaSuccess;
-  ArgmaxKernel<<<rows, kThreads, 0, stream>>>(out, logits, vocab);
   return cudaGetLastError();
 }
 

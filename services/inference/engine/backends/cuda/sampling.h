@@ -30,9 +30,6 @@ struct LogitEdit {
 // Applies `count` edits (device memory) to `logits` (rows of `vocab`); (row, id) pairs are unique.
 cudaError_t LaunchApplyLogitEdits(float* logits, int vocab, const LogitEdit* edits, int count, cudaStream_t stream);
 
-// out[r] = argmax of row r (lowest index on ties).
-cudaError_t LaunchArgmax(int32_t* out, const float* logits, int rows, int vocab, cudaStream_t stream);
-
 // out[r] = a token drawn from row r under params[r] (device memory, rows entries).
 cudaError_t LaunchSample(int32_t* out, const float* logits, const DeviceSamplingParams* params, int rows, int vocab,
                          cudaStream_t stream);
