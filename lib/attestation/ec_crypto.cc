@@ -34,12 +34,6 @@ struct SigFree {
 struct ExtFree {
   void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
 };
-struct StoreFree {
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-};
-struct StoreCtxFree {
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-};
 
 // Appends OpenSSL's most recent error, and clears its queue so it cannot leak into later calls.
 absl::Status OpenSslError(std::string_view what) {
@@ -205,29 +199,6 @@ std::string CertificateToPem(X509* cert) {
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<size_t>(len));
-}
-
-absl::Status VerifyCertificateChain(std::string_view chain_pem, std::string_view root_pem) {
-  absl::StatusOr<std::vector<X509Ptr>> chain = ParsePemCertificates(chain_pem);
-  if (!chain.ok()) return chain.status();
-  absl::StatusOr<std::vector<X509Ptr>> root = ParsePemCertificates(root_pem, 1);
-  if (!root.ok()) return root.status();
-  std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
-  STACK_OF(X509)* untrusted = sk_X509_new_null();
-  std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
-  bool setup = store && untrusted && ctx && X509_STORE_add_cert(store.get(), root->front().get()) == 1;
-  for (size_t i = 1; setup && i < chain->size(); ++i) setup = sk_X509_push(untrusted, (*chain)[i].get()) > 0;
-  setup = setup && X509_STORE_CTX_init(ctx.get(), store.get(), chain->front().get(), untrusted) == 1;
-  int ok = setup ? X509_verify_cert(ctx.get()) : -1;
-  int err = ctx ? X509_STORE_CTX_get_error(ctx.get()) : 0;
-  sk_X509_free(untrusted);  // the certificates stay owned by `chain`
-  ERR_clear_error();
-  if (!setup) return absl::InternalError("cannot set up certificate verification");
-  if (ok != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("certificate chain does not verify: ", X509_verify_cert_error_string(err)));
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<X509Ptr> MakeCertificate(const CertificateSpec& spec) {

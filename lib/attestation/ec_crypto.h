@@ -56,9 +56,6 @@ absl::StatusOr<EvpPkeyPtr> LeafPublicKey(std::string_view pem_chain);
 
 std::string CertificateToPem(X509* cert);
 
-// Verifies that `chain_pem` (leaf first) chains to the self-signed `root_pem`, at the current time.
-absl::Status VerifyCertificateChain(std::string_view chain_pem, std::string_view root_pem);
-
 // A certificate for the simulated providers. Self-signed when issuer is null.
 struct CertificateSpec {
   std::string common_name;

@@ -1,3 +1,4 @@
+#include "tests/unit/attestation/chain_to_root.h"
 #include "lib/attestation/nvidia_spdm.h"
 
 #include <gtest/gtest.h>
@@ -79,7 +80,7 @@ TEST_F(SimulatedGpuTest, ChainHasFiveSimulatedP384CertificatesToItsRoot) {
     EVP_PKEY* key = X509_get0_pubkey(cert.get());
     EXPECT_EQ(EVP_PKEY_get_bits(key), 384);
   }
-  EXPECT_TRUE(VerifyCertificateChain(gpu_->certificate_chain_pem(), gpu_->root_certificate_pem()).ok());
+  EXPECT_TRUE(ChainVerifiesToRoot(gpu_->certificate_chain_pem(), gpu_->root_certificate_pem()).ok());
   // The leaf's DICE TcbInfo extension ends with the FWID the report carries (C3).
   ASN1_OBJECT* oid = OBJ_txt2obj(kDiceTcbInfoOid, 1);
   int at = X509_get_ext_by_OBJ(chain->front().get(), oid, -1);

@@ -1,3 +1,4 @@
+#include "tests/unit/attestation/chain_to_root.h"
 #include "lib/attestation/tdx_quote.h"
 
 #include <gtest/gtest.h>
@@ -106,11 +107,11 @@ TEST_F(SimulatedQuoteTest, ChainIsMarkedSimulatedAndChainsToTheSimulatedRoot) {
     X509_NAME_oneline(X509_get_subject_name(cert.get()), name, sizeof(name));
     EXPECT_NE(std::string(name).find("SIMULATED"), std::string::npos) << name;
   }
-  EXPECT_TRUE(VerifyCertificateChain(q->pck_chain_pem, tdx_->root_certificate_pem()).ok());
+  EXPECT_TRUE(ChainVerifiesToRoot(q->pck_chain_pem, tdx_->root_certificate_pem()).ok());
   // A different simulated instance is a different root: its chain must not verify here.
   absl::StatusOr<std::unique_ptr<SimulatedTdx>> other = SimulatedTdx::Create();
   ASSERT_TRUE(other.ok());
-  EXPECT_FALSE(VerifyCertificateChain(q->pck_chain_pem, (*other)->root_certificate_pem()).ok());
+  EXPECT_FALSE(ChainVerifiesToRoot(q->pck_chain_pem, (*other)->root_certificate_pem()).ok());
 }
 
 TEST_F(SimulatedQuoteTest, EachQuoteCarriesItsOwnReportData) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/unit/attestation/chain_to_root.h"
 #include "lib/attestation/ec_crypto.h"
 #include "lib/attestation/nvidia_spdm.h"
 #include "lib/attestation/tdx_quote.h"
@@ -91,8 +92,8 @@ TEST_F(AttestorServiceTest, InfoJsonNamesProvidersAndSimulatedRoots) {
   // The published roots are the ones the evidence chains to.
   absl::StatusOr<TdxQuote> quote = ParseTdxQuote(AsSpan(evidence->tdx_quote()));
   ASSERT_TRUE(quote.ok());
-  EXPECT_TRUE(VerifyCertificateChain(quote->pck_chain_pem, tdx_root).ok());
-  EXPECT_TRUE(VerifyCertificateChain(evidence->gpus(0).certificate_chain(), gpu_root).ok());
+  EXPECT_TRUE(ChainVerifiesToRoot(quote->pck_chain_pem, tdx_root).ok());
+  EXPECT_TRUE(ChainVerifiesToRoot(evidence->gpus(0).certificate_chain(), gpu_root).ok());
 }
 
 TEST_F(AttestorServiceTest, WrongSizesAreInvalidArgument) {
