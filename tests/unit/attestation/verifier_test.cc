@@ -464,6 +464,26 @@ TEST(GpuEvidenceJson, ParsesBothShapesAndRejectsGarbage) {
   }
   EXPECT_FALSE(ParseGpuEvidenceJson("{").ok());
   EXPECT_FALSE(ParseGpuEvidenceJson(R"({"evidence_list":[{"certificate":"!!","evidence":"AAEC"}]})").ok());
+  // Each named defect, with its reason.
+  nlohmann::json too_many = payload;
+  too_many["evidence_list"] = nlohmann::json::array();
+  for (size_t i = 0; i <= kMaxGpus; ++i) too_many["evidence_list"].push_back(payload["evidence_list"][0]);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {too_many.dump(), "too many items"},
+      {R"({"evidence_list":[3]})", "not an object"},
+      {R"({"evidence_list":{}})", "no evidence list"},
+      {R"({"nonce":"ab"})", "no evidence list"},
+      {"42", "no evidence list"},
+      {R"("not json inside")", "not JSON"},
+      {R"({"evidence_list":[{"certificate":"","evidence":"AAEC"}]})", "certificate is not base64"},
+      {R"({"evidence_list":[{"certificate":"QUJD","evidence":"AAE"}]})", "evidence is not base64"},
+      {std::string(kGpuEvidenceMaxSize + 1, ' '), "too large"},
+  };
+  for (const auto& [text, reason] : bad) {
+    absl::StatusOr<GpuEvidenceList> list = ParseGpuEvidenceJson(text);
+    ASSERT_FALSE(list.ok()) << text.substr(0, 80);
+    EXPECT_NE(list.status().message().find(reason), std::string::npos) << text.substr(0, 80) << ": " << list.status();
+  }
   EXPECT_EQ(*Base64Decode("QQ=="), "A");
   EXPECT_EQ(*Base64Decode("QUI="), "AB");
 }
