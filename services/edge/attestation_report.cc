@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "services/edge/openai/json_text.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "lib/attestation/report_data_binding.h"
@@ -14,7 +15,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string Dump(const Json& json) { return json.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string Dump(const Json& json) { return openai::JsonText(json); }
 
 // {"nonce","evidence_list":[{"certificate","evidence","arch"}],"arch":"HOPPER"}, as nvtrust emits it.
 std::string NvidiaPayload(const v1::Evidence& evidence, std::string_view nonce_hex) {

@@ -9,6 +9,7 @@
 #include <grpcpp/client_context.h>
 #include <nlohmann/json.hpp>
 
+#include "services/edge/openai/json_text.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -36,7 +37,7 @@ void SetDeadline(grpc::ClientContext& context, std::chrono::system_clock::durati
   context.set_deadline(std::chrono::system_clock::now() + timeout);
 }
 
-std::string Dump(const Json& json) { return json.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string Dump(const Json& json) { return openai::JsonText(json); }
 
 void SendJson(ResponseWriter& writer, int status, const Json& json) {
   writer.Send(status, "application/json", Dump(json));

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "services/edge/openai/json_text.h"
+
 namespace cai::openai {
 
 ApiError InvalidRequest(std::string message, std::string param) {
@@ -21,8 +23,7 @@ std::string RenderError(const ApiError& error) {
   body["error"]["type"] = error.type;
   body["error"]["param"] = or_null(error.param);
   body["error"]["code"] = or_null(error.code);
-  // Messages may quote client bytes (a model name): never fail on invalid UTF-8.
-  return body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return JsonText(body);
 }
 
 }  // namespace cai::openai

@@ -4,15 +4,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "services/edge/openai/json_text.h"
+
 namespace cai::openai {
 namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string Dump(const Json& json) {
-  // Inference sends whole UTF-8 characters; replace anything else rather than fail mid-response.
-  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
+std::string Dump(const Json& json) { return JsonText(json); }
 
 std::string Event(const Json& json) { return "data: " + Dump(json) + "\n\n"; }
 
