@@ -97,30 +97,35 @@ Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.se
 
 double Sampler::NextUniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 
-void Sampler::Adjust(std::span<const float> logits) {
+std::span<const float> Sampler::Adjust(std::span<const float> logits) {
+  const bool penalised = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
+  if (params_.logit_bias.empty() && (!penalised || counts_.empty())) return logits;  // nothing to change
   adjusted_.assign(logits.begin(), logits.end());
   const int32_t n = static_cast<int32_t>(adjusted_.size());
   for (const auto& [id, bias] : params_.logit_bias) {
     if (id >= 0 && id < n) adjusted_[id] += bias;
   }
   // Each token's adjustment is independent, so the map's iteration order does not matter.
-  for (const auto& [id, count] : counts_) {
-    if (id < n) adjusted_[id] -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+  if (penalised) {
+    for (const auto& [id, count] : counts_) {
+      if (id < n) adjusted_[id] -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+    }
   }
+  return adjusted_;
 }
 
-int32_t Sampler::Pick() {
-  const size_t n = adjusted_.size();
-  const size_t argmax = FirstMaxIndex(adjusted_.data(), n);
+int32_t Sampler::Pick(std::span<const float> adjusted) {
+  const size_t n = adjusted.size();
+  const size_t argmax = argmax_ = FirstMaxIndex(adjusted.data(), n);
   if (params_.temperature == 0.0f) return static_cast<int32_t>(argmax);
 
   // Weights relative to the most likely token (whose weight is 1), so min_p compares directly:
   // p < min_p * p_max  <=>  weight < min_p.
-  const float max = adjusted_[argmax];
+  const float max = adjusted[argmax];
   weights_.resize(n);
   order_.clear();
   for (size_t i = 0; i < n; ++i) {
-    weights_[i] = std::exp(static_cast<double>(adjusted_[i] - max) / params_.temperature);
+    weights_[i] = std::exp(static_cast<double>(adjusted[i] - max) / params_.temperature);
     if (weights_[i] >= params_.min_p) order_.push_back(static_cast<int32_t>(i));
   }
   auto more_likely = [&](int32_t a, int32_t b) { return weights_[a] != weights_[b] ? weights_[a] > weights_[b] : a < b; };
@@ -188,35 +193,33 @@ std::vector<LogitAdjustment> Sampler::Adjustments() const {
 }
 
 int32_t Sampler::Sample(std::span<const float> logits) {
-  Adjust(logits);
-  int32_t id = Pick();
+  int32_t id = Pick(Adjust(logits));
   ++counts_[id];
   return id;
 }
 
 SampledToken Sampler::SampleWithLogprobs(std::span<const float> logits, int top_logprobs) {
-  Adjust(logits);
+  const std::span<const float> adjusted = Adjust(logits);
   SampledToken out;
-  out.id = Pick();
+  out.id = Pick(adjusted);
   ++counts_[out.id];
 
-  const double max = adjusted_[FirstMaxIndex(adjusted_.data(), adjusted_.size())];
+  const double max = adjusted[argmax_];  // Pick's
   double sum = 0;
-  for (float x : adjusted_) sum += std::exp(x - max);
+  for (float x : adjusted) sum += std::exp(x - max);
   const double log_total = max + std::log(sum);
   auto logprob = [&](int32_t id) {
-    return std::max(kMinLogprob, static_cast<float>(adjusted_[id] - log_total));
+    return std::max(kMinLogprob, static_cast<float>(adjusted[id] - log_total));
   };
   out.logprob = logprob(out.id);
 
-  const size_t k = std::min<size_t>(std::clamp(top_logprobs, 0, kMaxTopLogprobs), adjusted_.size());
+  const size_t k = std::min<size_t>(std::clamp(top_logprobs, 0, kMaxTopLogprobs), adjusted.size());
   if (k > 0) {
-    std::vector<int32_t> ids(adjusted_.size());
-    std::iota(ids.begin(), ids.end(), 0);
-    std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), [&](int32_t a, int32_t b) {
-      return adjusted_[a] != adjusted_[b] ? adjusted_[a] > adjusted_[b] : a < b;
-    });
-    for (size_t i = 0; i < k; ++i) out.top.push_back({ids[i], logprob(ids[i])});
+    order_.resize(adjusted.size());
+    std::iota(order_.begin(), order_.end(), 0);
+    auto higher = [&](int32_t a, int32_t b) { return adjusted[a] != adjusted[b] ? adjusted[a] > adjusted[b] : a < b; };
+    std::partial_sort(order_.begin(), order_.begin() + static_cast<ptrdiff_t>(k), order_.end(), higher);
+    for (size_t i = 0; i < k; ++i) out.top.push_back({order_[i], logprob(order_[i])});
   }
   return out;
 }

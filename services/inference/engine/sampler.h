@@ -73,8 +73,9 @@ class Sampler {
   void Record(int32_t id) { ++counts_[id]; }
 
  private:
-  void Adjust(std::span<const float> logits);  // logits + bias - penalties into adjusted_
-  int32_t Pick();                              // temperature, filters and the draw over adjusted_
+  // logits + bias - penalties (in adjusted_, or `logits` itself when nothing changes).
+  std::span<const float> Adjust(std::span<const float> logits);
+  int32_t Pick(std::span<const float> adjusted);  // temperature, filters and the draw
   double NextUniform();  // [0, 1), from 53 bits, identical on every standard library
 
   SamplingParams params_;
@@ -82,6 +83,7 @@ class Sampler {
   absl::flat_hash_map<int32_t, int32_t> counts_;  // generated token -> times
   absl::flat_hash_set<int32_t> bias_ids_;         // the ids of params_.logit_bias
   std::vector<float> adjusted_;
+  size_t argmax_ = 0;             // of the last Pick
   std::vector<double> weights_;   // unnormalised probabilities of the candidates
   std::vector<int32_t> order_;    // candidate ids
   std::vector<double> bucket_mass_;  // nucleus search: weight per weight bucket
