@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "lib/common/status_macros.h"
 
 namespace cai::inference {
 namespace {
@@ -62,12 +63,6 @@ absl::Status ReadTokenIds(const json& obj, std::string_view key, std::vector<int
   }
   return absl::OkStatus();
 }
-
-#define CAI_RETURN_IF_ERROR(expr)            \
-  do {                                       \
-    absl::Status status_ = (expr);           \
-    if (!status_.ok()) return status_;       \
-  } while (0)
 
 absl::StatusOr<Llama3RopeScaling> ParseRopeScaling(const json& obj) {
   if (!obj.is_object()) return Bad("rope_scaling", "must be an object");

@@ -50,18 +50,6 @@ inline ModelConfig TinyConfig(bool tied = false) {
   return c;
 }
 
-inline std::string TinyConfigJson(const ModelConfig& c) {
-  return "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\",\"hidden_size\":" +
-         std::to_string(c.hidden_size) + ",\"intermediate_size\":" + std::to_string(c.intermediate_size) +
-         ",\"num_hidden_layers\":" + std::to_string(c.num_hidden_layers) + ",\"num_attention_heads\":" +
-         std::to_string(c.num_attention_heads) + ",\"num_key_value_heads\":" + std::to_string(c.num_key_value_heads) +
-         ",\"head_dim\":" + std::to_string(c.head_dim) + ",\"rms_norm_eps\":1e-5,\"rope_theta\":10000," +
-         "\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":4.0,\"low_freq_factor\":1.0,\"high_freq_factor\":4.0," +
-         "\"original_max_position_embeddings\":16},\"vocab_size\":" + std::to_string(c.vocab_size) +
-         ",\"max_position_embeddings\":" + std::to_string(c.max_position_embeddings) +
-         ",\"tie_word_embeddings\":" + (c.tie_word_embeddings ? "true" : "false") + "}";
-}
-
 // Random weights for every tensor of `c`, by HF name, with shapes [rows, cols] (norms: [n]).
 struct NamedWeights {
   std::vector<std::string> names;

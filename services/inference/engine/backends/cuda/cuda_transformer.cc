@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "lib/common/status_macros.h"
 #include "services/inference/engine/backends/cuda/cuda_status.h"
 #include "services/inference/engine/hf_layer_weights.h"
 
@@ -16,11 +17,6 @@ namespace cai::inference::cuda {
 namespace {
 
 constexpr size_t kCublasWorkspaceBytes = 32u << 20;
-
-#define CAI_RETURN_IF_ERROR_STATUS(expr)         \
-  do {                                           \
-    if (absl::Status s_ = (expr); !s_.ok()) return s_; \
-  } while (0)
 
 absl::Status CublasStatus(cublasStatus_t status, const char* what) {
   if (status == CUBLAS_STATUS_SUCCESS) return absl::OkStatus();
@@ -158,7 +154,7 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadRandom(con
 absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const ModelConfig& config,
                                                                            const Checkpoint* checkpoint, uint64_t seed,
                                                                            const CudaEngineOptions& options) {
-  CAI_RETURN_IF_ERROR_STATUS(CheckCudaDevice());
+  CAI_RETURN_IF_ERROR(CheckCudaDevice());
   if (config.head_dim % 32 != 0 || config.head_dim > kMaxHeadDim) {
     return absl::UnimplementedError(absl::StrCat("cuda: head_dim ", config.head_dim,
                                                  " is not a multiple of 32 up to ", kMaxHeadDim));
@@ -176,8 +172,8 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const
 
   std::unique_ptr<CudaTransformer> model(new CudaTransformer(config, options));
   CAI_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&model->stream_, cudaStreamNonBlocking));
-  CAI_RETURN_IF_ERROR_STATUS(CublasStatus(cublasCreate(&model->cublas_), "cublasCreate"));
-  CAI_RETURN_IF_ERROR_STATUS(CublasStatus(cublasSetStream(model->cublas_, model->stream_), "cublasSetStream"));
+  CAI_RETURN_IF_ERROR(CublasStatus(cublasCreate(&model->cublas_), "cublasCreate"));
+  CAI_RETURN_IF_ERROR(CublasStatus(cublasSetStream(model->cublas_, model->stream_), "cublasSetStream"));
 
   const bool gemma = config.family == ModelFamily::kGemma2;
   const int64_t d = config.hidden_size;
@@ -209,7 +205,7 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const
                                      static_cast<float>(config.attn_logit_softcapping), 0};
   model->kv_dtype_ = options.kv_dtype.value_or(model->embed_.dtype == DType::kBF16 ? DType::kBF16 : DType::kF32);
   if (model->kv_dtype_ == DType::kF16) return absl::InvalidArgumentError("cuda: the KV cache is F32 or BF16");
-  CAI_RETURN_IF_ERROR_STATUS(model->Allocate());
+  CAI_RETURN_IF_ERROR(model->Allocate());
   return model;
 }
 
@@ -232,15 +228,15 @@ absl::Status CudaTransformer::Allocate() {
   for (auto [buffer, count] : {std::pair{&x_, t * d}, {&xn_, t * d}, {&proj_, t * d}, {&qkv_, t * (q_dim + 2 * kv_dim)},
                                {&att_, t * q_dim}, {&gate_up_, t * 2 * ffn}, {&act_, t * ffn},
                                {&logit_rows_, seqs * d}, {&logits_, seqs * c.vocab_size}}) {
-    CAI_RETURN_IF_ERROR_STATUS(allocate(*buffer, count));
+    CAI_RETURN_IF_ERROR(allocate(*buffer, count));
   }
-  CAI_RETURN_IF_ERROR_STATUS(allocate(bf16_x_, rows * std::max({d, q_dim, ffn})));
+  CAI_RETURN_IF_ERROR(allocate(bf16_x_, rows * std::max({d, q_dim, ffn})));
   const size_t input_ints = kTablesOffset * t + seqs * max_blocks_per_seq_;
-  CAI_RETURN_IF_ERROR_STATUS(allocate(inputs_, input_ints));
-  CAI_RETURN_IF_ERROR_STATUS(allocate(sampling_params_, seqs));
-  CAI_RETURN_IF_ERROR_STATUS(allocate(sampled_, seqs));
-  CAI_RETURN_IF_ERROR_STATUS(allocate(cublas_workspace_, kCublasWorkspaceBytes));
-  CAI_RETURN_IF_ERROR_STATUS(
+  CAI_RETURN_IF_ERROR(allocate(inputs_, input_ints));
+  CAI_RETURN_IF_ERROR(allocate(sampling_params_, seqs));
+  CAI_RETURN_IF_ERROR(allocate(sampled_, seqs));
+  CAI_RETURN_IF_ERROR(allocate(cublas_workspace_, kCublasWorkspaceBytes));
+  CAI_RETURN_IF_ERROR(
       CublasStatus(cublasSetWorkspace(cublas_, cublas_workspace_.get(), kCublasWorkspaceBytes), "cublasSetWorkspace"));
   CAI_CUDA_RETURN_IF_ERROR(cudaMallocHost(reinterpret_cast<void**>(&host_inputs_), input_ints * sizeof(int32_t)));
   CAI_CUDA_RETURN_IF_ERROR(cudaMallocHost(reinterpret_cast<void**>(&host_logits_), seqs * c.vocab_size * sizeof(float)));
@@ -258,7 +254,7 @@ absl::Status CudaTransformer::Allocate() {
     return absl::ResourceExhaustedError(absl::StrCat("cuda: no room for the KV cache (", free_bytes,
                                                      " bytes free after ", weight_bytes_, " bytes of weights)"));
   }
-  CAI_RETURN_IF_ERROR_STATUS(allocate(kv_cache_, static_cast<size_t>(num_kv_blocks_ * block_bytes)));
+  CAI_RETURN_IF_ERROR(allocate(kv_cache_, static_cast<size_t>(num_kv_blocks_ * block_bytes)));
   // Never-written slots then hold zeros rather than whatever the memory held (NaN patterns).
   CAI_CUDA_RETURN_IF_ERROR(cudaMemset(kv_cache_.get(), 0, kv_cache_.bytes()));
   return absl::OkStatus();
@@ -310,11 +306,11 @@ absl::Status CudaTransformer::Enqueue(int n, int num_logits, int num_decodes, in
     CAI_CUDA_RETURN_IF_ERROR(
         LaunchAddRmsNorm(x_.get(), delta, delta_weight, xn_.get(), layer.attn_norm.get(), n, d, eps, stream_));
     if (layer.wqkv.data != nullptr) {
-      CAI_RETURN_IF_ERROR_STATUS(Project(qkv_.get(), qkv_dim, xn_.get(), n, layer.wqkv));
+      CAI_RETURN_IF_ERROR(Project(qkv_.get(), qkv_dim, xn_.get(), n, layer.wqkv));
     } else {
-      CAI_RETURN_IF_ERROR_STATUS(Project(qkv_.get(), qkv_dim, xn_.get(), n, layer.wq));
-      CAI_RETURN_IF_ERROR_STATUS(Project(qkv_.get() + q_dim, qkv_dim, xn_.get(), n, layer.wk));
-      CAI_RETURN_IF_ERROR_STATUS(Project(qkv_.get() + q_dim + kv_dim, qkv_dim, xn_.get(), n, layer.wv));
+      CAI_RETURN_IF_ERROR(Project(qkv_.get(), qkv_dim, xn_.get(), n, layer.wq));
+      CAI_RETURN_IF_ERROR(Project(qkv_.get() + q_dim, qkv_dim, xn_.get(), n, layer.wk));
+      CAI_RETURN_IF_ERROR(Project(qkv_.get() + q_dim + kv_dim, qkv_dim, xn_.get(), n, layer.wv));
     }
     CAI_CUDA_RETURN_IF_ERROR(LaunchRope(qkv_.get(), n, qkv_dim, c.num_attention_heads, c.num_key_value_heads, hd,
                                         positions, inv_freq_.get(), stream_));
@@ -328,22 +324,22 @@ absl::Status CudaTransformer::Enqueue(int n, int num_logits, int num_decodes, in
                                max_blocks_per_seq_, num_decodes, decodes};
     CAI_CUDA_RETURN_IF_ERROR(LaunchPagedAttention(cache, batch, shape, stream_));
     CAI_CUDA_RETURN_IF_ERROR(LaunchTiledAttention(cache, batch, tiles, num_tiles, shape, stream_));
-    CAI_RETURN_IF_ERROR_STATUS(Project(proj_.get(), d, att_.get(), n, layer.wo));
+    CAI_RETURN_IF_ERROR(Project(proj_.get(), d, att_.get(), n, layer.wo));
     CAI_CUDA_RETURN_IF_ERROR(LaunchAddRmsNorm(x_.get(), proj_.get(), layer.post_attn_norm.get(), xn_.get(),
                                               layer.ffn_norm.get(), n, d, eps, stream_));
     if (layer.w_gate_up.data != nullptr) {
-      CAI_RETURN_IF_ERROR_STATUS(Project(gate_up_.get(), 2 * ffn, xn_.get(), n, layer.w_gate_up));
+      CAI_RETURN_IF_ERROR(Project(gate_up_.get(), 2 * ffn, xn_.get(), n, layer.w_gate_up));
     } else {
-      CAI_RETURN_IF_ERROR_STATUS(Project(gate_up_.get(), 2 * ffn, xn_.get(), n, layer.w_gate));
-      CAI_RETURN_IF_ERROR_STATUS(Project(gate_up_.get() + ffn, 2 * ffn, xn_.get(), n, layer.w_up));
+      CAI_RETURN_IF_ERROR(Project(gate_up_.get(), 2 * ffn, xn_.get(), n, layer.w_gate));
+      CAI_RETURN_IF_ERROR(Project(gate_up_.get() + ffn, 2 * ffn, xn_.get(), n, layer.w_up));
     }
     CAI_CUDA_RETURN_IF_ERROR(LaunchGatedActivation(act_.get(), gate_up_.get(), n, ffn, c.activation, stream_));
-    CAI_RETURN_IF_ERROR_STATUS(Project(proj_.get(), d, act_.get(), n, layer.w_down));
+    CAI_RETURN_IF_ERROR(Project(proj_.get(), d, act_.get(), n, layer.w_down));
   }
   CAI_CUDA_RETURN_IF_ERROR(LaunchAddRmsNorm(x_.get(), proj_.get(), layers_.back().post_ffn_norm.get(), xn_.get(),
                                             final_norm_.get(), n, d, eps, stream_));
   CAI_CUDA_RETURN_IF_ERROR(LaunchGatherRows(logit_rows_.get(), xn_.get(), logit_rows, num_logits, d, stream_));
-  CAI_RETURN_IF_ERROR_STATUS(Project(logits_.get(), c.vocab_size, logit_rows_.get(), num_logits, lm_head_));
+  CAI_RETURN_IF_ERROR(Project(logits_.get(), c.vocab_size, logit_rows_.get(), num_logits, lm_head_));
   if (c.final_logit_softcapping > 0) {
     CAI_CUDA_RETURN_IF_ERROR(LaunchSoftcap(logits_.get(), int64_t{num_logits} * c.vocab_size,
                                            static_cast<float>(c.final_logit_softcapping), stream_));
@@ -447,7 +443,7 @@ absl::Status CudaTransformer::Forward(const ForwardBatch& batch, std::span<float
   if (logits.size() != batch.logit_tokens.size() * vocab) {
     return absl::InvalidArgumentError("cuda forward: logits buffer is not logit rows x vocab_size floats");
   }
-  CAI_RETURN_IF_ERROR_STATUS(Run(batch));
+  CAI_RETURN_IF_ERROR(Run(batch));
   CAI_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(host_logits_, logits_.get(), bytes, cudaMemcpyDeviceToHost, stream_));
   CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
   std::memcpy(logits.data(), host_logits_, bytes);
@@ -501,7 +497,7 @@ absl::Status CudaTransformer::ForwardDraw(const ForwardBatch& batch, std::span<c
     if (!grown.ok()) return grown.status();
     logit_edits_ = *std::move(grown);
   }
-  CAI_RETURN_IF_ERROR_STATUS(Run(batch));
+  CAI_RETURN_IF_ERROR(Run(batch));
   const int num_rows = static_cast<int>(rows);
   // Rows for the host leave before the edits touch the device's rows.
   for (size_t r = 0; r < rows; ++r) {
