@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/attestor/nvml_abi.h"
+#include "services/attestor/quote_binding.h"
 
 namespace cai {
 
@@ -157,10 +158,9 @@ absl::StatusOr<GpuEvidenceItem> NvmlGpuProvider::CollectOne(unsigned int index, 
   const size_t report_size = report->attestationReportSize;
   if (report_size == 0 || report_size > nvml::kAttestationReportSize)
     return absl::UnavailableError(absl::StrCat("attestation report size ", report_size, " is out of range"));
-  // SPDM GET_MEASUREMENTS request bytes 4..35 are the nonce: never return a report for another one.
-  if (report_size < 4 + nvml::kNonceSize ||
-      !std::equal(nonce.begin(), nonce.end(), report->attestationReport + 4)) {
-    return absl::UnavailableError("the attestation report does not carry the requested nonce");
+  // Never return a report for another nonce (or one that is not an SPDM report at all).
+  if (absl::Status bound = CheckGpuReportNonce({report->attestationReport, report_size}, nonce); !bound.ok()) {
+    return absl::UnavailableError(bound.message());
   }
 
   GpuEvidenceItem item;
