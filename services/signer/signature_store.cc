@@ -25,16 +25,26 @@ void SignatureStore::PopOldest() {
   slots_.pop_front();
 }
 
-absl::Status SignatureStore::Insert(ChatSignatures entry) {
-  if (entry.id.empty() || entry.id.size() > kMaxIdBytes) {
+absl::Status SignatureStore::ValidateId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdBytes) {
     return absl::InvalidArgumentError(absl::StrCat("id must be 1..", kMaxIdBytes, " bytes"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status SignatureStore::Validate(const ChatSignatures& entry) {
+  if (absl::Status id = ValidateId(entry.id); !id.ok()) return id;
   if (entry.model.size() > kMaxModelBytes) {
     return absl::InvalidArgumentError(absl::StrCat("model must be at most ", kMaxModelBytes, " bytes"));
   }
   if (entry.text.size() > kMaxTextBytes) {
     return absl::InvalidArgumentError(absl::StrCat("text must be at most ", kMaxTextBytes, " bytes"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status SignatureStore::Insert(ChatSignatures entry) {
+  if (absl::Status valid = Validate(entry); !valid.ok()) return valid;
   if (max_entries_ == 0) return absl::ResourceExhaustedError("signature store has no capacity");
 
   const absl::Time now = clock_();

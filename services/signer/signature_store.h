@@ -43,6 +43,10 @@ class SignatureStore {
 
   // InvalidArgument for an empty or oversized field, AlreadyExists for a live id.
   absl::Status Insert(ChatSignatures entry);
+  // The limits Insert enforces on an entry (id 1..kMaxIdBytes, model and text sizes), so a caller
+  // can refuse a request before doing work for it.
+  static absl::Status Validate(const ChatSignatures& entry);
+  static absl::Status ValidateId(std::string_view id);
   // NotFound for an unknown or expired id.
   absl::StatusOr<ChatSignatures> Get(std::string_view id) const;
 

@@ -32,7 +32,6 @@ grpc::Status SignerService::GetSignature(grpc::ServerContext*, const v1::GetSign
 }
 
 absl::StatusOr<std::string> SignerService::SignAndStore(const v1::SignChatRequest& request) {
-  if (request.id().empty()) return absl::InvalidArgumentError("id is empty");
   if (request.request_sha256().size() != 32 || request.response_sha256().size() != 32) {
     return absl::InvalidArgumentError("request_sha256 and response_sha256 must be 32 bytes each");
   }
@@ -40,6 +39,8 @@ absl::StatusOr<std::string> SignerService::SignAndStore(const v1::SignChatReques
   entry.id = request.id();
   entry.model = request.model();
   entry.text = HexEncode(request.request_sha256()) + ":" + HexEncode(request.response_sha256());
+  // The store's limits before the two signatures, not after.
+  if (absl::Status valid = SignatureStore::Validate(entry); !valid.ok()) return valid;
   entry.ecdsa = ecdsa_.SignPersonalMessage(entry.text);
   entry.ed25519 = ed25519_.Sign(entry.text);
   std::string text = entry.text;
@@ -51,9 +52,7 @@ absl::Status SignerService::Lookup(const v1::GetSignatureRequest& request, v1::C
   if (request.algo() != v1::SIGNING_ALGO_ECDSA && request.algo() != v1::SIGNING_ALGO_ED25519) {
     return absl::InvalidArgumentError("algo must be SIGNING_ALGO_ECDSA or SIGNING_ALGO_ED25519");
   }
-  if (request.id().empty() || request.id().size() > SignatureStore::kMaxIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("id must be 1..", SignatureStore::kMaxIdBytes, " bytes"));
-  }
+  if (absl::Status id = SignatureStore::ValidateId(request.id()); !id.ok()) return id;
   absl::StatusOr<ChatSignatures> entry = store_.Get(request.id());
   if (!entry.ok()) return entry.status();
 
