@@ -1,12 +1,12 @@
 #include "services/edge/auth.h"
 
 #include <algorithm>
-#include <fstream>
 
 #include <openssl/crypto.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "lib/common/api_key_list.h"
 
 namespace cai::edge {
 namespace {
@@ -52,20 +52,11 @@ absl::Status ApiKeys::Add(std::string_view key) {
 }
 
 absl::StatusOr<ApiKeys> ApiKeys::Load(const std::string& file, std::string_view csv) {
+  absl::StatusOr<std::vector<std::string>> list = ReadApiKeyList(file, csv, kMaxApiKeys);
+  if (!list.ok()) return list.status();
   ApiKeys keys;
-  if (!file.empty()) {
-    std::ifstream in(file);
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot read API keys file ", file));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (TrimLeft(line).starts_with('#')) continue;
-      if (absl::Status status = keys.Add(line); !status.ok()) return status;
-    }
-  }
-  while (!csv.empty()) {
-    size_t comma = std::min(csv.find(','), csv.size());
-    if (absl::Status status = keys.Add(csv.substr(0, comma)); !status.ok()) return status;
-    csv.remove_prefix(std::min(comma + 1, csv.size()));
+  for (const std::string& key : *list) {
+    if (absl::Status status = keys.Add(key); !status.ok()) return status;
   }
   return keys;
 }

@@ -8,16 +8,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
+#include "lib/common/api_key_list.h"
 #include "tools/cai/health.h"
 #include "tools/cai/http_client.h"
 #include "tools/cai/process.h"
@@ -112,21 +111,12 @@ fs::path CacheDir() {
 }
 
 // The first API key, from the file or CAI_API_KEYS, for the example request.
+// The key the edge will accept first (it reads the same list); "" when none is configured.
 std::string FirstApiKey(const UpOptions& opt) {
-  if (!opt.api_keys_file.empty()) {
-    std::ifstream in(opt.api_keys_file);
-    std::string line;
-    while (std::getline(in, line)) {
-      std::string key(absl::StripAsciiWhitespace(line));
-      if (!key.empty() && key[0] != '#') return key;
-    }
-  }
-  if (const char* env = std::getenv("CAI_API_KEYS")) {
-    for (absl::string_view k : absl::StrSplit(env, ',', absl::SkipWhitespace())) {
-      return std::string(absl::StripAsciiWhitespace(k));
-    }
-  }
-  return "";
+  const char* env = std::getenv("CAI_API_KEYS");
+  absl::StatusOr<std::vector<std::string>> keys =
+      ReadApiKeyList(opt.api_keys_file, env != nullptr ? env : "", std::numeric_limits<size_t>::max());
+  return keys.ok() && !keys->empty() ? keys->front() : "";
 }
 
 bool WaitForGrpcHealth(const std::string& address, ChildProcess& child, int timeout_seconds) {
