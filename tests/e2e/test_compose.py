@@ -1,5 +1,7 @@
-"""compose/docker-compose.yml is valid for Compose and keeps the trust boundaries of DESIGN.md."""
+"""compose/docker-compose.yml and its GPU overlay are valid for Compose and keep the trust
+boundaries of DESIGN.md; the Dockerfile has a target for every image they build."""
 import pathlib
+import re
 import shutil
 import subprocess
 
@@ -8,30 +10,74 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose" / "docker-compose.yml"
+GPU_OVERLAY = ROOT / "compose" / "gpu.yml"
+DOCKERFILE = ROOT / "compose" / "Dockerfile"
 
 
-def test_compose_config_is_valid():
+def compose_config(*files):
+    """The configuration Compose itself makes of these files (overlays merged), or a skip."""
     tool = shutil.which("docker-compose")
     if tool is None:
         pytest.skip("docker-compose (Debian package docker-compose) is not installed")
-    r = subprocess.run([tool, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True,
-                       cwd=COMPOSE.parent)
+    args = [tool]
+    for f in files:
+        args += ["-f", str(f)]
+    r = subprocess.run(args + ["config"], capture_output=True, text=True, cwd=COMPOSE.parent)
     assert r.returncode == 0, r.stderr
+    return yaml.safe_load(r.stdout)
+
+
+def gpu_requests(service):
+    return [d for d in service.get("deploy", {}).get("resources", {}).get("reservations", {}).get("devices", [])
+            if "gpu" in d.get("capabilities", [])]
+
+
+def test_compose_config_is_valid():
+    compose_config(COMPOSE)
 
 
 def test_only_edge_publishes_and_backends_have_no_egress():
-    doc = yaml.safe_load(COMPOSE.read_text())
-    services = doc["services"]
-    assert set(services) == {"edge", "signer", "attestor", "inference"}
-    for name, svc in services.items():
-        assert ("ports" in svc) == (name == "edge"), name
-        assert "healthcheck" in svc, name
-    internal = [n for n, net in doc["networks"].items() if net and net.get("internal")]
-    assert internal, "no internal network"
-    for name in ("signer", "inference"):
-        assert set(services[name]["networks"]) <= set(internal), f"{name} can reach the outside"
-    devices = services["inference"]["deploy"]["resources"]["reservations"]["devices"]
-    assert any("gpu" in d.get("capabilities", []) for d in devices)
+    for doc in (yaml.safe_load(COMPOSE.read_text()), compose_config(COMPOSE, GPU_OVERLAY)):
+        services = doc["services"]
+        assert set(services) == {"edge", "signer", "attestor", "inference"}
+        for name, svc in services.items():
+            assert ("ports" in svc) == (name == "edge"), name
+            assert "healthcheck" in svc, name
+        internal = [n for n, net in doc["networks"].items() if net and net.get("internal")]
+        assert internal, "no internal network"
+        for name in ("signer", "inference"):
+            assert set(services[name]["networks"]) <= set(internal), f"{name} can reach the outside"
+
+
+def test_base_file_starts_without_a_gpu_runtime():
+    # A GPU reservation makes Docker refuse the container on a host without the NVIDIA runtime.
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert not any(gpu_requests(svc) for svc in services.values())
     # The operator chooses the device (CAI_DEVICE); the default lets the service pick and log it.
     command = services["inference"]["command"]
     assert command[command.index("--device") + 1] == "${CAI_DEVICE:-auto}"
+
+
+def test_gpu_overlay_runs_the_cuda_image_on_the_gpu():
+    services = compose_config(COMPOSE, GPU_OVERLAY)["services"]
+    inference = services["inference"]
+    assert inference["build"]["target"] == "inference-cuda"
+    command = inference["command"]
+    assert command[command.index("--device") + 1] == "cuda"  # no quiet fallback to the CPU
+    assert gpu_requests(inference)
+    assert gpu_requests(services["attestor"])  # NVML for the GPU's evidence
+    assert not gpu_requests(services["signer"]) and not gpu_requests(services["edge"])
+    # The overlay changes nothing else of the inference service's isolation.
+    assert inference["read_only"] is True
+
+
+def test_every_built_target_exists_in_the_dockerfile():
+    targets = set(re.findall(r"^FROM \S+ AS (\S+)$", DOCKERFILE.read_text(), re.MULTILINE))
+    wanted = set()
+    for files in ((COMPOSE,), (COMPOSE, GPU_OVERLAY)):
+        for f in files:
+            for svc in yaml.safe_load(f.read_text())["services"].values():
+                if "target" in svc.get("build", {}):
+                    wanted.add(svc["build"]["target"])
+    assert wanted == {"signer", "attestor", "inference", "edge", "inference-cuda"}
+    assert wanted <= targets, wanted - targets
