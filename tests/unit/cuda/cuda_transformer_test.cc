@@ -138,6 +138,49 @@ TEST(CudaTransformer, RejectsBadBatches) {
   EXPECT_EQ(run(big_token, zero).code(), absl::StatusCode::kInvalidArgument);
   table[4] = 4;  // block 4 of a 4-block cache
   EXPECT_EQ(run(zero, far).code(), absl::StatusCode::kInvalidArgument);
+  // More logit rows than tokens (the same row twice): refused, not staged past its region.
+  const std::vector<int32_t> two_rows = {0, 0};
+  std::vector<float> two_logits(2 * config->vocab_size);
+  table[4] = 0;
+  EXPECT_EQ((*gpu)->Forward(ForwardBatch{std::span(&zero, 1), std::span(&zero, 1), std::span(&zero, 1), table,
+                                         two_rows},
+                            two_logits)
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// The first step right after loading, with a cache of tens of GB whose zeroing takes milliseconds,
+// in the last blocks (where a start-to-end fill reaches last): the zeroing must have ended before
+// the step writes its keys and values, or its logits come from zeros. This once raced: the fill ran
+// on the legacy default stream, which the engine's non-blocking stream does not wait for.
+TEST(CudaTransformer, FirstStepAfterLoadKeepsItsKeysAndValues) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const std::filesystem::path dir = kModels / "llama3";
+  absl::StatusOr<ModelConfig> config = ParseModelConfig(ReadFile(dir / "config.json"));
+  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir.string());
+  ASSERT_TRUE(config.ok() && checkpoint.ok());
+  absl::StatusOr<std::unique_ptr<TransformerModel>> cpu = TransformerModel::Load(*config, **checkpoint, 2);
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  nlohmann::json golden = nlohmann::json::parse(ReadFile(dir / "golden.json"));
+  const std::vector<int32_t> prompt = golden.at("prompt_ids").get<std::vector<int32_t>>();
+  std::vector<float> cpu_logits(config->vocab_size), gpu_logits(config->vocab_size);
+  KvCache cache = (*cpu)->NewCache();
+  ASSERT_TRUE((*cpu)->Forward(prompt, cache, cpu_logits).ok());
+
+  CudaEngineOptions options;
+  options.kv_cache_fraction = 0.5;
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(*config, **checkpoint, options);
+  ASSERT_TRUE(gpu.ok()) << gpu.status();
+  const int64_t blocks = (*gpu)->num_kv_blocks();
+  std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
+  for (size_t b = 0; b < table.size() && static_cast<int64_t>(b) < blocks; ++b) {
+    table[b] = static_cast<int32_t>(blocks - 1 - static_cast<int64_t>(b));
+  }
+  std::vector<int32_t> positions(prompt.size()), seq_ids(prompt.size(), 0);
+  std::iota(positions.begin(), positions.end(), 0);
+  const int32_t last = static_cast<int32_t>(prompt.size() - 1);
+  ASSERT_TRUE((*gpu)->Forward(ForwardBatch{prompt, positions, seq_ids, table, std::span(&last, 1)}, gpu_logits).ok());
+  EXPECT_LE(MaxAbsDiff(gpu_logits, cpu_logits), golden.at("tolerance").at("max_abs_logit_diff").get<double>());
 }
 
 }  // namespace

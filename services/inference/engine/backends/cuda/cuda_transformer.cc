@@ -132,6 +132,7 @@ CudaTransformer::CudaTransformer(const ModelConfig& config, const CudaEngineOpti
     : config_(config), options_(options) {}
 
 CudaTransformer::~CudaTransformer() {
+  cudaSetDevice(options_.device);
   if (stream_ != nullptr) cudaStreamSynchronize(stream_);
   for (auto& [size, exec] : graphs_) cudaGraphExecDestroy(exec);
   if (cublas_ != nullptr) cublasDestroy(cublas_);
@@ -255,8 +256,11 @@ absl::Status CudaTransformer::Allocate() {
                                                      " bytes free after ", weight_bytes_, " bytes of weights)"));
   }
   CAI_RETURN_IF_ERROR(allocate(kv_cache_, static_cast<size_t>(num_kv_blocks_ * block_bytes)));
-  // Never-written slots then hold zeros rather than whatever the memory held (NaN patterns).
-  CAI_CUDA_RETURN_IF_ERROR(cudaMemset(kv_cache_.get(), 0, kv_cache_.bytes()));
+  // Never-written slots then hold zeros rather than whatever the memory held (NaN patterns). On the
+  // engine's stream and waited for: a plain cudaMemset runs on the legacy stream, which the
+  // non-blocking stream_ does not wait for, so a first step could have its KV writes zeroed.
+  CAI_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(kv_cache_.get(), 0, kv_cache_.bytes(), stream_));
+  CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
   return absl::OkStatus();
 }
 
@@ -348,6 +352,8 @@ absl::Status CudaTransformer::Enqueue(int n, int num_logits, int num_decodes, in
 }
 
 absl::Status CudaTransformer::Run(const ForwardBatch& batch) {
+  // The calling thread may have another device current (the runtime's current device is per thread).
+  CAI_CUDA_RETURN_IF_ERROR(cudaSetDevice(options_.device));
   // A step that failed midway may have left the copy of its inputs in flight: it must end before
   // the pinned host inputs are rewritten.
   CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
@@ -363,8 +369,10 @@ absl::Status CudaTransformer::Run(const ForwardBatch& batch) {
     return absl::InvalidArgumentError(
         absl::StrCat("cuda forward: block_tables must be 1..", options_.max_seqs, " rows of ", mb, " entries"));
   }
-  if (m == 0 || m > static_cast<size_t>(options_.max_seqs)) {
-    return absl::InvalidArgumentError(absl::StrCat("cuda forward: 1..", options_.max_seqs, " logit rows"));
+  // At most one logit row per token: the rows are staged in a region of max_batch_tokens entries.
+  if (m == 0 || m > std::min<size_t>(n, options_.max_seqs)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cuda forward: 1..", std::min<size_t>(n, options_.max_seqs), " logit rows"));
   }
   const size_t num_seqs = batch.block_tables.size() / mb;
   const int64_t context = std::min<int64_t>(c.max_position_embeddings, static_cast<int64_t>(mb) * kKvBlockSize);
@@ -478,6 +486,7 @@ absl::Status CudaTransformer::ForwardDraw(const ForwardBatch& batch, std::span<c
     return absl::InvalidArgumentError(
         "cuda forward: draws and tokens need one entry per logit row, logits a row each (none if all are drawn)");
   }
+  CAI_CUDA_RETURN_IF_ERROR(cudaSetDevice(options_.device));  // before the edits buffer may be allocated
   host_params_.assign(rows, DeviceSamplingParams{.temperature = 0});  // rows read on the host: unused
   host_edits_.clear();
   for (size_t r = 0; r < rows; ++r) {
