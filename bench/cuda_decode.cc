@@ -1,11 +1,13 @@
 // CUDA engine on one GPU (H100/H200): a Llama-3.1-8B-shaped model with random BF16 weights made on
 // the device. Reports batch-1 decode tokens/s and the share of HBM bandwidth it uses (weight bytes
 // per token x tokens/s over a copy kernel's bandwidth, measured in the same run), aggregate decode
-// tokens/s at several stream counts, and time to first token for a long prompt. Then the same
+// tokens/s at several stream counts, and time to first token for a long prompt (as a share of a
+// cuBLAS GEMM's rate, measured in the same run). Then the same
 // stream counts served as cai-inference serves them (the scheduler over CudaBackend: steps planned
 // on the host, tokens drawn on the GPU), as a share of the direct figures, which is the host's cost.
 //
 //   build-cuda/bin/cai-bench-cuda-decode [--streams 1,8,32,128] [--prompt_tokens 2048] [--context 512]
+#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -69,6 +71,43 @@ double CopyBandwidth(size_t bytes) {
   cudaEventDestroy(stop);
   cudaFree(src);
   cudaFree(dst);
+  return best;
+}
+
+// Best of a few cuBLAS BF16 GEMMs (F32 accumulation, as the engine's prefill runs them) of a weight
+// [rows][cols] by `tokens` activations, in FLOP/s: the compute reference for time to first token.
+double GemmRate(int rows, int cols, int tokens) {
+  const size_t w_elems = size_t(rows) * cols, x_elems = size_t(tokens) * cols;
+  void *w = nullptr, *x = nullptr, *out = nullptr;
+  cublasHandle_t handle = nullptr;
+  double best = 0;
+  if (cudaMalloc(&w, w_elems * 2) == cudaSuccess && cudaMalloc(&x, x_elems * 2) == cudaSuccess &&
+      cudaMalloc(&out, size_t(tokens) * rows * 4) == cudaSuccess && cublasCreate(&handle) == CUBLAS_STATUS_SUCCESS) {
+    cai::inference::cuda::LaunchFillRandomBf16(static_cast<uint16_t*>(w), int64_t(w_elems), 0.02f, 1, nullptr);
+    cai::inference::cuda::LaunchFillRandomBf16(static_cast<uint16_t*>(x), int64_t(x_elems), 1.0f, 2, nullptr);
+    cudaEvent_t start, stop;
+    cudaEventCreate(&start);
+    cudaEventCreate(&stop);
+    const float alpha = 1, beta = 0;
+    for (int rep = 0; rep < 6; ++rep) {
+      cudaEventRecord(start);
+      const cublasStatus_t st = cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, &alpha, w,
+                                             CUDA_R_16BF, cols, x, CUDA_R_16BF, cols, &beta, out, CUDA_R_32F, rows,
+                                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+      cudaEventRecord(stop);
+      cudaEventSynchronize(stop);
+      float ms = 0;
+      cudaEventElapsedTime(&ms, start, stop);
+      if (st != CUBLAS_STATUS_SUCCESS) break;
+      if (rep > 0) best = std::max(best, 2.0 * double(rows) * cols * tokens / (ms * 1e-3));
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+  }
+  if (handle != nullptr) cublasDestroy(handle);
+  cudaFree(w);
+  cudaFree(x);
+  cudaFree(out);
   return best;
 }
 
@@ -181,6 +220,11 @@ int main(int argc, char** argv) {
   const double bandwidth = CopyBandwidth(size_t{static_cast<size_t>(absl::GetFlag(FLAGS_copy_mib))} << 20);
   std::printf("copy bandwidth: %.0f GB/s (read + write)\n", bandwidth / 1e9);
 
+  // The GEMM reference at the prefill's largest shape: the gate/up projection of the whole prompt.
+  const double gemm_rate = GemmRate(2 * c.intermediate_size, c.hidden_size, prompt_tokens);
+  std::printf("cuBLAS BF16 GEMM (%d x %d by %d tokens): %.0f TFLOP/s\n", 2 * c.intermediate_size, c.hidden_size,
+              prompt_tokens, gemm_rate / 1e12);
+
   const int blocks_each = (std::max(context + steps, prompt_tokens) + kKvBlockSize - 1) / kKvBlockSize;
   if (int64_t{blocks_each} * (max_streams + 1) > model.num_kv_blocks()) {
     std::fprintf(stderr, "KV cache too small: raise --kv_cache_fraction or lower --streams/--context\n");
@@ -195,8 +239,16 @@ int main(int argc, char** argv) {
       if (!Prefill(model, st, prompt_tokens, prompt_tokens)) return 1;
       if (rep == 1) {
         double s = SecondsSince(start);
-        std::printf("TTFT, %d-token prompt: %.1f ms (%.0f prompt tokens/s)\n", prompt_tokens, s * 1e3,
-                    prompt_tokens / s);
+        // Work of the prefill: 2 FLOPs per layer weight per token (the lm_head runs for the last
+        // token only: left out), and causal attention's QK and PV (2 x 2 x head_dim per head per
+        // key, ~T^2/2 keys).
+        const double t = prompt_tokens, q_dim = double(c.num_attention_heads) * c.head_dim;
+        const double layer_weights = c.hidden_size * (2 * q_dim + 2.0 * c.num_key_value_heads * c.head_dim) +
+                                     3.0 * c.hidden_size * c.intermediate_size;
+        const double flops = c.num_hidden_layers * (2.0 * layer_weights * t + 4.0 * q_dim * t * t / 2);
+        std::printf("TTFT, %d-token prompt: %.1f ms (%.0f prompt tokens/s), %.0f TFLOP/s = %.0f%% of the GEMM "
+                    "rate\n",
+                    prompt_tokens, s * 1e3, t / s, flops / s / 1e12, 100.0 * flops / s / gemm_rate);
       }
     }
   }
