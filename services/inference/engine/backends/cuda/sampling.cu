@@ -5,12 +5,12 @@
 #include <cmath>
 
 #include "services/inference/engine/backends/cuda/device_math.cuh"
+#include "services/inference/engine/backends/cuda/sampling_threshold.h"
 
 namespace cai::inference::cuda {
 namespace {
 
 constexpr int kThreads = 1024;
-constexpr uint32_t kOneBits = 0x3f800000u;  // 1.0f: the largest weight exp((l - max) / T)
 
 struct ArgMax {
   float value;
@@ -50,20 +50,21 @@ __global__ void ApplyLogitEditsKernel(float* logits, int vocab, const LogitEdit*
 }
 
 // Count and mass of the weights >= threshold, summed over the block.
-__device__ void KeptStats(const float* row, int vocab, float max, float inv_t, float threshold, float* scratch,
-                          float* count, float* mass) {
+__device__ KeptStats BlockKeptStats(const float* row, int vocab, float max, float inv_t, float threshold,
+                                    float* scratch) {
   float c = 0.0f, s = 0.0f;
   for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
     const float w = expf((row[i] - max) * inv_t);
     if (w >= threshold) c += 1.0f, s += w;
   }
-  *count = BlockSum(c, scratch);
-  *mass = BlockSum(s, scratch);
+  KeptStats stats;
+  stats.count = BlockSum(c, scratch);
+  stats.mass = BlockSum(s, scratch);
+  return stats;
 }
 
-// The filters keep every token whose weight is at least a threshold; each filter raises it. Top-k
-// and top-p find theirs by bisecting the float's bits (weights are in [0, 1], where the bit
-// patterns order like the values), so no sort is needed.
+// The filters (min_p, top_k, top_p) as one weight threshold (sampling_threshold.h), then a draw
+// among the weights at or above it.
 __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamplingParams* all_params, int vocab) {
   __shared__ float scratch[32];
   __shared__ float chunk_mass[kThreads];
@@ -76,29 +77,9 @@ __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamp
     return;
   }
   const float inv_t = 1.0f / p.temperature;
-  float threshold = p.min_p > 0.0f ? p.min_p : 0.0f;  // min_p * p_max, and the max weight is 1
-  float count, mass;
-  if (p.top_k > 0 && p.top_k < vocab) {
-    uint32_t lo = 0, hi = kOneBits + 1;  // largest bits with count(w >= bits) >= k
-    while (hi - lo > 1) {
-      const uint32_t mid = lo + (hi - lo) / 2;
-      KeptStats(row, vocab, best.value, inv_t, __uint_as_float(mid), scratch, &count, &mass);
-      if (count >= static_cast<float>(p.top_k)) lo = mid; else hi = mid;
-    }
-    threshold = fmaxf(threshold, __uint_as_float(lo));
-  }
-  if (p.top_p < 1.0f) {
-    KeptStats(row, vocab, best.value, inv_t, threshold, scratch, &count, &mass);
-    const float target = p.top_p * mass;
-    uint32_t lo = __float_as_uint(threshold), hi = kOneBits + 1;  // largest with mass >= target
-    while (hi - lo > 1) {
-      const uint32_t mid = lo + (hi - lo) / 2;
-      float c, s;
-      KeptStats(row, vocab, best.value, inv_t, __uint_as_float(mid), scratch, &c, &s);
-      if (s >= target) lo = mid; else hi = mid;
-    }
-    threshold = __uint_as_float(lo);
-  }
+  const float threshold = KeepThreshold(p, vocab, [&](float t) {
+    return BlockKeptStats(row, vocab, best.value, inv_t, t, scratch);
+  });
 
   // Draw: each thread owns a contiguous chunk of ids; a scan of the chunk masses finds the owner
   // of u, which walks its chunk. Rounding that leaves u past the end falls back to the argmax.

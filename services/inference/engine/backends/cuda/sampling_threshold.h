@@ -1,0 +1,85 @@
+#pragma once
+
+// The GPU sampler's filters, written once for the sampling kernel (sampling.cu) and for host tests,
+// which run the same bisections on the CPU (tests/unit/cuda/sampling_threshold_test.cc).
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "services/inference/engine/backends/cuda/sampling.h"
+
+#ifdef __CUDACC__
+#define CAI_HOST_DEVICE __host__ __device__
+#else
+#define CAI_HOST_DEVICE
+#endif
+
+namespace cai::inference::cuda {
+
+// Count and mass of a row's weights at or above a threshold.
+struct KeptStats {
+  float count = 0.0f;
+  float mass = 0.0f;
+};
+
+CAI_HOST_DEVICE inline float FloatFromBits(uint32_t bits) {
+#ifdef __CUDA_ARCH__
+  return __uint_as_float(bits);
+#else
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+#endif
+}
+
+CAI_HOST_DEVICE inline uint32_t BitsOfFloat(float f) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(f);
+#else
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits;
+#endif
+}
+
+// The weights are w = exp((l - max) / T), in [0, 1] with the most likely token at 1, and every
+// filter keeps the tokens whose weight is at least a threshold, which each filter raises:
+//   min_p: min_p itself (p >= min_p * p_max  <=>  w >= min_p);
+//   top_k: the largest threshold that still keeps k (ties at the k-th weight are all kept);
+//   top_p: the largest threshold whose kept mass still reaches top_p of what the others kept.
+// Top-k and top-p bisect the threshold's bits (non-negative floats order like their bits), about 30
+// passes of `stats` each, so no sort is needed. `stats(t)` returns KeptStats of w >= t over the row;
+// on the device it is a block-wide reduction that every thread of the block calls alike.
+template <typename Stats>
+CAI_HOST_DEVICE float KeepThreshold(const DeviceSamplingParams& p, int vocab, const Stats& stats) {
+  constexpr uint32_t kOneBits = 0x3f800000u;  // 1.0f, the largest weight
+  float threshold = p.min_p > 0.0f ? p.min_p : 0.0f;
+  if (p.top_k > 0 && p.top_k < vocab) {
+    uint32_t lo = 0, hi = kOneBits + 1;  // count(w >= lo) >= k: every weight is >= 0
+    while (hi - lo > 1) {
+      const uint32_t mid = lo + (hi - lo) / 2;
+      if (stats(FloatFromBits(mid)).count >= static_cast<float>(p.top_k)) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+    threshold = fmaxf(threshold, FloatFromBits(lo));
+  }
+  if (p.top_p < 1.0f) {
+    const float target = p.top_p * stats(threshold).mass;
+    uint32_t lo = BitsOfFloat(threshold), hi = kOneBits + 1;  // mass(w >= lo) >= target
+    while (hi - lo > 1) {
+      const uint32_t mid = lo + (hi - lo) / 2;
+      if (stats(FloatFromBits(mid)).mass >= target) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+    threshold = FloatFromBits(lo);
+  }
+  return threshold;
+}
+
+}  // namespace cai::inference::cuda
