@@ -82,7 +82,8 @@ __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamp
   });
 
   // Draw: each thread owns a contiguous chunk of ids; a scan of the chunk masses finds the owner
-  // of u, which walks its chunk. Rounding that leaves u past the end falls back to the argmax.
+  // of u, which walks its chunk (the scan and the owner test use the same float additions, so
+  // exactly one thread owns u). `chosen` starts as the argmax for a row with no mass at all.
   const int chunk = (vocab + kThreads - 1) / kThreads;
   const int begin = threadIdx.x * chunk, end = min(vocab, begin + chunk);
   float own = 0.0f;
@@ -110,15 +111,17 @@ __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamp
   __syncthreads();
   float acc = chunk_mass[threadIdx.x];
   if (own > 0.0f && u >= acc && u < acc + own) {
+    // The walk adds onto the prefix, where `own` was summed from 0: rounding can leave u just past
+    // the walk's end, and then the chunk's last drawable token, the one u is nearest, is taken.
+    int last = -1;
     for (int i = begin; i < end; ++i) {
       const float w = expf((row[i] - best.value) * inv_t);
-      if (w < threshold) continue;
+      if (w < threshold || w == 0.0f) continue;
+      last = i;
       acc += w;
-      if (u < acc) {
-        chosen = i;
-        break;
-      }
+      if (u < acc) break;
     }
+    chosen = last;
   }
   __syncthreads();
   if (threadIdx.x == 0) out[blockIdx.x] = chosen;
