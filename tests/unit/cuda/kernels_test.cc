@@ -160,7 +160,7 @@ TEST(CudaKernels, MatVecMatchesCpu) {
 }
 
 // Both attention kernels against AttendHead over the same keys, gathered in order from a shuffled
-// block table: GQA 4 / 2, head_dim 64 and 256 (the tiled kernel's largest shared-memory use),
+// block table: GQA 4 / 2, head_dim 16, 64, 72 and 256 (the tiled kernel's largest shared-memory use),
 // windows 16 and 37 (not a multiple of a warp's keys per step), softcap, F32 and BF16 caches, a
 // two-sequence batch, one of 71 positions and one of 300 (several steps of every decode warp).
 // The paged kernel runs every token as a decode; the tiled one runs the same tokens as prefill
@@ -170,7 +170,7 @@ TEST(CudaKernels, MatVecMatchesCpu) {
 TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
   for (const std::vector<int>& lengths : {std::vector<int>{71, 21}, std::vector<int>{300, 21}}) {
-    for (int hd : {64, 256}) {
+    for (int hd : {16, 64, 72, 256}) {  // 16, 72: the last lanes of a decode warp idle
       const int heads = 4, kv_heads = 2, kv_dim = kv_heads * hd, q_dim = heads * hd;
       const int stride = q_dim + 2 * kv_dim;
       // Each sequence's blocks, handed out from a shuffled pool; unused table entries name block 0.

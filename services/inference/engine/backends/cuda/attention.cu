@@ -32,8 +32,9 @@ __global__ void KvWriteKernel(T* k_cache, T* v_cache, const float* qkv, int stri
 }
 
 // Block (head, token): the warps take turns over the visible keys, kKeysPerStep at a time, each
-// keeping a running max m, normaliser l and output acc (lane holds dims lane + 32 j); the warps
-// merge at the end.
+// keeping a running max m, normaliser l and output acc (lane holds dims lane + 32 j below
+// head_dim; a head_dim that is not a multiple of 32 leaves the last lanes idle); the warps merge at
+// the end.
 template <typename T>
 __global__ void __launch_bounds__(kAttentionWarps * 32)
     PagedAttentionKernel(const T* __restrict__ k_cache, const T* __restrict__ v_cache, AttentionBatch b,
@@ -42,7 +43,7 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
   __shared__ float warp_acc[kAttentionWarps][kMaxHeadDim];
   const int h = blockIdx.x, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int t = b.token_index != nullptr ? b.token_index[blockIdx.y] : static_cast<int>(blockIdx.y);
-  const int kv_head = h / (s.heads / s.kv_heads), per_lane = s.head_dim / 32;
+  const int kv_head = h / (s.heads / s.kv_heads);
   const int pos = b.positions[t];
   const int first = s.window > 0 && pos - s.window + 1 > 0 ? pos - s.window + 1 : 0;
   const int32_t* table = b.block_tables + static_cast<size_t>(b.seq_of_token[t]) * b.max_blocks_per_seq;
@@ -51,7 +52,7 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
   const float* qh = b.q + static_cast<size_t>(t) * b.q_stride + h * s.head_dim;
 #pragma unroll
   for (int j = 0; j < kMaxPerLane; ++j) {
-    q[j] = j < per_lane ? qh[lane + 32 * j] : 0.0f;
+    q[j] = lane + 32 * j < s.head_dim ? qh[lane + 32 * j] : 0.0f;
     acc[j] = 0.0f;
   }
   float m = -INFINITY, l = 0.0f;
@@ -68,7 +69,7 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
       float dot = 0.0f;
 #pragma unroll
       for (int j = 0; j < kMaxPerLane; ++j) {
-        if (j < per_lane) dot += q[j] * ToFloat(k_cache[base[k] + 32 * j]);
+        if (lane + 32 * j < s.head_dim) dot += q[j] * ToFloat(k_cache[base[k] + 32 * j]);
       }
       score[k] = dot;
     }
@@ -91,7 +92,7 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
     l = l * correction + sum;
 #pragma unroll
     for (int j = 0; j < kMaxPerLane; ++j) {
-      if (j >= per_lane) continue;
+      if (lane + 32 * j >= s.head_dim) continue;
       float a = acc[j] * correction;
 #pragma unroll
       for (int k = 0; k < kKeysPerStep; ++k) a += weight[k] * ToFloat(v_cache[base[k] + 32 * j]);
@@ -105,7 +106,7 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
   }
 #pragma unroll
   for (int j = 0; j < kMaxPerLane; ++j) {
-    if (j < per_lane) warp_acc[warp][lane + 32 * j] = acc[j];
+    if (lane + 32 * j < s.head_dim) warp_acc[warp][lane + 32 * j] = acc[j];
   }
   __syncthreads();
   if (warp != 0) return;
@@ -248,7 +249,7 @@ cudaError_t LaunchTiled(const T* k, const T* v, const AttentionBatch& batch, con
 }
 
 bool ValidShape(const AttentionShape& shape) {
-  return shape.head_dim % 32 == 0 && shape.head_dim <= kMaxHeadDim && shape.kv_heads > 0 &&
+  return ValidHeadDim(shape.head_dim) && shape.kv_heads > 0 &&
          shape.heads % shape.kv_heads == 0;
 }
 

@@ -15,7 +15,11 @@
 namespace cai::inference::cuda {
 
 inline constexpr int kKvBlockSize = 16;
-inline constexpr int kMaxHeadDim = 256;  // head_dim must be a multiple of 32 up to this
+inline constexpr int kMaxHeadDim = 256;
+
+// The head sizes both attention kernels take: multiples of 8 (the tiled kernel's threads per query
+// row) up to kMaxHeadDim. Real models use 64 to 256; the golden test models use 16.
+constexpr bool ValidHeadDim(int head_dim) { return head_dim > 0 && head_dim % 8 == 0 && head_dim <= kMaxHeadDim; }
 inline constexpr int kQueryTile = 16;    // queries per tile of LaunchTiledAttention
 
 struct PagedKv {

@@ -155,10 +155,10 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadRandom(con
 absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const ModelConfig& config,
                                                                            const Checkpoint* checkpoint, uint64_t seed,
                                                                            const CudaEngineOptions& options) {
-  CAI_RETURN_IF_ERROR(CheckCudaDevice());
-  if (config.head_dim % 32 != 0 || config.head_dim > kMaxHeadDim) {
+  // What the engine cannot run is said first, with or without a GPU.
+  if (!ValidHeadDim(config.head_dim)) {
     return absl::UnimplementedError(absl::StrCat("cuda: head_dim ", config.head_dim,
-                                                 " is not a multiple of 32 up to ", kMaxHeadDim));
+                                                 " is not a multiple of 8 up to ", kMaxHeadDim));
   }
   if (config.num_key_value_heads <= 0 || config.num_attention_heads % config.num_key_value_heads != 0) {
     return absl::InvalidArgumentError("cuda: attention heads are not a multiple of the key/value heads");
@@ -169,6 +169,7 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const
       options.gemm_min_tokens < 1) {
     return absl::InvalidArgumentError("cuda: engine options out of range");
   }
+  CAI_RETURN_IF_ERROR(CheckCudaDevice());
   CAI_CUDA_RETURN_IF_ERROR(cudaSetDevice(options.device));
 
   std::unique_ptr<CudaTransformer> model(new CudaTransformer(config, options));
