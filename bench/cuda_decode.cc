@@ -166,6 +166,7 @@ double ServedThroughput(cai::inference::ForwardBackend& backend, int streams, in
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure reaches a pipe as it is measured
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
   std::printf("command: %s\n", command.c_str());

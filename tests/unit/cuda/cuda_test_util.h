@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -20,10 +21,14 @@
 namespace cai::inference::cuda {
 
 // Every test that needs a GPU starts with this: on a machine without one it skips, naming why.
+// Skips without a usable GPU, unless CAI_REQUIRE_GPU is set (scripts/gpu-check.sh sets it): on the
+// GPU machine a device that cannot be used is a failure, not 22 quiet skips.
 #define CAI_SKIP_WITHOUT_CUDA_DEVICE()                                                   \
   do {                                                                                   \
-    if (absl::Status device_ = ::cai::inference::cuda::CheckCudaDevice(); !device_.ok()) \
+    if (absl::Status device_ = ::cai::inference::cuda::CheckCudaDevice(); !device_.ok()) { \
+      if (std::getenv("CAI_REQUIRE_GPU") != nullptr) FAIL() << device_.message();        \
       GTEST_SKIP() << device_.message();                                                 \
+    }                                                                                    \
   } while (0)
 
 #ifdef CAI_GOLDEN_DIR
