@@ -62,7 +62,7 @@ absl::StatusOr<LoadedBackend> LoadBackend(const ModelConfig& config, std::shared
   const Device device = ResolveDevice(options.device);
   if (device == Device::kCuda) {
 #if CAI_HAVE_CUDA
-    if (absl::Status usable = cuda::CheckCudaDevice(); !usable.ok()) return usable;
+    // Load says first what it cannot run about the model, then whether there is a device.
     cuda::CudaEngineOptions cuda_options;
     cuda_options.kv_cache_fraction = options.gpu_kv_cache_fraction;
     cuda_options.max_batch_tokens = options.max_batch_tokens;
