@@ -134,6 +134,10 @@ TEST_P(CudaSchedulerTest, TokensDrawnOnTheGpu) {
   other.sampling.seed = 43;
   const std::vector<std::string> alone = TextsTogether(*(*gpu)->backend, *(*gpu)->tokenizer, {seeded});
   const std::vector<std::string> shared = TextsTogether(*(*gpu)->backend, *(*gpu)->tokenizer, {other, adjusted, seeded});
+  // Alone, the seeded prompt prefills in one cuBLAS call; shared, in other chunks, whose GEMM shapes
+  // may round the logits' last bits differently. A draw flips only if its uniform lands within
+  // that rounding of a boundary between tokens (odds ~1e-4 over these 24 draws); the random stream
+  // itself does not depend on the batch.
   EXPECT_EQ(shared[2], alone[0]);
   EXPECT_NE(shared[0], alone[0]);
 }
