@@ -107,9 +107,12 @@ __device__ __forceinline__ void LoadWeights(const float* p, float (&w)[4]) {
 }
 
 // One warp per weight row; each lane reads 16 bytes per step, the warp 512 contiguous bytes.
-// Up to kMatVecTokens activation rows share each weight load. `vectorised` (host-checked):
-// cols is a multiple of the vector width and w, x are 16-byte aligned; otherwise scalar loads.
-template <typename W>
+// Up to kTokens activation rows share each weight load. The kernel is instantiated for 1, 2, 4 and
+// kMatVecTokens tokens, so a batch-1 decode holds one accumulator, not eight: fewer registers, more
+// warps per SM, more loads in flight. Each token's sum runs in the same order whatever kTokens is,
+// so a token's result does not depend on the others in its pass. `vectorised` (host-checked): cols
+// is a multiple of the vector width and w, x are 16-byte aligned; otherwise scalar loads.
+template <typename W, int kTokens>
 __global__ void __launch_bounds__(kMatVecWarps * 32)
     MatVecKernel(float* __restrict__ out, int out_stride, const float* __restrict__ x, int num_tokens,
                  const W* __restrict__ w, int rows, int cols, bool vectorised) {
@@ -118,14 +121,14 @@ __global__ void __launch_bounds__(kMatVecWarps * 32)
   const int row = blockIdx.x * kMatVecWarps + threadIdx.x / 32;
   if (row >= rows) return;
   const W* wr = w + static_cast<size_t>(row) * cols;
-  float acc[kMatVecTokens] = {};
+  float acc[kTokens] = {};
   if (vectorised) {
 #pragma unroll 4
     for (int c = lane * kElems; c < cols; c += 32 * kElems) {
       float wv[kElems];
       LoadWeights(wr + c, wv);
 #pragma unroll
-      for (int t = 0; t < kMatVecTokens; ++t) {  // guarded, not broken out of: acc stays in registers
+      for (int t = 0; t < kTokens; ++t) {  // guarded, not broken out of: acc stays in registers
         if (t < num_tokens) {
           const float* xt = x + static_cast<size_t>(t) * cols + c;
 #pragma unroll
@@ -140,17 +143,35 @@ __global__ void __launch_bounds__(kMatVecWarps * 32)
     for (int c = lane; c < cols; c += 32) {
       const float wc = ToFloat(wr[c]);
 #pragma unroll
-      for (int t = 0; t < kMatVecTokens; ++t) {
+      for (int t = 0; t < kTokens; ++t) {
         if (t < num_tokens) acc[t] += wc * x[static_cast<size_t>(t) * cols + c];
       }
     }
   }
 #pragma unroll
-  for (int t = 0; t < kMatVecTokens; ++t) {
+  for (int t = 0; t < kTokens; ++t) {
     if (t < num_tokens) {
       const float sum = WarpSum(acc[t]);
       if (lane == 0) out[static_cast<size_t>(t) * out_stride + row] = sum;
     }
+  }
+}
+
+// One pass over the weights for n <= kMatVecTokens tokens, with the smallest instantiation that
+// holds them.
+template <typename W>
+void LaunchMatVecPass(unsigned blocks, cudaStream_t stream, float* out, int out_stride, const float* x, int n,
+                      const W* w, int rows, int cols, bool vectorised) {
+  constexpr unsigned kThreads = kMatVecWarps * 32;
+  if (n == 1) {
+    MatVecKernel<W, 1><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised);
+  } else if (n == 2) {
+    MatVecKernel<W, 2><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised);
+  } else if (n <= 4) {
+    MatVecKernel<W, 4><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised);
+  } else {
+    MatVecKernel<W, kMatVecTokens><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols,
+                                                                    vectorised);
   }
 }
 
@@ -239,12 +260,11 @@ cudaError_t LaunchMatVec(float* out, int out_stride, const float* x, int num_tok
     const float* xt = x + static_cast<size_t>(t) * cols;
     float* ot = out + static_cast<size_t>(t) * out_stride;
     if (bf16) {
-      MatVecKernel<<<blocks, kMatVecWarps * 32, 0, stream>>>(ot, out_stride, xt, n,
-                                                            static_cast<const uint16_t*>(w.data), rows, cols,
-                                                            vectorised);
+      LaunchMatVecPass(blocks, stream, ot, out_stride, xt, n, static_cast<const uint16_t*>(w.data), rows, cols,
+                       vectorised);
     } else {
-      MatVecKernel<<<blocks, kMatVecWarps * 32, 0, stream>>>(ot, out_stride, xt, n, static_cast<const float*>(w.data),
-                                                            rows, cols, vectorised);
+      LaunchMatVecPass(blocks, stream, ot, out_stride, xt, n, static_cast<const float*>(w.data), rows, cols,
+                       vectorised);
     }
     if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
   }
