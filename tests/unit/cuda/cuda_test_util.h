@@ -71,10 +71,17 @@ inline std::vector<float> RandomFloats(size_t n, float scale, uint32_t seed) {
   return v;
 }
 
+// The largest |a - b|, and NaN once any difference is NaN, so `EXPECT_LE(MaxAbsDiff(...), tol)` fails
+// on a NaN (std::max would skip it).
+inline double MaxDiffSoFar(double max, double a, double b) {
+  const double d = std::abs(a - b);
+  return d <= max || std::isnan(max) ? max : d;
+}
+
 inline double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
   double max = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) max = std::max(max, std::abs(double(a[i]) - b[i]));
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) max = MaxDiffSoFar(max, a[i], b[i]);
   return max;
 }
 

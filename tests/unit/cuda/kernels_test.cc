@@ -260,8 +260,8 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
                            values.data() + kvh * hd, pos - first + 1, hd, kv_dim, AttentionParams{scale, softcap},
                            scores.data());
                 for (int i = 0; i < hd; ++i) {
-                  max_diff = std::max(max_diff, std::abs(double(got[t * q_dim + h * hd + i]) - want[i]));
-                  max_diff = std::max(max_diff, std::abs(double(tiled[t * q_dim + h * hd + i]) - want[i]));
+                  max_diff = MaxDiffSoFar(max_diff, got[t * q_dim + h * hd + i], want[i]);
+                  max_diff = MaxDiffSoFar(max_diff, tiled[t * q_dim + h * hd + i], want[i]);
                 }
               }
             }
