@@ -100,7 +100,8 @@ __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamp
     for (int i = 0; i < kThreads; ++i) total += chunk_mass[i];
     curandStatePhilox4_32_10_t state;
     curand_init(p.seed, 0, p.step, &state);
-    u = (1.0f - curand_uniform(&state)) * total;  // [0, total)
+    // curand_uniform is in (0, 1]; below 2^-25 the difference rounds to 1, so u is kept below total.
+    u = fminf((1.0f - curand_uniform(&state)) * total, nextafterf(total, 0.0f));  // [0, total)
     float prefix = 0.0f;  // the scan, serial: 1024 adds, once per row
     for (int i = 0; i < kThreads; ++i) {
       const float next = prefix + chunk_mass[i];
