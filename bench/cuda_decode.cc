@@ -2,11 +2,13 @@
 // the device. Reports batch-1 decode tokens/s and the share of HBM bandwidth it uses (weight bytes
 // per token x tokens/s over a copy kernel's bandwidth, measured in the same run), aggregate decode
 // tokens/s at several stream counts, and time to first token for a long prompt (as a share of a
-// cuBLAS GEMM's rate, measured in the same run). Then the same
+// cuBLAS GEMM's rate, measured in the same run), and batch-1 decode at a long context with the
+// attention split into 1..16 key ranges per head (split-K) against one. Then the same
 // stream counts served as cai-inference serves them (the scheduler over CudaBackend: steps planned
 // on the host, tokens drawn on the GPU), as a share of the direct figures, which is the host's cost.
 //
 //   build-cuda/bin/cai-bench-cuda-decode [--streams 1,8,32,128] [--prompt_tokens 2048] [--context 512]
+//                                        [--long_context 8000]
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
@@ -36,6 +38,7 @@ ABSL_FLAG(std::string, streams, "1,8,32,128", "decode batch sizes for aggregate 
 ABSL_FLAG(int, context, 512, "prompt positions each stream holds before the timed decode steps");
 ABSL_FLAG(int, decode_steps, 64, "decode steps timed per batch size");
 ABSL_FLAG(int, prompt_tokens, 2048, "prompt length for time to first token");
+ABSL_FLAG(int, long_context, 8000, "context of the split-K sweep (batch-1 decode, 1..16 key ranges per head)");
 ABSL_FLAG(int, copy_mib, 4096, "size of each buffer of the bandwidth copy");
 ABSL_FLAG(double, kv_cache_fraction, 0.5, "share of free device memory for the KV cache");
 
@@ -144,6 +147,29 @@ bool Prefill(CudaTransformer& model, Streams& st, int context, int max_tokens) {
   return flush();
 }
 
+// Greedy decode steps of every stream of `st` (prefilled to `context`): seconds per step, timed over
+// `steps` after two untimed ones that capture and warm the decode graph; 0 on an error.
+double SecondsPerDecodeStep(CudaTransformer& model, Streams& st, int context, int steps) {
+  const int n = st.count;
+  std::vector<int32_t> tokens(n, 1), positions(n), seqs(n), rows(n);
+  for (int s = 0; s < n; ++s) seqs[s] = s, rows[s] = s;
+  std::vector<DeviceSamplingParams> greedy(n, DeviceSamplingParams{.temperature = 0});
+  double seconds = 0;
+  for (int step = -2; step < steps; ++step) {
+    for (int s = 0; s < n; ++s) positions[s] = context + step + 2;
+    auto start = Clock::now();
+    absl::StatusOr<std::vector<int32_t>> next =
+        model.ForwardSample(ForwardBatch{tokens, positions, seqs, st.tables, rows}, greedy);
+    if (!next.ok()) {
+      std::fprintf(stderr, "decode: %s\n", std::string(next.status().message()).c_str());
+      return 0;
+    }
+    if (step >= 0) seconds += SecondsSince(start);
+    tokens = *next;
+  }
+  return seconds / steps;
+}
+
 // Aggregate decode tokens/s of `streams` greedy requests with `context`-token prompts, run by the
 // scheduler on `backend`: generated tokens / seconds of the steps that only decode.
 double ServedThroughput(cai::inference::ForwardBackend& backend, int streams, int context, int tokens) {
@@ -206,6 +232,7 @@ int main(int argc, char** argv) {
   options.kv_cache_fraction = absl::GetFlag(FLAGS_kv_cache_fraction);
   options.max_batch_tokens = std::max(prompt_tokens, 256);
   options.max_seqs = max_streams;
+  options.decode_partitions = cai::inference::cuda::kMaxDecodePartitions;  // the sweep below; 1 elsewhere
   auto t0 = Clock::now();
   absl::StatusOr<std::unique_ptr<CudaTransformer>> loaded = CudaTransformer::LoadRandom(c, 1234, options);
   if (!loaded.ok()) {
@@ -213,6 +240,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   CudaTransformer& model = **loaded;
+  if (!model.SetDecodePartitions(1).ok()) return 1;
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, 0);
   std::printf("device: %s, %d SMs; weights %.2f GB made in %.1f s; KV cache %lld blocks of %d tokens\n", prop.name,
@@ -257,22 +285,8 @@ int main(int argc, char** argv) {
   for (int n : stream_counts) {
     Streams st(n, mb, 0, blocks_each);
     if (!Prefill(model, st, context, options.max_batch_tokens)) return 1;
-    std::vector<int32_t> tokens(n, 1), positions(n), seqs(n), rows(n);
-    for (int s = 0; s < n; ++s) seqs[s] = s, rows[s] = s;
-    std::vector<DeviceSamplingParams> greedy(n, DeviceSamplingParams{.temperature = 0});
-    double seconds = 0;
-    for (int step = -2; step < steps; ++step) {  // two untimed steps capture and warm the graph
-      for (int s = 0; s < n; ++s) positions[s] = context + step + 2;
-      auto start = Clock::now();
-      absl::StatusOr<std::vector<int32_t>> next =
-          model.ForwardSample(ForwardBatch{tokens, positions, seqs, st.tables, rows}, greedy);
-      if (!next.ok()) {
-        std::fprintf(stderr, "decode: %s\n", std::string(next.status().message()).c_str());
-        return 1;
-      }
-      if (step >= 0) seconds += SecondsSince(start);
-      tokens = *next;
-    }
+    const double seconds = steps * SecondsPerDecodeStep(model, st, context, steps);
+    if (seconds == 0) return 1;
     const double per_stream = steps / seconds;
     direct[n] = per_stream * n;
     std::printf("decode, %3d streams at context %d: %8.1f tokens/s aggregate, %6.1f per stream", n, context,
@@ -282,6 +296,29 @@ int main(int argc, char** argv) {
                   100.0 * model.decode_weight_bytes() * per_stream / bandwidth);
     }
     std::printf("\n");
+  }
+
+  // Split-K decode attention at a long context, batch 1: the keys of each head cut into 1..16
+  // ranges, one block each, against the whole-range kernel (1). Chooses --decode_partitions.
+  const int long_context = absl::GetFlag(FLAGS_long_context);
+  const int long_blocks = (long_context + steps + 2 + kKvBlockSize - 1) / kKvBlockSize;
+  if (long_blocks > mb || int64_t{blocks_each} * (max_streams + 1) + long_blocks > model.num_kv_blocks()) {
+    std::fprintf(stderr, "--long_context: at most %d positions, and room in the KV cache\n", mb * kKvBlockSize);
+    return 1;
+  }
+  {
+    Streams st(1, mb, (max_streams + 1) * blocks_each, long_blocks);
+    if (!Prefill(model, st, long_context, options.max_batch_tokens)) return 1;
+    double whole = 0;
+    for (int partitions = 1; partitions <= cai::inference::cuda::kMaxDecodePartitions; partitions *= 2) {
+      if (!model.SetDecodePartitions(partitions).ok()) return 1;
+      const double s = SecondsPerDecodeStep(model, st, long_context, steps);
+      if (s == 0) return 1;
+      if (partitions == 1) whole = s;
+      std::printf("decode, 1 stream at context %d, %2d key ranges per head: %7.1f tokens/s = %.2fx one range\n",
+                  long_context, partitions, 1 / s, whole / s);
+    }
+    if (!model.SetDecodePartitions(1).ok()) return 1;
   }
 
   // The serving path: the scheduler owns every block now.

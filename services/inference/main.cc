@@ -27,6 +27,9 @@ ABSL_FLAG(int, kv_cache_mib, 0,
           "full-context sequences, at most a quarter of physical memory");
 ABSL_FLAG(double, gpu_kv_cache_fraction, 0.9,
           "cuda: share of the GPU memory left free after weights and scratch that the KV cache takes");
+ABSL_FLAG(int, gpu_decode_partitions, 1,
+          "cuda: key ranges each decode token's attention is split into (split-K, 1..16), for long contexts "
+          "at small batches; bench/cuda_decode measures which count pays");
 ABSL_FLAG(int, max_model_len, 0,
           "positions one sequence may reach, prompt and completion together; 0: the model's context (cuda "
           "caps it at 8192 unless set)");
@@ -78,6 +81,7 @@ int main(int argc, char** argv) {
   const int kv_cache_mib = absl::GetFlag(FLAGS_kv_cache_mib);
   const double gpu_fraction = absl::GetFlag(FLAGS_gpu_kv_cache_fraction);
   const int max_model_len = absl::GetFlag(FLAGS_max_model_len);
+  const int decode_partitions = absl::GetFlag(FLAGS_gpu_decode_partitions);
   cai::inference::SchedulerOptions scheduler;
   scheduler.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
   scheduler.max_running = absl::GetFlag(FLAGS_max_running_sequences);
@@ -90,9 +94,10 @@ int main(int argc, char** argv) {
   }
   if (kv_cache_mib < 0 || kv_cache_mib > (1 << 20) || !(gpu_fraction > 0 && gpu_fraction <= 1) || max_model_len < 0 ||
       max_model_len > (1 << 24) || scheduler.max_batch_tokens < 1 || scheduler.max_batch_tokens > 65535 ||
-      scheduler.max_running < 1 || scheduler.max_running > 4096) {
+      scheduler.max_running < 1 || scheduler.max_running > 4096 || decode_partitions < 1 || decode_partitions > 16) {
     cai::LogError("--kv_cache_mib must be in [0, 1048576], --gpu_kv_cache_fraction in (0, 1], --max_model_len in "
-                  "[0, 16777216], --max_batch_tokens in [0, 65535], --max_running_sequences in [0, 4096]");
+                  "[0, 16777216], --max_batch_tokens in [0, 65535], --max_running_sequences in [0, 4096], "
+                  "--gpu_decode_partitions in [1, 16]");
     return 2;
   }
   const cai::inference::BackendOptions backend{
@@ -100,6 +105,7 @@ int main(int argc, char** argv) {
       .cpu_threads = threads,
       .cpu_kv_cache_bytes = int64_t{kv_cache_mib} << 20,
       .gpu_kv_cache_fraction = gpu_fraction,
+      .gpu_decode_partitions = decode_partitions,
       .max_context = max_model_len,
       .max_batch_tokens = scheduler.max_batch_tokens,
       .max_batch_sequences = scheduler.max_running,

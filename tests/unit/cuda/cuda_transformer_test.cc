@@ -1,7 +1,7 @@
 // The CUDA engine against the CPU engine (its reference) on the golden models of tests/golden:
 // prompt logits through the cuBLAS prefill, then 32 greedy tokens through decode steps replayed
 // from CUDA graphs, every step's logits compared, in several set-ups (GoldenVariant: F32 or BF16
-// weights, mat-vec or cuBLAS decodes, F32 or BF16 KV cache). With the F32 golden weights the
+// weights, mat-vec or cuBLAS decodes, whole or split-K decode attention, F32 or BF16 KV cache). With the F32 golden weights the
 // golden continuation itself must come out too.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -70,6 +70,7 @@ struct GoldenVariant {
   const char* name;
   bool bf16_weights = false;    // both engines load a BF16 copy of the F32 golden weights
   int gemm_min_tokens = 16;     // 1: every step, decodes too, through cuBLAS inside the decode graphs
+  int decode_partitions = 1;    // > 1: split-K decode attention (its merge kernel in the graphs too)
   std::optional<DType> kv_dtype = DType::kF32;
   bool exact = true;
 };
@@ -77,6 +78,7 @@ struct GoldenVariant {
 const GoldenVariant kGoldenVariants[] = {
     {.name = "F32"},
     {.name = "F32CublasDecode", .gemm_min_tokens = 1},
+    {.name = "F32SplitKDecode", .decode_partitions = 4},
     {.name = "Bf16WeightsMatVec", .bf16_weights = true, .gemm_min_tokens = 1 << 20},
     {.name = "Bf16WeightsCublas", .bf16_weights = true, .gemm_min_tokens = 1, .exact = false},
     {.name = "Bf16KvCache", .kv_dtype = DType::kBF16, .exact = false},
@@ -122,6 +124,7 @@ TEST_P(CudaGoldenTest, LogitsAndGreedyMatchCpuEngine) {
   options.max_batch_tokens = 256;
   options.max_seqs = 4;
   options.gemm_min_tokens = variant.gemm_min_tokens;
+  options.decode_partitions = variant.decode_partitions;
   options.kv_dtype = variant.kv_dtype;
   absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(*config, *checkpoint, options);
   ASSERT_TRUE(gpu.ok()) << gpu.status();
@@ -222,6 +225,10 @@ TEST(CudaTransformer, RejectsBadBatches) {
   EXPECT_EQ(run(big_token, zero).code(), absl::StatusCode::kInvalidArgument);
   table[4] = 4;  // block 4 of a 4-block cache
   EXPECT_EQ(run(zero, far).code(), absl::StatusCode::kInvalidArgument);
+  // Split-K only up to the partitions the engine was loaded for (it sized its scratch for them).
+  EXPECT_EQ((*gpu)->SetDecodePartitions(2).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*gpu)->SetDecodePartitions(0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE((*gpu)->SetDecodePartitions(1).ok());
   // More logit rows than tokens (the same row twice): refused, not staged past its region.
   const std::vector<int32_t> two_rows = {0, 0};
   std::vector<float> two_logits(2 * config->vocab_size);

@@ -172,10 +172,11 @@ TEST(CudaKernels, MatVecMatchesCpu) {
 // block table: GQA 4 / 2, head_dim 16, 64, 72 and 256 (the tiled kernel's largest shared-memory use),
 // windows 16 and 37 (not a multiple of a warp's keys per step), softcap, F32 and BF16 caches, a
 // two-sequence batch, one of 71 positions and one of 300 (several steps of every decode warp).
-// The paged kernel runs every token as a decode; the tiled one runs the same tokens as prefill
-// tiles of 5, 16, 16, 2, ... queries: tiles that start mid-block and span two blocks (as a chunked
-// prefill resuming at position 21 does), and partial tiles. The caches start as NaN, so a kernel
-// that lets a never-written slot into its sums fails.
+// The paged kernel runs every token as a decode, whole and split-K (its scratch starts as NaN
+// too); the tiled one runs the same tokens as prefill tiles of 5, 16, 16, 2, ... queries: tiles
+// that start mid-block and span two blocks (as a chunked prefill resuming at position 21 does),
+// and partial tiles. The caches start as NaN, so a kernel that lets a never-written slot into its
+// sums fails.
 TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
   for (const std::vector<int>& lengths : {std::vector<int>{71, 21}, std::vector<int>{300, 21}}) {
@@ -230,8 +231,15 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
             AttentionShape shape{heads, kv_heads, hd, scale, softcap, window};
             AttentionBatch batch{dqkv.get(), stride, dout.get(), q_dim, dseq.get(), dpos.get(), dtables.get(),
                                  max_blocks, n};
-            ASSERT_EQ(LaunchPagedAttention(cache, batch, shape, nullptr), cudaSuccess);
-            std::vector<float> got = ToHost(dout, n * q_dim);
+            // The paged kernel whole, and split into 3 and 16 key ranges (split-K; with 16, the
+            // 21-position sequence and the windows leave some ranges empty).
+            std::vector<std::vector<float>> paged;
+            for (int partitions : {1, 3, kMaxDecodePartitions}) {
+              DeviceBuffer<float> scratch = ToDevice(
+                  std::vector<float>(PagedAttentionScratchFloats(n, heads, hd, partitions) + 1, std::nanf("")));
+              ASSERT_EQ(LaunchPagedAttention(cache, batch, shape, nullptr, {partitions, scratch.get()}), cudaSuccess);
+              paged.push_back(ToHost(dout, n * q_dim));
+            }
             DeviceBuffer<float> dtiled = ToDevice(std::vector<float>(n * q_dim));
             AttentionBatch tiled_batch = batch;
             tiled_batch.out = dtiled.get();
@@ -260,7 +268,9 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
                            values.data() + kvh * hd, pos - first + 1, hd, kv_dim, AttentionParams{scale, softcap},
                            scores.data());
                 for (int i = 0; i < hd; ++i) {
-                  max_diff = MaxDiffSoFar(max_diff, got[t * q_dim + h * hd + i], want[i]);
+                  for (const std::vector<float>& got : paged) {
+                    max_diff = MaxDiffSoFar(max_diff, got[t * q_dim + h * hd + i], want[i]);
+                  }
                   max_diff = MaxDiffSoFar(max_diff, tiled[t * q_dim + h * hd + i], want[i]);
                 }
               }

@@ -31,14 +31,15 @@ __global__ void KvWriteKernel(T* k_cache, T* v_cache, const float* qkv, int stri
   }
 }
 
-// Block (head, token): the warps take turns over the visible keys, kKeysPerStep at a time, each
-// keeping a running max m, normaliser l and output acc (lane holds dims lane + 32 j below
-// head_dim; a head_dim that is not a multiple of 32 leaves the last lanes idle); the warps merge at
-// the end.
+// Block (head, token, partition): the warps take turns over the partition's keys, kKeysPerStep at
+// a time, each keeping a running max m, normaliser l and output acc (lane holds dims lane + 32 j
+// below head_dim; a head_dim that is not a multiple of 32 leaves the last lanes idle); the warps
+// merge at the end. With one partition (gridDim.z == 1) the block writes the output; with several,
+// its partial softmax (m, l and the unnormalised acc) goes to `partials` for MergePartitionsKernel.
 template <typename T>
 __global__ void __launch_bounds__(kAttentionWarps * 32)
     PagedAttentionKernel(const T* __restrict__ k_cache, const T* __restrict__ v_cache, AttentionBatch b,
-                         AttentionShape s) {
+                         AttentionShape s, float* __restrict__ partials) {
   __shared__ float warp_m[kAttentionWarps], warp_l[kAttentionWarps];
   __shared__ float warp_acc[kAttentionWarps][kMaxHeadDim];
   const int h = blockIdx.x, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -46,6 +47,9 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
   const int kv_head = h / (s.heads / s.kv_heads);
   const int pos = b.positions[t];
   const int first = s.window > 0 && pos - s.window + 1 > 0 ? pos - s.window + 1 : 0;
+  // This block's keys: partition blockIdx.z of equal ranges over first..pos (empty past the end).
+  const int partitions = gridDim.z, span = (pos - first + partitions) / partitions;
+  const int start = first + static_cast<int>(blockIdx.z) * span, end = min(pos, start + span - 1);
   const int32_t* table = b.block_tables + static_cast<size_t>(b.seq_of_token[t]) * b.max_blocks_per_seq;
 
   float q[kMaxPerLane], acc[kMaxPerLane];
@@ -58,12 +62,12 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
   float m = -INFINITY, l = 0.0f;
   // kKeysPerStep consecutive keys per step, their loads and warp sums independent of each other,
   // so a warp has that many in flight instead of one.
-  for (int p0 = first + warp * kKeysPerStep; p0 <= pos; p0 += kAttentionWarps * kKeysPerStep) {
+  for (int p0 = start + warp * kKeysPerStep; p0 <= end; p0 += kAttentionWarps * kKeysPerStep) {
     size_t base[kKeysPerStep];
     float score[kKeysPerStep];
 #pragma unroll
     for (int k = 0; k < kKeysPerStep; ++k) {
-      const int p = min(p0 + k, pos);  // past pos: a harmless load, masked below
+      const int p = min(p0 + k, end);  // past end: a harmless load, masked below
       const int slot = table[p / kKvBlockSize] * kKvBlockSize + p % kKvBlockSize;
       base[k] = SlotBase(slot, kv_head, s.kv_heads, s.head_dim) + lane;
       float dot = 0.0f;
@@ -78,10 +82,10 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
     for (int k = 0; k < kKeysPerStep; ++k) {
       float sc = WarpSum(score[k]) * s.scale;
       if (s.softcap > 0) sc = s.softcap * tanhf(sc / s.softcap);
-      score[k] = p0 + k <= pos ? sc : -INFINITY;
+      score[k] = p0 + k <= end ? sc : -INFINITY;
       m_new = fmaxf(m_new, score[k]);
     }
-    // p0 <= pos, so m_new is finite; a first step turns m = -inf into a correction of 0.
+    // p0 <= end, so m_new is finite; a first step turns m = -inf into a correction of 0.
     const float correction = expf(m - m_new);
     float weight[kKeysPerStep], sum = 0.0f;
 #pragma unroll
@@ -117,10 +121,49 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
     scale[w] = warp_l[w] > 0.0f ? expf(warp_m[w] - m_all) : 0.0f;  // a warp with no keys adds nothing
     l_all += warp_l[w] * scale[w];
   }
-  float* out = b.out + static_cast<size_t>(t) * b.out_stride + h * s.head_dim;
+  if (partials == nullptr) {
+    float* out = b.out + static_cast<size_t>(t) * b.out_stride + h * s.head_dim;
+    for (int i = lane; i < s.head_dim; i += 32) {
+      float o = 0.0f;
+      for (int w = 0; w < kAttentionWarps; ++w) o += warp_acc[w][i] * scale[w];
+      out[i] = o / l_all;
+    }
+    return;
+  }
+  // An empty partition leaves m = -inf, l = 0 and acc = 0, which the merge skips.
+  const size_t part = (static_cast<size_t>(blockIdx.y) * s.heads + h) * partitions + blockIdx.z;
+  float* ml = partials + 2 * part;
+  float* acc_out = partials + 2 * static_cast<size_t>(gridDim.y) * s.heads * partitions + part * s.head_dim;
+  if (lane == 0) ml[0] = m_all, ml[1] = l_all;
   for (int i = lane; i < s.head_dim; i += 32) {
     float o = 0.0f;
     for (int w = 0; w < kAttentionWarps; ++w) o += warp_acc[w][i] * scale[w];
+    acc_out[i] = o;
+  }
+}
+
+// Block (head, token): the partitions' partial softmaxes rescaled to their common max and summed.
+__global__ void MergePartitionsKernel(const float* __restrict__ partials, AttentionBatch b, AttentionShape s,
+                                      int partitions) {
+  const int h = blockIdx.x;
+  const int t = b.token_index != nullptr ? b.token_index[blockIdx.y] : static_cast<int>(blockIdx.y);
+  const size_t first_part = (static_cast<size_t>(blockIdx.y) * s.heads + h) * partitions;
+  const float* ml = partials + 2 * first_part;
+  const float* acc = partials + 2 * static_cast<size_t>(gridDim.y) * s.heads * partitions + first_part * s.head_dim;
+  float m_all = -INFINITY;
+  for (int z = 0; z < partitions; ++z) {
+    if (ml[2 * z + 1] > 0.0f) m_all = fmaxf(m_all, ml[2 * z]);
+  }
+  float l_all = 0.0f;
+  for (int z = 0; z < partitions; ++z) {
+    if (ml[2 * z + 1] > 0.0f) l_all += ml[2 * z + 1] * expf(ml[2 * z] - m_all);
+  }
+  float* out = b.out + static_cast<size_t>(t) * b.out_stride + h * s.head_dim;
+  for (int i = threadIdx.x; i < s.head_dim; i += blockDim.x) {
+    float o = 0.0f;
+    for (int z = 0; z < partitions; ++z) {
+      if (ml[2 * z + 1] > 0.0f) o += acc[static_cast<size_t>(z) * s.head_dim + i] * expf(ml[2 * z] - m_all);
+    }
     out[i] = o / l_all;
   }
 }
@@ -269,18 +312,30 @@ cudaError_t LaunchKvWrite(const PagedKv& cache, const float* qkv, int stride, in
   return cudaGetLastError();
 }
 
+size_t PagedAttentionScratchFloats(int num_tokens, int heads, int head_dim, int partitions) {
+  return partitions <= 1 ? 0 : static_cast<size_t>(num_tokens) * heads * partitions * (2 + head_dim);
+}
+
 cudaError_t LaunchPagedAttention(const PagedKv& cache, const AttentionBatch& batch, const AttentionShape& shape,
-                                 cudaStream_t stream) {
+                                 cudaStream_t stream, const DecodeSplit& split) {
   if (batch.num_tokens == 0) return cudaSuccess;
-  if (!ValidShape(shape)) return cudaErrorInvalidValue;
-  const dim3 grid(static_cast<unsigned>(shape.heads), static_cast<unsigned>(batch.num_tokens));
+  if (!ValidShape(shape) || split.partitions < 1 || split.partitions > kMaxDecodePartitions ||
+      (split.partitions > 1 && split.scratch == nullptr)) {
+    return cudaErrorInvalidValue;
+  }
+  const dim3 grid(static_cast<unsigned>(shape.heads), static_cast<unsigned>(batch.num_tokens),
+                  static_cast<unsigned>(split.partitions));
+  float* partials = split.partitions > 1 ? split.scratch : nullptr;
   if (cache.dtype == DType::kBF16) {
     PagedAttentionKernel<<<grid, kAttentionWarps * 32, 0, stream>>>(
-        static_cast<const uint16_t*>(cache.k), static_cast<const uint16_t*>(cache.v), batch, shape);
+        static_cast<const uint16_t*>(cache.k), static_cast<const uint16_t*>(cache.v), batch, shape, partials);
   } else {
-    PagedAttentionKernel<<<grid, kAttentionWarps * 32, 0, stream>>>(static_cast<const float*>(cache.k),
-                                                                    static_cast<const float*>(cache.v), batch, shape);
+    PagedAttentionKernel<<<grid, kAttentionWarps * 32, 0, stream>>>(
+        static_cast<const float*>(cache.k), static_cast<const float*>(cache.v), batch, shape, partials);
   }
+  if (partials == nullptr) return cudaGetLastError();
+  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+  MergePartitionsKernel<<<dim3(grid.x, grid.y), 128, 0, stream>>>(partials, batch, shape, split.partitions);
   return cudaGetLastError();
 }
 

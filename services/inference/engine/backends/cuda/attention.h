@@ -55,12 +55,25 @@ struct AttentionBatch {
 cudaError_t LaunchKvWrite(const PagedKv& cache, const float* qkv, int stride, int k_offset, int v_offset,
                           const int32_t* slots, int num_tokens, cudaStream_t stream);
 
-// One query token per (token, head) block: online softmax over the visible keys read through the
-// block table, GQA (query head h reads kv head h / (heads / kv_heads)), window and softcap. The
-// keys of every token of the batch must already be written (LaunchKvWrite), so a prefill chunk
-// sees itself causally. Serves decode and prefill alike; prefill is faster tiled (below).
+// Split-K ("flash-decoding") for LaunchPagedAttention: each token's visible keys are cut into
+// `partitions` equal ranges, one block each, whose partial softmaxes go to `scratch` and are merged
+// by a second kernel. It gives a batch-1 decode of a long context more blocks than it has heads;
+// the grid depends only on the partition count, so a captured decode graph stays valid as the
+// contexts grow.
+inline constexpr int kMaxDecodePartitions = 16;
+struct DecodeSplit {
+  int partitions = 1;        // 1..kMaxDecodePartitions; 1: no split, no scratch
+  float* scratch = nullptr;  // PagedAttentionScratchFloats(num_tokens, heads, head_dim, partitions)
+};
+size_t PagedAttentionScratchFloats(int num_tokens, int heads, int head_dim, int partitions);
+
+// One query token per (token, head) block (times the split's partitions): online softmax over the
+// visible keys read through the block table, GQA (query head h reads kv head h / (heads /
+// kv_heads)), window and softcap. The keys of every token of the batch must already be written
+// (LaunchKvWrite), so a prefill chunk sees itself causally. Serves decode and prefill alike;
+// prefill is faster tiled (below).
 cudaError_t LaunchPagedAttention(const PagedKv& cache, const AttentionBatch& batch, const AttentionShape& shape,
-                                 cudaStream_t stream);
+                                 cudaStream_t stream, const DecodeSplit& split = {});
 
 // The same attention for query tiles (attention_plan.h): tiles[2 i] is the first token of tile i
 // and tiles[2 i + 1] its count (<= kQueryTile) of tokens of one sequence at consecutive positions.

@@ -166,7 +166,8 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const
   if (options.max_batch_tokens < 1 || options.max_batch_tokens > 65535 || options.max_seqs < 1 ||
       options.max_seqs > 65535 || options.max_context < 1 ||
       !(options.kv_cache_fraction > 0 && options.kv_cache_fraction <= 1) ||
-      options.gemm_min_tokens < 1) {
+      options.gemm_min_tokens < 1 || options.decode_partitions < 1 ||
+      options.decode_partitions > kMaxDecodePartitions) {
     return absl::InvalidArgumentError("cuda: engine options out of range");
   }
   CAI_RETURN_IF_ERROR(CheckCudaDevice());
@@ -233,6 +234,12 @@ absl::Status CudaTransformer::Allocate() {
     CAI_RETURN_IF_ERROR(allocate(*buffer, count));
   }
   CAI_RETURN_IF_ERROR(allocate(bf16_x_, rows * std::max({d, q_dim, ffn})));
+  if (options_.decode_partitions > 1) {
+    const size_t floats =
+        PagedAttentionScratchFloats(options_.max_seqs, c.num_attention_heads, c.head_dim, options_.decode_partitions);
+    CAI_RETURN_IF_ERROR(allocate(attention_partials_, floats));
+  }
+  decode_partitions_ = options_.decode_partitions;
   const size_t input_ints = kTablesOffset * t + seqs * max_blocks_per_seq_;
   CAI_RETURN_IF_ERROR(allocate(inputs_, input_ints));
   CAI_RETURN_IF_ERROR(allocate(sampling_params_, seqs));
@@ -262,6 +269,19 @@ absl::Status CudaTransformer::Allocate() {
   // non-blocking stream_ does not wait for, so a first step could have its KV writes zeroed.
   CAI_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(kv_cache_.get(), 0, kv_cache_.bytes(), stream_));
   CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  return absl::OkStatus();
+}
+
+absl::Status CudaTransformer::SetDecodePartitions(int partitions) {
+  if (partitions < 1 || partitions > options_.decode_partitions) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cuda: decode partitions 1..", options_.decode_partitions, " (the engine's option)"));
+  }
+  if (partitions == decode_partitions_) return absl::OkStatus();
+  CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+  for (auto& [size, exec] : graphs_) cudaGraphExecDestroy(exec);
+  graphs_.clear();
+  decode_partitions_ = partitions;
   return absl::OkStatus();
 }
 
@@ -327,7 +347,13 @@ absl::Status CudaTransformer::Enqueue(int n, int num_logits, int num_decodes, in
     // Decodes on the paged kernel, prefill runs in query tiles (attention_plan.h).
     const AttentionBatch batch{qkv_.get(), qkv_dim, att_.get(), q_dim, seq_ids, positions, tables,
                                max_blocks_per_seq_, num_decodes, decodes};
-    CAI_CUDA_RETURN_IF_ERROR(LaunchPagedAttention(cache, batch, shape, stream_));
+    // Split-K for the decodes when the scratch holds them (one decode per sequence, as the scheduler
+    // sends them); the choice depends only on num_decodes, so decode graphs stay valid.
+    DecodeSplit split;
+    if (decode_partitions_ > 1 && num_decodes <= options_.max_seqs) {
+      split = {decode_partitions_, attention_partials_.get()};
+    }
+    CAI_CUDA_RETURN_IF_ERROR(LaunchPagedAttention(cache, batch, shape, stream_, split));
     CAI_CUDA_RETURN_IF_ERROR(LaunchTiledAttention(cache, batch, tiles, num_tiles, shape, stream_));
     CAI_RETURN_IF_ERROR(Project(proj_.get(), d, att_.get(), n, layer.wo));
     CAI_CUDA_RETURN_IF_ERROR(LaunchAddRmsNorm(x_.get(), proj_.get(), layer.post_attn_norm.get(), xn_.get(),

@@ -33,6 +33,9 @@ struct CudaEngineOptions {
   int gemm_min_tokens = 16;       // fewer tokens: the mat-vec kernel; this many or more: cuBLAS
   bool cuda_graphs = true;        // replay decode steps (one token per sequence) from CUDA graphs
   int max_context = 8192;         // positions per sequence (block-table width), capped by the model's
+  // Key ranges per decode token (split-K, attention.h DecodeSplit), and the most SetDecodePartitions
+  // may choose later: 1 until measured on hardware (bench/cuda_decode).
+  int decode_partitions = 1;
   std::optional<DType> kv_dtype;  // default: BF16 for BF16 checkpoints, F32 otherwise
 };
 
@@ -73,6 +76,9 @@ class CudaTransformer {
   // Weight bytes one decode step reads: every layer matrix and the output head.
   int64_t decode_weight_bytes() const { return decode_weight_bytes_; }
   cudaStream_t stream() const { return stream_; }
+  int decode_partitions() const { return decode_partitions_; }
+  // 1..options().decode_partitions; drops the captured decode graphs (their grids change).
+  absl::Status SetDecodePartitions(int partitions);
 
   // Runs the batch and writes logit_tokens.size() rows of vocab_size floats into `logits`.
   absl::Status Forward(const ForwardBatch& batch, std::span<float> logits);
@@ -113,6 +119,7 @@ class CudaTransformer {
   float embed_scale_ = 1;
   AttentionShape attention_;
   DType kv_dtype_ = DType::kF32;
+  int decode_partitions_ = 1;
 
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
@@ -125,6 +132,7 @@ class CudaTransformer {
   // Scratch for max_batch_tokens tokens.
   DeviceBuffer<float> x_, xn_, qkv_, att_, proj_, gate_up_, act_, logit_rows_, logits_;
   DeviceBuffer<uint16_t> bf16_x_;
+  DeviceBuffer<float> attention_partials_;  // split-K scratch for max_seqs decodes, when partitions > 1
   // Batch inputs at fixed offsets (so captured graphs stay valid): tokens, positions, seq ids,
   // slots, logit rows, decode tokens (max_batch_tokens each), query tiles (2 x max_batch_tokens),
   // then block tables. Mirrored in pinned host memory.

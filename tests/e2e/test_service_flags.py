@@ -1,0 +1,19 @@
+"""cai-inference refuses engine flags out of range before loading anything, naming the ranges."""
+import subprocess
+
+import pytest
+
+from conftest import bin_dir
+
+
+@pytest.mark.parametrize("flag", [
+    "--gpu_decode_partitions=0", "--gpu_decode_partitions=17", "--gpu_kv_cache_fraction=0",
+    "--gpu_kv_cache_fraction=1.5", "--max_batch_tokens=70000", "--max_running_sequences=-1", "--kv_cache_mib=-1",
+])
+def test_out_of_range_engine_flag_is_refused(flag):
+    name = flag.split("=")[0]
+    proc = subprocess.run([str(bin_dir() / "cai-inference"), "--model", "/nonexistent", "--listen", "127.0.0.1:0",
+                           "--device", "cpu", flag], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{name} in" in proc.stderr or f"{name} must be in" in proc.stderr, proc.stderr
+    assert "cannot load model" not in proc.stderr  # refused before the model was looked at
