@@ -299,7 +299,8 @@ int main(int argc, char** argv) {
   }
 
   // Split-K decode attention at a long context, batch 1: the keys of each head cut into 1..16
-  // ranges, one block each, against the whole-range kernel (1). Chooses --decode_partitions.
+  // ranges, one block each, against the whole-range kernel (1): the figures that choose
+  // cai-inference --gpu_decode_partitions.
   const int long_context = absl::GetFlag(FLAGS_long_context);
   const int long_blocks = (long_context + steps + 2 + kKvBlockSize - 1) / kKvBlockSize;
   if (long_blocks > mb || int64_t{blocks_each} * (max_streams + 1) + long_blocks > model.num_kv_blocks()) {

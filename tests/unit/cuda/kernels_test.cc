@@ -237,6 +237,8 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
             for (int partitions : {1, 3, kMaxDecodePartitions}) {
               DeviceBuffer<float> scratch = ToDevice(
                   std::vector<float>(PagedAttentionScratchFloats(n, heads, hd, partitions) + 1, std::nanf("")));
+              // NaN first, so an output this run misses cannot pass with the previous run's value.
+              ASSERT_EQ(cudaMemset(dout.get(), 0xff, size_t(n) * q_dim * sizeof(float)), cudaSuccess);
               ASSERT_EQ(LaunchPagedAttention(cache, batch, shape, nullptr, {partitions, scratch.get()}), cudaSuccess);
               paged.push_back(ToHost(dout, n * q_dim));
             }

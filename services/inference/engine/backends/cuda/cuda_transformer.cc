@@ -278,6 +278,7 @@ absl::Status CudaTransformer::SetDecodePartitions(int partitions) {
         absl::StrCat("cuda: decode partitions 1..", options_.decode_partitions, " (the engine's option)"));
   }
   if (partitions == decode_partitions_) return absl::OkStatus();
+  CAI_CUDA_RETURN_IF_ERROR(cudaSetDevice(options_.device));
   CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
   for (auto& [size, exec] : graphs_) cudaGraphExecDestroy(exec);
   graphs_.clear();
