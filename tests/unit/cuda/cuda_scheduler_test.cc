@@ -12,6 +12,9 @@
 #include <map>
 #include <sstream>
 
+#include "services/inference/engine/backends/cuda/cuda_backend.h"
+#include "services/inference/engine/backends/cuda/cuda_transformer.h"
+#include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/loaded_model.h"
 #include "services/inference/engine/scheduler.h"
 #include "tests/unit/cuda/cuda_test_util.h"
@@ -28,8 +31,10 @@ GenerationRequest Greedy(std::vector<int32_t> prompt, int max_tokens) {
   return r;
 }
 
-// Every request's sampled ids, all run together on `backend`.
-std::vector<std::vector<int32_t>> RunTogether(ForwardBackend& backend, const std::vector<GenerationRequest>& requests) {
+// Every request's sampled ids, all run together on `backend`; `preemptions` (if given) counts the
+// sequences the scheduler had to preempt for lack of KV blocks.
+std::vector<std::vector<int32_t>> RunTogether(ForwardBackend& backend, const std::vector<GenerationRequest>& requests,
+                                              int64_t* preemptions = nullptr) {
   Scheduler scheduler(backend, nullptr, {.max_batch_tokens = 16, .max_running = 8});
   std::vector<uint64_t> ids;
   for (const GenerationRequest& r : requests) {
@@ -53,6 +58,7 @@ std::vector<std::vector<int32_t>> RunTogether(ForwardBackend& backend, const std
     }
   }
   EXPECT_EQ(std::count(done.begin(), done.end(), false), 0);
+  if (preemptions != nullptr) *preemptions = scheduler.preemptions();
   return tokens;
 }
 
@@ -104,6 +110,37 @@ TEST_P(CudaSchedulerTest, SameTokensAsTheCpuScheduler) {
   const std::vector<std::vector<int32_t>> on_gpu = RunTogether(*(*gpu)->backend, requests);
   for (size_t i = 0; i < requests.size(); ++i) EXPECT_EQ(on_gpu[i], on_cpu[i]) << "request " << i;
   EXPECT_EQ(on_gpu[0], greedy);
+}
+
+// With KV blocks for about one sequence at a time, the scheduler preempts and re-prefills into
+// blocks other sequences used before (their stale keys and values still in GPU memory): the
+// tokens must still be the CPU's.
+TEST_P(CudaSchedulerTest, SameTokensWhenBlocksRunShort) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const std::filesystem::path dir = kModels / GetParam();
+  absl::StatusOr<std::unique_ptr<LoadedModel>> cpu = LoadModelDir(dir.string(), 2);
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir.string());
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  CudaEngineOptions options;
+  options.max_kv_blocks = 12;  // the longest request below needs up to 10 (llama3); 4-17 preemptions on the CPU
+  options.max_batch_tokens = 16;
+  options.max_seqs = 8;
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> model = CudaTransformer::Load((*cpu)->config, **checkpoint, options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  CudaBackend gpu(*std::move(model));
+
+  nlohmann::json golden = nlohmann::json::parse(ReadFile(dir / "golden.json"));
+  const std::vector<int32_t> prompt = golden.at("prompt_ids").get<std::vector<int32_t>>();
+  std::vector<int32_t> reversed(prompt.rbegin(), prompt.rend()), longer = prompt;
+  longer.insert(longer.end(), prompt.begin(), prompt.begin() + 16);
+  const std::vector<GenerationRequest> requests = {Greedy(prompt, 24), Greedy(reversed, 24), Greedy(longer, 24),
+                                                   Greedy({prompt.begin(), prompt.begin() + prompt.size() / 2}, 24)};
+  int64_t preemptions = 0;
+  const std::vector<std::vector<int32_t>> on_gpu = RunTogether(gpu, requests, &preemptions);
+  const std::vector<std::vector<int32_t>> on_cpu = RunTogether(*(*cpu)->backend, requests);
+  EXPECT_GT(preemptions, 0) << "the test means to run the GPU short of blocks";
+  for (size_t i = 0; i < requests.size(); ++i) EXPECT_EQ(on_gpu[i], on_cpu[i]) << "request " << i;
 }
 
 // Without logprobs the GPU draws the tokens itself (bias and penalties applied on the device): greedy
