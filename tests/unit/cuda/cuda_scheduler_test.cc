@@ -4,13 +4,10 @@
 // running decodes, and every request's greedy tokens must match the CPU's; the golden prompt's
 // must also match the Hugging Face continuation.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "services/inference/engine/backends/cuda/cuda_backend.h"
 #include "services/inference/engine/backends/cuda/cuda_transformer.h"
@@ -97,9 +94,9 @@ TEST_P(CudaSchedulerTest, SameTokensAsTheCpuScheduler) {
   ASSERT_EQ((*gpu)->backend->device_name(), "cuda");
   EXPECT_EQ((*gpu)->model, nullptr);
 
-  nlohmann::json golden = nlohmann::json::parse(ReadFile(dir / "golden.json"));
-  const std::vector<int32_t> prompt = golden.at("prompt_ids").get<std::vector<int32_t>>();
-  const std::vector<int32_t> greedy = golden.at("greedy").at("ids").get<std::vector<int32_t>>();
+  const golden::Golden golden = ReadGolden(GetParam());
+  const std::vector<int32_t>& prompt = golden.prompt;
+  const std::vector<int32_t>& greedy = golden.greedy;
   std::vector<int32_t> reversed(prompt.rbegin(), prompt.rend()), longer = prompt;
   longer.insert(longer.end(), prompt.begin(), prompt.begin() + 16);  // within the 256-position context
   const std::vector<GenerationRequest> requests = {
@@ -130,8 +127,7 @@ TEST_P(CudaSchedulerTest, SameTokensWhenBlocksRunShort) {
   ASSERT_TRUE(model.ok()) << model.status();
   CudaBackend gpu(*std::move(model));
 
-  nlohmann::json golden = nlohmann::json::parse(ReadFile(dir / "golden.json"));
-  const std::vector<int32_t> prompt = golden.at("prompt_ids").get<std::vector<int32_t>>();
+  const std::vector<int32_t> prompt = ReadGolden(GetParam()).prompt;
   std::vector<int32_t> reversed(prompt.rbegin(), prompt.rend()), longer = prompt;
   longer.insert(longer.end(), prompt.begin(), prompt.begin() + 16);
   const std::vector<GenerationRequest> requests = {Greedy(prompt, 24), Greedy(reversed, 24), Greedy(longer, 24),
@@ -152,9 +148,9 @@ TEST_P(CudaSchedulerTest, TokensDrawnOnTheGpu) {
   absl::StatusOr<std::unique_ptr<LoadedModel>> gpu = LoadModelDir(dir.string(), {.device = Device::kCuda});
   ASSERT_TRUE(cpu.ok() && gpu.ok());
   ASSERT_TRUE((*gpu)->backend->samples_on_device());
-  nlohmann::json golden = nlohmann::json::parse(ReadFile(dir / "golden.json"));
-  const std::vector<int32_t> prompt = golden.at("prompt_ids").get<std::vector<int32_t>>();
-  const std::vector<int32_t> greedy = golden.at("greedy").at("ids").get<std::vector<int32_t>>();
+  const golden::Golden golden = ReadGolden(GetParam());
+  const std::vector<int32_t>& prompt = golden.prompt;
+  const std::vector<int32_t>& greedy = golden.greedy;
 
   GenerationRequest plain = Greedy(prompt, 24), adjusted = plain;
   plain.logprobs = adjusted.logprobs = false;

@@ -4,22 +4,17 @@
 // weights, mat-vec or cuBLAS decodes, whole or split-K decode attention, F32 or BF16 KV cache). With the F32 golden weights the
 // golden continuation itself must come out too.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <numeric>
 #include <optional>
 #include <string>
 #include <tuple>
-#include <sstream>
 
 #include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "services/inference/engine/backends/cuda/cuda_transformer.h"
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/safetensors.h"
-#include "services/inference/engine/safetensors_writer.h"
 #include "tests/unit/cuda/cuda_test_util.h"
 
 namespace cai::inference::cuda {
@@ -36,9 +31,8 @@ TEST(CudaTransformer, LoadWithoutDeviceSaysSo) {
   for (const char* name : {"llama3", "gemma2", "phi3"}) {
     absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(kModels / name);
     ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
-    absl::StatusOr<ModelConfig> config = ParseModelConfig(ReadFile(kModels / name / "config.json"));
-    ASSERT_TRUE(config.ok());
-    absl::StatusOr<std::unique_ptr<CudaTransformer>> model = CudaTransformer::Load(*config, **checkpoint);
+    const ModelConfig config = ReadConfig(name);
+    absl::StatusOr<std::unique_ptr<CudaTransformer>> model = CudaTransformer::Load(config, **checkpoint);
     ASSERT_FALSE(model.ok());
     EXPECT_EQ(model.status().code(), absl::StatusCode::kFailedPrecondition) << name << ": " << model.status();
     EXPECT_EQ(model.status().message().substr(0, 16), "no CUDA device: ") << name << ": " << model.status();
@@ -47,15 +41,15 @@ TEST(CudaTransformer, LoadWithoutDeviceSaysSo) {
 
 TEST(CudaTransformer, RefusesWhatItCannotRunBeforeLookingForADevice) {
   absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(kModels / "llama3");
-  absl::StatusOr<ModelConfig> config = ParseModelConfig(ReadFile(kModels / "llama3" / "config.json"));
-  ASSERT_TRUE(checkpoint.ok() && config.ok());
-  ModelConfig odd = *config;
+  const ModelConfig config = ReadConfig("llama3");
+  ASSERT_TRUE(checkpoint.ok());
+  ModelConfig odd = config;
   odd.head_dim = 20;  // not a multiple of 8
   absl::StatusOr<std::unique_ptr<CudaTransformer>> model = CudaTransformer::Load(odd, **checkpoint);
   EXPECT_EQ(model.status().code(), absl::StatusCode::kUnimplemented) << model.status();
   CudaEngineOptions options;
   options.kv_cache_fraction = 0;
-  model = CudaTransformer::Load(*config, **checkpoint, options);
+  model = CudaTransformer::Load(config, **checkpoint, options);
   EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument) << model.status();
 }
 
@@ -85,18 +79,10 @@ const GoldenVariant kGoldenVariants[] = {
 };
 constexpr double kLooseTolerance = 1.0;
 
-// A BF16 copy of a golden model's F32 weights, held in memory.
-std::unique_ptr<Checkpoint> Bf16Copy(const std::filesystem::path& dir) {
-  absl::StatusOr<std::unique_ptr<SafetensorsFile>> f32 = SafetensorsFile::Open((dir / "model.safetensors").string());
-  if (!f32.ok()) return nullptr;
-  SafetensorsWriter writer;
-  for (const auto& [name, tensor] : (*f32)->tensors()) {
-    if (tensor.dtype != DType::kF32) return nullptr;
-    std::vector<float> values(static_cast<size_t>(tensor.num_elements));
-    std::memcpy(values.data(), tensor.data.data(), values.size() * sizeof(float));
-    writer.Add(name, DType::kBF16, tensor.shape, values);
-  }
-  absl::StatusOr<std::unique_ptr<SafetensorsFile>> bf16 = SafetensorsFile::FromBytes(writer.Serialize());
+// A golden model's weights as BF16 (golden::RoundedToBf16), held in memory.
+std::unique_ptr<Checkpoint> Bf16Copy(const std::string& name) {
+  absl::StatusOr<std::unique_ptr<SafetensorsFile>> bf16 =
+      SafetensorsFile::FromBytes(golden::RoundedToBf16(name, DType::kBF16).Serialize());
   return bf16.ok() ? Checkpoint::FromFile(std::move(*bf16)) : nullptr;
 }
 
@@ -104,20 +90,20 @@ class CudaGoldenTest : public testing::TestWithParam<std::tuple<std::string, int
 
 TEST_P(CudaGoldenTest, LogitsAndGreedyMatchCpuEngine) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
-  const std::filesystem::path dir = kModels / std::get<0>(GetParam());
+  const std::string& name = std::get<0>(GetParam());
+  const std::filesystem::path dir = kModels / name;
   const GoldenVariant& variant = kGoldenVariants[std::get<1>(GetParam())];
-  absl::StatusOr<ModelConfig> config = ParseModelConfig(ReadFile(dir / "config.json"));
-  ASSERT_TRUE(config.ok()) << config.status();
+  const ModelConfig config = ReadConfig(name);
   std::unique_ptr<Checkpoint> checkpoint;
   if (variant.bf16_weights) {
-    checkpoint = Bf16Copy(dir);
+    checkpoint = Bf16Copy(name);
     ASSERT_NE(checkpoint, nullptr) << "cannot make a BF16 copy of " << dir;
   } else {
     absl::StatusOr<std::unique_ptr<Checkpoint>> opened = Checkpoint::Open(dir.string());
     ASSERT_TRUE(opened.ok()) << opened.status();
     checkpoint = std::move(*opened);
   }
-  absl::StatusOr<std::unique_ptr<TransformerModel>> cpu = TransformerModel::Load(*config, *checkpoint, 2);
+  absl::StatusOr<std::unique_ptr<TransformerModel>> cpu = TransformerModel::Load(config, *checkpoint, 2);
   ASSERT_TRUE(cpu.ok()) << cpu.status();
   CudaEngineOptions options;
   options.max_kv_blocks = 64;
@@ -126,22 +112,21 @@ TEST_P(CudaGoldenTest, LogitsAndGreedyMatchCpuEngine) {
   options.gemm_min_tokens = variant.gemm_min_tokens;
   options.decode_partitions = variant.decode_partitions;
   options.kv_dtype = variant.kv_dtype;
-  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(*config, *checkpoint, options);
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(config, *checkpoint, options);
   ASSERT_TRUE(gpu.ok()) << gpu.status();
 
-  nlohmann::json golden = nlohmann::json::parse(ReadFile(dir / "golden.json"));
-  const std::vector<int32_t> prompt = golden.at("prompt_ids").get<std::vector<int32_t>>();
-  const std::vector<int32_t> greedy = golden.at("greedy").at("ids").get<std::vector<int32_t>>();
+  const golden::Golden golden = ReadGolden(name);
+  const std::vector<int32_t>& prompt = golden.prompt;
+  const std::vector<int32_t>& greedy = golden.greedy;
   // The golden tolerance (1e-3): both engines compute in F32 from the same weights.
-  const double tolerance = variant.exact ? golden.at("tolerance").at("max_abs_logit_diff").get<double>()
-                                         : kLooseTolerance;
+  const double tolerance = variant.exact ? golden.tolerance : kLooseTolerance;
 
   // Blocks handed out in reverse, so the table is not the identity.
   const int mb = (*gpu)->max_blocks_per_seq();
   std::vector<int32_t> table(mb, 0);
   for (int b = 0; b < mb && b < 64; ++b) table[b] = 63 - b;
 
-  const size_t vocab = config->vocab_size;
+  const size_t vocab = config.vocab_size;
   std::vector<float> cpu_logits(vocab), gpu_logits(vocab);
   KvCache cache = (*cpu)->NewCache();
   ASSERT_TRUE((*cpu)->Forward(prompt, cache, cpu_logits).ok());
@@ -206,16 +191,16 @@ INSTANTIATE_TEST_SUITE_P(Golden, CudaGoldenTest,
 TEST(CudaTransformer, RejectsBadBatches) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
   const std::filesystem::path dir = kModels / "llama3";
-  absl::StatusOr<ModelConfig> config = ParseModelConfig(ReadFile(dir / "config.json"));
+  const ModelConfig config = ReadConfig("llama3");
   absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir.string());
-  ASSERT_TRUE(config.ok() && checkpoint.ok());
+  ASSERT_TRUE(checkpoint.ok());
   CudaEngineOptions options;
   options.max_kv_blocks = 4;
-  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(*config, **checkpoint, options);
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(config, **checkpoint, options);
   ASSERT_TRUE(gpu.ok()) << gpu.status();
   std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
-  const int32_t zero = 0, big_token = config->vocab_size, far = 4 * kKvBlockSize;
-  std::vector<float> logits(config->vocab_size);
+  const int32_t zero = 0, big_token = config.vocab_size, far = 4 * kKvBlockSize;
+  std::vector<float> logits(config.vocab_size);
   auto run = [&](const int32_t& token, const int32_t& pos) {
     return (*gpu)->Forward(ForwardBatch{std::span(&token, 1), std::span(&pos, 1), std::span(&zero, 1), table,
                                         std::span(&zero, 1)},
@@ -231,7 +216,7 @@ TEST(CudaTransformer, RejectsBadBatches) {
   EXPECT_TRUE((*gpu)->SetDecodePartitions(1).ok());
   // More logit rows than tokens (the same row twice): refused, not staged past its region.
   const std::vector<int32_t> two_rows = {0, 0};
-  std::vector<float> two_logits(2 * config->vocab_size);
+  std::vector<float> two_logits(2 * config.vocab_size);
   table[4] = 0;
   EXPECT_EQ((*gpu)->Forward(ForwardBatch{std::span(&zero, 1), std::span(&zero, 1), std::span(&zero, 1), table,
                                          two_rows},
@@ -247,20 +232,20 @@ TEST(CudaTransformer, RejectsBadBatches) {
 TEST(CudaTransformer, FirstStepAfterLoadKeepsItsKeysAndValues) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
   const std::filesystem::path dir = kModels / "llama3";
-  absl::StatusOr<ModelConfig> config = ParseModelConfig(ReadFile(dir / "config.json"));
+  const ModelConfig config = ReadConfig("llama3");
   absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir.string());
-  ASSERT_TRUE(config.ok() && checkpoint.ok());
-  absl::StatusOr<std::unique_ptr<TransformerModel>> cpu = TransformerModel::Load(*config, **checkpoint, 2);
+  ASSERT_TRUE(checkpoint.ok());
+  absl::StatusOr<std::unique_ptr<TransformerModel>> cpu = TransformerModel::Load(config, **checkpoint, 2);
   ASSERT_TRUE(cpu.ok()) << cpu.status();
-  nlohmann::json golden = nlohmann::json::parse(ReadFile(dir / "golden.json"));
-  const std::vector<int32_t> prompt = golden.at("prompt_ids").get<std::vector<int32_t>>();
-  std::vector<float> cpu_logits(config->vocab_size), gpu_logits(config->vocab_size);
+  const golden::Golden golden = ReadGolden("llama3");
+  const std::vector<int32_t>& prompt = golden.prompt;
+  std::vector<float> cpu_logits(config.vocab_size), gpu_logits(config.vocab_size);
   KvCache cache = (*cpu)->NewCache();
   ASSERT_TRUE((*cpu)->Forward(prompt, cache, cpu_logits).ok());
 
   CudaEngineOptions options;
   options.kv_cache_fraction = 0.5;
-  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(*config, **checkpoint, options);
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(config, **checkpoint, options);
   ASSERT_TRUE(gpu.ok()) << gpu.status();
   const int64_t blocks = (*gpu)->num_kv_blocks();
   std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
@@ -271,7 +256,7 @@ TEST(CudaTransformer, FirstStepAfterLoadKeepsItsKeysAndValues) {
   std::iota(positions.begin(), positions.end(), 0);
   const int32_t last = static_cast<int32_t>(prompt.size() - 1);
   ASSERT_TRUE((*gpu)->Forward(ForwardBatch{prompt, positions, seq_ids, table, std::span(&last, 1)}, gpu_logits).ok());
-  EXPECT_LE(MaxAbsDiff(gpu_logits, cpu_logits), golden.at("tolerance").at("max_abs_logit_diff").get<double>());
+  EXPECT_LE(MaxAbsDiff(gpu_logits, cpu_logits), golden.tolerance);
 }
 
 }  // namespace

@@ -5,62 +5,26 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <cstring>
-#include <fstream>
 #include <functional>
-#include <sstream>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/safetensors_writer.h"
+#include "tests/golden/golden_model.h"
 #include "tests/unit/inference/test_model.h"
 
 namespace cai::inference {
 namespace {
 
-const std::filesystem::path kModels = std::filesystem::path(CAI_GOLDEN_DIR) / "models";
-const char* const kModelNames[] = {"llama3", "gemma2", "phi3"};
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-struct PositionLogits {
-  int64_t position;
-  std::vector<float> values;
-};
-
-struct Golden {
-  std::vector<int32_t> prompt;
-  std::vector<PositionLogits> prompt_logits, sequence_logits;
-  std::vector<int32_t> greedy;
-  double tolerance = 0;
-};
-
-Golden ReadGolden(const std::string& name) {
-  nlohmann::json j = nlohmann::json::parse(ReadFile(kModels / name / "golden.json"));
-  Golden g;
-  g.prompt = j.at("prompt_ids").get<std::vector<int32_t>>();
-  for (const auto& row : j.at("prompt_logits")) g.prompt_logits.push_back({row.at("position"), row.at("values")});
-  for (const auto& row : j.at("sequence_logits")) {
-    g.sequence_logits.push_back({row.at("position"), row.at("values")});
-  }
-  g.greedy = j.at("greedy").at("ids").get<std::vector<int32_t>>();
-  g.tolerance = j.at("tolerance").at("max_abs_logit_diff");
-  return g;
-}
-
-ModelConfig ReadConfig(const std::string& name) {
-  absl::StatusOr<ModelConfig> config = ParseModelConfig(ReadFile(kModels / name / "config.json"));
-  EXPECT_TRUE(config.ok()) << config.status();
-  return config.ok() ? *config : ModelConfig{};
-}
+using golden::Golden;
+using golden::kModelNames;
+using golden::kModels;
+using golden::MaxAbsDiff;
+using golden::PositionLogits;
+using golden::ReadConfig;
+using golden::ReadGolden;
 
 std::unique_ptr<TransformerModel> LoadModel(const ModelConfig& config, const std::string& dir, int threads = 2) {
   absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir);
@@ -72,12 +36,6 @@ std::unique_ptr<TransformerModel> LoadModel(const ModelConfig& config, const std
   return model.ok() ? *std::move(model) : nullptr;
 }
 
-double MaxAbsDiff(std::span<const float> a, std::span<const float> b) {
-  EXPECT_EQ(a.size(), b.size());
-  double max = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) max = std::max(max, std::abs(double(a[i]) - b[i]));
-  return max;
-}
 
 int32_t Argmax(std::span<const float> logits) {
   return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
@@ -171,25 +129,8 @@ TEST_P(GoldenModelTest, SameLogitsWithOneThread) {
 // The checkpoint rounded to BF16 and stored as BF16 gives exactly the logits of the same rounded
 // values stored as F32: the BF16 storage path changes memory, never arithmetic.
 TEST_P(GoldenModelTest, Bf16StorageEqualsF32OfRoundedWeights) {
-  absl::StatusOr<std::unique_ptr<Checkpoint>> source = Checkpoint::Open((kModels / GetParam()).string());
-  ASSERT_TRUE(source.ok());
-  nlohmann::json header;
-  {
-    std::string bytes = ReadFile(kModels / GetParam() / "model.safetensors");
-    uint64_t n = 0;
-    std::memcpy(&n, bytes.data(), 8);
-    header = nlohmann::json::parse(bytes.substr(8, n));
-  }
-  SafetensorsWriter as_bf16, as_f32;
-  for (const auto& [name, info] : header.items()) {
-    if (name == "__metadata__") continue;
-    const Tensor* t = *(*source)->Get(name);
-    std::vector<float> values(t->num_elements);
-    ConvertToF32(t->dtype, t->data.data(), values.size(), values.data());
-    for (float& v : values) v = Bf16ToF32(F32ToBf16(v));
-    as_bf16.Add(name, DType::kBF16, t->shape, values);
-    as_f32.Add(name, DType::kF32, t->shape, values);
-  }
+  const SafetensorsWriter as_bf16 = golden::RoundedToBf16(GetParam(), DType::kBF16);
+  const SafetensorsWriter as_f32 = golden::RoundedToBf16(GetParam(), DType::kF32);
   testing::TempDir bf16_dir, f32_dir;
   ASSERT_TRUE(as_bf16.WriteFile(bf16_dir.path() + "/model.safetensors").ok());
   ASSERT_TRUE(as_f32.WriteFile(f32_dir.path() + "/model.safetensors").ok());
@@ -213,6 +154,17 @@ TEST_P(GoldenModelTest, Bf16StorageEqualsF32OfRoundedWeights) {
 
 INSTANTIATE_TEST_SUITE_P(Models, GoldenModelTest, ::testing::Values("llama3", "gemma2", "phi3"),
                          [](const auto& info) { return info.param; });
+
+// The error measure of the golden tests must not let a NaN through (std::max(x, NaN) is x).
+TEST(GoldenModels, MaxAbsDiffIsNanOnceAnyDifferenceIs) {
+  using V = std::vector<float>;
+  const float nan = std::nanf("");
+  EXPECT_EQ(MaxAbsDiff(V{1, 2, 3}, V{1, 2.5f, 3}), 0.5);
+  EXPECT_TRUE(std::isnan(MaxAbsDiff(V{nan, 2, 3}, V{1, 2, 3})));
+  EXPECT_TRUE(std::isnan(MaxAbsDiff(V{1, 2, nan}, V{1, 9, 3})));
+  EXPECT_TRUE(std::isnan(MaxAbsDiff(V{nan, nan}, V{nan, nan})));
+  EXPECT_FALSE(MaxAbsDiff(V{nan}, V{1}) <= 1e-3);  // what the tests assert
+}
 
 TEST(GoldenModels, EveryFixtureIsTested) {
   std::vector<std::string> found;
