@@ -1,6 +1,5 @@
 #include "lib/attestation/event_log.h"
 
-#include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
 

@@ -110,8 +110,8 @@ fs::path CacheDir() {
   return fs::temp_directory_path() / "cai-cache";
 }
 
-// The first API key, from the file or CAI_API_KEYS, for the example request.
-// The key the edge will accept first (it reads the same list); "" when none is configured.
+// The first API key, from the file or CAI_API_KEYS, for the example request: the key the edge
+// will accept first (it reads the same list); "" when none is configured.
 std::string FirstApiKey(const UpOptions& opt) {
   const char* env = std::getenv("CAI_API_KEYS");
   absl::StatusOr<std::vector<std::string>> keys =

@@ -1,6 +1,5 @@
 // Writes simulated evidence as fuzz seeds: write_fuzz_seeds <repo>/tests/fuzz/corpus
 // (run by hand when the formats change; the output is committed).
-#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include <array>
@@ -15,6 +14,7 @@
 #include "lib/attestation/simulated_gpu.h"
 #include "lib/attestation/simulated_tdx.h"
 #include "lib/common/hex.h"
+#include "lib/crypto/sha384.h"
 
 namespace {
 
@@ -38,10 +38,7 @@ std::string EventLogSeed() {
     message.insert(message.end(), event.begin(), event.end());
     message.push_back(':');
     message.insert(message.end(), payload.begin(), payload.end());
-    uint8_t digest[48];
-    unsigned int len = 0;
-    EVP_Digest(message.data(), message.size(), digest, &len, EVP_sha384(), nullptr);
-    log.push_back({{"imr", imr}, {"event_type", type}, {"digest", cai::HexEncode(std::span<const uint8_t>(digest, 48))},
+    log.push_back({{"imr", imr}, {"event_type", type}, {"digest", cai::HexEncode(cai::Sha384(message))},
                    {"event", event}, {"event_payload", cai::HexEncode(payload)}});
   };
   add(0, 0x80000001, "", "boot");

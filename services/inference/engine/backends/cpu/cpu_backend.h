@@ -31,7 +31,6 @@ class CpuBackend final : public ForwardBackend {
   int max_batch_sequences() const override { return kUnlimited; }
   absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override;
 
-  const TransformerModel& model() const { return model_; }
 
  private:
   static constexpr int kUnlimited = 1 << 30;

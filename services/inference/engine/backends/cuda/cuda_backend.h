@@ -32,7 +32,6 @@ class CudaBackend final : public ForwardBackend {
   absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> batch, std::span<const DeviceDraw* const> draws,
                                    std::span<float> logits, std::span<int32_t> tokens) override;
 
-  const CudaTransformer& model() const { return *model_; }
 
  private:
   std::unique_ptr<CudaTransformer> model_;

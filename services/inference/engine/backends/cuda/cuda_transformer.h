@@ -76,7 +76,6 @@ class CudaTransformer {
   // Weight bytes one decode step reads: every layer matrix and the output head.
   int64_t decode_weight_bytes() const { return decode_weight_bytes_; }
   cudaStream_t stream() const { return stream_; }
-  int decode_partitions() const { return decode_partitions_; }
   // 1..options().decode_partitions; drops the captured decode graphs (their grids change).
   absl::Status SetDecodePartitions(int partitions);
 
