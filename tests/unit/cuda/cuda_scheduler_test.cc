@@ -173,6 +173,10 @@ TEST_P(CudaSchedulerTest, TokensDrawnOnTheGpu) {
   // itself does not depend on the batch.
   EXPECT_EQ(shared[2], alone[0]);
   EXPECT_NE(shared[0], alone[0]);
+  // The GPU drew these itself: the host Sampler, given the same seed and (nearly) the same logits,
+  // draws from another random stream, so 24 draws at temperature 1 do not all agree. Were the GPU's
+  // logits sent back and sampled on the host, they would.
+  EXPECT_NE(alone[0], TextsTogether(*(*cpu)->backend, *(*cpu)->tokenizer, {seeded})[0]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, CudaSchedulerTest, testing::Values("llama3", "gemma2", "phi3"));

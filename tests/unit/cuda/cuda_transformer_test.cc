@@ -196,6 +196,7 @@ TEST(CudaTransformer, RejectsBadBatches) {
   ASSERT_TRUE(checkpoint.ok());
   CudaEngineOptions options;
   options.max_kv_blocks = 4;
+  options.decode_partitions = 2;
   absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(config, **checkpoint, options);
   ASSERT_TRUE(gpu.ok()) << gpu.status();
   std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
@@ -206,14 +207,18 @@ TEST(CudaTransformer, RejectsBadBatches) {
                                         std::span(&zero, 1)},
                            logits);
   };
-  EXPECT_TRUE(run(zero, zero).ok());
+  EXPECT_TRUE(run(zero, zero).ok());  // a decode of one token: captured in a graph, split in two
+  const std::vector<float> split = logits;
+  // Split-K only up to the partitions the engine was loaded for (it sized its scratch for them);
+  // a change drops the captured graphs, and the same step then runs whole, to the same logits.
+  EXPECT_EQ((*gpu)->SetDecodePartitions(3).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*gpu)->SetDecodePartitions(0).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE((*gpu)->SetDecodePartitions(1).ok());
+  ASSERT_TRUE(run(zero, zero).ok());
+  EXPECT_LE(MaxAbsDiff(logits, split), 1e-5);
   EXPECT_EQ(run(big_token, zero).code(), absl::StatusCode::kInvalidArgument);
   table[4] = 4;  // block 4 of a 4-block cache
   EXPECT_EQ(run(zero, far).code(), absl::StatusCode::kInvalidArgument);
-  // Split-K only up to the partitions the engine was loaded for (it sized its scratch for them).
-  EXPECT_EQ((*gpu)->SetDecodePartitions(2).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ((*gpu)->SetDecodePartitions(0).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE((*gpu)->SetDecodePartitions(1).ok());
   // More logit rows than tokens (the same row twice): refused, not staged past its region.
   const std::vector<int32_t> two_rows = {0, 0};
   std::vector<float> two_logits(2 * config.vocab_size);

@@ -302,9 +302,12 @@ TEST(Sampler, ValidatesRanges) {
   EXPECT_FALSE(valid({.logit_bias = {{-1, 1.0f}}}));
   EXPECT_FALSE(valid({.logit_bias = {{7, 1.0f}, {7, 2.0f}}}));  // one token twice
   EXPECT_FALSE(valid({.logit_bias = {{3, 101.0f}}}));
+  // One entry over the limit, every id distinct and in the vocabulary: only the count is wrong.
   SamplingParams many;
-  for (int i = 0; i <= static_cast<int>(kMaxLogitBias); ++i) many.logit_bias.push_back({i % 100, 1.0f});
-  EXPECT_FALSE(valid(many));
+  for (int i = 0; i <= static_cast<int>(kMaxLogitBias); ++i) many.logit_bias.push_back({i, 1.0f});
+  const absl::Status too_many = ValidateSamplingParams(many, static_cast<int>(kMaxLogitBias) + 1);
+  EXPECT_EQ(too_many.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(too_many.message().find("more than"), std::string_view::npos) << too_many;
 }
 
 }  // namespace
