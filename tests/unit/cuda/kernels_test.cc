@@ -225,6 +225,7 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
             DeviceBuffer<int32_t> dslots = ToDevice(slots), dseq = ToDevice(seq_of_token), dpos = ToDevice(positions);
             DeviceBuffer<int32_t> dtables = ToDevice(tables), dtiles = ToDevice(tiles);
             PagedKv cache{kv_dtype, k.get(), v.get(), kv_heads, hd};
+            ASSERT_EQ(PrepareAttention(hd), cudaSuccess);
             ASSERT_EQ(LaunchKvWrite(cache, dqkv.get(), stride, q_dim, q_dim + kv_dim, dslots.get(), n, nullptr),
                       cudaSuccess);
             const float scale = 1.0f / std::sqrt(static_cast<float>(hd));

@@ -278,14 +278,6 @@ template <typename T>
 cudaError_t LaunchTiled(const T* k, const T* v, const AttentionBatch& batch, const int32_t* tiles, int num_tiles,
                         const AttentionShape& shape, cudaStream_t stream) {
   const size_t bytes = static_cast<size_t>(TiledSharedFloats(shape.head_dim)) * sizeof(float);
-  // Above 48 KiB (head_dim 256: ~49 KiB) a kernel must opt in to more dynamic shared memory. The
-  // attribute belongs to the current device, so it is set at each such launch (microseconds; the
-  // tiled kernel never runs inside a graph capture) rather than once per process.
-  if (bytes > 48 * 1024) {
-    const cudaError_t opted_in = cudaFuncSetAttribute(
-        TiledAttentionKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
-    if (opted_in != cudaSuccess) return opted_in;
-  }
   const dim3 grid(static_cast<unsigned>(shape.heads), static_cast<unsigned>(num_tiles));
   TiledAttentionKernel<<<grid, kTiledThreads, bytes, stream>>>(k, v, batch, tiles, shape);
   return cudaGetLastError();
@@ -310,6 +302,15 @@ cudaError_t LaunchKvWrite(const PagedKv& cache, const float* qkv, int stride, in
                                                   stride, k_offset, v_offset, slots, cache.kv_heads, cache.head_dim);
   }
   return cudaGetLastError();
+}
+
+cudaError_t PrepareAttention(int head_dim) {
+  // Above 48 KiB (head_dim 256: ~49 KiB) a kernel must opt in to more dynamic shared memory.
+  const int bytes = TiledSharedFloats(head_dim) * static_cast<int>(sizeof(float));
+  if (bytes <= 48 * 1024) return cudaSuccess;
+  constexpr cudaFuncAttribute kLimit = cudaFuncAttributeMaxDynamicSharedMemorySize;
+  if (cudaError_t e = cudaFuncSetAttribute(TiledAttentionKernel<float>, kLimit, bytes); e != cudaSuccess) return e;
+  return cudaFuncSetAttribute(TiledAttentionKernel<uint16_t>, kLimit, bytes);
 }
 
 size_t PagedAttentionScratchFloats(int num_tokens, int heads, int head_dim, int partitions) {

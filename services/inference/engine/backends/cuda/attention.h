@@ -75,6 +75,10 @@ size_t PagedAttentionScratchFloats(int num_tokens, int heads, int head_dim, int 
 cudaError_t LaunchPagedAttention(const PagedKv& cache, const AttentionBatch& batch, const AttentionShape& shape,
                                  cudaStream_t stream, const DecodeSplit& split = {});
 
+// Once per device and head_dim, before LaunchTiledAttention: the tiled kernel's shared-memory
+// opt-in, which head_dim 256 (Gemma 2) needs.
+cudaError_t PrepareAttention(int head_dim);
+
 // The same attention for query tiles (attention_plan.h): tiles[2 i] is the first token of tile i
 // and tiles[2 i + 1] its count (<= kQueryTile) of tokens of one sequence at consecutive positions.
 // One block per (head, tile) stages the tile's queries and then each visible key block (one KV

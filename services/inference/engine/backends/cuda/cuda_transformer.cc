@@ -240,6 +240,7 @@ absl::Status CudaTransformer::Allocate() {
     CAI_RETURN_IF_ERROR(allocate(attention_partials_, floats));
   }
   decode_partitions_ = options_.decode_partitions;
+  CAI_CUDA_RETURN_IF_ERROR(PrepareAttention(c.head_dim));
   const size_t input_ints = kTablesOffset * t + seqs * max_blocks_per_seq_;
   CAI_RETURN_IF_ERROR(allocate(inputs_, input_ints));
   CAI_RETURN_IF_ERROR(allocate(sampling_params_, seqs));
