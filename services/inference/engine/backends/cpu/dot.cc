@@ -1,16 +1,10 @@
 #include "services/inference/engine/backends/cpu/dot.h"
 
-#include <bit>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "services/inference/engine/backends/cpu/avx2_bf16.h"
 
 namespace cai::inference {
 namespace internal {
 namespace {
-
-inline float WidenBf16(uint16_t bits) { return std::bit_cast<float>(uint32_t{bits} << 16); }
 
 // Eight independent partial sums: the order the vector kernels use, in plain C++.
 template <typename T, typename Widen>
@@ -51,13 +45,6 @@ namespace {
 
 #define CAI_AVX2 __attribute__((target("avx2,fma")))
 
-CAI_AVX2 inline __m256 Load8(const float* p) { return _mm256_loadu_ps(p); }
-
-CAI_AVX2 inline __m256 Load8(const uint16_t* p) {
-  __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
-}
-
 inline float Widen(float v) { return v; }
 inline float Widen(uint16_t v) { return WidenBf16(v); }
 
@@ -72,10 +59,7 @@ CAI_AVX2 float DotAvx2(const T* w, const float* x, size_t n) {
     a2 = _mm256_fmadd_ps(Load8(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
     a3 = _mm256_fmadd_ps(Load8(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
   }
-  __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-  __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));  // lanes j + (j + 4)
-  __m128 p = _mm_add_ps(q, _mm_movehl_ps(q, q));
-  float sum = _mm_cvtss_f32(_mm_add_ss(p, _mm_movehdup_ps(p)));
+  float sum = ReduceAvx2(a0, a1, a2, a3);
   for (; i < n; ++i) sum += Widen(w[i]) * x[i];
   return sum;
 }

@@ -1,7 +1,5 @@
 #include "services/inference/engine/backends/cpu/matmul_bf16.h"
 
-#include <bit>
-
 #include "services/inference/engine/backends/cpu/dot.h"
 
 #if defined(__x86_64__)
@@ -16,6 +14,8 @@
 #include <immintrin.h>
 #endif
 #endif
+
+#include "services/inference/engine/backends/cpu/avx2_bf16.h"
 
 namespace cai::inference {
 namespace internal {
@@ -39,29 +39,14 @@ void MatMulBf16RowsScalar(const uint16_t* w, size_t cols, size_t begin, size_t e
 #if defined(__x86_64__)
 namespace {
 
-inline float WidenBf16(uint16_t bits) { return std::bit_cast<float>(uint32_t{bits} << 16); }
-
 #define CAI_AVX2 __attribute__((target("avx2,fma")))
-
-CAI_AVX2 inline __m256 Widen8(const uint16_t* p) {
-  __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
-}
-
-// DotBf16Avx2's reduction: (a0 + a1) + (a2 + a3), then lanes j + (j + 4), and so on.
-CAI_AVX2 inline float Reduce(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
-  __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-  __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  __m128 p = _mm_add_ps(q, _mm_movehl_ps(q, q));
-  return _mm_cvtss_f32(_mm_add_ss(p, _mm_movehdup_ps(p)));
-}
 
 // One row with two activation vectors: each weight chunk is widened once and used twice.
 CAI_AVX2 void DotBf16Pair(const uint16_t* w, const float* x0, const float* x1, size_t n, float* out0, float* out1) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    __m256 w0 = Widen8(w + i), w1 = Widen8(w + i + 8), w2 = Widen8(w + i + 16), w3 = Widen8(w + i + 24);
+    __m256 w0 = Load8(w + i), w1 = Load8(w + i + 8), w2 = Load8(w + i + 16), w3 = Load8(w + i + 24);
     a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x0 + i), a0);
     b0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x1 + i), b0);
     a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x0 + i + 8), a1);
@@ -71,7 +56,7 @@ CAI_AVX2 void DotBf16Pair(const uint16_t* w, const float* x0, const float* x1, s
     a3 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x0 + i + 24), a3);
     b3 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x1 + i + 24), b3);
   }
-  float sum0 = Reduce(a0, a1, a2, a3), sum1 = Reduce(b0, b1, b2, b3);
+  float sum0 = ReduceAvx2(a0, a1, a2, a3), sum1 = ReduceAvx2(b0, b1, b2, b3);
   for (; i < n; ++i) {
     const float wi = WidenBf16(w[i]);
     sum0 += wi * x0[i];
@@ -100,7 +85,7 @@ CAI_AVX512 inline __m256 Upper8(__m512 v) {
 }
 
 CAI_AVX512 inline float Reduce512(__m512 lo, __m512 hi) {
-  return Reduce(_mm512_castps512_ps256(lo), Upper8(lo), _mm512_castps512_ps256(hi), Upper8(hi));
+  return ReduceAvx2(_mm512_castps512_ps256(lo), Upper8(lo), _mm512_castps512_ps256(hi), Upper8(hi));
 }
 
 // kR rows [r, r + kR) times kT tokens [t, t + kT): 2 * kR * kT accumulators.
