@@ -9,8 +9,6 @@
 #include <gtest/gtest.h>
 
 #include "services/inference/engine/backends/cpu/cpu_backend.h"
-#include "services/inference/engine/backends/cpu/dot.h"
-#include "services/inference/engine/backends/cpu/ops.h"
 #include "services/inference/engine/block_allocator.h"
 #include "services/inference/engine/checkpoint.h"
 #include "tests/unit/inference/test_model.h"
@@ -61,26 +59,6 @@ TEST(BlockAllocatorTest, SharedBlocksReturnWithTheirLastHolder) {
   ASSERT_TRUE(allocator.Allocate(4, all));
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all, (std::vector<int32_t>{0, 1, 2, 3}));
-}
-
-// Batched BF16 products (the decode batch path) give each token the bits of a lone DotBf16.
-TEST(BatchedMatMulTest, Bf16RowsGiveEveryTokenTheSingleTokenBits) {
-  const size_t rows = 7, cols = 77;  // odd rows; cols exercises the 32-wide body and the tail
-  std::vector<uint16_t> bits(rows * cols);
-  std::vector<float> x(11 * cols);
-  for (size_t i = 0; i < bits.size(); ++i) bits[i] = F32ToBf16(std::sin(0.37f * static_cast<float>(i)));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * static_cast<float>(i));
-  const WeightMatrix w = WeightMatrix::OwnBf16(bits, rows, cols);
-  ThreadPool pool(2);
-  for (size_t tokens = 1; tokens <= 11; ++tokens) {
-    std::vector<float> out(tokens * rows);
-    MatMul(out.data(), rows, x.data(), tokens, w, pool);
-    for (size_t t = 0; t < tokens; ++t) {
-      for (size_t r = 0; r < rows; ++r) {
-        ASSERT_EQ(out[t * rows + r], DotBf16(w.bf16_row(r), x.data() + t * cols, cols)) << tokens << " " << t << " " << r;
-      }
-    }
-  }
 }
 
 class SchedulerTest : public ::testing::Test {
