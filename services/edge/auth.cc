@@ -42,21 +42,14 @@ std::optional<std::string_view> ParseBearer(std::string_view authorization) {
   return token;
 }
 
-absl::Status ApiKeys::Add(std::string_view key) {
-  key = Trim(key);
-  if (key.empty()) return absl::OkStatus();
-  if (key.size() > kMaxApiKeyBytes) return absl::InvalidArgumentError("API key too long");
-  if (digests_.size() >= kMaxApiKeys) return absl::ResourceExhaustedError("too many API keys");
-  digests_.push_back(Sha256(key));
-  return absl::OkStatus();
-}
-
 absl::StatusOr<ApiKeys> ApiKeys::Load(const std::string& file, std::string_view csv) {
+  // The list comes trimmed, without blanks or comments, and at most kMaxApiKeys long.
   absl::StatusOr<std::vector<std::string>> list = ReadApiKeyList(file, csv, kMaxApiKeys);
   if (!list.ok()) return list.status();
   ApiKeys keys;
   for (const std::string& key : *list) {
-    if (absl::Status status = keys.Add(key); !status.ok()) return status;
+    if (key.size() > kMaxApiKeyBytes) return absl::InvalidArgumentError("API key too long");
+    keys.digests_.push_back(Sha256(key));
   }
   return keys;
 }

@@ -25,7 +25,6 @@ class ApiKeys {
   // and from `csv` (comma-separated, e.g. $CAI_API_KEYS).
   static absl::StatusOr<ApiKeys> Load(const std::string& file, std::string_view csv);
 
-  absl::Status Add(std::string_view key);
   bool empty() const { return digests_.empty(); }
   size_t size() const { return digests_.size(); }
   bool Accepts(std::string_view key) const;
