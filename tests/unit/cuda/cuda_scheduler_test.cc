@@ -15,17 +15,14 @@
 #include "services/inference/engine/loaded_model.h"
 #include "services/inference/engine/scheduler.h"
 #include "tests/unit/cuda/cuda_test_util.h"
+#include "tests/unit/inference/scheduler_drain.h"
 
 namespace cai::inference::cuda {
 namespace {
 
+using testing::DrainScheduler;
 GenerationRequest Greedy(std::vector<int32_t> prompt, int max_tokens) {
-  GenerationRequest r;
-  r.prompt = std::move(prompt);
-  r.sampling.temperature = 0;
-  r.max_tokens = max_tokens;
-  r.logprobs = true;  // the deltas then carry token ids
-  return r;
+  return testing::GreedyRequest(std::move(prompt), max_tokens);
 }
 
 // Every request's sampled ids, all run together on `backend`; `preemptions` (if given) counts the
@@ -39,22 +36,9 @@ std::vector<std::vector<int32_t>> RunTogether(ForwardBackend& backend, const std
     EXPECT_TRUE(id.ok()) << id.status();
     ids.push_back(id.ok() ? *id : 0);
   }
-  std::vector<std::vector<int32_t>> tokens(requests.size());
-  std::vector<bool> done(requests.size(), false);
-  for (int guard = 0; guard < 10000 && std::count(done.begin(), done.end(), false) > 0; ++guard) {
-    scheduler.Step();
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (done[i]) continue;
-      for (const OwnedDelta& d : scheduler.TakeDeltas(ids[i])) {
-        for (const SampledToken& t : d.tokens) tokens[i].push_back(t.id);
-      }
-      if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(ids[i])) {
-        EXPECT_TRUE(result->ok()) << result->status();
-        done[i] = true;
-      }
-    }
-  }
-  EXPECT_EQ(std::count(done.begin(), done.end(), false), 0);
+  std::map<uint64_t, testing::Drained> drained = DrainScheduler(scheduler, ids);
+  std::vector<std::vector<int32_t>> tokens;
+  for (uint64_t id : ids) tokens.push_back(drained[id].tokens);
   if (preemptions != nullptr) *preemptions = scheduler.preemptions();
   return tokens;
 }
@@ -65,23 +49,13 @@ std::vector<std::string> TextsTogether(ForwardBackend& backend, const Tokenizer&
   Scheduler scheduler(backend, &tokenizer, {.max_batch_tokens = 64, .max_running = 8});
   std::vector<uint64_t> ids;
   for (const GenerationRequest& r : requests) ids.push_back(*scheduler.Add(r));
-  std::vector<std::string> texts(requests.size());
-  std::vector<bool> done(requests.size(), false);
-  for (int guard = 0; guard < 10000 && std::count(done.begin(), done.end(), false) > 0; ++guard) {
-    scheduler.Step();
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (done[i]) continue;
-      for (const OwnedDelta& d : scheduler.TakeDeltas(ids[i])) texts[i] += d.text;
-      if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(ids[i])) {
-        EXPECT_TRUE(result->ok()) << result->status();
-        done[i] = true;
-      }
-    }
-  }
+  std::map<uint64_t, testing::Drained> drained = DrainScheduler(scheduler, ids);
+  std::vector<std::string> texts;
+  for (uint64_t id : ids) texts.push_back(drained[id].text);
   return texts;
 }
 
-class CudaSchedulerTest : public testing::TestWithParam<const char*> {};
+class CudaSchedulerTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(CudaSchedulerTest, SameTokensAsTheCpuScheduler) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
@@ -179,7 +153,7 @@ TEST_P(CudaSchedulerTest, TokensDrawnOnTheGpu) {
   EXPECT_NE(alone[0], TextsTogether(*(*cpu)->backend, *(*cpu)->tokenizer, {seeded})[0]);
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, CudaSchedulerTest, testing::Values("llama3", "gemma2", "phi3"));
+INSTANTIATE_TEST_SUITE_P(Golden, CudaSchedulerTest, ::testing::Values("llama3", "gemma2", "phi3"));
 
 }  // namespace
 }  // namespace cai::inference::cuda

@@ -11,6 +11,7 @@
 #include "services/inference/engine/backends/cpu/cpu_backend.h"
 #include "services/inference/engine/block_allocator.h"
 #include "services/inference/engine/checkpoint.h"
+#include "tests/unit/inference/scheduler_drain.h"
 #include "tests/unit/inference/test_model.h"
 
 namespace cai::inference {
@@ -86,12 +87,7 @@ class SchedulerTest : public ::testing::Test {
   }
   // Greedy; with logprobs so the deltas carry the token ids (there is no tokenizer).
   static GenerationRequest Greedy(std::vector<int32_t> prompt, int max_tokens) {
-    GenerationRequest r;
-    r.prompt = std::move(prompt);
-    r.sampling.temperature = 0;
-    r.max_tokens = max_tokens;
-    r.logprobs = true;
-    return r;
+    return testing::GreedyRequest(std::move(prompt), max_tokens);
   }
   // The CPU engine with a KV cache of `blocks` blocks.
   static CpuBackend Backend(int64_t blocks) { return CpuBackend(*model_, blocks * model_->kv_block_bytes()); }
@@ -100,25 +96,7 @@ class SchedulerTest : public ::testing::Test {
   static std::map<uint64_t, std::vector<int32_t>> Drain(Scheduler& scheduler, const std::vector<uint64_t>& ids,
                                                         std::vector<StepRecord>* records = nullptr) {
     std::map<uint64_t, std::vector<int32_t>> tokens;
-    std::vector<uint64_t> open = ids;
-    for (int guard = 0; !open.empty() && guard < 10000; ++guard) {
-      StepRecord record = scheduler.Step();
-      if (records) records->push_back(record);
-      for (auto it = open.begin(); it != open.end();) {
-        for (const OwnedDelta& d : scheduler.TakeDeltas(*it)) {
-          if (d.index == 0) {
-            for (const SampledToken& t : d.tokens) tokens[*it].push_back(t.id);
-          }
-        }
-        if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(*it)) {
-          EXPECT_TRUE(result->ok()) << result->status();
-          it = open.erase(it);
-        } else {
-          ++it;
-        }
-      }
-    }
-    EXPECT_TRUE(open.empty());
+    for (auto& [id, drained] : testing::DrainScheduler(scheduler, ids, records)) tokens[id] = std::move(drained.tokens);
     return tokens;
   }
 
