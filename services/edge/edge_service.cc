@@ -37,10 +37,8 @@ void SetDeadline(grpc::ClientContext& context, std::chrono::system_clock::durati
   context.set_deadline(std::chrono::system_clock::now() + timeout);
 }
 
-std::string Dump(const Json& json) { return openai::JsonText(json); }
-
 void SendJson(ResponseWriter& writer, int status, const Json& json) {
-  writer.Send(status, "application/json", Dump(json));
+  writer.Send(status, "application/json", openai::JsonText(json));
 }
 
 ApiError NotFoundModel(const std::string& model) {

@@ -11,9 +11,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string Dump(const Json& json) { return JsonText(json); }
-
-std::string Event(const Json& json) { return "data: " + Dump(json) + "\n\n"; }
+std::string Event(const Json& json) { return "data: " + JsonText(json) + "\n\n"; }
 
 Json FinishJson(FinishReason finish) {
   switch (finish) {
@@ -142,7 +140,7 @@ std::string RenderCompletion(Api api, const ResponseHeader& header, const std::v
     json["choices"].push_back(std::move(choice));
   }
   json["usage"] = UsageJson(usage);
-  return Dump(json);
+  return JsonText(json);
 }
 
 std::string RenderCompletion(Api api, const ResponseHeader& header, std::string_view text,
