@@ -94,10 +94,11 @@ int main(int argc, char** argv) {
   }
   if (kv_cache_mib < 0 || kv_cache_mib > (1 << 20) || !(gpu_fraction > 0 && gpu_fraction <= 1) || max_model_len < 0 ||
       max_model_len > (1 << 24) || scheduler.max_batch_tokens < 1 || scheduler.max_batch_tokens > 65535 ||
-      scheduler.max_running < 1 || scheduler.max_running > 4096 || decode_partitions < 1 || decode_partitions > 16) {
+      scheduler.max_running < 1 || scheduler.max_running > 4096 || decode_partitions < 1 ||
+      decode_partitions > cai::inference::kMaxGpuDecodePartitions) {
     cai::LogError("--kv_cache_mib must be in [0, 1048576], --gpu_kv_cache_fraction in (0, 1], --max_model_len in "
                   "[0, 16777216], --max_batch_tokens in [0, 65535], --max_running_sequences in [0, 4096], "
-                  "--gpu_decode_partitions in [1, 16]");
+                  "--gpu_decode_partitions in [1, ", cai::inference::kMaxGpuDecodePartitions, "]");
     return 2;
   }
   const cai::inference::BackendOptions backend{

@@ -32,6 +32,10 @@ std::string_view DeviceName(Device device) {
   return "?";
 }
 
+#if CAI_HAVE_CUDA
+static_assert(kMaxGpuDecodePartitions == cuda::kMaxDecodePartitions);
+#endif
+
 bool CudaBackendBuilt() { return CAI_HAVE_CUDA != 0; }
 
 absl::Status CudaUsable() {

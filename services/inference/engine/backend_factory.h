@@ -28,12 +28,15 @@ absl::Status CudaUsable();
 // kAuto becomes kCuda when CudaUsable(), else kCpu; `why` (if given) then says why not CUDA.
 Device ResolveDevice(Device device, std::string* why = nullptr);
 
+// The most key ranges a decode's attention can be split into on the GPU (cuda::kMaxDecodePartitions).
+inline constexpr int kMaxGpuDecodePartitions = 16;
+
 struct BackendOptions {
   Device device = Device::kCpu;
   int cpu_threads = 0;                 // 0: every core
   int64_t cpu_kv_cache_bytes = 0;      // 0: CpuBackend::DefaultKvCacheBytes
   double gpu_kv_cache_fraction = 0.9;  // of the device memory free after weights and scratch
-  int gpu_decode_partitions = 1;       // split-K decode attention (cuda::CudaEngineOptions)
+  int gpu_decode_partitions = 1;       // split-K decode attention, 1..kMaxGpuDecodePartitions
   int max_context = 0;                 // positions per sequence; 0: the model's (the GPU caps it at 8192)
   // The GPU sizes its scratch for these; the CPU's scratch grows as needed.
   int max_batch_tokens = 2048;
