@@ -62,27 +62,56 @@ TEST(CudaKernels, FusedResidualAndPostNormMatchCpu) {
   EXPECT_LE(MaxAbsDiff(ToHost(dout, rows * d), want), 2e-5);
 }
 
-TEST(CudaKernels, RopeMatchesCpuWithLlama3Scaling) {
+// RoPE on the query and key heads of each row (values untouched) against the CPU's rotation, and
+// the rotated keys and the values in the cache slots the tokens name, for both cache dtypes.
+TEST(CudaKernels, RopeAndKvWriteMatchCpuWithLlama3Scaling) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
   ModelConfig config;
-  config.head_dim = 64;
+  config.head_dim = 128;
   config.rope_theta = 500000;
   config.rope_scaling = Llama3RopeScaling{};
   std::vector<float> inv_freq;
   for (double f : RopeInverseFrequencies(config)) inv_freq.push_back(static_cast<float>(f));
-  const int tokens = 4, heads = 4, kv_heads = 2, hd = 64, stride = (heads + 2 * kv_heads) * hd;
+  // 768 rotated pairs and 512 values per token: both loops of the 256-thread block go round more than once.
+  const int tokens = 4, heads = 8, kv_heads = 4, hd = 128, q_dim = heads * hd, kv_dim = kv_heads * hd;
+  const int stride = q_dim + 2 * kv_dim;
   const std::vector<int32_t> positions = {0, 1, 777, 100000};
+  const std::vector<int32_t> slots = {35, 2, 16, 47};  // three blocks, out of order
+  const int num_blocks = 3;
   std::vector<float> x = RandomFloats(tokens * stride, 1, 7);
-  DeviceBuffer<float> dx = ToDevice(x), dfreq = ToDevice(inv_freq);
-  DeviceBuffer<int32_t> dpos = ToDevice(positions);
-  ASSERT_EQ(LaunchRope(dx.get(), tokens, stride, heads, kv_heads, hd, dpos.get(), dfreq.get(), nullptr), cudaSuccess);
   std::vector<float> want = x, cos(hd / 2), sin(hd / 2);
   for (int t = 0; t < tokens; ++t) {
     RopeCosSin(inv_freq, positions[t], cos.data(), sin.data());
     ApplyRope(want.data() + t * stride, heads + kv_heads, hd, cos.data(), sin.data());  // v (the rest) untouched
   }
-  // Same float angle and double cos/sin; only FMA contraction differs: ~1 ulp of values <= ~1.4.
-  EXPECT_LE(MaxAbsDiff(ToHost(dx, tokens * stride), want), 1e-6);
+  for (DType kv_dtype : {DType::kF32, DType::kBF16}) {
+    const size_t cache_elems = size_t(num_blocks) * kv_heads * kKvBlockSize * hd, esize = DTypeSize(kv_dtype);
+    DeviceBuffer<uint8_t> k = ToDevice(std::vector<uint8_t>(cache_elems * esize, 0));
+    DeviceBuffer<uint8_t> v = ToDevice(std::vector<uint8_t>(cache_elems * esize, 0));
+    DeviceBuffer<float> dx = ToDevice(x), dfreq = ToDevice(inv_freq);
+    DeviceBuffer<int32_t> dpos = ToDevice(positions), dslots = ToDevice(slots);
+    const PagedKv cache{kv_dtype, k.get(), v.get(), kv_heads, hd};
+    ASSERT_EQ(LaunchRopeKvWrite(dx.get(), stride, heads, dpos.get(), dfreq.get(), cache, dslots.get(), tokens, nullptr),
+              cudaSuccess);
+    // Same float angle and double cos/sin; only FMA contraction differs: ~1 ulp of values <= ~1.4.
+    const std::vector<float> got = ToHost(dx, tokens * stride);
+    EXPECT_LE(MaxAbsDiff(got, want), 1e-6) << DTypeName(kv_dtype);
+    // The cache holds the row's keys (as rotated on the device) and values, rounded to its dtype.
+    const std::vector<uint8_t> k_bytes = ToHost(k, cache_elems * esize), v_bytes = ToHost(v, cache_elems * esize);
+    auto cached = [&](const std::vector<uint8_t>& bytes, size_t at) {
+      if (kv_dtype == DType::kF32) return reinterpret_cast<const float*>(bytes.data())[at];
+      return Bf16ToF32(reinterpret_cast<const uint16_t*>(bytes.data())[at]);
+    };
+    auto stored = [&](float f) { return kv_dtype == DType::kBF16 ? Bf16ToF32(F32ToBf16(f)) : f; };
+    for (int t = 0; t < tokens; ++t) {
+      const int block = slots[t] / kKvBlockSize, offset = slots[t] % kKvBlockSize;
+      for (int i = 0; i < kv_dim; ++i) {
+        const size_t at = ((size_t(block) * kv_heads + i / hd) * kKvBlockSize + offset) * hd + i % hd;
+        ASSERT_EQ(cached(k_bytes, at), stored(got[t * stride + q_dim + i])) << "token " << t << " key " << i;
+        ASSERT_EQ(cached(v_bytes, at), stored(x[t * stride + q_dim + kv_dim + i])) << "token " << t << " value " << i;
+      }
+    }
+  }
 }
 
 TEST(CudaKernels, GatedActivationsMatchCpu) {
@@ -168,6 +197,43 @@ TEST(CudaKernels, MatVecMatchesCpu) {
   }
 }
 
+// The decode's gated mat-vec equals, bit for bit, the mat-vec into [gate | up] followed by the
+// gating kernel (itself checked against the CPU above): both dtypes, vectorised and scalar rows,
+// every instantiation (5 tokens: the 8-token one part full) and two passes, SiLU and GELU-tanh; the
+// output row's padding stays untouched.
+TEST(CudaKernels, GatedMatVecEqualsMatVecThenGating) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  for (DType dtype : {DType::kBF16, DType::kF32}) {
+    for (int cols : {1024, 70}) {
+      for (int tokens : {1, 2, 3, 5, 8, 11}) {
+        for (Activation act : {Activation::kSilu, Activation::kGeluTanh}) {
+          const int ffn = 37, out_stride = ffn + 3;
+          std::vector<float> wf = RandomFloats(2 * ffn * cols, 1, 15), x = RandomFloats(tokens * cols, 1, 16);
+          DeviceBuffer<uint16_t> dwb = ToDevice(ToBf16Bits(wf));
+          DeviceBuffer<float> dwf = ToDevice(wf), dx = ToDevice(x);
+          const void* data = dtype == DType::kBF16 ? static_cast<const void*>(dwb.get()) : dwf.get();
+          const DeviceMatrix gate_up{dtype, data, 2 * ffn, cols};
+          DeviceBuffer<float> dgu = ToDevice(std::vector<float>(tokens * 2 * ffn));
+          DeviceBuffer<float> dwant = ToDevice(std::vector<float>(tokens * ffn));
+          ASSERT_EQ(LaunchMatVec(dgu.get(), 2 * ffn, dx.get(), tokens, gate_up, nullptr), cudaSuccess);
+          ASSERT_EQ(LaunchGatedActivation(dwant.get(), dgu.get(), tokens, ffn, act, nullptr), cudaSuccess);
+          DeviceBuffer<float> dgot = ToDevice(std::vector<float>(tokens * out_stride, std::nanf("")));
+          ASSERT_EQ(LaunchGatedMatVec(dgot.get(), out_stride, dx.get(), tokens, gate_up, act, nullptr), cudaSuccess);
+          const std::vector<float> want = ToHost(dwant, tokens * ffn), got = ToHost(dgot, tokens * out_stride);
+          for (int t = 0; t < tokens; ++t) {
+            for (int i = 0; i < ffn; ++i) {
+              ASSERT_EQ(got[t * out_stride + i], want[t * ffn + i])
+                  << DTypeName(dtype) << " cols " << cols << " tokens " << tokens << " act " << int(act) << " at "
+                  << t << "," << i;
+            }
+            for (int i = ffn; i < out_stride; ++i) ASSERT_TRUE(std::isnan(got[t * out_stride + i])) << "padding";
+          }
+        }
+      }
+    }
+  }
+}
+
 // Both attention kernels against AttendHead over the same keys, gathered in order from a shuffled
 // block table: GQA 4 / 2, head_dim 16, 64, 72 and 256 (the tiled kernel's largest shared-memory use),
 // windows 16 and 37 (not a multiple of a warp's keys per step), softcap, F32 and BF16 caches, a
@@ -215,7 +281,8 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
       for (DType kv_dtype : {DType::kF32, DType::kBF16}) {
         for (int window : {0, 16, 37}) {
           for (float softcap : {0.0f, 10.0f}) {
-            // Write every position's k and v through LaunchKvWrite, then attend from every position.
+            // Write every position's k and v through LaunchRopeKvWrite with zero frequencies (cos 1,
+            // sin 0: the rotation leaves every value as it is), then attend from every position.
             std::vector<float> qkv = RandomFloats(n * stride, 2, 13);
             const size_t cache_elems = size_t(num_blocks) * kv_heads * kKvBlockSize * hd;
             const size_t esize = DTypeSize(kv_dtype);
@@ -224,10 +291,13 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
             DeviceBuffer<float> dqkv = ToDevice(qkv), dout = ToDevice(std::vector<float>(n * q_dim));
             DeviceBuffer<int32_t> dslots = ToDevice(slots), dseq = ToDevice(seq_of_token), dpos = ToDevice(positions);
             DeviceBuffer<int32_t> dtables = ToDevice(tables), dtiles = ToDevice(tiles);
+            DeviceBuffer<float> dno_rotation = ToDevice(std::vector<float>(hd / 2, 0.0f));
             PagedKv cache{kv_dtype, k.get(), v.get(), kv_heads, hd};
             ASSERT_EQ(PrepareAttention(hd), cudaSuccess);
-            ASSERT_EQ(LaunchKvWrite(cache, dqkv.get(), stride, q_dim, q_dim + kv_dim, dslots.get(), n, nullptr),
+            ASSERT_EQ(LaunchRopeKvWrite(dqkv.get(), stride, heads, dpos.get(), dno_rotation.get(), cache,
+                                        dslots.get(), n, nullptr),
                       cudaSuccess);
+            ASSERT_EQ(ToHost(dqkv, n * stride), qkv);  // the identity rotation, exactly
             const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
             AttentionShape shape{heads, kv_heads, hd, scale, softcap, window};
             AttentionBatch batch{dqkv.get(), stride, dout.get(), q_dim, dseq.get(), dpos.get(), dtables.get(),

@@ -19,15 +19,33 @@ __device__ __forceinline__ size_t SlotBase(int slot, int kv_head, int kv_heads, 
   return ((block * kv_heads + kv_head) * kKvBlockSize + offset) * head_dim;
 }
 
+// Block per token; thread j rotates pair (j % half, j % half + half) of head j / half.
 template <typename T>
-__global__ void KvWriteKernel(T* k_cache, T* v_cache, const float* qkv, int stride, int k_offset, int v_offset,
-                              const int32_t* slots, int kv_heads, int head_dim) {
-  const float* row = qkv + static_cast<size_t>(blockIdx.x) * stride;
+__global__ void RopeKvWriteKernel(float* qkv, int stride, int heads, const int32_t* positions, const float* inv_freq,
+                                  T* k_cache, T* v_cache, const int32_t* slots, int kv_heads, int head_dim) {
+  const int half = head_dim / 2;
+  float* row = qkv + static_cast<size_t>(blockIdx.x) * stride;
+  const float pos = static_cast<float>(positions[blockIdx.x]);
   const int slot = slots[blockIdx.x];
+  for (int j = threadIdx.x; j < (heads + kv_heads) * half; j += blockDim.x) {
+    const int h = j / half, i = j % half;
+    double s, c;
+    sincos(static_cast<double>(inv_freq[i] * pos), &s, &c);
+    const float cf = static_cast<float>(c), sf = static_cast<float>(s);
+    float* v = row + h * head_dim;
+    const float x1 = v[i], x2 = v[i + half];
+    const float y1 = x1 * cf - x2 * sf, y2 = x2 * cf + x1 * sf;
+    v[i] = y1;
+    v[i + half] = y2;
+    if (h >= heads) {
+      T* k = k_cache + SlotBase(slot, h - heads, kv_heads, head_dim);
+      Store(k + i, y1);
+      Store(k + i + half, y2);
+    }
+  }
+  const float* values = row + (heads + kv_heads) * head_dim;
   for (int i = threadIdx.x; i < kv_heads * head_dim; i += blockDim.x) {
-    const size_t at = SlotBase(slot, i / head_dim, kv_heads, head_dim) + i % head_dim;
-    Store(k_cache + at, row[k_offset + i]);
-    Store(v_cache + at, row[v_offset + i]);
+    Store(v_cache + SlotBase(slot, i / head_dim, kv_heads, head_dim) + i % head_dim, values[i]);
   }
 }
 
@@ -290,16 +308,18 @@ bool ValidShape(const AttentionShape& shape) {
 
 }  // namespace
 
-cudaError_t LaunchKvWrite(const PagedKv& cache, const float* qkv, int stride, int k_offset, int v_offset,
-                          const int32_t* slots, int num_tokens, cudaStream_t stream) {
+cudaError_t LaunchRopeKvWrite(float* qkv, int stride, int heads, const int32_t* positions, const float* inv_freq,
+                              const PagedKv& cache, const int32_t* slots, int num_tokens, cudaStream_t stream) {
   if (num_tokens == 0) return cudaSuccess;
+  if (!ValidHeadDim(cache.head_dim) || heads <= 0 || cache.kv_heads <= 0) return cudaErrorInvalidValue;
   if (cache.dtype == DType::kBF16) {
-    KvWriteKernel<<<num_tokens, 256, 0, stream>>>(static_cast<uint16_t*>(cache.k), static_cast<uint16_t*>(cache.v),
-                                                  qkv, stride, k_offset, v_offset, slots, cache.kv_heads,
-                                                  cache.head_dim);
+    RopeKvWriteKernel<<<num_tokens, 256, 0, stream>>>(qkv, stride, heads, positions, inv_freq,
+                                                      static_cast<uint16_t*>(cache.k), static_cast<uint16_t*>(cache.v),
+                                                      slots, cache.kv_heads, cache.head_dim);
   } else {
-    KvWriteKernel<<<num_tokens, 256, 0, stream>>>(static_cast<float*>(cache.k), static_cast<float*>(cache.v), qkv,
-                                                  stride, k_offset, v_offset, slots, cache.kv_heads, cache.head_dim);
+    RopeKvWriteKernel<<<num_tokens, 256, 0, stream>>>(qkv, stride, heads, positions, inv_freq,
+                                                      static_cast<float*>(cache.k), static_cast<float*>(cache.v), slots,
+                                                      cache.kv_heads, cache.head_dim);
   }
   return cudaGetLastError();
 }

@@ -50,10 +50,13 @@ struct AttentionBatch {
   const int32_t* token_index = nullptr;  // LaunchPagedAttention: run only these tokens; null: 0..num_tokens-1
 };
 
-// Writes token t's key (qkv + t * stride + k_offset) and value (+ v_offset), kv_heads * head_dim
-// floats each, into slot slots[t] of the cache.
-cudaError_t LaunchKvWrite(const PagedKv& cache, const float* qkv, int stride, int k_offset, int v_offset,
-                          const int32_t* slots, int num_tokens, cudaStream_t stream);
+// Token t's row qkv + t * stride holds its query heads, then kv_heads key heads, then kv_heads
+// value heads (head_dim floats each). Rotates the query and key heads in place (RoPE, HF
+// rotate_half pairing i with i + head_dim / 2, angle inv_freq[i] * positions[t] rounded to float,
+// cos and sin in double as the CPU engine does) and writes the rotated keys and the values into
+// slot slots[t] of the cache: one launch per layer for both.
+cudaError_t LaunchRopeKvWrite(float* qkv, int stride, int heads, const int32_t* positions, const float* inv_freq,
+                              const PagedKv& cache, const int32_t* slots, int num_tokens, cudaStream_t stream);
 
 // Split-K ("flash-decoding") for LaunchPagedAttention: each token's visible keys are cut into
 // `partitions` equal ranges, one block each, whose partial softmaxes go to `scratch` and are merged
@@ -70,7 +73,7 @@ size_t PagedAttentionScratchFloats(int num_tokens, int heads, int head_dim, int 
 // One query token per (token, head) block (times the split's partitions): online softmax over the
 // visible keys read through the block table, GQA (query head h reads kv head h / (heads /
 // kv_heads)), window and softcap. The keys of every token of the batch must already be written
-// (LaunchKvWrite), so a prefill chunk sees itself causally. Serves decode and prefill alike;
+// (LaunchRopeKvWrite), so a prefill chunk sees itself causally. Serves decode and prefill alike;
 // prefill is faster tiled (below).
 cudaError_t LaunchPagedAttention(const PagedKv& cache, const AttentionBatch& batch, const AttentionShape& shape,
                                  cudaStream_t stream, const DecodeSplit& split = {});

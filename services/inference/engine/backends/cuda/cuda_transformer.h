@@ -94,7 +94,9 @@ class CudaTransformer {
  private:
   struct Layer {
     DeviceBuffer<float> attn_norm, post_attn_norm, ffn_norm, post_ffn_norm;  // post_* Gemma 2 only
-    DeviceMatrix wq, wk, wv, wqkv, wo, w_gate, w_up, w_gate_up, w_down;       // wqkv, w_gate_up: Phi-3
+    // wqkv holds the Q, K and V rows, w_gate_up the gate rows then the up rows: Phi-3 ships them so,
+    // the other families' wq, wk, wv, w_gate and w_up are stacked into them at load (and emptied).
+    DeviceMatrix wq, wk, wv, wqkv, wo, w_gate, w_up, w_gate_up, w_down;
     bool sliding = false;
   };
   class Loader;
@@ -109,6 +111,8 @@ class CudaTransformer {
   absl::Status Run(const ForwardBatch& batch);
   absl::Status Enqueue(int num_tokens, int num_logits, int num_decodes, int num_tiles);
   absl::Status Project(float* out, int out_stride, const float* x, int num_tokens, const DeviceMatrix& w);
+  // Decode-sized steps run the mat-vec kernels; larger ones cuBLAS.
+  bool UsesMatVec(int num_tokens) const { return num_tokens < options_.gemm_min_tokens; }
 
   ModelConfig config_;
   CudaEngineOptions options_;

@@ -47,34 +47,22 @@ __global__ void AddRmsNormKernel(float* x, const float* delta, const float* delt
   for (int i = threadIdx.x; i < d; i += blockDim.x) out[i] = weight[i] * (x[i] * scale);
 }
 
-__global__ void RopeKernel(float* x, int stride, int num_heads, int head_dim, const int32_t* positions,
-                           const float* inv_freq) {
-  const int half = head_dim / 2;
-  float* row = x + static_cast<size_t>(blockIdx.x) * stride;
-  const float pos = static_cast<float>(positions[blockIdx.x]);
-  for (int j = threadIdx.x; j < num_heads * half; j += blockDim.x) {
-    const int h = j / half, i = j % half;
-    double s, c;
-    sincos(static_cast<double>(inv_freq[i] * pos), &s, &c);
-    const float cf = static_cast<float>(c), sf = static_cast<float>(s);
-    float* v = row + h * head_dim;
-    const float x1 = v[i], x2 = v[i + half];
-    v[i] = x1 * cf - x2 * sf;
-    v[i + half] = x2 * cf + x1 * sf;
-  }
-}
-
 __device__ __forceinline__ float Silu(float x) { return x / (1.0f + expf(-x)); }
 __device__ __forceinline__ float GeluTanh(float x) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
   return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
 }
 
+// The one place the gating is computed, so the gated mat-vec and the GEMM path's kernel agree bit
+// for bit.
+__device__ __forceinline__ float Gate(float gate, float up, bool silu) {
+  return (silu ? Silu(gate) : GeluTanh(gate)) * up;
+}
+
 __global__ void GatedActivationKernel(float* out, const float* gate_up, int64_t n, int ffn, bool silu) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t t = i / ffn, c = i % ffn;
-    const float gate = gate_up[t * 2 * ffn + c], up = gate_up[t * 2 * ffn + ffn + c];
-    out[i] = (silu ? Silu(gate) : GeluTanh(gate)) * up;
+    out[i] = Gate(gate_up[t * 2 * ffn + c], gate_up[t * 2 * ffn + ffn + c], silu);
   }
 }
 
@@ -89,6 +77,8 @@ __global__ void GatherRowsKernel(float* dst, const float* src, const int32_t* ro
   float* o = dst + static_cast<size_t>(blockIdx.x) * d;
   for (int i = threadIdx.x; i < d; i += blockDim.x) o[i] = s[i];
 }
+
+bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 // 16 bytes of weights, widened: 8 BF16 or 4 F32. Streaming loads: each weight is read once per
 // pass, so it should not displace the activations from the caches.
@@ -106,52 +96,64 @@ __device__ __forceinline__ void LoadWeights(const float* p, float (&w)[4]) {
   w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w;
 }
 
-// One warp per weight row; each lane reads 16 bytes per step, the warp 512 contiguous bytes.
+// One warp per output row; each lane reads 16 bytes per step, the warp 512 contiguous bytes.
 // Up to kTokens activation rows share each weight load. The kernel is instantiated for 1, 2, 4 and
 // kMatVecTokens tokens, so a batch-1 decode holds one accumulator, not eight: fewer registers, more
 // warps per SM, more loads in flight. Each token's sum runs in the same order whatever kTokens is,
 // so a token's result does not depend on the others in its pass. `vectorised` (host-checked): cols
 // is a multiple of the vector width and w, x are 16-byte aligned; otherwise scalar loads.
-template <typename W, int kTokens>
+// kGated: w holds 2 x rows rows (gate rows, then up rows); the warp of output row r reads gate row r
+// and up row r in the same loop (each sum in the plain kernel's order) and writes Gate(gate, up).
+template <typename W, int kTokens, bool kGated>
 __global__ void __launch_bounds__(kMatVecWarps * 32)
     MatVecKernel(float* __restrict__ out, int out_stride, const float* __restrict__ x, int num_tokens,
-                 const W* __restrict__ w, int rows, int cols, bool vectorised) {
+                 const W* __restrict__ w, int rows, int cols, bool vectorised, bool silu) {
   constexpr int kElems = 16 / sizeof(W);
+  constexpr int kParts = kGated ? 2 : 1;  // weight rows per output row
   const int lane = threadIdx.x % 32;
   const int row = blockIdx.x * kMatVecWarps + threadIdx.x / 32;
   if (row >= rows) return;
-  const W* wr = w + static_cast<size_t>(row) * cols;
-  float acc[kTokens] = {};
+  const W* wr[kParts];
+#pragma unroll
+  for (int part = 0; part < kParts; ++part) wr[part] = w + (static_cast<size_t>(part) * rows + row) * cols;
+  float acc[kParts][kTokens] = {};
   if (vectorised) {
 #pragma unroll 4
     for (int c = lane * kElems; c < cols; c += 32 * kElems) {
-      float wv[kElems];
-      LoadWeights(wr + c, wv);
 #pragma unroll
-      for (int t = 0; t < kTokens; ++t) {  // guarded, not broken out of: acc stays in registers
-        if (t < num_tokens) {
-          const float* xt = x + static_cast<size_t>(t) * cols + c;
+      for (int part = 0; part < kParts; ++part) {
+        float wv[kElems];
+        LoadWeights(wr[part] + c, wv);
 #pragma unroll
-          for (int e = 0; e < kElems; e += 4) {
-            const float4 xv = *reinterpret_cast<const float4*>(xt + e);
-            acc[t] += wv[e] * xv.x + wv[e + 1] * xv.y + wv[e + 2] * xv.z + wv[e + 3] * xv.w;
+        for (int t = 0; t < kTokens; ++t) {  // guarded, not broken out of: acc stays in registers
+          if (t < num_tokens) {
+            const float* xt = x + static_cast<size_t>(t) * cols + c;
+#pragma unroll
+            for (int e = 0; e < kElems; e += 4) {
+              const float4 xv = *reinterpret_cast<const float4*>(xt + e);
+              acc[part][t] += wv[e] * xv.x + wv[e + 1] * xv.y + wv[e + 2] * xv.z + wv[e + 3] * xv.w;
+            }
           }
         }
       }
     }
   } else {
     for (int c = lane; c < cols; c += 32) {
-      const float wc = ToFloat(wr[c]);
 #pragma unroll
-      for (int t = 0; t < kTokens; ++t) {
-        if (t < num_tokens) acc[t] += wc * x[static_cast<size_t>(t) * cols + c];
+      for (int part = 0; part < kParts; ++part) {
+        const float wc = ToFloat(wr[part][c]);
+#pragma unroll
+        for (int t = 0; t < kTokens; ++t) {
+          if (t < num_tokens) acc[part][t] += wc * x[static_cast<size_t>(t) * cols + c];
+        }
       }
     }
   }
 #pragma unroll
   for (int t = 0; t < kTokens; ++t) {
     if (t < num_tokens) {
-      const float sum = WarpSum(acc[t]);
+      float sum = WarpSum(acc[0][t]);
+      if constexpr (kGated) sum = Gate(sum, WarpSum(acc[kParts - 1][t]), silu);
       if (lane == 0) out[static_cast<size_t>(t) * out_stride + row] = sum;
     }
   }
@@ -159,20 +161,47 @@ __global__ void __launch_bounds__(kMatVecWarps * 32)
 
 // One pass over the weights for n <= kMatVecTokens tokens, with the smallest instantiation that
 // holds them.
-template <typename W>
+template <bool kGated, typename W>
 void LaunchMatVecPass(unsigned blocks, cudaStream_t stream, float* out, int out_stride, const float* x, int n,
-                      const W* w, int rows, int cols, bool vectorised) {
+                      const W* w, int rows, int cols, bool vectorised, bool silu) {
   constexpr unsigned kThreads = kMatVecWarps * 32;
   if (n == 1) {
-    MatVecKernel<W, 1><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised);
+    MatVecKernel<W, 1, kGated><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised,
+                                                                silu);
   } else if (n == 2) {
-    MatVecKernel<W, 2><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised);
+    MatVecKernel<W, 2, kGated><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised,
+                                                                silu);
   } else if (n <= 4) {
-    MatVecKernel<W, 4><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised);
+    MatVecKernel<W, 4, kGated><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised,
+                                                                silu);
   } else {
-    MatVecKernel<W, kMatVecTokens><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols,
-                                                                    vectorised);
+    MatVecKernel<W, kMatVecTokens, kGated><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols,
+                                                                            vectorised, silu);
   }
+}
+
+// Passes of kMatVecTokens tokens over `rows` output rows (of w's rows when plain, half when gated).
+template <bool kGated>
+cudaError_t LaunchMatVecPasses(float* out, int out_stride, const float* x, int num_tokens, const DeviceMatrix& w,
+                               int rows, bool silu, cudaStream_t stream) {
+  const int cols = static_cast<int>(w.cols);
+  const bool bf16 = w.dtype == DType::kBF16;
+  const bool vectorised = cols % (bf16 ? 8 : 4) == 0 && Aligned16(w.data) && Aligned16(x);
+  const unsigned blocks = static_cast<unsigned>((rows + kMatVecWarps - 1) / kMatVecWarps);
+  for (int t = 0; t < num_tokens; t += kMatVecTokens) {
+    const int n = num_tokens - t < kMatVecTokens ? num_tokens - t : kMatVecTokens;
+    const float* xt = x + static_cast<size_t>(t) * cols;
+    float* ot = out + static_cast<size_t>(t) * out_stride;
+    if (bf16) {
+      LaunchMatVecPass<kGated>(blocks, stream, ot, out_stride, xt, n, static_cast<const uint16_t*>(w.data), rows,
+                               cols, vectorised, silu);
+    } else {
+      LaunchMatVecPass<kGated>(blocks, stream, ot, out_stride, xt, n, static_cast<const float*>(w.data), rows, cols,
+                               vectorised, silu);
+    }
+    if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+  }
+  return cudaSuccess;
 }
 
 __global__ void ToBf16Kernel(uint16_t* dst, const float* src, int64_t n) {
@@ -198,8 +227,6 @@ __global__ void FillRandomBf16Kernel(uint16_t* dst, int64_t n, float scale, uint
   }
 }
 
-bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 }  // namespace
 
 cudaError_t LaunchEmbed(float* out, const int32_t* tokens, int num_tokens, const DeviceMatrix& table, float scale,
@@ -219,13 +246,6 @@ cudaError_t LaunchAddRmsNorm(float* x, const float* delta, const float* delta_we
   if (rows == 0) return cudaSuccess;
   const int threads = d >= 4096 ? 1024 : (d >= 1024 ? 512 : 128);
   AddRmsNormKernel<<<rows, threads, 0, stream>>>(x, delta, delta_weight, out, weight, d, eps);
-  return cudaGetLastError();
-}
-
-cudaError_t LaunchRope(float* x, int num_tokens, int stride, int heads, int kv_heads, int head_dim,
-                       const int32_t* positions, const float* inv_freq, cudaStream_t stream) {
-  if (num_tokens == 0) return cudaSuccess;
-  RopeKernel<<<num_tokens, kThreads, 0, stream>>>(x, stride, heads + kv_heads, head_dim, positions, inv_freq);
   return cudaGetLastError();
 }
 
@@ -251,24 +271,14 @@ cudaError_t LaunchGatherRows(float* dst, const float* src, const int32_t* rows, 
 
 cudaError_t LaunchMatVec(float* out, int out_stride, const float* x, int num_tokens, const DeviceMatrix& w,
                          cudaStream_t stream) {
-  const int rows = static_cast<int>(w.rows), cols = static_cast<int>(w.cols);
-  const bool bf16 = w.dtype == DType::kBF16;
-  const bool vectorised = cols % (bf16 ? 8 : 4) == 0 && Aligned16(w.data) && Aligned16(x);
-  const unsigned blocks = static_cast<unsigned>((rows + kMatVecWarps - 1) / kMatVecWarps);
-  for (int t = 0; t < num_tokens; t += kMatVecTokens) {
-    const int n = num_tokens - t < kMatVecTokens ? num_tokens - t : kMatVecTokens;
-    const float* xt = x + static_cast<size_t>(t) * cols;
-    float* ot = out + static_cast<size_t>(t) * out_stride;
-    if (bf16) {
-      LaunchMatVecPass(blocks, stream, ot, out_stride, xt, n, static_cast<const uint16_t*>(w.data), rows, cols,
-                       vectorised);
-    } else {
-      LaunchMatVecPass(blocks, stream, ot, out_stride, xt, n, static_cast<const float*>(w.data), rows, cols,
-                       vectorised);
-    }
-    if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-  }
-  return cudaSuccess;
+  return LaunchMatVecPasses<false>(out, out_stride, x, num_tokens, w, static_cast<int>(w.rows), false, stream);
+}
+
+cudaError_t LaunchGatedMatVec(float* out, int out_stride, const float* x, int num_tokens,
+                              const DeviceMatrix& gate_up, Activation activation, cudaStream_t stream) {
+  if (gate_up.rows % 2 != 0) return cudaErrorInvalidValue;
+  return LaunchMatVecPasses<true>(out, out_stride, x, num_tokens, gate_up, static_cast<int>(gate_up.rows / 2),
+                                  activation == Activation::kSilu, stream);
 }
 
 cudaError_t LaunchToBf16(uint16_t* dst, const float* src, int64_t n, cudaStream_t stream) {

@@ -30,12 +30,6 @@ cudaError_t LaunchEmbed(float* out, const int32_t* tokens, int num_tokens, const
 cudaError_t LaunchAddRmsNorm(float* x, const float* delta, const float* delta_weight, float* out,
                              const float* weight, int rows, int d, float eps, cudaStream_t stream);
 
-// Rotates, in place, the first `heads` heads (query) and the next `kv_heads` heads (key) of each
-// token's row of `x` (rows `stride` floats apart), HF rotate_half pairing (i with i + head_dim/2),
-// angle = inv_freq[i] * positions[t] rounded to float, cos/sin in double as the CPU engine does.
-cudaError_t LaunchRope(float* x, int num_tokens, int stride, int heads, int kv_heads, int head_dim,
-                       const int32_t* positions, const float* inv_freq, cudaStream_t stream);
-
 // out[t][i] = act(gate_up[t][i]) * gate_up[t][ffn + i]: SiLU or GELU-tanh gating.
 cudaError_t LaunchGatedActivation(float* out, const float* gate_up, int num_tokens, int ffn, Activation activation,
                                   cudaStream_t stream);
@@ -51,6 +45,12 @@ inline constexpr int kMatVecTokens = 8;
 // tokens; each group of kMatVecTokens reads the weights once.
 cudaError_t LaunchMatVec(float* out, int out_stride, const float* x, int num_tokens, const DeviceMatrix& w,
                          cudaStream_t stream);
+
+// out[t * out_stride + i] = act(gate_i . x[t]) * (up_i . x[t]), for gate_up = [gate rows; up rows]
+// (2 x ffn rows): the decode's MLP gating in the mat-vec pass, without the gate/up round trip or a
+// launch of its own. Equal, bit for bit, to LaunchMatVec into [gate | up] then LaunchGatedActivation.
+cudaError_t LaunchGatedMatVec(float* out, int out_stride, const float* x, int num_tokens,
+                              const DeviceMatrix& gate_up, Activation activation, cudaStream_t stream);
 
 // dst[i] = src[rows[i]] for n rows of d floats: the tokens whose logits are wanted.
 cudaError_t LaunchGatherRows(float* dst, const float* src, const int32_t* rows, int n, int d, cudaStream_t stream);
