@@ -3,7 +3,8 @@
 // per token x tokens/s over a copy kernel's bandwidth, measured in the same run), aggregate decode
 // tokens/s at several stream counts, and time to first token for a long prompt (as a share of a
 // cuBLAS GEMM's rate, measured in the same run), and batch-1 decode at a long context with the
-// attention split into 1..16 key ranges per head (split-K) against one. Then the same
+// attention split into 1..16 key ranges per head (split-K) against one; the batch-1 step's
+// mat-vecs timed alone, against the step. Then the same
 // stream counts served as cai-inference serves them (the scheduler over CudaBackend: steps planned
 // on the host, tokens drawn on the GPU), as a share of the direct figures, which is the host's cost.
 //
@@ -114,6 +115,52 @@ double GemmRate(int rows, int cols, int tokens) {
   return best;
 }
 
+// Seconds of one batch-1 mat-vec (gated: `rows` outputs from 2 x rows weight rows) over a random
+// BF16 [rows][cols] matrix, read from HBM: launches cycle through enough copies that the working
+// set is several times the L2, so no launch finds its weights cached. 0 on an error.
+double MatVecSeconds(int64_t rows, int64_t cols, bool gated, int64_t l2_bytes) {
+  using namespace cai::inference::cuda;
+  const int64_t weight_rows = gated ? 2 * rows : rows, bytes = weight_rows * cols * 2;
+  const int copies = static_cast<int>(std::clamp<int64_t>(4 * l2_bytes / bytes + 1, 1, 64));
+  std::vector<void*> matrices(copies, nullptr);
+  void *x = nullptr, *out = nullptr;
+  bool ok = cudaMalloc(&x, cols * sizeof(float)) == cudaSuccess && cudaMalloc(&out, rows * sizeof(float)) == cudaSuccess;
+  for (void*& m : matrices) {
+    ok = ok && cudaMalloc(&m, bytes) == cudaSuccess &&
+         LaunchFillRandomBf16(static_cast<uint16_t*>(m), weight_rows * cols, 0.02f, 3, nullptr) == cudaSuccess;
+  }
+  ok = ok && cudaMemset(x, 0, cols * sizeof(float)) == cudaSuccess;
+  double best = 0;
+  if (ok) {
+    cudaEvent_t start, stop;
+    cudaEventCreate(&start);
+    cudaEventCreate(&stop);
+    const int launches = std::max(copies, 32);
+    for (int rep = 0; rep < 4 && ok; ++rep) {
+      cudaEventRecord(start);
+      for (int i = 0; i < launches && ok; ++i) {
+        const DeviceMatrix w{cai::inference::DType::kBF16, matrices[i % copies], weight_rows, cols};
+        float* o = static_cast<float*>(out);
+        const float* in = static_cast<const float*>(x);
+        ok = (gated ? LaunchGatedMatVec(o, int(rows), in, 1, w, cai::inference::Activation::kSilu, nullptr)
+                    : LaunchMatVec(o, int(rows), in, 1, w, nullptr)) == cudaSuccess;
+      }
+      cudaEventRecord(stop);
+      cudaEventSynchronize(stop);
+      float ms = 0;
+      cudaEventElapsedTime(&ms, start, stop);
+      const double each = ms * 1e-3 / launches;
+      if (rep > 0) best = best == 0 ? each : std::min(best, each);
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+  }
+  for (void* m : matrices) cudaFree(m);
+  cudaFree(x);
+  cudaFree(out);
+  return ok ? best : 0;
+}
+
 // Sequences with fixed, disjoint block ranges; positions advance as they decode.
 struct Streams {
   int count, mb;
@@ -186,6 +233,44 @@ double ServedThroughput(cai::inference::ForwardBackend& backend, int streams, in
     }
   }
   return cai::bench::DecodeThroughput(scheduler);
+}
+
+// Where a batch-1 decode step's time goes: its mat-vecs (the stacked QKV, the output projection,
+// the gated gate/up and the down projection per layer, then the lm_head) timed alone, each as a
+// share of the copy bandwidth, and their sum against the whole step; the remainder is everything
+// else (norms, RoPE + KV write, attention, sampling, launch gaps and the host's part).
+bool PrintMatVecShare(const cai::inference::ModelConfig& c, double step_seconds, double bandwidth, int64_t l2_bytes) {
+  const int64_t d = c.hidden_size, ffn = c.intermediate_size;
+  const int64_t qkv = int64_t{c.num_attention_heads + 2 * c.num_key_value_heads} * c.head_dim;
+  struct Shape {
+    const char* name;
+    int64_t rows, cols;
+    bool gated;
+    int per_step;
+  };
+  const Shape shapes[] = {{"qkv", qkv, d, false, c.num_hidden_layers},
+                          {"o", d, int64_t{c.num_attention_heads} * c.head_dim, false, c.num_hidden_layers},
+                          {"gate/up (gated)", ffn, d, true, c.num_hidden_layers},
+                          {"down", d, ffn, false, c.num_hidden_layers},
+                          {"lm_head", c.vocab_size, d, false, 1}};
+  double step_matvecs = 0;
+  std::printf("batch-1 mat-vecs alone:");
+  for (const Shape& s : shapes) {
+    const double seconds = MatVecSeconds(s.rows, s.cols, s.gated, l2_bytes);
+    if (seconds == 0) {
+      std::fprintf(stderr, "mat-vec %s: a CUDA call failed\n", s.name);
+      return false;
+    }
+    const double bytes = double(s.gated ? 2 * s.rows : s.rows) * s.cols * 2;
+    std::printf(" %s %.1f us (%.0f%%)", s.name, seconds * 1e6, 100.0 * bytes / seconds / bandwidth);
+    step_matvecs += seconds * s.per_step;
+  }
+  std::printf(" of copy bandwidth\n");
+  std::printf("batch-1 step %.2f ms: its mat-vecs alone %.2f ms (%.0f%%), the rest %.2f ms (norms, RoPE + KV write, "
+              "attention, sampling, launch gaps, host)\n",
+              step_seconds * 1e3, step_matvecs * 1e3, 100.0 * step_matvecs / step_seconds,
+              (step_seconds - step_matvecs) * 1e3);
+  return true;
 }
 
 }  // namespace
@@ -296,6 +381,7 @@ int main(int argc, char** argv) {
                   100.0 * model.decode_weight_bytes() * per_stream / bandwidth);
     }
     std::printf("\n");
+    if (n == 1 && !PrintMatVecShare(c, 1 / per_stream, bandwidth, prop.l2CacheSize)) return 1;
   }
 
   // Split-K decode attention at a long context, batch 1: the keys of each head cut into 1..16
