@@ -6,6 +6,8 @@
 # .gpu-deps/ (scripts/fetch-gpu-deps.sh), unpacked into a private folder, never into /.
 #
 #   scripts/gpu-check.sh [ctest -R pattern]
+#   scripts/gpu-check.sh --sanitize   # compute-sanitizer over the gpu tests instead (a second call:
+#                                     # it reuses build-gpu/ where the machine kept it)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-build-gpu/out}"
@@ -33,6 +35,19 @@ fi
 # limit, so one hung kernel cannot use up the whole call and leave the benches unrun.
 export CAI_REQUIRE_GPU=1
 status=0
+if [[ "${1:-}" == --sanitize ]]; then
+  # Out-of-bounds or misaligned accesses and reads of uninitialised memory can pass a comparison
+  # with the CPU by luck; memcheck and initcheck report them. racecheck (shared-memory hazards) is
+  # slow, so it runs the kernel tests alone. Each step is bounded; a timeout shows as exit 124.
+  tests=build-gpu/tests/unit/cuda/cuda_backend_test
+  for tool in memcheck initcheck; do
+    timeout 240 compute-sanitizer --tool "$tool" --error-exitcode 1 "$tests" 2>&1 | tee "$out/sanitize-$tool.log" ||
+      status=1
+  done
+  timeout 240 compute-sanitizer --tool racecheck --error-exitcode 1 "$tests" --gtest_filter='CudaKernels.*' 2>&1 |
+    tee "$out/sanitize-racecheck.log" || status=1
+  exit "$status"
+fi
 ctest --test-dir build-gpu -L gpu --output-on-failure --timeout 120 ${1:+-R "$1"} 2>&1 | tee "$out/ctest-gpu.log" ||
   status=1
 timeout 300 build-gpu/bin/cai-bench-cuda-decode 2>&1 | tee "$out/bench-cuda-decode.log" || status=1
