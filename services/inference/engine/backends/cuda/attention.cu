@@ -251,18 +251,24 @@ __global__ void __launch_bounds__(kTiledThreads)
     }
     __syncthreads();
 
+    // Both keys' dot products in one pass, so each query element read from shared memory serves
+    // two products (the loop is bound by shared-memory reads, not by the multiplies).
+    const float* q_row = qs + row * padded;
+    const float* k0 = ks + sub * padded;
+    const float* k1 = ks + (sub + kThreadsPerRow) * padded;
+    float dot[2] = {0.0f, 0.0f};
+    for (int d = 0; d < hd; ++d) {
+      const float q = q_row[d];
+      dot[0] += q * k0[d];
+      dot[1] += q * k1[d];
+    }
     float score[2];
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      const int key = sub + kThreadsPerRow * j, key_pos = block * kKvBlockSize + key;
+      const int key_pos = block * kKvBlockSize + sub + kThreadsPerRow * j;
       const bool visible = active && key_pos <= pos && (s.window <= 0 || key_pos > pos - s.window);
-      score[j] = -INFINITY;
-      if (visible) {
-        float dot = 0.0f;
-        for (int d = 0; d < hd; ++d) dot += qs[row * padded + d] * ks[key * padded + d];
-        dot *= s.scale;
-        score[j] = s.softcap > 0 ? s.softcap * tanhf(dot / s.softcap) : dot;
-      }
+      const float scaled = dot[j] * s.scale;
+      score[j] = !visible ? -INFINITY : (s.softcap > 0 ? s.softcap * tanhf(scaled / s.softcap) : scaled);
     }
     const float m_new = fmaxf(m, RowMax(fmaxf(score[0], score[1])));
     // A row that has seen no visible key yet keeps m = -inf and adds nothing.
