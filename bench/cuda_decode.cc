@@ -345,8 +345,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int mb = model.max_blocks_per_seq();
-  // Time to first token: one prefill of the whole prompt, logits of its last token.
-  {
+  // Time to first token: one prefill of the whole prompt, logits of its last token, with the
+  // attention on tensor cores and on CUDA cores.
+  for (bool tensor_cores : {true, false}) {
+    model.SetTensorCoreAttention(tensor_cores);
     Streams st(1, mb, max_streams * blocks_each, blocks_each);
     for (int rep = 0; rep < 2; ++rep) {  // the first run warms up cuBLAS
       auto start = Clock::now();
@@ -360,12 +362,14 @@ int main(int argc, char** argv) {
         const double layer_weights = c.hidden_size * (2 * q_dim + 2.0 * c.num_key_value_heads * c.head_dim) +
                                      3.0 * c.hidden_size * c.intermediate_size;
         const double flops = c.num_hidden_layers * (2.0 * layer_weights * t + 4.0 * q_dim * t * t / 2);
-        std::printf("TTFT, %d-token prompt: %.1f ms (%.0f prompt tokens/s), %.0f TFLOP/s = %.0f%% of the GEMM "
-                    "rate\n",
-                    prompt_tokens, s * 1e3, t / s, flops / s / 1e12, 100.0 * flops / s / gemm_rate);
+        std::printf("TTFT, %d-token prompt, attention on %s cores: %.1f ms (%.0f prompt tokens/s), %.0f TFLOP/s = "
+                    "%.0f%% of the GEMM rate\n",
+                    prompt_tokens, tensor_cores ? "tensor" : "CUDA", s * 1e3, t / s, flops / s / 1e12,
+                    100.0 * flops / s / gemm_rate);
       }
     }
   }
+  model.SetTensorCoreAttention(true);
   std::map<int, double> direct;  // aggregate tokens/s by stream count
   for (int n : stream_counts) {
     Streams st(n, mb, 0, blocks_each);

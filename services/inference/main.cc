@@ -30,6 +30,10 @@ ABSL_FLAG(double, gpu_kv_cache_fraction, 0.9,
 ABSL_FLAG(int, gpu_decode_partitions, 1,
           "cuda: key ranges each decode token's attention is split into (split-K, 1..16), for long contexts "
           "at small batches; bench/cuda_decode measures which count pays");
+ABSL_FLAG(bool, gpu_tensor_core_attention, true,
+          "cuda: prefill attention on tensor cores for BF16 KV caches with head_dim 64 or 128 (queries and "
+          "softmax weights rounded to BF16 for the products, as FlashAttention does); false: F32 products "
+          "on CUDA cores");
 ABSL_FLAG(int, max_model_len, 0,
           "positions one sequence may reach, prompt and completion together; 0: the model's context (cuda "
           "caps it at 8192 unless set)");
@@ -107,6 +111,7 @@ int main(int argc, char** argv) {
       .cpu_kv_cache_bytes = int64_t{kv_cache_mib} << 20,
       .gpu_kv_cache_fraction = gpu_fraction,
       .gpu_decode_partitions = decode_partitions,
+      .gpu_tensor_core_attention = absl::GetFlag(FLAGS_gpu_tensor_core_attention),
       .max_context = max_model_len,
       .max_batch_tokens = scheduler.max_batch_tokens,
       .max_batch_sequences = scheduler.max_running,

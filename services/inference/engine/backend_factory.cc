@@ -70,6 +70,7 @@ absl::StatusOr<LoadedBackend> LoadBackend(const ModelConfig& config, std::shared
     cuda::CudaEngineOptions cuda_options;
     cuda_options.kv_cache_fraction = options.gpu_kv_cache_fraction;
     cuda_options.decode_partitions = options.gpu_decode_partitions;
+    cuda_options.tensor_core_attention = options.gpu_tensor_core_attention;
     cuda_options.max_batch_tokens = options.max_batch_tokens;
     cuda_options.max_seqs = options.max_batch_sequences;
     if (options.max_context > 0) cuda_options.max_context = options.max_context;

@@ -264,5 +264,43 @@ TEST(CudaTransformer, FirstStepAfterLoadKeepsItsKeysAndValues) {
   EXPECT_LE(MaxAbsDiff(gpu_logits, cpu_logits), golden.tolerance);
 }
 
+// The prefill of a head_dim-128 model (the golden models' 16 does not fit the tensor-core kernel)
+// with its attention on tensor cores and on CUDA cores: the same logits but for the tensor-core
+// kernel's BF16 queries and weights. Random weights with unit norms give logits of order 1; a
+// tile mapped to the wrong keys or rows moves them by that much.
+TEST(CudaTransformer, TensorCorePrefillMatchesCudaCores) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  ModelConfig config;
+  config.architecture = "LlamaForCausalLM";
+  config.model_type = "llama";
+  config.hidden_size = 256;
+  config.intermediate_size = 512;
+  config.num_hidden_layers = 2;
+  config.num_attention_heads = 2;
+  config.num_key_value_heads = 1;
+  config.head_dim = 128;
+  config.vocab_size = 1000;
+  config.max_position_embeddings = 256;
+  const int tokens = 40;  // tiles of 16, 16 and 8 queries
+  std::vector<int32_t> prompt(tokens), positions(tokens), seq_ids(tokens, 0), rows(tokens);
+  for (int i = 0; i < tokens; ++i) prompt[i] = (i * 37) % config.vocab_size, positions[i] = i, rows[i] = i;
+  std::vector<std::vector<float>> logits;
+  for (bool tensor_cores : {false, true}) {
+    CudaEngineOptions options;
+    options.max_kv_blocks = 8;
+    options.max_batch_tokens = 64;
+    options.max_seqs = 64;
+    options.tensor_core_attention = tensor_cores;
+    absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::LoadRandom(config, 7, options);
+    ASSERT_TRUE(gpu.ok()) << gpu.status();
+    std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
+    for (int b = 0; b < 3; ++b) table[b] = 5 - b;
+    logits.emplace_back(size_t(tokens) * config.vocab_size);
+    ASSERT_TRUE((*gpu)->Forward(ForwardBatch{prompt, positions, seq_ids, table, rows}, logits.back()).ok());
+  }
+  EXPECT_LE(MaxAbsDiff(logits[1], logits[0]), 0.05);
+  EXPECT_GT(MaxAbsDiff(logits[0], std::vector<float>(logits[0].size(), 0.0f)), 0.3);  // logits of order 1
+}
+
 }  // namespace
 }  // namespace cai::inference::cuda

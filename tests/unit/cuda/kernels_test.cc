@@ -235,18 +235,19 @@ TEST(CudaKernels, GatedMatVecEqualsMatVecThenGating) {
 }
 
 // Both attention kernels against AttendHead over the same keys, gathered in order from a shuffled
-// block table: GQA 4 / 2, head_dim 16, 64, 72 and 256 (the tiled kernel's largest shared-memory use),
+// block table: GQA 4 / 2, head_dim 16, 64, 72, 128 and 256 (the tiled kernel's largest shared-memory use),
 // windows 16 and 37 (not a multiple of a warp's keys per step), softcap, F32 and BF16 caches, a
 // two-sequence batch, one of 71 positions and one of 300 (several steps of every decode warp).
 // The paged kernel runs every token as a decode, whole and split-K (its scratch starts as NaN
 // too); the tiled one runs the same tokens as prefill tiles of 5, 16, 16, 2, ... queries: tiles
 // that start mid-block and span two blocks (as a chunked prefill resuming at position 21 does),
-// and partial tiles. The caches start as NaN, so a kernel that lets a never-written slot into its
-// sums fails.
+// and partial tiles. Where the cache fits it (BF16, head_dim 64 and 128) the tensor-core tiled
+// kernel runs the same tiles, against a reference with the queries rounded to BF16 as it rounds
+// them. The caches start as NaN, so a kernel that lets a never-written slot into its sums fails.
 TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
   for (const std::vector<int>& lengths : {std::vector<int>{71, 21}, std::vector<int>{300, 21}}) {
-    for (int hd : {16, 64, 72, 256}) {  // 16, 72: the last lanes of a decode warp idle
+    for (int hd : {16, 64, 72, 128, 256}) {  // 16, 72: the last lanes of a decode warp idle
       const int heads = 4, kv_heads = 2, kv_dim = kv_heads * hd, q_dim = heads * hd;
       const int stride = q_dim + 2 * kv_dim;
       // Each sequence's blocks, handed out from a shuffled pool; unused table entries name block 0.
@@ -320,11 +321,19 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
                                            shape, nullptr),
                       cudaSuccess);
             std::vector<float> tiled = ToHost(dtiled, n * q_dim);
+            std::vector<float> tensor_core;
+            if (TensorCoreAttentionFits(cache)) {
+              ASSERT_EQ(cudaMemset(dtiled.get(), 0xff, size_t(n) * q_dim * sizeof(float)), cudaSuccess);  // NaN
+              ASSERT_EQ(LaunchTensorCoreTiledAttention(cache, tiled_batch, dtiles.get(),
+                                                       static_cast<int>(tiles.size() / 2), shape, nullptr),
+                        cudaSuccess);
+              tensor_core = ToHost(dtiled, n * q_dim);
+            }
 
             // The CPU reference reads the keys as stored (BF16-rounded for a BF16 cache).
             auto stored = [&](float f) { return kv_dtype == DType::kBF16 ? Bf16ToF32(F32ToBf16(f)) : f; };
-            double max_diff = 0;
-            std::vector<float> want(hd), scores(512);
+            double max_diff = 0, tensor_core_diff = 0;
+            std::vector<float> want(hd), want_bf16_q(hd), q_rounded(hd), scores(512);
             for (int t = 0; t < n; ++t) {
               const int pos = positions[t], seq_start = t - pos;  // a sequence's tokens are 0.. in order
               const int first = window > 0 ? std::max(0, pos - window + 1) : 0;
@@ -346,8 +355,21 @@ TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
                   }
                   max_diff = MaxDiffSoFar(max_diff, tiled[t * q_dim + h * hd + i], want[i]);
                 }
+                if (tensor_core.empty()) continue;
+                for (int i = 0; i < hd; ++i) q_rounded[i] = Bf16ToF32(F32ToBf16(qkv[t * stride + h * hd + i]));
+                AttendHead(want_bf16_q.data(), q_rounded.data(), keys.data() + kvh * hd, values.data() + kvh * hd,
+                           pos - first + 1, hd, kv_dim, AttentionParams{scale, softcap}, scores.data());
+                for (int i = 0; i < hd; ++i) {
+                  tensor_core_diff = MaxDiffSoFar(tensor_core_diff, tensor_core[t * q_dim + h * hd + i], want_bf16_q[i]);
+                }
               }
             }
+            // The tensor-core kernel also rounds each softmax weight to BF16 (relative error up to
+            // 2^-8) for the weighted sum, its normaliser summing them unrounded: at most 2^-8 of
+            // max |v| <= 2, 0.0078, plus F32 rounding. (An emulation of the kernel on these inputs
+            // gave 0.0026 at worst; a wrong fragment, key or mask gave more than 2.)
+            EXPECT_LE(tensor_core_diff, 8e-3) << "tensor cores, head_dim " << hd << " window " << window
+                                              << " softcap " << softcap << " lengths " << lengths[0];
             // Online softmax vs two-pass: F32 rounding on outputs bounded by max |v| <= 2.
             EXPECT_LE(max_diff, 2e-5) << DTypeName(kv_dtype) << " head_dim " << hd << " window " << window
                                       << " softcap " << softcap << " lengths " << lengths[0];

@@ -91,4 +91,13 @@ cudaError_t PrepareAttention(int head_dim);
 cudaError_t LaunchTiledAttention(const PagedKv& cache, const AttentionBatch& batch, const int32_t* tiles,
                                  int num_tiles, const AttentionShape& shape, cudaStream_t stream);
 
+// The same on tensor cores (attention_tensor_core.cu): one warp per (head, tile), q . k and the
+// weighted sum of values on mma.sync (BF16 x BF16, F32 accumulation), the softmax in F32. Queries
+// and softmax weights are rounded to BF16 for the products, where LaunchTiledAttention keeps
+// them F32 (so their outputs differ by up to 2^-8 of the values, typically far less). For BF16 caches with head_dim 64
+// or 128 (TensorCoreAttentionFits); cudaErrorInvalidValue for others.
+bool TensorCoreAttentionFits(const PagedKv& cache);
+cudaError_t LaunchTensorCoreTiledAttention(const PagedKv& cache, const AttentionBatch& batch, const int32_t* tiles,
+                                           int num_tiles, const AttentionShape& shape, cudaStream_t stream);
+
 }  // namespace cai::inference::cuda

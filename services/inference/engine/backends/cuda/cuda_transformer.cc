@@ -404,7 +404,11 @@ absl::Status CudaTransformer::Enqueue(int n, int num_logits, int num_decodes, in
       split = {decode_partitions_, attention_partials_.get()};
     }
     CAI_CUDA_RETURN_IF_ERROR(LaunchPagedAttention(cache, batch, shape, stream_, split));
-    CAI_CUDA_RETURN_IF_ERROR(LaunchTiledAttention(cache, batch, tiles, num_tiles, shape, stream_));
+    if (options_.tensor_core_attention && TensorCoreAttentionFits(cache)) {
+      CAI_CUDA_RETURN_IF_ERROR(LaunchTensorCoreTiledAttention(cache, batch, tiles, num_tiles, shape, stream_));
+    } else {
+      CAI_CUDA_RETURN_IF_ERROR(LaunchTiledAttention(cache, batch, tiles, num_tiles, shape, stream_));
+    }
     CAI_RETURN_IF_ERROR(Project(proj_.get(), d, att_.get(), n, layer.wo));
     CAI_CUDA_RETURN_IF_ERROR(LaunchAddRmsNorm(x_.get(), proj_.get(), layer.post_attn_norm.get(), xn_.get(),
                                               layer.ffn_norm.get(), n, d, eps, stream_));

@@ -36,6 +36,9 @@ struct CudaEngineOptions {
   // Key ranges per decode token (split-K, attention.h DecodeSplit), and the most SetDecodePartitions
   // may choose later: 1 until measured on hardware (bench/cuda_decode).
   int decode_partitions = 1;
+  // Prefill (tiled) attention on tensor cores where TensorCoreAttentionFits the cache (BF16,
+  // head_dim 64 or 128); otherwise, or when false, on CUDA cores in F32.
+  bool tensor_core_attention = true;
   std::optional<DType> kv_dtype;  // default: BF16 for BF16 checkpoints, F32 otherwise
 };
 
@@ -78,6 +81,8 @@ class CudaTransformer {
   cudaStream_t stream() const { return stream_; }
   // 1..options().decode_partitions; drops the captured decode graphs (their grids change).
   absl::Status SetDecodePartitions(int partitions);
+  // options().tensor_core_attention from the next step on (prefill is never in a captured graph).
+  void SetTensorCoreAttention(bool on) { options_.tensor_core_attention = on; }
 
   // Runs the batch and writes logit_tokens.size() rows of vocab_size floats into `logits`.
   absl::Status Forward(const ForwardBatch& batch, std::span<float> logits);
