@@ -4,7 +4,8 @@
 // tokens/s at several stream counts, and time to first token for a long prompt (as a share of a
 // cuBLAS GEMM's rate, measured in the same run), and batch-1 decode at a long context with the
 // attention split into 1..16 key ranges per head (split-K) against one; the batch-1 step's
-// mat-vecs timed alone, against the step. Then the same
+// mat-vecs timed alone, against the step; batch-1 decode with and without programmatic dependent
+// launch. Then the same
 // stream counts served as cai-inference serves them (the scheduler over CudaBackend: steps planned
 // on the host, tokens drawn on the GPU), as a share of the direct figures, which is the host's cost.
 //
@@ -386,6 +387,22 @@ int main(int argc, char** argv) {
     }
     std::printf("\n");
     if (n == 1 && !PrintMatVecShare(c, 1 / per_stream, bandwidth, prop.l2CacheSize)) return 1;
+  }
+
+  // Batch-1 decode with the step's kernels launched plainly against programmatic dependent launch
+  // (each kernel scheduled while the one before it drains): what the overlap gains.
+  {
+    Streams st(1, mb, 0, blocks_each);
+    if (!Prefill(model, st, context, options.max_batch_tokens)) return 1;
+    double seconds[2] = {0, 0};
+    for (bool programmatic : {false, true}) {
+      if (!model.SetProgrammaticLaunch(programmatic).ok()) return 1;
+      seconds[programmatic] = SecondsPerDecodeStep(model, st, context, steps);
+      if (seconds[programmatic] == 0) return 1;
+    }
+    std::printf("decode, 1 stream at context %d: %.1f tokens/s with programmatic dependent launch, %.1f without = "
+                "%.2fx\n",
+                context, 1 / seconds[1], 1 / seconds[0], seconds[0] / seconds[1]);
   }
 
   // Split-K decode attention at a long context, batch 1: the keys of each head cut into 1..16

@@ -264,6 +264,48 @@ TEST(CudaTransformer, FirstStepAfterLoadKeepsItsKeysAndValues) {
   EXPECT_LE(MaxAbsDiff(gpu_logits, cpu_logits), golden.tolerance);
 }
 
+// Programmatic dependent launch only moves when kernels are scheduled, never what they compute: a
+// prefill and 16 graph-replayed decode steps give the same logits, bit for bit, with it and with
+// plain launches. A kernel that touched memory before its wait would race here.
+TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const std::filesystem::path dir = kModels / "llama3";
+  const ModelConfig config = ReadConfig("llama3");
+  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir.string());
+  ASSERT_TRUE(checkpoint.ok());
+  CudaEngineOptions options;
+  options.max_kv_blocks = 16;    // 256 positions: the 118-token prompt and 16 decodes
+  options.max_batch_tokens = 256;
+  options.max_seqs = 2;
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(config, **checkpoint, options);
+  ASSERT_TRUE(gpu.ok()) << gpu.status();
+  const std::vector<int32_t>& prompt = ReadGolden("llama3").prompt;
+  std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
+  for (int b = 0; b < 16 && b < static_cast<int>(table.size()); ++b) table[b] = 15 - b;
+  auto run = [&](bool programmatic) {
+    EXPECT_TRUE((*gpu)->SetProgrammaticLaunch(programmatic).ok());
+    std::vector<float> all, logits(config.vocab_size);
+    std::vector<int32_t> positions(prompt.size()), seq_ids(prompt.size(), 0);
+    std::iota(positions.begin(), positions.end(), 0);
+    int32_t last = static_cast<int32_t>(prompt.size() - 1);
+    EXPECT_TRUE((*gpu)->Forward(ForwardBatch{prompt, positions, seq_ids, table, std::span(&last, 1)}, logits).ok());
+    all.insert(all.end(), logits.begin(), logits.end());
+    const int32_t zero = 0;
+    for (int32_t pos = static_cast<int32_t>(prompt.size()); pos < static_cast<int32_t>(prompt.size()) + 16; ++pos) {
+      const int32_t token = Argmax(logits);
+      EXPECT_TRUE((*gpu)->Forward(ForwardBatch{std::span(&token, 1), std::span(&pos, 1), std::span(&zero, 1), table,
+                                               std::span(&zero, 1)},
+                                  logits)
+                      .ok());
+      all.insert(all.end(), logits.begin(), logits.end());
+    }
+    return all;
+  };
+  const std::vector<float> plain = run(false), programmatic = run(true);
+  ASSERT_EQ(plain.size(), programmatic.size());
+  EXPECT_TRUE(plain == programmatic) << "max difference " << MaxAbsDiff(programmatic, plain);
+}
+
 // The prefill of a head_dim-128 model (the golden models' 16 does not fit the tensor-core kernel)
 // with its attention on tensor cores and on CUDA cores: the same logits but for the tensor-core
 // kernel's BF16 queries and weights. Random weights with unit norms give logits of order 1; a

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "services/inference/engine/backends/cuda/dependent_launch.cuh"
 #include "services/inference/engine/backends/cuda/device_math.cuh"
 
 namespace cai::inference::cuda {
@@ -23,6 +24,7 @@ __device__ __forceinline__ size_t SlotBase(int slot, int kv_head, int kv_heads, 
 template <typename T>
 __global__ void RopeKvWriteKernel(float* qkv, int stride, int heads, const int32_t* positions, const float* inv_freq,
                                   T* k_cache, T* v_cache, const int32_t* slots, int kv_heads, int head_dim) {
+  AwaitPreviousKernel();
   const int half = head_dim / 2;
   float* row = qkv + static_cast<size_t>(blockIdx.x) * stride;
   const float pos = static_cast<float>(positions[blockIdx.x]);
@@ -58,6 +60,7 @@ template <typename T>
 __global__ void __launch_bounds__(kAttentionWarps * 32)
     PagedAttentionKernel(const T* __restrict__ k_cache, const T* __restrict__ v_cache, AttentionBatch b,
                          AttentionShape s, float* __restrict__ partials) {
+  AwaitPreviousKernel();
   __shared__ float warp_m[kAttentionWarps], warp_l[kAttentionWarps];
   __shared__ float warp_acc[kAttentionWarps][kMaxHeadDim];
   const int h = blockIdx.x, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -163,6 +166,7 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
 // Block (head, token): the partitions' partial softmaxes rescaled to their common max and summed.
 __global__ void MergePartitionsKernel(const float* __restrict__ partials, AttentionBatch b, AttentionShape s,
                                       int partitions) {
+  AwaitPreviousKernel();
   const int h = blockIdx.x;
   const int t = b.token_index != nullptr ? b.token_index[blockIdx.y] : static_cast<int>(blockIdx.y);
   const size_t first_part = (static_cast<size_t>(blockIdx.y) * s.heads + h) * partitions;
@@ -215,6 +219,7 @@ template <typename T>
 __global__ void __launch_bounds__(kTiledThreads)
     TiledAttentionKernel(const T* __restrict__ k_cache, const T* __restrict__ v_cache, AttentionBatch b,
                          const int32_t* __restrict__ tiles, AttentionShape s) {
+  AwaitPreviousKernel();
   extern __shared__ float shared[];
   const int hd = s.head_dim, padded = hd + 1;
   float* qs = shared;                              // [kQueryTile][hd + 1]
@@ -303,8 +308,7 @@ cudaError_t LaunchTiled(const T* k, const T* v, const AttentionBatch& batch, con
                         const AttentionShape& shape, cudaStream_t stream) {
   const size_t bytes = static_cast<size_t>(TiledSharedFloats(shape.head_dim)) * sizeof(float);
   const dim3 grid(static_cast<unsigned>(shape.heads), static_cast<unsigned>(num_tiles));
-  TiledAttentionKernel<<<grid, kTiledThreads, bytes, stream>>>(k, v, batch, tiles, shape);
-  return cudaGetLastError();
+  return LaunchDependent(TiledAttentionKernel<T>, grid, kTiledThreads, bytes, stream, k, v, batch, tiles, shape);
 }
 
 bool ValidShape(const AttentionShape& shape) {
@@ -319,15 +323,13 @@ cudaError_t LaunchRopeKvWrite(float* qkv, int stride, int heads, const int32_t* 
   if (num_tokens == 0) return cudaSuccess;
   if (!ValidHeadDim(cache.head_dim) || heads <= 0 || cache.kv_heads <= 0) return cudaErrorInvalidValue;
   if (cache.dtype == DType::kBF16) {
-    RopeKvWriteKernel<<<num_tokens, 256, 0, stream>>>(qkv, stride, heads, positions, inv_freq,
-                                                      static_cast<uint16_t*>(cache.k), static_cast<uint16_t*>(cache.v),
-                                                      slots, cache.kv_heads, cache.head_dim);
-  } else {
-    RopeKvWriteKernel<<<num_tokens, 256, 0, stream>>>(qkv, stride, heads, positions, inv_freq,
-                                                      static_cast<float*>(cache.k), static_cast<float*>(cache.v), slots,
-                                                      cache.kv_heads, cache.head_dim);
+    return LaunchDependent(RopeKvWriteKernel<uint16_t>, num_tokens, 256, 0, stream, qkv, stride, heads, positions,
+                           inv_freq, static_cast<uint16_t*>(cache.k), static_cast<uint16_t*>(cache.v), slots,
+                           cache.kv_heads, cache.head_dim);
   }
-  return cudaGetLastError();
+  return LaunchDependent(RopeKvWriteKernel<float>, num_tokens, 256, 0, stream, qkv, stride, heads, positions, inv_freq,
+                         static_cast<float*>(cache.k), static_cast<float*>(cache.v), slots, cache.kv_heads,
+                         cache.head_dim);
 }
 
 cudaError_t PrepareAttention(int head_dim) {
@@ -353,17 +355,17 @@ cudaError_t LaunchPagedAttention(const PagedKv& cache, const AttentionBatch& bat
   const dim3 grid(static_cast<unsigned>(shape.heads), static_cast<unsigned>(batch.num_tokens),
                   static_cast<unsigned>(split.partitions));
   float* partials = split.partitions > 1 ? split.scratch : nullptr;
-  if (cache.dtype == DType::kBF16) {
-    PagedAttentionKernel<<<grid, kAttentionWarps * 32, 0, stream>>>(
-        static_cast<const uint16_t*>(cache.k), static_cast<const uint16_t*>(cache.v), batch, shape, partials);
-  } else {
-    PagedAttentionKernel<<<grid, kAttentionWarps * 32, 0, stream>>>(
-        static_cast<const float*>(cache.k), static_cast<const float*>(cache.v), batch, shape, partials);
-  }
-  if (partials == nullptr) return cudaGetLastError();
-  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-  MergePartitionsKernel<<<dim3(grid.x, grid.y), 128, 0, stream>>>(partials, batch, shape, split.partitions);
-  return cudaGetLastError();
+  const cudaError_t e =
+      cache.dtype == DType::kBF16
+          ? LaunchDependent(PagedAttentionKernel<uint16_t>, grid, kAttentionWarps * 32, 0, stream,
+                            static_cast<const uint16_t*>(cache.k), static_cast<const uint16_t*>(cache.v), batch, shape,
+                            partials)
+          : LaunchDependent(PagedAttentionKernel<float>, grid, kAttentionWarps * 32, 0, stream,
+                            static_cast<const float*>(cache.k), static_cast<const float*>(cache.v), batch, shape,
+                            partials);
+  if (partials == nullptr || e != cudaSuccess) return e;
+  return LaunchDependent(MergePartitionsKernel, dim3(grid.x, grid.y), 128, 0, stream, partials, batch, shape,
+                         split.partitions);
 }
 
 cudaError_t LaunchTiledAttention(const PagedKv& cache, const AttentionBatch& batch, const int32_t* tiles,

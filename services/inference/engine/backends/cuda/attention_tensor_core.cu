@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "services/inference/engine/backends/cuda/dependent_launch.cuh"
 #include "services/inference/engine/backends/cuda/device_math.cuh"
 
 namespace cai::inference::cuda {
@@ -50,6 +51,7 @@ template <int kHeadDim>
 __global__ void __launch_bounds__(32)
     TensorCoreTiledAttentionKernel(const uint16_t* __restrict__ k_cache, const uint16_t* __restrict__ v_cache,
                                    AttentionBatch b, const int32_t* __restrict__ tiles, AttentionShape s) {
+  AwaitPreviousKernel();
   constexpr int kSteps = kHeadDim / 16;    // k16 steps over the dims of q . k
   constexpr int kDimTiles = kHeadDim / 8;  // n8 tiles over the dims of the output
   constexpr int kRowWords = (kHeadDim + 8) / 2;  // a staged value row, padded against bank conflicts
@@ -191,12 +193,8 @@ cudaError_t LaunchTensorCoreTiledAttention(const PagedKv& cache, const Attention
   const dim3 grid(static_cast<unsigned>(shape.heads), static_cast<unsigned>(num_tiles));
   const auto* k = static_cast<const uint16_t*>(cache.k);
   const auto* v = static_cast<const uint16_t*>(cache.v);
-  if (shape.head_dim == 64) {
-    TensorCoreTiledAttentionKernel<64><<<grid, 32, 0, stream>>>(k, v, batch, tiles, shape);
-  } else {
-    TensorCoreTiledAttentionKernel<128><<<grid, 32, 0, stream>>>(k, v, batch, tiles, shape);
-  }
-  return cudaGetLastError();
+  return LaunchDependent(shape.head_dim == 64 ? TensorCoreTiledAttentionKernel<64> : TensorCoreTiledAttentionKernel<128>,
+                         grid, 32, 0, stream, k, v, batch, tiles, shape);
 }
 
 }  // namespace cai::inference::cuda

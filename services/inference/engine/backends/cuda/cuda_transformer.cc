@@ -334,11 +334,22 @@ absl::Status CudaTransformer::SetDecodePartitions(int partitions) {
         absl::StrCat("cuda: decode partitions 1..", options_.decode_partitions, " (the engine's option)"));
   }
   if (partitions == decode_partitions_) return absl::OkStatus();
+  CAI_RETURN_IF_ERROR(DropGraphs());
+  decode_partitions_ = partitions;
+  return absl::OkStatus();
+}
+
+absl::Status CudaTransformer::SetProgrammaticLaunch(bool on) {
+  CAI_RETURN_IF_ERROR(DropGraphs());
+  cuda::SetProgrammaticLaunch(on);
+  return absl::OkStatus();
+}
+
+absl::Status CudaTransformer::DropGraphs() {
   CAI_CUDA_RETURN_IF_ERROR(cudaSetDevice(options_.device));
   CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
   for (auto& [size, exec] : graphs_) cudaGraphExecDestroy(exec);
   graphs_.clear();
-  decode_partitions_ = partitions;
   return absl::OkStatus();
 }
 

@@ -81,6 +81,9 @@ class CudaTransformer {
   cudaStream_t stream() const { return stream_; }
   // 1..options().decode_partitions; drops the captured decode graphs (their grids change).
   absl::Status SetDecodePartitions(int partitions);
+  // Programmatic dependent launch (kernels.h SetProgrammaticLaunch: process-wide) on or off; drops
+  // the captured decode graphs, which keep the mode they were captured in. For measurements.
+  absl::Status SetProgrammaticLaunch(bool on);
   // options().tensor_core_attention from the next step on (prefill is never in a captured graph).
   void SetTensorCoreAttention(bool on) { options_.tensor_core_attention = on; }
 
@@ -112,6 +115,8 @@ class CudaTransformer {
                                                                    const Checkpoint* checkpoint, uint64_t seed,
                                                                    const CudaEngineOptions& options);
   absl::Status Allocate();
+  // Waits for the stream, then destroys the captured decode graphs (the next decodes recapture).
+  absl::Status DropGraphs();
   // Checks the batch, uploads it, and runs (or replays) the forward pass up to the logits on the device.
   absl::Status Run(const ForwardBatch& batch);
   absl::Status Enqueue(int num_tokens, int num_logits, int num_decodes, int num_tiles);

@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include <atomic>
+
+#include "services/inference/engine/backends/cuda/dependent_launch.cuh"
 #include "services/inference/engine/backends/cuda/device_math.cuh"
 
 namespace cai::inference::cuda {
@@ -24,6 +27,7 @@ __global__ void EmbedKernel(float* out, const int32_t* tokens, const W* table, i
 
 __global__ void AddRmsNormKernel(float* x, const float* delta, const float* delta_weight, float* out,
                                  const float* weight, int d, float eps) {
+  AwaitPreviousKernel();
   __shared__ float scratch[32];
   const size_t offset = static_cast<size_t>(blockIdx.x) * d;
   x += offset;
@@ -60,6 +64,7 @@ __device__ __forceinline__ float Gate(float gate, float up, bool silu) {
 }
 
 __global__ void GatedActivationKernel(float* out, const float* gate_up, int64_t n, int ffn, bool silu) {
+  AwaitPreviousKernel();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t t = i / ffn, c = i % ffn;
     out[i] = Gate(gate_up[t * 2 * ffn + c], gate_up[t * 2 * ffn + ffn + c], silu);
@@ -67,12 +72,14 @@ __global__ void GatedActivationKernel(float* out, const float* gate_up, int64_t 
 }
 
 __global__ void SoftcapKernel(float* x, int64_t n, float cap) {
+  AwaitPreviousKernel();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     x[i] = cap * tanhf(x[i] / cap);
   }
 }
 
 __global__ void GatherRowsKernel(float* dst, const float* src, const int32_t* rows, int d) {
+  AwaitPreviousKernel();
   const float* s = src + static_cast<size_t>(rows[blockIdx.x]) * d;
   float* o = dst + static_cast<size_t>(blockIdx.x) * d;
   for (int i = threadIdx.x; i < d; i += blockDim.x) o[i] = s[i];
@@ -108,6 +115,7 @@ template <typename W, int kTokens, bool kGated>
 __global__ void __launch_bounds__(kMatVecWarps * 32)
     MatVecKernel(float* __restrict__ out, int out_stride, const float* __restrict__ x, int num_tokens,
                  const W* __restrict__ w, int rows, int cols, bool vectorised, bool silu) {
+  AwaitPreviousKernel();
   constexpr int kElems = 16 / sizeof(W);
   constexpr int kParts = kGated ? 2 : 1;  // weight rows per output row
   const int lane = threadIdx.x % 32;
@@ -162,22 +170,14 @@ __global__ void __launch_bounds__(kMatVecWarps * 32)
 // One pass over the weights for n <= kMatVecTokens tokens, with the smallest instantiation that
 // holds them.
 template <bool kGated, typename W>
-void LaunchMatVecPass(unsigned blocks, cudaStream_t stream, float* out, int out_stride, const float* x, int n,
+cudaError_t LaunchMatVecPass(unsigned blocks, cudaStream_t stream, float* out, int out_stride, const float* x, int n,
                       const W* w, int rows, int cols, bool vectorised, bool silu) {
-  constexpr unsigned kThreads = kMatVecWarps * 32;
-  if (n == 1) {
-    MatVecKernel<W, 1, kGated><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised,
-                                                                silu);
-  } else if (n == 2) {
-    MatVecKernel<W, 2, kGated><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised,
-                                                                silu);
-  } else if (n <= 4) {
-    MatVecKernel<W, 4, kGated><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols, vectorised,
-                                                                silu);
-  } else {
-    MatVecKernel<W, kMatVecTokens, kGated><<<blocks, kThreads, 0, stream>>>(out, out_stride, x, n, w, rows, cols,
-                                                                            vectorised, silu);
-  }
+  auto kernel = n == 1 ? MatVecKernel<W, 1, kGated>
+                : n == 2 ? MatVecKernel<W, 2, kGated>
+                : n <= 4 ? MatVecKernel<W, 4, kGated>
+                         : MatVecKernel<W, kMatVecTokens, kGated>;
+  return LaunchDependent(kernel, blocks, kMatVecWarps * 32, 0, stream, out, out_stride, x, n, w, rows, cols,
+                         vectorised, silu);
 }
 
 // Passes of kMatVecTokens tokens over `rows` output rows (of w's rows when plain, half when gated).
@@ -192,19 +192,18 @@ cudaError_t LaunchMatVecPasses(float* out, int out_stride, const float* x, int n
     const int n = num_tokens - t < kMatVecTokens ? num_tokens - t : kMatVecTokens;
     const float* xt = x + static_cast<size_t>(t) * cols;
     float* ot = out + static_cast<size_t>(t) * out_stride;
-    if (bf16) {
-      LaunchMatVecPass<kGated>(blocks, stream, ot, out_stride, xt, n, static_cast<const uint16_t*>(w.data), rows,
-                               cols, vectorised, silu);
-    } else {
-      LaunchMatVecPass<kGated>(blocks, stream, ot, out_stride, xt, n, static_cast<const float*>(w.data), rows, cols,
-                               vectorised, silu);
-    }
-    if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+    const cudaError_t e =
+        bf16 ? LaunchMatVecPass<kGated>(blocks, stream, ot, out_stride, xt, n, static_cast<const uint16_t*>(w.data),
+                                        rows, cols, vectorised, silu)
+             : LaunchMatVecPass<kGated>(blocks, stream, ot, out_stride, xt, n, static_cast<const float*>(w.data), rows,
+                                        cols, vectorised, silu);
+    if (e != cudaSuccess) return e;
   }
   return cudaSuccess;
 }
 
 __global__ void ToBf16Kernel(uint16_t* dst, const float* src, int64_t n) {
+  AwaitPreviousKernel();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     dst[i] = ToBf16(src[i]);
   }
@@ -227,7 +226,12 @@ __global__ void FillRandomBf16Kernel(uint16_t* dst, int64_t n, float scale, uint
   }
 }
 
+std::atomic<bool> programmatic_launch{true};
+
 }  // namespace
+
+bool ProgrammaticLaunch() { return programmatic_launch.load(std::memory_order_relaxed); }
+void SetProgrammaticLaunch(bool on) { programmatic_launch.store(on, std::memory_order_relaxed); }
 
 cudaError_t LaunchEmbed(float* out, const int32_t* tokens, int num_tokens, const DeviceMatrix& table, float scale,
                         cudaStream_t stream) {
@@ -245,28 +249,25 @@ cudaError_t LaunchAddRmsNorm(float* x, const float* delta, const float* delta_we
                              const float* weight, int rows, int d, float eps, cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
   const int threads = d >= 4096 ? 1024 : (d >= 1024 ? 512 : 128);
-  AddRmsNormKernel<<<rows, threads, 0, stream>>>(x, delta, delta_weight, out, weight, d, eps);
-  return cudaGetLastError();
+  return LaunchDependent(AddRmsNormKernel, rows, threads, 0, stream, x, delta, delta_weight, out, weight, d, eps);
 }
 
 cudaError_t LaunchGatedActivation(float* out, const float* gate_up, int num_tokens, int ffn, Activation activation,
                                   cudaStream_t stream) {
   const int64_t n = int64_t{num_tokens} * ffn;
   if (n == 0) return cudaSuccess;
-  GatedActivationKernel<<<Blocks(n), kThreads, 0, stream>>>(out, gate_up, n, ffn, activation == Activation::kSilu);
-  return cudaGetLastError();
+  return LaunchDependent(GatedActivationKernel, Blocks(n), kThreads, 0, stream, out, gate_up, n, ffn,
+                         activation == Activation::kSilu);
 }
 
 cudaError_t LaunchSoftcap(float* x, int64_t n, float cap, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  SoftcapKernel<<<Blocks(n), kThreads, 0, stream>>>(x, n, cap);
-  return cudaGetLastError();
+  return LaunchDependent(SoftcapKernel, Blocks(n), kThreads, 0, stream, x, n, cap);
 }
 
 cudaError_t LaunchGatherRows(float* dst, const float* src, const int32_t* rows, int n, int d, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  GatherRowsKernel<<<n, kThreads, 0, stream>>>(dst, src, rows, d);
-  return cudaGetLastError();
+  return LaunchDependent(GatherRowsKernel, n, kThreads, 0, stream, dst, src, rows, d);
 }
 
 cudaError_t LaunchMatVec(float* out, int out_stride, const float* x, int num_tokens, const DeviceMatrix& w,
@@ -283,8 +284,7 @@ cudaError_t LaunchGatedMatVec(float* out, int out_stride, const float* x, int nu
 
 cudaError_t LaunchToBf16(uint16_t* dst, const float* src, int64_t n, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  ToBf16Kernel<<<Blocks(n), kThreads, 0, stream>>>(dst, src, n);
-  return cudaGetLastError();
+  return LaunchDependent(ToBf16Kernel, Blocks(n), kThreads, 0, stream, dst, src, n);
 }
 
 cudaError_t LaunchCopy(void* dst, const void* src, int64_t n16, cudaStream_t stream) {

@@ -19,6 +19,12 @@ struct DeviceMatrix {
   int64_t rows = 0, cols = 0;
 };
 
+// The kernels of a forward step after the embedding launch with programmatic dependent launch
+// (dependent_launch.cuh): each may be scheduled while the previous one drains, and waits for it
+// before touching memory. Process-wide, on by default; off only to measure what it gains (the
+// bench). Captured graphs keep the mode they were captured in.
+void SetProgrammaticLaunch(bool on);
+
 // out[t] = table[tokens[t]] * scale (d = table.cols floats per token).
 cudaError_t LaunchEmbed(float* out, const int32_t* tokens, int num_tokens, const DeviceMatrix& table, float scale,
                         cudaStream_t stream);
