@@ -118,7 +118,8 @@ double GemmRate(int rows, int cols, int tokens) {
 
 // Seconds of one batch-1 mat-vec (gated: `rows` outputs from 2 x rows weight rows) over a random
 // BF16 [rows][cols] matrix, read from HBM: launches cycle through enough copies that the working
-// set is several times the L2, so no launch finds its weights cached. 0 on an error.
+// set is several times the L2, so no launch finds its weights cached. Back to back with
+// programmatic dependent launch, as in a decode step. 0 on an error.
 double MatVecSeconds(int64_t rows, int64_t cols, bool gated, int64_t l2_bytes) {
   using namespace cai::inference::cuda;
   const int64_t weight_rows = gated ? 2 * rows : rows, bytes = weight_rows * cols * 2;
@@ -394,11 +395,14 @@ int main(int argc, char** argv) {
   {
     Streams st(1, mb, 0, blocks_each);
     if (!Prefill(model, st, context, options.max_batch_tokens)) return 1;
-    double seconds[2] = {0, 0};
-    for (bool programmatic : {false, true}) {
-      if (!model.SetProgrammaticLaunch(programmatic).ok()) return 1;
-      seconds[programmatic] = SecondsPerDecodeStep(model, st, context, steps);
-      if (seconds[programmatic] == 0) return 1;
+    double seconds[2] = {0, 0};  // best of two alternating rounds per mode
+    for (int round = 0; round < 2; ++round) {
+      for (bool programmatic : {false, true}) {
+        if (!model.SetProgrammaticLaunch(programmatic).ok()) return 1;
+        const double s = SecondsPerDecodeStep(model, st, context, steps);
+        if (s == 0) return 1;
+        seconds[programmatic] = round == 0 ? s : std::min(seconds[programmatic], s);
+      }
     }
     std::printf("decode, 1 stream at context %d: %.1f tokens/s with programmatic dependent launch, %.1f without = "
                 "%.2fx\n",

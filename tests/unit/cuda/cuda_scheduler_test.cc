@@ -14,7 +14,7 @@
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/loaded_model.h"
 #include "services/inference/engine/scheduler.h"
-#include "tests/unit/cuda/cuda_test_util.h"
+#include "tests/unit/cuda/cuda_golden_test_util.h"
 #include "tests/unit/inference/scheduler_drain.h"
 
 namespace cai::inference::cuda {

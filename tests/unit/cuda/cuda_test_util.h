@@ -1,6 +1,7 @@
 #pragma once
 
-// Helpers of the CUDA backend tests: skip without a device, move vectors to and from it.
+// Helpers of the CUDA backend tests: skip without a device, move vectors to and from it. C++17, so
+// .cu tests include it too (cuda_golden_test_util.h adds the golden models for the C++20 ones).
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -12,7 +13,6 @@
 
 #include "services/inference/engine/backends/cuda/cuda_status.h"
 #include "services/inference/engine/backends/cuda/device_buffer.h"
-#include "tests/golden/golden_model.h"
 
 namespace cai::inference::cuda {
 
@@ -26,13 +26,6 @@ namespace cai::inference::cuda {
       GTEST_SKIP() << device_.message();                                                 \
     }                                                                                    \
   } while (0)
-
-// The golden models and the logit comparison the CPU engine's tests use.
-using golden::kModels;
-using golden::MaxAbsDiff;
-using golden::MaxDiffSoFar;
-using golden::ReadConfig;
-using golden::ReadGolden;
 
 template <typename T>
 DeviceBuffer<T> ToDevice(const std::vector<T>& values) {

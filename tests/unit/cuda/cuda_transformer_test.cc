@@ -15,7 +15,7 @@
 #include "services/inference/engine/backends/cuda/cuda_transformer.h"
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/safetensors.h"
-#include "tests/unit/cuda/cuda_test_util.h"
+#include "tests/unit/cuda/cuda_golden_test_util.h"
 
 namespace cai::inference::cuda {
 namespace {

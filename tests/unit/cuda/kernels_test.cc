@@ -12,7 +12,7 @@
 #include "services/inference/engine/backends/cuda/kernels.h"
 #include "services/inference/engine/backends/cuda/sampling.h"
 #include "services/inference/engine/dtype.h"
-#include "tests/unit/cuda/cuda_test_util.h"
+#include "tests/unit/cuda/cuda_golden_test_util.h"
 
 namespace cai::inference::cuda {
 namespace {

@@ -18,8 +18,11 @@ bool ProgrammaticLaunch();
 // First statement of every kernel launched by LaunchDependent: wait for the previous kernel, then
 // let the next one be scheduled (it waits for this one in turn). Both are no-ops in a kernel
 // launched plainly.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#error "programmatic dependent launch needs sm_90: without the wait below, an overlapped kernel would race"
+#endif
 __device__ __forceinline__ void AwaitPreviousKernel() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#if defined(__CUDA_ARCH__)
   asm volatile("griddepcontrol.wait;" ::: "memory");
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
@@ -39,7 +42,11 @@ cudaError_t LaunchDependent(void (*kernel)(Params...), dim3 grid, dim3 block, si
   config.stream = stream;
   config.attrs = programmatic ? &overlap : nullptr;
   config.numAttrs = programmatic ? 1 : 0;
-  return cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...);
+  const cudaError_t launched = cudaLaunchKernelEx(&config, kernel, args...);
+  // A failed launch also sets the thread's last error, which a later launcher's cudaGetLastError()
+  // would report as its own: it is taken here, as cudaGetLastError() after <<<>>> took it.
+  if (launched != cudaSuccess) (void)cudaGetLastError();
+  return launched;
 }
 
 }  // namespace cai::inference::cuda

@@ -9,7 +9,7 @@
 
 // Launchers of the element-wise, normalisation and mat-vec kernels (kernels.cu). Activations are
 // F32 row vectors; weights are F32 or BF16, always accumulated in F32. Every launcher only
-// enqueues work on `stream` and returns the launch error (cudaGetLastError).
+// enqueues work on `stream` and returns the error of its own launch.
 namespace cai::inference::cuda {
 
 // A row-major [rows, cols] matrix in device memory, kF32 or kBF16.
