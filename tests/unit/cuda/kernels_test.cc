@@ -435,5 +435,39 @@ TEST(CudaSampling, FiltersKeepOnlyTheirTokens) {
   EXPECT_NEAR(share, 0.5 / 0.9375, 0.03);  // ~6 standard deviations
 }
 
+// Top-p over a full Llama 3 vocabulary, peaked (its passes over the few hundred weights the kernel
+// gathers into shared memory) and flat (too many to gather: passes over the row): every draw lies
+// in the nucleus a sort finds, and the draws reach beyond the most likely token.
+TEST(CudaSampling, TopPDrawsStayInTheNucleusOfAFullVocabulary) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const int vocab = 128256;
+  for (bool peaked : {true, false}) {
+    // Peaked: 300 tokens 15 above the rest (as a chat model's logits stand out), so only they are
+    // above the floor. Flat: every logit within 0.1, every token above it.
+    std::vector<float> row = RandomFloats(vocab, peaked ? 2.0f : 0.05f, 17);
+    for (int i = 0; peaked && i < 300; ++i) row[(i * 7919) % vocab] += 15.0f;
+    const DeviceSamplingParams params{.temperature = 0.6f, .top_p = 0.9f, .seed = 3};
+    // The nucleus by a sort, in double: the most likely tokens until 0.9 of the mass, with a
+    // margin of 1e-4 of the mass either side for the kernel's float sums.
+    const float max = *std::max_element(row.begin(), row.end());
+    std::vector<double> w(vocab);
+    double total = 0;
+    for (int i = 0; i < vocab; ++i) total += w[i] = std::exp((double(row[i]) - max) / 0.6);
+    std::vector<int> order(vocab);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int a, int b) { return w[a] > w[b]; });
+    std::vector<bool> allowed(vocab, false);
+    double mass = 0;
+    for (int id : order) {
+      if (mass >= (0.9 + 1e-4) * total) break;
+      allowed[id] = true;
+      mass += w[id];
+    }
+    const std::vector<int32_t> draws = Sample(row, params, 256);
+    for (int32_t id : draws) ASSERT_TRUE(id >= 0 && id < vocab && allowed[id]) << "peaked " << peaked << " id " << id;
+    EXPECT_GT(std::count_if(draws.begin(), draws.end(), [&](int32_t id) { return id != order[0]; }), 0);
+  }
+}
+
 }  // namespace
 }  // namespace cai::inference::cuda

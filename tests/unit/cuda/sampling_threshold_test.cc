@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -26,23 +27,48 @@ std::vector<float> Weights(const std::vector<float>& logits, float temperature) 
   return w;
 }
 
-// Ids the GPU keeps: weight >= KeepThreshold, with the stats summed as a block of 1024 threads
-// sums them (each thread a strided share, then a tree), all in float.
-std::vector<int> GpuKept(const std::vector<float>& w, const DeviceSamplingParams& p) {
+// Count and mass of the weights >= t, summed as a block of 1024 threads sums them (each thread a
+// strided share, then a tree), all in float.
+KeptStats BlockStats(const std::vector<float>& w, float t) {
+  std::vector<float> count(1024, 0.0f), mass(1024, 0.0f);
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (w[i] >= t) count[i % 1024] += 1.0f, mass[i % 1024] += w[i];
+  }
+  for (int half = 512; half > 0; half /= 2) {
+    for (int j = 0; j < half; ++j) count[j] += count[j + half], mass[j] += mass[j + half];
+  }
+  return KeptStats{count[0], mass[0]};
+}
+
+// Ids the GPU keeps: weight >= KeepThreshold, with the kernel's stats: over the whole row, or,
+// once narrowed, over the weights >= the floor in id order when at most kMaxSampleCandidates of
+// them (the kernel's shared-memory copy). Every pass after the narrowing must ask about a
+// threshold at or above the floor, or the kernel's answer from its copy would be wrong.
+std::vector<int> GpuKept(const std::vector<float>& w, const DeviceSamplingParams& p, int* passes_over_row = nullptr) {
   const int vocab = static_cast<int>(w.size());
-  int passes = 0;
-  const float threshold = KeepThreshold(p, vocab, [&](float t) {
-    ++passes;
-    std::vector<float> count(1024, 0.0f), mass(1024, 0.0f);
-    for (int i = 0; i < vocab; ++i) {
-      if (w[i] >= t) count[i % 1024] += 1.0f, mass[i % 1024] += w[i];
-    }
-    for (int half = 512; half > 0; half /= 2) {
-      for (int j = 0; j < half; ++j) count[j] += count[j + half], mass[j] += mass[j + half];
-    }
-    return KeptStats{count[0], mass[0]};
-  });
+  int passes = 0, row_passes = 0;
+  std::optional<float> floor;
+  std::vector<float> candidates;
+  const float threshold = KeepThreshold(
+      p, vocab,
+      [&](float t) {
+        ++passes;
+        if (floor.has_value()) {
+          EXPECT_GE(t, *floor) << "a pass below the floor after narrowing";
+          if (candidates.size() <= static_cast<size_t>(kMaxSampleCandidates)) return BlockStats(candidates, t);
+        }
+        ++row_passes;
+        return BlockStats(w, t);
+      },
+      [&](float f) {
+        EXPECT_FALSE(floor.has_value()) << "narrowed twice";
+        floor = f;
+        for (float x : w) {
+          if (x >= f) candidates.push_back(x);
+        }
+      });
   EXPECT_LE(passes, 2 * 31 + 1) << "a bisection over a float's bits takes at most 31 steps";
+  if (passes_over_row != nullptr) *passes_over_row = row_passes;
   std::vector<int> kept;
   for (int i = 0; i < vocab; ++i) {
     if (w[i] >= threshold) kept.push_back(i);
@@ -157,6 +183,23 @@ TEST(SamplingThreshold, EachFilterAlone) {
   EXPECT_EQ(GpuKept(w, {.top_k = 4, .top_p = 0.9f}), ids(3));  // 0.9 * 1.875 = 1.6875 <= 1.75
   // A mass that reaches top_p exactly is enough (0.5 * 2 = 1 = the first weight, all exact).
   EXPECT_EQ(GpuKept({1.0f, 0.5f, 0.25f, 0.25f}, {.top_p = 0.5f}), ids(1));
+}
+
+// A peaked row of 128k tokens (a chat model at temperature 0.6): top_p's passes run over the few
+// weights above the floor, not over the row; a flat row has too many and keeps the row passes,
+// with the same result either way.
+TEST(SamplingThreshold, TopPPassesRunOverTheFewWeightsAboveTheFloor) {
+  const std::vector<float> peaked = Weights(RandomLogits(128256, 3.0f, 5), 0.6f);
+  const DeviceSamplingParams p{.temperature = 0.6f, .top_p = 0.9f};
+  int row_passes = 0;
+  const std::vector<int> kept = GpuKept(peaked, p, &row_passes);
+  EXPECT_EQ(row_passes, 1) << "only the mass before top_p reads the whole row";
+  EXPECT_EQ(Drawable(kept, peaked), Drawable(SortedKept(peaked, p), peaked));
+  const std::vector<float> flat = Weights(RandomLogits(128256, 0.1f, 6), 1.0f);
+  const std::vector<int> flat_kept = GpuKept(flat, p, &row_passes);
+  EXPECT_GT(row_passes, 20) << "more than kMaxSampleCandidates weights above the floor: row passes";
+  const double before = Mass(Drawable(SortedKept(flat, {.top_p = 1.0f}), flat), flat);
+  EXPECT_GE(Mass(flat_kept, flat), 0.9 * before * (1 - 1e-5));
 }
 
 TEST(SamplingThreshold, TiesAtTheBoundaryAreAllKept) {

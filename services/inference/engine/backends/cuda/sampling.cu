@@ -63,11 +63,35 @@ __device__ KeptStats BlockKeptStats(const float* row, int vocab, float max, floa
   return stats;
 }
 
+// Exclusive prefix sum of `v` over the block, in thread order; every thread also gets the total.
+// `warp_totals` holds 32 ints in shared memory; the leading barrier lets callers reuse it.
+__device__ int BlockExclusiveScan(int v, int* warp_totals, int& total) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = (blockDim.x + 31) / 32;
+  int inclusive = v;
+  for (int offset = 1; offset < 32; offset <<= 1) {
+    const int before = __shfl_up_sync(0xffffffffu, inclusive, offset);
+    if (lane >= offset) inclusive += before;
+  }
+  __syncthreads();
+  if (lane == 31) warp_totals[warp] = inclusive;
+  __syncthreads();
+  int warp_offset = 0;
+  total = 0;
+  for (int w = 0; w < warps; ++w) {
+    if (w < warp) warp_offset += warp_totals[w];
+    total += warp_totals[w];
+  }
+  return warp_offset + inclusive - v;
+}
+
 // The filters (min_p, top_k, top_p) as one weight threshold (sampling_threshold.h), then a draw
-// among the weights at or above it.
+// among the weights at or above it. Each thread owns a contiguous chunk of ids for the gathering
+// of top-p's candidates (in id order, so their sums do not depend on timing) and for the draw.
 __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamplingParams* all_params, int vocab) {
   __shared__ float scratch[32];
+  __shared__ int warp_totals[32];
   __shared__ float chunk_mass[kThreads];
+  __shared__ float candidates[kMaxSampleCandidates];
   __shared__ int chosen;
   const DeviceSamplingParams p = all_params[blockIdx.x];
   const float* row = logits + static_cast<size_t>(blockIdx.x) * vocab;
@@ -77,18 +101,42 @@ __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamp
     return;
   }
   const float inv_t = 1.0f / p.temperature;
-  const float threshold = KeepThreshold(p, vocab, [&](float t) {
-    return BlockKeptStats(row, vocab, best.value, inv_t, t, scratch);
-  });
-
-  // Draw: each thread owns a contiguous chunk of ids; a scan of the chunk masses finds the owner
-  // of u, which walks its chunk (the scan and the owner test use the same float additions, so
-  // exactly one thread owns u). `chosen` starts as the argmax for a row with no mass at all.
   const int chunk = (vocab + kThreads - 1) / kThreads;
   const int begin = threadIdx.x * chunk, end = min(vocab, begin + chunk);
+  auto weight = [&](int i) { return expf((row[i] - best.value) * inv_t); };
+  int gathered = -1;  // weights in `candidates` once top-p narrowed to them; -1: the whole row
+  const float threshold = KeepThreshold(
+      p, vocab,
+      [&](float t) {
+        if (gathered < 0) return BlockKeptStats(row, vocab, best.value, inv_t, t, scratch);
+        float c = 0.0f, s = 0.0f;
+        for (int i = threadIdx.x; i < gathered; i += blockDim.x) {
+          if (candidates[i] >= t) c += 1.0f, s += candidates[i];
+        }
+        KeptStats stats;
+        stats.count = BlockSum(c, scratch);
+        stats.mass = BlockSum(s, scratch);
+        return stats;
+      },
+      [&](float floor) {
+        int own = 0, total = 0;
+        for (int i = begin; i < end; ++i) own += weight(i) >= floor ? 1 : 0;
+        int at = BlockExclusiveScan(own, warp_totals, total);
+        if (total > kMaxSampleCandidates) return;  // every thread sees the same total
+        for (int i = begin; i < end; ++i) {
+          const float w = weight(i);
+          if (w >= floor) candidates[at++] = w;
+        }
+        gathered = total;
+        __syncthreads();
+      });
+
+  // Draw: a scan of the chunk masses finds the owner of u, which walks its chunk (the scan and the
+  // owner test use the same float additions, so exactly one thread owns u). `chosen` starts as the
+  // argmax for a row with no mass at all.
   float own = 0.0f;
   for (int i = begin; i < end; ++i) {
-    const float w = expf((row[i] - best.value) * inv_t);
+    const float w = weight(i);
     if (w >= threshold) own += w;
   }
   chunk_mass[threadIdx.x] = own;
@@ -116,7 +164,7 @@ __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamp
     // the walk's end, and then the chunk's last drawable token, the one u is nearest, is taken.
     int last = -1;
     for (int i = begin; i < end; ++i) {
-      const float w = expf((row[i] - best.value) * inv_t);
+      const float w = weight(i);
       if (w < threshold || w == 0.0f) continue;
       last = i;
       acc += w;

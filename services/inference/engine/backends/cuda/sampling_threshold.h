@@ -16,6 +16,10 @@
 
 namespace cai::inference::cuda {
 
+// Weights at or above the top-p floor the kernel gathers into shared memory (32 KiB); a row with
+// more (a flat distribution) keeps its passes over the whole row.
+inline constexpr int kMaxSampleCandidates = 8192;
+
 // Count and mass of a row's weights at or above a threshold.
 struct KeptStats {
   float count = 0.0f;
@@ -50,8 +54,14 @@ CAI_HOST_DEVICE inline uint32_t BitsOfFloat(float f) {
 // Top-k and top-p bisect the threshold's bits (non-negative floats order like their bits), about 30
 // passes of `stats` each, so no sort is needed. `stats(t)` returns KeptStats of w >= t over the row;
 // on the device it is a block-wide reduction that every thread of the block calls alike.
-template <typename Stats>
-CAI_HOST_DEVICE float KeepThreshold(const DeviceSamplingParams& p, int vocab, const Stats& stats) {
+//
+// Before the top-p bisection, `narrow(floor)` is called once with a weight the top-p threshold
+// cannot be below: the weights under it hold less than half of the mass top_p leaves out, so
+// cutting there still keeps more than top_p of it. Every later `stats(t)` has t >= floor, so the
+// caller may answer from the weights >= floor alone (the kernel gathers them into shared memory,
+// where the ~30 passes are cheap; for a peaked row they are a few hundred of a vocabulary of 128k).
+template <typename Stats, typename Narrow>
+CAI_HOST_DEVICE float KeepThreshold(const DeviceSamplingParams& p, int vocab, const Stats& stats, const Narrow& narrow) {
   constexpr uint32_t kOneBits = 0x3f800000u;  // 1.0f, the largest weight
   float threshold = p.min_p > 0.0f ? p.min_p : 0.0f;
   if (p.top_k > 0 && p.top_k < vocab) {
@@ -67,8 +77,14 @@ CAI_HOST_DEVICE float KeepThreshold(const DeviceSamplingParams& p, int vocab, co
     threshold = fmaxf(threshold, FloatFromBits(lo));
   }
   if (p.top_p < 1.0f) {
-    const float target = p.top_p * stats(threshold).mass;
-    uint32_t lo = BitsOfFloat(threshold), hi = kOneBits + 1;  // mass(w >= lo) >= target
+    const float mass = stats(threshold).mass;
+    const float target = p.top_p * mass;
+    // Below `floor` lie fewer than vocab weights, each under it: less than 0.5 (1 - top_p) of the
+    // mass together, so mass(w >= floor) > (0.5 + 0.5 top_p) mass >= target (the half is margin
+    // for the float sums).
+    const float floor = fmaxf(threshold, 0.5f * (1.0f - p.top_p) * mass / static_cast<float>(vocab));
+    narrow(floor);
+    uint32_t lo = BitsOfFloat(floor), hi = kOneBits + 1;  // mass(w >= lo) >= target
     while (hi - lo > 1) {
       const uint32_t mid = lo + (hi - lo) / 2;
       if (stats(FloatFromBits(mid)).mass >= target) {
