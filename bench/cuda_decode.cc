@@ -283,7 +283,10 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure reaches a pipe as it is measured
   std::string command;
-  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0) command += ' ';
+    command += argv[i];  // (" " + std::string) trips GCC 12's -Wrestrict at -O3
+  }
   std::printf("command: %s\n", command.c_str());
   if (absl::Status device = cai::inference::cuda::CheckCudaDevice(); !device.ok()) {
     std::fprintf(stderr, "cai-bench-cuda-decode: %s (this benchmark needs an NVIDIA GPU)\n",

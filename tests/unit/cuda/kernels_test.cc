@@ -466,6 +466,33 @@ TEST(CudaSampling, TopPDrawsStayInTheNucleusOfAFullVocabulary) {
     const std::vector<int32_t> draws = Sample(row, params, 256);
     for (int32_t id : draws) ASSERT_TRUE(id >= 0 && id < vocab && allowed[id]) << "peaked " << peaked << " id " << id;
     EXPECT_GT(std::count_if(draws.begin(), draws.end(), [&](int32_t id) { return id != order[0]; }), 0);
+
+    // The kernel's own account: the peaked row's 300 heavy tokens gathered (the fast path taken),
+    // the flat row too wide to gather; the peaked row's threshold keeps exactly the nucleus.
+    DeviceBuffer<float> dl = ToDevice(row);
+    DeviceBuffer<DeviceSamplingParams> dp = ToDevice(std::vector<DeviceSamplingParams>{params});
+    DeviceBuffer<int32_t> dout = ToDevice(std::vector<int32_t>(1));
+    DeviceBuffer<SampleTrace> dtrace = ToDevice(std::vector<SampleTrace>(1));
+    ASSERT_EQ(LaunchSample(dout.get(), dl.get(), dp.get(), 1, vocab, nullptr, dtrace.get()), cudaSuccess);
+    const SampleTrace trace = ToHost(dtrace, 1)[0];
+    EXPECT_EQ(trace.gathered, peaked ? 300 : -1);
+    if (!peaked) continue;
+    std::vector<bool> nucleus(vocab, false);
+    mass = 0;
+    for (int id : order) {
+      if (mass >= 0.9 * total) break;
+      nucleus[id] = true;
+      mass += w[id];
+    }
+    // Host and device exp differ by an ulp or two; neighbouring heavy weights by about 2%.
+    for (int i = 0; i < vocab; ++i) {
+      const float weight = std::exp((row[i] - max) * (1.0f / 0.6f));
+      if (nucleus[i]) {
+        ASSERT_GE(weight, trace.threshold * (1 - 1e-5f)) << "id " << i << " of the nucleus is not kept";
+      } else {
+        ASSERT_LT(weight, trace.threshold * (1 + 1e-5f)) << "id " << i << " is kept outside the nucleus";
+      }
+    }
   }
 }
 

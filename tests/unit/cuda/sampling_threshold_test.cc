@@ -202,6 +202,19 @@ TEST(SamplingThreshold, TopPPassesRunOverTheFewWeightsAboveTheFloor) {
   EXPECT_GE(Mass(flat_kept, flat), 0.9 * before * (1 - 1e-5));
 }
 
+// The floor's margin, pinned: the most likely token and a flat tail of 999 tokens whose mass is just
+// above what the nucleus needs besides it, each tail token a little over twice the floor. A floor
+// of even 1.1 times the bound's (1 - top_p) mass / count cuts the tail and keeps too little.
+TEST(SamplingThreshold, FloorKeepsTheTailANucleusNeeds) {
+  for (float top_p : {0.5f, 0.9f}) {
+    const int vocab = 1000;
+    const float tail_mass = 1.01f * (1.0f - top_p) / top_p;  // 1 + tail_mass reaches top_p only with it all
+    std::vector<float> w(vocab, tail_mass / (vocab - 1));
+    w[0] = 1.0f;
+    EXPECT_EQ(GpuKept(w, {.top_p = top_p}).size(), static_cast<size_t>(vocab)) << "top_p " << top_p;
+  }
+}
+
 TEST(SamplingThreshold, TiesAtTheBoundaryAreAllKept) {
   // Where the CPU Sampler keeps exactly k (lowest ids first), the GPU keeps every token whose
   // weight equals the k-th: a threshold cannot split equal weights.

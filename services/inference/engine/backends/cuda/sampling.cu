@@ -87,7 +87,8 @@ __device__ int BlockExclusiveScan(int v, int* warp_totals, int& total) {
 // The filters (min_p, top_k, top_p) as one weight threshold (sampling_threshold.h), then a draw
 // among the weights at or above it. Each thread owns a contiguous chunk of ids for the gathering
 // of top-p's candidates (in id order, so their sums do not depend on timing) and for the draw.
-__global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamplingParams* all_params, int vocab) {
+__global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamplingParams* all_params, int vocab,
+                             SampleTrace* trace) {
   __shared__ float scratch[32];
   __shared__ int warp_totals[32];
   __shared__ float chunk_mass[kThreads];
@@ -130,6 +131,7 @@ __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamp
         gathered = total;
         __syncthreads();
       });
+  if (trace != nullptr && threadIdx.x == 0) trace[blockIdx.x] = SampleTrace{threshold, gathered};
 
   // Draw: a scan of the chunk masses finds the owner of u, which walks its chunk (the scan and the
   // owner test use the same float additions, so exactly one thread owns u). `chosen` starts as the
@@ -185,9 +187,9 @@ cudaError_t LaunchApplyLogitEdits(float* logits, int vocab, const LogitEdit* edi
 }
 
 cudaError_t LaunchSample(int32_t* out, const float* logits, const DeviceSamplingParams* params, int rows, int vocab,
-                         cudaStream_t stream) {
+                         cudaStream_t stream, SampleTrace* trace) {
   if (rows == 0) return cudaSuccess;
-  SampleKernel<<<rows, kThreads, 0, stream>>>(out, logits, params, vocab);
+  SampleKernel<<<rows, kThreads, 0, stream>>>(out, logits, params, vocab, trace);
   return cudaGetLastError();
 }
 

@@ -30,8 +30,17 @@ struct LogitEdit {
 // Applies `count` edits (device memory) to `logits` (rows of `vocab`); (row, id) pairs are unique.
 cudaError_t LaunchApplyLogitEdits(float* logits, int vocab, const LogitEdit* edits, int count, cudaStream_t stream);
 
-// out[r] = a token drawn from row r under params[r] (device memory, rows entries).
+// What the kernel decided for a row that it sampled (not for a greedy one), for tests: its keep
+// threshold on the weights, and how many weights top-p gathered into shared memory (-1: none, the
+// passes read the row).
+struct SampleTrace {
+  float threshold = 0.0f;
+  int32_t gathered = 0;
+};
+
+// out[r] = a token drawn from row r under params[r] (device memory, rows entries); `trace`, when
+// given (device memory, rows entries), receives each sampled row's SampleTrace.
 cudaError_t LaunchSample(int32_t* out, const float* logits, const DeviceSamplingParams* params, int rows, int vocab,
-                         cudaStream_t stream);
+                         cudaStream_t stream, SampleTrace* trace = nullptr);
 
 }  // namespace cai::inference::cuda

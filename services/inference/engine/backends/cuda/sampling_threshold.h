@@ -56,10 +56,13 @@ CAI_HOST_DEVICE inline uint32_t BitsOfFloat(float f) {
 // on the device it is a block-wide reduction that every thread of the block calls alike.
 //
 // Before the top-p bisection, `narrow(floor)` is called once with a weight the top-p threshold
-// cannot be below: the weights under it hold less than half of the mass top_p leaves out, so
-// cutting there still keeps more than top_p of it. Every later `stats(t)` has t >= floor, so the
+// cannot be below: the kept weights under it hold less than half of the mass top_p leaves out, so
+// cutting there still keeps more than top_p of it. Every later `stats(t)` has t > floor, so the
 // caller may answer from the weights >= floor alone (the kernel gathers them into shared memory,
 // where the ~30 passes are cheap; for a peaked row they are a few hundred of a vocabulary of 128k).
+// Up to float rounding: the mass before top_p and the masses after narrowing are sums in different
+// orders, and where they round against the bound (top_p within ~1e-7 of 1) the result is the floor
+// itself, which keeps more than the exact nucleus by less than (1 - top_p) / 2 of the mass.
 template <typename Stats, typename Narrow>
 CAI_HOST_DEVICE float KeepThreshold(const DeviceSamplingParams& p, int vocab, const Stats& stats, const Narrow& narrow) {
   constexpr uint32_t kOneBits = 0x3f800000u;  // 1.0f, the largest weight
@@ -77,12 +80,13 @@ CAI_HOST_DEVICE float KeepThreshold(const DeviceSamplingParams& p, int vocab, co
     threshold = fmaxf(threshold, FloatFromBits(lo));
   }
   if (p.top_p < 1.0f) {
-    const float mass = stats(threshold).mass;
-    const float target = p.top_p * mass;
-    // Below `floor` lie fewer than vocab weights, each under it: less than 0.5 (1 - top_p) of the
-    // mass together, so mass(w >= floor) > (0.5 + 0.5 top_p) mass >= target (the half is margin
-    // for the float sums).
-    const float floor = fmaxf(threshold, 0.5f * (1.0f - p.top_p) * mass / static_cast<float>(vocab));
+    const KeptStats kept = stats(threshold);
+    const float target = p.top_p * kept.mass;
+    // Below `floor` lie fewer than kept.count kept weights, each under it: less than
+    // 0.5 (1 - top_p) of the mass together, so mass(w >= floor) > (0.5 + 0.5 top_p) mass >= target
+    // (the half is margin for the float sums). At most 1, the largest weight, whatever the inputs.
+    const float floor =
+        fminf(1.0f, fmaxf(threshold, 0.5f * (1.0f - p.top_p) * kept.mass / fmaxf(kept.count, 1.0f)));
     narrow(floor);
     uint32_t lo = BitsOfFloat(floor), hi = kOneBits + 1;  // mass(w >= lo) >= target
     while (hi - lo > 1) {
