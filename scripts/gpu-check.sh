@@ -52,4 +52,8 @@ ctest --test-dir build-gpu -L gpu --output-on-failure --timeout 120 ${1:+-R "$1"
   status=1
 timeout 300 build-gpu/bin/cai-bench-cuda-decode 2>&1 | tee "$out/bench-cuda-decode.log" || status=1
 timeout 60 build-gpu/bin/cai-bench-sampler 2>&1 | tee "$out/bench-sampler.log" || status=1
+# The lines that matter, last, so a caller that keeps only the end of the output still has them.
+echo "== summary (logs in $out)"
+grep -E "tests passed|tests failed|\*\*\*Failed|\(Failed\)|\(Timeout\)" "$out/ctest-gpu.log" | tail -20
+grep -vE "^command:" "$out/bench-cuda-decode.log" | tail -40
 exit "$status"
