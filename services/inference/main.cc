@@ -34,6 +34,9 @@ ABSL_FLAG(bool, gpu_tensor_core_attention, true,
           "cuda: prefill attention on tensor cores for BF16 KV caches with head_dim 64 or 128 (queries and "
           "softmax weights rounded to BF16 for the products, as FlashAttention does); false: F32 products "
           "on CUDA cores");
+ABSL_FLAG(bool, gpu_programmatic_launch, true,
+          "cuda: each kernel of a step is scheduled while the previous one finishes and waits for it on the "
+          "device (Hopper programmatic dependent launch), hiding launch gaps; false: plain launches");
 ABSL_FLAG(int, max_model_len, 0,
           "positions one sequence may reach, prompt and completion together; 0: the model's context (cuda "
           "caps it at 8192 unless set)");
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
       .gpu_kv_cache_fraction = gpu_fraction,
       .gpu_decode_partitions = decode_partitions,
       .gpu_tensor_core_attention = absl::GetFlag(FLAGS_gpu_tensor_core_attention),
+      .gpu_programmatic_launch = absl::GetFlag(FLAGS_gpu_programmatic_launch),
       .max_context = max_model_len,
       .max_batch_tokens = scheduler.max_batch_tokens,
       .max_batch_sequences = scheduler.max_running,

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "lib/common/status_macros.h"
 #include "services/inference/engine/backends/cpu/cpu_backend.h"
 
 #if CAI_HAVE_CUDA
@@ -77,6 +78,7 @@ absl::StatusOr<LoadedBackend> LoadBackend(const ModelConfig& config, std::shared
     absl::StatusOr<std::unique_ptr<cuda::CudaTransformer>> model =
         cuda::CudaTransformer::Load(config, *checkpoint, cuda_options);
     if (!model.ok()) return model.status();
+    CAI_RETURN_IF_ERROR((*model)->SetProgrammaticLaunch(options.gpu_programmatic_launch));
     loaded.backend = std::make_unique<cuda::CudaBackend>(*std::move(model));
     return loaded;
 #else
