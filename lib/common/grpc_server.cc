@@ -39,6 +39,8 @@ int WaitForTerminationSignal() {
   return sig;
 }
 
+void RequestShutdown() { kill(getpid(), SIGTERM); }
+
 absl::Status ServeUntilSignal(const std::string& address,
                               const std::vector<grpc::Service*>& services,
                               const std::string& service_name) {

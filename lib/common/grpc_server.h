@@ -21,5 +21,8 @@ absl::Status ServeUntilSignal(const std::string& address,
 void BlockTerminationSignals();
 // Waits (blocked as above) for SIGINT or SIGTERM and returns which arrived.
 int WaitForTerminationSignal();
+// Sends this process SIGTERM, so ServeUntilSignal shuts down as if an operator had asked: for a
+// server that finds it can no longer do its work (a lost GPU). Safe from any thread.
+void RequestShutdown();
 
 }  // namespace cai

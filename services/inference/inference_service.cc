@@ -48,13 +48,14 @@ v1::GenerateResponse ToProto(const Tokenizer& tokenizer, const ChoiceDelta& delt
 }  // namespace
 
 InferenceService::InferenceService(std::string model_id, std::unique_ptr<LoadedModel> model,
-                                   int max_concurrent_sequences, const SchedulerOptions& scheduler)
+                                   int max_concurrent_sequences, const SchedulerOptions& scheduler,
+                                   BatchEngine::BackendLost on_backend_lost)
     : model_id_(std::move(model_id)),
       model_(std::move(model)),
       created_(std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count()),
       limiter_(max_concurrent_sequences),
-      engine_(*model_->backend, *model_->tokenizer, scheduler) {}
+      engine_(*model_->backend, *model_->tokenizer, scheduler, std::move(on_backend_lost)) {}
 
 grpc::Status InferenceService::ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
                                           v1::ListModelsResponse* response) {

@@ -18,8 +18,9 @@ namespace cai::inference {
 // `max_concurrent_sequences` requests are inside the engine at once, later ones queue here.
 class InferenceService final : public cai::v1::Inference::Service {
  public:
+  // `on_backend_lost`: BatchEngine's, called once if the model's backend stops being usable.
   InferenceService(std::string model_id, std::unique_ptr<LoadedModel> model, int max_concurrent_sequences,
-                   const SchedulerOptions& scheduler = {});
+                   const SchedulerOptions& scheduler = {}, BatchEngine::BackendLost on_backend_lost = nullptr);
 
   grpc::Status ListModels(grpc::ServerContext* context, const v1::ListModelsRequest* request,
                           v1::ListModelsResponse* response) override;

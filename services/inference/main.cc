@@ -1,5 +1,6 @@
 // cai-inference: serves one Hugging Face model directory over cai.v1.Inference.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -144,11 +145,21 @@ int main(int argc, char** argv) {
                ChatTemplateName((*model)->chat_template), ", in ", seconds, " s");
   cai::LogInfo("KV cache: ", engine.num_kv_blocks(), " blocks of ", cai::inference::kKvBlockSize, " positions (",
                engine.num_kv_blocks() * cai::inference::kKvBlockSize, " positions in all)");
-  cai::inference::InferenceService service(name, *std::move(model), max_sequences, scheduler);
+  // A backend that can no longer run (a GPU whose CUDA context is gone) fails every request; the
+  // process shuts down and exits non-zero so that its supervisor (compose's restart policy)
+  // starts a fresh one.
+  std::atomic<bool> backend_lost{false};
+  cai::inference::InferenceService service(name, *std::move(model), max_sequences, scheduler,
+                                           [&backend_lost](const absl::Status& why) {
+                                             cai::LogError("the model can no longer run: ", why.ToString(),
+                                                           "; shutting down");
+                                             backend_lost = true;
+                                             cai::RequestShutdown();
+                                           });
   absl::Status status = cai::ServeUntilSignal(absl::GetFlag(FLAGS_listen), {&service}, "cai.v1.Inference");
   if (!status.ok()) {
     cai::LogError(status.ToString());
     return 1;
   }
-  return 0;
+  return backend_lost ? 1 : 0;
 }

@@ -56,6 +56,8 @@ def test_base_file_starts_without_a_gpu_runtime():
     # The operator chooses the device (CAI_DEVICE); the default lets the service pick and log it.
     command = services["inference"]["command"]
     assert command[command.index("--device") + 1] == "${CAI_DEVICE:-auto}"
+    # The inference service exits 1 when its GPU context is lost; compose starts a fresh one.
+    assert services["inference"]["restart"] == "on-failure"
 
 
 def test_gpu_overlay_runs_the_cuda_image_on_the_gpu():

@@ -4,8 +4,11 @@
 
 namespace cai::inference {
 
-BatchEngine::BatchEngine(ForwardBackend& backend, const Tokenizer& tokenizer, const SchedulerOptions& options)
-    : context_(backend.context_length()),
+BatchEngine::BatchEngine(ForwardBackend& backend, const Tokenizer& tokenizer, const SchedulerOptions& options,
+                         BackendLost on_backend_lost)
+    : backend_(backend),
+      on_backend_lost_(std::move(on_backend_lost)),
+      context_(backend.context_length()),
       vocab_size_(static_cast<int32_t>(backend.config().vocab_size)),
       scheduler_(backend, &tokenizer, options) {
   num_blocks_ = scheduler_.num_blocks();
@@ -38,6 +41,7 @@ absl::StatusOr<GenerationResult> BatchEngine::Generate(const GenerationRequest& 
   call->request = request;
   {
     std::lock_guard lock(mu_);
+    if (!lost_.ok()) return lost_;
     incoming_.push_back(call);
   }
   work_cv_.notify_all();
@@ -78,6 +82,10 @@ void BatchEngine::Loop() {
     for (; !incoming_.empty(); incoming_.pop_front()) {
       std::shared_ptr<Call>& call = incoming_.front();
       if (call->cancel) continue;
+      if (!lost_.ok()) {
+        call->result = lost_;
+        continue;
+      }
       absl::StatusOr<uint64_t> id = scheduler_.Add(call->request);
       if (!id.ok()) {
         call->result = id.status();
@@ -90,9 +98,10 @@ void BatchEngine::Loop() {
       if (call->cancel) scheduler_.Cancel(call->id);
     }
     lock.unlock();
-    const bool ran = !scheduler_.Step().chunks.empty();
+    const bool ran = lost_.ok() && !scheduler_.Step().chunks.empty();  // lost_: only this thread writes it
     lock.lock();
     steps_ += ran ? 1 : 0;
+    if (ran) CheckBackend();
     // Mail out.
     preemptions_ = scheduler_.preemptions();
     for (auto it = calls_.begin(); it != calls_.end();) {
@@ -107,6 +116,28 @@ void BatchEngine::Loop() {
     }
     progress_cv_.notify_all();
   }
+}
+
+void BatchEngine::CheckBackend() {
+  if (!lost_.ok()) return;
+  absl::Status usable = backend_.Usable();
+  if (usable.ok()) return;
+  lost_ = usable;
+  // Told before any request learns of the loss, so whoever sees a failed request may rely on it.
+  if (on_backend_lost_) on_backend_lost_(usable);
+  // The step's own requests already failed with its error; the rest (queued, preempted, waiting
+  // for blocks) fail with the loss, and their blocks go back.
+  for (const std::shared_ptr<Call>& call : calls_) {
+    if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler_.TakeResult(call->id)) {
+      call->result = *std::move(result);
+    } else {
+      scheduler_.Cancel(call->id);
+      scheduler_.TakeResult(call->id);  // drops the request (its result is the cancellation)
+      call->result = lost_;
+    }
+  }
+  calls_.clear();
+  progress_cv_.notify_all();
 }
 
 }  // namespace cai::inference

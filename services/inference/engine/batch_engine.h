@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -21,8 +22,17 @@ namespace cai::inference {
 // callers talk to it through small mailboxes.
 class BatchEngine {
  public:
-  // Drives `backend` from its own thread; `backend` and `tokenizer` must outlive it.
-  BatchEngine(ForwardBackend& backend, const Tokenizer& tokenizer, const SchedulerOptions& options);
+  // Called once, on the engine thread, when the backend stops being usable (ForwardBackend::Usable,
+  // a GPU whose CUDA context is gone), before any request is answered with the loss: the process
+  // should then restart (cai-inference exits). It runs under the engine's lock: it must not call
+  // back into the engine.
+  using BackendLost = std::function<void(const absl::Status&)>;
+
+  // Drives `backend` from its own thread; `backend` and `tokenizer` must outlive it. Once the
+  // backend is lost, every request in flight or queued fails with its Usable() status, and so does
+  // every later one, at once.
+  BatchEngine(ForwardBackend& backend, const Tokenizer& tokenizer, const SchedulerOptions& options,
+              BackendLost on_backend_lost = nullptr);
   ~BatchEngine();
   BatchEngine(const BatchEngine&) = delete;
   BatchEngine& operator=(const BatchEngine&) = delete;
@@ -47,7 +57,13 @@ class BatchEngine {
   };
 
   void Loop();
+  // After a step, under mu_: if the backend is no longer usable, tells on_backend_lost_ and fails
+  // every call.
+  void CheckBackend();
 
+  ForwardBackend& backend_;
+  const BackendLost on_backend_lost_;
+  absl::Status lost_;  // the backend's Usable() once it failed; guarded by mu_
   const int64_t context_;
   const int32_t vocab_size_;
   int64_t num_blocks_ = 0;

@@ -54,6 +54,11 @@ class ForwardBackend {
   // ForwardBatch, except that a sequence with draws[i] set gets its next token drawn into
   // tokens[i] and its row of `logits` is left unwritten.
   virtual bool samples_on_device() const { return false; }
+
+  // OK while the backend can run steps. After a fault it cannot recover from (a GPU whose CUDA
+  // context an illegal address or an uncorrectable ECC error has ended), why not: no later step
+  // will run, and only a new process can use the device again.
+  virtual absl::Status Usable() const { return absl::OkStatus(); }
   virtual absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> /*batch*/,
                                            std::span<const DeviceDraw* const> /*draws*/,
                                            std::span<float> /*logits*/, std::span<int32_t> /*tokens*/) {

@@ -1,6 +1,7 @@
 // The threaded continuous-batching engine: concurrent callers get what they would get alone.
 #include "services/inference/engine/batch_engine.h"
 
+#include <atomic>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -106,6 +107,65 @@ TEST_F(BatchEngineTest, AGoneReaderGivesItsBlocksBack) {
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(next->completion_tokens, 300);
   EXPECT_EQ(engine.preemptions(), 0);
+}
+
+// The CPU backend, losing its "device" after `good_steps` forward passes as a GPU does on an
+// illegal address: that pass fails, and so does every later one, with Usable() saying why.
+class LosesDeviceAfter final : public ForwardBackend {
+ public:
+  LosesDeviceAfter(ForwardBackend& backend, int good_steps) : backend_(backend), good_steps_(good_steps) {}
+  const ModelConfig& config() const override { return backend_.config(); }
+  std::string device_name() const override { return backend_.device_name(); }
+  int64_t context_length() const override { return backend_.context_length(); }
+  int64_t num_kv_blocks() const override { return backend_.num_kv_blocks(); }
+  int max_batch_tokens() const override { return backend_.max_batch_tokens(); }
+  int max_batch_sequences() const override { return backend_.max_batch_sequences(); }
+  absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override {
+    if (!lost_.ok()) return lost_;
+    if (steps_++ < good_steps_) return backend_.ForwardBatch(batch, logits);
+    lost_ = absl::UnavailableError("the device is lost");
+    return absl::InternalError("an illegal memory access was encountered");
+  }
+  absl::Status Usable() const override { return lost_; }
+
+ private:
+  ForwardBackend& backend_;
+  const int good_steps_;
+  int steps_ = 0;
+  absl::Status lost_;
+};
+
+TEST_F(BatchEngineTest, ALostBackendFailsEveryRequestAndIsReportedOnce) {
+  CpuBackend cpu(*demo_->model, 16 << 20);
+  LosesDeviceAfter backend(cpu, 3);
+  std::atomic<int> reports{0};
+  absl::Status reported;
+  BatchEngine engine(backend, *demo_->tokenizer, {.max_batch_tokens = 16}, [&](const absl::Status& why) {
+    reported = why;
+    ++reports;
+  });
+  // Two long requests at once: whether a request is in the failing step, still waiting, or only
+  // arrives after the loss, it fails.
+  GenerationRequest long_request = Request("A much longer prompt about the sea and the sky, and the hills", 0, 2);
+  long_request.max_tokens = 64;
+  std::vector<absl::StatusOr<std::vector<std::string>>> results(2);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = Collect(
+          [&](const DeltaCallback& cb) { return engine.Generate(long_request, cb, [] { return false; }); }, 2);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const auto& result : results) EXPECT_FALSE(result.ok());
+  EXPECT_EQ(reports.load(), 1);
+  EXPECT_EQ(reported.code(), absl::StatusCode::kUnavailable) << reported;
+  // Later requests fail at once, with the reason.
+  absl::StatusOr<GenerationResult> later =
+      engine.Generate(Request("Hello", 0, 1), [](const ChoiceDelta&) { return true; }, [] { return false; });
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.status(), reported);
+  EXPECT_EQ(reports.load(), 1);
 }
 
 }  // namespace

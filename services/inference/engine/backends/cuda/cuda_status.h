@@ -9,6 +9,11 @@ namespace cai::inference::cuda {
 // OK for cudaSuccess; otherwise Internal "<what>: <cudaGetErrorString>".
 absl::Status CudaStatus(cudaError_t error, const char* what);
 
+// Errors after which this process's CUDA context is unusable: every later call fails with them,
+// and in CUDA's words "the process must be terminated and relaunched" (illegal or misaligned
+// addresses, kernel asserts and traps, hardware faults, uncorrectable ECC errors).
+bool IsStickyCudaError(cudaError_t error);
+
 // OK when at least one CUDA device is usable; otherwise FailedPrecondition
 // "no CUDA device: <reason>" (no driver, no GPU, or a broken installation). Safe to call on a
 // machine without a driver: the runtime loads libcuda lazily and reports its absence here.

@@ -538,6 +538,30 @@ absl::Status CudaTransformer::Run(const ForwardBatch& batch) {
 }
 
 absl::Status CudaTransformer::Forward(const ForwardBatch& batch, std::span<float> logits) {
+  if (!lost_.ok()) return lost_;
+  return NoteLoss(RunForward(batch, logits));
+}
+
+absl::Status CudaTransformer::ForwardDraw(const ForwardBatch& batch, std::span<const DeviceDraw* const> draws,
+                                         std::span<float> logits, std::span<int32_t> tokens) {
+  if (!lost_.ok()) return lost_;
+  return NoteLoss(RunDraw(batch, draws, logits, tokens));
+}
+
+absl::Status CudaTransformer::NoteLoss(absl::Status step) {
+  if (step.ok()) return step;
+  // A sticky error is returned by every call from then on, this synchronisation too; any other
+  // failure (a bad batch, a launch refused) leaves the context usable.
+  if (const cudaError_t now = cudaDeviceSynchronize(); IsStickyCudaError(now)) {
+    lost_ = absl::UnavailableError(absl::StrCat("cuda: the GPU context is lost (", cudaGetErrorString(now),
+                                                ", in a step that failed with: ", step.message(),
+                                                "); no later step can run: the process must restart"));
+    return lost_;
+  }
+  return step;
+}
+
+absl::Status CudaTransformer::RunForward(const ForwardBatch& batch, std::span<float> logits) {
   const size_t vocab = static_cast<size_t>(config_.vocab_size), bytes = batch.logit_tokens.size() * vocab * 4;
   if (logits.size() != batch.logit_tokens.size() * vocab) {
     return absl::InvalidArgumentError("cuda forward: logits buffer is not logit rows x vocab_size floats");
@@ -567,8 +591,8 @@ absl::StatusOr<std::vector<int32_t>> CudaTransformer::ForwardSample(const Forwar
   return tokens;
 }
 
-absl::Status CudaTransformer::ForwardDraw(const ForwardBatch& batch, std::span<const DeviceDraw* const> draws,
-                                         std::span<float> logits, std::span<int32_t> tokens) {
+absl::Status CudaTransformer::RunDraw(const ForwardBatch& batch, std::span<const DeviceDraw* const> draws,
+                                     std::span<float> logits, std::span<int32_t> tokens) {
   const size_t rows = batch.logit_tokens.size(), vocab = static_cast<size_t>(config_.vocab_size);
   const bool every_row_drawn =
       std::all_of(draws.begin(), draws.end(), [](const DeviceDraw* d) { return d != nullptr; });

@@ -87,6 +87,10 @@ class CudaTransformer {
   // options().tensor_core_attention from the next step on (prefill is never in a captured graph).
   void SetTensorCoreAttention(bool on) { options_.tensor_core_attention = on; }
 
+  // OK while the GPU can run steps; after a step failed with an error that ends the process's CUDA
+  // context (IsStickyCudaError), Unavailable saying so, and every later step returns it at once.
+  const absl::Status& lost() const { return lost_; }
+
   // Runs the batch and writes logit_tokens.size() rows of vocab_size floats into `logits`.
   absl::Status Forward(const ForwardBatch& batch, std::span<float> logits);
   // Runs the batch and picks one token per logit row on the device (logits never leave it):
@@ -120,6 +124,11 @@ class CudaTransformer {
   // Checks the batch, uploads it, and runs (or replays) the forward pass up to the logits on the device.
   absl::Status Run(const ForwardBatch& batch);
   absl::Status Enqueue(int num_tokens, int num_logits, int num_decodes, int num_tiles);
+  absl::Status RunForward(const ForwardBatch& batch, std::span<float> logits);
+  absl::Status RunDraw(const ForwardBatch& batch, std::span<const DeviceDraw* const> draws, std::span<float> logits,
+                       std::span<int32_t> tokens);
+  // `step`, unless it failed because the CUDA context is gone: then lost_ is set and returned.
+  absl::Status NoteLoss(absl::Status step);
   absl::Status Project(float* out, int out_stride, const float* x, int num_tokens, const DeviceMatrix& w);
   // Decode-sized steps run the mat-vec kernels; larger ones cuBLAS.
   bool UsesMatVec(int num_tokens) const { return num_tokens < options_.gemm_min_tokens; }
@@ -133,6 +142,7 @@ class CudaTransformer {
   AttentionShape attention_;
   DType kv_dtype_ = DType::kF32;
   int decode_partitions_ = 1;
+  absl::Status lost_;
 
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
