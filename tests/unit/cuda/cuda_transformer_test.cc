@@ -5,17 +5,21 @@
 // golden continuation itself must come out too.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <numeric>
 #include <optional>
 #include <string>
 #include <tuple>
 
+#include "absl/strings/match.h"
 #include "services/inference/engine/backends/cpu/transformer_model.h"
 #include "services/inference/engine/backends/cuda/cuda_transformer.h"
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/safetensors.h"
 #include "tests/unit/cuda/cuda_golden_test_util.h"
+#include "tests/unit/cuda/device_fault.h"
 
 namespace cai::inference::cuda {
 namespace {
@@ -305,6 +309,48 @@ TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
   const std::vector<float> plain = run(false), programmatic = run(true);
   ASSERT_EQ(plain.size(), programmatic.size());
   EXPECT_TRUE(plain == programmatic) << "max difference " << MaxAbsDiff(programmatic, plain);
+}
+
+// A fault that ends the CUDA context (here a kernel writing through a null pointer) is seen by the
+// next step, which returns Unavailable saying the process must restart, and so does every step
+// after it, at once: CudaBackend::Usable() reports it and cai-inference exits. In a process of its
+// own (the context cannot be used again), re-executed by gtest rather than forked from this one.
+// Runs in the death test's own process: loads the golden Llama, steps, faults, steps twice more,
+// and exits 0 only if the loss was reported as it should be.
+[[noreturn]] void StepFaultAndStepAgain() {
+  const ModelConfig config = ReadConfig("llama3");
+  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open((kModels / "llama3").string());
+  if (!checkpoint.ok()) std::exit(2);
+  CudaEngineOptions options;
+  options.max_kv_blocks = 4;
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(config, **checkpoint, options);
+  if (!gpu.ok()) std::exit(2);
+  std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
+  const int32_t zero = 0;
+  std::vector<float> logits(config.vocab_size);
+  auto step = [&] {
+    return (*gpu)->Forward(
+        ForwardBatch{std::span(&zero, 1), std::span(&zero, 1), std::span(&zero, 1), table, std::span(&zero, 1)},
+        logits);
+  };
+  if (!step().ok() || !(*gpu)->lost().ok()) std::exit(3);  // healthy before the fault
+  LaunchIllegalWrite();
+  const absl::Status first = step(), second = step();
+  std::fprintf(stderr, "first: %s\n", first.ToString().c_str());
+  const bool reported = first.code() == absl::StatusCode::kUnavailable &&
+                        absl::StrContains(first.message(), "must restart") && second == first &&
+                        (*gpu)->lost() == first;
+  std::exit(reported ? 0 : 4);
+}
+
+// A fault that ends the CUDA context (here a kernel writing through a null pointer) is seen by the
+// next step, which returns Unavailable saying the process must restart, and so does every step
+// after it, at once: CudaBackend::Usable() reports it and cai-inference exits. In a process of its
+// own (the context cannot be used again), re-executed by gtest rather than forked from this one.
+TEST(CudaTransformerDeathTest, ALostContextIsReportedAndStays) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(StepFaultAndStepAgain(), ::testing::ExitedWithCode(0), "first: UNAVAILABLE: cuda: the GPU context is lost");
 }
 
 // The prefill of a head_dim-128 model (the golden models' 16 does not fit the tensor-core kernel)
