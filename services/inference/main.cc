@@ -149,14 +149,17 @@ int main(int argc, char** argv) {
   // process shuts down and exits non-zero so that its supervisor (compose's restart policy)
   // starts a fresh one.
   std::atomic<bool> backend_lost{false};
-  cai::inference::InferenceService service(name, *std::move(model), max_sequences, scheduler,
-                                           [&backend_lost](const absl::Status& why) {
-                                             cai::LogError("the model can no longer run: ", why.ToString(),
-                                                           "; shutting down");
-                                             backend_lost = true;
-                                             cai::RequestShutdown();
-                                           });
-  absl::Status status = cai::ServeUntilSignal(absl::GetFlag(FLAGS_listen), {&service}, "cai.v1.Inference");
+  absl::Status status;
+  {
+    cai::inference::InferenceService service(name, *std::move(model), max_sequences, scheduler,
+                                             [&backend_lost](const absl::Status& why) {
+                                               cai::LogError("the model can no longer run: ", why.ToString(),
+                                                             "; shutting down");
+                                               backend_lost = true;
+                                               cai::RequestShutdown();
+                                             });
+    status = cai::ServeUntilSignal(absl::GetFlag(FLAGS_listen), {&service}, "cai.v1.Inference");
+  }  // the engine's last step has ended: backend_lost is final
   if (!status.ok()) {
     cai::LogError(status.ToString());
     return 1;

@@ -101,7 +101,6 @@ void BatchEngine::Loop() {
     const bool ran = lost_.ok() && !scheduler_.Step().chunks.empty();  // lost_: only this thread writes it
     lock.lock();
     steps_ += ran ? 1 : 0;
-    if (ran) CheckBackend();
     // Mail out.
     preemptions_ = scheduler_.preemptions();
     for (auto it = calls_.begin(); it != calls_.end();) {
@@ -114,6 +113,8 @@ void BatchEngine::Loop() {
         ++it;
       }
     }
+    // Still under mu_: callers see the loss only after on_backend_lost_ has run.
+    if (ran) CheckBackend();
     progress_cv_.notify_all();
   }
 }
@@ -123,21 +124,17 @@ void BatchEngine::CheckBackend() {
   absl::Status usable = backend_.Usable();
   if (usable.ok()) return;
   lost_ = usable;
-  // Told before any request learns of the loss, so whoever sees a failed request may rely on it.
+  // Told before any request learns of the loss (mu_ is held until the results are out), so
+  // whoever sees a failed request may rely on it.
   if (on_backend_lost_) on_backend_lost_(usable);
-  // The step's own requests already failed with its error; the rest (queued, preempted, waiting
-  // for blocks) fail with the loss, and their blocks go back.
+  // The step's own requests have their results already (its error); the rest, queued, preempted
+  // or waiting for blocks, fail with the loss, and their blocks go back.
   for (const std::shared_ptr<Call>& call : calls_) {
-    if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler_.TakeResult(call->id)) {
-      call->result = *std::move(result);
-    } else {
-      scheduler_.Cancel(call->id);
-      scheduler_.TakeResult(call->id);  // drops the request (its result is the cancellation)
-      call->result = lost_;
-    }
+    scheduler_.Cancel(call->id);
+    scheduler_.TakeResult(call->id);  // drops the request (its result is the cancellation)
+    call->result = lost_;
   }
   calls_.clear();
-  progress_cv_.notify_all();
 }
 
 }  // namespace cai::inference

@@ -29,8 +29,8 @@ class BatchEngine {
   using BackendLost = std::function<void(const absl::Status&)>;
 
   // Drives `backend` from its own thread; `backend` and `tokenizer` must outlive it. Once the
-  // backend is lost, every request in flight or queued fails with its Usable() status, and so does
-  // every later one, at once.
+  // backend is lost, the requests of the failing step fail with its error, every other request in
+  // flight or queued with the backend's Usable() status, and so does every later one, at once.
   BatchEngine(ForwardBackend& backend, const Tokenizer& tokenizer, const SchedulerOptions& options,
               BackendLost on_backend_lost = nullptr);
   ~BatchEngine();
@@ -57,8 +57,8 @@ class BatchEngine {
   };
 
   void Loop();
-  // After a step, under mu_: if the backend is no longer usable, tells on_backend_lost_ and fails
-  // every call.
+  // After a step's results are out, under mu_: if the backend is no longer usable, tells
+  // on_backend_lost_ and fails every call still running.
   void CheckBackend();
 
   ForwardBackend& backend_;

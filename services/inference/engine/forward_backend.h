@@ -55,15 +55,17 @@ class ForwardBackend {
   // tokens[i] and its row of `logits` is left unwritten.
   virtual bool samples_on_device() const { return false; }
 
-  // OK while the backend can run steps. After a fault it cannot recover from (a GPU whose CUDA
-  // context an illegal address or an uncorrectable ECC error has ended), why not: no later step
-  // will run, and only a new process can use the device again.
-  virtual absl::Status Usable() const { return absl::OkStatus(); }
   virtual absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> /*batch*/,
                                            std::span<const DeviceDraw* const> /*draws*/,
                                            std::span<float> /*logits*/, std::span<int32_t> /*tokens*/) {
     return absl::UnimplementedError("this backend does not draw tokens itself");
   }
+
+  // OK while the backend can run steps. After a fault it cannot recover from (a GPU whose CUDA
+  // context an illegal address or an uncorrectable ECC error has ended), why not: no later step
+  // will run, and only a new process can use the device again. It turns only in a step that
+  // returns an error (so no request that step ran has succeeded).
+  virtual absl::Status Usable() const { return absl::OkStatus(); }
 };
 
 }  // namespace cai::inference

@@ -313,10 +313,10 @@ TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
 
 // A fault that ends the CUDA context (here a kernel writing through a null pointer) is seen by the
 // next step, which returns Unavailable saying the process must restart, and so does every step
-// after it, at once: CudaBackend::Usable() reports it and cai-inference exits. In a process of its
-// own (the context cannot be used again), re-executed by gtest rather than forked from this one.
-// Runs in the death test's own process: loads the golden Llama, steps, faults, steps twice more,
-// and exits 0 only if the loss was reported as it should be.
+// after it, at once: CudaBackend::Usable() reports it and cai-inference exits. The context cannot
+// be used again, so the body runs in a process gtest re-executes (not forks: CUDA is initialised).
+// The death test's body, in a process of its own: loads the golden Llama, steps, faults, steps twice
+// more, and exits 0 only if the loss was reported as it should be.
 [[noreturn]] void StepFaultAndStepAgain() {
   const ModelConfig config = ReadConfig("llama3");
   absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open((kModels / "llama3").string());
@@ -334,7 +334,8 @@ TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
         logits);
   };
   if (!step().ok() || !(*gpu)->lost().ok()) std::exit(3);  // healthy before the fault
-  LaunchIllegalWrite();
+  // The fault, made certain before the next step (it runs on another stream than the engine's).
+  if (LaunchIllegalWrite() != cudaSuccess || cudaDeviceSynchronize() != cudaErrorIllegalAddress) std::exit(5);
   const absl::Status first = step(), second = step();
   std::fprintf(stderr, "first: %s\n", first.ToString().c_str());
   const bool reported = first.code() == absl::StatusCode::kUnavailable &&

@@ -110,10 +110,13 @@ TEST_F(BatchEngineTest, AGoneReaderGivesItsBlocksBack) {
 }
 
 // The CPU backend, losing its "device" after `good_steps` forward passes as a GPU does on an
-// illegal address: that pass fails, and so does every later one, with Usable() saying why.
+// illegal address: that pass fails, and so does every later one, with Usable() saying why. With
+// `fail_the_step` false, the last good pass succeeds and only Usable() turns after it (the
+// contract says a backend does not do that; the engine must still answer every request whole).
 class LosesDeviceAfter final : public ForwardBackend {
  public:
-  LosesDeviceAfter(ForwardBackend& backend, int good_steps) : backend_(backend), good_steps_(good_steps) {}
+  LosesDeviceAfter(ForwardBackend& backend, int good_steps, bool fail_the_step = true)
+      : backend_(backend), good_steps_(good_steps), fail_the_step_(fail_the_step) {}
   const ModelConfig& config() const override { return backend_.config(); }
   std::string device_name() const override { return backend_.device_name(); }
   int64_t context_length() const override { return backend_.context_length(); }
@@ -122,15 +125,22 @@ class LosesDeviceAfter final : public ForwardBackend {
   int max_batch_sequences() const override { return backend_.max_batch_sequences(); }
   absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override {
     if (!lost_.ok()) return lost_;
-    if (steps_++ < good_steps_) return backend_.ForwardBatch(batch, logits);
-    lost_ = absl::UnavailableError("the device is lost");
-    return absl::InternalError("an illegal memory access was encountered");
+    if (!fail_the_step_ && ++steps_ == good_steps_) {
+      lost_ = absl::UnavailableError("the device is lost");
+      return backend_.ForwardBatch(batch, logits);
+    }
+    if (fail_the_step_ && steps_++ >= good_steps_) {
+      lost_ = absl::UnavailableError("the device is lost");
+      return absl::InternalError("an illegal memory access was encountered");
+    }
+    return backend_.ForwardBatch(batch, logits);
   }
   absl::Status Usable() const override { return lost_; }
 
  private:
   ForwardBackend& backend_;
   const int good_steps_;
+  const bool fail_the_step_;
   int steps_ = 0;
   absl::Status lost_;
 };
@@ -166,6 +176,30 @@ TEST_F(BatchEngineTest, ALostBackendFailsEveryRequestAndIsReportedOnce) {
   ASSERT_FALSE(later.ok());
   EXPECT_EQ(later.status(), reported);
   EXPECT_EQ(reports.load(), 1);
+}
+
+// A request that finishes in the step after which the backend turns unusable is answered whole:
+// its last text and its result, not the loss.
+TEST_F(BatchEngineTest, ARequestThatEndsAsTheBackendIsLostIsAnsweredWhole) {
+  GenerationRequest request = Request("Hello there", 1.0f, 1);
+  request.max_tokens = 3;  // the prompt and token 1 in one step, then tokens 2 and 3
+  CpuBackend alone_backend(*demo_->model, 16 << 20);
+  BatchEngine alone(alone_backend, *demo_->tokenizer, {.max_batch_tokens = 256});
+  absl::StatusOr<std::vector<std::string>> want = Collect(
+      [&](const DeltaCallback& cb) { return alone.Generate(request, cb, [] { return false; }); }, 1);
+  ASSERT_TRUE(want.ok()) << want.status();
+
+  CpuBackend cpu(*demo_->model, 16 << 20);
+  LosesDeviceAfter backend(cpu, 3, /*fail_the_step=*/false);
+  int reports = 0;
+  BatchEngine engine(backend, *demo_->tokenizer, {.max_batch_tokens = 256}, [&](const absl::Status&) { ++reports; });
+  absl::StatusOr<std::vector<std::string>> got = Collect(
+      [&](const DeltaCallback& cb) { return engine.Generate(request, cb, [] { return false; }); }, 1);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, *want);
+  EXPECT_EQ(reports, 1);
+  EXPECT_EQ(engine.Generate(request, [](const ChoiceDelta&) { return true; }, [] { return false; }).status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

@@ -20,11 +20,17 @@ bool IsStickyCudaError(cudaError_t error) {
     case cudaErrorInvalidAddressSpace:
     case cudaErrorInvalidPc:
     case cudaErrorAssert:
-    case cudaErrorECCUncorrectable:
-    case cudaErrorContained:
     case cudaErrorMpsClientTerminated:
     case cudaErrorExternalDevice:
+#if CUDART_VERSION >= 12080
+    case cudaErrorContained:
     case cudaErrorTensorMemoryLeak:
+#endif
+    // Not documented as sticky, but a GPU with uncorrectable memory or NVLink errors, or one that
+    // has fallen off the bus (reported as unknown), is no better after them.
+    case cudaErrorECCUncorrectable:
+    case cudaErrorNvlinkUncorrectable:
+    case cudaErrorUnknown:
       return true;
     default:
       return false;
