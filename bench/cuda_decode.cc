@@ -1,13 +1,17 @@
 // CUDA engine on one GPU (H100/H200): a Llama-3.1-8B-shaped model with random BF16 weights made on
-// the device. Reports batch-1 decode tokens/s and the share of HBM bandwidth it uses (weight bytes
-// per token x tokens/s over a copy kernel's bandwidth, measured in the same run), aggregate decode
-// tokens/s at several stream counts, and time to first token for a long prompt (as a share of a
-// cuBLAS GEMM's rate, measured in the same run), and batch-1 decode at a long context with the
-// attention split into 1..16 key ranges per head (split-K) against one; the batch-1 step's
-// mat-vecs timed alone, against the step; batch-1 decode with and without programmatic dependent
-// launch. Then the same
-// stream counts served as cai-inference serves them (the scheduler over CudaBackend: steps planned
-// on the host, tokens drawn on the GPU), as a share of the direct figures, which is the host's cost.
+// the device. Each figure is a ratio against a reference measured in the same run. In the order
+// printed:
+//  1. the references: a copy kernel's bandwidth, a cuBLAS BF16 GEMM's rate;
+//  2. time to first token for a long prompt, prefill attention on tensor cores and on CUDA cores
+//     (FLOP/s against the GEMM's);
+//  3. decode tokens/s at each stream count; at batch 1 also the share of the copy bandwidth it
+//     reads (weight bytes per token x tokens/s), and the step's mat-vecs timed alone against the
+//     step (printed only when --streams includes 1);
+//  4. batch-1 decode with and without programmatic dependent launch, and drawing with temperature
+//     0.6 / top_p 0.9 against greedy;
+//  5. batch-1 decode at a long context with the attention split into 1..16 key ranges per head;
+//  6. the same stream counts served as cai-inference serves them (the scheduler over CudaBackend),
+//     as a share of the direct figures: the host's cost per step.
 //
 //   build-cuda/bin/cai-bench-cuda-decode [--streams 1,8,32,128] [--prompt_tokens 2048] [--context 512]
 //                                        [--long_context 8000]
@@ -204,13 +208,13 @@ double SecondsPerDecodeStep(CudaTransformer& model, Streams& st, int context, in
   const int n = st.count;
   std::vector<int32_t> tokens(n, 1), positions(n), seqs(n), rows(n);
   for (int s = 0; s < n; ++s) seqs[s] = s, rows[s] = s;
-  std::vector<DeviceSamplingParams> greedy(n, sampling);
+  std::vector<DeviceSamplingParams> params(n, sampling);
   double seconds = 0;
   for (int step = -2; step < steps; ++step) {
     for (int s = 0; s < n; ++s) positions[s] = context + step + 2;
     auto start = Clock::now();
     absl::StatusOr<std::vector<int32_t>> next =
-        model.ForwardSample(ForwardBatch{tokens, positions, seqs, st.tables, rows}, greedy);
+        model.ForwardSample(ForwardBatch{tokens, positions, seqs, st.tables, rows}, params);
     if (!next.ok()) {
       std::fprintf(stderr, "decode: %s\n", std::string(next.status().message()).c_str());
       return 0;

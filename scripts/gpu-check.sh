@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The CUDA checks, in one go, on a machine with an NVIDIA H100/H200: builds the engine, the CUDA
-# backend, the gpu-labelled tests and the CUDA bench alone (-DCAI_ENGINE_ONLY=ON: no gRPC, OpenSSL
-# or Boost needed), runs `ctest -L gpu` and cai-bench-cuda-decode, and writes every log to $OUT
-# (default build-gpu/out). Libraries the machine lacks come from the Debian packages in
-# .gpu-deps/ (scripts/fetch-gpu-deps.sh), unpacked into a private folder, never into /.
+# backend, the gpu-labelled tests and the benches alone (-DCAI_ENGINE_ONLY=ON: no gRPC, OpenSSL or
+# Boost needed), runs `ctest -L gpu`, cai-bench-cuda-decode and cai-bench-sampler, writes every log
+# to $OUT (default build-gpu/out) and ends with a summary of the failures and the CUDA figures.
+# Libraries the machine lacks come from the Debian packages in .gpu-deps/
+# (scripts/fetch-gpu-deps.sh), unpacked into a private folder, never into /.
 #
 #   scripts/gpu-check.sh [ctest -R pattern]
 #   scripts/gpu-check.sh --sanitize   # compute-sanitizer over the gpu tests instead (a second call:
@@ -45,7 +46,7 @@ if [[ "${1:-}" == --sanitize ]]; then
     timeout 240 compute-sanitizer --tool "$tool" --error-exitcode 1 "$tests" --gtest_filter='-*DeathTest*' 2>&1 |
       tee "$out/sanitize-$tool.log" || status=1
   done
-  timeout 240 compute-sanitizer --tool racecheck --error-exitcode 1 "$tests" --gtest_filter='CudaKernels.*' 2>&1 |
+  timeout 240 compute-sanitizer --tool racecheck --error-exitcode 1 "$tests" --gtest_filter='CudaKernels.*:CudaSampling.*' 2>&1 |
     tee "$out/sanitize-racecheck.log" || status=1
   exit "$status"
 fi

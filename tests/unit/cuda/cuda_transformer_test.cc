@@ -311,10 +311,6 @@ TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
   EXPECT_TRUE(plain == programmatic) << "max difference " << MaxAbsDiff(programmatic, plain);
 }
 
-// A fault that ends the CUDA context (here a kernel writing through a null pointer) is seen by the
-// next step, which returns Unavailable saying the process must restart, and so does every step
-// after it, at once: CudaBackend::Usable() reports it and cai-inference exits. The context cannot
-// be used again, so the body runs in a process gtest re-executes (not forks: CUDA is initialised).
 // The death test's body, in a process of its own: loads the golden Llama, steps, faults, steps twice
 // more, and exits 0 only if the loss was reported as it should be.
 [[noreturn]] void StepFaultAndStepAgain() {
@@ -333,21 +329,22 @@ TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
         ForwardBatch{std::span(&zero, 1), std::span(&zero, 1), std::span(&zero, 1), table, std::span(&zero, 1)},
         logits);
   };
-  if (!step().ok() || !(*gpu)->lost().ok()) std::exit(3);  // healthy before the fault
+  if (!step().ok() || !(*gpu)->usable().ok()) std::exit(3);  // healthy before the fault
   // The fault, made certain before the next step (it runs on another stream than the engine's).
   if (LaunchIllegalWrite() != cudaSuccess || cudaDeviceSynchronize() != cudaErrorIllegalAddress) std::exit(5);
   const absl::Status first = step(), second = step();
   std::fprintf(stderr, "first: %s\n", first.ToString().c_str());
   const bool reported = first.code() == absl::StatusCode::kUnavailable &&
                         absl::StrContains(first.message(), "must restart") && second == first &&
-                        (*gpu)->lost() == first;
+                        (*gpu)->usable() == first;
   std::exit(reported ? 0 : 4);
 }
 
 // A fault that ends the CUDA context (here a kernel writing through a null pointer) is seen by the
 // next step, which returns Unavailable saying the process must restart, and so does every step
-// after it, at once: CudaBackend::Usable() reports it and cai-inference exits. In a process of its
-// own (the context cannot be used again), re-executed by gtest rather than forked from this one.
+// after it, at once (usable() says so; the engine's and the service's reaction to that is tested
+// in batch_engine_test). The context cannot be used again, so the body runs in a process gtest
+// re-executes (not forks: CUDA is initialised).
 TEST(CudaTransformerDeathTest, ALostContextIsReportedAndStays) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
   GTEST_FLAG_SET(death_test_style, "threadsafe");

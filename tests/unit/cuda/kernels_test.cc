@@ -234,7 +234,7 @@ TEST(CudaKernels, GatedMatVecEqualsMatVecThenGating) {
   }
 }
 
-// Both attention kernels against AttendHead over the same keys, gathered in order from a shuffled
+// The attention kernels against AttendHead over the same keys, gathered in order from a shuffled
 // block table: GQA 4 / 2, head_dim 16, 64, 72, 128 and 256 (the tiled kernel's largest shared-memory use),
 // windows 16 and 37 (not a multiple of a warp's keys per step), softcap, F32 and BF16 caches, a
 // two-sequence batch, one of 71 positions and one of 300 (several steps of every decode warp).
@@ -244,7 +244,7 @@ TEST(CudaKernels, GatedMatVecEqualsMatVecThenGating) {
 // and partial tiles. Where the cache fits it (BF16, head_dim 64 and 128) the tensor-core tiled
 // kernel runs the same tiles, against a reference with the queries rounded to BF16 as it rounds
 // them. The caches start as NaN, so a kernel that lets a never-written slot into its sums fails.
-TEST(CudaKernels, PagedAndTiledAttentionMatchCpu) {
+TEST(CudaKernels, AttentionKernelsMatchCpu) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
   for (const std::vector<int>& lengths : {std::vector<int>{71, 21}, std::vector<int>{300, 21}}) {
     for (int hd : {16, 64, 72, 128, 256}) {  // 16, 72: the last lanes of a decode warp idle

@@ -202,9 +202,10 @@ TEST(SamplingThreshold, TopPPassesRunOverTheFewWeightsAboveTheFloor) {
   EXPECT_GE(Mass(flat_kept, flat), 0.9 * before * (1 - 1e-5));
 }
 
-// The floor's margin, pinned: the most likely token and a flat tail of 999 tokens whose mass is just
+// The floor's bound, pinned: the most likely token and a flat tail of 999 tokens whose mass is just
 // above what the nucleus needs besides it, each tail token a little over twice the floor. A floor
-// of even 1.1 times the bound's (1 - top_p) mass / count cuts the tail and keeps too little.
+// of even 1.1 times (1 - top_p) mass / count (the bound without its halving, which is margin for
+// float sums no such test can pin) cuts the tail and keeps too little.
 TEST(SamplingThreshold, FloorKeepsTheTailANucleusNeeds) {
   for (float top_p : {0.5f, 0.9f}) {
     const int vocab = 1000;

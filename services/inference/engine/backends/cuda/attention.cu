@@ -311,11 +311,6 @@ cudaError_t LaunchTiled(const T* k, const T* v, const AttentionBatch& batch, con
   return LaunchDependent(TiledAttentionKernel<T>, grid, kTiledThreads, bytes, stream, k, v, batch, tiles, shape);
 }
 
-bool ValidShape(const AttentionShape& shape) {
-  return ValidHeadDim(shape.head_dim) && shape.kv_heads > 0 &&
-         shape.heads % shape.kv_heads == 0;
-}
-
 }  // namespace
 
 cudaError_t LaunchRopeKvWrite(float* qkv, int stride, int heads, const int32_t* positions, const float* inv_freq,
@@ -348,7 +343,7 @@ size_t PagedAttentionScratchFloats(int num_tokens, int heads, int head_dim, int 
 cudaError_t LaunchPagedAttention(const PagedKv& cache, const AttentionBatch& batch, const AttentionShape& shape,
                                  cudaStream_t stream, const DecodeSplit& split) {
   if (batch.num_tokens == 0) return cudaSuccess;
-  if (!ValidShape(shape) || split.partitions < 1 || split.partitions > kMaxDecodePartitions ||
+  if (!ValidAttentionShape(shape) || split.partitions < 1 || split.partitions > kMaxDecodePartitions ||
       (split.partitions > 1 && split.scratch == nullptr)) {
     return cudaErrorInvalidValue;
   }
@@ -371,7 +366,7 @@ cudaError_t LaunchPagedAttention(const PagedKv& cache, const AttentionBatch& bat
 cudaError_t LaunchTiledAttention(const PagedKv& cache, const AttentionBatch& batch, const int32_t* tiles,
                                  int num_tiles, const AttentionShape& shape, cudaStream_t stream) {
   if (num_tiles == 0) return cudaSuccess;
-  if (!ValidShape(shape)) return cudaErrorInvalidValue;
+  if (!ValidAttentionShape(shape)) return cudaErrorInvalidValue;
   if (cache.dtype == DType::kBF16) {
     return LaunchTiled(static_cast<const uint16_t*>(cache.k), static_cast<const uint16_t*>(cache.v), batch, tiles,
                        num_tiles, shape, stream);

@@ -6,7 +6,8 @@
 
 #include "services/inference/engine/dtype.h"
 
-// Paged attention over a device KV cache (attention.cu).
+// Paged attention over a device KV cache: the RoPE + KV-write, paged (decode) and CUDA-core tiled
+// (prefill) kernels in attention.cu, the tensor-core tiled kernel in attention_tensor_core.cu.
 //
 // KV cache layout, one layer: K and V are each [num_blocks][kv_heads][kKvBlockSize][head_dim] of
 // `dtype` (F32 or BF16). A sequence's block table (int32, max_blocks_per_seq entries) maps its
@@ -17,8 +18,9 @@ namespace cai::inference::cuda {
 inline constexpr int kKvBlockSize = 16;
 inline constexpr int kMaxHeadDim = 256;
 
-// The head sizes both attention kernels take: multiples of 8 (the tiled kernel's threads per query
-// row) up to kMaxHeadDim. Real models use 64 to 256; the golden test models use 16.
+// The head sizes the paged and CUDA-core tiled kernels take: multiples of 8 (the tiled kernel's
+// threads per query row) up to kMaxHeadDim. Real models use 64 to 256; the golden test models use 16.
+// (The tensor-core kernel takes 64 and 128: TensorCoreAttentionFits.)
 constexpr bool ValidHeadDim(int head_dim) { return head_dim > 0 && head_dim % 8 == 0 && head_dim <= kMaxHeadDim; }
 inline constexpr int kQueryTile = 16;    // queries per tile of LaunchTiledAttention
 
@@ -35,6 +37,12 @@ struct AttentionShape {
   float softcap = 0;  // cap * tanh(score / cap) before the softmax; 0: none
   int window = 0;     // > 0: the query at p sees keys k with p - window < k <= p
 };
+
+// What every attention launcher checks first: a head size the kernels take, and query heads that
+// split evenly over the key/value heads (GQA).
+constexpr bool ValidAttentionShape(const AttentionShape& s) {
+  return ValidHeadDim(s.head_dim) && s.kv_heads > 0 && s.heads % s.kv_heads == 0;
+}
 
 // The tokens of one forward step, flattened across sequences.
 struct AttentionBatch {

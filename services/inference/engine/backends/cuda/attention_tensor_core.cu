@@ -186,8 +186,7 @@ bool TensorCoreAttentionFits(const PagedKv& cache) {
 cudaError_t LaunchTensorCoreTiledAttention(const PagedKv& cache, const AttentionBatch& batch, const int32_t* tiles,
                                            int num_tiles, const AttentionShape& shape, cudaStream_t stream) {
   if (num_tiles == 0) return cudaSuccess;
-  if (!TensorCoreAttentionFits(cache) || shape.head_dim != cache.head_dim || shape.kv_heads <= 0 ||
-      shape.heads % shape.kv_heads != 0) {
+  if (!TensorCoreAttentionFits(cache) || !ValidAttentionShape(shape) || shape.head_dim != cache.head_dim) {
     return cudaErrorInvalidValue;
   }
   const dim3 grid(static_cast<unsigned>(shape.heads), static_cast<unsigned>(num_tiles));

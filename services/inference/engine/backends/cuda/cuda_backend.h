@@ -31,7 +31,7 @@ class CudaBackend final : public ForwardBackend {
   bool samples_on_device() const override { return true; }
   absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> batch, std::span<const DeviceDraw* const> draws,
                                    std::span<float> logits, std::span<int32_t> tokens) override;
-  absl::Status Usable() const override { return model_->lost(); }
+  absl::Status Usable() const override { return model_->usable(); }
 
 
  private:

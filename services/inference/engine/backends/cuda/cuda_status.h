@@ -9,9 +9,10 @@ namespace cai::inference::cuda {
 // OK for cudaSuccess; otherwise Internal "<what>: <cudaGetErrorString>".
 absl::Status CudaStatus(cudaError_t error, const char* what);
 
-// Errors after which this process's CUDA context is unusable: every later call fails with them,
-// and in CUDA's words "the process must be terminated and relaunched" (illegal or misaligned
-// addresses, kernel asserts and traps, hardware faults, uncorrectable ECC errors).
+// Errors after which this process's CUDA context is unusable: those CUDA documents as sticky ("the
+// process must be terminated and relaunched": illegal or misaligned addresses, kernel asserts and
+// traps, hardware faults), and by this project's choice uncorrectable ECC or NVLink errors and
+// unknown errors (a GPU off the bus), which no retry in the same process cures either.
 bool IsStickyCudaError(cudaError_t error);
 
 // OK when at least one CUDA device is usable; otherwise FailedPrecondition

@@ -82,14 +82,14 @@ class CudaTransformer {
   // 1..options().decode_partitions; drops the captured decode graphs (their grids change).
   absl::Status SetDecodePartitions(int partitions);
   // Programmatic dependent launch (kernels.h SetProgrammaticLaunch: process-wide) on or off; drops
-  // the captured decode graphs, which keep the mode they were captured in. For measurements.
+  // the captured decode graphs, which keep the mode they were captured in.
   absl::Status SetProgrammaticLaunch(bool on);
   // options().tensor_core_attention from the next step on (prefill is never in a captured graph).
   void SetTensorCoreAttention(bool on) { options_.tensor_core_attention = on; }
 
   // OK while the GPU can run steps; after a step failed with an error that ends the process's CUDA
   // context (IsStickyCudaError), Unavailable saying so, and every later step returns it at once.
-  const absl::Status& lost() const { return lost_; }
+  const absl::Status& usable() const { return lost_; }
 
   // Runs the batch and writes logit_tokens.size() rows of vocab_size floats into `logits`.
   absl::Status Forward(const ForwardBatch& batch, std::span<float> logits);
@@ -107,7 +107,8 @@ class CudaTransformer {
   struct Layer {
     DeviceBuffer<float> attn_norm, post_attn_norm, ffn_norm, post_ffn_norm;  // post_* Gemma 2 only
     // wqkv holds the Q, K and V rows, w_gate_up the gate rows then the up rows: Phi-3 ships them so,
-    // the other families' wq, wk, wv, w_gate and w_up are stacked into them at load (and emptied).
+    // the other families' wq, wk, wv, w_gate and w_up are stacked into them at load and emptied
+    // (they exist only for LoadHfLayerWeights, shared with the CPU engine, to load into).
     DeviceMatrix wq, wk, wv, wqkv, wo, w_gate, w_up, w_gate_up, w_down;
     bool sliding = false;
   };
@@ -153,7 +154,7 @@ class CudaTransformer {
   DeviceBuffer<uint8_t> kv_cache_, cublas_workspace_;
 
   // Scratch for max_batch_tokens tokens.
-  DeviceBuffer<float> x_, xn_, qkv_, att_, proj_, gate_up_, act_, logit_rows_, logits_;
+  DeviceBuffer<float> x_, xn_, qkv_, att_, proj_, gate_up_, act_, logit_rows_, logits_;  // gate_up_: cuBLAS steps
   DeviceBuffer<uint16_t> bf16_x_;
   DeviceBuffer<float> attention_partials_;  // split-K scratch for max_seqs decodes, when partitions > 1
   // Batch inputs at fixed offsets (so captured graphs stay valid): tokens, positions, seq ids,

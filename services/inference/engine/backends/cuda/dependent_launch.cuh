@@ -7,7 +7,7 @@
 // waits until the previous kernel has completed and its writes are visible (and, through that
 // kernel's own wait, every kernel before it), so the order of effects is exactly a plain launch's.
 // Kernels that follow a copy rather than a kernel (the embedding after the step's inputs, the
-// sampler after the logit edits) launch plainly.
+// logit edits and the sampler after their uploads) launch plainly.
 #include <cuda_runtime.h>
 
 namespace cai::inference::cuda {

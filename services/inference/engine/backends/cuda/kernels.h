@@ -21,8 +21,9 @@ struct DeviceMatrix {
 
 // The kernels of a forward step after the embedding launch with programmatic dependent launch
 // (dependent_launch.cuh): each may be scheduled while the previous one drains, and waits for it
-// before touching memory. Process-wide, on by default; off only to measure what it gains (the
-// bench). Captured graphs keep the mode they were captured in.
+// before touching memory. Process-wide, on by default; off for an operator's --gpu_programmatic_launch=false
+// and the bench's comparison. Captured graphs keep the mode they were captured in. (The getter,
+// for the launchers, is in dependent_launch.cuh.)
 void SetProgrammaticLaunch(bool on);
 
 // out[t] = table[tokens[t]] * scale (d = table.cols floats per token).
