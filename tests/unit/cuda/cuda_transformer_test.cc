@@ -20,12 +20,20 @@
 #include "services/inference/engine/safetensors.h"
 #include "tests/unit/cuda/cuda_golden_test_util.h"
 #include "tests/unit/cuda/device_fault.h"
+#include "tests/unit/inference/test_model.h"
 
 namespace cai::inference::cuda {
 namespace {
 
 int32_t Argmax(const std::vector<float>& v) {
   return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+// A golden model on the GPU (the checkpoint is only read while loading: the weights are copied).
+absl::StatusOr<std::unique_ptr<CudaTransformer>> LoadGolden(const std::string& name, const CudaEngineOptions& options) {
+  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(kModels / name);
+  if (!checkpoint.ok()) return checkpoint.status();
+  return CudaTransformer::Load(ReadConfig(name), **checkpoint, options);
 }
 
 // Without a GPU, Load checks the model first and then says there is no device: each golden model
@@ -90,7 +98,7 @@ std::unique_ptr<Checkpoint> Bf16Copy(const std::string& name) {
   return bf16.ok() ? Checkpoint::FromFile(std::move(*bf16)) : nullptr;
 }
 
-class CudaGoldenTest : public testing::TestWithParam<std::tuple<std::string, int>> {};
+class CudaGoldenTest : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
 TEST_P(CudaGoldenTest, LogitsAndGreedyMatchCpuEngine) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
@@ -185,23 +193,20 @@ TEST_P(CudaGoldenTest, LogitsAndGreedyMatchCpuEngine) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, CudaGoldenTest,
-                         testing::Combine(testing::Values(std::string("llama3"), std::string("gemma2"), std::string("phi3")),
-                                          testing::Range(0, static_cast<int>(std::size(kGoldenVariants)))),
-                         [](const testing::TestParamInfo<CudaGoldenTest::ParamType>& info) {
+                         ::testing::Combine(::testing::Values(std::string("llama3"), std::string("gemma2"), std::string("phi3")),
+                                          ::testing::Range(0, static_cast<int>(std::size(kGoldenVariants)))),
+                         [](const ::testing::TestParamInfo<CudaGoldenTest::ParamType>& info) {
                            return std::get<0>(info.param) + "_" +
                                   kGoldenVariants[std::get<1>(info.param)].name;
                          });
 
 TEST(CudaTransformer, RejectsBadBatches) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
-  const std::filesystem::path dir = kModels / "llama3";
   const ModelConfig config = ReadConfig("llama3");
-  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir.string());
-  ASSERT_TRUE(checkpoint.ok());
   CudaEngineOptions options;
   options.max_kv_blocks = 4;
   options.decode_partitions = 2;
-  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(config, **checkpoint, options);
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = LoadGolden("llama3", options);
   ASSERT_TRUE(gpu.ok()) << gpu.status();
   std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
   const int32_t zero = 0, big_token = config.vocab_size, far = 4 * kKvBlockSize;
@@ -274,15 +279,12 @@ TEST(CudaTransformer, FirstStepAfterLoadKeepsItsKeysAndValues) {
 // this checks the whole step, graphs and cuBLAS included).
 TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
-  const std::filesystem::path dir = kModels / "llama3";
   const ModelConfig config = ReadConfig("llama3");
-  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open(dir.string());
-  ASSERT_TRUE(checkpoint.ok());
   CudaEngineOptions options;
   options.max_kv_blocks = 16;    // 256 positions: the 118-token prompt and 16 decodes
   options.max_batch_tokens = 256;
   options.max_seqs = 2;
-  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(config, **checkpoint, options);
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = LoadGolden("llama3", options);
   ASSERT_TRUE(gpu.ok()) << gpu.status();
   const std::vector<int32_t>& prompt = ReadGolden("llama3").prompt;
   std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
@@ -315,11 +317,9 @@ TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
 // more, and exits 0 only if the loss was reported as it should be.
 [[noreturn]] void StepFaultAndStepAgain() {
   const ModelConfig config = ReadConfig("llama3");
-  absl::StatusOr<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::Open((kModels / "llama3").string());
-  if (!checkpoint.ok()) std::exit(2);
   CudaEngineOptions options;
   options.max_kv_blocks = 4;
-  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(config, **checkpoint, options);
+  absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = LoadGolden("llama3", options);
   if (!gpu.ok()) std::exit(2);
   std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
   const int32_t zero = 0;
@@ -357,12 +357,9 @@ TEST(CudaTransformerDeathTest, ALostContextIsReportedAndStays) {
 // tile mapped to the wrong keys or rows moves them by that much.
 TEST(CudaTransformer, TensorCorePrefillMatchesCudaCores) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
-  ModelConfig config;
-  config.architecture = "LlamaForCausalLM";
-  config.model_type = "llama";
+  ModelConfig config = ::cai::inference::testing::TinyConfig();  // widened to heads of 128
   config.hidden_size = 256;
   config.intermediate_size = 512;
-  config.num_hidden_layers = 2;
   config.num_attention_heads = 2;
   config.num_key_value_heads = 1;
   config.head_dim = 128;

@@ -26,24 +26,14 @@ struct KeptStats {
   float mass = 0.0f;
 };
 
-CAI_HOST_DEVICE inline float FloatFromBits(uint32_t bits) {
-#ifdef __CUDA_ARCH__
-  return __uint_as_float(bits);
-#else
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-#endif
-}
-
-CAI_HOST_DEVICE inline uint32_t BitsOfFloat(float f) {
-#ifdef __CUDA_ARCH__
-  return __float_as_uint(f);
-#else
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  return bits;
-#endif
+// The same bits as another type of the same size, on the host and the device alike (memcpy of a
+// register-sized value compiles to a move); non-negative floats order like their bits.
+template <typename To, typename From>
+CAI_HOST_DEVICE inline To BitCast(From from) {
+  static_assert(sizeof(To) == sizeof(From), "same size");
+  To to;
+  memcpy(&to, &from, sizeof to);
+  return to;
 }
 
 // The weights are w = exp((l - max) / T), in [0, 1] with the most likely token at 1, and every
@@ -71,13 +61,13 @@ CAI_HOST_DEVICE float KeepThreshold(const DeviceSamplingParams& p, int vocab, co
     uint32_t lo = 0, hi = kOneBits + 1;  // count(w >= lo) >= k: every weight is >= 0
     while (hi - lo > 1) {
       const uint32_t mid = lo + (hi - lo) / 2;
-      if (stats(FloatFromBits(mid)).count >= static_cast<float>(p.top_k)) {
+      if (stats(BitCast<float>(mid)).count >= static_cast<float>(p.top_k)) {
         lo = mid;
       } else {
         hi = mid;
       }
     }
-    threshold = fmaxf(threshold, FloatFromBits(lo));
+    threshold = fmaxf(threshold, BitCast<float>(lo));
   }
   if (p.top_p < 1.0f) {
     const KeptStats kept = stats(threshold);
@@ -88,16 +78,16 @@ CAI_HOST_DEVICE float KeepThreshold(const DeviceSamplingParams& p, int vocab, co
     const float floor =
         fminf(1.0f, fmaxf(threshold, 0.5f * (1.0f - p.top_p) * kept.mass / fmaxf(kept.count, 1.0f)));
     narrow(floor);
-    uint32_t lo = BitsOfFloat(floor), hi = kOneBits + 1;  // mass(w >= lo) >= target
+    uint32_t lo = BitCast<uint32_t>(floor), hi = kOneBits + 1;  // mass(w >= lo) >= target
     while (hi - lo > 1) {
       const uint32_t mid = lo + (hi - lo) / 2;
-      if (stats(FloatFromBits(mid)).mass >= target) {
+      if (stats(BitCast<float>(mid)).mass >= target) {
         lo = mid;
       } else {
         hi = mid;
       }
     }
-    threshold = FloatFromBits(lo);
+    threshold = BitCast<float>(lo);
   }
   return threshold;
 }
