@@ -30,8 +30,6 @@ std::optional<DType> ParseDType(std::string_view name) {
   return std::nullopt;
 }
 
-float Bf16ToF32(uint16_t bits) { return std::bit_cast<float>(uint32_t{bits} << 16); }
-
 float F16ToF32(uint16_t bits) {
   uint32_t sign = uint32_t{bits & 0x8000u} << 16;
   uint32_t exponent = (bits >> 10) & 0x1f;

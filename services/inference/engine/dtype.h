@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -15,7 +16,13 @@ size_t DTypeSize(DType dtype);
 std::string_view DTypeName(DType dtype);           // "F32", "F16", "BF16" (safetensors spelling)
 std::optional<DType> ParseDType(std::string_view name);
 
-float Bf16ToF32(uint16_t bits);
+// Inline: the CPU kernels widen weights with it in their inner loops.
+inline float Bf16ToF32(uint16_t bits) {
+  const uint32_t widened = uint32_t{bits} << 16;
+  float value;
+  std::memcpy(&value, &widened, sizeof value);
+  return value;
+}
 float F16ToF32(uint16_t bits);
 uint16_t F32ToBf16(float value);  // round to nearest even; NaN stays NaN
 

@@ -1,9 +1,11 @@
 #pragma once
 
 // The AVX2 pieces the CPU kernels share (dot.cc, matmul_bf16.cc). The batched matmul promises the
-// single-row dot product's exact bits, so both must widen and reduce through the same code.
-#include <bit>
+// single-row dot product's exact bits, so both must widen (Bf16ToF32, dtype.h) and reduce through
+// the same code.
 #include <cstdint>
+
+#include "services/inference/engine/dtype.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -11,9 +13,8 @@
 
 namespace cai::inference::internal {
 
-inline float WidenBf16(uint16_t bits) { return std::bit_cast<float>(uint32_t{bits} << 16); }
-
 #if defined(__x86_64__)
+// The target of every kernel built on these (defined for the files that include this one).
 #define CAI_AVX2 __attribute__((target("avx2,fma")))
 
 CAI_AVX2 inline __m256 Load8(const float* p) { return _mm256_loadu_ps(p); }
@@ -32,8 +33,6 @@ CAI_AVX2 inline float ReduceAvx2(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
   __m128 p = _mm_add_ps(q, _mm_movehl_ps(q, q));
   return _mm_cvtss_f32(_mm_add_ss(p, _mm_movehdup_ps(p)));
 }
-
-#undef CAI_AVX2
 #endif
 
 }  // namespace cai::inference::internal

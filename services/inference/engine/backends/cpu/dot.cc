@@ -37,16 +37,14 @@ float DotF32Scalar(const float* w, const float* x, size_t n) {
 }
 
 float DotBf16Scalar(const uint16_t* w, const float* x, size_t n) {
-  return DotScalar(w, x, n, WidenBf16);
+  return DotScalar(w, x, n, Bf16ToF32);
 }
 
 #if defined(__x86_64__)
 namespace {
 
-#define CAI_AVX2 __attribute__((target("avx2,fma")))
-
 inline float Widen(float v) { return v; }
-inline float Widen(uint16_t v) { return WidenBf16(v); }
+inline float Widen(uint16_t v) { return Bf16ToF32(v); }
 
 // Four 8-lane accumulators over 32 elements per step, reduced in the order DotScalar uses.
 template <typename T>
@@ -63,8 +61,6 @@ CAI_AVX2 float DotAvx2(const T* w, const float* x, size_t n) {
   for (; i < n; ++i) sum += Widen(w[i]) * x[i];
   return sum;
 }
-
-#undef CAI_AVX2
 
 }  // namespace
 

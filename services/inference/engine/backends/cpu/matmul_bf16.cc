@@ -39,8 +39,6 @@ void MatMulBf16RowsScalar(const uint16_t* w, size_t cols, size_t begin, size_t e
 #if defined(__x86_64__)
 namespace {
 
-#define CAI_AVX2 __attribute__((target("avx2,fma")))
-
 // One row with two activation vectors: each weight chunk is widened once and used twice.
 CAI_AVX2 void DotBf16Pair(const uint16_t* w, const float* x0, const float* x1, size_t n, float* out0, float* out1) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -58,15 +56,13 @@ CAI_AVX2 void DotBf16Pair(const uint16_t* w, const float* x0, const float* x1, s
   }
   float sum0 = ReduceAvx2(a0, a1, a2, a3), sum1 = ReduceAvx2(b0, b1, b2, b3);
   for (; i < n; ++i) {
-    const float wi = WidenBf16(w[i]);
+    const float wi = Bf16ToF32(w[i]);
     sum0 += wi * x0[i];
     sum1 += wi * x1[i];
   }
   *out0 = sum0;
   *out1 = sum1;
 }
-
-#undef CAI_AVX2
 
 // The AVX-512 kernel holds DotBf16Avx2's four 8-lane accumulators a0..a3 of one (row, token) as
 // two 16-lane registers [a0 | a1] and [a2 | a3]: lane-wise FMAs give the same partial sums.
@@ -123,7 +119,7 @@ CAI_AVX512 void Block512(const uint16_t* w, size_t cols, const float* x, float* 
 #pragma GCC unroll 8
     for (int t = 0; t < kT; ++t) {
       float sum = Reduce512(lo[r][t], hi[r][t]);
-      for (size_t j = i; j < cols; ++j) sum += WidenBf16(w[r * cols + j]) * x[t * cols + j];
+      for (size_t j = i; j < cols; ++j) sum += Bf16ToF32(w[r * cols + j]) * x[t * cols + j];
       out[t * out_stride + r] = sum;
     }
   }
