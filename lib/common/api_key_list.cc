@@ -8,8 +8,9 @@
 namespace cai {
 namespace {
 
-std::string Trimmed(std::string_view text) {
-  return std::string(absl::StripAsciiWhitespace(absl::string_view(text.data(), text.size())));
+std::string_view Trimmed(std::string_view text) {
+  const absl::string_view t = absl::StripAsciiWhitespace(absl::string_view(text.data(), text.size()));
+  return {t.data(), t.size()};
 }
 
 }  // namespace
@@ -18,10 +19,10 @@ absl::StatusOr<std::vector<std::string>> ReadApiKeyList(const std::string& file,
                                                         size_t max_keys) {
   std::vector<std::string> keys;
   auto add = [&](std::string_view text) {
-    std::string key = Trimmed(text);
+    const std::string_view key = Trimmed(text);
     if (key.empty()) return absl::OkStatus();
     if (keys.size() >= max_keys) return absl::ResourceExhaustedError("too many API keys");
-    keys.push_back(std::move(key));
+    keys.emplace_back(key);
     return absl::OkStatus();
   };
   if (!file.empty()) {
@@ -32,6 +33,9 @@ absl::StatusOr<std::vector<std::string>> ReadApiKeyList(const std::string& file,
       if (Trimmed(line).starts_with('#')) continue;
       if (absl::Status status = add(line); !status.ok()) return status;
     }
+    // A directory opens like a file and then fails its first read: an empty list would leave the
+    // edge open to everyone, so a read that failed is an error, not the end of the keys.
+    if (in.bad()) return absl::NotFoundError(absl::StrCat("cannot read API keys file ", file));
   }
   while (!csv.empty()) {
     const size_t comma = std::min(csv.find(','), csv.size());

@@ -21,6 +21,8 @@ TEST(ApiKeyList, FileLinesThenCsvTrimmedWithoutCommentsOrBlanks) {
 
 TEST(ApiKeyList, RefusesAnUnreadableFileAndTooManyKeys) {
   EXPECT_TRUE(absl::IsNotFound(ReadApiKeyList("/nonexistent/keys", "", 10).status()));
+  EXPECT_TRUE(absl::IsNotFound(ReadApiKeyList(::testing::TempDir(), "", 10).status()))  // a directory
+      << "a key file that cannot be read must not leave the edge without keys";
   EXPECT_TRUE(absl::IsResourceExhausted(ReadApiKeyList("", "a,b,c", 2).status()));
   EXPECT_EQ(ReadApiKeyList("", "a,b", 2)->size(), 2u);
 }
