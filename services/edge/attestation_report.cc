@@ -15,8 +15,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string Dump(const Json& json) { return openai::JsonText(json); }
-
 // {"nonce","evidence_list":[{"certificate","evidence","arch"}],"arch":"HOPPER"}, as nvtrust emits it.
 std::string NvidiaPayload(const v1::Evidence& evidence, std::string_view nonce_hex) {
   Json payload;
@@ -28,7 +26,7 @@ std::string NvidiaPayload(const v1::Evidence& evidence, std::string_view nonce_h
                                             {"arch", gpu.arch().empty() ? "HOPPER" : gpu.arch()}});
   }
   payload["arch"] = "HOPPER";
-  return Dump(payload);
+  return openai::JsonText(payload);
 }
 
 Json Info(const ReportInputs& inputs) {
@@ -95,7 +93,7 @@ std::string RenderAttestationReport(const ReportInputs& inputs) {
   report["info"] = Info(inputs);
   Json single = report;
   report["all_attestations"] = Json::array({single});
-  return Dump(report);
+  return openai::JsonText(report);
 }
 
 }  // namespace cai::edge

@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
       scheduler.max_running < 1 || scheduler.max_running > 4096 || decode_partitions < 1 ||
       decode_partitions > cai::inference::kMaxGpuDecodePartitions) {
     cai::LogError("--kv_cache_mib must be in [0, 1048576], --gpu_kv_cache_fraction in (0, 1], --max_model_len in "
-                  "[0, 16777216], --max_batch_tokens in [0, 65535], --max_running_sequences in [0, 4096], "
+                  "[0, 16777216], --max_batch_tokens in [1, 65535], --max_running_sequences in [1, 4096], "
                   "--gpu_decode_partitions in [1, ", cai::inference::kMaxGpuDecodePartitions, "]");
     return 2;
   }

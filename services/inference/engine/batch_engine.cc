@@ -130,9 +130,8 @@ void BatchEngine::CheckBackend() {
   // The step's own requests have their results already (its error); the rest, queued, preempted
   // or waiting for blocks, fail with the loss, and their blocks go back.
   for (const std::shared_ptr<Call>& call : calls_) {
-    scheduler_.Cancel(call->id);
-    scheduler_.TakeResult(call->id);  // drops the request (its result is the cancellation)
-    call->result = lost_;
+    scheduler_.Cancel(call->id, lost_);
+    call->result = *scheduler_.TakeResult(call->id);
   }
   calls_.clear();
 }

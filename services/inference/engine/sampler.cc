@@ -91,22 +91,24 @@ absl::Status ValidateSamplingParams(const SamplingParams& params, int32_t vocab_
   return absl::OkStatus();
 }
 
-Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {
+Sampler::Sampler(const SamplingParams& params)
+    : params_(params),
+      penalised_(params.presence_penalty != 0.0f || params.frequency_penalty != 0.0f),
+      rng_(params.seed) {
   for (const auto& [id, bias] : params_.logit_bias) bias_ids_.insert(id);
 }
 
 double Sampler::NextUniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 
 std::span<const float> Sampler::Adjust(std::span<const float> logits) {
-  const bool penalised = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
-  if (params_.logit_bias.empty() && (!penalised || counts_.empty())) return logits;  // nothing to change
+  if (params_.logit_bias.empty() && (!penalised_ || counts_.empty())) return logits;  // nothing to change
   adjusted_.assign(logits.begin(), logits.end());
   const int32_t n = static_cast<int32_t>(adjusted_.size());
   for (const auto& [id, bias] : params_.logit_bias) {
     if (id >= 0 && id < n) adjusted_[id] += bias;
   }
   // Each token's adjustment is independent, so the map's iteration order does not matter.
-  if (penalised) {
+  if (penalised_) {
     for (const auto& [id, count] : counts_) {
       if (id < n) adjusted_[id] -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
     }
@@ -175,16 +177,15 @@ int32_t Sampler::Pick(std::span<const float> adjusted) {
 }
 
 std::vector<LogitAdjustment> Sampler::Adjustments() const {
-  const bool penalised = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
   auto penalty = [&](int32_t id) {
-    auto it = penalised ? counts_.find(id) : counts_.end();
+    auto it = penalised_ ? counts_.find(id) : counts_.end();
     return it == counts_.end() ? 0.0f
                                : static_cast<float>(it->second) * params_.frequency_penalty + params_.presence_penalty;
   };
   std::vector<LogitAdjustment> out;
-  out.reserve(params_.logit_bias.size() + (penalised ? counts_.size() : 0));
+  out.reserve(params_.logit_bias.size() + (penalised_ ? counts_.size() : 0));
   for (const auto& [id, bias] : params_.logit_bias) out.push_back({id, bias, penalty(id)});  // ids are unique
-  if (penalised) {
+  if (penalised_) {
     for (const auto& [id, count] : counts_) {
       if (!bias_ids_.contains(id)) out.push_back({id, 0.0f, penalty(id)});
     }

@@ -79,6 +79,7 @@ class Sampler {
   double NextUniform();  // [0, 1), from 53 bits, identical on every standard library
 
   SamplingParams params_;
+  bool penalised_ = false;  // a presence or frequency penalty is set
   std::mt19937_64 rng_;
   absl::flat_hash_map<int32_t, int32_t> counts_;  // generated token -> times
   absl::flat_hash_set<int32_t> bias_ids_;         // the ids of params_.logit_bias

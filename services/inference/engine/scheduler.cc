@@ -59,10 +59,10 @@ absl::StatusOr<uint64_t> Scheduler::Add(const GenerationRequest& params) {
   return id;
 }
 
-void Scheduler::Cancel(uint64_t id) {
+void Scheduler::Cancel(uint64_t id, absl::Status why) {
   auto it = requests_.find(id);
   if (it == requests_.end() || it->second->active == 0) return;
-  Fail(*it->second, absl::CancelledError("generation cancelled"));
+  Fail(*it->second, std::move(why));
 }
 
 std::vector<OwnedDelta> Scheduler::TakeDeltas(uint64_t id) {

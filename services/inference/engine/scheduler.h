@@ -55,8 +55,8 @@ class Scheduler {
   // Validates and queues `request`; returns its id.
   absl::StatusOr<uint64_t> Add(const GenerationRequest& request);
   // Ends the request now: its blocks go back to the pool, it produces nothing more, and its
-  // result becomes Cancelled.
-  void Cancel(uint64_t id);
+  // result becomes `why` (Cancelled unless the caller says otherwise, e.g. a lost backend).
+  void Cancel(uint64_t id, absl::Status why = absl::CancelledError("generation cancelled"));
 
   // Runs one step; an empty record when there was nothing to run.
   StepRecord Step();
