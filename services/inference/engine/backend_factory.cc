@@ -5,13 +5,13 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "lib/common/status_macros.h"
 #include "services/inference/engine/backends/cpu/cpu_backend.h"
 
 #if CAI_HAVE_CUDA
 #include "services/inference/engine/backends/cuda/cuda_backend.h"
 #include "services/inference/engine/backends/cuda/cuda_status.h"
 #include "services/inference/engine/backends/cuda/cuda_transformer.h"
+#include "services/inference/engine/backends/cuda/kernels.h"
 #endif
 
 namespace cai::inference {
@@ -75,10 +75,10 @@ absl::StatusOr<LoadedBackend> LoadBackend(const ModelConfig& config, std::shared
     cuda_options.max_batch_tokens = options.max_batch_tokens;
     cuda_options.max_seqs = options.max_batch_sequences;
     if (options.max_context > 0) cuda_options.max_context = options.max_context;
+    cuda::SetProgrammaticLaunch(options.gpu_programmatic_launch);  // process-wide; before any graph
     absl::StatusOr<std::unique_ptr<cuda::CudaTransformer>> model =
         cuda::CudaTransformer::Load(config, *checkpoint, cuda_options);
     if (!model.ok()) return model.status();
-    CAI_RETURN_IF_ERROR((*model)->SetProgrammaticLaunch(options.gpu_programmatic_launch));
     loaded.backend = std::make_unique<cuda::CudaBackend>(*std::move(model));
     return loaded;
 #else

@@ -29,11 +29,18 @@ __global__ void RopeKvWriteKernel(float* qkv, int stride, int heads, const int32
   float* row = qkv + static_cast<size_t>(blockIdx.x) * stride;
   const float pos = static_cast<float>(positions[blockIdx.x]);
   const int slot = slots[blockIdx.x];
+  // A thread keeps the same pair index i across heads whenever half divides blockDim (every real
+  // head size): its angle, a double sincos, is worked out once rather than once per head.
+  int angle_of = -1;
+  float cf = 1.0f, sf = 0.0f;
   for (int j = threadIdx.x; j < (heads + kv_heads) * half; j += blockDim.x) {
     const int h = j / half, i = j % half;
-    double s, c;
-    sincos(static_cast<double>(inv_freq[i] * pos), &s, &c);
-    const float cf = static_cast<float>(c), sf = static_cast<float>(s);
+    if (i != angle_of) {
+      double s, c;
+      sincos(static_cast<double>(inv_freq[i] * pos), &s, &c);
+      cf = static_cast<float>(c), sf = static_cast<float>(s);
+      angle_of = i;
+    }
     float* v = row + h * head_dim;
     const float x1 = v[i], x2 = v[i + half];
     const float y1 = x1 * cf - x2 * sf, y2 = x2 * cf + x1 * sf;

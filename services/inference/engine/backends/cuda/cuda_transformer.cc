@@ -240,10 +240,9 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const
   for (int i = 0; i < config.num_hidden_layers; ++i) {
     Layer& layer = model->layers_[i];
     LoadHfLayerWeights(config, i, load, layer);
-    if (config.family != ModelFamily::kPhi3) {
-      layer.wqkv = load.StackRows({&layer.wq, &layer.wk, &layer.wv});
-      layer.w_gate_up = load.StackRows({&layer.w_gate, &layer.w_up});
-    }
+    // Families that ship the fused matrices (Phi-3) have them loaded already.
+    if (layer.wqkv.data == nullptr) layer.wqkv = load.StackRows({&layer.wq, &layer.wk, &layer.wv});
+    if (layer.w_gate_up.data == nullptr) layer.w_gate_up = load.StackRows({&layer.w_gate, &layer.w_up});
   }
   model->final_norm_ = load.Vector("model.norm.weight", d, norm_offset);
   model->lm_head_ = config.tie_word_embeddings ? model->embed_
@@ -443,8 +442,6 @@ absl::Status CudaTransformer::Enqueue(int n, int num_logits, int num_decodes, in
 }
 
 absl::Status CudaTransformer::Run(const ForwardBatch& batch) {
-  // The calling thread may have another device current (the runtime's current device is per thread).
-  CAI_CUDA_RETURN_IF_ERROR(cudaSetDevice(options_.device));
   // A step that failed midway may have left the copy of its inputs in flight: it must end before
   // the pinned host inputs are rewritten.
   CAI_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
@@ -537,15 +534,19 @@ absl::Status CudaTransformer::Run(const ForwardBatch& batch) {
   return absl::OkStatus();
 }
 
+// Both entry points make the engine's device current first: the calling thread may have another
+// one (the runtime's current device is per thread), and NoteLoss synchronises the current one.
 absl::Status CudaTransformer::Forward(const ForwardBatch& batch, std::span<float> logits) {
   if (!lost_.ok()) return lost_;
-  return NoteLoss(RunForward(batch, logits));
+  absl::Status step = CudaStatus(cudaSetDevice(options_.device), "cudaSetDevice");
+  return NoteLoss(step.ok() ? RunForward(batch, logits) : step);
 }
 
 absl::Status CudaTransformer::ForwardDraw(const ForwardBatch& batch, std::span<const DeviceDraw* const> draws,
                                          std::span<float> logits, std::span<int32_t> tokens) {
   if (!lost_.ok()) return lost_;
-  return NoteLoss(RunDraw(batch, draws, logits, tokens));
+  absl::Status step = CudaStatus(cudaSetDevice(options_.device), "cudaSetDevice");
+  return NoteLoss(step.ok() ? RunDraw(batch, draws, logits, tokens) : step);
 }
 
 absl::Status CudaTransformer::NoteLoss(absl::Status step) {
@@ -601,7 +602,6 @@ absl::Status CudaTransformer::RunDraw(const ForwardBatch& batch, std::span<const
     return absl::InvalidArgumentError(
         "cuda forward: draws and tokens need one entry per logit row, logits a row each (none if all are drawn)");
   }
-  CAI_CUDA_RETURN_IF_ERROR(cudaSetDevice(options_.device));  // before the edits buffer may be allocated
   host_params_.assign(rows, DeviceSamplingParams{.temperature = 0});  // rows read on the host: unused
   host_edits_.clear();
   for (size_t r = 0; r < rows; ++r) {
