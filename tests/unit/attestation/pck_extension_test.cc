@@ -66,9 +66,9 @@ TEST(PckExtension, RefusesEachDefect) {
   };
   std::vector<uint8_t> truncated(good.begin(), good.end() - 1);
   const std::vector<Case> cases = {
-      {"truncated", truncated, ""},
-      {"trailing byte", Concat(good, {0x00}), ""},
-      {"empty", {}, ""},
+      {"truncated", truncated, "malformed DER SEQUENCE"},
+      {"trailing byte", Concat(good, {0x00}), "malformed DER SEQUENCE"},
+      {"empty", {}, "malformed DER SEQUENCE"},
       {"too large", std::vector<uint8_t>(5000, 0x30), "too large"},
       // The FMSPC entry renamed to an unknown sub-OID: the FMSPC is missing.
       {"no FMSPC", Patched(good, Concat(Oid({0x04}), {0x04, 0x06}), Concat(Oid({0x09}), {0x04, 0x06})),

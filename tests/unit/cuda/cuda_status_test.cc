@@ -8,9 +8,15 @@ namespace cai::inference::cuda {
 namespace {
 
 TEST(CudaStatus, StickyErrorsAreTheOnesThatEndTheContext) {
-  for (cudaError_t sticky : {cudaErrorIllegalAddress, cudaErrorLaunchFailure, cudaErrorMisalignedAddress,
-                             cudaErrorIllegalInstruction, cudaErrorHardwareStackError, cudaErrorAssert,
-                             cudaErrorECCUncorrectable, cudaErrorLaunchTimeout}) {
+  for (cudaError_t sticky :
+       {cudaErrorIllegalAddress, cudaErrorLaunchFailure, cudaErrorMisalignedAddress, cudaErrorIllegalInstruction,
+        cudaErrorHardwareStackError, cudaErrorAssert, cudaErrorLaunchTimeout, cudaErrorInvalidPc,
+        cudaErrorInvalidAddressSpace, cudaErrorMpsClientTerminated, cudaErrorExternalDevice,
+#if CUDART_VERSION >= 12080
+        cudaErrorContained, cudaErrorTensorMemoryLeak,
+#endif
+        // by the project's choice: no retry in the same process cures these either
+        cudaErrorECCUncorrectable, cudaErrorNvlinkUncorrectable, cudaErrorUnknown}) {
     EXPECT_TRUE(IsStickyCudaError(sticky)) << cudaGetErrorName(sticky);
   }
   // A step refused for its arguments or its size leaves the context usable.

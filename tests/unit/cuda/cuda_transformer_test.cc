@@ -217,12 +217,14 @@ TEST(CudaTransformer, RejectsBadBatches) {
                            logits);
   };
   EXPECT_TRUE(run(zero, zero).ok());  // a decode of one token: captured in a graph, split in two
+  EXPECT_EQ((*gpu)->num_decode_graphs(), 1u);
   const std::vector<float> split = logits;
   // Split-K only up to the partitions the engine was loaded for (it sized its scratch for them);
   // a change drops the captured graphs, and the same step then runs whole, to the same logits.
   EXPECT_EQ((*gpu)->SetDecodePartitions(3).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ((*gpu)->SetDecodePartitions(0).code(), absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE((*gpu)->SetDecodePartitions(1).ok());
+  EXPECT_EQ((*gpu)->num_decode_graphs(), 0u);
   ASSERT_TRUE(run(zero, zero).ok());
   EXPECT_LE(MaxAbsDiff(logits, split), 1e-5);
   EXPECT_EQ(run(big_token, zero).code(), absl::StatusCode::kInvalidArgument);
@@ -291,6 +293,7 @@ TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
   for (int b = 0; b < 16 && b < static_cast<int>(table.size()); ++b) table[b] = 15 - b;
   auto run = [&](bool programmatic) {
     EXPECT_TRUE((*gpu)->SetProgrammaticLaunch(programmatic).ok());
+    EXPECT_EQ((*gpu)->num_decode_graphs(), 0u) << "graphs of the other launch mode kept";
     std::vector<float> all, logits(config.vocab_size);
     std::vector<int32_t> positions(prompt.size()), seq_ids(prompt.size(), 0);
     std::iota(positions.begin(), positions.end(), 0);
@@ -375,6 +378,7 @@ TEST(CudaTransformer, TensorCorePrefillMatchesCudaCores) {
     options.max_batch_tokens = 64;
     options.max_seqs = 64;
     options.tensor_core_attention = tensor_cores;
+    options.kv_dtype = DType::kBF16;  // the cache the tensor-core kernel takes
     absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::LoadRandom(config, 7, options);
     ASSERT_TRUE(gpu.ok()) << gpu.status();
     std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
@@ -383,6 +387,7 @@ TEST(CudaTransformer, TensorCorePrefillMatchesCudaCores) {
     ASSERT_TRUE((*gpu)->Forward(ForwardBatch{prompt, positions, seq_ids, table, rows}, logits.back()).ok());
   }
   EXPECT_LE(MaxAbsDiff(logits[1], logits[0]), 0.05);
+  EXPECT_GT(MaxAbsDiff(logits[1], logits[0]), 0.0) << "BF16 queries change some bit: the tensor-core kernel ran";
   EXPECT_GT(MaxAbsDiff(logits[0], std::vector<float>(logits[0].size(), 0.0f)), 0.3);  // logits of order 1
 }
 

@@ -84,6 +84,8 @@ class CudaTransformer {
   // Programmatic dependent launch (kernels.h SetProgrammaticLaunch: process-wide) on or off; drops
   // the captured decode graphs, which keep the mode they were captured in.
   absl::Status SetProgrammaticLaunch(bool on);
+  // Decode graphs captured so far (one per batch size), for tests that a change drops them.
+  size_t num_decode_graphs() const { return graphs_.size(); }
   // options().tensor_core_attention from the next step on (prefill is never in a captured graph).
   void SetTensorCoreAttention(bool on) { options_.tensor_core_attention = on; }
 
