@@ -17,3 +17,15 @@ def test_out_of_range_engine_flag_is_refused(flag):
     assert proc.returncode == 2, proc.stderr
     assert f"{name} in" in proc.stderr or f"{name} must be in" in proc.stderr, proc.stderr
     assert "cannot load model" not in proc.stderr  # refused before the model was looked at
+
+
+@pytest.mark.parametrize("flag", [
+    "--gpu_decode_partitions=1", "--gpu_decode_partitions=16", "--gpu_kv_cache_fraction=1",
+    "--max_batch_tokens=65535", "--max_running_sequences=4096", "--kv_cache_mib=0",
+])
+def test_engine_flag_at_the_edge_of_its_range_is_accepted(flag):
+    # The range check lets it through: the service goes on to the (missing) model.
+    proc = subprocess.run([str(bin_dir() / "cai-inference"), "--model", "/nonexistent", "--listen", "127.0.0.1:0",
+                           "--device", "cpu", flag], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot load model" in proc.stderr, proc.stderr

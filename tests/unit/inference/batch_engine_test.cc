@@ -2,6 +2,9 @@
 #include "services/inference/engine/batch_engine.h"
 
 #include <atomic>
+#include <functional>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -124,6 +127,7 @@ class LosesDeviceAfter final : public ForwardBackend {
   int max_batch_tokens() const override { return backend_.max_batch_tokens(); }
   int max_batch_sequences() const override { return backend_.max_batch_sequences(); }
   absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override {
+    if (before_step) before_step();
     if (!lost_.ok()) return lost_;
     if (!fail_the_step_ && ++steps_ == good_steps_) {
       lost_ = absl::UnavailableError("the device is lost");
@@ -136,6 +140,8 @@ class LosesDeviceAfter final : public ForwardBackend {
     return backend_.ForwardBatch(batch, logits);
   }
   absl::Status Usable() const override { return lost_; }
+
+  std::function<void()> before_step;  // called first in every forward pass, on the engine thread
 
  private:
   ForwardBackend& backend_;
@@ -167,7 +173,11 @@ TEST_F(BatchEngineTest, ALostBackendFailsEveryRequestAndIsReportedOnce) {
     });
   }
   for (std::thread& t : threads) t.join();
-  for (const auto& result : results) EXPECT_FALSE(result.ok());
+  for (const auto& result : results) {
+    ASSERT_FALSE(result.ok());
+    // The failing step's own error, or the loss for a request that was not in it.
+    EXPECT_TRUE(result.status().code() == absl::StatusCode::kInternal || result.status() == reported) << result.status();
+  }
   EXPECT_EQ(reports.load(), 1);
   EXPECT_EQ(reported.code(), absl::StatusCode::kUnavailable) << reported;
   // Later requests fail at once, with the reason.
@@ -176,6 +186,43 @@ TEST_F(BatchEngineTest, ALostBackendFailsEveryRequestAndIsReportedOnce) {
   ASSERT_FALSE(later.ok());
   EXPECT_EQ(later.status(), reported);
   EXPECT_EQ(reports.load(), 1);
+}
+
+// One request runs (max_running 1) while another waits for room: when the backend is lost, the
+// running one fails with the step's error and the waiting one, never stepped, with the loss.
+TEST_F(BatchEngineTest, ARequestWaitingForRoomFailsWithTheLoss) {
+  CpuBackend cpu(*demo_->model, 16 << 20);
+  LosesDeviceAfter backend(cpu, 3);
+  std::promise<void> queued;
+  std::shared_future<void> second_queued = queued.get_future().share();
+  std::once_flag once;
+  int steps = 0;
+  backend.before_step = [&] {
+    if (steps++ == 0) second_queued.wait();  // the first step waits until the second caller is in
+  };
+  absl::Status reported;
+  BatchEngine engine(backend, *demo_->tokenizer, {.max_batch_tokens = 16, .max_running = 1},
+                     [&](const absl::Status& why) { reported = why; });
+  GenerationRequest request = Request("A much longer prompt about the sea and the sky", 0, 1);
+  request.max_tokens = 64;
+  absl::StatusOr<GenerationResult> first, second;
+  std::thread a([&] {
+    first = engine.Generate(request, [](const ChoiceDelta&) { return true; }, [] { return false; });
+  });
+  std::thread b([&] {
+    second = engine.Generate(request, [](const ChoiceDelta&) { return true; }, [&] {
+      std::call_once(once, [&] { queued.set_value(); });  // asked only once the call is queued
+      return false;
+    });
+  });
+  a.join();
+  b.join();
+  ASSERT_EQ(reported.code(), absl::StatusCode::kUnavailable) << reported;
+  // Whichever was admitted first ran into the failing step; the other waited and gets the loss.
+  const absl::Status& ran = first.status().code() == absl::StatusCode::kInternal ? first.status() : second.status();
+  const absl::Status& waited = &ran == &first.status() ? second.status() : first.status();
+  EXPECT_EQ(ran.code(), absl::StatusCode::kInternal) << ran;
+  EXPECT_EQ(waited, reported);
 }
 
 // A request that finishes in the step after which the backend turns unusable is answered whole:
