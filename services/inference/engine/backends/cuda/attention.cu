@@ -212,16 +212,6 @@ __host__ __device__ constexpr int TiledSharedFloats(int head_dim) {
          kQueryTile * (kKvBlockSize + 1);
 }
 
-__device__ __forceinline__ float RowMax(float v) {
-  for (int offset = kThreadsPerRow / 2; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  return v;
-}
-
-__device__ __forceinline__ float RowSum(float v) {
-  for (int offset = kThreadsPerRow / 2; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
-
 template <typename T>
 __global__ void __launch_bounds__(kTiledThreads)
     TiledAttentionKernel(const T* __restrict__ k_cache, const T* __restrict__ v_cache, AttentionBatch b,
@@ -282,12 +272,12 @@ __global__ void __launch_bounds__(kTiledThreads)
       const float scaled = dot[j] * s.scale;
       score[j] = !visible ? -INFINITY : (s.softcap > 0 ? s.softcap * tanhf(scaled / s.softcap) : scaled);
     }
-    const float m_new = fmaxf(m, RowMax(fmaxf(score[0], score[1])));
+    const float m_new = fmaxf(m, GroupMax<kThreadsPerRow>(fmaxf(score[0], score[1])));
     // A row that has seen no visible key yet keeps m = -inf and adds nothing.
     const float correction = m_new == -INFINITY ? 1.0f : expf(m - m_new);
     const float w0 = m_new == -INFINITY ? 0.0f : expf(score[0] - m_new);
     const float w1 = m_new == -INFINITY ? 0.0f : expf(score[1] - m_new);
-    l = l * correction + RowSum(w0 + w1);
+    l = l * correction + GroupSum<kThreadsPerRow>(w0 + w1);
     m = m_new;
     ps[row * (kKvBlockSize + 1) + sub] = w0;
     ps[row * (kKvBlockSize + 1) + sub + kThreadsPerRow] = w1;

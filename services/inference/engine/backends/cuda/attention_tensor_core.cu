@@ -33,20 +33,11 @@ __device__ __forceinline__ void Mma(float (&d)[4], const uint32_t (&a)[4], uint3
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// Max and sum over the 4 lanes of a quad (lanes 4 g .. 4 g + 3 hold the same two rows).
-__device__ __forceinline__ float QuadMax(float v) {
-  v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
-  return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
-}
-__device__ __forceinline__ float QuadSum(float v) {
-  v += __shfl_xor_sync(0xffffffffu, v, 1);
-  return v + __shfl_xor_sync(0xffffffffu, v, 2);
-}
-
 // Lane 4 g + t owns query rows g and g + 8 of the tile (half 0 and 1) and, in each score
 // fragment, keys 8 n + 2 t and 8 n + 2 t + 1 of the KV block (n = 0, 1). Keys come straight from
 // the cache as the products' B fragments (two adjacent dims of one key per register); values are
-// staged in shared memory, since a B fragment of V pairs two keys of one dim.
+// staged in shared memory, since a B fragment of V pairs two keys of one dim. A row's max and sum
+// are taken over its quad (lanes 4 g .. 4 g + 3: GroupMax<4>, GroupSum<4>).
 template <int kHeadDim>
 __global__ void __launch_bounds__(32)
     TensorCoreTiledAttentionKernel(const uint16_t* __restrict__ k_cache, const uint16_t* __restrict__ v_cache,
@@ -130,7 +121,7 @@ __global__ void __launch_bounds__(32)
     float correction[2];
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const float m_new = fmaxf(m[half], QuadMax(row_max[half]));
+      const float m_new = fmaxf(m[half], GroupMax<4>(row_max[half]));
       // A row that has seen no visible key yet keeps m = -inf and adds nothing.
       correction[half] = m_new == -INFINITY ? 1.0f : expf(m[half] - m_new);
       float sum = 0.0f;
@@ -142,7 +133,7 @@ __global__ void __launch_bounds__(32)
           sum += sc[n][i];
         }
       }
-      l[half] = l[half] * correction[half] + QuadSum(sum);
+      l[half] = l[half] * correction[half] + GroupSum<4>(sum);
       m[half] = m_new;
     }
     // The weights as the A fragment of P x V: the two score fragments are its key columns 0-7

@@ -49,18 +49,24 @@ __global__ void ApplyLogitEditsKernel(float* logits, int vocab, const LogitEdit*
   logit = (logit + e.bias) - e.penalty;
 }
 
+// A thread's count and mass, summed over the block.
+__device__ KeptStats BlockKept(float count, float mass, float2* scratch) {
+  const float2 sums = BlockSum2(count, mass, scratch);
+  KeptStats stats;
+  stats.count = sums.x;
+  stats.mass = sums.y;
+  return stats;
+}
+
 // Count and mass of the weights >= threshold, summed over the block.
 __device__ KeptStats BlockKeptStats(const float* row, int vocab, float max, float inv_t, float threshold,
-                                    float* scratch) {
+                                    float2* scratch) {
   float c = 0.0f, s = 0.0f;
   for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
     const float w = expf((row[i] - max) * inv_t);
     if (w >= threshold) c += 1.0f, s += w;
   }
-  KeptStats stats;
-  stats.count = BlockSum(c, scratch);
-  stats.mass = BlockSum(s, scratch);
-  return stats;
+  return BlockKept(c, s, scratch);
 }
 
 // Exclusive prefix sum of `v` over the block, in thread order; every thread also gets the total.
@@ -89,7 +95,7 @@ __device__ int BlockExclusiveScan(int v, int* warp_totals, int& total) {
 // of top-p's candidates (in id order, so their sums do not depend on timing) and for the draw.
 __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamplingParams* all_params, int vocab,
                              SampleTrace* trace) {
-  __shared__ float scratch[32];
+  __shared__ float2 pair_scratch[32];
   __shared__ int warp_totals[32];
   __shared__ float chunk_mass[kThreads];
   __shared__ float candidates[kMaxSampleCandidates];
@@ -109,15 +115,12 @@ __global__ void SampleKernel(int32_t* out, const float* logits, const DeviceSamp
   const float threshold = KeepThreshold(
       p, vocab,
       [&](float t) {
-        if (gathered < 0) return BlockKeptStats(row, vocab, best.value, inv_t, t, scratch);
+        if (gathered < 0) return BlockKeptStats(row, vocab, best.value, inv_t, t, pair_scratch);
         float c = 0.0f, s = 0.0f;
         for (int i = threadIdx.x; i < gathered; i += blockDim.x) {
           if (candidates[i] >= t) c += 1.0f, s += candidates[i];
         }
-        KeptStats stats;
-        stats.count = BlockSum(c, scratch);
-        stats.mass = BlockSum(s, scratch);
-        return stats;
+        return BlockKept(c, s, pair_scratch);
       },
       [&](float floor) {
         int own = 0, total = 0;
