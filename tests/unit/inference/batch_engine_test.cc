@@ -11,6 +11,7 @@
 
 #include "services/inference/engine/backends/cpu/cpu_backend.h"
 #include "services/inference/engine/loaded_model.h"
+#include "tests/unit/inference/forwarding_backend.h"
 #include "tests/unit/inference/test_model.h"
 #include "tools/demo_model/demo_model.h"
 
@@ -116,35 +117,28 @@ TEST_F(BatchEngineTest, AGoneReaderGivesItsBlocksBack) {
 // illegal address: that pass fails, and so does every later one, with Usable() saying why. With
 // `fail_the_step` false, the last good pass succeeds and only Usable() turns after it (the
 // contract says a backend does not do that; the engine must still answer every request whole).
-class LosesDeviceAfter final : public ForwardBackend {
+class LosesDeviceAfter final : public testing::ForwardingBackend {
  public:
   LosesDeviceAfter(ForwardBackend& backend, int good_steps, bool fail_the_step = true)
-      : backend_(backend), good_steps_(good_steps), fail_the_step_(fail_the_step) {}
-  const ModelConfig& config() const override { return backend_.config(); }
-  std::string device_name() const override { return backend_.device_name(); }
-  int64_t context_length() const override { return backend_.context_length(); }
-  int64_t num_kv_blocks() const override { return backend_.num_kv_blocks(); }
-  int max_batch_tokens() const override { return backend_.max_batch_tokens(); }
-  int max_batch_sequences() const override { return backend_.max_batch_sequences(); }
+      : ForwardingBackend(backend), good_steps_(good_steps), fail_the_step_(fail_the_step) {}
   absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override {
     if (before_step) before_step();
     if (!lost_.ok()) return lost_;
     if (!fail_the_step_ && ++steps_ == good_steps_) {
       lost_ = absl::UnavailableError("the device is lost");
-      return backend_.ForwardBatch(batch, logits);
+      return inner_.ForwardBatch(batch, logits);
     }
     if (fail_the_step_ && steps_++ >= good_steps_) {
       lost_ = absl::UnavailableError("the device is lost");
       return absl::InternalError("an illegal memory access was encountered");
     }
-    return backend_.ForwardBatch(batch, logits);
+    return inner_.ForwardBatch(batch, logits);
   }
   absl::Status Usable() const override { return lost_; }
 
   std::function<void()> before_step;  // called first in every forward pass, on the engine thread
 
  private:
-  ForwardBackend& backend_;
   const int good_steps_;
   const bool fail_the_step_;
   int steps_ = 0;

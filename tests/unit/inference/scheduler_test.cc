@@ -11,6 +11,7 @@
 #include "services/inference/engine/backends/cpu/cpu_backend.h"
 #include "services/inference/engine/block_allocator.h"
 #include "services/inference/engine/checkpoint.h"
+#include "tests/unit/inference/forwarding_backend.h"
 #include "tests/unit/inference/scheduler_drain.h"
 #include "tests/unit/inference/test_model.h"
 
@@ -364,25 +365,17 @@ TEST_F(SchedulerTest, CancellingBeforeTheFork) {
 // A backend that draws tokens itself, greedily, from the CPU engine's logits adjusted as each draw
 // says, and logs every draw: the scheduler's side of device sampling (which rows draw, their
 // adjustments and draw numbers, Accept) checked without a GPU.
-class GreedyDrawingBackend final : public ForwardBackend {
+class GreedyDrawingBackend final : public testing::ForwardingBackend {
  public:
-  explicit GreedyDrawingBackend(CpuBackend& cpu) : cpu_(cpu) {}
+  explicit GreedyDrawingBackend(CpuBackend& cpu) : ForwardingBackend(cpu) {}
 
-  const ModelConfig& config() const override { return cpu_.config(); }
   std::string device_name() const override { return "test"; }
-  int64_t context_length() const override { return cpu_.context_length(); }
-  int64_t num_kv_blocks() const override { return cpu_.num_kv_blocks(); }
-  int max_batch_tokens() const override { return cpu_.max_batch_tokens(); }
-  int max_batch_sequences() const override { return cpu_.max_batch_sequences(); }
-  absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override {
-    return cpu_.ForwardBatch(batch, logits);
-  }
   bool samples_on_device() const override { return true; }
   absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> batch, std::span<const DeviceDraw* const> draws,
                                    std::span<float> logits, std::span<int32_t> tokens) override {
     const size_t vocab = static_cast<size_t>(config().vocab_size);
     std::vector<float> all(batch.size() * vocab);
-    if (absl::Status s = cpu_.ForwardBatch(batch, all); !s.ok()) return s;
+    if (absl::Status s = inner_.ForwardBatch(batch, all); !s.ok()) return s;
     for (size_t i = 0; i < batch.size(); ++i) {
       std::span<float> row = std::span(all).subspan(i * vocab, vocab);
       if (draws[i] == nullptr) {
@@ -408,7 +401,6 @@ class GreedyDrawingBackend final : public ForwardBackend {
   }
 
  private:
-  CpuBackend& cpu_;
   std::map<std::pair<uint64_t, uint64_t>, int32_t> log_;  // (seed, draw number) -> token
 };
 
