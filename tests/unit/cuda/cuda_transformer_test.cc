@@ -36,6 +36,33 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> LoadGolden(const std::string& n
   return CudaTransformer::Load(ReadConfig(name), **checkpoint, options);
 }
 
+// One sequence's block table with its first `blocks` entries handed out in reverse (blocks - 1
+// down to 0), so the table is not the identity; the rest name block 0.
+std::vector<int32_t> ReversedTable(const CudaTransformer& gpu, int64_t blocks) {
+  std::vector<int32_t> table(gpu.max_blocks_per_seq(), 0);
+  for (size_t b = 0; b < table.size() && static_cast<int64_t>(b) < blocks; ++b) {
+    table[b] = static_cast<int32_t>(blocks - 1 - static_cast<int64_t>(b));
+  }
+  return table;
+}
+
+// `prompt` as sequence 0 at positions 0.., in one step: the last token's logits.
+absl::Status Prefill(CudaTransformer& gpu, std::span<const int32_t> prompt, std::span<const int32_t> table,
+                     std::span<float> logits) {
+  std::vector<int32_t> positions(prompt.size()), seq_ids(prompt.size(), 0);
+  std::iota(positions.begin(), positions.end(), 0);
+  const int32_t last = static_cast<int32_t>(prompt.size() - 1);
+  return gpu.Forward(ForwardBatch{prompt, positions, seq_ids, table, std::span(&last, 1)}, logits);
+}
+
+// One decode of `token` at `pos` for sequence 0.
+absl::Status DecodeOne(CudaTransformer& gpu, int32_t token, int32_t pos, std::span<const int32_t> table,
+                       std::span<float> logits) {
+  const int32_t zero = 0;
+  return gpu.Forward(
+      ForwardBatch{std::span(&token, 1), std::span(&pos, 1), std::span(&zero, 1), table, std::span(&zero, 1)}, logits);
+}
+
 // Without a GPU, Load checks the model first and then says there is no device: each golden model
 // (the gpu tests' inputs) must get that far, so a shape the kernels refuse shows up here, in CI.
 TEST(CudaTransformer, LoadWithoutDeviceSaysSo) {
@@ -133,20 +160,14 @@ TEST_P(CudaGoldenTest, LogitsAndGreedyMatchCpuEngine) {
   // The golden tolerance (1e-3): both engines compute in F32 from the same weights.
   const double tolerance = variant.exact ? golden.tolerance : kLooseTolerance;
 
-  // Blocks handed out in reverse, so the table is not the identity.
   const int mb = (*gpu)->max_blocks_per_seq();
-  std::vector<int32_t> table(mb, 0);
-  for (int b = 0; b < mb && b < 64; ++b) table[b] = 63 - b;
+  const std::vector<int32_t> table = ReversedTable(**gpu, 64);
 
   const size_t vocab = config.vocab_size;
   std::vector<float> cpu_logits(vocab), gpu_logits(vocab);
   KvCache cache = (*cpu)->NewCache();
   ASSERT_TRUE((*cpu)->Forward(prompt, cache, cpu_logits).ok());
-  std::vector<int32_t> positions(prompt.size()), seq_ids(prompt.size(), 0);
-  std::iota(positions.begin(), positions.end(), 0);
-  const int32_t last = static_cast<int32_t>(prompt.size() - 1);
-  ForwardBatch batch{prompt, positions, seq_ids, table, std::span(&last, 1)};
-  ASSERT_TRUE((*gpu)->Forward(batch, gpu_logits).ok());
+  ASSERT_TRUE(Prefill(**gpu, prompt, table, gpu_logits).ok());
   EXPECT_LE(MaxAbsDiff(gpu_logits, cpu_logits), tolerance) << "prompt";
 
   std::vector<int32_t> generated;
@@ -158,9 +179,7 @@ TEST_P(CudaGoldenTest, LogitsAndGreedyMatchCpuEngine) {
     generated.push_back(token);
     if (step + 1 == greedy.size()) break;
     ASSERT_TRUE((*cpu)->Forward({&token, 1}, cache, cpu_logits).ok());
-    const int32_t pos = static_cast<int32_t>(prompt.size() + step), seq = 0, row = 0;
-    ForwardBatch decode{std::span(&token, 1), std::span(&pos, 1), std::span(&seq, 1), table, std::span(&row, 1)};
-    ASSERT_TRUE((*gpu)->Forward(decode, gpu_logits).ok());
+    ASSERT_TRUE(DecodeOne(**gpu, token, static_cast<int32_t>(prompt.size() + step), table, gpu_logits).ok());
     EXPECT_LE(MaxAbsDiff(gpu_logits, cpu_logits), tolerance) << "step " << step;  // NaN fails too
   }
   if (variant.bf16_weights || !variant.exact) return;  // Hugging Face's greedy is for F32 weights
@@ -177,7 +196,8 @@ TEST_P(CudaGoldenTest, LogitsAndGreedyMatchCpuEngine) {
       seqs2.push_back(s);
     }
   }
-  const std::vector<int32_t> rows = {last, static_cast<int32_t>(2 * prompt.size() - 1)};
+  const int32_t prompt_end = static_cast<int32_t>(prompt.size());
+  const std::vector<int32_t> rows = {prompt_end - 1, 2 * prompt_end - 1};
   const std::vector<DeviceSamplingParams> params(2, DeviceSamplingParams{.temperature = 0});
   absl::StatusOr<std::vector<int32_t>> next =
       (*gpu)->ForwardSample(ForwardBatch{tokens2, positions2, seqs2, tables2, rows}, params);
@@ -193,8 +213,9 @@ TEST_P(CudaGoldenTest, LogitsAndGreedyMatchCpuEngine) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, CudaGoldenTest,
-                         ::testing::Combine(::testing::Values(std::string("llama3"), std::string("gemma2"), std::string("phi3")),
-                                          ::testing::Range(0, static_cast<int>(std::size(kGoldenVariants)))),
+                         ::testing::Combine(::testing::Values(std::string("llama3"), std::string("gemma2"),
+                                                              std::string("phi3")),
+                                            ::testing::Range(0, static_cast<int>(std::size(kGoldenVariants)))),
                          [](const ::testing::TestParamInfo<CudaGoldenTest::ParamType>& info) {
                            return std::get<0>(info.param) + "_" +
                                   kGoldenVariants[std::get<1>(info.param)].name;
@@ -211,11 +232,7 @@ TEST(CudaTransformer, RejectsBadBatches) {
   std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
   const int32_t zero = 0, big_token = config.vocab_size, far = 4 * kKvBlockSize;
   std::vector<float> logits(config.vocab_size);
-  auto run = [&](const int32_t& token, const int32_t& pos) {
-    return (*gpu)->Forward(ForwardBatch{std::span(&token, 1), std::span(&pos, 1), std::span(&zero, 1), table,
-                                        std::span(&zero, 1)},
-                           logits);
-  };
+  auto run = [&](int32_t token, int32_t pos) { return DecodeOne(**gpu, token, pos, table, logits); };
   EXPECT_TRUE(run(zero, zero).ok());  // a decode of one token: captured in a graph, split in two
   EXPECT_EQ((*gpu)->num_decode_graphs(), 1u);
   const std::vector<float> split = logits;
@@ -263,15 +280,8 @@ TEST(CudaTransformer, FirstStepAfterLoadKeepsItsKeysAndValues) {
   options.kv_cache_fraction = 0.5;
   absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::Load(config, **checkpoint, options);
   ASSERT_TRUE(gpu.ok()) << gpu.status();
-  const int64_t blocks = (*gpu)->num_kv_blocks();
-  std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
-  for (size_t b = 0; b < table.size() && static_cast<int64_t>(b) < blocks; ++b) {
-    table[b] = static_cast<int32_t>(blocks - 1 - static_cast<int64_t>(b));
-  }
-  std::vector<int32_t> positions(prompt.size()), seq_ids(prompt.size(), 0);
-  std::iota(positions.begin(), positions.end(), 0);
-  const int32_t last = static_cast<int32_t>(prompt.size() - 1);
-  ASSERT_TRUE((*gpu)->Forward(ForwardBatch{prompt, positions, seq_ids, table, std::span(&last, 1)}, gpu_logits).ok());
+  const std::vector<int32_t> table = ReversedTable(**gpu, (*gpu)->num_kv_blocks());  // the last blocks first
+  ASSERT_TRUE(Prefill(**gpu, prompt, table, gpu_logits).ok());
   EXPECT_LE(MaxAbsDiff(gpu_logits, cpu_logits), golden.tolerance);
 }
 
@@ -289,24 +299,15 @@ TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
   absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = LoadGolden("llama3", options);
   ASSERT_TRUE(gpu.ok()) << gpu.status();
   const std::vector<int32_t>& prompt = ReadGolden("llama3").prompt;
-  std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
-  for (int b = 0; b < 16 && b < static_cast<int>(table.size()); ++b) table[b] = 15 - b;
+  const std::vector<int32_t> table = ReversedTable(**gpu, 16);
   auto run = [&](bool programmatic) {
     EXPECT_TRUE((*gpu)->SetProgrammaticLaunch(programmatic).ok());
     EXPECT_EQ((*gpu)->num_decode_graphs(), 0u) << "graphs of the other launch mode kept";
     std::vector<float> all, logits(config.vocab_size);
-    std::vector<int32_t> positions(prompt.size()), seq_ids(prompt.size(), 0);
-    std::iota(positions.begin(), positions.end(), 0);
-    int32_t last = static_cast<int32_t>(prompt.size() - 1);
-    EXPECT_TRUE((*gpu)->Forward(ForwardBatch{prompt, positions, seq_ids, table, std::span(&last, 1)}, logits).ok());
+    EXPECT_TRUE(Prefill(**gpu, prompt, table, logits).ok());
     all.insert(all.end(), logits.begin(), logits.end());
-    const int32_t zero = 0;
     for (int32_t pos = static_cast<int32_t>(prompt.size()); pos < static_cast<int32_t>(prompt.size()) + 16; ++pos) {
-      const int32_t token = Argmax(logits);
-      EXPECT_TRUE((*gpu)->Forward(ForwardBatch{std::span(&token, 1), std::span(&pos, 1), std::span(&zero, 1), table,
-                                               std::span(&zero, 1)},
-                                  logits)
-                      .ok());
+      EXPECT_TRUE(DecodeOne(**gpu, Argmax(logits), pos, table, logits).ok());
       all.insert(all.end(), logits.begin(), logits.end());
     }
     return all;
@@ -324,14 +325,9 @@ TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
   options.max_kv_blocks = 4;
   absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = LoadGolden("llama3", options);
   if (!gpu.ok()) std::exit(2);
-  std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
-  const int32_t zero = 0;
+  const std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
   std::vector<float> logits(config.vocab_size);
-  auto step = [&] {
-    return (*gpu)->Forward(
-        ForwardBatch{std::span(&zero, 1), std::span(&zero, 1), std::span(&zero, 1), table, std::span(&zero, 1)},
-        logits);
-  };
+  auto step = [&] { return DecodeOne(**gpu, 0, 0, table, logits); };
   if (!step().ok() || !(*gpu)->usable().ok()) std::exit(3);  // healthy before the fault
   // The fault, made certain before the next step (it runs on another stream than the engine's).
   if (LaunchIllegalWrite() != cudaSuccess || cudaDeviceSynchronize() != cudaErrorIllegalAddress) std::exit(5);
@@ -351,7 +347,8 @@ TEST(CudaTransformer, ProgrammaticLaunchChangesNoBit) {
 TEST(CudaTransformerDeathTest, ALostContextIsReportedAndStays) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(StepFaultAndStepAgain(), ::testing::ExitedWithCode(0), "first: UNAVAILABLE: cuda: the GPU context is lost");
+  EXPECT_EXIT(StepFaultAndStepAgain(), ::testing::ExitedWithCode(0),
+              "first: UNAVAILABLE: cuda: the GPU context is lost");
 }
 
 // The prefill of a head_dim-128 model (the golden models' 16 does not fit the tensor-core kernel)
