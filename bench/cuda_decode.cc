@@ -1,17 +1,7 @@
 // CUDA engine on one GPU (H100/H200): a Llama-3.1-8B-shaped model with random BF16 weights made on
-// the device. Each figure is a ratio against a reference measured in the same run. In the order
-// printed:
-//  1. the references: a copy kernel's bandwidth, a cuBLAS BF16 GEMM's rate;
-//  2. time to first token for a long prompt, prefill attention on tensor cores and on CUDA cores
-//     (FLOP/s against the GEMM's);
-//  3. decode tokens/s at each stream count; at batch 1 also the share of the copy bandwidth it
-//     reads (weight bytes per token x tokens/s), and the step's mat-vecs timed alone against the
-//     step (printed only when --streams includes 1);
-//  4. batch-1 decode with and without programmatic dependent launch, and drawing with temperature
-//     0.6 / top_p 0.9 against greedy;
-//  5. batch-1 decode at a long context with the attention split into 1..16 key ranges per head;
-//  6. the same stream counts served as cai-inference serves them (the scheduler over CudaBackend),
-//     as a share of the direct figures: the host's cost per step.
+// the device. Each figure is a ratio against a reference measured in the same run: copy bandwidth
+// for decode, a cuBLAS GEMM's rate for time to first token, the plain variant for each speed
+// feature. What it prints, in order, is listed once, in bench/README.md ("CUDA engine").
 //
 //   build-cuda/bin/cai-bench-cuda-decode [--streams 1,8,32,128] [--prompt_tokens 2048] [--context 512]
 //                                        [--long_context 8000]
@@ -58,29 +48,45 @@ using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Best of a few copies of a buffer far larger than L2, bytes read plus bytes written per second.
-double CopyBandwidth(size_t bytes) {
-  void *src = nullptr, *dst = nullptr;
-  if (cudaMalloc(&src, bytes) != cudaSuccess || cudaMalloc(&dst, bytes) != cudaSuccess) return 0;
-  cudaMemset(src, 1, bytes);
+// The fewest seconds `run` (enqueueing GPU work, true when it could) took between two events, over
+// `reps` runs after an untimed first one; 0 when a run failed.
+template <typename Run>
+double BestEventSeconds(int reps, const Run& run) {
   cudaEvent_t start, stop;
   cudaEventCreate(&start);
   cudaEventCreate(&stop);
   double best = 0;
-  for (int rep = 0; rep < 6; ++rep) {
+  for (int rep = 0; rep <= reps; ++rep) {
     cudaEventRecord(start);
-    cai::inference::cuda::LaunchCopy(dst, src, static_cast<int64_t>(bytes / 16), nullptr);
+    const bool ok = run();
     cudaEventRecord(stop);
     cudaEventSynchronize(stop);
     float ms = 0;
     cudaEventElapsedTime(&ms, start, stop);
-    if (rep > 0) best = std::max(best, 2.0 * static_cast<double>(bytes) / (ms * 1e-3));
+    if (!ok) {
+      best = 0;
+      break;
+    }
+    if (rep > 0) best = best == 0 ? ms * 1e-3 : std::min(best, ms * 1e-3);
   }
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
+  return best;
+}
+
+// Best of a few copies of a buffer far larger than L2, bytes read plus bytes written per second.
+double CopyBandwidth(size_t bytes) {
+  void *src = nullptr, *dst = nullptr;
+  double seconds = 0;
+  if (cudaMalloc(&src, bytes) == cudaSuccess && cudaMalloc(&dst, bytes) == cudaSuccess &&
+      cudaMemset(src, 1, bytes) == cudaSuccess) {
+    seconds = BestEventSeconds(5, [&] {
+      return cai::inference::cuda::LaunchCopy(dst, src, static_cast<int64_t>(bytes / 16), nullptr) == cudaSuccess;
+    });
+  }
   cudaFree(src);
   cudaFree(dst);
-  return best;
+  return seconds > 0 ? 2.0 * static_cast<double>(bytes) / seconds : 0;
 }
 
 // Best of a few cuBLAS BF16 GEMMs (F32 accumulation, as the engine's prefill runs them) of a weight
@@ -89,35 +95,23 @@ double GemmRate(int rows, int cols, int tokens) {
   const size_t w_elems = size_t(rows) * cols, x_elems = size_t(tokens) * cols;
   void *w = nullptr, *x = nullptr, *out = nullptr;
   cublasHandle_t handle = nullptr;
-  double best = 0;
+  double seconds = 0;
   if (cudaMalloc(&w, w_elems * 2) == cudaSuccess && cudaMalloc(&x, x_elems * 2) == cudaSuccess &&
       cudaMalloc(&out, size_t(tokens) * rows * 4) == cudaSuccess && cublasCreate(&handle) == CUBLAS_STATUS_SUCCESS) {
     cai::inference::cuda::LaunchFillRandomBf16(static_cast<uint16_t*>(w), int64_t(w_elems), 0.02f, 1, nullptr);
     cai::inference::cuda::LaunchFillRandomBf16(static_cast<uint16_t*>(x), int64_t(x_elems), 1.0f, 2, nullptr);
-    cudaEvent_t start, stop;
-    cudaEventCreate(&start);
-    cudaEventCreate(&stop);
     const float alpha = 1, beta = 0;
-    for (int rep = 0; rep < 6; ++rep) {
-      cudaEventRecord(start);
-      const cublasStatus_t st = cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, &alpha, w,
-                                             CUDA_R_16BF, cols, x, CUDA_R_16BF, cols, &beta, out, CUDA_R_32F, rows,
-                                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-      cudaEventRecord(stop);
-      cudaEventSynchronize(stop);
-      float ms = 0;
-      cudaEventElapsedTime(&ms, start, stop);
-      if (st != CUBLAS_STATUS_SUCCESS) break;
-      if (rep > 0) best = std::max(best, 2.0 * double(rows) * cols * tokens / (ms * 1e-3));
-    }
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
+    seconds = BestEventSeconds(5, [&] {
+      return cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, &alpha, w, CUDA_R_16BF, cols, x,
+                          CUDA_R_16BF, cols, &beta, out, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F,
+                          CUBLAS_GEMM_DEFAULT) == CUBLAS_STATUS_SUCCESS;
+    });
   }
   if (handle != nullptr) cublasDestroy(handle);
   cudaFree(w);
   cudaFree(x);
   cudaFree(out);
-  return best;
+  return seconds > 0 ? 2.0 * double(rows) * cols * tokens / seconds : 0;
 }
 
 // Seconds of one batch-1 mat-vec (gated: `rows` outputs from 2 x rows weight rows) over a random
@@ -136,35 +130,23 @@ double MatVecSeconds(int64_t rows, int64_t cols, bool gated, int64_t l2_bytes) {
          LaunchFillRandomBf16(static_cast<uint16_t*>(m), weight_rows * cols, 0.02f, 3, nullptr) == cudaSuccess;
   }
   ok = ok && cudaMemset(x, 0, cols * sizeof(float)) == cudaSuccess;
-  double best = 0;
-  if (ok) {
-    cudaEvent_t start, stop;
-    cudaEventCreate(&start);
-    cudaEventCreate(&stop);
-    const int launches = std::max(copies, 32);
-    for (int rep = 0; rep < 4 && ok; ++rep) {
-      cudaEventRecord(start);
-      for (int i = 0; i < launches && ok; ++i) {
-        const DeviceMatrix w{cai::inference::DType::kBF16, matrices[i % copies], weight_rows, cols};
-        float* o = static_cast<float*>(out);
-        const float* in = static_cast<const float*>(x);
-        ok = (gated ? LaunchGatedMatVec(o, int(rows), in, 1, w, cai::inference::Activation::kSilu, nullptr)
-                    : LaunchMatVec(o, int(rows), in, 1, w, nullptr)) == cudaSuccess;
+  const int launches = std::max(copies, 32);
+  const double seconds = !ok ? 0 : BestEventSeconds(3, [&] {
+    for (int i = 0; i < launches; ++i) {
+      const DeviceMatrix w{cai::inference::DType::kBF16, matrices[i % copies], weight_rows, cols};
+      float* o = static_cast<float*>(out);
+      const float* in = static_cast<const float*>(x);
+      if ((gated ? LaunchGatedMatVec(o, int(rows), in, 1, w, cai::inference::Activation::kSilu, nullptr)
+                 : LaunchMatVec(o, int(rows), in, 1, w, nullptr)) != cudaSuccess) {
+        return false;
       }
-      cudaEventRecord(stop);
-      cudaEventSynchronize(stop);
-      float ms = 0;
-      cudaEventElapsedTime(&ms, start, stop);
-      const double each = ms * 1e-3 / launches;
-      if (rep > 0) best = best == 0 ? each : std::min(best, each);
     }
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-  }
+    return true;
+  });
   for (void* m : matrices) cudaFree(m);
   cudaFree(x);
   cudaFree(out);
-  return ok ? best : 0;
+  return seconds / launches;
 }
 
 // Sequences with fixed, disjoint block ranges; positions advance as they decode.
@@ -243,35 +225,40 @@ double ServedThroughput(cai::inference::ForwardBackend& backend, int streams, in
   return cai::bench::DecodeThroughput(scheduler);
 }
 
-// Where a batch-1 decode step's time goes: its mat-vecs (the stacked QKV, the output projection,
-// the gated gate/up and the down projection per layer, then the lm_head) timed alone, each as a
-// share of the copy bandwidth, and their sum against the whole step; the remainder is everything
-// else (norms, RoPE + KV write, attention, sampling, launch gaps and the host's part).
+// The weight matrices a decode step reads, as the engine runs them: per layer the stacked QKV, the
+// output projection, the gated gate/up (2 x rows weight rows) and the down projection; then the
+// lm_head once.
+struct MatVecShape {
+  const char* name;
+  int64_t rows, cols;
+  bool gated;
+  bool per_layer;  // else once per step (the lm_head)
+  double weights() const { return (gated ? 2.0 : 1.0) * double(rows) * double(cols); }
+};
+std::vector<MatVecShape> DecodeMatVecs(const cai::inference::ModelConfig& c) {
+  const int64_t d = c.hidden_size, ffn = c.intermediate_size, q = int64_t{c.num_attention_heads} * c.head_dim;
+  const int64_t qkv = q + int64_t{2 * c.num_key_value_heads} * c.head_dim;
+  return {{"qkv", qkv, d, false, true},
+          {"o", d, q, false, true},
+          {"gate/up (gated)", ffn, d, true, true},
+          {"down", d, ffn, false, true},
+          {"lm_head", c.vocab_size, d, false, false}};
+}
+
+// Where a batch-1 decode step's time goes: its mat-vecs timed alone, each as a share of the copy
+// bandwidth, and their sum against the whole step; the remainder is everything else (norms, RoPE +
+// KV write, attention, sampling, launch gaps and the host's part).
 bool PrintMatVecShare(const cai::inference::ModelConfig& c, double step_seconds, double bandwidth, int64_t l2_bytes) {
-  const int64_t d = c.hidden_size, ffn = c.intermediate_size;
-  const int64_t qkv = int64_t{c.num_attention_heads + 2 * c.num_key_value_heads} * c.head_dim;
-  struct Shape {
-    const char* name;
-    int64_t rows, cols;
-    bool gated;
-    int per_step;
-  };
-  const Shape shapes[] = {{"qkv", qkv, d, false, c.num_hidden_layers},
-                          {"o", d, int64_t{c.num_attention_heads} * c.head_dim, false, c.num_hidden_layers},
-                          {"gate/up (gated)", ffn, d, true, c.num_hidden_layers},
-                          {"down", d, ffn, false, c.num_hidden_layers},
-                          {"lm_head", c.vocab_size, d, false, 1}};
   double step_matvecs = 0;
   std::printf("batch-1 mat-vecs alone:");
-  for (const Shape& s : shapes) {
+  for (const MatVecShape& s : DecodeMatVecs(c)) {
     const double seconds = MatVecSeconds(s.rows, s.cols, s.gated, l2_bytes);
     if (seconds == 0) {
       std::fprintf(stderr, "mat-vec %s: a CUDA call failed\n", s.name);
       return false;
     }
-    const double bytes = double(s.gated ? 2 * s.rows : s.rows) * s.cols * 2;
-    std::printf(" %s %.1f us (%.0f%%)", s.name, seconds * 1e6, 100.0 * bytes / seconds / bandwidth);
-    step_matvecs += seconds * s.per_step;
+    std::printf(" %s %.1f us (%.0f%%)", s.name, seconds * 1e6, 100.0 * 2 * s.weights() / seconds / bandwidth);
+    step_matvecs += seconds * (s.per_layer ? c.num_hidden_layers : 1);
   }
   std::printf(" of copy bandwidth\n");
   std::printf("batch-1 step %.2f ms: its mat-vecs alone %.2f ms (%.0f%%), the rest %.2f ms (norms, RoPE + KV write, "
@@ -370,8 +357,8 @@ int main(int argc, char** argv) {
         // token only: left out), and causal attention's QK and PV (2 x 2 x head_dim per head per
         // key, ~T^2/2 keys).
         const double t = prompt_tokens, q_dim = double(c.num_attention_heads) * c.head_dim;
-        const double layer_weights = c.hidden_size * (2 * q_dim + 2.0 * c.num_key_value_heads * c.head_dim) +
-                                     3.0 * c.hidden_size * c.intermediate_size;
+        double layer_weights = 0;
+        for (const MatVecShape& m : DecodeMatVecs(c)) layer_weights += m.per_layer ? m.weights() : 0;
         const double flops = c.num_hidden_layers * (2.0 * layer_weights * t + 4.0 * q_dim * t * t / 2);
         std::printf("TTFT, %d-token prompt, attention on %s cores: %.1f ms (%.0f prompt tokens/s), %.0f TFLOP/s = "
                     "%.0f%% of the GEMM rate\n",
