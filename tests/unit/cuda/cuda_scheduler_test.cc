@@ -21,9 +21,7 @@ namespace cai::inference::cuda {
 namespace {
 
 using testing::DrainScheduler;
-GenerationRequest Greedy(std::vector<int32_t> prompt, int max_tokens) {
-  return testing::GreedyRequest(std::move(prompt), max_tokens);
-}
+using testing::GreedyRequest;
 
 // Every request's sampled ids, all run together on `backend`; `preemptions` (if given) counts the
 // sequences the scheduler had to preempt for lack of KV blocks.
@@ -74,8 +72,8 @@ TEST_P(CudaSchedulerTest, SameTokensAsTheCpuScheduler) {
   std::vector<int32_t> reversed(prompt.rbegin(), prompt.rend()), longer = prompt;
   longer.insert(longer.end(), prompt.begin(), prompt.begin() + 16);  // within the 256-position context
   const std::vector<GenerationRequest> requests = {
-      Greedy(prompt, static_cast<int>(greedy.size())), Greedy(reversed, 24), Greedy(longer, 24),
-      Greedy({prompt.begin(), prompt.begin() + prompt.size() / 2}, 24)};
+      GreedyRequest(prompt, static_cast<int>(greedy.size())), GreedyRequest(reversed, 24), GreedyRequest(longer, 24),
+      GreedyRequest({prompt.begin(), prompt.begin() + prompt.size() / 2}, 24)};
 
   const std::vector<std::vector<int32_t>> on_cpu = RunTogether(*(*cpu)->backend, requests);
   const std::vector<std::vector<int32_t>> on_gpu = RunTogether(*(*gpu)->backend, requests);
@@ -104,8 +102,8 @@ TEST_P(CudaSchedulerTest, SameTokensWhenBlocksRunShort) {
   const std::vector<int32_t> prompt = ReadGolden(GetParam()).prompt;
   std::vector<int32_t> reversed(prompt.rbegin(), prompt.rend()), longer = prompt;
   longer.insert(longer.end(), prompt.begin(), prompt.begin() + 16);
-  const std::vector<GenerationRequest> requests = {Greedy(prompt, 24), Greedy(reversed, 24), Greedy(longer, 24),
-                                                   Greedy({prompt.begin(), prompt.begin() + prompt.size() / 2}, 24)};
+  const std::vector<GenerationRequest> requests = {GreedyRequest(prompt, 24), GreedyRequest(reversed, 24), GreedyRequest(longer, 24),
+                                                   GreedyRequest({prompt.begin(), prompt.begin() + prompt.size() / 2}, 24)};
   int64_t preemptions = 0;
   const std::vector<std::vector<int32_t>> on_gpu = RunTogether(gpu, requests, &preemptions);
   const std::vector<std::vector<int32_t>> on_cpu = RunTogether(*(*cpu)->backend, requests);
@@ -126,7 +124,7 @@ TEST_P(CudaSchedulerTest, TokensDrawnOnTheGpu) {
   const std::vector<int32_t>& prompt = golden.prompt;
   const std::vector<int32_t>& greedy = golden.greedy;
 
-  GenerationRequest plain = Greedy(prompt, 24), adjusted = plain;
+  GenerationRequest plain = GreedyRequest(prompt, 24), adjusted = plain;
   plain.logprobs = adjusted.logprobs = false;
   adjusted.sampling.presence_penalty = 0.8f;
   adjusted.sampling.frequency_penalty = 0.5f;

@@ -17,6 +17,9 @@
 namespace cai::inference::cuda {
 namespace {
 
+// A value as a cache of `dtype` holds it: BF16-rounded for a BF16 cache.
+float AsStored(DType dtype, float f) { return dtype == DType::kBF16 ? Bf16ToF32(F32ToBf16(f)) : f; }
+
 std::vector<uint16_t> ToBf16Bits(const std::vector<float>& v) {
   std::vector<uint16_t> bits(v.size());
   for (size_t i = 0; i < v.size(); ++i) bits[i] = F32ToBf16(v[i]);
@@ -102,7 +105,7 @@ TEST(CudaKernels, RopeAndKvWriteMatchCpuWithLlama3Scaling) {
       if (kv_dtype == DType::kF32) return reinterpret_cast<const float*>(bytes.data())[at];
       return Bf16ToF32(reinterpret_cast<const uint16_t*>(bytes.data())[at]);
     };
-    auto stored = [&](float f) { return kv_dtype == DType::kBF16 ? Bf16ToF32(F32ToBf16(f)) : f; };
+    auto stored = [&](float f) { return AsStored(kv_dtype, f); };
     for (int t = 0; t < tokens; ++t) {
       const int block = slots[t] / kKvBlockSize, offset = slots[t] % kKvBlockSize;
       for (int i = 0; i < kv_dim; ++i) {
@@ -331,7 +334,7 @@ TEST(CudaKernels, AttentionKernelsMatchCpu) {
             }
 
             // The CPU reference reads the keys as stored (BF16-rounded for a BF16 cache).
-            auto stored = [&](float f) { return kv_dtype == DType::kBF16 ? Bf16ToF32(F32ToBf16(f)) : f; };
+            auto stored = [&](float f) { return AsStored(kv_dtype, f); };
             double max_diff = 0, tensor_core_diff = 0;
             std::vector<float> want(hd), want_bf16_q(hd), q_rounded(hd), scores(512);
             for (int t = 0; t < n; ++t) {
@@ -356,7 +359,7 @@ TEST(CudaKernels, AttentionKernelsMatchCpu) {
                   max_diff = MaxDiffSoFar(max_diff, tiled[t * q_dim + h * hd + i], want[i]);
                 }
                 if (tensor_core.empty()) continue;
-                for (int i = 0; i < hd; ++i) q_rounded[i] = Bf16ToF32(F32ToBf16(qkv[t * stride + h * hd + i]));
+                for (int i = 0; i < hd; ++i) q_rounded[i] = AsStored(DType::kBF16, qkv[t * stride + h * hd + i]);
                 AttendHead(want_bf16_q.data(), q_rounded.data(), keys.data() + kvh * hd, values.data() + kvh * hd,
                            pos - first + 1, hd, kv_dim, AttentionParams{scale, softcap}, scores.data());
                 for (int i = 0; i < hd; ++i) {
@@ -456,13 +459,18 @@ TEST(CudaSampling, TopPDrawsStayInTheNucleusOfAFullVocabulary) {
     std::vector<int> order(vocab);
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](int a, int b) { return w[a] > w[b]; });
-    std::vector<bool> allowed(vocab, false);
-    double mass = 0;
-    for (int id : order) {
-      if (mass >= (0.9 + 1e-4) * total) break;
-      allowed[id] = true;
-      mass += w[id];
-    }
+    // The most likely ids until `share` of the mass.
+    auto nucleus_of = [&](double share) {
+      std::vector<bool> in(vocab, false);
+      double mass = 0;
+      for (int id : order) {
+        if (mass >= share * total) break;
+        in[id] = true;
+        mass += w[id];
+      }
+      return in;
+    };
+    const std::vector<bool> allowed = nucleus_of(0.9 + 1e-4);
     const std::vector<int32_t> draws = Sample(row, params, 256);
     for (int32_t id : draws) ASSERT_TRUE(id >= 0 && id < vocab && allowed[id]) << "peaked " << peaked << " id " << id;
     EXPECT_GT(std::count_if(draws.begin(), draws.end(), [&](int32_t id) { return id != order[0]; }), 0);
@@ -477,13 +485,7 @@ TEST(CudaSampling, TopPDrawsStayInTheNucleusOfAFullVocabulary) {
     const SampleTrace trace = ToHost(dtrace, 1)[0];
     EXPECT_EQ(trace.gathered, peaked ? 300 : -1);
     if (!peaked) continue;
-    std::vector<bool> nucleus(vocab, false);
-    mass = 0;
-    for (int id : order) {
-      if (mass >= 0.9 * total) break;
-      nucleus[id] = true;
-      mass += w[id];
-    }
+    const std::vector<bool> nucleus = nucleus_of(0.9);
     // Host and device exp differ by an ulp or two; neighbouring heavy weights by about 2%.
     for (int i = 0; i < vocab; ++i) {
       const float weight = std::exp((row[i] - max) * (1.0f / 0.6f));

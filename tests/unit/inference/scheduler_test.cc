@@ -18,6 +18,8 @@
 namespace cai::inference {
 namespace {
 
+using testing::GreedyRequest;  // with logprobs, so the deltas carry the token ids
+
 TEST(BlockAllocatorTest, AllocatesFreesAndRunsOut) {
   BlockAllocator allocator(5);
   std::vector<int32_t> a, b;
@@ -86,10 +88,6 @@ class SchedulerTest : public ::testing::Test {
     for (int i = 0; i < length; ++i) prompt[i] = (i * 7 + salt * 13 + 1) % 50;
     return prompt;
   }
-  // Greedy; with logprobs so the deltas carry the token ids (there is no tokenizer).
-  static GenerationRequest Greedy(std::vector<int32_t> prompt, int max_tokens) {
-    return testing::GreedyRequest(std::move(prompt), max_tokens);
-  }
   // The CPU engine with a KV cache of `blocks` blocks.
   static CpuBackend Backend(int64_t blocks) { return CpuBackend(*model_, blocks * model_->kv_block_bytes()); }
 
@@ -155,7 +153,7 @@ TEST_F(SchedulerTest, BatchedLogitsEqualSingleSequenceLogits) {
 
 TEST_F(SchedulerTest, GreedyTokensAreTheSameAloneAndBatched) {
   std::vector<GenerationRequest> requests;
-  for (int i = 0; i < 4; ++i) requests.push_back(Greedy(Prompt(3 + 9 * i, i), 20));
+  for (int i = 0; i < 4; ++i) requests.push_back(GreedyRequest(Prompt(3 + 9 * i, i), 20));
   CpuBackend backend = Backend(64);
   Scheduler scheduler(backend, nullptr, {});
   std::vector<uint64_t> ids;
@@ -172,7 +170,7 @@ TEST_F(SchedulerTest, GreedyTokensAreTheSameAloneAndBatched) {
 }
 
 TEST_F(SchedulerTest, NewRequestsJoinAtTokenBoundaries) {
-  const GenerationRequest first = Greedy(Prompt(6, 1), 12), second = Greedy(Prompt(9, 2), 5);
+  const GenerationRequest first = GreedyRequest(Prompt(6, 1), 12), second = GreedyRequest(Prompt(9, 2), 5);
   CpuBackend backend = Backend(64);
   Scheduler scheduler(backend, nullptr, {});
   const uint64_t a = *scheduler.Add(first);
@@ -195,7 +193,7 @@ TEST_F(SchedulerTest, NewRequestsJoinAtTokenBoundaries) {
 TEST_F(SchedulerTest, PreemptionByRecomputeGivesTheSameGreedyOutput) {
   // Three sequences of 8 + 40 positions (3 blocks each) in a pool of 5 blocks.
   std::vector<GenerationRequest> requests;
-  for (int i = 0; i < 3; ++i) requests.push_back(Greedy(Prompt(8, 10 + i), 40));
+  for (int i = 0; i < 3; ++i) requests.push_back(GreedyRequest(Prompt(8, 10 + i), 40));
   CpuBackend backend = Backend(5);
   Scheduler scheduler(backend, nullptr, {});
   std::vector<uint64_t> ids;
@@ -215,8 +213,8 @@ TEST_F(SchedulerTest, PreemptionByRecomputeGivesTheSameGreedyOutput) {
 TEST_F(SchedulerTest, SequenceThatCannotFitFailsInsteadOfLooping) {
   CpuBackend backend = Backend(2);
   Scheduler scheduler(backend, nullptr, {});
-  EXPECT_TRUE(absl::IsResourceExhausted(scheduler.Add(Greedy(Prompt(40, 1), 4)).status()));
-  const uint64_t id = *scheduler.Add(Greedy(Prompt(20, 1), 30));  // fits at first, outgrows 32 positions
+  EXPECT_TRUE(absl::IsResourceExhausted(scheduler.Add(GreedyRequest(Prompt(40, 1), 4)).status()));
+  const uint64_t id = *scheduler.Add(GreedyRequest(Prompt(20, 1), 30));  // fits at first, outgrows 32 positions
   for (int i = 0; i < 100 && scheduler.HasWork(); ++i) scheduler.Step();
   std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(id);
   ASSERT_TRUE(result.has_value());
@@ -227,8 +225,8 @@ TEST_F(SchedulerTest, SequenceThatCannotFitFailsInsteadOfLooping) {
 TEST_F(SchedulerTest, CancellationFreesBlocksAtOnce) {
   CpuBackend backend = Backend(16);
   Scheduler scheduler(backend, nullptr, {});
-  const uint64_t a = *scheduler.Add(Greedy(Prompt(30, 1), 50));
-  const uint64_t b = *scheduler.Add(Greedy(Prompt(5, 2), 50));
+  const uint64_t a = *scheduler.Add(GreedyRequest(Prompt(30, 1), 50));
+  const uint64_t b = *scheduler.Add(GreedyRequest(Prompt(5, 2), 50));
   for (int i = 0; i < 4; ++i) scheduler.Step();
   EXPECT_EQ(scheduler.free_blocks(), 16 - 3 - 1);
   scheduler.Cancel(a);
@@ -245,7 +243,7 @@ TEST_F(SchedulerTest, CancellationFreesBlocksAtOnce) {
 }
 
 TEST_F(SchedulerTest, ChunkedPrefillInterleavesWithDecode) {
-  const GenerationRequest running = Greedy(Prompt(4, 1), 30), long_prompt = Greedy(Prompt(60, 2), 3);
+  const GenerationRequest running = GreedyRequest(Prompt(4, 1), 30), long_prompt = GreedyRequest(Prompt(60, 2), 3);
   CpuBackend backend = Backend(64);
   Scheduler scheduler(backend, nullptr, {.max_batch_tokens = 8});
   const uint64_t a = *scheduler.Add(running);
@@ -292,7 +290,7 @@ TEST_F(SchedulerTest, ChoicesShareThePromptsBlocksAndDrawAsAlone) {
   // 40 prompt tokens: choice 0 prefills them; the others take over blocks 0-1 (positions 0..31)
   // and compute positions 32..39 themselves. Each choice must draw what a lone request with its
   // seed (seed + index) draws.
-  GenerationRequest request = Greedy(Prompt(40, 7), 12);
+  GenerationRequest request = GreedyRequest(Prompt(40, 7), 12);
   request.sampling = {.temperature = 1.0f, .seed = 500};
   request.n = 4;
   for (int64_t blocks : {64, 8}) {  // 8: room for choice 0 and two more at a time, so some wait or are preempted
@@ -323,8 +321,8 @@ TEST_F(SchedulerTest, WaitingChoicesGiveTheirSharedBlocksBackRatherThanFailOther
   // 4 blocks. X (16 + 40 positions) needs all 4 alone. A's choice 0 prefills 40 tokens, forks its
   // sibling onto blocks 0-1 and ends at once (max_tokens 1); the waiting sibling must not keep
   // those blocks while X outgrows what is left, nor fail itself.
-  const GenerationRequest x = Greedy(Prompt(16, 30), 40);
-  GenerationRequest a = Greedy(Prompt(40, 31), 1);
+  const GenerationRequest x = GreedyRequest(Prompt(16, 30), 40);
+  GenerationRequest a = GreedyRequest(Prompt(40, 31), 1);
   a.n = 2;
   CpuBackend backend = Backend(4);
   Scheduler scheduler(backend, nullptr, {});
@@ -339,7 +337,7 @@ TEST_F(SchedulerTest, WaitingChoicesGiveTheirSharedBlocksBackRatherThanFailOther
 
 TEST_F(SchedulerTest, ChoicesOfAShortPromptDoNotWaitToShare) {
   // 16 tokens: no whole block before the last token, so nothing to share and nobody waits.
-  GenerationRequest request = Greedy(Prompt(16, 8), 4);
+  GenerationRequest request = GreedyRequest(Prompt(16, 8), 4);
   request.n = 3;
   CpuBackend backend = Backend(16);
   Scheduler scheduler(backend, nullptr, {});
@@ -350,7 +348,7 @@ TEST_F(SchedulerTest, ChoicesOfAShortPromptDoNotWaitToShare) {
 }
 
 TEST_F(SchedulerTest, CancellingBeforeTheFork) {
-  GenerationRequest request = Greedy(Prompt(100, 9), 4);
+  GenerationRequest request = GreedyRequest(Prompt(100, 9), 4);
   request.n = 3;
   CpuBackend backend = Backend(64);
   Scheduler scheduler(backend, nullptr, {.max_batch_tokens = 16});
@@ -410,7 +408,7 @@ TEST_F(SchedulerTest, TokensDrawnByTheBackendEqualTheHostSamplers) {
   // continue each choice's draw numbers.
   std::vector<GenerationRequest> requests;
   for (int i = 0; i < 3; ++i) {
-    GenerationRequest r = Greedy(Prompt(8, 20 + i), 40);
+    GenerationRequest r = GreedyRequest(Prompt(8, 20 + i), 40);
     r.sampling.seed = 100 * (i + 1);
     r.sampling.presence_penalty = 0.5f * static_cast<float>(i);
     r.sampling.frequency_penalty = 0.7f;
