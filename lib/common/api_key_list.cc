@@ -1,9 +1,11 @@
 #include "lib/common/api_key_list.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "lib/common/status_macros.h"
 
 namespace cai {
 namespace {
@@ -13,36 +15,74 @@ std::string_view Trimmed(std::string_view text) {
   return {t.data(), t.size()};
 }
 
+// RFC 6750's b64token is narrower; printable ASCII without spaces is what a header can carry
+// unchanged through clients and proxies.
+bool IsBearerByte(char c) { return c > ' ' && c < 0x7f; }
+
+// Splits `text` at `separator`; the last piece runs to the end (so "a," gives "a" and "").
+template <typename Visit>
+absl::Status ForEachPiece(std::string_view text, char separator, Visit visit) {
+  for (size_t number = 1;; ++number) {
+    const size_t end = std::min(text.find(separator), text.size());
+    if (absl::Status status = visit(text.substr(0, end), number); !status.ok()) return status;
+    if (end == text.size()) return absl::OkStatus();
+    text.remove_prefix(end + 1);
+  }
+}
+
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> ReadApiKeyList(const std::string& file, std::string_view csv,
-                                                        size_t max_keys) {
+absl::StatusOr<std::vector<std::string>> ParseApiKeyList(std::string_view file_text, std::string_view csv,
+                                                         size_t max_keys) {
   std::vector<std::string> keys;
-  auto add = [&](std::string_view text) {
+  auto add = [&](std::string_view text, const std::string& where) {
     const std::string_view key = Trimmed(text);
     if (key.empty()) return absl::OkStatus();
-    if (keys.size() >= max_keys) return absl::ResourceExhaustedError("too many API keys");
+    if (keys.size() >= max_keys) return absl::ResourceExhaustedError(absl::StrCat("more than ", max_keys, " API keys"));
+    if (key.size() > kMaxApiKeyBytes) {
+      return absl::InvalidArgumentError(absl::StrCat("the API key ", where, " is longer than ", kMaxApiKeyBytes, " bytes"));
+    }
+    if (!std::all_of(key.begin(), key.end(), IsBearerByte)) {
+      return absl::InvalidArgumentError(absl::StrCat("the API key ", where,
+                                                     " has a space, control or non-ASCII byte, which a bearer token "
+                                                     "cannot carry"));
+    }
     keys.emplace_back(key);
     return absl::OkStatus();
   };
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  if (file_text.starts_with(kByteOrderMark)) file_text.remove_prefix(kByteOrderMark.size());
+  CAI_RETURN_IF_ERROR(ForEachPiece(file_text, '\n', [&](std::string_view line, size_t number) {
+    if (Trimmed(line).starts_with('#')) return absl::OkStatus();
+    return add(line, absl::StrCat("on line ", number, " of the file"));
+  }));
+  CAI_RETURN_IF_ERROR(ForEachPiece(csv, ',', [&](std::string_view piece, size_t number) {
+    return add(piece, absl::StrCat("at position ", number, " of CAI_API_KEYS"));
+  }));
+  return keys;
+}
+
+absl::StatusOr<std::vector<std::string>> ReadApiKeyList(const std::string& file, std::string_view csv,
+                                                        size_t max_keys) {
+  std::string text;
   if (!file.empty()) {
-    std::ifstream in(file);
+    std::ifstream in(file, std::ios::binary);
     if (!in) return absl::NotFoundError(absl::StrCat("cannot read API keys file ", file));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (Trimmed(line).starts_with('#')) continue;
-      if (absl::Status status = add(line); !status.ok()) return status;
+    // Read in chunks up to one byte past the limit: that tells "at the limit" from "over it"
+    // without trusting a size that a FIFO or a /proc file would not report.
+    char chunk[1 << 16];
+    while (text.size() <= kMaxApiKeyFileBytes && in.read(chunk, sizeof chunk).gcount() > 0) {
+      text.append(chunk, static_cast<size_t>(in.gcount()));
     }
     // A directory opens like a file and then fails its first read: an empty list would leave the
     // edge open to everyone, so a read that failed is an error, not the end of the keys.
     if (in.bad()) return absl::NotFoundError(absl::StrCat("cannot read API keys file ", file));
+    if (text.size() > kMaxApiKeyFileBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("API keys file ", file, " is larger than ", kMaxApiKeyFileBytes >> 20, " MiB"));
+    }
   }
-  while (!csv.empty()) {
-    const size_t comma = std::min(csv.find(','), csv.size());
-    if (absl::Status status = add(csv.substr(0, comma)); !status.ok()) return status;
-    csv.remove_prefix(std::min(comma + 1, csv.size()));
-  }
-  return keys;
+  return ParseApiKeyList(text, csv, max_keys);
 }
 
 }  // namespace cai

@@ -6,7 +6,6 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "lib/common/api_key_list.h"
 
 namespace cai::edge {
 namespace {
@@ -43,14 +42,11 @@ std::optional<std::string_view> ParseBearer(std::string_view authorization) {
 }
 
 absl::StatusOr<ApiKeys> ApiKeys::Load(const std::string& file, std::string_view csv) {
-  // The list comes trimmed, without blanks or comments, and at most kMaxApiKeys long.
+  // The list comes trimmed, checked, without blanks or comments, and at most kMaxApiKeys long.
   absl::StatusOr<std::vector<std::string>> list = ReadApiKeyList(file, csv, kMaxApiKeys);
   if (!list.ok()) return list.status();
   ApiKeys keys;
-  for (const std::string& key : *list) {
-    if (key.size() > kMaxApiKeyBytes) return absl::InvalidArgumentError("API key too long");
-    keys.digests_.push_back(Sha256(key));
-  }
+  for (const std::string& key : *list) keys.digests_.push_back(Sha256(key));
   return keys;
 }
 

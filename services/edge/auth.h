@@ -6,12 +6,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "lib/common/api_key_list.h"  // kMaxApiKeyBytes, the rules for a key
 #include "lib/crypto/sha256.h"
 
 namespace cai::edge {
 
 inline constexpr size_t kMaxApiKeys = 10000;
-inline constexpr size_t kMaxApiKeyBytes = 512;
 
 // The token of an "Authorization: Bearer <token>" value (scheme case-insensitive, surrounding
 // spaces trimmed), or nullopt when the value is not a non-empty bearer token.
@@ -22,7 +22,7 @@ std::optional<std::string_view> ParseBearer(std::string_view authorization);
 class ApiKeys {
  public:
   // Keys from `file` (one per line; blank lines and lines starting with '#' skipped; "" = none)
-  // and from `csv` (comma-separated, e.g. $CAI_API_KEYS).
+  // and from `csv` (comma-separated, e.g. $CAI_API_KEYS), as ReadApiKeyList reads them.
   static absl::StatusOr<ApiKeys> Load(const std::string& file, std::string_view csv);
 
   bool empty() const { return digests_.empty(); }
