@@ -30,10 +30,30 @@ absl::Status ForEachPiece(std::string_view text, char separator, Visit visit) {
   }
 }
 
+absl::StatusOr<std::string> ReadKeyFile(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read API keys file ", file));
+  // Read in chunks up to one byte past the limit: that tells "at the limit" from "over it"
+  // without trusting a size that a FIFO or a /proc file would not report.
+  std::string text;
+  char chunk[1 << 16];
+  while (text.size() <= kMaxApiKeyFileBytes && in.read(chunk, sizeof chunk).gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  // A directory opens like a file and then fails its first read: an empty list would leave the
+  // edge open to everyone, so a read that failed is an error, not the end of the keys.
+  if (in.bad()) return absl::NotFoundError(absl::StrCat("cannot read API keys file ", file));
+  if (text.size() > kMaxApiKeyFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("API keys file ", file, " is larger than ", kMaxApiKeyFileBytes >> 20, " MiB"));
+  }
+  return text;
+}
+
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> ParseApiKeyList(std::string_view file_text, std::string_view csv,
-                                                         size_t max_keys) {
+absl::StatusOr<std::vector<std::string>> ParseApiKeyList(std::optional<std::string_view> file_text,
+                                                         std::string_view csv, size_t max_keys) {
   std::vector<std::string> keys;
   auto add = [&](std::string_view text, const std::string& where) {
     const std::string_view key = Trimmed(text);
@@ -50,12 +70,15 @@ absl::StatusOr<std::vector<std::string>> ParseApiKeyList(std::string_view file_t
     keys.emplace_back(key);
     return absl::OkStatus();
   };
-  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
-  if (file_text.starts_with(kByteOrderMark)) file_text.remove_prefix(kByteOrderMark.size());
-  CAI_RETURN_IF_ERROR(ForEachPiece(file_text, '\n', [&](std::string_view line, size_t number) {
-    if (Trimmed(line).starts_with('#')) return absl::OkStatus();
-    return add(line, absl::StrCat("on line ", number, " of the file"));
-  }));
+  if (file_text.has_value()) {
+    constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+    if (file_text->starts_with(kByteOrderMark)) file_text->remove_prefix(kByteOrderMark.size());
+    CAI_RETURN_IF_ERROR(ForEachPiece(*file_text, '\n', [&](std::string_view line, size_t number) {
+      if (Trimmed(line).starts_with('#')) return absl::OkStatus();
+      return add(line, absl::StrCat("on line ", number, " of the file"));
+    }));
+    if (keys.empty()) return absl::InvalidArgumentError("the API keys file holds no key");
+  }
   CAI_RETURN_IF_ERROR(ForEachPiece(csv, ',', [&](std::string_view piece, size_t number) {
     return add(piece, absl::StrCat("at position ", number, " of CAI_API_KEYS"));
   }));
@@ -64,25 +87,12 @@ absl::StatusOr<std::vector<std::string>> ParseApiKeyList(std::string_view file_t
 
 absl::StatusOr<std::vector<std::string>> ReadApiKeyList(const std::string& file, std::string_view csv,
                                                         size_t max_keys) {
-  std::string text;
-  if (!file.empty()) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot read API keys file ", file));
-    // Read in chunks up to one byte past the limit: that tells "at the limit" from "over it"
-    // without trusting a size that a FIFO or a /proc file would not report.
-    char chunk[1 << 16];
-    while (text.size() <= kMaxApiKeyFileBytes && in.read(chunk, sizeof chunk).gcount() > 0) {
-      text.append(chunk, static_cast<size_t>(in.gcount()));
-    }
-    // A directory opens like a file and then fails its first read: an empty list would leave the
-    // edge open to everyone, so a read that failed is an error, not the end of the keys.
-    if (in.bad()) return absl::NotFoundError(absl::StrCat("cannot read API keys file ", file));
-    if (text.size() > kMaxApiKeyFileBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("API keys file ", file, " is larger than ", kMaxApiKeyFileBytes >> 20, " MiB"));
-    }
-  }
-  return ParseApiKeyList(text, csv, max_keys);
+  if (file.empty()) return ParseApiKeyList(std::nullopt, csv, max_keys);
+  absl::StatusOr<std::string> text = ReadKeyFile(file);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<std::vector<std::string>> keys = ParseApiKeyList(*text, csv, max_keys);
+  if (!keys.ok()) return absl::Status(keys.status().code(), absl::StrCat(file, ": ", keys.status().message()));
+  return keys;
 }
 
 }  // namespace cai

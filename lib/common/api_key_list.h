@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,14 +16,16 @@ inline constexpr size_t kMaxApiKeyBytes = 512;
 inline constexpr size_t kMaxApiKeyFileBytes = size_t{16} << 20;
 
 // The API keys an operator configured: one per line of `file_text` (a UTF-8 byte-order mark at its
-// start is skipped, '#' starts a comment line, blank lines are skipped), then the comma-separated
-// `csv` (CAI_API_KEYS). Each is trimmed of ASCII whitespace; empty ones are dropped.
+// start is skipped, '#' starts a comment line, blank lines are skipped; nullopt when no file is
+// named), then the comma-separated `csv` (CAI_API_KEYS). Each is trimmed of ASCII whitespace;
+// empty ones are dropped. A named file that holds no key is InvalidArgument: the operator meant
+// to require keys, and an empty list would open the API to everyone.
 // InvalidArgument for a key longer than kMaxApiKeyBytes or with a byte that an HTTP bearer token
 // cannot carry (anything but printable ASCII without spaces): such a key could never be presented,
 // so it is a configuration mistake. Errors name the line or the position, never the key.
 // ResourceExhausted past `max_keys`.
-absl::StatusOr<std::vector<std::string>> ParseApiKeyList(std::string_view file_text, std::string_view csv,
-                                                         size_t max_keys);
+absl::StatusOr<std::vector<std::string>> ParseApiKeyList(std::optional<std::string_view> file_text,
+                                                         std::string_view csv, size_t max_keys);
 
 // ParseApiKeyList over the contents of `file` ("" = no file). NotFound when the file is named but
 // cannot be read, InvalidArgument when it is larger than kMaxApiKeyFileBytes. Read by the edge

@@ -1,4 +1,5 @@
-"""cai-inference refuses engine flags out of range before loading anything, naming the ranges."""
+"""Services refuse bad configuration at start, naming what is wrong: cai-inference's engine flags out of
+range (before loading anything), cai-edge's API key files that hold no usable key."""
 import subprocess
 
 import pytest
@@ -29,3 +30,17 @@ def test_engine_flag_at_the_edge_of_its_range_is_accepted(flag):
                            "--device", "cpu", flag], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1, proc.stderr
     assert "cannot load model" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("contents, reason", [
+    ("# sk-commented-out\n\n", "holds no key"),
+    ("sk-ok\nsk with space\n", "on line 2 of the file"),
+])
+def test_edge_refuses_a_key_file_that_would_leave_it_open_or_unusable(tmp_path, contents, reason):
+    keys = tmp_path / "api-keys"
+    keys.write_text(contents)
+    proc = subprocess.run([str(bin_dir() / "cai-edge"), "--port", "0", "--api_keys_file", str(keys)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert reason in proc.stderr, proc.stderr
+    assert "with space" not in proc.stderr  # a key is a secret: never echoed

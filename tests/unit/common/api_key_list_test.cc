@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 namespace cai {
 namespace {
@@ -36,6 +37,19 @@ TEST(ApiKeyList, SkipsAByteOrderMarkAtTheStartOfTheFile) {
   EXPECT_EQ(*ParseApiKeyList("\xEF\xBB\xBFsk-first\nsk-second\n", "", 10), (Keys{"sk-first", "sk-second"}));
 }
 
+// An operator who names a key file means to require keys: one with none (every key commented out,
+// an empty secret) must not start an edge that is open to everyone, even when CAI_API_KEYS has some.
+TEST(ApiKeyList, RefusesANamedFileThatHoldsNoKey) {
+  const std::string file = WriteTempFile("cai_api_key_list_no_keys", "# sk-commented-out\n\n");
+  absl::StatusOr<Keys> keys = ReadApiKeyList(file, "sk-env", 10);
+  std::remove(file.c_str());
+  ASSERT_TRUE(absl::IsInvalidArgument(keys.status())) << keys.status();
+  EXPECT_NE(keys.status().message().find(file + ": the API keys file holds no key"), std::string_view::npos)
+      << keys.status();
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseApiKeyList("", "", 10).status()));
+  EXPECT_TRUE(ParseApiKeyList(std::nullopt, "", 10)->empty()) << "no file and no CAI_API_KEYS: an open API";
+}
+
 TEST(ApiKeyList, RefusesAnUnreadableFileAndTooManyKeys) {
   EXPECT_TRUE(absl::IsNotFound(ReadApiKeyList("/nonexistent/keys", "", 10).status()));
   EXPECT_TRUE(absl::IsNotFound(ReadApiKeyList(::testing::TempDir(), "", 10).status()))  // a directory
@@ -49,16 +63,16 @@ TEST(ApiKeyList, RefusesAnUnreadableFileAndTooManyKeys) {
 TEST(ApiKeyList, RefusesKeysABearerTokenCannotCarry) {
   struct Case {
     const char* name;
-    std::string file;
+    std::optional<std::string> file;
     std::string csv;
     std::string where;
   };
   const Case cases[] = {
       {"space inside", "sk-ok\nsk secret\n", "", "on line 2 of the file"},
       {"control byte", "sk-\x01secret", "", "on line 1 of the file"},
-      {"non-ASCII", "", "sk-ok,sk-s\xC3\xA9kret", "at position 2 of CAI_API_KEYS"},
+      {"non-ASCII", std::nullopt, "sk-ok,sk-s\xC3\xA9kret", "at position 2 of CAI_API_KEYS"},
       {"byte-order mark after the start", "sk-ok\n\xEF\xBB\xBFsk-secret\n", "", "on line 2 of the file"},
-      {"DEL", "", "sk-\x7fsecret", "at position 1 of CAI_API_KEYS"},
+      {"DEL", std::nullopt, "sk-\x7fsecret", "at position 1 of CAI_API_KEYS"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<Keys> keys = ParseApiKeyList(c.file, c.csv, 10);
@@ -69,7 +83,7 @@ TEST(ApiKeyList, RefusesKeysABearerTokenCannotCarry) {
 }
 
 TEST(ApiKeyList, RefusesOversizedKeysWithoutEchoingThem) {
-  EXPECT_EQ(ParseApiKeyList("", std::string(kMaxApiKeyBytes, 'k'), 10)->front().size(), kMaxApiKeyBytes);
+  EXPECT_EQ(ParseApiKeyList(std::nullopt, std::string(kMaxApiKeyBytes, 'k'), 10)->front().size(), kMaxApiKeyBytes);
   absl::StatusOr<Keys> keys = ParseApiKeyList("# c\n" + std::string(kMaxApiKeyBytes + 1, 'k'), "", 10);
   ASSERT_TRUE(absl::IsInvalidArgument(keys.status()));
   EXPECT_NE(keys.status().message().find("on line 2"), std::string_view::npos) << keys.status();
