@@ -1,5 +1,6 @@
 # Fuzz targets of the inference engine. Seeds in corpus/safetensors_fuzz/ were written by
 # SafetensorsWriter (valid files of each dtype) plus a few malformed headers.
 cai_add_fuzzer(safetensors_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/safetensors_fuzz.cc LIBS cai_engine_core)
-# Seeds in corpus/model_config_fuzz/: the golden models' config.json and generation_config.json.
+# Seeds in corpus/model_config_fuzz/: the golden models' config.json, generation_config.json and
+# tokenizer_config.json.
 cai_add_fuzzer(model_config_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/model_config_fuzz.cc LIBS cai_engine_core)

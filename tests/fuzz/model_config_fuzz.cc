@@ -1,4 +1,5 @@
-// Fuzzes config.json and generation_config.json parsing: a model directory is outside input.
+// Fuzzes config.json, generation_config.json and tokenizer_config.json parsing: a model directory
+// is outside input.
 // Oracle beyond "no crash": an accepted config satisfies the invariants the engine relies on.
 #include <cstdint>
 #include <cstdlib>
@@ -16,5 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   (void)cai::inference::ParseGenerationConfig(text);
+  if (auto tokens = cai::inference::ParseTokenizerConfig(text); tokens.ok()) {
+    if ((tokens->bos_token && tokens->bos_token->empty()) || (tokens->eos_token && tokens->eos_token->empty())) {
+      std::abort();  // "" means no token
+    }
+  }
   return 0;
 }

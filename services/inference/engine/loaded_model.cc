@@ -5,8 +5,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/strings/str_cat.h"
 #include "lib/common/log.h"
 #include "services/inference/engine/checkpoint.h"
@@ -34,14 +32,14 @@ absl::Status WithPath(const absl::Status& status, const std::filesystem::path& p
   return absl::Status(status.code(), absl::StrCat(path.string(), ": ", status.message()));
 }
 
-// tokenizer_config.json names tokens as strings or as {"content": "..."} objects.
-std::optional<int32_t> TokenFromConfig(const nlohmann::json& config, std::string_view key, const Tokenizer& tok) {
-  auto it = config.find(key);
-  if (it == config.end()) return std::nullopt;
-  std::string text;
-  if (it->is_string()) text = it->get<std::string>();
-  if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) text = (*it)["content"];
-  return text.empty() ? std::nullopt : tok.TokenId(text);
+// A token tokenizer_config.json names must be one of tokenizer.json's: a stop token the tokenizer
+// cannot produce would let every answer run to max_tokens.
+absl::StatusOr<std::optional<int32_t>> TokenId(const std::optional<std::string>& text, const char* key,
+                                               const Tokenizer& tok) {
+  if (!text) return std::optional<int32_t>();
+  std::optional<int32_t> id = tok.TokenId(*text);
+  if (!id) return absl::InvalidArgumentError(absl::StrCat(key, " \"", *text, "\" is not a token of tokenizer.json"));
+  return id;
 }
 
 }  // namespace
@@ -66,6 +64,13 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir
   if (generation_text->has_value()) {
     absl::StatusOr<GenerationConfig> generation = ParseGenerationConfig(**generation_text);
     if (!generation.ok()) return WithPath(generation.status(), root / "generation_config.json");
+    for (int32_t id : generation->eos_token_ids) {
+      if (id >= loaded->config.vocab_size) {
+        return WithPath(absl::InvalidArgumentError(absl::StrCat("eos_token_id ", id, " is not below config.json's "
+                                                                "vocab_size ", loaded->config.vocab_size)),
+                        root / "generation_config.json");
+      }
+    }
     loaded->generation = *generation;
   }
 
@@ -85,13 +90,15 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir
   absl::StatusOr<std::optional<std::string>> tok_config_text = ReadOptionalFile(root / "tokenizer_config.json");
   if (!tok_config_text.ok()) return tok_config_text.status();
   if (tok_config_text->has_value()) {
-    try {
-      nlohmann::json tok_config = nlohmann::json::parse(**tok_config_text);
-      if (!loaded->bos_token_id) loaded->bos_token_id = TokenFromConfig(tok_config, "bos_token", tok);
-      if (std::optional<int32_t> eos = TokenFromConfig(tok_config, "eos_token", tok)) stops.push_back(*eos);
-    } catch (const nlohmann::json::exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat((root / "tokenizer_config.json").string(), ": ", e.what()));
-    }
+    const std::filesystem::path path = root / "tokenizer_config.json";
+    absl::StatusOr<TokenizerConfig> tok_config = ParseTokenizerConfig(**tok_config_text);
+    if (!tok_config.ok()) return WithPath(tok_config.status(), path);
+    absl::StatusOr<std::optional<int32_t>> bos = TokenId(tok_config->bos_token, "bos_token", tok);
+    if (!bos.ok()) return WithPath(bos.status(), path);
+    absl::StatusOr<std::optional<int32_t>> eos = TokenId(tok_config->eos_token, "eos_token", tok);
+    if (!eos.ok()) return WithPath(eos.status(), path);
+    if (!loaded->bos_token_id) loaded->bos_token_id = *bos;
+    if (*eos) stops.push_back(**eos);
   }
   std::sort(stops.begin(), stops.end());
   stops.erase(std::unique(stops.begin(), stops.end()), stops.end());

@@ -292,6 +292,28 @@ absl::StatusOr<GenerationConfig> ParseGenerationConfig(std::string_view json_tex
   }
 }
 
+absl::StatusOr<TokenizerConfig> ParseTokenizerConfig(std::string_view json_text) {
+  absl::StatusOr<json> parsed = ParseObject(json_text);
+  if (!parsed.ok()) return parsed.status();
+  auto read_token = [&](std::string_view key, std::optional<std::string>* out) -> absl::Status {
+    auto it = parsed->find(key);
+    if (it == parsed->end() || it->is_null()) return absl::OkStatus();
+    const json* text = &*it;
+    if (it->is_object()) {
+      auto content = it->find("content");
+      if (content == it->end()) return Bad(key, "is an object without \"content\"");
+      text = &*content;
+    }
+    if (!text->is_string()) return Bad(key, "must be a string or an object with a string \"content\"");
+    if (!text->get_ref<const std::string&>().empty()) *out = text->get<std::string>();
+    return absl::OkStatus();
+  };
+  TokenizerConfig t;
+  CAI_RETURN_IF_ERROR(read_token("bos_token", &t.bos_token));
+  CAI_RETURN_IF_ERROR(read_token("eos_token", &t.eos_token));
+  return t;
+}
+
 std::vector<double> RopeInverseFrequencies(const ModelConfig& config) {
   int half = config.head_dim / 2;
   std::vector<double> inv_freq(half);

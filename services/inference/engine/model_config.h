@@ -66,11 +66,20 @@ struct GenerationConfig {
   bool do_sample = true;  // false: greedy by default, whatever the temperature says
 };
 
+// The special tokens `tokenizer_config.json` names, as text (mapped to ids against tokenizer.json).
+struct TokenizerConfig {
+  std::optional<std::string> bos_token;
+  std::optional<std::string> eos_token;
+};
+
 // Parses and validates `config.json`. Unknown architectures and out-of-range values are
 // InvalidArgument errors that name the key; known but unimplemented features (Phi-3 longrope,
 // partial rotary) are Unimplemented.
 absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text);
 absl::StatusOr<GenerationConfig> ParseGenerationConfig(std::string_view json_text);
+// Hugging Face writes each token as a string or as {"content": "...", ...}; null or "" means none.
+// Any other shape is InvalidArgument naming the key. Other keys are not read.
+absl::StatusOr<TokenizerConfig> ParseTokenizerConfig(std::string_view json_text);
 
 // RoPE inverse frequencies for one head (head_dim / 2 values), with llama3 scaling if configured.
 std::vector<double> RopeInverseFrequencies(const ModelConfig& config);

@@ -341,5 +341,30 @@ TEST(DemoModel, SameSeedSameFiles) {
   EXPECT_EQ((*loaded)->stop_token_ids.size(), 2u);  // <|end_of_text|>, <|eot_id|>
 }
 
+// A special token the tokenizer cannot produce, or a stop id past the vocabulary, would let every
+// answer run to max_tokens: the model directory is refused instead, naming the file and the key.
+TEST(DemoModel, SpecialTokensTheModelCannotProduceAreRefused) {
+  struct Case {
+    const char* file;
+    const char* contents;
+    const char* why;
+  };
+  const Case cases[] = {
+      {"tokenizer_config.json", R"({"eos_token": "<|not-a-token|>"})", "eos_token \"<|not-a-token|>\" is not a token"},
+      {"tokenizer_config.json", R"({"bos_token": {"content": "<|nor-this|>"}})", "bos_token \"<|nor-this|>\""},
+      {"tokenizer_config.json", R"({"eos_token": 7})", "'eos_token' must be a string"},
+      {"generation_config.json", R"({"eos_token_id": [1, 99999999]})", "eos_token_id 99999999 is not below"},
+  };
+  for (const Case& c : cases) {
+    testing::TempDir dir;
+    ASSERT_TRUE(demo::WriteDemoModel(dir.path(), {.seed = 5}).ok());
+    std::ofstream(dir.path() + "/" + c.file, std::ios::trunc) << c.contents;
+    absl::StatusOr<std::unique_ptr<LoadedModel>> loaded = LoadModelDir(dir.path(), 1);
+    ASSERT_TRUE(absl::IsInvalidArgument(loaded.status())) << c.file << " " << c.contents << ": " << loaded.status();
+    EXPECT_NE(loaded.status().message().find(c.file), std::string_view::npos) << loaded.status();
+    EXPECT_NE(loaded.status().message().find(c.why), std::string_view::npos) << loaded.status();
+  }
+}
+
 }  // namespace
 }  // namespace cai::inference

@@ -221,6 +221,48 @@ TEST(ModelConfig, GoldenFixturesParse) {
   }
 }
 
+TEST(TokenizerConfig, ReadsTheSpecialTokensInBothShapes) {
+  absl::StatusOr<TokenizerConfig> t = ParseTokenizerConfig(
+      R"({"bos_token": "<s>", "eos_token": {"content": "</s>", "lstrip": false}, "pad_token": 3})");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->bos_token, "<s>");
+  EXPECT_EQ(t->eos_token, "</s>");
+  for (const char* none : {R"({})", R"({"bos_token": null, "eos_token": ""})", R"({"eos_token": {"content": ""}})"}) {
+    absl::StatusOr<TokenizerConfig> empty = ParseTokenizerConfig(none);
+    ASSERT_TRUE(empty.ok()) << none << ": " << empty.status();
+    EXPECT_FALSE(empty->bos_token.has_value()) << none;
+    EXPECT_FALSE(empty->eos_token.has_value()) << none;
+  }
+  for (const char* name : {"llama3", "gemma2", "phi3"}) {
+    std::ifstream in(std::string(CAI_GOLDEN_DIR) + "/models/" + name + "/tokenizer_config.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StatusOr<TokenizerConfig> golden = ParseTokenizerConfig(text.str());
+    ASSERT_TRUE(golden.ok()) << name << ": " << golden.status();
+    EXPECT_TRUE(golden->bos_token.has_value() && golden->eos_token.has_value()) << name;
+  }
+}
+
+TEST(TokenizerConfig, RejectsOtherShapesNamingTheKey) {
+  struct Case {
+    const char* json;
+    const char* why;
+  };
+  const Case cases[] = {
+      {R"([])", "not a JSON object"},
+      {R"({"eos_token": )", "invalid JSON"},
+      {R"({"eos_token": 2})", "'eos_token' must be a string"},
+      {R"({"bos_token": ["<s>"]})", "'bos_token' must be a string"},
+      {R"({"eos_token": {"text": "</s>"}})", "'eos_token' is an object without \"content\""},
+      {R"({"bos_token": {"content": 1}})", "'bos_token' must be a string"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<TokenizerConfig> t = ParseTokenizerConfig(c.json);
+    ASSERT_TRUE(absl::IsInvalidArgument(t.status())) << c.json;
+    EXPECT_NE(t.status().message().find(c.why), std::string_view::npos) << c.json << ": " << t.status();
+  }
+}
+
 TEST(ModelConfig, RejectsBadGemma2AndPhi3Values) {
   struct Case {
     std::string json;
