@@ -47,6 +47,14 @@ ApiError NotFoundModel(const std::string& model) {
                   .param = "model", .code = "model_not_found"};
 }
 
+// Every response is signed before its last byte leaves, or it is not delivered as a whole one.
+ApiError NotSigned() {
+  return ApiError{.status = 503, .type = "service_unavailable",
+                  .message = "The response could not be signed (the signer is unavailable), so it is withheld; "
+                             "retry later.",
+                  .param = "", .code = "signing_unavailable"};
+}
+
 ApiError ChatIdNotFound() {
   return ApiError{.status = 404, .type = "not_found", .message = "Chat id not found or expired",
                   .param = "", .code = ""};
@@ -125,19 +133,22 @@ class StatusRecorder : public ResponseWriter {
   int status_ = 0;
 };
 
-enum class Route { kChat, kCompletions, kModels, kSignature, kAttestation, kHealth, kMetrics, kUnknown };
+enum class Route { kChat, kCompletions, kModels, kModel, kSignature, kAttestation, kHealth, kMetrics, kUnknown };
 
 struct Match {
   Route route = Route::kUnknown;
   const char* name = "unknown";  // metrics label
   const char* method = "";
-  std::string_view id;           // for signatures
+  std::string_view id;           // for signatures and models
 };
 
 Match MatchRoute(std::string_view path) {
   if (path == "/v1/chat/completions") return {Route::kChat, "/v1/chat/completions", "POST", {}};
   if (path == "/v1/completions") return {Route::kCompletions, "/v1/completions", "POST", {}};
   if (path == "/v1/models") return {Route::kModels, "/v1/models", "GET", {}};
+  if (constexpr std::string_view kModel = "/v1/models/"; path.starts_with(kModel) && path.size() > kModel.size()) {
+    return {Route::kModel, "/v1/models/{id}", "GET", path.substr(kModel.size())};
+  }
   if (path == "/v1/attestation/report" || path == "/attestation/report") {
     return {Route::kAttestation, "/v1/attestation/report", "GET", {}};
   }
@@ -151,10 +162,8 @@ Match MatchRoute(std::string_view path) {
   return {};
 }
 
-bool NeedsAuth(Route route) {
-  return route == Route::kChat || route == Route::kCompletions || route == Route::kSignature ||
-         route == Route::kAttestation;
-}
+// Load balancers and Prometheus probe without keys; everything else is the API.
+bool NeedsAuth(Route route) { return route != Route::kHealth && route != Route::kMetrics; }
 
 // Response ids are ours ("chatcmpl-" + hex); anything else cannot be one.
 bool PlausibleId(std::string_view id) {
@@ -234,7 +243,8 @@ void EdgeService::Handle(const HttpRequest& request, ResponseWriter& raw_writer)
     switch (match.route) {
       case Route::kChat: Completion(openai::Api::kChat, request, writer); break;
       case Route::kCompletions: Completion(openai::Api::kText, request, writer); break;
-      case Route::kModels: Models(writer); break;
+      case Route::kModels: Models(std::nullopt, writer); break;
+      case Route::kModel: Models(match.id, writer); break;
       case Route::kSignature: Signature(match.id, request, writer); break;
       case Route::kAttestation: Attestation(request, writer); break;
       case Route::kHealth: Health(writer); break;
@@ -308,7 +318,7 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
   metrics_.AddCompletionTokens(usage.completion_tokens);
 
   const std::string body = openai::RenderCompletion(api, header, choices, usage);
-  Sign(header.id, header.model, Sha256(request.body), Sha256(body));
+  if (!Sign(header.id, header.model, Sha256(request.body), Sha256(body))) return SendError(writer, NotSigned());
   writer.Send(200, "application/json", body);
 }
 
@@ -396,17 +406,19 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     }
   }
   if (alive && !client_gone) {
-    // [DONE] is known in advance: hash it, sign, and only then let the last bytes go.
+    // [DONE] is known in advance: hash it, sign, and only then let the last bytes go. Unsigned,
+    // the stream ends in an error event instead, so no client takes it for a whole response.
     hasher.Update(openai::kDoneEvent);
-    Sign(header.id, header.model, Sha256(request_body), hasher.Finish());
-    if (writer.WriteChunk(openai::kDoneEvent)) writer.EndStream();
+    const bool was_signed = Sign(header.id, header.model, Sha256(request_body), hasher.Finish());
+    const std::string last = was_signed ? std::string(openai::kDoneEvent) : openai::ErrorEvent(NotSigned());
+    if (writer.WriteChunk(last)) writer.EndStream();
   } else {
     LogInfo("client left stream ", header.id, " early; generation cancelled");
   }
   metrics_.StreamEnded();
 }
 
-void EdgeService::Sign(const std::string& id, const std::string& model, const Sha256Digest& request_sha256,
+bool EdgeService::Sign(const std::string& id, const std::string& model, const Sha256Digest& request_sha256,
                        const Sha256Digest& response_sha256) {
   v1::SignChatRequest request;
   request.set_id(id);
@@ -421,6 +433,7 @@ void EdgeService::Sign(const std::string& id, const std::string& model, const Sh
   if (!status.ok()) {
     LogError("signing ", id, " failed: code ", static_cast<int>(status.error_code()), " ", status.error_message());
   }
+  return status.ok();
 }
 
 std::optional<ApiError> EdgeService::CheckModelServed(const std::string& model) {
@@ -435,22 +448,29 @@ std::optional<ApiError> EdgeService::CheckModelServed(const std::string& model) 
   return NotFoundModel(model);
 }
 
-void EdgeService::Models(ResponseWriter& writer) {
+void EdgeService::Models(std::optional<std::string_view> id, ResponseWriter& writer) {
   v1::ListModelsResponse models;
   grpc::ClientContext context;
   SetDeadline(context, kRpcTimeout);
   grpc::Status status = inference_->ListModels(&context, v1::ListModelsRequest(), &models);
   if (!status.ok()) return SendError(writer, BackendError(status, "inference"));
+  auto model_object = [](const v1::ModelInfo& info) {
+    return Json{{"id", info.id()},
+                {"object", "model"},
+                {"created", info.created()},
+                {"owned_by", "cai"},
+                {"max_model_len", info.context_length()}};
+  };
+  if (id) {
+    for (const v1::ModelInfo& info : models.models()) {
+      if (info.id() == *id) return SendJson(writer, 200, model_object(info));
+    }
+    return SendError(writer, NotFoundModel(std::string(*id)));
+  }
   Json list;
   list["object"] = "list";
   list["data"] = Json::array();
-  for (const v1::ModelInfo& info : models.models()) {
-    list["data"].push_back(Json{{"id", info.id()},
-                                {"object", "model"},
-                                {"created", info.created()},
-                                {"owned_by", "cai"},
-                                {"max_model_len", info.context_length()}});
-  }
+  for (const v1::ModelInfo& info : models.models()) list["data"].push_back(model_object(info));
   SendJson(writer, 200, list);
 }
 

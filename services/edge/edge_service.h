@@ -1,7 +1,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <grpcpp/channel.h>
 
@@ -37,13 +39,14 @@ class EdgeService {
   void Completion(openai::Api api, const HttpRequest& request, ResponseWriter& writer);
   void Stream(openai::Api api, const openai::ResponseHeader& header, bool include_usage,
               const std::string& request_body, const v1::GenerateRequest& generate, ResponseWriter& writer);
-  void Models(ResponseWriter& writer);
+  // The list, or with `id` the one model (404 model_not_found when not served).
+  void Models(std::optional<std::string_view> id, ResponseWriter& writer);
   void Signature(std::string_view id, const HttpRequest& request, ResponseWriter& writer);
   void Attestation(const HttpRequest& request, ResponseWriter& writer);
   void Health(ResponseWriter& writer);
 
-  // Asks the signer to sign the two digests; on failure logs and counts it (the response goes on).
-  void Sign(const std::string& id, const std::string& model, const Sha256Digest& request_sha256,
+  // Asks the signer to sign the two digests; false (logged and counted) when it could not.
+  bool Sign(const std::string& id, const std::string& model, const Sha256Digest& request_sha256,
             const Sha256Digest& response_sha256);
   // OK when `model` is served; else the 404 to send (or the backend error).
   std::optional<openai::ApiError> CheckModelServed(const std::string& model);

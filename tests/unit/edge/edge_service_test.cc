@@ -81,8 +81,13 @@ class RecordingSigner final : public v1::Signer::Service {
  public:
   grpc::Status SignChat(grpc::ServerContext*, const v1::SignChatRequest* request, v1::SignChatResponse*) override {
     std::lock_guard lock(mutex_);
+    if (down_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "signer down");
     response_sha256_ = request->response_sha256();
     return grpc::Status::OK;
+  }
+  void set_down(bool down) {
+    std::lock_guard lock(mutex_);
+    down_ = down;
   }
   std::string response_sha256() {
     std::lock_guard lock(mutex_);
@@ -108,6 +113,7 @@ class RecordingSigner final : public v1::Signer::Service {
   std::mutex mutex_;
   std::string response_sha256_;
   int lookups_ = 0;
+  bool down_ = false;
 };
 
 class CapturingWriter final : public ResponseWriter {
@@ -180,6 +186,37 @@ std::vector<Json> Events(const std::string& body) {
     at = end + 2;
   }
   return out;
+}
+
+// A response is signed before its last byte leaves or it is not delivered as a whole: with the
+// signer down, a client gets an error, never an unsigned body that looks complete.
+TEST_F(EdgeServiceTest, AResponseThatCannotBeSignedIsWithheld) {
+  signer_.set_down(true);
+  const std::string body = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
+  CapturingWriter whole = Post("/v1/chat/completions", body);
+  EXPECT_EQ(whole.status_, 503);
+  EXPECT_NE(whole.body_.find(R"("code":"signing_unavailable")"), std::string::npos) << whole.body_;
+  EXPECT_EQ(whole.body_.find("Hello"), std::string::npos) << "the unsigned completion must not be sent";
+
+  CapturingWriter streamed = Post("/v1/chat/completions", body.substr(0, body.size() - 1) + R"(,"stream":true})");
+  EXPECT_EQ(streamed.body_.find("[DONE]"), std::string::npos) << streamed.body_;
+  const std::vector<Json> events = Events(streamed.body_);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back()["error"]["code"], "signing_unavailable") << streamed.body_;
+
+  signer_.set_down(false);
+  EXPECT_EQ(Post("/v1/chat/completions", body).status_, 200);
+}
+
+TEST_F(EdgeServiceTest, OneModelIsRetrievedByItsId) {
+  CapturingWriter found = Get("/v1/models/other", "");
+  EXPECT_EQ(found.status_, 200);
+  const Json model = Json::parse(found.body_);
+  EXPECT_EQ(model["id"], "other");
+  EXPECT_EQ(model["object"], "model");
+  CapturingWriter missing = Get("/v1/models/nope", "");
+  EXPECT_EQ(missing.status_, 404);
+  EXPECT_EQ(Json::parse(missing.body_)["error"]["code"], "model_not_found");
 }
 
 TEST_F(EdgeServiceTest, RequestFieldsReachInference) {

@@ -293,6 +293,8 @@ TEST_F(EdgeRoutingWithoutBackends, ApiKeysGuardTheApiButNotHealthOrMetrics) {
   EXPECT_EQ(Call(guarded, Post("/v1/chat/completions", body, "Authorization: Bearer sk-bad\r\n")).status, 401);
   EXPECT_EQ(Call(guarded, "GET /v1/signature/chatcmpl-1 HTTP/1.1\r\nHost: x\r\n\r\n").status, 401);
   EXPECT_EQ(Call(guarded, "GET /attestation/report HTTP/1.1\r\nHost: x\r\n\r\n").status, 401);
+  EXPECT_EQ(Call(guarded, "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n").status, 401);
+  EXPECT_EQ(Call(guarded, "GET /v1/models/m HTTP/1.1\r\nHost: x\r\n\r\n").status, 401);
   // With the key, the request reaches validation (400 for top_p), so auth passed.
   EXPECT_EQ(Call(guarded, Post("/v1/chat/completions", body, "Authorization: Bearer sk-good\r\n")).status, 400);
   EXPECT_EQ(Call(guarded, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").status, 503);
