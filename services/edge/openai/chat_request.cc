@@ -252,16 +252,69 @@ std::optional<ApiError> ParseMessages(const Json& body, std::vector<Message>* ou
       return InvalidRequest(absl::StrCat("'", param, ".role' must be a string"), param + ".role");
     }
     Message message{.role = role->get<std::string>(), .content = ""};
+    // OpenAI's newer models take "developer" where older ones took "system": the same instructions,
+    // and the role chat templates know.
+    if (message.role == "developer") message.role = "system";
     if (message.role != "system" && message.role != "user" && message.role != "assistant") {
-      return InvalidRequest(
-          absl::StrCat("'", param, ".role' must be one of 'system', 'user', 'assistant' (tools are not supported)"),
-          param + ".role");
+      return InvalidRequest(absl::StrCat("'", param, ".role' must be one of 'system', 'developer', 'user', "
+                                         "'assistant' ('tool' and 'function' messages need tool calls, which are "
+                                         "not supported)"),
+                            param + ".role");
     }
     // An assistant turn may carry null content (OpenAI allows it next to tool_calls).
     if (auto error = ParseContent(item, param + ".content", message.role == "assistant", &message.content)) {
       return error;
     }
     out->push_back(std::move(message));
+  }
+  return std::nullopt;
+}
+
+// Features a client may ask for that this service cannot honour. Ignoring them would hand an agent
+// plain text where it expects a tool call or JSON, so they are refused; their "off" values pass.
+std::optional<ApiError> RefuseChatFeatures(const Json& body) {
+  const Json* tool_choice = Field(body, "tool_choice");
+  const bool tools_off = tool_choice != nullptr && tool_choice->is_string() &&
+                         tool_choice->get_ref<const std::string&>() == "none";
+  for (const char* name : {"tools", "functions"}) {
+    const Json* value = Field(body, name);
+    if (value != nullptr && !(value->is_array() && value->empty()) && !tools_off) {
+      return InvalidRequest(absl::StrCat("'", name, "' is not supported: this service does not make tool calls "
+                                         "(send no tools, or tool_choice 'none')"),
+                            name);
+    }
+  }
+  if (tool_choice != nullptr && !(tool_choice->is_string() && (tool_choice->get_ref<const std::string&>() == "none" ||
+                                                               tool_choice->get_ref<const std::string&>() == "auto"))) {
+    return InvalidRequest("'tool_choice' must be 'none' or 'auto': this service does not make tool calls",
+                          "tool_choice");
+  }
+  if (const Json* format = Field(body, "response_format")) {
+    const Json* type = format->is_object() ? Field(*format, "type") : nullptr;
+    if (type == nullptr || !type->is_string()) {
+      return InvalidRequest("'response_format' must be an object with a 'type'", "response_format");
+    }
+    if (type->get_ref<const std::string&>() != "text") {
+      return InvalidRequest(absl::StrCat("'response_format' of type '", type->get_ref<const std::string&>(),
+                                         "' is not supported: output is not constrained to JSON (use 'text')"),
+                            "response_format.type");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> RefuseCompletionFeatures(const Json& body, int n) {
+  if (const Json* echo = Field(body, "echo"); echo != nullptr && !(echo->is_boolean() && !echo->get<bool>())) {
+    return InvalidRequest("'echo' is not supported (only false)", "echo");
+  }
+  if (const Json* suffix = Field(body, "suffix");
+      suffix != nullptr && !(suffix->is_string() && suffix->get_ref<const std::string&>().empty())) {
+    return InvalidRequest("'suffix' is not supported (insertion needs a fill-in-the-middle model)", "suffix");
+  }
+  // best_of == n draws exactly the n choices returned, so it is honoured; more would need ranking.
+  if (const Json* best_of = Field(body, "best_of");
+      best_of != nullptr && !(best_of->is_number_integer() && best_of->get<int64_t>() == n)) {
+    return InvalidRequest(absl::StrCat("'best_of' is not supported beyond n (", n, ")"), "best_of");
   }
   return std::nullopt;
 }
@@ -295,6 +348,7 @@ std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out
   if (auto error = ParseMessages(json, &out->messages)) return error;
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
+  if (auto error = RefuseChatFeatures(json)) return error;
   return ParseChatLogprobs(json, &out->sampling);
 }
 
@@ -307,10 +361,15 @@ std::optional<ApiError> ParseCompletionRequest(std::string_view body, Completion
   const Json* prompt = Field(json, "prompt");
   if (prompt == nullptr) return InvalidRequest("'prompt' is a required property", "prompt");
   if (prompt->is_array() && prompt->size() == 1) prompt = &(*prompt)[0];
-  if (!prompt->is_string()) return InvalidRequest("'prompt' must be a string", "prompt");
+  if (!prompt->is_string()) {
+    return InvalidRequest("'prompt' must be a string or an array of one string (batches and token-id prompts are "
+                          "not supported)",
+                          "prompt");
+  }
   out->prompt = prompt->get<std::string>();
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
+  if (auto error = RefuseCompletionFeatures(json, out->sampling.n)) return error;
   return ParseCompletionLogprobs(json, &out->sampling);
 }
 

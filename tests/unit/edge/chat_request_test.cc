@@ -48,10 +48,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"empty_messages", R"({"model":"m","messages":[]})", "messages",
                 "'messages' must be a non-empty array"},
         BadCase{"bad_role", R"({"model":"m","messages":[{"role":"wizard","content":"x"}]})", "messages[0].role",
-                "'messages[0].role' must be one of 'system', 'user', 'assistant' (tools are not supported)"},
+                "'messages[0].role' must be one of 'system', 'developer', 'user', 'assistant' ('tool' and 'function' "
+                "messages need tool calls, which are not supported)"},
         BadCase{"tool_role", R"({"model":"m","messages":[{"role":"user","content":"x"},{"role":"tool","content":"x"}]})",
                 "messages[1].role",
-                "'messages[1].role' must be one of 'system', 'user', 'assistant' (tools are not supported)"},
+                "'messages[1].role' must be one of 'system', 'developer', 'user', 'assistant' ('tool' and 'function' "
+                "messages need tool calls, which are not supported)"},
         BadCase{"user_without_content", R"({"model":"m","messages":[{"role":"user"}]})", "messages[0].content",
                 "'messages[0].content' is a required property"},
         BadCase{"content_number", R"({"model":"m","messages":[{"role":"user","content":5}]})",
@@ -104,6 +106,28 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"stream_string", Body(R"("stream":"yes")"), "stream", "'stream' must be a boolean"},
         BadCase{"stream_options_without_stream", Body(R"("stream_options":{"include_usage":true})"),
                 "stream_options", "Stream options can only be defined when `stream=True`."},
+        BadCase{"tools", Body(R"("tools":[{"type":"function","function":{"name":"f"}}])"), "tools",
+                "'tools' is not supported: this service does not make tool calls (send no tools, or tool_choice "
+                "'none')"},
+        BadCase{"tools_with_auto", Body(R"("tools":[{"type":"function"}],"tool_choice":"auto")"), "tools",
+                "'tools' is not supported: this service does not make tool calls (send no tools, or tool_choice "
+                "'none')"},
+        BadCase{"functions", Body(R"("functions":[{"name":"f"}])"), "functions",
+                "'functions' is not supported: this service does not make tool calls (send no tools, or "
+                "tool_choice 'none')"},
+        BadCase{"tool_choice_required", Body(R"("tool_choice":"required")"), "tool_choice",
+                "'tool_choice' must be 'none' or 'auto': this service does not make tool calls"},
+        BadCase{"tool_choice_named", Body(R"("tool_choice":{"type":"function","function":{"name":"f"}})"),
+                "tool_choice", "'tool_choice' must be 'none' or 'auto': this service does not make tool calls"},
+        BadCase{"response_format_json", Body(R"("response_format":{"type":"json_object"})"), "response_format.type",
+                "'response_format' of type 'json_object' is not supported: output is not constrained to JSON (use "
+                "'text')"},
+        BadCase{"response_format_schema", Body(R"("response_format":{"type":"json_schema","json_schema":{}})"),
+                "response_format.type",
+                "'response_format' of type 'json_schema' is not supported: output is not constrained to JSON (use "
+                "'text')"},
+        BadCase{"response_format_string", Body(R"("response_format":"text")"), "response_format",
+                "'response_format' must be an object with a 'type'"},
         BadCase{"include_usage_not_bool", Body(R"("stream":true,"stream_options":{"include_usage":1})"),
                 "stream_options.include_usage", "'stream_options.include_usage' must be a boolean"}),
     [](const testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
@@ -187,6 +211,44 @@ TEST(ChatRequest, MessageCountLimit) {
   EXPECT_EQ(error->message, "'messages' must have at most 1024 items");
 }
 
+// The "off" values of features this service cannot honour pass, so SDKs that always send them work.
+TEST(ChatRequest, AcceptsTheOffValuesOfUnsupportedFeaturesAndTheDeveloperRole) {
+  for (const char* extra : {R"("tools":[])", R"("tools":[{"type":"function"}],"tool_choice":"none")",
+                            R"("tool_choice":"auto")", R"("response_format":{"type":"text"})", R"("tools":null)",
+                            R"("parallel_tool_calls":false)"}) {
+    ChatRequest request;
+    std::optional<ApiError> error = ParseChatRequest(Body(extra), &request);
+    EXPECT_FALSE(error.has_value()) << extra << ": " << error->message;
+  }
+  ChatRequest request;
+  ASSERT_FALSE(ParseChatRequest(R"({"model":"m","messages":[{"role":"developer","content":"be brief"},)"
+                                R"({"role":"user","content":"hi"}]})",
+                                &request));
+  EXPECT_EQ(request.messages[0].role, "system");
+}
+
+TEST(CompletionRequest, RefusesWhatItCannotHonour) {
+  struct Case {
+    const char* body;
+    const char* param;
+  };
+  for (const Case& c : {Case{R"({"model":"m","prompt":"x","echo":true})", "echo"},
+                        Case{R"({"model":"m","prompt":"x","suffix":"end"})", "suffix"},
+                        Case{R"({"model":"m","prompt":"x","best_of":2})", "best_of"},
+                        Case{R"({"model":"m","prompt":"x","n":2,"best_of":3})", "best_of"}}) {
+    CompletionRequest request;
+    std::optional<ApiError> error = ParseCompletionRequest(c.body, &request);
+    ASSERT_TRUE(error.has_value()) << c.body;
+    EXPECT_EQ(error->param, c.param) << c.body;
+  }
+  for (const char* ok : {R"({"model":"m","prompt":"x","echo":false,"suffix":"","best_of":1})",
+                         R"({"model":"m","prompt":"x","n":2,"best_of":2,"suffix":null})"}) {
+    CompletionRequest request;
+    std::optional<ApiError> error = ParseCompletionRequest(ok, &request);
+    EXPECT_FALSE(error.has_value()) << ok << ": " << error->message;
+  }
+}
+
 TEST(CompletionRequest, ParsesPrompt) {
   CompletionRequest request;
   ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":["Once"],"max_tokens":5,"stream":true})", &request));
@@ -199,7 +261,8 @@ TEST(CompletionRequest, ParsesPrompt) {
   EXPECT_EQ(error->param, "prompt");
   error = ParseCompletionRequest(R"({"model":"m","prompt":["a","b"]})", &request);
   ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->message, "'prompt' must be a string");
+  EXPECT_EQ(error->message,
+            "'prompt' must be a string or an array of one string (batches and token-id prompts are not supported)");
 }
 
 TEST(CompletionRequest, LegacyLogprobsIsACount) {
