@@ -72,6 +72,12 @@ int64_t Time(const json& obj, const char* key) {
   return *t;
 }
 
+int DaysInMonth(int year, int month) {
+  constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
 const json& Array(const json& obj, const char* key, size_t max) {
   const json& v = Field(obj, key);
   if (!v.is_array()) throw FormatError(absl::StrCat("field \"", key, "\" is not an array"));
@@ -79,10 +85,24 @@ const json& Array(const json& obj, const char* key, size_t max) {
   return v;
 }
 
-TcbStatus Status(const json& level) {
-  std::optional<TcbStatus> status = ParseTcbStatus(String(level, "tcbStatus"));
-  if (!status) throw FormatError(absl::StrCat("unknown tcbStatus \"", String(level, "tcbStatus"), "\""));
+// Which statuses Intel's PCS documents for a level: a platform level of the TCB info may carry any
+// of the seven, a QE identity or TDX module level only UpToDate, OutOfDate or Revoked. A status
+// outside its list is not Intel's data, so it is refused rather than ranked.
+enum class LevelKind { kPlatform, kIsv };
+
+TcbStatus Status(const json& level, LevelKind kind) {
+  const std::string name = String(level, "tcbStatus");
+  std::optional<TcbStatus> status = ParseTcbStatus(name);
+  const bool allowed = status && (kind == LevelKind::kPlatform || *status == TcbStatus::kUpToDate ||
+                                  *status == TcbStatus::kOutOfDate || *status == TcbStatus::kRevoked);
+  if (!allowed) throw FormatError(absl::StrCat("unknown tcbStatus \"", name, "\""));
   return *status;
+}
+
+// tcbDate is only reported, but it has the same YYYY-MM-DDThh:mm:ssZ form as every Intel time.
+std::string Date(const json& obj, const char* key) {
+  (void)Time(obj, key);
+  return String(obj, key);
 }
 
 std::vector<std::string> Advisories(const json& level) {
@@ -108,8 +128,8 @@ std::vector<IsvTcbLevel> IsvLevels(const json& obj) {
   for (const json& l : Array(obj, "tcbLevels", kMaxLevels)) {
     IsvTcbLevel level;
     level.isv_svn = static_cast<uint16_t>(Integer(Field(l, "tcb"), "isvsvn", 0, 65535));
-    level.tcb_date = String(l, "tcbDate");
-    level.status = Status(l);
+    level.tcb_date = Date(l, "tcbDate");
+    level.status = Status(l, LevelKind::kIsv);
     level.advisory_ids = Advisories(l);
     levels.push_back(std::move(level));
   }
@@ -137,6 +157,7 @@ TcbInfo TcbInfoFrom(std::string_view text) {
   json doc = ParseJson(text, "tcbInfo");
   TcbInfo info;
   info.id = String(doc, "id");
+  const bool tdx = info.id == "TDX";
   info.version = static_cast<int>(Integer(doc, "version", 0, 1000));
   info.issue_date = Time(doc, "issueDate");
   info.next_update = Time(doc, "nextUpdate");
@@ -155,9 +176,12 @@ TcbInfo TcbInfoFrom(std::string_view text) {
     TcbLevel level;
     level.sgx_components = Components(tcb, "sgxtcbcomponents");
     level.pce_svn = static_cast<uint16_t>(Integer(tcb, "pcesvn", 0, 65535));
-    if (tcb.contains("tdxtcbcomponents")) level.tdx_components = Components(tcb, "tdxtcbcomponents");
-    level.tcb_date = String(l, "tcbDate");
-    level.status = Status(l);
+    // A TDX level without tdxtcbcomponents would compare as all zeros and so match any
+    // TEE_TCB_SVN. Intel's TDX TCB info always carries all 16 (reference B5 and both real
+    // samples), so for id "TDX" the field is required.
+    if (tdx || tcb.contains("tdxtcbcomponents")) level.tdx_components = Components(tcb, "tdxtcbcomponents");
+    level.tcb_date = Date(l, "tcbDate");
+    level.status = Status(l, LevelKind::kPlatform);
     level.advisory_ids = Advisories(l);
     info.levels.push_back(std::move(level));
   }
@@ -233,9 +257,14 @@ absl::StatusOr<int64_t> ParseIsoTime(std::string_view text) {
   std::tm tm{};
   int year = 0, month = 0;
   if (!number(0, 4, &year) || !number(5, 2, &month) || !number(8, 2, &tm.tm_mday) ||
-      !number(11, 2, &tm.tm_hour) || !number(14, 2, &tm.tm_min) || !number(17, 2, &tm.tm_sec) || month < 1 ||
-      month > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
-    return absl::InvalidArgumentError("time has a non-digit or out-of-range field");
+      !number(11, 2, &tm.tm_hour) || !number(14, 2, &tm.tm_min) || !number(17, 2, &tm.tm_sec)) {
+    return absl::InvalidArgumentError("time has a non-digit field");
+  }
+  // timegm normalises silently (Feb 31 becomes Mar 3, second 60 the next minute), so every field
+  // is range-checked first. Intel's times carry no leap second.
+  if (month < 1 || month > 12 || tm.tm_mday < 1 || tm.tm_mday > DaysInMonth(year, month) || tm.tm_hour > 23 ||
+      tm.tm_min > 59 || tm.tm_sec > 59) {
+    return absl::InvalidArgumentError("time names a date or time of day that does not exist");
   }
   tm.tm_year = year - 1900;
   tm.tm_mon = month - 1;

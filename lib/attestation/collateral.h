@@ -101,7 +101,8 @@ struct Collateral {
   QeIdentity qe_identity;
 };
 
-// "2025-06-19T10:16:03Z" → unix seconds. Only this exact UTC form is accepted.
+// "2025-06-19T10:16:03Z" → unix seconds. Only this exact UTC form is accepted, and only a date and
+// time of day that exist (no February 30, no hour 24, no leap second).
 absl::StatusOr<int64_t> ParseIsoTime(std::string_view text);
 
 absl::StatusOr<TcbInfo> ParseTcbInfo(std::string_view json);

@@ -51,7 +51,12 @@ absl::StatusOr<std::vector<EventLogEntry>> ParseEventLog(std::string_view text) 
     std::copy(digest->begin(), digest->end(), entry.digest.begin());
     if (!e.contains("event") || !e["event"].is_string()) return EntryError(i, "event is not a string");
     entry.event = e["event"].get<std::string>();
-    absl::StatusOr<std::vector<uint8_t>> payload = HexDecode(StringField(e, "event_payload"));
+    // dstack always writes event_payload ("" when empty; its TdxEvent has no serde default), and a
+    // runtime event's digest covers it, so an entry without one is not dstack's.
+    if (!e.contains("event_payload") || !e["event_payload"].is_string()) {
+      return EntryError(i, "event_payload is not a string");
+    }
+    absl::StatusOr<std::vector<uint8_t>> payload = HexDecode(e["event_payload"].get<std::string>());
     if (!payload.ok()) return EntryError(i, "event_payload is not hex");
     entry.payload = std::move(*payload);
     entries.push_back(std::move(entry));

@@ -30,7 +30,8 @@ struct EventLogEntry {
   std::vector<uint8_t> payload;  // event_payload, hex-decoded
 };
 
-// At most kEventLogMaxSize bytes and kEventLogMaxEntries entries; imr must be 0..3.
+// At most kEventLogMaxSize bytes and kEventLogMaxEntries entries; imr must be 0..3. All five
+// fields are required, event_payload too ("" when empty, as dstack writes it).
 absl::StatusOr<std::vector<EventLogEntry>> ParseEventLog(std::string_view json);
 
 // RTMR_i = SHA384(RTMR_i || digest) from 48 zero bytes, over the entries with imr == i, in order.

@@ -5,6 +5,7 @@
 #include <openssl/objects.h>
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -50,8 +51,12 @@ struct Entry {
   std::unique_ptr<ASN1_TYPE, TypeFree> value;
 };
 
+// Each OID may appear once: Intel's structure names every field once, and with a repeated one the
+// value read would depend on which copy a parser keeps. OIDs are compared by their DER content,
+// so two long unknown OIDs that OidText cannot print are still told apart.
 absl::StatusOr<std::vector<Entry>> Entries(const ASN1_SEQUENCE_ANY* seq) {
   std::vector<Entry> out;
+  std::set<std::string> seen;
   for (int i = 0; i < sk_ASN1_TYPE_num(seq); ++i) {
     const ASN1_TYPE* item = sk_ASN1_TYPE_value(seq, i);
     if (item->type != V_ASN1_SEQUENCE) return absl::InvalidArgumentError("SGX extension: entry is not a SEQUENCE");
@@ -61,9 +66,14 @@ absl::StatusOr<std::vector<Entry>> Entries(const ASN1_SEQUENCE_ANY* seq) {
     if (sk_ASN1_TYPE_num(pair->get()) != 2 || sk_ASN1_TYPE_value(pair->get(), 0)->type != V_ASN1_OBJECT) {
       return absl::InvalidArgumentError("SGX extension: entry is not {OID, value}");
     }
+    const ASN1_OBJECT* oid = sk_ASN1_TYPE_value(pair->get(), 0)->value.object;
+    const std::string oid_der(reinterpret_cast<const char*>(OBJ_get0_data(oid)), OBJ_length(oid));
+    if (!seen.insert(oid_der).second) {
+      return absl::InvalidArgumentError(absl::StrCat("SGX extension: OID ", OidText(oid), " appears twice"));
+    }
     // Move the value out of the pair so it outlives it.
     std::unique_ptr<ASN1_TYPE, TypeFree> value(sk_ASN1_TYPE_delete(pair->get(), 1));
-    out.push_back({OidText(sk_ASN1_TYPE_value(pair->get(), 0)->value.object), std::move(value)});
+    out.push_back({OidText(oid), std::move(value)});
   }
   return out;
 }

@@ -27,7 +27,8 @@ struct PckExtension {
 };
 
 // Parses the DER value of the extension (a SEQUENCE of {OID, value} pairs). FMSPC, PCE id and the
-// complete TCB (all 16 components, PCESVN, CPUSVN) are required; unknown entries are ignored.
+// complete TCB (all 16 components, PCESVN, CPUSVN) are required; unknown entries are ignored; an
+// OID that appears twice in the extension or in its TCB is refused.
 // At most 4 KiB.
 absl::StatusOr<PckExtension> ParsePckExtensionDer(std::span<const uint8_t> der);
 

@@ -91,5 +91,75 @@ TEST(PckExtension, RefusesEachDefect) {
   }
 }
 
+// ---- Hand-built extensions, for structures EncodePckExtensionDer never writes ----
+
+std::vector<uint8_t> Tlv(uint8_t tag, const std::vector<uint8_t>& body) {
+  std::vector<uint8_t> out = {tag};
+  if (body.size() < 128) {
+    out.push_back(static_cast<uint8_t>(body.size()));
+  } else {
+    out.insert(out.end(), {0x82, static_cast<uint8_t>(body.size() >> 8), static_cast<uint8_t>(body.size())});
+  }
+  return Concat(out, body);
+}
+
+std::vector<uint8_t> Pair(std::vector<uint8_t> oid_suffix, const std::vector<uint8_t>& value) {
+  return Tlv(0x30, Concat(Oid(std::move(oid_suffix)), value));
+}
+
+std::vector<uint8_t> Int(uint8_t v) { return v < 0x80 ? std::vector<uint8_t>{0x02, 0x01, v} : std::vector<uint8_t>{0x02, 0x02, 0x00, v}; }
+
+// A complete extension (PPID, TCB, PCE-ID, FMSPC, SGX type) with `tcb_extra` appended inside the
+// TCB and `extra` appended to the outer SEQUENCE.
+std::vector<uint8_t> Extension(const std::vector<uint8_t>& tcb_extra, const std::vector<uint8_t>& extra) {
+  std::vector<uint8_t> tcb;
+  for (uint8_t i = 1; i <= 16; ++i) tcb = Concat(tcb, Pair({0x02, i}, Int(i)));
+  tcb = Concat(tcb, Pair({0x02, 17}, Int(13)));
+  tcb = Concat(tcb, Pair({0x02, 18}, Tlv(0x04, std::vector<uint8_t>(16, 0x42))));
+  std::vector<uint8_t> body = Pair({0x01}, Tlv(0x04, std::vector<uint8_t>(16, 0xaa)));
+  body = Concat(body, Pair({0x02}, Tlv(0x30, Concat(tcb, tcb_extra))));
+  body = Concat(body, Pair({0x03}, Tlv(0x04, {0x00, 0x00})));
+  body = Concat(body, Pair({0x04}, Tlv(0x04, {0x00, 0x80, 0x6f, 0x05, 0x00, 0x00})));
+  body = Concat(body, Pair({0x05}, {0x0a, 0x01, 0x00}));
+  return Tlv(0x30, Concat(body, extra));
+}
+
+TEST(PckExtension, HandBuiltExtensionParses) {
+  absl::StatusOr<PckExtension> got = ParsePckExtensionDer(Extension({}, {}));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->component_svns, Sample().component_svns);
+  EXPECT_EQ(got->fmspc, Sample().fmspc);
+  // Unknown entries (.6 platformInstanceID, an unknown TCB entry .2.19) are ignored once each.
+  EXPECT_TRUE(ParsePckExtensionDer(Extension(Pair({0x02, 19}, Int(1)), Pair({0x06}, Tlv(0x04, {1})))).ok());
+}
+
+// A repeated field makes the value depend on which copy a parser keeps (before: the last one won),
+// so the extension is refused whether the copies agree or not.
+TEST(PckExtension, RefusesRepeatedOids) {
+  struct Case {
+    const char* name;
+    std::vector<uint8_t> der;
+  };
+  const std::vector<Case> cases = {
+      {"second FMSPC", Extension({}, Pair({0x04}, Tlv(0x04, {0x00, 0x90, 0x6f, 0x00, 0x00, 0x00})))},
+      {"same FMSPC twice", Extension({}, Pair({0x04}, Tlv(0x04, {0x00, 0x80, 0x6f, 0x05, 0x00, 0x00})))},
+      {"second PCE-ID", Extension({}, Pair({0x03}, Tlv(0x04, {0x00, 0x01})))},
+      {"second TCB", Extension({}, Pair({0x02}, Tlv(0x30, {})))},
+      {"second SGX type", Extension({}, Pair({0x05}, {0x0a, 0x01, 0x01}))},
+      {"unknown entry twice", Extension({}, Concat(Pair({0x06}, Tlv(0x04, {1})), Pair({0x06}, Tlv(0x04, {1}))))},
+      {"TCB component 1 twice, raised", Extension(Pair({0x02, 0x01}, Int(200)), {})},
+      {"TCB component 16 twice, same value", Extension(Pair({0x02, 16}, Int(16)), {})},
+      {"PCESVN twice", Extension(Pair({0x02, 17}, Int(255)), {})},
+      {"CPUSVN twice", Extension(Pair({0x02, 18}, Tlv(0x04, std::vector<uint8_t>(16, 0xff))), {})},
+      {"unknown TCB entry twice", Extension(Concat(Pair({0x02, 19}, Int(1)), Pair({0x02, 19}, Int(1))), {})},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<PckExtension> got = ParsePckExtensionDer(c.der);
+    ASSERT_FALSE(got.ok()) << c.name << ": parsed";
+    EXPECT_TRUE(absl::IsInvalidArgument(got.status())) << c.name << ": " << got.status();
+    EXPECT_NE(got.status().message().find("appears twice"), std::string::npos) << c.name << ": " << got.status();
+  }
+}
+
 }  // namespace
 }  // namespace cai

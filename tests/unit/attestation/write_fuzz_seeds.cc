@@ -1,5 +1,6 @@
 // Writes simulated evidence as fuzz seeds: write_fuzz_seeds <repo>/tests/fuzz/corpus
-// (run by hand when the formats change; the output is committed).
+// (run by hand when the formats change; the output is committed). Every run draws fresh keys, so
+// it rewrites every seed it names.
 #include <openssl/x509.h>
 
 #include <array>
@@ -91,5 +92,26 @@ int main(int argc, char** argv) {
             WriteText(dir / "event_log_fuzz" / "simulated_event_log.json", EventLogSeed()) &&
             Write(dir / "tdx_quote_fuzz" / "simulated_v5_td10.bin", v5) &&
             Write(dir / "spdm_report_fuzz" / "simulated_hopper.bin", *report);
+  // tdx_verify_fuzz: a quote followed by its collateral JSON (tests/fuzz/tdx_verify_fuzz.cc), with
+  // collateral that takes the policy down its different branches.
+  cai::SimulatedCollateralOptions out_of_date;
+  out_of_date.platform_status = cai::TcbStatus::kOutOfDate;
+  out_of_date.advisory_ids = {"INTEL-SA-00001"};
+  cai::SimulatedCollateralOptions revoked_pck;
+  revoked_pck.revoke_pck_certificate = true;
+  auto out_of_date_collateral = (*tdx)->Collateral(out_of_date);
+  auto revoking_collateral = (*tdx)->Collateral(revoked_pck);
+  if (!out_of_date_collateral.ok() || !revoking_collateral.ok()) return 1;
+  auto pair = [&](const std::vector<uint8_t>& q, const std::string& c) {
+    std::vector<uint8_t> out = q;
+    out.insert(out.end(), c.begin(), c.end());
+    return out;
+  };
+  const std::filesystem::path verify = dir / "tdx_verify_fuzz";
+  ok = ok && Write(verify / "simulated_v4_alone.bin", *quote) &&
+       Write(verify / "simulated_v4_up_to_date.bin", pair(*quote, *collateral)) &&
+       Write(verify / "simulated_v4_out_of_date.bin", pair(*quote, *out_of_date_collateral)) &&
+       Write(verify / "simulated_v4_pck_revoked.bin", pair(*quote, *revoking_collateral)) &&
+       Write(verify / "simulated_v5_td10_up_to_date.bin", pair(v5, *collateral));
   return ok ? 0 : 1;
 }
