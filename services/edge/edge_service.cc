@@ -47,6 +47,13 @@ ApiError NotFoundModel(const std::string& model) {
                   .param = "model", .code = "model_not_found"};
 }
 
+// A failed generation; a prompt too long for the context names the field that holds it, as OpenAI does.
+ApiError InferenceError(const grpc::Status& status, openai::Api api) {
+  ApiError error = BackendError(status, "inference");
+  if (error.code == "context_length_exceeded") error.param = api == openai::Api::kChat ? "messages" : "prompt";
+  return error;
+}
+
 // Every response is signed before its last byte leaves, or it is not delivered as a whole one.
 ApiError NotSigned() {
   return ApiError{.status = 503, .type = "service_unavailable",
@@ -193,6 +200,11 @@ ApiError BackendError(const grpc::Status& status, std::string_view backend_name)
       error.status = 404;
       error.type = "not_found";
       break;
+    case grpc::StatusCode::OUT_OF_RANGE:  // inference: the prompt leaves no room in the context
+      error.status = 400;
+      error.type = "invalid_request_error";
+      error.code = "context_length_exceeded";
+      break;
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       error.status = 429;
       error.type = "rate_limit_error";
@@ -314,7 +326,7 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
   if (status.ok() && bad_index) status = grpc::Status(grpc::StatusCode::INTERNAL, "choice index out of range");
   watch.reset();
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, NotFoundModel(header.model));
-  if (!status.ok()) return SendError(writer, BackendError(status, "inference"));
+  if (!status.ok()) return SendError(writer, InferenceError(status, api));
   metrics_.AddCompletionTokens(usage.completion_tokens);
 
   const std::string body = openai::RenderCompletion(api, header, choices, usage);
@@ -342,7 +354,7 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     finished = reader->Finish();
     if (client_gone) return;
     if (finished->error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, NotFoundModel(header.model));
-    if (!finished->ok()) return SendError(writer, BackendError(*finished, "inference"));
+    if (!finished->ok()) return SendError(writer, InferenceError(*finished, api));
   }
   if (!writer.BeginEventStream()) {
     context.TryCancel();
@@ -402,7 +414,7 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     if (status.ok()) {
       if (include_usage) emit(openai::UsageEvent(api, header, usage));
     } else {
-      emit(openai::ErrorEvent(BackendError(status, "inference")));
+      emit(openai::ErrorEvent(InferenceError(status, api)));
     }
   }
   if (alive && !client_gone) {

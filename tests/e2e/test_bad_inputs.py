@@ -3,6 +3,7 @@ import json
 import socket
 import time
 
+import openai
 import pytest
 import requests
 
@@ -160,3 +161,32 @@ def test_client_disconnect_mid_stream_stops_generation(stack):
     assert "max_tokens=1900" in lines[-1]
     r = post(stack, CHAT, good_chat(stack))
     assert r.status_code == 200
+
+
+def test_prompt_longer_than_the_context_is_context_length_exceeded(stack):
+    # The demo model's context is 2048 tokens; its tokenizer spends at least one per word.
+    body = good_chat(stack)
+    body["messages"][0]["content"] = "hello " * 3000
+    r = post(stack, CHAT, body)
+    assert_error(r, 400, "messages")
+    assert r.json()["error"]["code"] == "context_length_exceeded", r.text
+
+
+def test_openai_sdk_sees_unsupported_features_as_bad_requests_and_retrieves_a_model(stack):
+    client = openai.OpenAI(base_url=stack.url + "/v1", api_key=stack.api_key, max_retries=0)
+    messages = [{"role": "user", "content": "hi"}]
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
+    for kwargs, param in [({"tools": [tool]}, "tools"),
+                          ({"response_format": {"type": "json_object"}}, "response_format.type")]:
+        with pytest.raises(openai.BadRequestError) as error:
+            client.chat.completions.create(model=stack.model, messages=messages, max_tokens=2, **kwargs)
+        assert error.value.param == param, error.value
+    # "Off" values and the developer role go through.
+    r = client.chat.completions.create(model=stack.model, max_tokens=2, tools=[tool], tool_choice="none",
+                                       messages=[{"role": "developer", "content": "be brief"}, *messages])
+    assert r.choices[0].message.content is not None
+    assert client.models.retrieve(stack.model).id == stack.model
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("no-such-model")
+    # The model list is part of the API: it needs the key like the rest.
+    assert_error(requests.get(stack.url + "/v1/models", timeout=10), 401)

@@ -11,8 +11,8 @@ namespace cai::inference {
 absl::Status ValidateGenerationRequest(const GenerationRequest& request, int64_t context, int32_t vocab_size) {
   if (request.prompt.empty()) return absl::InvalidArgumentError("the prompt has no tokens");
   int64_t prompt = static_cast<int64_t>(request.prompt.size());
-  if (prompt >= context) {
-    return absl::InvalidArgumentError(absl::StrCat("the prompt has ", prompt, " tokens; the model's context is ",
+  if (prompt >= context) {  // OutOfRange: the API's context_length_exceeded
+    return absl::OutOfRangeError(absl::StrCat("the prompt has ", prompt, " tokens; the model's context is ",
                                                    context, " tokens, which leaves no room to generate"));
   }
   if (request.max_tokens < 0) return absl::InvalidArgumentError("max_tokens is negative");

@@ -24,6 +24,7 @@ class ScriptedInference final : public v1::Inference::Service {
       std::lock_guard lock(mutex_);
       last_ = *request;
       if (silent_) return grpc::Status::OK;  // a generation that ends before its first piece
+      if (!failure_.ok()) return failure_;
     }
     auto piece = [&](uint32_t index, const std::string& text, std::vector<std::string> tokens,
                      v1::FinishReason finish = v1::FINISH_REASON_UNSPECIFIED) {
@@ -70,11 +71,16 @@ class ScriptedInference final : public v1::Inference::Service {
     std::lock_guard lock(mutex_);
     silent_ = silent;
   }
+  void set_failure(grpc::Status failure) {
+    std::lock_guard lock(mutex_);
+    failure_ = std::move(failure);
+  }
 
  private:
   std::mutex mutex_;
   v1::GenerateRequest last_;
   bool silent_ = false;
+  grpc::Status failure_;
 };
 
 class RecordingSigner final : public v1::Signer::Service {
@@ -206,6 +212,28 @@ TEST_F(EdgeServiceTest, AResponseThatCannotBeSignedIsWithheld) {
 
   signer_.set_down(false);
   EXPECT_EQ(Post("/v1/chat/completions", body).status_, 200);
+}
+
+// OpenAI's answer to a prompt the context cannot hold, which SDKs and agent frameworks match on.
+TEST_F(EdgeServiceTest, APromptTooLongForTheContextIsContextLengthExceeded) {
+  inference_.set_failure(grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "the prompt has 9000 tokens; ..."));
+  struct Case {
+    const char* path;
+    std::string body;
+    const char* param;
+  };
+  for (const Case& c : {Case{"/v1/chat/completions", R"({"model":"m","messages":[{"role":"user","content":"x"}]})",
+                             "messages"},
+                        Case{"/v1/completions", R"({"model":"m","prompt":"x"})", "prompt"},
+                        Case{"/v1/completions", R"({"model":"m","prompt":"x","stream":true})", "prompt"}}) {
+    CapturingWriter writer = Post(c.path, c.body);
+    EXPECT_EQ(writer.status_, 400) << c.body;
+    const Json error = Json::parse(writer.body_)["error"];
+    EXPECT_EQ(error["code"], "context_length_exceeded") << writer.body_;
+    EXPECT_EQ(error["param"], c.param) << writer.body_;
+    EXPECT_EQ(error["type"], "invalid_request_error") << writer.body_;
+    EXPECT_EQ(error["message"], "the prompt has 9000 tokens; ...") << writer.body_;
+  }
 }
 
 TEST_F(EdgeServiceTest, OneModelIsRetrievedByItsId) {
