@@ -4,7 +4,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
+#include "lib/common/command_line.h"
 #include "absl/strings/match.h"
 #include "lib/common/grpc_server.h"
 #include "lib/common/log.h"
@@ -35,7 +35,9 @@ namespace {
 int main(int argc, char** argv) {
   cai::SetLogName("cai-attestor");
   cai::BlockTerminationSignals();
-  absl::ParseCommandLine(argc, argv);
+  cai::ParseCommandLine(argc, argv,
+                       "evidence (TDX quote, GPU reports) for a report_data, for cai-edge.\n"
+                       "Usage: cai-attestor [--listen ADDR] [--tdx_provider P] [--gpu_provider P] [--allow_simulated]");
 
   cai::ProviderOptions options;
   options.tdx = absl::GetFlag(FLAGS_tdx_provider);

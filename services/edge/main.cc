@@ -11,7 +11,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
+#include "lib/common/command_line.h"
 #include "lib/common/grpc_server.h"
 #include "lib/common/log.h"
 #include "services/edge/auth.h"
@@ -55,7 +55,10 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
 int main(int argc, char** argv) {
   cai::SetLogName("cai-edge");
   cai::BlockTerminationSignals();
-  absl::ParseCommandLine(argc, argv);
+  cai::ParseCommandLine(argc, argv,
+                       "the public OpenAI-compatible HTTP API.\n"
+                       "Usage: cai-edge [--host H] [--port N] [--api_keys_file F] [--signer A] [--attestor A] "
+                       "[--inference A]");
 
   const int64_t max_body = absl::GetFlag(FLAGS_max_body_bytes);
   const int64_t max_header = absl::GetFlag(FLAGS_max_header_bytes);

@@ -7,8 +7,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
+#include "lib/common/command_line.h"
 #include "absl/strings/str_cat.h"
 #include "lib/common/grpc_server.h"
 #include "lib/common/log.h"
@@ -61,8 +60,9 @@ const char* ChatTemplateName(const absl::StatusOr<cai::inference::ChatTemplateKi
 
 int main(int argc, char** argv) {
   cai::BlockTerminationSignals();
-  absl::SetProgramUsageMessage("cai-inference --model DIR [--listen ADDR] [--device auto|cuda|cpu] [--threads N]");
-  absl::ParseCommandLine(argc, argv);
+  cai::ParseCommandLine(argc, argv,
+                       "serves a model directory to cai-edge.\n"
+                       "Usage: cai-inference --model DIR [--listen ADDR] [--device auto|cuda|cpu] [--threads N]");
   cai::SetLogName("cai-inference");
 
   std::string dir = absl::GetFlag(FLAGS_model);

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
+#include "lib/common/command_line.h"
 #include "absl/time/time.h"
 #include "lib/common/grpc_server.h"
 #include "lib/common/hex.h"
@@ -38,7 +38,9 @@ constexpr size_t kSecureHeapBytes = 64 * 1024;
 int main(int argc, char** argv) {
   cai::SetLogName("cai-signer");
   cai::BlockTerminationSignals();
-  absl::ParseCommandLine(argc, argv);
+  cai::ParseCommandLine(argc, argv,
+                       "holds the signing keys and signs responses, for cai-edge.\n"
+                       "Usage: cai-signer [--listen ADDR]");
 
   // Before any secret exists: no core file or ptrace can ever see one.
   if (absl::Status s = cai::DisableCoreDumps(); !s.ok()) Die("cannot disable core dumps: " + s.ToString());

@@ -44,3 +44,15 @@ def test_edge_refuses_a_key_file_that_would_leave_it_open_or_unusable(tmp_path, 
     assert proc.returncode == 1, proc.stderr
     assert reason in proc.stderr, proc.stderr
     assert "with space" not in proc.stderr  # a key is a secret: never echoed
+
+
+@pytest.mark.parametrize("binary, flag", [
+    ("cai-edge", "--api_keys_file"), ("cai-signer", "--signature_ttl_seconds"), ("cai-attestor", "--allow_simulated"),
+    ("cai-inference", "--gpu_kv_cache_fraction"), ("cai-demo-model", "--out"),
+])
+def test_help_lists_the_binarys_own_flags(binary, flag):
+    proc = subprocess.run([str(bin_dir() / binary), "--help"], capture_output=True, text=True, timeout=60)
+    text = proc.stdout + proc.stderr
+    assert "Usage: " + binary in text, text
+    assert flag in text, text
+    assert "No flags matched" not in text, text

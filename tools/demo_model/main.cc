@@ -3,8 +3,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
+#include "lib/common/command_line.h"
 #include "tools/demo_model/demo_model.h"
 
 ABSL_FLAG(std::string, out, "", "directory to write the model into (required); its basename is the model id");
@@ -12,8 +11,9 @@ ABSL_FLAG(uint64_t, seed, 1, "seed of the random weights (same seed, same files)
 ABSL_FLAG(int, layers, 4, "number of decoder layers");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("cai-demo-model --out DIR [--seed N]: writes a tiny random Llama 3 model");
-  absl::ParseCommandLine(argc, argv);
+  cai::ParseCommandLine(argc, argv,
+                       "writes a tiny random-weight Llama 3 model directory.\n"
+                       "Usage: cai-demo-model --out DIR [--seed N]");
   std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) {
     std::fprintf(stderr, "cai-demo-model: --out is required\n");
