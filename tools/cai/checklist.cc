@@ -18,6 +18,19 @@ const char* OutcomeName(CheckOutcome outcome) {
 
 }  // namespace
 
+std::string Printable(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      absl::StrAppend(&out, "\\x", absl::Hex(byte, absl::kZeroPad2));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 bool Checklist::AllPassed() const {
   for (const Check& c : checks_) {
     if (c.outcome == CheckOutcome::kFail) return false;
@@ -28,7 +41,7 @@ bool Checklist::AllPassed() const {
 std::string Checklist::ToText() const {
   std::string out;
   for (const Check& c : checks_) {
-    absl::StrAppend(&out, "  [", OutcomeName(c.outcome), "] ", c.name, ": ", c.detail, "\n");
+    absl::StrAppend(&out, "  [", OutcomeName(c.outcome), "] ", Printable(c.name), ": ", Printable(c.detail), "\n");
   }
   return out;
 }
@@ -46,7 +59,9 @@ std::string Checklist::ToJson() const {
   for (const Check& c : checks_) {
     list.push_back({{"name", c.name}, {"outcome", OutcomeName(c.outcome)}, {"detail", c.detail}});
   }
-  return nlohmann::json{{"passed", AllPassed()}, {"checks", list}}.dump(2);
+  // Invalid UTF-8 (from the input under verification) becomes U+FFFD instead of a dump() throw.
+  return nlohmann::json{{"passed", AllPassed()}, {"checks", list}}.dump(2, ' ', false,
+                                                                       nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace cai::cli

@@ -14,6 +14,10 @@ struct Check {
   std::string detail;  // the reason, for every outcome
 };
 
+// `text` with control bytes shown as \xNN: names and details carry text from the service or file
+// under verification, which must not forge output lines or move the terminal cursor.
+std::string Printable(const std::string& text);
+
 class Checklist {
  public:
   void Pass(std::string name, std::string detail) { Add(std::move(name), CheckOutcome::kPass, std::move(detail)); }
@@ -28,9 +32,9 @@ class Checklist {
 
   bool AllPassed() const;  // no failures (not-performed checks do not fail the list)
   const std::vector<Check>& checks() const { return checks_; }
-  std::string ToText() const;     // "  [pass] name: detail" lines
+  std::string ToText() const;     // "  [pass] name: detail" lines, Printable
   std::string Summary() const;    // "44 passed, 13 not performed, 0 failed"
-  std::string ToJson() const;
+  std::string ToJson() const;     // invalid UTF-8 replaced by U+FFFD
 
  private:
   void Add(std::string name, CheckOutcome outcome, std::string detail) {

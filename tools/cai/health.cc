@@ -12,6 +12,12 @@
 #include "tools/cai/http_client.h"
 
 namespace cai::cli {
+namespace {
+
+// A healthcheck answers at once or the service counts as unhealthy; the caller retries.
+constexpr int kHealthTimeoutMs = 2000;
+
+}  // namespace
 
 absl::Status CheckGrpcHealth(const std::string& address, int timeout_ms) {
   auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
@@ -33,11 +39,13 @@ int RunHealth(const std::vector<std::string>& args) {
     return 2;
   }
   if (args[0] == "grpc") {
-    absl::Status s = CheckGrpcHealth(args[1], 2000);
+    absl::Status s = CheckGrpcHealth(args[1], kHealthTimeoutMs);
     if (!s.ok()) std::fprintf(stderr, "unhealthy: %s\n", s.ToString().c_str());
     return s.ok() ? 0 : 1;
   }
-  absl::StatusOr<HttpResponse> r = HttpClient(args[1]).Get("/health");
+  HttpClientOptions options;
+  options.timeout = std::chrono::milliseconds(kHealthTimeoutMs);
+  absl::StatusOr<HttpResponse> r = HttpClient(args[1], "", options).Get("/health");
   if (!r.ok() || r->status != 200) {
     std::fprintf(stderr, "unhealthy: %s\n", r.ok() ? absl::StrCat("HTTP ", r->status).c_str() : r.status().ToString().c_str());
     return 1;

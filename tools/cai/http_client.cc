@@ -1,5 +1,7 @@
 #include "tools/cai/http_client.h"
 
+#include <cstdint>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -7,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 
 namespace cai::cli {
 namespace {
@@ -42,6 +45,16 @@ absl::StatusOr<ParsedUrl> ParseHttpUrl(absl::string_view url) {
   return out;
 }
 
+// Runs the asynchronous operation `start` begins on `io` to completion and returns its error.
+template <class Start>
+beast::error_code Await(boost::asio::io_context& io, Start start) {
+  beast::error_code result;
+  start([&result](beast::error_code ec, auto&&...) { result = ec; });
+  io.restart();
+  io.run();
+  return result;
+}
+
 }  // namespace
 
 absl::StatusOr<HttpResponse> HttpClient::Get(const std::string& path_and_query) const {
@@ -56,11 +69,13 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
                                               const std::string& body) const {
   absl::StatusOr<ParsedUrl> url = ParseHttpUrl(base_url_);
   if (!url.ok()) return url.status();
+  const std::string what = absl::StrCat(method, " ", base_url_, target);
   try {
     boost::asio::io_context io;
     tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.connect(resolver.resolve(url->host, url->port));
+    // Name resolution is the system resolver's, with its own timeouts; the deadline below covers
+    // everything that talks to the server.
+    tcp::resolver::results_type endpoints = resolver.resolve(url->host, url->port);
 
     http::request<http::string_body> req(method == "POST" ? http::verb::post : http::verb::get,
                                          url->path_prefix + target, 11);
@@ -72,12 +87,36 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
       req.body() = body;
       req.prepare_payload();
     }
-    http::write(stream, req);
 
+    // One deadline for connect, send and the whole response. Beast applies it to asynchronous
+    // operations only, hence Await. The header is read on its own because Boost 1.74's eager
+    // parse (http::read) loses the Content-Length body_limit error when body bytes follow the
+    // header in the same read.
+    beast::tcp_stream stream(io);
+    stream.expires_after(options_.timeout);
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
-    parser.body_limit(64 << 20);
-    http::read(stream, buffer, parser);
+    parser.header_limit(static_cast<uint32_t>(options_.max_header_bytes));
+    parser.body_limit(options_.max_body_bytes);
+    beast::error_code error = Await(io, [&](auto done) { stream.async_connect(endpoints, done); });
+    if (!error) error = Await(io, [&](auto done) { http::async_write(stream, req, done); });
+    if (!error) error = Await(io, [&](auto done) { http::async_read_header(stream, buffer, parser, done); });
+    if (!error && !parser.is_done()) {
+      error = Await(io, [&](auto done) { http::async_read(stream, buffer, parser, done); });
+    }
+    if (error == beast::error::timeout) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          what, ": no complete response within ", absl::FormatDuration(absl::FromChrono(options_.timeout))));
+    }
+    if (error == http::error::header_limit) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(what, ": response header larger than ", options_.max_header_bytes, " bytes"));
+    }
+    if (error == http::error::body_limit) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(what, ": response body larger than ", options_.max_body_bytes, " bytes"));
+    }
+    if (error) return absl::UnavailableError(absl::StrCat(what, ": ", error.message()));
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 
@@ -87,7 +126,7 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
     out.body = std::move(parser.get().body());
     return out;
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat(method, " ", base_url_, target, ": ", e.what()));
+    return absl::UnavailableError(absl::StrCat(what, ": ", e.what()));
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
-#include <map>
+#include <chrono>
+#include <cstddef>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -13,12 +14,20 @@ struct HttpResponse {
   std::string body;  // exact bytes (chunked encoding removed)
 };
 
+// Bounds on one request: the service at the other end may be the one under verification, so a
+// stalled or flooding server must end in an error, not a hang or an out-of-memory.
+struct HttpClientOptions {
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // connect + send + whole response
+  size_t max_header_bytes = 64 << 10;
+  size_t max_body_bytes = 8 << 20;
+};
+
 // A minimal blocking HTTP/1.1 client for plain-http URLs ("http://host:port/path?query"); enough
 // for `cai up` and `cai verify` to talk to the edge. One connection per request.
 class HttpClient {
  public:
-  explicit HttpClient(std::string base_url, std::string api_key = "")
-      : base_url_(std::move(base_url)), api_key_(std::move(api_key)) {}
+  explicit HttpClient(std::string base_url, std::string api_key = "", HttpClientOptions options = {})
+      : base_url_(std::move(base_url)), api_key_(std::move(api_key)), options_(options) {}
 
   absl::StatusOr<HttpResponse> Get(const std::string& path_and_query) const;
   absl::StatusOr<HttpResponse> Post(const std::string& path, const std::string& json_body) const;
@@ -28,6 +37,7 @@ class HttpClient {
                                     const std::string& body) const;
   std::string base_url_;
   std::string api_key_;
+  HttpClientOptions options_;
 };
 
 }  // namespace cai::cli

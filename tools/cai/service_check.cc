@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <ctime>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "lib/attestation/event_log.h"
 #include "lib/attestation/gpu_verify.h"
@@ -19,15 +19,16 @@
 #include "lib/crypto/ed25519_signer.h"
 #include "lib/crypto/ethereum.h"
 #include "lib/crypto/sha256.h"
+#include "tools/cai/service_answers.h"
 
 namespace cai::cli {
 namespace {
 
 using nlohmann::json;
 
-// Fetches and parses a JSON document, recording a failed check when that is impossible.
-std::optional<json> FetchJson(const HttpClient& client, const std::string& target, const std::string& check,
-                              Checklist& list) {
+// Fetches a document, recording a failed check when there is no 200 answer.
+std::optional<std::string> FetchBody(const HttpClient& client, const std::string& target, const std::string& check,
+                                     Checklist& list) {
   absl::StatusOr<HttpResponse> resp = client.Get(target);
   if (!resp.ok()) {
     list.Fail(check, resp.status().ToString());
@@ -37,31 +38,34 @@ std::optional<json> FetchJson(const HttpClient& client, const std::string& targe
     list.Fail(check, absl::StrCat("GET ", target, " answered HTTP ", resp->status, ": ", resp->body.substr(0, 300)));
     return std::nullopt;
   }
-  json doc = json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    list.Fail(check, absl::StrCat("GET ", target, " did not return a JSON object"));
-    return std::nullopt;
-  }
-  return doc;
+  return std::move(resp->body);
 }
 
-std::string StringField(const json& doc, const char* key) {
-  auto it = doc.find(key);
-  return it != doc.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-// Checks one attestation report for `algo`; returns the attested key id bytes (20 or 32) or empty.
+// Checks one attestation report for `algo` with a fresh nonce; returns the attested key id or empty.
 std::vector<uint8_t> CheckReport(const HttpClient& client, const std::string& algo, const ServiceCheckOptions& options,
                                  ServiceCheckResult& result) {
-  Checklist& list = result.checklist;
   const std::string nonce = RandomHex(32);
-  const std::string prefix = absl::StrCat("attestation (", algo, "): ");
-  auto report = FetchJson(client, absl::StrCat("/v1/attestation/report?signing_algo=", algo, "&nonce=", nonce),
-                          prefix + "report", list);
-  if (!report) return {};
+  std::optional<std::string> body =
+      FetchBody(client, absl::StrCat("/v1/attestation/report?signing_algo=", algo, "&nonce=", nonce),
+                absl::StrCat("attestation (", algo, "): report"), result.checklist);
+  if (!body) return {};
+  return CheckAttestationReport(*body, algo, nonce, static_cast<int64_t>(std::time(nullptr)), options, result);
+}
 
-  const bool simulated = report->contains("info") && (*report)["info"].is_object() &&
-                         (*report)["info"].value("simulated", false);
+}  // namespace
+
+std::vector<uint8_t> CheckAttestationReport(std::string_view body, const std::string& algo,
+                                            const std::string& nonce, int64_t now,
+                                            const ServiceCheckOptions& options, ServiceCheckResult& result) {
+  Checklist& list = result.checklist;
+  const std::string prefix = absl::StrCat("attestation (", algo, "): ");
+  absl::StatusOr<AttestationReportFields> report = ParseAttestationReport(body);
+  if (!report.ok()) {
+    list.Fail(prefix + "report", std::string(report.status().message()));
+    return {};
+  }
+
+  const bool simulated = report->simulated;
   result.simulated = result.simulated || simulated;
   if (simulated && options.allow_simulated) {
     // Accepted, but never reported as passed: nothing about hardware was proven.
@@ -74,26 +78,25 @@ std::vector<uint8_t> CheckReport(const HttpClient& client, const std::string& al
   } else {
     list.Pass(prefix + "evidence is real hardware evidence", "the report is not marked simulated");
   }
-  list.Expect(StringField(*report, "request_nonce") == nonce, prefix + "request_nonce echoes our nonce",
+  list.Expect(report->request_nonce == nonce, prefix + "request_nonce echoes our nonce",
               "request_nonce matches", "request_nonce differs from the nonce we sent");
 
   // Pins: the production roots, or, only when the user allowed simulation and the service says it
   // simulates, the simulated roots it publishes.
   TdxVerifyOptions tdx_options;
-  tdx_options.now = static_cast<int64_t>(std::time(nullptr));
+  tdx_options.now = now;
   GpuVerifyOptions gpu_options;
-  gpu_options.now = tdx_options.now;
+  gpu_options.now = now;
   if (simulated && options.allow_simulated) {
-    const json roots = (*report)["info"].value("simulated_roots", json::object());
-    absl::StatusOr<CertificatePin> tdx_pin = PinOfPem(roots.is_object() ? roots.value("tdx_root_ca_pem", "") : "");
-    absl::StatusOr<CertificatePin> gpu_pin = PinOfPem(roots.is_object() ? roots.value("gpu_root_ca_pem", "") : "");
+    absl::StatusOr<CertificatePin> tdx_pin = PinOfPem(report->simulated_tdx_root_pem);
+    absl::StatusOr<CertificatePin> gpu_pin = PinOfPem(report->simulated_gpu_root_pem);
     if (tdx_pin.ok()) tdx_options.root_pins = {*tdx_pin};
     if (gpu_pin.ok()) gpu_options.root_pins = {*gpu_pin};
     list.Expect(tdx_pin.ok(), prefix + "simulated roots published", "pinning the simulated roots from info.simulated_roots",
                 "info.simulated_roots.tdx_root_ca_pem is missing or malformed");
   }
 
-  absl::StatusOr<std::vector<uint8_t>> quote_bytes = HexDecode(StringField(*report, "intel_quote"));
+  absl::StatusOr<std::vector<uint8_t>> quote_bytes = HexDecode(report->intel_quote);
   if (!quote_bytes.ok()) {
     list.Fail(prefix + "TDX quote parses", "intel_quote is not hex: " + quote_bytes.status().ToString());
     return {};
@@ -107,11 +110,10 @@ std::vector<uint8_t> CheckReport(const HttpClient& client, const std::string& al
   // The service sends no collateral: signatures and the PCK chain are checked, the TCB status is not.
   AddVerification(VerifyTdxQuote(*quote, std::nullopt, tdx_options).checks, prefix + "TDX ", list);
 
-  const std::string event_log = StringField(*report, "event_log");
-  if (event_log.empty()) {
+  if (report->event_log.empty()) {
     list.NotPerformed(prefix + "event log replays RTMR0..3", "the service sent no event log");
   } else {
-    absl::StatusOr<std::vector<EventLogEntry>> entries = ParseEventLog(event_log);
+    absl::StatusOr<std::vector<EventLogEntry>> entries = ParseEventLog(report->event_log);
     if (!entries.ok()) {
       list.Fail(prefix + "event log parses", std::string(entries.status().message()));
     } else {
@@ -121,20 +123,24 @@ std::vector<uint8_t> CheckReport(const HttpClient& client, const std::string& al
 
   // report_data = key id (zero-padded to 32) ‖ nonce, all 64 bytes, constant time.
   const size_t key_size = algo == "ecdsa" ? 20 : 32;
-  absl::StatusOr<std::vector<uint8_t>> key_id = HexDecodeExact(StringField(*report, "signing_address"), key_size);
+  absl::StatusOr<std::vector<uint8_t>> key_id = HexDecodeExact(report->signing_address, key_size);
   if (!key_id.ok()) {
     list.Fail(prefix + "report_data binds the signing key and our nonce", "signing_address is malformed");
     return {};
   }
   std::array<uint8_t, 32> nonce_bytes{};
   absl::StatusOr<std::vector<uint8_t>> decoded_nonce = HexDecodeExact(nonce, 32);
+  if (!decoded_nonce.ok()) {  // our own nonce: a caller bug, not the service's fault
+    list.Fail(prefix + "report_data binds the signing key and our nonce", "the nonce sent is not 64 hex digits");
+    return {};
+  }
   std::copy(decoded_nonce->begin(), decoded_nonce->end(), nonce_bytes.begin());
   absl::Status binding = CheckReportDataBinding(quote->body.report_data, *key_id, nonce_bytes);
   list.Expect(binding.ok(), prefix + "report_data binds the signing key and our nonce",
               "report_data = key id (zero-padded) ‖ our nonce", std::string(binding.message()));
 
   // Every GPU must answer our nonce, chain to the pinned root and sign its report.
-  absl::StatusOr<GpuEvidenceList> gpus = ParseGpuEvidenceJson(StringField(*report, "nvidia_payload"));
+  absl::StatusOr<GpuEvidenceList> gpus = ParseGpuEvidenceJson(report->nvidia_payload);
   if (!gpus.ok()) {
     list.Fail(prefix + "GPU evidence parses", std::string(gpus.status().message()));
   } else if (gpus->items.empty()) {
@@ -147,11 +153,9 @@ std::vector<uint8_t> CheckReport(const HttpClient& client, const std::string& al
     AddVerification(VerifyGpuEvidence(gpus->items, gpu_options).checks, prefix, list);
   }
   std::vector<uint8_t> key_id_bytes = std::move(*key_id);
-  if (algo == "ecdsa") result.signing_address = StringField(*report, "signing_address");
+  if (algo == "ecdsa") result.signing_address = report->signing_address;
   return key_id_bytes;
 }
-
-}  // namespace
 
 void AddVerification(const Verification& verification, const std::string& prefix, Checklist& list) {
   for (const VerificationCheck& c : verification.checks()) {
@@ -167,13 +171,14 @@ ServiceCheckResult CheckService(const HttpClient& client, const ServiceCheckOpti
   ServiceCheckResult result;
   Checklist& list = result.checklist;
 
-  auto models = FetchJson(client, "/v1/models", "models are listed", list);
+  std::optional<std::string> models = FetchBody(client, "/v1/models", "models are listed", list);
   if (!models) return result;
-  if (!models->contains("data") || !(*models)["data"].is_array() || (*models)["data"].empty()) {
-    list.Fail("models are listed", "GET /v1/models returned no model");
+  absl::StatusOr<std::string> model = ParseModelList(*models);
+  if (!model.ok()) {
+    list.Fail("models are listed", absl::StrCat("GET /v1/models: ", model.status().message()));
     return result;
   }
-  result.model = (*models)["data"][0].value("id", "");
+  result.model = std::move(*model);
   list.Pass("models are listed", "serving " + result.model);
 
   std::vector<uint8_t> ecdsa_address = CheckReport(client, "ecdsa", options, result);
@@ -191,32 +196,36 @@ ServiceCheckResult CheckService(const HttpClient& client, const ServiceCheckOpti
                                            : chat.status().ToString());
     return result;
   }
-  json completion = json::parse(chat->body, nullptr, false);
-  if (completion.is_discarded() || !completion.contains("id")) {
-    list.Fail("chat completion", "the response is not a chat.completion object");
+  absl::StatusOr<ChatCompletionFields> completion = ParseChatCompletion(chat->body);
+  if (!completion.ok()) {
+    list.Fail("chat completion", absl::StrCat("the response is not a chat.completion object: ",
+                                              completion.status().message()));
     return result;
   }
-  result.response_id = completion.value("id", "");
-  try {
-    result.reply = completion["choices"][0]["message"]["content"].get<std::string>();
-  } catch (const json::exception&) {
-  }
+  result.response_id = std::move(completion->id);
+  result.reply = std::move(completion->reply);
   list.Pass("chat completion", "response " + result.response_id);
 
   const std::string expected_text =
       absl::StrCat(Sha256Hex(result.request_body), ":", Sha256Hex(chat->body));
   for (const std::string algo : {"ecdsa", "ed25519"}) {
     const std::string prefix = absl::StrCat("signature (", algo, "): ");
-    auto sig_doc = FetchJson(client,
-                             absl::StrCat("/v1/signature/", result.response_id, "?model=", result.model,
-                                          "&signing_algo=", algo),
-                             prefix + "fetched", list);
-    if (!sig_doc) continue;
-    const std::string text = StringField(*sig_doc, "text");
+    std::optional<std::string> sig_body =
+        FetchBody(client,
+                  absl::StrCat("/v1/signature/", UrlEncode(result.response_id), "?model=", UrlEncode(result.model),
+                               "&signing_algo=", algo),
+                  prefix + "fetched", list);
+    if (!sig_body) continue;
+    absl::StatusOr<SignatureFields> sig_doc = ParseSignature(*sig_body);
+    if (!sig_doc.ok()) {
+      list.Fail(prefix + "fetched", std::string(sig_doc.status().message()));
+      continue;
+    }
+    const std::string& text = sig_doc->text;
     list.Expect(text == expected_text, prefix + "text = sha256(request):sha256(response)",
                 "both hashes match the bytes we sent and received",
                 absl::StrCat("signed text ", text, " differs from ", expected_text));
-    auto signature = HexDecode(StringField(*sig_doc, "signature"));
+    auto signature = HexDecode(sig_doc->signature);
     if (!signature.ok()) {
       list.Fail(prefix + "signed by the attested key", "signature is not hex");
       continue;

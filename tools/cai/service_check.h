@@ -1,6 +1,9 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "lib/attestation/verification.h"
 #include "tools/cai/checklist.h"
@@ -35,6 +38,13 @@ struct ServiceCheckResult {
 //   publishes only when options.allow_simulated is set; otherwise it fails.
 // Every step lands in the checklist; a step that could not run is recorded as failed.
 ServiceCheckResult CheckService(const HttpClient& client, const ServiceCheckOptions& options);
+
+// The checks of one attestation report `body` (the service's answer for `algo`, "ecdsa" or
+// "ed25519", to our `nonce`, 64 hex digits), at unix time `now`, into result.checklist. Returns the
+// attested key id (20 or 32 bytes), or empty when it is not established. No I/O: fuzzed directly.
+std::vector<uint8_t> CheckAttestationReport(std::string_view body, const std::string& algo, const std::string& nonce,
+                                            int64_t now, const ServiceCheckOptions& options,
+                                            ServiceCheckResult& result);
 
 // Copies a library verification into a checklist, prefixing every check name.
 void AddVerification(const Verification& verification, const std::string& prefix, Checklist& list);

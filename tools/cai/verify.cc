@@ -1,26 +1,23 @@
 #include "tools/cai/verify.h"
 
-#include <cctype>
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "lib/attestation/collateral.h"
-#include "lib/attestation/event_log.h"
-#include "lib/attestation/gpu_verify.h"
-#include "lib/attestation/tdx_verify.h"
 #include "lib/common/hex.h"
+#include "tools/cai/evidence_check.h"
 #include "tools/cai/service_check.h"
+#include "tools/cai/verify_report.h"
 
 namespace cai::cli {
 namespace {
-
-using nlohmann::json;
 
 constexpr size_t kMaxInputFile = 4 << 20;
 
@@ -32,8 +29,9 @@ constexpr char kUsage[] =
     "      --dangerous-allow-debug-td accepts a TD in DEBUG mode, whose memory the host can read.\n"
     "  cai verify gpu FILE [--nonce HEX] [--json]\n"
     "      FILE: an nvidia_payload JSON, NVIDIA serialized evidence, or an attestation report JSON.\n"
-    "  cai verify service URL [--allow-simulated] [--api-key K] [--json]\n"
+    "  cai verify service URL [--allow-simulated] [--api-key K] [--timeout SECONDS] [--json]\n"
     "      fresh nonce → report → every check above → chat round trip → signatures.\n"
+    "      --timeout bounds each HTTP request (default 30).\n"
     "Exit status: 0 all checks passed (some may be not performed), 1 a check failed, 2 usage.\n";
 
 struct Args {
@@ -43,6 +41,7 @@ struct Args {
   std::optional<int64_t> now;
   std::string nonce_hex;
   std::string api_key;
+  std::optional<int> timeout_s;
   bool allow_simulated = false;
   bool dangerous_allow_debug_td = false;
   bool json = false;
@@ -79,6 +78,13 @@ bool Parse(const std::vector<std::string>& args, Args& out, std::string& error) 
       out.now = t;
     } else if (a == "--nonce" && out.command == "gpu" && value(out.nonce_hex)) {
     } else if (a == "--api-key" && out.command == "service" && value(out.api_key)) {
+    } else if (a == "--timeout" && out.command == "service" && value(v)) {
+      int seconds = 0;
+      if (!absl::SimpleAtoi(v, &seconds) || seconds <= 0 || seconds > 3600) {
+        error = "--timeout takes seconds, 1 to 3600";
+        return false;
+      }
+      out.timeout_s = seconds;
     } else {
       error = "unknown or incomplete option '" + a + "'";
       return false;
@@ -104,141 +110,70 @@ std::optional<std::string> ReadFile(const std::string& path, std::string& error)
   return data;
 }
 
-// Hex text (whitespace around it, optional 0x) or raw bytes.
-std::vector<uint8_t> QuoteBytes(const std::string& data) {
-  size_t b = 0, e = data.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(data[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(data[e - 1]))) --e;
-  absl::StatusOr<std::vector<uint8_t>> hex = HexDecode(std::string_view(data).substr(b, e - b));
-  if (hex.ok() && !hex->empty()) return *hex;
-  return std::vector<uint8_t>(data.begin(), data.end());
+int Print(const VerifyReport& report, const Args& args) {
+  std::fputs(RenderReport(report, absl::StrCat("cai verify ", args.command, " ", args.target), args.json).c_str(),
+             stdout);
+  return report.checklist.AllPassed() ? 0 : 1;
 }
 
-int Finish(const Checklist& list, const Args& args, json extra, const std::string& summary) {
-  if (args.json) {
-    json doc = json::parse(list.ToJson());
-    for (auto& [k, v] : extra.items()) doc[k] = v;
-    std::printf("%s\n", doc.dump(2).c_str());
-  } else {
-    std::printf("cai verify %s %s\n%s%s%s\n", args.command.c_str(), args.target.c_str(), list.ToText().c_str(),
-                summary.c_str(), list.AllPassed() ? "result: PASS" : "result: FAIL");
-  }
-  return list.AllPassed() ? 0 : 1;
+// A file that cannot be read is a usage error (2), not a failed check.
+int InputError(const std::string& error) {
+  std::fprintf(stderr, "cai verify: %s\n", error.c_str());
+  return 2;
 }
 
 int VerifyQuote(const Args& args) {
   std::string error;
   std::optional<std::string> data = ReadFile(args.target, error);
-  if (!data) {
-    std::fprintf(stderr, "cai verify: %s\n", error.c_str());
-    return 2;
-  }
-  Checklist list;
-  std::string event_log;
-  std::vector<uint8_t> bytes;
-  json report = json::parse(*data, nullptr, false);
-  if (report.is_object() && report.contains("quote") && report["quote"].is_string()) {  // dstack /GetQuote
-    bytes = QuoteBytes(report["quote"].get<std::string>());
-    event_log = report.value("event_log", "");
-  } else {
-    bytes = QuoteBytes(*data);
-  }
-  absl::StatusOr<TdxQuote> quote = ParseTdxQuote(bytes);
-  if (!quote.ok()) {
-    list.Fail("quote parses", std::string(quote.status().message()));
-    return Finish(list, args, json::object(), "");
-  }
-  list.Pass("quote parses", absl::StrCat("version ", quote->header.version, ", ", bytes.size(), " bytes"));
-
-  std::optional<Collateral> collateral;
+  if (!data) return InputError(error);
+  std::optional<std::string> collateral;
   if (!args.collateral_file.empty()) {
-    std::optional<std::string> text = ReadFile(args.collateral_file, error);
-    if (!text) {
-      std::fprintf(stderr, "cai verify: %s\n", error.c_str());
-      return 2;
-    }
-    absl::StatusOr<Collateral> parsed = ParseCollateral(*text);
-    if (!parsed.ok()) {
-      list.Fail("collateral parses", std::string(parsed.status().message()));
-      return Finish(list, args, json::object(), "");
-    }
-    collateral = std::move(*parsed);
+    collateral = ReadFile(args.collateral_file, error);
+    if (!collateral) return InputError(error);
   }
   TdxVerifyOptions options;
   options.now = args.now.value_or(static_cast<int64_t>(std::time(nullptr)));
   options.dangerous_allow_debug = args.dangerous_allow_debug_td;
-  TdxVerification result = VerifyTdxQuote(*quote, collateral, options);
-  AddVerification(result.checks, "", list);
-  if (!event_log.empty()) {
-    absl::StatusOr<std::vector<EventLogEntry>> entries = ParseEventLog(event_log);
-    if (entries.ok()) {
-      AddVerification(VerifyEventLog(*entries, quote->body), "", list);
-    } else {
-      list.Fail("event log parses", std::string(entries.status().message()));
-    }
-  }
-  std::string advisories;
-  for (const std::string& id : result.advisory_ids) absl::StrAppend(&advisories, advisories.empty() ? "" : ", ", id);
-  json extra = {{"tcb_status", result.tcb_status_text}, {"advisory_ids", result.advisory_ids}, {"now", options.now}};
-  return Finish(list, args, extra,
-                absl::StrCat("TCB status: ", result.tcb_status_text,
-                             advisories.empty() ? "" : " (advisories: " + advisories + ")", "\n"));
+  return Print(CheckQuoteFile(*data, collateral, options), args);
 }
 
 int VerifyGpu(const Args& args) {
   std::string error;
   std::optional<std::string> data = ReadFile(args.target, error);
-  if (!data) {
-    std::fprintf(stderr, "cai verify: %s\n", error.c_str());
-    return 2;
-  }
+  if (!data) return InputError(error);
   GpuVerifyOptions options;
   options.now = static_cast<int64_t>(std::time(nullptr));
   if (!args.nonce_hex.empty()) {
     absl::StatusOr<std::vector<uint8_t>> nonce = HexDecodeExact(args.nonce_hex, 32);
-    if (!nonce.ok()) {
-      std::fprintf(stderr, "cai verify: --nonce must be 64 hex digits\n");
-      return 2;
-    }
+    if (!nonce.ok()) return InputError("--nonce must be 64 hex digits");
     std::array<uint8_t, 32> n{};
     std::copy(nonce->begin(), nonce->end(), n.begin());
     options.expected_nonce = n;
   }
-  // An attestation report from the edge carries the evidence as the string nvidia_payload.
-  std::string evidence = *data;
-  json doc = json::parse(*data, nullptr, false);
-  if (doc.is_object() && doc.contains("nvidia_payload") && doc["nvidia_payload"].is_string()) {
-    evidence = doc["nvidia_payload"].get<std::string>();
-  }
-  Checklist list;
-  absl::StatusOr<GpuEvidenceList> gpus = ParseGpuEvidenceJson(evidence);
-  if (!gpus.ok()) {
-    list.Fail("GPU evidence parses", std::string(gpus.status().message()));
-    return Finish(list, args, json::object(), "");
-  }
-  list.Pass("GPU evidence parses", absl::StrCat(gpus->items.size(), " GPU(s), document nonce ", gpus->nonce_hex));
-  GpuVerification result = VerifyGpuEvidence(gpus->items, options);
-  AddVerification(result.checks, "", list);
-  json gpu_facts = json::array();
-  std::string summary;
-  for (size_t i = 0; i < result.gpus.size(); ++i) {
-    const GpuFacts& f = result.gpus[i];
-    gpu_facts.push_back({{"driver_version", f.driver_version}, {"vbios_version", f.vbios_version},
-                         {"leaf_certificate_sha256", f.leaf_sha256}});
-    absl::StrAppend(&summary, "GPU ", i, ": driver ", f.driver_version, ", VBIOS ", f.vbios_version, "\n");
-  }
-  return Finish(list, args, {{"gpus", gpu_facts}}, summary);
+  return Print(CheckGpuFile(*data, options), args);
 }
 
 int VerifyService(const Args& args) {
   ServiceCheckOptions options;
   options.allow_simulated = args.allow_simulated;
-  ServiceCheckResult result = CheckService(HttpClient(args.target, args.api_key), options);
-  json extra = {{"signing_address", result.signing_address}, {"model", result.model},
-                {"simulated", result.simulated}, {"response_id", result.response_id}};
-  return Finish(result.checklist, args, extra,
-                absl::StrCat("signing address: ", result.signing_address, result.simulated ? " (SIMULATED evidence)" : "",
-                             "\n"));
+  HttpClientOptions http;
+  if (args.timeout_s) http.timeout = std::chrono::seconds(*args.timeout_s);
+  ServiceCheckResult result = CheckService(HttpClient(args.target, args.api_key, http), options);
+  VerifyReport report;
+  report.checklist = std::move(result.checklist);
+  report.extra = {{"signing_address", result.signing_address}, {"model", result.model},
+                  {"simulated", result.simulated}, {"response_id", result.response_id}};
+  report.summary.push_back(absl::StrCat("signing address: ", result.signing_address,
+                                        result.simulated ? " (SIMULATED evidence)" : ""));
+  return Print(report, args);
+}
+
+int Dispatch(const Args& args) {
+  if (args.command == "quote") return VerifyQuote(args);
+  if (args.command == "gpu") return VerifyGpu(args);
+  if (args.command == "service") return VerifyService(args);
+  std::fprintf(stderr, "cai verify: unknown command '%s'\n%s", args.command.c_str(), kUsage);
+  return 2;
 }
 
 }  // namespace
@@ -254,11 +189,16 @@ int RunVerify(const std::vector<std::string>& args) {
     std::fprintf(stderr, "cai verify: %s\n%s", error.c_str(), kUsage);
     return 2;
   }
-  if (parsed.command == "quote") return VerifyQuote(parsed);
-  if (parsed.command == "gpu") return VerifyGpu(parsed);
-  if (parsed.command == "service") return VerifyService(parsed);
-  std::fprintf(stderr, "cai verify: unknown command '%s'\n%s", parsed.command.c_str(), kUsage);
-  return 2;
+  // Every JSON read of outside input is type-checked; this is the net under a missed one, so a
+  // malformed input is reported as a failure and never aborts the verifier.
+  try {
+    return Dispatch(parsed);
+  } catch (const nlohmann::json::exception& e) {
+    std::fprintf(stderr, "cai verify: malformed JSON in the input: %s\nresult: FAIL\n", e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cai verify: %s\nresult: FAIL\n", e.what());
+  }
+  return 1;
 }
 
 }  // namespace cai::cli

@@ -1,0 +1,112 @@
+// HttpClient against a local server that stalls or floods: each ends in a clear error, never a
+// hang (the CTest TIMEOUT bounds the test if the deadline did not work) or an unbounded buffer.
+#include "tools/cai/http_client.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/tools/fake_http_server.h"
+
+namespace cai::cli {
+namespace {
+
+using testing::FakeHttpServer;
+
+HttpClientOptions ShortDeadline() {
+  HttpClientOptions options;
+  options.timeout = std::chrono::milliseconds(300);
+  return options;
+}
+
+TEST(HttpClientTest, AnswersWithinTheLimits) {
+  FakeHttpServer server(
+      [](const std::string& path) { return FakeHttpServer::Response(200, "{\"path\":\"" + path + "\"}"); });
+  ASSERT_TRUE(server.listening());
+  absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", ShortDeadline()).Get("/v1/models?x=1");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "{\"path\":\"/v1/models\"}");
+  // No body at all: the header read completes the response.
+  FakeHttpServer empty([](const std::string&) { return FakeHttpServer::Response(204, ""); });
+  absl::StatusOr<HttpResponse> no_content = HttpClient(empty.url(), "", ShortDeadline()).Get("/");
+  ASSERT_TRUE(no_content.ok()) << no_content.status();
+  EXPECT_EQ(no_content->status, 204);
+}
+
+TEST(HttpClientTest, StalledServerEndsInDeadlineExceeded) {
+  FakeHttpServer server([](const std::string&) { return std::nullopt; });
+  ASSERT_TRUE(server.listening());
+  absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", ShortDeadline()).Get("/health");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kDeadlineExceeded) << response.status();
+  EXPECT_NE(response.status().message().find("no complete response within"), absl::string_view::npos);
+}
+
+TEST(HttpClientTest, ResponseCutShortIsAnError) {
+  FakeHttpServer server([](const std::string&) { return std::string("HTTP/1.1 200 OK\r\nContent-Le"); });
+  ASSERT_TRUE(server.listening());
+  absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", ShortDeadline()).Get("/health");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable) << response.status();
+}
+
+TEST(HttpClientTest, DeclaredBodyOverTheLimitIsRefusedBeforeItArrives) {
+  // The first body byte travels with the head: Boost 1.74's eager parse used to lose the error.
+  for (const char* length : {"9437184", "99999999999999"}) {
+    FakeHttpServer server([length](const std::string&) {
+      return "HTTP/1.1 200 OK\r\nContent-Length: " + std::string(length) + "\r\n\r\n{";
+    });
+    ASSERT_TRUE(server.listening());
+    absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", ShortDeadline()).Get("/v1/models");
+    ASSERT_FALSE(response.ok());
+    EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted) << response.status();
+    EXPECT_NE(response.status().message().find("response body larger than 8388608 bytes"), absl::string_view::npos);
+  }
+}
+
+TEST(HttpClientTest, ChunkedBodyOverTheLimitIsRefused) {
+  FakeHttpServer server([](const std::string&) {
+    std::string chunk(1 << 20, 'x');
+    std::string response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 9; ++i) response += "100000\r\n" + chunk + "\r\n";
+    return response + "0\r\n\r\n";
+  });
+  ASSERT_TRUE(server.listening());
+  HttpClientOptions options;
+  options.timeout = std::chrono::seconds(20);
+  absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", options).Get("/v1/models");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted) << response.status();
+}
+
+TEST(HttpClientTest, UndeclaredBodyOverTheLimitIsRefused) {
+  FakeHttpServer server([](const std::string&) {
+    return "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + std::string(9 << 20, 'x');  // to EOF
+  });
+  ASSERT_TRUE(server.listening());
+  HttpClientOptions options;
+  options.timeout = std::chrono::seconds(20);
+  absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", options).Get("/v1/models");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted) << response.status();
+}
+
+TEST(HttpClientTest, HeaderOverTheLimitIsRefused) {
+  FakeHttpServer server([](const std::string&) {
+    return "HTTP/1.1 200 OK\r\nX-Padding: " + std::string(100 << 10, 'a') + "\r\nContent-Length: 0\r\n\r\n";
+  });
+  ASSERT_TRUE(server.listening());
+  absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", ShortDeadline()).Get("/health");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted) << response.status();
+  EXPECT_NE(response.status().message().find("response header larger than"), absl::string_view::npos);
+}
+
+TEST(HttpClientTest, DefaultLimitsAreBounded) {
+  HttpClientOptions defaults;
+  EXPECT_EQ(defaults.timeout, std::chrono::seconds(30));
+  EXPECT_EQ(defaults.max_body_bytes, size_t{8} << 20);
+  EXPECT_EQ(defaults.max_header_bytes, size_t{64} << 10);
+}
+
+}  // namespace
+}  // namespace cai::cli
