@@ -273,11 +273,21 @@ class BeastResponseWriter : public ResponseWriter {
 // Answers a request the server refuses, then closes gently: stop sending, and read what the client
 // still sends for a moment, so its unread bytes do not turn the close into a reset that loses
 // the answer.
-void RefuseAndClose(FdStream& stream, unsigned version, int status, std::string type, std::string message) {
+// Refused connections kept draining at once; beyond, a flood's connections are closed outright.
+constexpr size_t kMaxLingeringRefusals = 1024;
+
+// Answers with an error and ends the response (writes shut down); the caller closes.
+void Refuse(FdStream& stream, unsigned version, int status, std::string type, std::string message) {
   std::atomic<bool> never{false};
   BeastResponseWriter writer(stream, version, /*keep_alive=*/false, std::chrono::seconds(5), never);
   writer.Send(status, "application/json", ErrorBody(status, std::move(type), std::move(message)), {});
   ::shutdown(stream.fd(), SHUT_WR);
+}
+
+// Refuse, then drain the client's input for up to a second before the caller closes: closing with
+// unread input sends a reset, which can make the client lose the error it has not read yet.
+void RefuseAndClose(FdStream& stream, unsigned version, int status, std::string type, std::string message) {
+  Refuse(stream, version, status, std::move(type), std::move(message));
   char sink[16384];
   size_t drained = 0;
   auto deadline = Clock::now() + std::chrono::seconds(1);
@@ -293,7 +303,9 @@ void RefuseAndClose(FdStream& stream, unsigned version, int status, std::string 
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
-    : options_(std::move(options)), handler_(std::move(handler)) {}
+    : options_(std::move(options)),
+      handler_(std::move(handler)),
+      refused_(options_.refusal_linger, kMaxLingeringRefusals) {}
 
 HttpServer::~HttpServer() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
@@ -357,8 +369,8 @@ void HttpServer::Run() {
     if (connections_ >= options_.max_connections) {
       lock.unlock();
       FdStream stream(fd, stopping_);
-      RefuseAndClose(stream, 11, 503, "server_busy", "Too many connections; retry later.");
-      ::close(fd);
+      Refuse(stream, 11, 503, "server_busy", "Too many connections; retry later.");
+      refused_.Close(fd);  // drained and closed by its own thread: the next accept goes on now
       continue;
     }
     ++connections_;

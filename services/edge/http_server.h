@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "services/edge/lingering_closer.h"
 
 namespace cai::edge {
 
@@ -58,6 +59,9 @@ struct HttpServerOptions {
   int max_connections = 256;
   std::chrono::seconds request_timeout{30};  // to read a request, idle keep-alive, each write
   std::chrono::seconds drain_timeout{10};    // in-flight requests at shutdown
+  // How long a connection refused for max_connections is kept (drained) so that its client reads
+  // the 503 rather than a reset; refusals never make the accept loop wait.
+  std::chrono::milliseconds refusal_linger{1000};
 };
 
 // HTTP/1.1 with keep-alive and chunked responses, one thread per connection. Requests over the
@@ -83,6 +87,7 @@ class HttpServer {
   std::mutex mutex_;
   std::condition_variable drained_;
   int connections_ = 0;
+  LingeringCloser refused_;  // connections answered 503 by the accept loop
 };
 
 }  // namespace cai::edge

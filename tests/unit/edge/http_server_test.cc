@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <future>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
@@ -223,6 +225,24 @@ TEST(HttpLayerWithTestHandler, TooManyConnectionsAre503) {
   EXPECT_EQ(first.Read().status, 200);  // `first` now holds the only slot (keep-alive)
   Client second(server.port());
   EXPECT_EQ(second.Read().status, 503);
+}
+
+// Refused clients that keep their connections open must not hold up the next one. 25 connect
+// at once and are read last first: an accept loop that drained each refusal for a second itself
+// would answer the last one after 25 s, past the clients' 20 s read timeout.
+TEST(HttpLayerWithTestHandler, RefusalsDoNotWaitForTheRefusedClients) {
+  HttpServerOptions options = SmallLimits();
+  options.max_connections = 1;
+  RunningServer server(options, Echo);
+  Client first(server.port());
+  first.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(first.Read().status, 200);  // `first` holds the only slot
+  std::vector<std::unique_ptr<Client>> refused;
+  for (int i = 0; i < 25; ++i) {
+    refused.push_back(std::make_unique<Client>(server.port()));
+    refused.back()->Send("GET /b HTTP/1.1\r\nHost: x\r\n");  // an unfinished request, never closed
+  }
+  for (int i = 24; i >= 0; --i) EXPECT_EQ(refused[i]->Read().status, 503) << "refused client " << i;
 }
 
 TEST(HttpLayerWithTestHandler, StopEndsIdleKeepAliveConnections) {
