@@ -39,8 +39,11 @@ def test_up_prints_url_address_and_verified_example_then_stops_on_ctrl_c():
         # --device auto: the model runs where it can, and the log says where.
         on = "cuda" if gpu_present() else "cpu"
         assert f"loaded cai-demo on {on}" in out, out[-3000:]
-        # Sockets are gone with their services.
+        # Sockets and the port file are gone with their services.
         assert not list((pathlib.Path(d) / "run").glob("*.sock"))
+        assert not (pathlib.Path(d) / "run" / "edge.port").exists()
+        # The example pastes into a shell: $KEY in double quotes, so the shell expands it.
+        assert "-H \"Authorization: Bearer $KEY\"" in out, out
 
 
 def gpu_present():
@@ -63,6 +66,27 @@ def test_device_cuda_without_a_gpu_fails_clearly():
         assert ("no CUDA device" in out) or ("built without the CUDA backend" in out), out[-3000:]
         # Nothing is left running: the signer and attestor it had started are stopped.
         assert not list((workdir / "run").glob("*.sock"))
+
+
+@pytest.mark.parametrize("keys, ready_file, reason", [
+    ("# every key commented out\n", None, "holds no key"),
+    ("sk-ok\n", "no-such-dir/ready.json", "cannot write the ready file"),
+])
+def test_up_refuses_what_would_fail_later_before_starting_anything(keys, ready_file, reason):
+    with tempfile.TemporaryDirectory(prefix="cai-up-") as d:
+        workdir = pathlib.Path(d)
+        (workdir / "keys").write_text(keys)
+        args = [str(bin_dir() / "cai"), "up", "--port", "0", "--runtime-dir", str(workdir / "run"),
+                "--api-keys-file", str(workdir / "keys")]
+        if ready_file:
+            args += ["--ready-file", str(workdir / ready_file)]
+        env = dict(os.environ, CAI_CACHE_DIR=str(cache_dir()))
+        env.pop("CAI_API_KEYS", None)
+        proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=60)
+        out = proc.stdout.decode(errors="replace")
+        assert proc.returncode == 2, out
+        assert reason in out, out
+        assert "Starting cai" not in out, out
 
 
 def test_signer_keeps_keys_out_of_core_dumps():

@@ -34,8 +34,13 @@ absl::Status CheckGrpcHealth(const std::string& address, int timeout_ms) {
 }
 
 int RunHealth(const std::vector<std::string>& args) {
+  constexpr char kUsage[] = "usage: cai health grpc ADDRESS | cai health http URL\n";
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   if (args.size() != 2 || (args[0] != "grpc" && args[0] != "http")) {
-    std::fprintf(stderr, "usage: cai health grpc ADDRESS | cai health http URL\n");
+    std::fputs(kUsage, stderr);
     return 2;
   }
   if (args[0] == "grpc") {
@@ -45,7 +50,7 @@ int RunHealth(const std::vector<std::string>& args) {
   }
   HttpClientOptions options;
   options.timeout = std::chrono::milliseconds(kHealthTimeoutMs);
-  absl::StatusOr<HttpResponse> r = HttpClient(args[1], "", options).Get("/health");
+  absl::StatusOr<HttpResponse> r = HttpClient(ServiceRootUrl(args[1]), "", options).Get("/health");
   if (!r.ok() || r->status != 200) {
     std::fprintf(stderr, "unhealthy: %s\n", r.ok() ? absl::StrCat("HTTP ", r->status).c_str() : r.status().ToString().c_str());
     return 1;

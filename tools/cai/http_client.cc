@@ -12,6 +12,14 @@
 #include "absl/time/time.h"
 
 namespace cai::cli {
+
+std::string ServiceRootUrl(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (url.ends_with("/v1")) url.resize(url.size() - 3);
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 namespace {
 
 namespace beast = boost::beast;

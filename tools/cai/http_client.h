@@ -22,6 +22,11 @@ struct HttpClientOptions {
   size_t max_body_bytes = 8 << 20;
 };
 
+// The service's root URL from what a user pastes: trailing slashes dropped, and a trailing "/v1"
+// too, since clients are configured with ".../v1" (the base_url `cai up` prints) while the edge's
+// routes (/v1/..., /health) hang off the root.
+std::string ServiceRootUrl(std::string url);
+
 // A minimal blocking HTTP/1.1 client for plain-http URLs ("http://host:port/path?query"); enough
 // for `cai up` and `cai verify` to talk to the edge. One connection per request.
 class HttpClient {

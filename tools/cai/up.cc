@@ -111,12 +111,13 @@ fs::path CacheDir() {
 }
 
 // The first API key, from the file or CAI_API_KEYS, for the example request: the key the edge
-// will accept first (it reads the same list); "" when none is configured.
-std::string FirstApiKey(const UpOptions& opt) {
+// will accept first (it reads the same list, with the same checks); "" when none is configured.
+absl::StatusOr<std::string> FirstApiKey(const UpOptions& opt) {
   const char* env = std::getenv("CAI_API_KEYS");
   absl::StatusOr<std::vector<std::string>> keys =
       ReadApiKeyList(opt.api_keys_file, env != nullptr ? env : "", std::numeric_limits<size_t>::max());
-  return keys.ok() && !keys->empty() ? keys->front() : "";
+  if (!keys.ok()) return keys.status();
+  return keys->empty() ? "" : keys->front();
 }
 
 bool WaitForGrpcHealth(const std::string& address, ChildProcess& child, int timeout_seconds) {
@@ -149,6 +150,21 @@ int RunUp(const std::vector<std::string>& args) {
   if (!ParseOptions(args, opt, error)) {
     std::fprintf(stderr, "%s%s", error.empty() ? "" : ("cai up: " + error + "\n").c_str(), kUsage);
     return error.empty() ? 0 : 2;
+  }
+  // A key list the edge would refuse is reported now, not after the model has loaded.
+  const absl::StatusOr<std::string> api_key = FirstApiKey(opt);
+  if (!api_key.ok()) {
+    std::fprintf(stderr, "cai up: %s\n", std::string(api_key.status().message()).c_str());
+    return 2;
+  }
+  // Automation waits for the ready file: one that cannot be written is an error now, not silence later.
+  if (!opt.ready_file.empty()) {
+    const fs::path dir = fs::absolute(opt.ready_file).parent_path();
+    if (!fs::is_directory(dir) || ::access(dir.c_str(), W_OK) != 0) {
+      std::fprintf(stderr, "cai up: cannot write the ready file %s: %s is not a writable directory\n",
+                   opt.ready_file.c_str(), dir.c_str());
+      return 2;
+    }
   }
   const fs::path bin = SelfDir();
   if (opt.runtime_dir.empty()) opt.runtime_dir = (fs::temp_directory_path() / absl::StrCat("cai-", getuid())).string();
@@ -254,12 +270,10 @@ int RunUp(const std::vector<std::string>& args) {
 
   const std::string host_for_url = opt.host == "0.0.0.0" ? "127.0.0.1" : opt.host;
   const std::string base_url = absl::StrCat("http://", host_for_url, ":", port);
-  const std::string api_key = FirstApiKey(opt);
-
   // The example request a user would make, verified the way a verifier would.
   ServiceCheckOptions check_options;
   check_options.allow_simulated = true;  // this stack runs the simulated attestor (said below)
-  ServiceCheckResult check = CheckService(HttpClient(base_url, api_key), check_options);
+  ServiceCheckResult check = CheckService(HttpClient(base_url, *api_key), check_options);
   if (!check.checklist.AllPassed()) {
     std::fprintf(stderr, "cai up: the example request did not verify:\n%s", check.checklist.ToText().c_str());
     return fail("stopping");
@@ -276,7 +290,7 @@ int RunUp(const std::vector<std::string>& args) {
   }
   std::printf("\n  WARNING: attestation evidence is SIMULATED (no TDX / GPU CC on this machine).\n"
               "  It exercises every check but proves nothing about hardware.\n");
-  if (api_key.empty()) {
+  if (api_key->empty()) {
     std::printf("\n  WARNING: no API keys configured: the API is OPEN to anyone who can reach %s.\n"
                 "  Use --api-keys-file FILE or CAI_API_KEYS=key1,key2.\n",
                 base_url.c_str());
@@ -284,13 +298,13 @@ int RunUp(const std::vector<std::string>& args) {
   std::printf("\nExample request (verified just now: response %s, signature recovers %s):\n",
               check.response_id.c_str(), check.signing_address.c_str());
   std::printf("  curl %s/v1/chat/completions -H 'Content-Type: application/json'%s \\\n    -d '%s'\n",
-              base_url.c_str(), api_key.empty() ? "" : " -H 'Authorization: Bearer $KEY'",
+              base_url.c_str(), api_key->empty() ? "" : " -H \"Authorization: Bearer $KEY\"",
               check.request_body.c_str());
   std::printf("  curl '%s/v1/signature/%s?signing_algo=ecdsa'%s\n", base_url.c_str(), check.response_id.c_str(),
-              api_key.empty() ? "" : " -H 'Authorization: Bearer $KEY'");
+              api_key->empty() ? "" : " -H \"Authorization: Bearer $KEY\"");
   std::printf("Verification of that request: %s. Every check with its reason:\n"
               "  cai verify service %s --allow-simulated%s\n",
-              check.checklist.Summary().c_str(), base_url.c_str(), api_key.empty() ? "" : " --api-key $KEY");
+              check.checklist.Summary().c_str(), base_url.c_str(), api_key->empty() ? "" : " --api-key \"$KEY\"");
   std::printf("\nPress Ctrl-C to stop.\n");
   std::fflush(stdout);
 
@@ -301,8 +315,12 @@ int RunUp(const std::vector<std::string>& args) {
                             {"pids", nlohmann::json::object()}};
     for (auto& c : children) ready["pids"][c->name()] = c->pid();
     std::string tmp = opt.ready_file + ".tmp";
-    std::ofstream(tmp) << ready.dump(2) << "\n";
+    std::ofstream out(tmp);
+    out << ready.dump(2) << "\n";
+    out.close();
+    if (!out) return fail("cannot write the ready file " + tmp);
     fs::rename(tmp, opt.ready_file, ec);
+    if (ec) return fail("cannot write the ready file " + opt.ready_file + ": " + ec.message());
   }
 
   // Supervise until a signal, or until any service dies (then stop the rest: a partial stack
@@ -322,6 +340,7 @@ int RunUp(const std::vector<std::string>& args) {
   std::printf("Stopping cai ...\n");
   std::fflush(stdout);
   stop_all();
+  fs::remove(port_file, ec);
   std::printf("Stopped.\n");
   return exit_code;
 }

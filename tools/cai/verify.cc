@@ -158,7 +158,7 @@ int VerifyService(const Args& args) {
   options.allow_simulated = args.allow_simulated;
   HttpClientOptions http;
   if (args.timeout_s) http.timeout = std::chrono::seconds(*args.timeout_s);
-  ServiceCheckResult result = CheckService(HttpClient(args.target, args.api_key, http), options);
+  ServiceCheckResult result = CheckService(HttpClient(ServiceRootUrl(args.target), args.api_key, http), options);
   VerifyReport report;
   report.checklist = std::move(result.checklist);
   report.extra = {{"signing_address", result.signing_address}, {"model", result.model},
@@ -179,7 +179,8 @@ int Dispatch(const Args& args) {
 }  // namespace
 
 int RunVerify(const std::vector<std::string>& args) {
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
+      std::find(args.begin(), args.end(), "-h") != args.end()) {
     std::fputs(kUsage, stdout);
     return 0;
   }

@@ -3,10 +3,14 @@
 #include "tools/cai/verify.h"
 
 #include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "tests/unit/tools/fake_http_server.h"
+#include "tools/cai/http_client.h"
 
 namespace cai::cli {
 namespace {
@@ -53,6 +57,32 @@ TEST(RunVerifyTest, ServiceWithNumericModelIdFails) {
   std::string out;
   EXPECT_EQ(Verify({"service", server.url()}, out), 1);
   EXPECT_NE(out.find("field 'data[0].id' must be a string"), std::string::npos) << out;
+}
+
+// The URL `cai up` prints for clients ends in /v1; pasted here it must reach the same routes.
+TEST(RunVerifyTest, ServiceUrlEndingInV1ReachesTheSameRoutes) {
+  std::mutex mutex;
+  std::vector<std::string> paths;
+  FakeHttpServer server([&](const std::string& path) {
+    std::lock_guard lock(mutex);
+    paths.push_back(path);
+    return FakeHttpServer::Response(200, R"({"data":[{"id":5}]})");
+  });
+  ASSERT_TRUE(server.listening());
+  std::string out;
+  EXPECT_EQ(Verify({"service", server.url() + "/v1/"}, out), 1);
+  std::lock_guard lock(mutex);
+  ASSERT_FALSE(paths.empty());
+  EXPECT_EQ(paths.front(), "/v1/models");
+  EXPECT_EQ(ServiceRootUrl("http://h:1/v1"), "http://h:1");
+  EXPECT_EQ(ServiceRootUrl("http://h:1/prefix/v1//"), "http://h:1/prefix");
+  EXPECT_EQ(ServiceRootUrl("http://h:1/"), "http://h:1");
+}
+
+TEST(RunVerifyTest, HelpAnywhereShowsTheUsage) {
+  std::string out;
+  EXPECT_EQ(Verify({"service", "--help"}, out), 0);
+  EXPECT_NE(out.find("cai verify service"), std::string::npos) << out;
 }
 
 TEST(RunVerifyTest, ServiceErrorBodyThatIsNotUtf8StillRendersAsJson) {
