@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -21,6 +23,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "absl/strings/str_cat.h"
 #include "lib/common/log.h"
@@ -36,11 +40,23 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kPollSliceMs = 200;  // how often a blocked read or write looks at the stop flag
 
-// A connected socket as a Beast sync stream: every read and write waits with poll() until a
-// deadline, and a read between requests also gives up when the server is stopping.
+// A connected socket as a Beast sync stream, in plain text or through TLS: every read and write
+// waits with poll() until a deadline, and a read between requests also gives up when the server
+// is stopping.
 class FdStream {
  public:
-  FdStream(int fd, const std::atomic<bool>& stopping) : fd_(fd), stopping_(stopping) {}
+  FdStream(int fd, const std::atomic<bool>& stopping, SSL* ssl = nullptr)
+      : fd_(fd), stopping_(stopping), ssl_(ssl) {}
+
+  // The TLS handshake, under the current deadline.
+  bool Handshake(beast::error_code& ec) {
+    TlsCall([this] { return SSL_accept(ssl_); }, ec);
+    return !ec;
+  }
+  // Ends TLS with a close_notify, so the client can tell the end from a truncation. Best effort.
+  void CloseNotify() {
+    if (ssl_ != nullptr && SSL_is_init_finished(ssl_)) SSL_shutdown(ssl_);
+  }
 
   void set_deadline(Clock::time_point deadline) { deadline_ = deadline; }
   void set_abort_on_stop(bool abort) { abort_on_stop_ = abort; }
@@ -58,6 +74,10 @@ class FdStream {
       }
     }
     if (buffer.size() == 0) return 0;
+    if (ssl_ != nullptr) {
+      const int size = static_cast<int>(std::min<size_t>(buffer.size(), INT_MAX));
+      return TlsCall([&] { return SSL_read(ssl_, buffer.data(), size); }, ec);
+    }
     for (;;) {
       if (!Wait(POLLIN, ec)) return 0;
       ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
@@ -86,6 +106,10 @@ class FdStream {
       ++count;
     }
     if (count == 0) return 0;
+    if (ssl_ != nullptr) {  // one buffer per call: write_some may write less than it is given
+      const int size = static_cast<int>(std::min<size_t>(iov[0].iov_len, INT_MAX));
+      return TlsCall([&] { return SSL_write(ssl_, iov[0].iov_base, size); }, ec);
+    }
     msghdr message{};
     message.msg_iov = iov;
     message.msg_iovlen = count;
@@ -137,8 +161,44 @@ class FdStream {
     }
   }
 
+  // One TLS call, repeated while TLS waits for the socket (a read may need to write, and a write to
+  // read); its byte count, or 0 with `ec` set.
+  template <class Call>
+  size_t TlsCall(Call call, beast::error_code& ec) {
+    ec = {};
+    for (;;) {
+      ERR_clear_error();
+      errno = 0;
+      const int n = call();
+      if (n > 0) return static_cast<size_t>(n);
+      switch (SSL_get_error(ssl_, n)) {
+        case SSL_ERROR_WANT_READ:
+          if (!Wait(POLLIN, ec)) return 0;
+          continue;
+        case SSL_ERROR_WANT_WRITE:
+          if (!Wait(POLLOUT, ec)) return 0;
+          continue;
+        case SSL_ERROR_ZERO_RETURN:
+          ec = net::error::eof;
+          return 0;
+        case SSL_ERROR_SYSCALL:
+          if (errno != 0) {
+            ec.assign(errno, beast::system_category());
+          } else {
+            ec = net::error::eof;  // the peer closed without a close_notify
+          }
+          return 0;
+        default:  // a protocol error: not TLS, a failed handshake, a bad record
+          ERR_clear_error();
+          ec = net::error::connection_aborted;
+          return 0;
+      }
+    }
+  }
+
   int fd_;
   const std::atomic<bool>& stopping_;
+  SSL* ssl_;  // nullptr: plain text
   Clock::time_point deadline_ = Clock::now();
   bool abort_on_stop_ = false;
 };
@@ -270,9 +330,6 @@ class BeastResponseWriter : public ResponseWriter {
   bool keep_alive_sent_ = false;
 };
 
-// Answers a request the server refuses, then closes gently: stop sending, and read what the client
-// still sends for a moment, so its unread bytes do not turn the close into a reset that loses
-// the answer.
 // Refused connections kept draining at once; beyond, a flood's connections are closed outright.
 constexpr size_t kMaxLingeringRefusals = 1024;
 
@@ -281,6 +338,7 @@ void Refuse(FdStream& stream, unsigned version, int status, std::string type, st
   std::atomic<bool> never{false};
   BeastResponseWriter writer(stream, version, /*keep_alive=*/false, std::chrono::seconds(5), never);
   writer.Send(status, "application/json", ErrorBody(status, std::move(type), std::move(message)), {});
+  stream.CloseNotify();
   ::shutdown(stream.fd(), SHUT_WR);
 }
 
@@ -368,6 +426,10 @@ void HttpServer::Run() {
     std::unique_lock lock(mutex_);
     if (connections_ >= options_.max_connections) {
       lock.unlock();
+      if (options_.tls != nullptr) {  // a 503 would need a handshake first, here in the accept loop
+        ::close(fd);
+        continue;
+      }
       FdStream stream(fd, stopping_);
       Refuse(stream, 11, 503, "server_busy", "Too many connections; retry later.");
       refused_.Close(fd);  // drained and closed by its own thread: the next accept goes on now
@@ -390,7 +452,24 @@ void HttpServer::Run() {
 }
 
 void HttpServer::Serve(int fd) {
-  FdStream stream(fd, stopping_);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(nullptr, SSL_free);
+  if (options_.tls != nullptr) {
+    ssl.reset(SSL_new(options_.tls->get()));
+    // SSL_read and SSL_write do their own socket calls: they must not block past the deadline.
+    if (ssl == nullptr || SSL_set_fd(ssl.get(), fd) != 1) return;
+    if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) return;
+  }
+  FdStream stream(fd, stopping_, ssl.get());
+  if (ssl != nullptr) {
+    beast::error_code ec;
+    stream.set_deadline(Clock::now() + options_.request_timeout);
+    stream.set_abort_on_stop(true);
+    if (!stream.Handshake(ec)) return;  // not TLS, or a client that gave up: nothing to answer
+  }
+  struct CloseNotifyOnReturn {
+    FdStream& stream;
+    ~CloseNotifyOnReturn() { stream.CloseNotify(); }
+  } close_notify{stream};
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "services/edge/lingering_closer.h"
+#include "services/edge/tls_context.h"
 
 namespace cai::edge {
 
@@ -62,6 +63,9 @@ struct HttpServerOptions {
   // How long a connection refused for max_connections is kept (drained) so that its client reads
   // the 503 rather than a reset; refusals never make the accept loop wait.
   std::chrono::milliseconds refusal_linger{1000};
+  // HTTPS when set (TLS ends here, inside the VM); plain HTTP when null. Over max_connections a
+  // TLS connection is closed without a 503, which would need a handshake in the accept loop.
+  std::shared_ptr<TlsContext> tls;
 };
 
 // HTTP/1.1 with keep-alive and chunked responses, one thread per connection. Requests over the

@@ -29,6 +29,9 @@ ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "Largest request body (413 beyond)")
 ABSL_FLAG(int64_t, max_header_bytes, 16 << 10, "Largest request header block (431 beyond)");
 ABSL_FLAG(int32_t, max_connections, 256, "Most concurrent connections (503 beyond)");
 ABSL_FLAG(int32_t, request_timeout_seconds, 30, "Time to read a request; idle keep-alive; each write");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain: serve HTTPS (TLS 1.2+) instead of HTTP; needs --tls_key_file");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
 
 namespace {
 
@@ -71,6 +74,15 @@ int main(int argc, char** argv) {
   if (max_connections < 1 || max_connections > 100000) Die("--max_connections must be in 1..100000");
   if (timeout < 1 || timeout > 3600) Die("--request_timeout_seconds must be in 1..3600");
 
+  std::shared_ptr<cai::edge::TlsContext> tls;
+  const std::string tls_cert = absl::GetFlag(FLAGS_tls_cert_file), tls_key = absl::GetFlag(FLAGS_tls_key_file);
+  if (tls_cert.empty() != tls_key.empty()) Die("--tls_cert_file and --tls_key_file go together");
+  if (!tls_cert.empty()) {
+    absl::StatusOr<std::shared_ptr<cai::edge::TlsContext>> loaded = cai::edge::TlsContext::Load(tls_cert, tls_key);
+    if (!loaded.ok()) Die(std::string(loaded.status().message()));
+    tls = *std::move(loaded);
+  }
+
   const char* env_keys = std::getenv("CAI_API_KEYS");
   absl::StatusOr<cai::edge::ApiKeys> keys =
       cai::edge::ApiKeys::Load(absl::GetFlag(FLAGS_api_keys_file), env_keys ? env_keys : "");
@@ -87,18 +99,21 @@ int main(int argc, char** argv) {
                           .attestor = Connect(absl::GetFlag(FLAGS_attestor)),
                           .inference = Connect(absl::GetFlag(FLAGS_inference))},
       *std::move(keys), kVersion);
+  cai::edge::HttpServerOptions options;
+  options.host = absl::GetFlag(FLAGS_host);
+  options.port = static_cast<uint16_t>(port);
+  options.max_body_bytes = static_cast<size_t>(max_body);
+  options.max_header_bytes = static_cast<size_t>(max_header);
+  options.max_connections = max_connections;
+  options.request_timeout = std::chrono::seconds(timeout);
+  options.tls = tls;
   cai::edge::HttpServer server(
-      cai::edge::HttpServerOptions{.host = absl::GetFlag(FLAGS_host),
-                                   .port = static_cast<uint16_t>(port),
-                                   .max_body_bytes = static_cast<size_t>(max_body),
-                                   .max_header_bytes = static_cast<size_t>(max_header),
-                                   .max_connections = max_connections,
-                                   .request_timeout = std::chrono::seconds(timeout)},
+      options,
       [&service](const cai::edge::HttpRequest& request, cai::edge::ResponseWriter& writer) {
         service.Handle(request, writer);
       });
   if (absl::Status status = server.Listen(); !status.ok()) Die(status.ToString());
-  cai::LogInfo("listening on http://", absl::GetFlag(FLAGS_host), ":", server.port());
+  cai::LogInfo("listening on ", tls != nullptr ? "https://" : "http://", absl::GetFlag(FLAGS_host), ":", server.port());
   if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
     // Written whole under another name, then renamed, so a reader never sees a partial number.
     const std::string temporary = path + ".tmp";

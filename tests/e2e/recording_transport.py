@@ -19,8 +19,8 @@ class _TeeStream(httpx.SyncByteStream):
 
 
 class RecordingTransport(httpx.BaseTransport):
-    def __init__(self):
-        self._inner = httpx.HTTPTransport()
+    def __init__(self, inner: httpx.BaseTransport = None):
+        self._inner = inner or httpx.HTTPTransport()
         self.exchanges = []  # [{"url": str, "request": bytes, "response": bytearray}]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

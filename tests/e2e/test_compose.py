@@ -1,5 +1,6 @@
 """compose/docker-compose.yml and its GPU overlay are valid for Compose and keep the trust
 boundaries of DESIGN.md; the Dockerfile has a target for every image they build."""
+import os
 import pathlib
 import re
 import shutil
@@ -11,10 +12,11 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose" / "docker-compose.yml"
 GPU_OVERLAY = ROOT / "compose" / "gpu.yml"
+TLS_OVERLAY = ROOT / "compose" / "tls.yml"
 DOCKERFILE = ROOT / "compose" / "Dockerfile"
 
 
-def compose_config(*files):
+def compose_config(*files, env=None):
     """The configuration Compose itself makes of these files (overlays merged), or a skip."""
     tool = shutil.which("docker-compose")
     if tool is None:
@@ -22,7 +24,8 @@ def compose_config(*files):
     args = [tool]
     for f in files:
         args += ["-f", str(f)]
-    r = subprocess.run(args + ["config"], capture_output=True, text=True, cwd=COMPOSE.parent)
+    r = subprocess.run(args + ["config"], capture_output=True, text=True, cwd=COMPOSE.parent,
+                       env=None if env is None else {**os.environ, **env})
     assert r.returncode == 0, r.stderr
     return yaml.safe_load(r.stdout)
 
@@ -77,6 +80,23 @@ def test_gpu_overlay_runs_the_cuda_image_on_the_gpu():
     assert not gpu_requests(services["signer"]) and not gpu_requests(services["edge"])
     # The overlay changes nothing else of the inference service's isolation.
     assert inference["read_only"] is True
+
+
+def test_tls_overlay_serves_https_with_its_secrets_and_probes_it():
+    # The overlay as written (wherever the tests run): every flag's file is one of its secrets.
+    base = yaml.safe_load(COMPOSE.read_text())
+    edge = yaml.safe_load(TLS_OVERLAY.read_text())["services"]["edge"]
+    flags = dict(arg.split("=", 1) for arg in edge["command"])
+    assert flags["--tls_cert_file"] == "/run/secrets/tls_cert" and flags["--tls_key_file"] == "/run/secrets/tls_key"
+    assert set(edge["secrets"]) == {"api_keys", "tls_cert", "tls_key"}
+    # Compose replaces a command list whole: the overlay keeps every flag of the base's edge.
+    assert set(base["services"]["edge"]["command"]) <= set(edge["command"])
+    assert edge["healthcheck"]["test"][4].startswith("https://")
+    # Merged by docker compose (skipped where it is not installed): isolation unchanged.
+    example = str(COMPOSE.parent / "api_keys.example")
+    merged = compose_config(COMPOSE, TLS_OVERLAY, env={"CAI_TLS_CERT": example, "CAI_TLS_KEY": example})
+    check_isolation(merged)
+    assert "--tls_cert_file=/run/secrets/tls_cert" in merged["services"]["edge"]["command"]
 
 
 def test_every_built_target_exists_in_the_dockerfile():

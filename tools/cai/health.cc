@@ -34,12 +34,16 @@ absl::Status CheckGrpcHealth(const std::string& address, int timeout_ms) {
 }
 
 int RunHealth(const std::vector<std::string>& args) {
-  constexpr char kUsage[] = "usage: cai health grpc ADDRESS | cai health http URL\n";
+  constexpr char kUsage[] =
+      "usage: cai health grpc ADDRESS | cai health http URL [--tls-ca FILE]\n"
+      "  --tls-ca FILE: an https URL's certificate, pinned (a probe reaches the edge by address, so\n"
+      "  the certificate need not name it)\n";
   if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (args.size() != 2 || (args[0] != "grpc" && args[0] != "http")) {
+  const bool pinned = args.size() == 4 && args[0] == "http" && args[2] == "--tls-ca";
+  if (!(args.size() == 2 || pinned) || (args[0] != "grpc" && args[0] != "http")) {
     std::fputs(kUsage, stderr);
     return 2;
   }
@@ -50,6 +54,10 @@ int RunHealth(const std::vector<std::string>& args) {
   }
   HttpClientOptions options;
   options.timeout = std::chrono::milliseconds(kHealthTimeoutMs);
+  if (pinned) {
+    options.tls_ca_file = args[3];
+    options.insecure_skip_tls_host_check = true;
+  }
   absl::StatusOr<HttpResponse> r = HttpClient(ServiceRootUrl(args[1]), "", options).Get("/health");
   if (!r.ok() || r->status != 200) {
     std::fprintf(stderr, "unhealthy: %s\n", r.ok() ? absl::StrCat("HTTP ", r->status).c_str() : r.status().ToString().c_str());

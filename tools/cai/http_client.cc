@@ -4,8 +4,13 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -24,19 +29,22 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 
 struct ParsedUrl {
+  bool tls = false;
   std::string host;
   std::string port;
   std::string path_prefix;
 };
 
 absl::StatusOr<ParsedUrl> ParseHttpUrl(absl::string_view url) {
-  if (!absl::ConsumePrefix(&url, "http://")) {
-    return absl::InvalidArgumentError(absl::StrCat("only http:// URLs are supported: ", url));
-  }
   ParsedUrl out;
+  out.tls = absl::ConsumePrefix(&url, "https://");
+  if (!out.tls && !absl::ConsumePrefix(&url, "http://")) {
+    return absl::InvalidArgumentError(absl::StrCat("only http:// and https:// URLs are supported: ", url));
+  }
   size_t slash = url.find('/');
   absl::string_view authority = url.substr(0, slash);
   out.path_prefix = slash == absl::string_view::npos ? "" : std::string(url.substr(slash));
@@ -44,7 +52,7 @@ absl::StatusOr<ParsedUrl> ParseHttpUrl(absl::string_view url) {
   size_t colon = authority.rfind(':');
   if (colon == absl::string_view::npos) {
     out.host = std::string(authority);
-    out.port = "80";
+    out.port = out.tls ? "443" : "80";
   } else {
     out.host = std::string(authority.substr(0, colon));
     out.port = std::string(authority.substr(colon + 1));
@@ -61,6 +69,54 @@ beast::error_code Await(boost::asio::io_context& io, Start start) {
   io.restart();
   io.run();
   return result;
+}
+
+// Sends the request and reads the whole response. The header is read on its own because Boost
+// 1.74's eager parse (http::read) loses the Content-Length body_limit error when body bytes follow
+// the header in the same read.
+template <class Stream>
+beast::error_code Exchange(boost::asio::io_context& io, Stream& stream, http::request<http::string_body>& req,
+                           beast::flat_buffer& buffer, http::response_parser<http::string_body>& parser) {
+  beast::error_code error = Await(io, [&](auto done) { http::async_write(stream, req, done); });
+  if (!error) error = Await(io, [&](auto done) { http::async_read_header(stream, buffer, parser, done); });
+  if (!error && !parser.is_done()) error = Await(io, [&](auto done) { http::async_read(stream, buffer, parser, done); });
+  return error;
+}
+
+// The system's roots, or only those in `ca_file` (a service with its own certificate).
+absl::Status TrustRoots(ssl::context& context, const std::string& ca_file) {
+  beast::error_code error;
+  context.set_verify_mode(ssl::verify_peer, error);
+  if (ca_file.empty()) {
+    context.set_default_verify_paths(error);
+  } else {
+    context.load_verify_file(ca_file, error);
+    X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(context.native_handle()), X509_V_FLAG_PARTIAL_CHAIN);
+  }
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat("TLS: cannot load the trusted roots",
+                                                   ca_file.empty() ? "" : " from " + ca_file, ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+// The certificate must name `host` (a DNS name, or an IP address in its SAN); SNI carries names.
+absl::Status ExpectServerName(SSL* ssl, const std::string& host) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1) return absl::OkStatus();
+  ERR_clear_error();
+  if (SSL_set_tlsext_host_name(ssl, host.c_str()) != 1 || X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("TLS: bad host name ", host));
+  }
+  return absl::OkStatus();
+}
+
+// Why the server's certificate was refused, when it was.
+template <class Stream>
+std::string VerifyFailure(Stream& stream) {
+  const long result = SSL_get_verify_result(stream.native_handle());
+  if (result == X509_V_OK) return "";
+  return absl::StrCat(" (certificate: ", X509_verify_cert_error_string(result), ")");
 }
 
 }  // namespace
@@ -96,21 +152,34 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
       req.prepare_payload();
     }
 
-    // One deadline for connect, send and the whole response. Beast applies it to asynchronous
-    // operations only, hence Await. The header is read on its own because Boost 1.74's eager
-    // parse (http::read) loses the Content-Length body_limit error when body bytes follow the
-    // header in the same read.
-    beast::tcp_stream stream(io);
-    stream.expires_after(options_.timeout);
+    // One deadline for connect, TLS handshake, send and the whole response. Beast applies it to
+    // asynchronous operations only, hence Await.
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(options_.max_header_bytes));
     parser.body_limit(options_.max_body_bytes);
-    beast::error_code error = Await(io, [&](auto done) { stream.async_connect(endpoints, done); });
-    if (!error) error = Await(io, [&](auto done) { http::async_write(stream, req, done); });
-    if (!error) error = Await(io, [&](auto done) { http::async_read_header(stream, buffer, parser, done); });
-    if (!error && !parser.is_done()) {
-      error = Await(io, [&](auto done) { http::async_read(stream, buffer, parser, done); });
+    beast::error_code error;
+    if (url->tls) {
+      ssl::context context(ssl::context::tls_client);
+      absl::Status trusted = TrustRoots(context, options_.tls_ca_file);
+      if (!trusted.ok()) return trusted;
+      ssl::stream<beast::tcp_stream> stream(io, context);
+      if (!options_.insecure_skip_tls_host_check) {
+        absl::Status named = ExpectServerName(stream.native_handle(), url->host);
+        if (!named.ok()) return named;
+      }
+      beast::get_lowest_layer(stream).expires_after(options_.timeout);
+      error = Await(io, [&](auto done) { beast::get_lowest_layer(stream).async_connect(endpoints, done); });
+      if (!error) error = Await(io, [&](auto done) { stream.async_handshake(ssl::stream_base::client, done); });
+      if (!error) error = Exchange(io, stream, req, buffer, parser);
+      if (error.category() == boost::asio::error::get_ssl_category()) {
+        return absl::UnavailableError(absl::StrCat(what, ": TLS: ", error.message(), VerifyFailure(stream)));
+      }
+    } else {
+      beast::tcp_stream stream(io);
+      stream.expires_after(options_.timeout);
+      error = Await(io, [&](auto done) { stream.async_connect(endpoints, done); });
+      if (!error) error = Exchange(io, stream, req, buffer, parser);
     }
     if (error == beast::error::timeout) {
       return absl::DeadlineExceededError(absl::StrCat(
@@ -125,8 +194,6 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
           absl::StrCat(what, ": response body larger than ", options_.max_body_bytes, " bytes"));
     }
     if (error) return absl::UnavailableError(absl::StrCat(what, ": ", error.message()));
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 
     HttpResponse out;
     out.status = parser.get().result_int();

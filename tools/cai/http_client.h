@@ -20,6 +20,12 @@ struct HttpClientOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // connect + send + whole response
   size_t max_header_bytes = 64 << 10;
   size_t max_body_bytes = 8 << 20;
+  // https: trust only the certificates in this PEM file, as anchors even when not self-signed (a
+  // pin), instead of the system's roots.
+  std::string tls_ca_file;
+  // https: skip the check that the certificate names the URL's host. Only for a pinned certificate
+  // reached by address: `cai up` checking the edge it started on loopback.
+  bool insecure_skip_tls_host_check = false;
 };
 
 // The service's root URL from what a user pastes: trailing slashes dropped, and a trailing "/v1"
@@ -27,8 +33,9 @@ struct HttpClientOptions {
 // routes (/v1/..., /health) hang off the root.
 std::string ServiceRootUrl(std::string url);
 
-// A minimal blocking HTTP/1.1 client for plain-http URLs ("http://host:port/path?query"); enough
-// for `cai up` and `cai verify` to talk to the edge. One connection per request.
+// A minimal blocking HTTP/1.1 client ("http[s]://host:port/path?query"); enough for `cai up` and
+// `cai verify` to talk to the edge. One connection per request. Over https the server's
+// certificate must chain to a trusted root and name the URL's host.
 class HttpClient {
  public:
   explicit HttpClient(std::string base_url, std::string api_key = "", HttpClientOptions options = {})

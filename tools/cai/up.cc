@@ -36,18 +36,22 @@ struct UpOptions {
   std::string api_keys_file;
   std::string runtime_dir;
   std::string ready_file;
+  std::string tls_cert_file;  // both set: the edge serves HTTPS
+  std::string tls_key_file;
 };
 
 constexpr char kUsage[] =
     "usage: cai up [--port N] [--host ADDR] [--model DIR] [--device auto|cuda|cpu]\n"
     "              [--api-keys-file FILE] [--runtime-dir DIR] [--ready-file FILE]\n"
+    "              [--tls-cert FILE --tls-key FILE]\n"
     "  --port N            edge port (default 8000; 0 picks a free port)\n"
     "  --host ADDR         edge address (default 127.0.0.1)\n"
     "  --model DIR         Hugging Face model directory (default: the built-in demo model)\n"
     "  --device D          where the model runs: cuda, cpu, or auto (default: cuda if a GPU is usable)\n"
     "  --api-keys-file F   one API key per line; also read from env CAI_API_KEYS (comma-separated)\n"
     "  --runtime-dir DIR   where the services' unix sockets live (default /tmp/cai-<uid>)\n"
-    "  --ready-file FILE   once verified, write {url, signing_address, model, ...} as JSON there\n";
+    "  --ready-file FILE   once verified, write {url, signing_address, model, ...} as JSON there\n"
+    "  --tls-cert F, --tls-key F  serve HTTPS with this PEM certificate chain and key\n";
 
 volatile sig_atomic_t g_stop_signal = 0;
 void OnStopSignal(int sig) { g_stop_signal = sig; }
@@ -86,6 +90,10 @@ bool ParseOptions(const std::vector<std::string>& args, UpOptions& opt, std::str
       if (!value(opt.runtime_dir)) return false;
     } else if (a == "--ready-file") {
       if (!value(opt.ready_file)) return false;
+    } else if (a == "--tls-cert") {
+      if (!value(opt.tls_cert_file)) return false;
+    } else if (a == "--tls-key") {
+      if (!value(opt.tls_key_file)) return false;
     } else if (a == "-h" || a == "--help") {
       error = "";
       return false;
@@ -93,6 +101,10 @@ bool ParseOptions(const std::vector<std::string>& args, UpOptions& opt, std::str
       error = "unknown option " + a;
       return false;
     }
+  }
+  if (opt.tls_cert_file.empty() != opt.tls_key_file.empty()) {
+    error = "--tls-cert and --tls-key go together";
+    return false;
   }
   return true;
 }
@@ -118,6 +130,17 @@ absl::StatusOr<std::string> FirstApiKey(const UpOptions& opt) {
       ReadApiKeyList(opt.api_keys_file, env != nullptr ? env : "", std::numeric_limits<size_t>::max());
   if (!keys.ok()) return keys.status();
   return keys->empty() ? "" : keys->front();
+}
+
+// The example request goes to the edge this command started, on loopback: over https the
+// certificate it was given is pinned, so its name need not be the loopback address.
+HttpClientOptions SelfCheckHttp(const UpOptions& opt) {
+  HttpClientOptions options;
+  if (!opt.tls_cert_file.empty()) {
+    options.tls_ca_file = opt.tls_cert_file;
+    options.insecure_skip_tls_host_check = true;
+  }
+  return options;
 }
 
 bool WaitForGrpcHealth(const std::string& address, ChildProcess& child, int timeout_seconds) {
@@ -263,17 +286,21 @@ int RunUp(const std::vector<std::string>& args) {
     edge_args.push_back("--api_keys_file");
     edge_args.push_back(opt.api_keys_file);
   }
+  if (!opt.tls_cert_file.empty()) {
+    edge_args.insert(edge_args.end(), {"--tls_cert_file", opt.tls_cert_file, "--tls_key_file", opt.tls_key_file});
+  }
   ChildProcess* edge = start("cai-edge", edge_args);
   if (edge == nullptr) return fail("could not start cai-edge");
   const int port = WaitForPortFile(port_file, *edge, 30);
   if (port == 0) return fail(edge->HasExited() ? "cai-edge " + edge->exit_description() : "cai-edge did not start");
 
   const std::string host_for_url = opt.host == "0.0.0.0" ? "127.0.0.1" : opt.host;
-  const std::string base_url = absl::StrCat("http://", host_for_url, ":", port);
+  const bool tls = !opt.tls_cert_file.empty();
+  const std::string base_url = absl::StrCat(tls ? "https://" : "http://", host_for_url, ":", port);
   // The example request a user would make, verified the way a verifier would.
   ServiceCheckOptions check_options;
   check_options.allow_simulated = true;  // this stack runs the simulated attestor (said below)
-  ServiceCheckResult check = CheckService(HttpClient(base_url, *api_key), check_options);
+  ServiceCheckResult check = CheckService(HttpClient(base_url, *api_key, SelfCheckHttp(opt)), check_options);
   if (!check.checklist.AllPassed()) {
     std::fprintf(stderr, "cai up: the example request did not verify:\n%s", check.checklist.ToText().c_str());
     return fail("stopping");
@@ -297,14 +324,16 @@ int RunUp(const std::vector<std::string>& args) {
   }
   std::printf("\nExample request (verified just now: response %s, signature recovers %s):\n",
               check.response_id.c_str(), check.signing_address.c_str());
-  std::printf("  curl %s/v1/chat/completions -H 'Content-Type: application/json'%s \\\n    -d '%s'\n",
-              base_url.c_str(), api_key->empty() ? "" : " -H \"Authorization: Bearer $KEY\"",
-              check.request_body.c_str());
-  std::printf("  curl '%s/v1/signature/%s?signing_algo=ecdsa'%s\n", base_url.c_str(), check.response_id.c_str(),
-              api_key->empty() ? "" : " -H \"Authorization: Bearer $KEY\"");
+  const std::string auth = api_key->empty() ? "" : " -H \"Authorization: Bearer $KEY\"";
+  const std::string cacert = tls ? " --cacert " + opt.tls_cert_file : "";  // the certificate may be self-signed
+  std::printf("  curl%s %s/v1/chat/completions -H 'Content-Type: application/json'%s \\\n    -d '%s'\n", cacert.c_str(),
+              base_url.c_str(), auth.c_str(), check.request_body.c_str());
+  std::printf("  curl%s '%s/v1/signature/%s?signing_algo=ecdsa'%s\n", cacert.c_str(), base_url.c_str(),
+              check.response_id.c_str(), auth.c_str());
   std::printf("Verification of that request: %s. Every check with its reason:\n"
-              "  cai verify service %s --allow-simulated%s\n",
-              check.checklist.Summary().c_str(), base_url.c_str(), api_key->empty() ? "" : " --api-key \"$KEY\"");
+              "  cai verify service %s --allow-simulated%s%s\n",
+              check.checklist.Summary().c_str(), base_url.c_str(), tls ? (" --tls-ca " + opt.tls_cert_file).c_str() : "",
+              api_key->empty() ? "" : " --api-key \"$KEY\"");
   std::printf("\nPress Ctrl-C to stop.\n");
   std::fflush(stdout);
 

@@ -29,9 +29,10 @@ constexpr char kUsage[] =
     "      --dangerous-allow-debug-td accepts a TD in DEBUG mode, whose memory the host can read.\n"
     "  cai verify gpu FILE [--nonce HEX] [--json]\n"
     "      FILE: an nvidia_payload JSON, NVIDIA serialized evidence, or an attestation report JSON.\n"
-    "  cai verify service URL [--allow-simulated] [--api-key K] [--timeout SECONDS] [--json]\n"
+    "  cai verify service URL [--allow-simulated] [--api-key K] [--timeout SECONDS] [--tls-ca FILE] [--json]\n"
     "      fresh nonce → report → every check above → chat round trip → signatures.\n"
-    "      --timeout bounds each HTTP request (default 30).\n"
+    "      URL: http:// or https:// (the certificate must chain to a system root and name the host,\n"
+    "      or be in --tls-ca FILE). --timeout bounds each HTTP request (default 30).\n"
     "Exit status: 0 all checks passed (some may be not performed), 1 a check failed, 2 usage.\n";
 
 struct Args {
@@ -42,6 +43,7 @@ struct Args {
   std::string nonce_hex;
   std::string api_key;
   std::optional<int> timeout_s;
+  std::string tls_ca_file;
   bool allow_simulated = false;
   bool dangerous_allow_debug_td = false;
   bool json = false;
@@ -78,6 +80,7 @@ bool Parse(const std::vector<std::string>& args, Args& out, std::string& error) 
       out.now = t;
     } else if (a == "--nonce" && out.command == "gpu" && value(out.nonce_hex)) {
     } else if (a == "--api-key" && out.command == "service" && value(out.api_key)) {
+    } else if (a == "--tls-ca" && out.command == "service" && value(out.tls_ca_file)) {
     } else if (a == "--timeout" && out.command == "service" && value(v)) {
       int seconds = 0;
       if (!absl::SimpleAtoi(v, &seconds) || seconds <= 0 || seconds > 3600) {
@@ -158,6 +161,7 @@ int VerifyService(const Args& args) {
   options.allow_simulated = args.allow_simulated;
   HttpClientOptions http;
   if (args.timeout_s) http.timeout = std::chrono::seconds(*args.timeout_s);
+  http.tls_ca_file = args.tls_ca_file;
   ServiceCheckResult result = CheckService(HttpClient(ServiceRootUrl(args.target), args.api_key, http), options);
   VerifyReport report;
   report.checklist = std::move(result.checklist);

@@ -9,4 +9,4 @@ set(cai_verify_checks_sources checklist.cc json_field.cc verify_report.cc eviden
 list(TRANSFORM cai_verify_checks_sources PREPEND ${CMAKE_CURRENT_LIST_DIR}/)
 add_library(cai_verify_checks STATIC ${cai_verify_checks_sources})
 target_link_libraries(cai_verify_checks PUBLIC cai_common cai_crypto cai_attestation nlohmann_json::nlohmann_json
-  Boost::headers Threads::Threads absl::time)
+  Boost::headers OpenSSL::SSL Threads::Threads absl::time)

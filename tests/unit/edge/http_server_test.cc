@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
@@ -16,8 +18,12 @@
 
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 
+#include "lib/attestation/ec_crypto.h"
 #include "services/edge/edge_service.h"
+#include "services/edge/tls_context.h"
 
 namespace cai::edge {
 namespace {
@@ -42,6 +48,7 @@ class Client {
   ~Client() { ::close(fd_); }
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   void Send(const std::string& bytes) { ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size())); }
   void Close() { ::shutdown(fd_, SHUT_RDWR); }
 
@@ -243,6 +250,94 @@ TEST(HttpLayerWithTestHandler, RefusalsDoNotWaitForTheRefusedClients) {
     refused.back()->Send("GET /b HTTP/1.1\r\nHost: x\r\n");  // an unfinished request, never closed
   }
   for (int i = 24; i >= 0; --i) EXPECT_EQ(refused[i]->Read().status, 503) << "refused client " << i;
+}
+
+// A self-signed P-256 certificate and its key, as PEM files for TlsContext::Load.
+struct TlsFiles {
+  std::string cert, key;
+  X509Ptr certificate;
+};
+
+TlsFiles WriteSelfSigned(const std::string& name) {
+  TlsFiles files{.cert = ::testing::TempDir() + "/" + name + ".crt", .key = ::testing::TempDir() + "/" + name + ".key",
+                 .certificate = nullptr};
+  absl::StatusOr<EvpPkeyPtr> key = GenerateEcKey(EcCurve::kP256);
+  EXPECT_TRUE(key.ok());
+  absl::StatusOr<X509Ptr> cert = MakeCertificate(CertificateSpec{
+      .common_name = "127.0.0.1", .subject_key = key->get(), .issuer = nullptr, .issuer_key = key->get(),
+      .is_ca = false, .md = EVP_sha256(), .extra_extension_oid = "", .extra_extension_der = {}});
+  EXPECT_TRUE(cert.ok()) << cert.status();
+  std::ofstream(files.cert) << CertificateToPem(cert->get());
+  FILE* out = std::fopen(files.key.c_str(), "w");
+  PEM_write_PrivateKey(out, key->get(), nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(out);
+  files.certificate = *std::move(cert);
+  return files;
+}
+
+// One HTTPS exchange through OpenSSL's client: the certificate the server showed, and its answer.
+struct TlsExchange {
+  bool handshake = false;
+  X509Ptr server_certificate;
+  std::string response;
+};
+
+TlsExchange HttpsExchange(uint16_t port, const std::string& request) {
+  TlsExchange result;
+  Client tcp(port);
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+  SSL_set_fd(ssl.get(), tcp.fd());
+  if (SSL_connect(ssl.get()) != 1) return result;
+  result.handshake = true;
+  result.server_certificate.reset(SSL_get1_peer_certificate(ssl.get()));
+  SSL_write(ssl.get(), request.data(), static_cast<int>(request.size()));
+  char chunk[4096];
+  int n;
+  while ((n = SSL_read(ssl.get(), chunk, sizeof chunk)) > 0) result.response.append(chunk, static_cast<size_t>(n));
+  return result;
+}
+
+// TLS ends in the edge itself, inside the confidential VM: requests and answers go through it
+// whole, the server shows the configured certificate, and a plain-HTTP client gets nothing.
+TEST(HttpLayerWithTestHandler, ServesHttpsWithTheConfiguredCertificate) {
+  const TlsFiles files = WriteSelfSigned("edge_tls");
+  absl::StatusOr<std::shared_ptr<TlsContext>> tls = TlsContext::Load(files.cert, files.key);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  HttpServerOptions options = SmallLimits();
+  options.tls = *tls;
+  RunningServer server(options, Echo);
+
+  const std::string body(600, 'b');  // over one TLS write's worth of a small record, under the limit
+  TlsExchange exchange = HttpsExchange(server.port(), "POST /p?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                                      "Content-Length: 600\r\n\r\n" + body);
+  ASSERT_TRUE(exchange.handshake);
+  ASSERT_NE(exchange.server_certificate, nullptr);
+  EXPECT_EQ(X509_cmp(exchange.server_certificate.get(), files.certificate.get()), 0);
+  EXPECT_NE(exchange.response.find("HTTP/1.1 200 OK"), std::string::npos) << exchange.response;
+  EXPECT_NE(exchange.response.find("POST /p ?q=1 [" + body + "]"), std::string::npos) << exchange.response;
+
+  Client plain(server.port());
+  plain.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(plain.Read().status, 0) << "plain HTTP to the TLS port must get no answer";
+}
+
+TEST(TlsContext, RefusesMissingMismatchedAndMalformedFiles) {
+  const TlsFiles one = WriteSelfSigned("edge_tls_one");
+  const TlsFiles two = WriteSelfSigned("edge_tls_two");
+  const std::string garbage = ::testing::TempDir() + "/edge_tls_garbage.pem";
+  std::ofstream(garbage) << "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
+  struct Case {
+    std::string cert, key, why;
+  };
+  for (const Case& c : {Case{"/nonexistent.crt", one.key, "certificate chain"},
+                        Case{one.cert, "/nonexistent.key", "private key"},
+                        Case{garbage, one.key, "certificate chain"},
+                        Case{one.cert, two.key, "does not match"}}) {
+    absl::StatusOr<std::shared_ptr<TlsContext>> tls = TlsContext::Load(c.cert, c.key);
+    ASSERT_FALSE(tls.ok()) << c.cert << " " << c.key;
+    EXPECT_NE(tls.status().message().find(c.why), std::string_view::npos) << tls.status();
+  }
 }
 
 TEST(HttpLayerWithTestHandler, StopEndsIdleKeepAliveConnections) {
