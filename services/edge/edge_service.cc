@@ -49,9 +49,9 @@ ApiError NotFoundModel(const std::string& model) {
 
 // A failed generation; a prompt too long for the context names the field that holds it, as OpenAI does.
 ApiError InferenceError(const grpc::Status& status, openai::Api api) {
-  ApiError error = BackendError(status, "inference");
-  if (error.code == "context_length_exceeded") error.param = api == openai::Api::kChat ? "messages" : "prompt";
-  return error;
+  if (status.error_code() != grpc::StatusCode::OUT_OF_RANGE) return BackendError(status, "inference");
+  return ApiError{.status = 400, .type = "invalid_request_error", .message = status.error_message(),
+                  .param = api == openai::Api::kChat ? "messages" : "prompt", .code = "context_length_exceeded"};
 }
 
 // Every response is signed before its last byte leaves, or it is not delivered as a whole one.
@@ -200,11 +200,6 @@ ApiError BackendError(const grpc::Status& status, std::string_view backend_name)
       error.status = 404;
       error.type = "not_found";
       break;
-    case grpc::StatusCode::OUT_OF_RANGE:  // inference: the prompt leaves no room in the context
-      error.status = 400;
-      error.type = "invalid_request_error";
-      error.code = "context_length_exceeded";
-      break;
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       error.status = 429;
       error.type = "rate_limit_error";
@@ -256,7 +251,7 @@ void EdgeService::Handle(const HttpRequest& request, ResponseWriter& raw_writer)
       case Route::kChat: Completion(openai::Api::kChat, request, writer); break;
       case Route::kCompletions: Completion(openai::Api::kText, request, writer); break;
       case Route::kModels: Models(std::nullopt, writer); break;
-      case Route::kModel: Models(match.id, writer); break;
+      case Route::kModel: Models(openai::PercentDecode(match.id), writer); break;
       case Route::kSignature: Signature(match.id, request, writer); break;
       case Route::kAttestation: Attestation(request, writer); break;
       case Route::kHealth: Health(writer); break;

@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -106,10 +107,7 @@ class FdStream {
       ++count;
     }
     if (count == 0) return 0;
-    if (ssl_ != nullptr) {  // one buffer per call: write_some may write less than it is given
-      const int size = static_cast<int>(std::min<size_t>(iov[0].iov_len, INT_MAX));
-      return TlsCall([&] { return SSL_write(ssl_, iov[0].iov_base, size); }, ec);
-    }
+    if (ssl_ != nullptr) return TlsWrite(iov, count, ec);
     msghdr message{};
     message.msg_iov = iov;
     message.msg_iovlen = count;
@@ -159,6 +157,20 @@ class FdStream {
         return false;
       }
     }
+  }
+
+  // Small buffers (an SSE chunk is four: size, CRLF, data, CRLF) go out as one TLS record, not one
+  // record and one TCP segment each; a large first buffer goes alone (write_some may write less).
+  size_t TlsWrite(const iovec* iov, size_t count, beast::error_code& ec) {
+    char record[16384];
+    size_t size = 0;
+    for (size_t i = 0; i < count && size + iov[i].iov_len <= sizeof record; ++i) {
+      std::memcpy(record + size, iov[i].iov_base, iov[i].iov_len);
+      size += iov[i].iov_len;
+    }
+    const void* data = size > 0 ? record : iov[0].iov_base;
+    const int length = static_cast<int>(size > 0 ? size : std::min<size_t>(iov[0].iov_len, INT_MAX));
+    return TlsCall([&] { return SSL_write(ssl_, data, length); }, ec);
   }
 
   // One TLS call, repeated while TLS waits for the socket (a read may need to write, and a write to
@@ -330,6 +342,11 @@ class BeastResponseWriter : public ResponseWriter {
   bool keep_alive_sent_ = false;
 };
 
+// A reset or broken connection: an answer could not be delivered, so none is attempted.
+bool ClientWentAway(const beast::error_code& ec) {
+  return ec == net::error::connection_reset || ec == net::error::connection_aborted || ec == net::error::broken_pipe;
+}
+
 // Refused connections kept draining at once; beyond, a flood's connections are closed outright.
 constexpr size_t kMaxLingeringRefusals = 1024;
 
@@ -370,6 +387,9 @@ HttpServer::~HttpServer() {
 }
 
 absl::Status HttpServer::Listen() {
+  // Writes can meet a socket the client has reset. The plain path sends with MSG_NOSIGNAL, but
+  // OpenSSL writes with write(): without this, one client's reset mid-response would kill the edge.
+  ::signal(SIGPIPE, SIG_IGN);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -420,7 +440,12 @@ void HttpServer::Run() {
     pollfd p{.fd = listen_fd_, .events = POLLIN, .revents = 0};
     if (::poll(&p, 1, kPollSliceMs) <= 0) continue;
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      // Out of descriptors, the pending connection stays queued and poll() reports it at once
+      // again: wait for some to be freed instead of spinning.
+      if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // SSE chunks go out at once
     std::unique_lock lock(mutex_);
@@ -490,8 +515,8 @@ void HttpServer::Serve(int fd) {
                             absl::StrCat("Request body larger than ", options_.max_body_bytes, " bytes."));
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
-        ec == net::error::operation_aborted) {
-      return;
+        ec == net::error::operation_aborted || ClientWentAway(ec)) {
+      return;  // nothing to answer, or no one to answer to
     }
     if (ec) return RefuseAndClose(stream, 11, 400, "invalid_request_error", "Malformed HTTP request.");
 
@@ -509,7 +534,7 @@ void HttpServer::Serve(int fd) {
     if (ec == beast::error::timeout) {
       return RefuseAndClose(stream, header.version(), 408, "invalid_request_error", "Request timed out.");
     }
-    if (ec == net::error::eof || ec == http::error::partial_message) return;
+    if (ec == net::error::eof || ec == http::error::partial_message || ClientWentAway(ec)) return;
     if (ec) return RefuseAndClose(stream, header.version(), 400, "invalid_request_error", "Malformed HTTP request.");
 
     http::request<http::string_body> message = parser.release();

@@ -29,6 +29,11 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::Load(const std::string& 
   // Beast's write_some may be handed a partial write; the buffer may move between retries.
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+  // A client that closes without a close_notify has ended the connection, not broken the protocol
+  // (HTTP has its own framing): an end of stream, as with plain TCP.
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_chain_file.c_str()) != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("TLS: cannot use the certificate chain in ", cert_chain_file, ": ", OpenSslError()));

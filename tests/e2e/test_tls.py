@@ -66,6 +66,15 @@ def test_openai_client_gets_a_signed_answer_over_https(tls_stack):
         tls_stack.signing_address
 
 
+def test_streamed_chat_over_https_arrives_whole(tls_stack):
+    client = openai.OpenAI(base_url=tls_stack.url + "/v1", api_key=tls_stack.api_key,
+                           http_client=httpx.Client(verify=str(tls_stack.cert)), max_retries=0)
+    kwargs = dict(model=tls_stack.model, messages=[{"role": "user", "content": "Hi"}], max_tokens=16, seed=7)
+    streamed = "".join(chunk.choices[0].delta.content or "" for chunk in
+                       client.chat.completions.create(stream=True, **kwargs) if chunk.choices)
+    assert streamed == client.chat.completions.create(**kwargs).choices[0].message.content
+
+
 def test_cai_verify_checks_the_service_over_https_and_refuses_an_untrusted_certificate(tls_stack):
     base = [str(bin_dir() / "cai"), "verify", "service", tls_stack.url, "--allow-simulated", "--api-key",
             tls_stack.api_key]
@@ -74,6 +83,12 @@ def test_cai_verify_checks_the_service_over_https_and_refuses_an_untrusted_certi
     untrusted = subprocess.run(base, capture_output=True, text=True, timeout=120)
     assert untrusted.returncode == 1, untrusted.stdout
     assert "certificate" in untrusted.stdout, untrusted.stdout
+    # Trusted, but not for this name: the certificate names 127.0.0.1 only.
+    renamed = subprocess.run([str(bin_dir() / "cai"), "verify", "service", tls_stack.url.replace("127.0.0.1", "localhost"),
+                              "--allow-simulated", "--api-key", tls_stack.api_key, "--tls-ca", str(tls_stack.cert)],
+                             capture_output=True, text=True, timeout=120)
+    assert renamed.returncode == 1, renamed.stdout
+    assert "hostname mismatch" in renamed.stdout or "certificate" in renamed.stdout, renamed.stdout
     health = subprocess.run([str(bin_dir() / "cai"), "health", "http", tls_stack.url, "--tls-ca", str(tls_stack.cert)],
                             capture_output=True, text=True, timeout=60)
     assert health.returncode == 0, health.stderr

@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -49,8 +50,15 @@ absl::StatusOr<ParsedUrl> ParseHttpUrl(absl::string_view url) {
   absl::string_view authority = url.substr(0, slash);
   out.path_prefix = slash == absl::string_view::npos ? "" : std::string(url.substr(slash));
   while (!out.path_prefix.empty() && out.path_prefix.back() == '/') out.path_prefix.pop_back();
-  size_t colon = authority.rfind(':');
-  if (colon == absl::string_view::npos) {
+  // An IPv6 literal is bracketed ("[::1]:8443"): its colons are not the port's.
+  const size_t bracket = absl::StartsWith(authority, "[") ? authority.find(']') : absl::string_view::npos;
+  const size_t colon = authority.rfind(':');
+  if (bracket != absl::string_view::npos) {
+    out.host = std::string(authority.substr(1, bracket - 1));
+    out.port = bracket + 1 < authority.size() && authority[bracket + 1] == ':'
+                   ? std::string(authority.substr(bracket + 2))
+                   : (out.tls ? "443" : "80");
+  } else if (colon == absl::string_view::npos) {
     out.host = std::string(authority);
     out.port = out.tls ? "443" : "80";
   } else {
@@ -143,7 +151,7 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
 
     http::request<http::string_body> req(method == "POST" ? http::verb::post : http::verb::get,
                                          url->path_prefix + target, 11);
-    req.set(http::field::host, url->host);
+    req.set(http::field::host, url->host.find(':') == std::string::npos ? url->host : "[" + url->host + "]");
     req.set(http::field::user_agent, "cai-cli");
     if (!api_key_.empty()) req.set(http::field::authorization, "Bearer " + api_key_);
     if (method == "POST") {

@@ -273,9 +273,12 @@ std::optional<ApiError> ParseMessages(const Json& body, std::vector<Message>* ou
 // Features a client may ask for that this service cannot honour. Ignoring them would hand an agent
 // plain text where it expects a tool call or JSON, so they are refused; their "off" values pass.
 std::optional<ApiError> RefuseChatFeatures(const Json& body) {
+  auto is_none = [](const Json* value) {
+    return value != nullptr && value->is_string() && value->get_ref<const std::string&>() == "none";
+  };
   const Json* tool_choice = Field(body, "tool_choice");
-  const bool tools_off = tool_choice != nullptr && tool_choice->is_string() &&
-                         tool_choice->get_ref<const std::string&>() == "none";
+  // function_call is the deprecated tool_choice of the deprecated functions.
+  const bool tools_off = is_none(tool_choice) || (tool_choice == nullptr && is_none(Field(body, "function_call")));
   for (const char* name : {"tools", "functions"}) {
     const Json* value = Field(body, name);
     if (value != nullptr && !(value->is_array() && value->empty()) && !tools_off) {

@@ -4,6 +4,7 @@
 #include "services/edge/http_server.h"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -320,6 +321,75 @@ TEST(HttpLayerWithTestHandler, ServesHttpsWithTheConfiguredCertificate) {
   Client plain(server.port());
   plain.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(plain.Read().status, 0) << "plain HTTP to the TLS port must get no answer";
+}
+
+// A client that resets its connection in the middle of a TLS stream: the server's next write
+// fails, and must fail as an error. OpenSSL writes with write(), which raises SIGPIPE, and that
+// signal's default action ends the whole process (here the test binary, in production the edge).
+TEST(HttpLayerWithTestHandler, AClientResettingAnHttpsStreamLeavesTheServerServing) {
+  const TlsFiles files = WriteSelfSigned("edge_tls_reset");
+  absl::StatusOr<std::shared_ptr<TlsContext>> tls = TlsContext::Load(files.cert, files.key);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  HttpServerOptions options = SmallLimits();
+  options.tls = *tls;
+  std::promise<void> write_failed;
+  RunningServer server(options, [&write_failed](const HttpRequest& request, ResponseWriter& writer) {
+    if (request.path != "/stream") return Echo(request, writer);
+    writer.BeginEventStream();
+    for (int i = 0; i < 20000 && writer.WriteChunk("data: token\n\n"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    write_failed.set_value();
+  });
+  {
+    Client tcp(server.port());
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+    SSL_set_fd(ssl.get(), tcp.fd());
+    ASSERT_EQ(SSL_connect(ssl.get()), 1);
+    const std::string request = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+    SSL_write(ssl.get(), request.data(), static_cast<int>(request.size()));
+    char chunk[256];
+    ASSERT_GT(SSL_read(ssl.get(), chunk, sizeof chunk), 0);  // the stream has begun
+    linger reset{.l_onoff = 1, .l_linger = 0};
+    ::setsockopt(tcp.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }  // closed with a reset
+  ASSERT_EQ(write_failed.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  {  // a reset in the middle of a request body: nothing is answered, nothing is written
+    Client tcp(server.port());
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+    SSL_set_fd(ssl.get(), tcp.fd());
+    ASSERT_EQ(SSL_connect(ssl.get()), 1);
+    const std::string partial = "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nonly part";
+    SSL_write(ssl.get(), partial.data(), static_cast<int>(partial.size()));
+    linger reset{.l_onoff = 1, .l_linger = 0};
+    ::setsockopt(tcp.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }
+  // Whatever path a write after a reset takes, it is an error, never the end of the process.
+  struct sigaction pipe_action = {};
+  ASSERT_EQ(::sigaction(SIGPIPE, nullptr, &pipe_action), 0);
+  EXPECT_EQ(pipe_action.sa_handler, SIG_IGN);
+  TlsExchange after = HttpsExchange(server.port(), "GET /still HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(after.response.find("GET /still"), std::string::npos) << after.response;
+}
+
+// Keep-alive over TLS, and bodies larger than one TLS record (16 KiB) in both directions.
+TEST(HttpLayerWithTestHandler, HttpsKeepsConnectionsAliveAndCarriesLargeBodies) {
+  const TlsFiles files = WriteSelfSigned("edge_tls_large");
+  absl::StatusOr<std::shared_ptr<TlsContext>> tls = TlsContext::Load(files.cert, files.key);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  HttpServerOptions options = SmallLimits();
+  options.max_body_bytes = 1 << 20;
+  options.tls = *tls;
+  RunningServer server(options, Echo);
+  const std::string body(200000, 'z');
+  const std::string post = "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n" + body;
+  TlsExchange exchange =
+      HttpsExchange(server.port(), post + "GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(exchange.handshake);
+  EXPECT_NE(exchange.response.find("POST /big ? [" + body + "]"), std::string::npos);
+  EXPECT_NE(exchange.response.find("GET /second ? []"), std::string::npos) << "the second request on one connection";
 }
 
 TEST(TlsContext, RefusesMissingMismatchedAndMalformedFiles) {
