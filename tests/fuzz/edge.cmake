@@ -1,2 +1,8 @@
-# cai-edge: the parsers of client bytes (request bodies, query strings).
+# cai-edge: the parsers of client bytes (request bodies, query strings, HTTP framing).
 cai_add_fuzzer(chat_request_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/chat_request_fuzz.cc LIBS cai_openai)
+# The HTTP layer through a loopback socket. Seeds in corpus/http_request_fuzz/ are hand-written
+# requests: plain, with a body, chunked, pipelined, 100-continue, over the header limit.
+if(NOT TARGET cai_edge_http)
+  include(${PROJECT_SOURCE_DIR}/services/edge/http_layer.cmake)
+endif()
+cai_add_fuzzer(http_request_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/http_request_fuzz.cc LIBS cai_edge_http)
