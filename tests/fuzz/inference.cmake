@@ -1,5 +1,5 @@
 # Fuzz targets of the inference engine. Seeds in corpus/safetensors_fuzz/ were written by
-# SafetensorsWriter (valid files of each dtype) plus a few malformed headers.
+# SafetensorsWriter (valid files of each dtype) plus a few malformed headers, and a shard index.
 cai_add_fuzzer(safetensors_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/safetensors_fuzz.cc LIBS cai_engine_core)
 # Seeds in corpus/model_config_fuzz/: the golden models' config.json, generation_config.json and
 # tokenizer_config.json.

@@ -38,6 +38,35 @@ bool IsPlainFileName(const std::string& name) {
 
 }  // namespace
 
+absl::StatusOr<SafetensorsIndex> ParseSafetensorsIndex(std::string_view json_text) {
+  SafetensorsIndex index;
+  try {
+    const nlohmann::json json = nlohmann::json::parse(json_text);
+    if (!json.is_object() || !json.contains("weight_map")) return absl::InvalidArgumentError("no weight_map");
+    const nlohmann::json& map = json["weight_map"];
+    if (!map.is_object()) return absl::InvalidArgumentError("weight_map is not an object");
+    absl::flat_hash_set<std::string> seen;
+    for (const auto& [tensor, shard] : map.items()) {
+      if (!shard.is_string()) {
+        return absl::InvalidArgumentError(absl::StrCat("the shard of '", tensor, "' is not a string"));
+      }
+      const std::string& file = shard.get_ref<const std::string&>();
+      if (!IsPlainFileName(file)) {
+        return absl::InvalidArgumentError(absl::StrCat("names shard '", file, "' outside the model directory"));
+      }
+      if (seen.insert(file).second) index.shards.push_back(file);
+      if (index.shards.size() > kMaxShards) {
+        return absl::InvalidArgumentError(absl::StrCat("more than ", kMaxShards, " shards"));
+      }
+      index.weight_map.emplace_back(tensor, file);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+  if (index.weight_map.empty()) return absl::InvalidArgumentError("maps no tensors");
+  return index;
+}
+
 absl::StatusOr<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& dir) {
   std::filesystem::path root(dir);
   std::vector<std::string> shard_names;
@@ -46,23 +75,12 @@ absl::StatusOr<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& 
   if (std::filesystem::exists(index_path)) {
     absl::StatusOr<std::string> text = ReadSmallFile(index_path, kMaxIndexBytes);
     if (!text.ok()) return text.status();
-    try {
-      nlohmann::json index = nlohmann::json::parse(*text);
-      const nlohmann::json& map = index.at("weight_map");
-      if (!map.is_object()) return absl::InvalidArgumentError("index weight_map is not an object");
-      absl::flat_hash_set<std::string> seen;
-      for (const auto& [tensor, shard] : map.items()) {
-        std::string file = shard.get<std::string>();
-        if (!IsPlainFileName(file)) {
-          return absl::InvalidArgumentError(absl::StrCat("index names shard '", file, "' outside the model directory"));
-        }
-        if (seen.insert(file).second) shard_names.push_back(file);
-        weight_map.emplace_back(tensor, file);
-      }
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(index_path.string(), ": ", e.what()));
+    absl::StatusOr<SafetensorsIndex> index = ParseSafetensorsIndex(*text);
+    if (!index.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(index_path.string(), ": ", index.status().message()));
     }
-    if (weight_map.empty()) return absl::InvalidArgumentError(absl::StrCat(index_path.string(), " maps no tensors"));
+    shard_names = std::move(index->shards);
+    weight_map = std::move(index->weight_map);
   } else {
     shard_names.push_back("model.safetensors");
   }

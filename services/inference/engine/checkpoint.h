@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -12,6 +13,18 @@
 #include "services/inference/engine/safetensors.h"
 
 namespace cai::inference {
+
+inline constexpr size_t kMaxShards = 4096;  // Llama 3.1 405B ships 191
+
+// `model.safetensors.index.json`: which shard file holds each tensor.
+struct SafetensorsIndex {
+  std::vector<std::string> shards;                              // first-mention order, no repeats
+  std::vector<std::pair<std::string, std::string>> weight_map;  // tensor -> shard
+};
+// InvalidArgument unless the text is {"weight_map": {tensor: shard, ...}} with at least one tensor,
+// every shard a plain file name (the index must not reach outside the model directory), and at
+// most kMaxShards shards.
+absl::StatusOr<SafetensorsIndex> ParseSafetensorsIndex(std::string_view json_text);
 
 // The weights of a Hugging Face model directory: `model.safetensors`, or the shards named by the
 // `weight_map` of `model.safetensors.index.json`. Files stay memory-mapped while this lives.

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "services/inference/engine/checkpoint.h"
 #include "services/inference/engine/safetensors_writer.h"
 #include "tests/unit/inference/test_model.h"
@@ -126,6 +127,38 @@ TEST(Safetensors, RejectsMalformedIndex) {
     absl::StatusOr<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::Open(dir.path());
     EXPECT_TRUE(absl::IsInvalidArgument(ckpt.status())) << c.index << ": " << ckpt.status();
     EXPECT_NE(ckpt.status().message().find(c.message_part), std::string::npos) << c.index << ": " << ckpt.status();
+  }
+}
+
+TEST(SafetensorsIndex, ParsesShardsInFirstMentionOrder) {
+  absl::StatusOr<SafetensorsIndex> index =
+      ParseSafetensorsIndex(R"({"metadata":{"total_size":8},"weight_map":{"a":"s2","b":"s1","c":"s2"}})");
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ(index->shards, (std::vector<std::string>{"s2", "s1"}));
+  EXPECT_EQ(index->weight_map.size(), 3u);
+}
+
+TEST(SafetensorsIndex, RefusesEachDefectNamingIt) {
+  std::string many_shards = R"({"weight_map":{)";
+  for (size_t i = 0; i <= kMaxShards; ++i) many_shards += absl::StrCat(i == 0 ? "" : ",", "\"t", i, "\":\"s", i, "\"");
+  many_shards += "}}";
+  struct Case {
+    std::string index;
+    const char* why;
+  };
+  for (const Case& c : std::vector<Case>{{"[]", "no weight_map"},
+                                         {R"({"weight_map":"x"})", "not an object"},
+                                         {R"({"weight_map":{}})", "maps no tensors"},
+                                         {R"({"weight_map":{"t":7}})", "the shard of 't' is not a string"},
+                                         {R"({"weight_map":{"t":""}})", "outside the model directory"},
+                                         {R"({"weight_map":{"t":".."}})", "outside the model directory"},
+                                         {R"({"weight_map":{"t":"/etc/passwd"}})", "outside the model directory"},
+                                         {R"({"weight_map":{"t":"a/b"}})", "outside the model directory"},
+                                         {R"({"weight_map":)", "parse error"},
+                                         {many_shards, "more than 4096 shards"}}) {
+    absl::StatusOr<SafetensorsIndex> index = ParseSafetensorsIndex(c.index);
+    ASSERT_TRUE(absl::IsInvalidArgument(index.status())) << c.index.substr(0, 80);
+    EXPECT_NE(index.status().message().find(c.why), std::string_view::npos) << index.status();
   }
 }
 
