@@ -11,10 +11,20 @@ namespace {
 
 using testing::FakeHttpServer;
 
-HttpClientOptions ShortDeadline() {
+HttpClientOptions Deadline(std::chrono::milliseconds timeout) {
   HttpClientOptions options;
-  options.timeout = std::chrono::milliseconds(300);
+  options.timeout = timeout;
   return options;
+}
+
+HttpClientOptions ShortDeadline() { return Deadline(std::chrono::milliseconds(300)); }
+
+// How one GET to a server that answers with `handler` ends (OK when it got a response).
+absl::Status GetFrom(FakeHttpServer::Handler handler, const HttpClientOptions& options,
+                     const std::string& path = "/v1/models") {
+  FakeHttpServer server(std::move(handler));
+  if (!server.listening()) return absl::InternalError("the fake server is not listening");
+  return HttpClient(server.url(), "", options).Get(path).status();
 }
 
 TEST(HttpClientTest, AnswersWithinTheLimits) {
@@ -33,72 +43,65 @@ TEST(HttpClientTest, AnswersWithinTheLimits) {
 }
 
 TEST(HttpClientTest, StalledServerEndsInDeadlineExceeded) {
-  FakeHttpServer server([](const std::string&) { return std::nullopt; });
-  ASSERT_TRUE(server.listening());
-  absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", ShortDeadline()).Get("/health");
-  ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kDeadlineExceeded) << response.status();
-  EXPECT_NE(response.status().message().find("no complete response within"), absl::string_view::npos);
+  absl::Status status = GetFrom([](const std::string&) { return std::nullopt; }, ShortDeadline(), "/health");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_NE(status.message().find("no complete response within"), absl::string_view::npos);
 }
 
 TEST(HttpClientTest, ResponseCutShortIsAnError) {
-  FakeHttpServer server([](const std::string&) { return std::string("HTTP/1.1 200 OK\r\nContent-Le"); });
-  ASSERT_TRUE(server.listening());
-  absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", ShortDeadline()).Get("/health");
-  ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable) << response.status();
+  absl::Status status = GetFrom([](const std::string&) { return std::string("HTTP/1.1 200 OK\r\nContent-Le"); },
+                                ShortDeadline(), "/health");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
 }
 
 TEST(HttpClientTest, DeclaredBodyOverTheLimitIsRefusedBeforeItArrives) {
   // The first body byte travels with the head: Boost 1.74's eager parse used to lose the error.
   for (const char* length : {"9437184", "99999999999999"}) {
-    FakeHttpServer server([length](const std::string&) {
-      return "HTTP/1.1 200 OK\r\nContent-Length: " + std::string(length) + "\r\n\r\n{";
-    });
-    ASSERT_TRUE(server.listening());
-    absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", ShortDeadline()).Get("/v1/models");
-    ASSERT_FALSE(response.ok());
-    EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted) << response.status();
-    EXPECT_NE(response.status().message().find("response body larger than 8388608 bytes"), absl::string_view::npos);
+    absl::Status status = GetFrom(
+        [length](const std::string&) {
+          return "HTTP/1.1 200 OK\r\nContent-Length: " + std::string(length) + "\r\n\r\n{";
+        },
+        ShortDeadline());
+    ASSERT_FALSE(status.ok());
+    EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+    EXPECT_NE(status.message().find("response body larger than 8388608 bytes"), absl::string_view::npos);
   }
 }
 
 TEST(HttpClientTest, ChunkedBodyOverTheLimitIsRefused) {
-  FakeHttpServer server([](const std::string&) {
-    std::string chunk(1 << 20, 'x');
-    std::string response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
-    for (int i = 0; i < 9; ++i) response += "100000\r\n" + chunk + "\r\n";
-    return response + "0\r\n\r\n";
-  });
-  ASSERT_TRUE(server.listening());
-  HttpClientOptions options;
-  options.timeout = std::chrono::seconds(20);
-  absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", options).Get("/v1/models");
-  ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted) << response.status();
+  absl::Status status = GetFrom(
+      [](const std::string&) {
+        std::string chunk(1 << 20, 'x');
+        std::string response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (int i = 0; i < 9; ++i) response += "100000\r\n" + chunk + "\r\n";
+        return response + "0\r\n\r\n";
+      },
+      Deadline(std::chrono::seconds(20)));
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
 }
 
 TEST(HttpClientTest, UndeclaredBodyOverTheLimitIsRefused) {
-  FakeHttpServer server([](const std::string&) {
-    return "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + std::string(9 << 20, 'x');  // to EOF
-  });
-  ASSERT_TRUE(server.listening());
-  HttpClientOptions options;
-  options.timeout = std::chrono::seconds(20);
-  absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", options).Get("/v1/models");
-  ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted) << response.status();
+  absl::Status status = GetFrom(
+      [](const std::string&) {
+        return "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + std::string(9 << 20, 'x');  // to EOF
+      },
+      Deadline(std::chrono::seconds(20)));
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
 }
 
 TEST(HttpClientTest, HeaderOverTheLimitIsRefused) {
-  FakeHttpServer server([](const std::string&) {
-    return "HTTP/1.1 200 OK\r\nX-Padding: " + std::string(100 << 10, 'a') + "\r\nContent-Length: 0\r\n\r\n";
-  });
-  ASSERT_TRUE(server.listening());
-  absl::StatusOr<HttpResponse> response = HttpClient(server.url(), "", ShortDeadline()).Get("/health");
-  ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted) << response.status();
-  EXPECT_NE(response.status().message().find("response header larger than"), absl::string_view::npos);
+  absl::Status status = GetFrom(
+      [](const std::string&) {
+        return "HTTP/1.1 200 OK\r\nX-Padding: " + std::string(100 << 10, 'a') + "\r\nContent-Length: 0\r\n\r\n";
+      },
+      ShortDeadline(), "/health");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_NE(status.message().find("response header larger than"), absl::string_view::npos);
 }
 
 TEST(HttpClientTest, DefaultLimitsAreBounded) {
