@@ -283,19 +283,40 @@ struct TlsExchange {
   std::string response;
 };
 
+// An OpenSSL client connection (no certificate checks: the tests compare the certificate).
+class TlsClient {
+ public:
+  explicit TlsClient(uint16_t port)
+      : tcp_(port), ctx_(SSL_CTX_new(TLS_client_method()), SSL_CTX_free), ssl_(SSL_new(ctx_.get()), SSL_free) {
+    SSL_set_fd(ssl_.get(), tcp_.fd());
+    connected_ = SSL_connect(ssl_.get()) == 1;
+  }
+  bool connected() const { return connected_; }
+  SSL* ssl() const { return ssl_.get(); }
+  void Send(const std::string& bytes) { SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size())); }
+  // Closing then sends a TCP reset instead of a FIN.
+  void ResetOnClose() {
+    linger reset{.l_onoff = 1, .l_linger = 0};
+    ::setsockopt(tcp_.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }
+
+ private:
+  Client tcp_;
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_;
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl_;
+  bool connected_ = false;
+};
+
 TlsExchange HttpsExchange(uint16_t port, const std::string& request) {
   TlsExchange result;
-  Client tcp(port);
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
-  SSL_set_fd(ssl.get(), tcp.fd());
-  if (SSL_connect(ssl.get()) != 1) return result;
+  TlsClient client(port);
+  if (!client.connected()) return result;
   result.handshake = true;
-  result.server_certificate.reset(SSL_get1_peer_certificate(ssl.get()));
-  SSL_write(ssl.get(), request.data(), static_cast<int>(request.size()));
+  result.server_certificate.reset(SSL_get1_peer_certificate(client.ssl()));
+  client.Send(request);
   char chunk[4096];
   int n;
-  while ((n = SSL_read(ssl.get(), chunk, sizeof chunk)) > 0) result.response.append(chunk, static_cast<size_t>(n));
+  while ((n = SSL_read(client.ssl(), chunk, sizeof chunk)) > 0) result.response.append(chunk, static_cast<size_t>(n));
   return result;
 }
 
@@ -342,29 +363,19 @@ TEST(HttpLayerWithTestHandler, AClientResettingAnHttpsStreamLeavesTheServerServi
     write_failed.set_value();
   });
   {
-    Client tcp(server.port());
-    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
-    SSL_set_fd(ssl.get(), tcp.fd());
-    ASSERT_EQ(SSL_connect(ssl.get()), 1);
-    const std::string request = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
-    SSL_write(ssl.get(), request.data(), static_cast<int>(request.size()));
+    TlsClient client(server.port());
+    ASSERT_TRUE(client.connected());
+    client.Send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
     char chunk[256];
-    ASSERT_GT(SSL_read(ssl.get(), chunk, sizeof chunk), 0);  // the stream has begun
-    linger reset{.l_onoff = 1, .l_linger = 0};
-    ::setsockopt(tcp.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-  }  // closed with a reset
+    ASSERT_GT(SSL_read(client.ssl(), chunk, sizeof chunk), 0);  // the stream has begun
+    client.ResetOnClose();
+  }
   ASSERT_EQ(write_failed.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
   {  // a reset in the middle of a request body: nothing is answered, nothing is written
-    Client tcp(server.port());
-    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
-    SSL_set_fd(ssl.get(), tcp.fd());
-    ASSERT_EQ(SSL_connect(ssl.get()), 1);
-    const std::string partial = "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nonly part";
-    SSL_write(ssl.get(), partial.data(), static_cast<int>(partial.size()));
-    linger reset{.l_onoff = 1, .l_linger = 0};
-    ::setsockopt(tcp.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    TlsClient client(server.port());
+    ASSERT_TRUE(client.connected());
+    client.Send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nonly part");
+    client.ResetOnClose();
   }
   // Whatever path a write after a reset takes, it is an error, never the end of the process.
   struct sigaction pipe_action = {};
