@@ -5,13 +5,13 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "lib/common/hex.h"
+#include "lib/common/read_file.h"
 #include "tools/cai/evidence_check.h"
 #include "tools/cai/service_check.h"
 #include "tools/cai/verify_report.h"
@@ -96,23 +96,6 @@ bool Parse(const std::vector<std::string>& args, Args& out, std::string& error) 
   return true;
 }
 
-std::optional<std::string> ReadFile(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read " + path;
-    return std::nullopt;
-  }
-  std::string data;
-  data.resize(kMaxInputFile + 1);
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
-  data.resize(static_cast<size_t>(in.gcount()));
-  if (data.size() > kMaxInputFile) {
-    error = path + " is larger than 4 MiB";
-    return std::nullopt;
-  }
-  return data;
-}
-
 int Print(const VerifyReport& report, const Args& args) {
   std::fputs(RenderReport(report, absl::StrCat("cai verify ", args.command, " ", args.target), args.json).c_str(),
              stdout);
@@ -120,19 +103,19 @@ int Print(const VerifyReport& report, const Args& args) {
 }
 
 // A file that cannot be read is a usage error (2), not a failed check.
-int InputError(const std::string& error) {
-  std::fprintf(stderr, "cai verify: %s\n", error.c_str());
+int InputError(const absl::Status& error) {
+  std::fprintf(stderr, "cai verify: %s\n", std::string(error.message()).c_str());
   return 2;
 }
 
 int VerifyQuote(const Args& args) {
-  std::string error;
-  std::optional<std::string> data = ReadFile(args.target, error);
-  if (!data) return InputError(error);
+  absl::StatusOr<std::string> data = ReadFileUpTo(args.target, kMaxInputFile);
+  if (!data.ok()) return InputError(data.status());
   std::optional<std::string> collateral;
   if (!args.collateral_file.empty()) {
-    collateral = ReadFile(args.collateral_file, error);
-    if (!collateral) return InputError(error);
+    absl::StatusOr<std::string> read = ReadFileUpTo(args.collateral_file, kMaxInputFile);
+    if (!read.ok()) return InputError(read.status());
+    collateral = *std::move(read);
   }
   TdxVerifyOptions options;
   options.now = args.now.value_or(static_cast<int64_t>(std::time(nullptr)));
@@ -141,14 +124,13 @@ int VerifyQuote(const Args& args) {
 }
 
 int VerifyGpu(const Args& args) {
-  std::string error;
-  std::optional<std::string> data = ReadFile(args.target, error);
-  if (!data) return InputError(error);
+  absl::StatusOr<std::string> data = ReadFileUpTo(args.target, kMaxInputFile);
+  if (!data.ok()) return InputError(data.status());
   GpuVerifyOptions options;
   options.now = static_cast<int64_t>(std::time(nullptr));
   if (!args.nonce_hex.empty()) {
     absl::StatusOr<std::vector<uint8_t>> nonce = HexDecodeExact(args.nonce_hex, 32);
-    if (!nonce.ok()) return InputError("--nonce must be 64 hex digits");
+    if (!nonce.ok()) return InputError(absl::InvalidArgumentError("--nonce must be 64 hex digits"));
     std::array<uint8_t, 32> n{};
     std::copy(nonce->begin(), nonce->end(), n.begin());
     options.expected_nonce = n;

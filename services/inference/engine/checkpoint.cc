@@ -4,31 +4,18 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "lib/common/read_file.h"
 
 namespace cai::inference {
 namespace {
 
 constexpr size_t kMaxIndexBytes = 64 << 20;
-
-absl::StatusOr<std::string> ReadSmallFile(const std::filesystem::path& path, size_t limit) {
-  std::error_code ec;
-  uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) return absl::NotFoundError(absl::StrCat("cannot read ", path.string(), ": ", ec.message()));
-  if (size > limit) return absl::InvalidArgumentError(absl::StrCat(path.string(), " is above ", limit, " bytes"));
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  return buffer.str();
-}
 
 // Shard names come from a file we did not write: keep them inside the model directory.
 bool IsPlainFileName(const std::string& name) {
@@ -73,7 +60,7 @@ absl::StatusOr<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& 
   std::vector<std::pair<std::string, std::string>> weight_map;  // tensor -> shard
   std::filesystem::path index_path = root / "model.safetensors.index.json";
   if (std::filesystem::exists(index_path)) {
-    absl::StatusOr<std::string> text = ReadSmallFile(index_path, kMaxIndexBytes);
+    absl::StatusOr<std::string> text = ReadFileUpTo(index_path.string(), kMaxIndexBytes);
     if (!text.ok()) return text.status();
     absl::StatusOr<SafetensorsIndex> index = ParseSafetensorsIndex(*text);
     if (!index.ok()) {

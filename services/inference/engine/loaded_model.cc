@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "lib/common/log.h"
+#include "lib/common/read_file.h"
 #include "services/inference/engine/checkpoint.h"
 
 namespace cai::inference {
@@ -18,14 +17,9 @@ constexpr size_t kMaxConfigBytes = 4 << 20;
 absl::StatusOr<std::optional<std::string>> ReadOptionalFile(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::optional<std::string>();
-  uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) return absl::NotFoundError(absl::StrCat("cannot read ", path.string(), ": ", ec.message()));
-  if (size > kMaxConfigBytes) return absl::InvalidArgumentError(absl::StrCat(path.string(), " is too large"));
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  return std::optional<std::string>(buffer.str());
+  absl::StatusOr<std::string> text = ReadFileUpTo(path.string(), kMaxConfigBytes);
+  if (!text.ok()) return text.status();
+  return std::optional<std::string>(*std::move(text));
 }
 
 absl::Status WithPath(const absl::Status& status, const std::filesystem::path& path) {
