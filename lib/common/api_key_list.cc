@@ -1,10 +1,11 @@
 #include "lib/common/api_key_list.h"
 
 #include <algorithm>
-#include <fstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "lib/common/read_file.h"
 #include "lib/common/status_macros.h"
 
 namespace cai {
@@ -19,80 +20,88 @@ std::string_view Trimmed(std::string_view text) {
 // unchanged through clients and proxies.
 bool IsBearerByte(char c) { return c > ' ' && c < 0x7f; }
 
-// Splits `text` at `separator`; the last piece runs to the end (so "a," gives "a" and "").
-template <typename Visit>
-absl::Status ForEachPiece(std::string_view text, char separator, Visit visit) {
-  for (size_t number = 1;; ++number) {
-    const size_t end = std::min(text.find(separator), text.size());
-    if (absl::Status status = visit(text.substr(0, end), number); !status.ok()) return status;
-    if (end == text.size()) return absl::OkStatus();
-    text.remove_prefix(end + 1);
-  }
-}
+// Collects keys with the checks every source shares, naming where a refused key stands.
+class KeyCollector {
+ public:
+  explicit KeyCollector(size_t max_keys) : max_keys_(max_keys) {}
 
-absl::StatusOr<std::string> ReadKeyFile(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read API keys file ", file));
-  // Read in chunks up to one byte past the limit: that tells "at the limit" from "over it"
-  // without trusting a size that a FIFO or a /proc file would not report.
-  std::string text;
-  char chunk[1 << 16];
-  while (text.size() <= kMaxApiKeyFileBytes && in.read(chunk, sizeof chunk).gcount() > 0) {
-    text.append(chunk, static_cast<size_t>(in.gcount()));
+  // One key per line; a byte-order mark at the start is skipped, '#' starts a comment line. A file
+  // that holds no key is refused: the operator meant to require keys.
+  absl::Status AddFile(std::string_view text) {
+    constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+    if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
+    const size_t before = keys_.size();
+    size_t number = 0;
+    for (absl::string_view line : absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')) {
+      ++number;
+      if (Trimmed({line.data(), line.size()}).starts_with('#')) continue;
+      CAI_RETURN_IF_ERROR(Add({line.data(), line.size()}, absl::StrCat("on line ", number, " of the file")));
+    }
+    if (keys_.size() == before) return absl::InvalidArgumentError("the API keys file holds no key");
+    return absl::OkStatus();
   }
-  // A directory opens like a file and then fails its first read: an empty list would leave the
-  // edge open to everyone, so a read that failed is an error, not the end of the keys.
-  if (in.bad()) return absl::NotFoundError(absl::StrCat("cannot read API keys file ", file));
-  if (text.size() > kMaxApiKeyFileBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("API keys file ", file, " is larger than ", kMaxApiKeyFileBytes >> 20, " MiB"));
+
+  absl::Status AddCsv(std::string_view csv) {
+    size_t number = 0;
+    for (absl::string_view piece : absl::StrSplit(absl::string_view(csv.data(), csv.size()), ',')) {
+      const std::string where = absl::StrCat("at position ", ++number, " of CAI_API_KEYS");
+      CAI_RETURN_IF_ERROR(Add({piece.data(), piece.size()}, where));
+    }
+    return absl::OkStatus();
   }
-  return text;
-}
 
-}  // namespace
+  std::vector<std::string> Take() { return std::move(keys_); }
 
-absl::StatusOr<std::vector<std::string>> ParseApiKeyList(std::optional<std::string_view> file_text,
-                                                         std::string_view csv, size_t max_keys) {
-  std::vector<std::string> keys;
-  auto add = [&](std::string_view text, const std::string& where) {
+ private:
+  absl::Status Add(std::string_view text, const std::string& where) {
     const std::string_view key = Trimmed(text);
     if (key.empty()) return absl::OkStatus();
-    if (keys.size() >= max_keys) return absl::ResourceExhaustedError(absl::StrCat("more than ", max_keys, " API keys"));
+    if (keys_.size() >= max_keys_) {
+      return absl::ResourceExhaustedError(absl::StrCat("more than ", max_keys_, " API keys"));
+    }
     if (key.size() > kMaxApiKeyBytes) {
-      return absl::InvalidArgumentError(absl::StrCat("the API key ", where, " is longer than ", kMaxApiKeyBytes, " bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the API key ", where, " is longer than ", kMaxApiKeyBytes, " bytes"));
     }
     if (!std::all_of(key.begin(), key.end(), IsBearerByte)) {
       return absl::InvalidArgumentError(absl::StrCat("the API key ", where,
                                                      " has a space, control or non-ASCII byte, which a bearer token "
                                                      "cannot carry"));
     }
-    keys.emplace_back(key);
+    keys_.emplace_back(key);
     return absl::OkStatus();
-  };
-  if (file_text.has_value()) {
-    constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
-    if (file_text->starts_with(kByteOrderMark)) file_text->remove_prefix(kByteOrderMark.size());
-    CAI_RETURN_IF_ERROR(ForEachPiece(*file_text, '\n', [&](std::string_view line, size_t number) {
-      if (Trimmed(line).starts_with('#')) return absl::OkStatus();
-      return add(line, absl::StrCat("on line ", number, " of the file"));
-    }));
-    if (keys.empty()) return absl::InvalidArgumentError("the API keys file holds no key");
   }
-  CAI_RETURN_IF_ERROR(ForEachPiece(csv, ',', [&](std::string_view piece, size_t number) {
-    return add(piece, absl::StrCat("at position ", number, " of CAI_API_KEYS"));
-  }));
-  return keys;
+
+  const size_t max_keys_;
+  std::vector<std::string> keys_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ParseApiKeyList(std::optional<std::string_view> file_text,
+                                                         std::string_view csv, size_t max_keys) {
+  KeyCollector keys(max_keys);
+  if (file_text.has_value()) CAI_RETURN_IF_ERROR(keys.AddFile(*file_text));
+  CAI_RETURN_IF_ERROR(keys.AddCsv(csv));
+  return keys.Take();
 }
 
 absl::StatusOr<std::vector<std::string>> ReadApiKeyList(const std::string& file, std::string_view csv,
                                                         size_t max_keys) {
-  if (file.empty()) return ParseApiKeyList(std::nullopt, csv, max_keys);
-  absl::StatusOr<std::string> text = ReadKeyFile(file);
-  if (!text.ok()) return text.status();
-  absl::StatusOr<std::vector<std::string>> keys = ParseApiKeyList(*text, csv, max_keys);
-  if (!keys.ok()) return absl::Status(keys.status().code(), absl::StrCat(file, ": ", keys.status().message()));
-  return keys;
+  KeyCollector keys(max_keys);
+  if (!file.empty()) {
+    // A directory opens like a file and then fails its first read: that is an error too, never an
+    // empty list, which would leave the edge open to everyone.
+    absl::StatusOr<std::string> text = ReadFileUpTo(file, kMaxApiKeyFileBytes);
+    if (!text.ok()) {
+      return absl::Status(text.status().code(), absl::StrCat("API keys file: ", text.status().message()));
+    }
+    if (absl::Status added = keys.AddFile(*text); !added.ok()) {
+      return absl::Status(added.code(), absl::StrCat(file, ": ", added.message()));  // only the file's errors
+    }
+  }
+  CAI_RETURN_IF_ERROR(keys.AddCsv(csv));
+  return keys.Take();
 }
 
 }  // namespace cai

@@ -10,6 +10,8 @@
 
 namespace cai {
 
+// More keys are refused: the edge compares a presented key with every one of them.
+inline constexpr size_t kMaxApiKeys = 10000;
 // Longer keys are refused: no real key is, and the edge hashes whatever a client presents.
 inline constexpr size_t kMaxApiKeyBytes = 512;
 // A key file larger than this is refused before it is read (10,000 keys of 512 bytes fit).

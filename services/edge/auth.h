@@ -6,12 +6,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "lib/common/api_key_list.h"  // kMaxApiKeyBytes, the rules for a key
+#include "lib/common/api_key_list.h"  // kMaxApiKeys, kMaxApiKeyBytes, the rules for a key
 #include "lib/crypto/sha256.h"
 
 namespace cai::edge {
 
-inline constexpr size_t kMaxApiKeys = 10000;
 
 // The token of an "Authorization: Bearer <token>" value (scheme case-insensitive, surrounding
 // spaces trimmed), or nullopt when the value is not a non-empty bearer token.

@@ -127,7 +127,7 @@ fs::path CacheDir() {
 absl::StatusOr<std::string> FirstApiKey(const UpOptions& opt) {
   const char* env = std::getenv("CAI_API_KEYS");
   absl::StatusOr<std::vector<std::string>> keys =
-      ReadApiKeyList(opt.api_keys_file, env != nullptr ? env : "", std::numeric_limits<size_t>::max());
+      ReadApiKeyList(opt.api_keys_file, env != nullptr ? env : "", kMaxApiKeys);
   if (!keys.ok()) return keys.status();
   return keys->empty() ? "" : keys->front();
 }
