@@ -27,13 +27,6 @@ std::vector<uint8_t> QuoteBytes(std::string_view data) {
   return std::vector<uint8_t>(data.begin(), data.end());
 }
 
-// A JSON object when `data` is one, else nullopt (the file is then taken as raw evidence).
-std::optional<json> AsJsonObject(std::string_view data) {
-  json doc = json::parse(data.begin(), data.end(), nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object()) return std::nullopt;
-  return doc;
-}
-
 }  // namespace
 
 VerifyReport CheckQuoteFile(std::string_view quote_file, const std::optional<std::string>& collateral_json,
@@ -42,8 +35,9 @@ VerifyReport CheckQuoteFile(std::string_view quote_file, const std::optional<std
   Checklist& list = report.checklist;
   std::vector<uint8_t> bytes;
   std::string event_log;
-  std::optional<json> doc = AsJsonObject(quote_file);
-  if (doc && doc->contains("quote")) {  // a dstack /GetQuote response
+  // A JSON object holding "quote" is a dstack /GetQuote response; anything else is the quote itself.
+  absl::StatusOr<json> doc = ParseJsonObject(quote_file, "the quote file");
+  if (doc.ok() && doc->contains("quote")) {
     absl::StatusOr<std::string> quote_hex = RequiredString(*doc, "", "quote");
     if (!quote_hex.ok()) {
       list.Fail("quote parses", std::string(quote_hex.status().message()));
@@ -98,8 +92,8 @@ VerifyReport CheckGpuFile(std::string_view evidence_file, const GpuVerifyOptions
   Checklist& list = report.checklist;
   // An attestation report from the edge carries the evidence as the string nvidia_payload.
   std::string evidence(evidence_file);
-  std::optional<json> doc = AsJsonObject(evidence_file);
-  if (doc && doc->contains("nvidia_payload")) {
+  absl::StatusOr<json> doc = ParseJsonObject(evidence_file, "the evidence file");
+  if (doc.ok() && doc->contains("nvidia_payload")) {
     absl::StatusOr<std::string> payload = RequiredString(*doc, "", "nvidia_payload");
     if (!payload.ok()) {
       list.Fail("GPU evidence parses", std::string(payload.status().message()));

@@ -13,18 +13,19 @@ const json* Find(const json& object, const char* key) {
   return it == object.end() || it->is_null() ? nullptr : &*it;
 }
 
+// "parent.key", or "key" when `parent` is empty: how errors name a field.
+std::string FieldName(std::string_view parent, std::string_view key) {
+  std::string name(parent);
+  if (!name.empty()) name += '.';
+  return name.append(key);
+}
+
 absl::Status WrongType(std::string_view parent, std::string_view key, const json& value, const char* wanted) {
   return absl::InvalidArgumentError(
       absl::StrCat("field '", FieldName(parent, key), "' must be ", wanted, " (found ", value.type_name(), ")"));
 }
 
 }  // namespace
-
-std::string FieldName(std::string_view parent, std::string_view key) {
-  std::string name(parent);
-  if (!name.empty()) name += '.';
-  return name.append(key);
-}
 
 absl::StatusOr<std::string> OptionalString(const json& object, std::string_view parent, const char* key) {
   const json* value = Find(object, key);

@@ -12,9 +12,6 @@
 
 namespace cai::cli {
 
-// "parent.key", or "key" when `parent` is empty: how errors name a field.
-std::string FieldName(std::string_view parent, std::string_view key);
-
 // `object[key]` as a string: "" when `object` has no such key (or is not an object) or the value
 // is null; InvalidArgument naming the field when it holds another type.
 absl::StatusOr<std::string> OptionalString(const nlohmann::json& object, std::string_view parent, const char* key);
