@@ -54,14 +54,24 @@ std::string Checklist::Summary() const {
                       counts[static_cast<int>(CheckOutcome::kFail)], " failed");
 }
 
-std::string Checklist::ToJson() const {
+nlohmann::json Checklist::ToJsonValue() const {
   nlohmann::json list = nlohmann::json::array();
   for (const Check& c : checks_) {
     list.push_back({{"name", c.name}, {"outcome", OutcomeName(c.outcome)}, {"detail", c.detail}});
   }
+  return {{"passed", AllPassed()}, {"checks", list}};
+}
+
+std::string Checklist::ToJson() const {
   // Invalid UTF-8 (from the input under verification) becomes U+FFFD instead of a dump() throw.
-  return nlohmann::json{{"passed", AllPassed()}, {"checks", list}}.dump(2, ' ', false,
-                                                                       nlohmann::json::error_handler_t::replace);
+  return ToJsonValue().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+const Check* Checklist::Find(std::string_view name) const {
+  for (const Check& c : checks_) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
 }
 
 }  // namespace cai::cli

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace cai::cli {
 
@@ -34,7 +37,10 @@ class Checklist {
   const std::vector<Check>& checks() const { return checks_; }
   std::string ToText() const;     // "  [pass] name: detail" lines, Printable
   std::string Summary() const;    // "44 passed, 13 not performed, 0 failed"
-  std::string ToJson() const;     // invalid UTF-8 replaced by U+FFFD
+  nlohmann::json ToJsonValue() const;  // {"passed", "checks": [{name, outcome, detail}]}
+  std::string ToJson() const;          // ToJsonValue as text, invalid UTF-8 replaced by U+FFFD
+  // The first check named `name`, or nullptr.
+  const Check* Find(std::string_view name) const;
 
  private:
   void Add(std::string name, CheckOutcome outcome, std::string detail) {

@@ -7,9 +7,9 @@ namespace cai::cli {
 std::string RenderReport(const VerifyReport& report, const std::string& title, bool as_json) {
   const Checklist& list = report.checklist;
   if (as_json) {
-    nlohmann::json doc = nlohmann::json::parse(list.ToJson());
+    nlohmann::json doc = list.ToJsonValue();
     for (const auto& [key, value] : report.extra.items()) doc[key] = value;
-    // Facts such as GPU driver versions come from the evidence: invalid UTF-8 becomes U+FFFD.
+    // Details and facts (GPU driver versions) come from the evidence: invalid UTF-8 becomes U+FFFD.
     return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
   std::string out = absl::StrCat(Printable(title), "\n", list.ToText());

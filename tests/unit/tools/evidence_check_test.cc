@@ -13,13 +13,6 @@ namespace {
 
 constexpr int64_t kNow = 1750000000;
 
-const Check* Find(const Checklist& list, const std::string& name) {
-  for (const Check& c : list.checks()) {
-    if (c.name == name) return &c;
-  }
-  return nullptr;
-}
-
 // A simulated TDX quote committed as a fuzz seed.
 std::string SimulatedQuote() {
   std::ifstream in(std::string(CAI_SOURCE_DIR) + "/tests/fuzz/corpus/tdx_quote_fuzz/simulated_v4.bin",
@@ -41,7 +34,7 @@ VerifyReport Gpu(const std::string& file) {
 
 TEST(CheckQuoteFileTest, NonStringEventLogFailsItsCheck) {
   VerifyReport report = Quote(R"({"quote":"00","event_log":1})");
-  const Check* log = Find(report.checklist, "event log parses");
+  const Check* log = report.checklist.Find("event log parses");
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->outcome, CheckOutcome::kFail);
   EXPECT_EQ(log->detail, "field 'event_log' must be a string (found number)");
@@ -51,7 +44,7 @@ TEST(CheckQuoteFileTest, NonStringEventLogFailsItsCheck) {
 TEST(CheckQuoteFileTest, NonStringQuoteFailsQuoteParses) {
   for (const char* file : {R"({"quote":5})", R"({"quote":{"hex":"00"}})", R"({"quote":""})"}) {
     VerifyReport report = Quote(file);
-    const Check* quote = Find(report.checklist, "quote parses");
+    const Check* quote = report.checklist.Find("quote parses");
     ASSERT_NE(quote, nullptr) << file;
     EXPECT_EQ(quote->outcome, CheckOutcome::kFail) << file;
     EXPECT_NE(quote->detail.find("field 'quote'"), std::string::npos) << quote->detail;
@@ -73,7 +66,7 @@ TEST(CheckQuoteFileTest, SimulatedQuoteParsesAsBinaryHexAndDstackJson) {
   const std::string hex = HexEncode(binary);
   for (const std::string& file : {binary, "0x" + hex + "\n", R"({"quote":")" + hex + R"("})"}) {
     VerifyReport report = Quote(file);
-    const Check* quote = Find(report.checklist, "quote parses");
+    const Check* quote = report.checklist.Find("quote parses");
     ASSERT_NE(quote, nullptr);
     EXPECT_EQ(quote->outcome, CheckOutcome::kPass) << quote->detail;
     // Simulated evidence does not chain to Intel's root.
@@ -86,7 +79,7 @@ TEST(CheckQuoteFileTest, MalformedCollateralFailsItsCheck) {
   TdxVerifyOptions options;
   options.now = kNow;
   VerifyReport report = CheckQuoteFile(SimulatedQuote(), std::string(R"({"tcb_info":1})"), options);
-  const Check* collateral = Find(report.checklist, "collateral parses");
+  const Check* collateral = report.checklist.Find("collateral parses");
   ASSERT_NE(collateral, nullptr);
   EXPECT_EQ(collateral->outcome, CheckOutcome::kFail);
 }
@@ -95,7 +88,7 @@ TEST(CheckGpuFileTest, NonStringNvidiaPayloadFailsEvidenceParses) {
   for (const char* file : {R"({"nvidia_payload":[1]})", R"({"nvidia_payload":{"nonce":"00"}})",
                            R"({"nvidia_payload":7})"}) {
     VerifyReport report = Gpu(file);
-    const Check* parses = Find(report.checklist, "GPU evidence parses");
+    const Check* parses = report.checklist.Find("GPU evidence parses");
     ASSERT_NE(parses, nullptr) << file;
     EXPECT_EQ(parses->outcome, CheckOutcome::kFail);
     EXPECT_NE(parses->detail.find("field 'nvidia_payload' must be a string"), std::string::npos) << parses->detail;

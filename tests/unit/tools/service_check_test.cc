@@ -52,16 +52,9 @@ class FakeService {
   std::vector<std::string> paths_;
 };
 
-const Check* Find(const Checklist& list, const std::string& name) {
-  for (const Check& c : list.checks()) {
-    if (c.name == name) return &c;
-  }
-  return nullptr;
-}
-
 // The check `name` exists, failed, and its detail contains `text`.
 void ExpectFailed(const ServiceCheckResult& result, const std::string& name, const std::string& text) {
-  const Check* check = Find(result.checklist, name);
+  const Check* check = result.checklist.Find(name);
   ASSERT_NE(check, nullptr) << name << "\n" << result.checklist.ToText();
   EXPECT_EQ(check->outcome, CheckOutcome::kFail) << name;
   EXPECT_NE(check->detail.find(text), std::string::npos) << check->detail;
@@ -126,7 +119,7 @@ TEST(CheckServiceTest, StalledServiceFailsWithinTheDeadline) {
   HttpClientOptions http;
   http.timeout = std::chrono::milliseconds(300);
   ServiceCheckResult result = CheckService(HttpClient(server.url(), "", http), ServiceCheckOptions());
-  const Check* models = Find(result.checklist, "models are listed");
+  const Check* models = result.checklist.Find("models are listed");
   ASSERT_NE(models, nullptr);
   EXPECT_EQ(models->outcome, CheckOutcome::kFail);
   EXPECT_NE(models->detail.find("no complete response within"), std::string::npos) << models->detail;
