@@ -1,5 +1,6 @@
 #include "tools/cai/http_client.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include <boost/asio/connect.hpp>
@@ -12,7 +13,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -26,48 +29,51 @@ std::string ServiceRootUrl(std::string url) {
   return url;
 }
 
+absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view text) {
+  absl::string_view url(text.data(), text.size());
+  HttpUrl out;
+  out.tls = absl::ConsumePrefix(&url, "https://");
+  if (!out.tls && !absl::ConsumePrefix(&url, "http://")) {
+    return absl::InvalidArgumentError(absl::StrCat("only http:// and https:// URLs are supported: ", url));
+  }
+  const size_t slash = url.find('/');
+  absl::string_view authority = url.substr(0, slash);
+  out.path_prefix = slash == absl::string_view::npos ? "" : std::string(url.substr(slash));
+  while (!out.path_prefix.empty() && out.path_prefix.back() == '/') out.path_prefix.pop_back();
+  absl::string_view host = authority, port;
+  bool has_port = false;
+  if (absl::ConsumePrefix(&host, "[")) {  // an IPv6 literal ("[::1]:8443"): its colons are not the port's
+    const size_t close = host.find(']');
+    if (close == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("unclosed [ in URL: ", url));
+    }
+    absl::string_view rest = host.substr(close + 1);
+    host = host.substr(0, close);
+    has_port = absl::ConsumePrefix(&rest, ":");
+    if (!has_port && !rest.empty()) return absl::InvalidArgumentError(absl::StrCat("text after ] in URL: ", url));
+    port = rest;
+  } else if (const size_t colon = authority.find(':'); colon != absl::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    has_port = true;
+  }
+  int port_number = 0;
+  if (has_port && (!absl::SimpleAtoi(port, &port_number) || port_number < 1 || port_number > 65535 ||
+                   !std::all_of(port.begin(), port.end(), absl::ascii_isdigit))) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port in URL: ", url));
+  }
+  if (host.empty()) return absl::InvalidArgumentError(absl::StrCat("no host in URL: ", url));
+  out.host = std::string(host);
+  out.port = has_port ? std::string(port) : (out.tls ? "443" : "80");
+  return out;
+}
+
 namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
-
-struct ParsedUrl {
-  bool tls = false;
-  std::string host;
-  std::string port;
-  std::string path_prefix;
-};
-
-absl::StatusOr<ParsedUrl> ParseHttpUrl(absl::string_view url) {
-  ParsedUrl out;
-  out.tls = absl::ConsumePrefix(&url, "https://");
-  if (!out.tls && !absl::ConsumePrefix(&url, "http://")) {
-    return absl::InvalidArgumentError(absl::StrCat("only http:// and https:// URLs are supported: ", url));
-  }
-  size_t slash = url.find('/');
-  absl::string_view authority = url.substr(0, slash);
-  out.path_prefix = slash == absl::string_view::npos ? "" : std::string(url.substr(slash));
-  while (!out.path_prefix.empty() && out.path_prefix.back() == '/') out.path_prefix.pop_back();
-  // An IPv6 literal is bracketed ("[::1]:8443"): its colons are not the port's.
-  const size_t bracket = absl::StartsWith(authority, "[") ? authority.find(']') : absl::string_view::npos;
-  const size_t colon = authority.rfind(':');
-  if (bracket != absl::string_view::npos) {
-    out.host = std::string(authority.substr(1, bracket - 1));
-    out.port = bracket + 1 < authority.size() && authority[bracket + 1] == ':'
-                   ? std::string(authority.substr(bracket + 2))
-                   : (out.tls ? "443" : "80");
-  } else if (colon == absl::string_view::npos) {
-    out.host = std::string(authority);
-    out.port = out.tls ? "443" : "80";
-  } else {
-    out.host = std::string(authority.substr(0, colon));
-    out.port = std::string(authority.substr(colon + 1));
-  }
-  if (out.host.empty()) return absl::InvalidArgumentError(absl::StrCat("no host in URL: ", url));
-  return out;
-}
 
 // Runs the asynchronous operation `start` begins on `io` to completion and returns its error.
 template <class Start>
@@ -139,7 +145,7 @@ absl::StatusOr<HttpResponse> HttpClient::Post(const std::string& path, const std
 
 absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const std::string& target,
                                               const std::string& body) const {
-  absl::StatusOr<ParsedUrl> url = ParseHttpUrl(base_url_);
+  absl::StatusOr<HttpUrl> url = ParseHttpUrl(base_url_);
   if (!url.ok()) return url.status();
   const std::string what = absl::StrCat(method, " ", base_url_, target);
   try {

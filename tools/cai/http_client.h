@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
@@ -27,6 +28,15 @@ struct HttpClientOptions {
   // reached by address: `cai up` checking the edge it started on loopback.
   bool insecure_skip_tls_host_check = false;
 };
+
+// "http[s]://host[:port][/prefix]", the host a name, an IPv4 address or a bracketed IPv6 one.
+struct HttpUrl {
+  bool tls = false;
+  std::string host;         // without brackets
+  std::string port;         // 80 or 443 when the URL names none
+  std::string path_prefix;  // without trailing slashes
+};
+absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url);
 
 // The service's root URL from what a user pastes: trailing slashes dropped, and a trailing "/v1"
 // too, since clients are configured with ".../v1" (the base_url `cai up` prints) while the edge's

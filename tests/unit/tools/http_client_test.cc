@@ -104,6 +104,61 @@ TEST(HttpClientTest, HeaderOverTheLimitIsRefused) {
   EXPECT_NE(status.message().find("response header larger than"), absl::string_view::npos);
 }
 
+// Limits other than Beast's own defaults (8 MiB of body, 8 KiB of header), so these fail unless
+// the client applies the options it was given.
+TEST(HttpClientTest, TheConfiguredLimitsAreTheOnesApplied) {
+  HttpClientOptions small = ShortDeadline();
+  small.max_body_bytes = 1024;
+  absl::Status body = GetFrom([](const std::string&) { return FakeHttpServer::Response(200, std::string(2048, 'b')); },
+                              small);
+  EXPECT_EQ(body.code(), absl::StatusCode::kResourceExhausted) << body;
+  EXPECT_NE(body.message().find("response body larger than 1024 bytes"), absl::string_view::npos) << body;
+  // A 16 KiB header is within the 64 KiB default and must be read.
+  absl::Status header = GetFrom(
+      [](const std::string&) {
+        return "HTTP/1.1 200 OK\r\nX-Padding: " + std::string(16 << 10, 'a') + "\r\nContent-Length: 0\r\n\r\n";
+      },
+      ShortDeadline());
+  EXPECT_TRUE(header.ok()) << header;
+}
+
+TEST(ParseHttpUrl, ReadsSchemeHostPortAndPrefix) {
+  struct Case {
+    const char* url;
+    bool tls;
+    const char* host;
+    const char* port;
+    const char* prefix;
+  };
+  for (const Case& c : {Case{"http://h", false, "h", "80", ""}, Case{"https://h", true, "h", "443", ""},
+                        Case{"http://10.0.0.1:8000/api/", false, "10.0.0.1", "8000", "/api"},
+                        Case{"https://[::1]:8443", true, "::1", "8443", ""},
+                        Case{"https://[::1]/x", true, "::1", "443", "/x"}}) {
+    absl::StatusOr<HttpUrl> url = ParseHttpUrl(c.url);
+    ASSERT_TRUE(url.ok()) << c.url << ": " << url.status();
+    EXPECT_EQ(url->tls, c.tls) << c.url;
+    EXPECT_EQ(url->host, c.host) << c.url;
+    EXPECT_EQ(url->port, c.port) << c.url;
+    EXPECT_EQ(url->path_prefix, c.prefix) << c.url;
+  }
+}
+
+TEST(ParseHttpUrl, RefusesEachDefectNamingIt) {
+  struct Case {
+    const char* url;
+    const char* why;
+  };
+  for (const Case& c : {Case{"ftp://h", "only http:// and https://"}, Case{"h:80", "only http:// and https://"},
+                        Case{"http://", "no host"}, Case{"http://:80", "no host"}, Case{"http://[::1", "unclosed ["},
+                        Case{"http://[::1]x", "text after ]"}, Case{"http://h:", "bad port"},
+                        Case{"http://h:0", "bad port"}, Case{"http://h:65536", "bad port"},
+                        Case{"http://h:+80", "bad port"}, Case{"http://h:8o", "bad port"}}) {
+    absl::StatusOr<HttpUrl> url = ParseHttpUrl(c.url);
+    ASSERT_FALSE(url.ok()) << c.url;
+    EXPECT_NE(url.status().message().find(c.why), absl::string_view::npos) << c.url << ": " << url.status();
+  }
+}
+
 TEST(HttpClientTest, DefaultLimitsAreBounded) {
   HttpClientOptions defaults;
   EXPECT_EQ(defaults.timeout, std::chrono::seconds(30));
