@@ -54,9 +54,12 @@ class FdStream {
     TlsCall([this] { return SSL_accept(ssl_); }, ec);
     return !ec;
   }
-  // Ends TLS with a close_notify, so the client can tell the end from a truncation. Best effort.
+  // Ends TLS with a close_notify, so the client can tell the end from a truncation. Best effort,
+  // and once.
   void CloseNotify() {
-    if (ssl_ != nullptr && SSL_is_init_finished(ssl_)) SSL_shutdown(ssl_);
+    if (ssl_ == nullptr || notified_ || !SSL_is_init_finished(ssl_)) return;
+    notified_ = true;
+    SSL_shutdown(ssl_);
   }
 
   void set_deadline(Clock::time_point deadline) { deadline_ = deadline; }
@@ -211,6 +214,7 @@ class FdStream {
   int fd_;
   const std::atomic<bool>& stopping_;
   SSL* ssl_;  // nullptr: plain text
+  bool notified_ = false;
   Clock::time_point deadline_ = Clock::now();
   bool abort_on_stop_ = false;
 };
@@ -350,29 +354,15 @@ bool ClientWentAway(const beast::error_code& ec) {
 // Refused connections kept draining at once; beyond, a flood's connections are closed outright.
 constexpr size_t kMaxLingeringRefusals = 1024;
 
-// Answers with an error and ends the response (writes shut down); the caller closes.
-void Refuse(FdStream& stream, unsigned version, int status, std::string type, std::string message) {
+// Answers with an error that ends the connection. The caller hands the socket to a
+// LingeringCloser: closing it while the client still sends would reset it, and the client could
+// lose the error it has not read yet. True, for Serve's "close it lingering".
+bool Refuse(FdStream& stream, unsigned version, int status, std::string type, std::string message) {
   std::atomic<bool> never{false};
   BeastResponseWriter writer(stream, version, /*keep_alive=*/false, std::chrono::seconds(5), never);
   writer.Send(status, "application/json", ErrorBody(status, std::move(type), std::move(message)), {});
   stream.CloseNotify();
-  ::shutdown(stream.fd(), SHUT_WR);
-}
-
-// Refuse, then drain the client's input for up to a second before the caller closes: closing with
-// unread input sends a reset, which can make the client lose the error it has not read yet.
-void RefuseAndClose(FdStream& stream, unsigned version, int status, std::string type, std::string message) {
-  Refuse(stream, version, status, std::move(type), std::move(message));
-  char sink[16384];
-  size_t drained = 0;
-  auto deadline = Clock::now() + std::chrono::seconds(1);
-  while (drained < (8u << 20) && Clock::now() < deadline) {
-    pollfd p{.fd = stream.fd(), .events = POLLIN, .revents = 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    ssize_t n = ::recv(stream.fd(), sink, sizeof(sink), MSG_DONTWAIT);
-    if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) break;
-    if (n > 0) drained += static_cast<size_t>(n);
-  }
+  return true;
 }
 
 }  // namespace
@@ -429,10 +419,14 @@ void HttpServer::Stop() { stopping_ = true; }
 void HttpServer::Run() {
   std::set<int> open_fds;  // guarded by mutex_, for the forced close after the drain timeout
   auto serve = [this, &open_fds](int fd) {
-    Serve(fd);
+    const bool refused = Serve(fd);
     std::lock_guard lock(mutex_);
     open_fds.erase(fd);
-    ::close(fd);
+    if (refused) {
+      refused_.Close(fd);
+    } else {
+      ::close(fd);
+    }
     --connections_;
     drained_.notify_all();
   };
@@ -457,7 +451,7 @@ void HttpServer::Run() {
       }
       FdStream stream(fd, stopping_);
       Refuse(stream, 11, 503, "server_busy", "Too many connections; retry later.");
-      refused_.Close(fd);  // drained and closed by its own thread: the next accept goes on now
+      refused_.Close(fd);  // drained and closed by the closer's thread: the next accept goes on now
       continue;
     }
     ++connections_;
@@ -476,20 +470,20 @@ void HttpServer::Run() {
   }
 }
 
-void HttpServer::Serve(int fd) {
+bool HttpServer::Serve(int fd) {
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(nullptr, SSL_free);
   if (options_.tls != nullptr) {
     ssl.reset(SSL_new(options_.tls->get()));
     // SSL_read and SSL_write do their own socket calls: they must not block past the deadline.
-    if (ssl == nullptr || SSL_set_fd(ssl.get(), fd) != 1) return;
-    if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) return;
+    if (ssl == nullptr || SSL_set_fd(ssl.get(), fd) != 1) return false;
+    if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) return false;
   }
   FdStream stream(fd, stopping_, ssl.get());
   if (ssl != nullptr) {
     beast::error_code ec;
     stream.set_deadline(Clock::now() + options_.request_timeout);
     stream.set_abort_on_stop(true);
-    if (!stream.Handshake(ec)) return;  // not TLS, or a client that gave up: nothing to answer
+    if (!stream.Handshake(ec)) return false;  // not TLS, or a client that gave up: nothing to answer
   }
   struct CloseNotifyOnReturn {
     FdStream& stream;
@@ -508,34 +502,34 @@ void HttpServer::Serve(int fd) {
     http::read_header(stream, buffer, parser, ec);
     stream.set_abort_on_stop(false);
     if (ec == http::error::header_limit) {
-      return RefuseAndClose(stream, 11, 431, "invalid_request_error", "Request headers too large.");
+      return Refuse(stream, 11, 431, "invalid_request_error", "Request headers too large.");
     }
     if (ec == http::error::body_limit) {
-      return RefuseAndClose(stream, 11, 413, "invalid_request_error",
+      return Refuse(stream, 11, 413, "invalid_request_error",
                             absl::StrCat("Request body larger than ", options_.max_body_bytes, " bytes."));
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
         ec == net::error::operation_aborted || ClientWentAway(ec)) {
-      return;  // nothing to answer, or no one to answer to
+      return false;  // nothing to answer, or no one to answer to
     }
-    if (ec) return RefuseAndClose(stream, 11, 400, "invalid_request_error", "Malformed HTTP request.");
+    if (ec) return Refuse(stream, 11, 400, "invalid_request_error", "Malformed HTTP request.");
 
     const auto& header = parser.get();
     if (beast::iequals(header[http::field::expect], "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       net::write(stream, net::const_buffer(kContinue.data(), kContinue.size()), ec);
-      if (ec) return;
+      if (ec) return false;
     }
     http::read(stream, buffer, parser, ec);
     if (ec == http::error::body_limit) {
-      return RefuseAndClose(stream, header.version(), 413, "invalid_request_error",
+      return Refuse(stream, header.version(), 413, "invalid_request_error",
                             absl::StrCat("Request body larger than ", options_.max_body_bytes, " bytes."));
     }
     if (ec == beast::error::timeout) {
-      return RefuseAndClose(stream, header.version(), 408, "invalid_request_error", "Request timed out.");
+      return Refuse(stream, header.version(), 408, "invalid_request_error", "Request timed out.");
     }
-    if (ec == net::error::eof || ec == http::error::partial_message || ClientWentAway(ec)) return;
-    if (ec) return RefuseAndClose(stream, header.version(), 400, "invalid_request_error", "Malformed HTTP request.");
+    if (ec == net::error::eof || ec == http::error::partial_message || ClientWentAway(ec)) return false;
+    if (ec) return Refuse(stream, header.version(), 400, "invalid_request_error", "Malformed HTTP request.");
 
     http::request<http::string_body> message = parser.release();
     std::string_view target(message.target().data(), message.target().size());
@@ -554,7 +548,7 @@ void HttpServer::Serve(int fd) {
     if (!writer.responded()) {
       writer.Send(500, "application/json", ErrorBody(500, "server_error", "The handler did not answer."), {});
     }
-    if (!writer.reusable()) return;
+    if (!writer.reusable()) return false;
   }
 }
 

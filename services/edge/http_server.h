@@ -81,7 +81,8 @@ class HttpServer {
   void Stop();                // thread-safe, idempotent
 
  private:
-  void Serve(int fd);
+  // One connection's requests; true when it ended in a refusal (close it lingering).
+  bool Serve(int fd);
 
   HttpServerOptions options_;
   HttpHandler handler_;

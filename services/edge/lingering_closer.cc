@@ -32,19 +32,26 @@ LingeringCloser::LingeringCloser(std::chrono::milliseconds linger, size_t max_so
     : linger_(linger), max_sockets_(max_sockets), thread_([this] { Loop(); }) {}
 
 LingeringCloser::~LingeringCloser() {
-  stopping_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
   thread_.join();
 }
 
 void LingeringCloser::Close(int fd) {
   ::shutdown(fd, SHUT_WR);  // the response is complete: the peer reads it, then EOF
-  if (held_.load() >= max_sockets_) {
+  if (held_.fetch_add(1) >= max_sockets_) {  // a flood: no lingering
+    --held_;
     ::close(fd);
     return;
   }
-  ++held_;
-  std::lock_guard lock(mutex_);
-  incoming_.push_back({fd, std::chrono::steady_clock::now() + linger_});
+  {
+    std::lock_guard lock(mutex_);
+    incoming_.push_back({fd, std::chrono::steady_clock::now() + linger_});
+  }
+  wake_.notify_one();
 }
 
 void LingeringCloser::Loop() {
@@ -56,9 +63,12 @@ void LingeringCloser::Loop() {
     sockets.pop_back();
     --held_;
   };
-  while (!stopping_.load()) {
+  while (true) {
     {
-      std::lock_guard lock(mutex_);
+      // With nothing to watch, sleep until a socket comes or the closer stops.
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !sockets.empty() || !incoming_.empty(); });
+      if (stopping_) break;
       sockets.insert(sockets.end(), incoming_.begin(), incoming_.end());
       incoming_.clear();
     }

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <mutex>
 #include <thread>
@@ -21,7 +22,8 @@ class LingeringCloser {
   LingeringCloser(const LingeringCloser&) = delete;
   LingeringCloser& operator=(const LingeringCloser&) = delete;
 
-  // Takes ownership of `fd`. With max_sockets already held (a flood), closes it at once instead.
+  // Takes ownership of `fd` (thread-safe). With max_sockets already held (a flood), closes it at
+  // once instead.
   void Close(int fd);
   size_t held() const { return held_.load(); }
 
@@ -36,8 +38,9 @@ class LingeringCloser {
   const std::chrono::milliseconds linger_;
   const size_t max_sockets_;
   std::atomic<size_t> held_{0};
-  std::atomic<bool> stopping_{false};
   std::mutex mutex_;
+  std::condition_variable wake_;  // a socket came, or the closer stops
+  bool stopping_ = false;          // guarded by mutex_
   std::vector<Socket> incoming_;  // guarded by mutex_; moved to the loop's own list each slice
   std::thread thread_;
 };
