@@ -11,6 +11,7 @@
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
+#include "lib/crypto/openssl_error.h"
 #include "lib/common/random.h"
 
 namespace cai {
@@ -37,11 +38,7 @@ struct ExtFree {
 
 // Appends OpenSSL's most recent error, and clears its queue so it cannot leak into later calls.
 absl::Status OpenSslError(std::string_view what) {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  char buf[256] = "no detail";
-  if (code != 0) ERR_error_string_n(code, buf, sizeof(buf));
-  return absl::InternalError(absl::StrCat(std::string(what), ": ", buf));
+  return absl::InternalError(absl::StrCat(std::string(what), ": ", OpenSslErrorText()));
 }
 
 const char* GroupName(EcCurve curve) { return curve == EcCurve::kP256 ? "prime256v1" : "secp384r1"; }

@@ -4,26 +4,14 @@
 #include <openssl/x509.h>
 
 #include "absl/strings/str_cat.h"
+#include "lib/crypto/openssl_error.h"
 
 namespace cai::edge {
-namespace {
-
-// The newest OpenSSL error as text, and the queue cleared.
-std::string OpenSslError() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown error";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return text;
-}
-
-}  // namespace
 
 absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::Load(const std::string& cert_chain_file,
                                                              const std::string& private_key_file) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (ctx == nullptr) return absl::InternalError(absl::StrCat("TLS: ", OpenSslError()));
+  if (ctx == nullptr) return absl::InternalError(absl::StrCat("TLS: ", OpenSslErrorText()));
   std::shared_ptr<TlsContext> context(new TlsContext(ctx));
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   // Beast's write_some may be handed a partial write; the buffer may move between retries.
@@ -36,13 +24,13 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::Load(const std::string& 
 #endif
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_chain_file.c_str()) != 1) {
     return absl::InvalidArgumentError(
-        absl::StrCat("TLS: cannot use the certificate chain in ", cert_chain_file, ": ", OpenSslError()));
+        absl::StrCat("TLS: cannot use the certificate chain in ", cert_chain_file, ": ", OpenSslErrorText()));
   }
   const bool key_loaded = SSL_CTX_use_PrivateKey_file(ctx, private_key_file.c_str(), SSL_FILETYPE_PEM) == 1;
   const bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
   if (!key_loaded && !mismatch) {
     return absl::InvalidArgumentError(
-        absl::StrCat("TLS: cannot use the private key in ", private_key_file, ": ", OpenSslError()));
+        absl::StrCat("TLS: cannot use the private key in ", private_key_file, ": ", OpenSslErrorText()));
   }
   if (!key_loaded || SSL_CTX_check_private_key(ctx) != 1) {
     ERR_clear_error();
