@@ -1,5 +1,6 @@
 #include "lib/attestation/event_log.h"
 
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -23,9 +24,11 @@ absl::StatusOr<uint32_t> U32Field(const json& e, const char* key, uint32_t max) 
   return static_cast<uint32_t>(it->get<uint64_t>());
 }
 
-std::string StringField(const json& e, const char* key) {
+// The string at `key`; nullopt when it is missing or not a string (every field is required).
+std::optional<std::string> StringField(const json& e, const char* key) {
   auto it = e.find(key);
-  return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
+  if (it == e.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
 }
 
 }  // namespace
@@ -46,17 +49,18 @@ absl::StatusOr<std::vector<EventLogEntry>> ParseEventLog(std::string_view text) 
     if (!imr.ok() || !type.ok()) return EntryError(i, std::string((!imr.ok() ? imr.status() : type.status()).message()));
     entry.imr = *imr;
     entry.event_type = *type;
-    absl::StatusOr<std::vector<uint8_t>> digest = HexDecodeExact(StringField(e, "digest"), 48);
+    const std::optional<std::string> digest_hex = StringField(e, "digest");
+    absl::StatusOr<std::vector<uint8_t>> digest = HexDecodeExact(digest_hex.value_or(""), 48);
     if (!digest.ok()) return EntryError(i, "digest is not 48 bytes of hex");
     std::copy(digest->begin(), digest->end(), entry.digest.begin());
-    if (!e.contains("event") || !e["event"].is_string()) return EntryError(i, "event is not a string");
-    entry.event = e["event"].get<std::string>();
+    std::optional<std::string> event = StringField(e, "event");
+    if (!event) return EntryError(i, "event is not a string");
+    entry.event = std::move(*event);
     // dstack always writes event_payload ("" when empty; its TdxEvent has no serde default), and a
     // runtime event's digest covers it, so an entry without one is not dstack's.
-    if (!e.contains("event_payload") || !e["event_payload"].is_string()) {
-      return EntryError(i, "event_payload is not a string");
-    }
-    absl::StatusOr<std::vector<uint8_t>> payload = HexDecode(e["event_payload"].get<std::string>());
+    const std::optional<std::string> payload_hex = StringField(e, "event_payload");
+    if (!payload_hex) return EntryError(i, "event_payload is not a string");
+    absl::StatusOr<std::vector<uint8_t>> payload = HexDecode(*payload_hex);
     if (!payload.ok()) return EntryError(i, "event_payload is not hex");
     entry.payload = std::move(*payload);
     entries.push_back(std::move(entry));
