@@ -251,7 +251,7 @@ void EdgeService::Handle(const HttpRequest& request, ResponseWriter& raw_writer)
       case Route::kChat: Completion(openai::Api::kChat, request, writer); break;
       case Route::kCompletions: Completion(openai::Api::kText, request, writer); break;
       case Route::kModels: Models(std::nullopt, writer); break;
-      case Route::kModel: Models(openai::PercentDecode(match.id), writer); break;
+      case Route::kModel: Models(openai::PercentDecode(match.id, openai::PlusSign::kLiteral), writer); break;
       case Route::kSignature: Signature(match.id, request, writer); break;
       case Route::kAttestation: Attestation(request, writer); break;
       case Route::kHealth: Health(writer); break;

@@ -6,12 +6,12 @@
 
 namespace cai::openai {
 
-std::string PercentDecode(std::string_view text) {
+std::string PercentDecode(std::string_view text, PlusSign plus) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (c == '+') {
+    if (c == '+' && plus == PlusSign::kSpace) {
       out.push_back(' ');
     } else if (c == '%' && i + 2 < text.size() && HexDigitValue(text[i + 1]) >= 0 && HexDigitValue(text[i + 2]) >= 0) {
       out.push_back(static_cast<char>(HexDigitValue(text[i + 1]) * 16 + HexDigitValue(text[i + 2])));

@@ -15,6 +15,9 @@ QueryParams ParseQuery(std::string_view query);
 // The value of `name`, or "" when absent.
 std::string QueryValue(const QueryParams& params, std::string_view name);
 
-std::string PercentDecode(std::string_view text);
+// %XX escapes decoded (a bad one stays literal). '+' is a space in a query string (form encoding)
+// but itself in a path segment.
+enum class PlusSign { kSpace, kLiteral };
+std::string PercentDecode(std::string_view text, PlusSign plus = PlusSign::kSpace);
 
 }  // namespace cai::openai

@@ -59,7 +59,7 @@ class ScriptedInference final : public v1::Inference::Service {
 
   grpc::Status ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
                           v1::ListModelsResponse* response) override {
-    for (const char* id : {"m", "other"}) response->add_models()->set_id(id);
+    for (const char* id : {"m", "other", "org/a+b"}) response->add_models()->set_id(id);
     return grpc::Status::OK;
   }
 
@@ -245,6 +245,11 @@ TEST_F(EdgeServiceTest, OneModelIsRetrievedByItsId) {
   CapturingWriter missing = Get("/v1/models/nope", "");
   EXPECT_EQ(missing.status_, 404);
   EXPECT_EQ(Json::parse(missing.body_)["error"]["code"], "model_not_found");
+  // SDKs percent-encode the id; in a path '+' is itself, not a space.
+  EXPECT_EQ(Json::parse(Get("/v1/models/o%74her", "").body_)["id"], "other");
+  CapturingWriter encoded = Get("/v1/models/org%2Fa+b", "");
+  EXPECT_EQ(encoded.status_, 200) << encoded.body_;
+  EXPECT_EQ(Json::parse(encoded.body_)["id"], "org/a+b");
 }
 
 TEST_F(EdgeServiceTest, RequestFieldsReachInference) {

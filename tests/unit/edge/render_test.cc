@@ -131,6 +131,7 @@ TEST(Query, DecodesAndKeepsFirst) {
   EXPECT_EQ(params["flag"], "");
   EXPECT_EQ(params["%zz"], "1");
   EXPECT_EQ(PercentDecode("%4"), "%4");
+  EXPECT_EQ(PercentDecode("a+b%2B", PlusSign::kLiteral), "a+b+");
   EXPECT_EQ(QueryValue(params, "model"), "a b");
   EXPECT_EQ(QueryValue(params, "absent"), "");
 }
