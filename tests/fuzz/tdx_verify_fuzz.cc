@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "lib/attestation/byte_io.h"
 #include "lib/attestation/collateral.h"
 #include "lib/attestation/tdx_quote.h"
 #include "lib/attestation/tdx_verify.h"
@@ -26,23 +27,20 @@ namespace {
 // the real samples' PCK certificates.
 constexpr int64_t kNowWithoutCollateral = 1750329147;
 
-uint32_t Le32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
-         static_cast<uint32_t>(p[3]) << 24;
-}
-
 // Where the quote ends. Any size that does not fit makes the whole input the quote (which the
 // parser then refuses).
 size_t QuoteEnd(std::span<const uint8_t> in) {
-  if (in.size() < cai::kTdxHeaderSize + 6) return in.size();
-  const uint16_t version = static_cast<uint16_t>(in[0] | in[1] << 8);
+  cai::ByteReader r(in);
+  uint16_t version = 0, body_type = 0;
+  uint32_t body_size = cai::kTdReportBody10Size, signature_size = 0;
+  std::span<const uint8_t> skipped;
+  if (!r.ReadU16(&version) || !r.ReadBytes(cai::kTdxHeaderSize - 2, &skipped)) return in.size();
   // v5 has a 6-byte body descriptor {u16 type, u32 size} after the header; v4 a TD 1.0 body.
-  const size_t body_end = version == 5 ? cai::kTdxHeaderSize + 6 + Le32(&in[cai::kTdxHeaderSize + 2])
-                                       : cai::kTdxHeaderSize + cai::kTdReportBody10Size;
-  if (body_end > in.size() || in.size() - body_end < 4) return in.size();
-  const size_t signature_data = Le32(&in[body_end]);
-  if (signature_data > in.size() - body_end - 4) return in.size();
-  size_t end = body_end + 4 + signature_data;
+  if (version == 5 && (!r.ReadU16(&body_type) || !r.ReadU32(&body_size))) return in.size();
+  if (!r.ReadBytes(body_size, &skipped) || !r.ReadU32(&signature_size) || !r.ReadBytes(signature_size, &skipped)) {
+    return in.size();
+  }
+  size_t end = r.offset();
   while (end < in.size() && in[end] == 0) ++end;
   return end;
 }
