@@ -276,6 +276,16 @@ TlsFiles WriteSelfSigned(const std::string& name) {
   return files;
 }
 
+// SmallLimits serving HTTPS with a fresh self-signed certificate (kept in `files`).
+HttpServerOptions HttpsOptions(const std::string& name, TlsFiles& files) {
+  files = WriteSelfSigned(name);
+  absl::StatusOr<std::shared_ptr<TlsContext>> tls = TlsContext::Load(files.cert, files.key);
+  EXPECT_TRUE(tls.ok()) << tls.status();
+  HttpServerOptions options = SmallLimits();
+  options.tls = tls.ok() ? *tls : nullptr;
+  return options;
+}
+
 // One HTTPS exchange through OpenSSL's client: the certificate the server showed, and its answer.
 struct TlsExchange {
   bool handshake = false;
@@ -323,11 +333,9 @@ TlsExchange HttpsExchange(uint16_t port, const std::string& request) {
 // TLS ends in the edge itself, inside the confidential VM: requests and answers go through it
 // whole, the server shows the configured certificate, and a plain-HTTP client gets nothing.
 TEST(HttpLayerWithTestHandler, ServesHttpsWithTheConfiguredCertificate) {
-  const TlsFiles files = WriteSelfSigned("edge_tls");
-  absl::StatusOr<std::shared_ptr<TlsContext>> tls = TlsContext::Load(files.cert, files.key);
-  ASSERT_TRUE(tls.ok()) << tls.status();
-  HttpServerOptions options = SmallLimits();
-  options.tls = *tls;
+  TlsFiles files;
+  HttpServerOptions options = HttpsOptions("edge_tls", files);
+  ASSERT_NE(options.tls, nullptr);
   RunningServer server(options, Echo);
 
   const std::string body(600, 'b');  // over one TLS write's worth of a small record, under the limit
@@ -348,11 +356,9 @@ TEST(HttpLayerWithTestHandler, ServesHttpsWithTheConfiguredCertificate) {
 // fails, and must fail as an error. OpenSSL writes with write(), which raises SIGPIPE, and that
 // signal's default action ends the whole process (here the test binary, in production the edge).
 TEST(HttpLayerWithTestHandler, AClientResettingAnHttpsStreamLeavesTheServerServing) {
-  const TlsFiles files = WriteSelfSigned("edge_tls_reset");
-  absl::StatusOr<std::shared_ptr<TlsContext>> tls = TlsContext::Load(files.cert, files.key);
-  ASSERT_TRUE(tls.ok()) << tls.status();
-  HttpServerOptions options = SmallLimits();
-  options.tls = *tls;
+  TlsFiles files;
+  HttpServerOptions options = HttpsOptions("edge_tls_reset", files);
+  ASSERT_NE(options.tls, nullptr);
   std::promise<void> write_failed;
   RunningServer server(options, [&write_failed](const HttpRequest& request, ResponseWriter& writer) {
     if (request.path != "/stream") return Echo(request, writer);
@@ -387,12 +393,10 @@ TEST(HttpLayerWithTestHandler, AClientResettingAnHttpsStreamLeavesTheServerServi
 
 // Keep-alive over TLS, and bodies larger than one TLS record (16 KiB) in both directions.
 TEST(HttpLayerWithTestHandler, HttpsKeepsConnectionsAliveAndCarriesLargeBodies) {
-  const TlsFiles files = WriteSelfSigned("edge_tls_large");
-  absl::StatusOr<std::shared_ptr<TlsContext>> tls = TlsContext::Load(files.cert, files.key);
-  ASSERT_TRUE(tls.ok()) << tls.status();
-  HttpServerOptions options = SmallLimits();
+  TlsFiles files;
+  HttpServerOptions options = HttpsOptions("edge_tls_large", files);
+  ASSERT_NE(options.tls, nullptr);
   options.max_body_bytes = 1 << 20;
-  options.tls = *tls;
   RunningServer server(options, Echo);
   const std::string body(200000, 'z');
   const std::string post = "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n" + body;
