@@ -39,14 +39,19 @@ def cache_dir() -> pathlib.Path:
     return pathlib.Path(os.environ.get("CAI_CACHE_DIR", str(bin_dir().parent / "cache")))
 
 
+def cai_env():
+    """The environment `cai up` runs in here: the demo model written once per build tree (not into
+    $HOME), and API keys from the file a test names only, never from the caller's CAI_API_KEYS."""
+    env = dict(os.environ, CAI_CACHE_DIR=str(cache_dir()))
+    env.pop("CAI_API_KEYS", None)
+    return env
+
+
 def start_stack(workdir: pathlib.Path, extra_args=()):
     keys = workdir / "api-keys"
     keys.write_text(f"# test keys\n{API_KEY}\n")
     ready_file = workdir / "ready.json"
-    env = dict(os.environ)
-    # The demo model is written once per build tree, not into $HOME.
-    env["CAI_CACHE_DIR"] = str(cache_dir())
-    env.pop("CAI_API_KEYS", None)
+    env = cai_env()
     log = open(workdir / "cai-up.log", "wb")
     proc = subprocess.Popen(
         [str(bin_dir() / "cai"), "up", "--port", "0", "--runtime-dir", str(workdir / "run"),

@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from conftest import bin_dir, cache_dir, start_stack, stop_stack
+from conftest import bin_dir, cache_dir, cai_env, start_stack, stop_stack
 
 
 def alive(pid):
@@ -80,9 +80,7 @@ def test_up_refuses_what_would_fail_later_before_starting_anything(keys, ready_f
                 "--api-keys-file", str(workdir / "keys")]
         if ready_file:
             args += ["--ready-file", str(workdir / ready_file)]
-        env = dict(os.environ, CAI_CACHE_DIR=str(cache_dir()))
-        env.pop("CAI_API_KEYS", None)
-        proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=60)
+        proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=cai_env(), timeout=60)
         out = proc.stdout.decode(errors="replace")
         assert proc.returncode == 2, out
         assert reason in out, out
