@@ -20,8 +20,7 @@ std::string Truncated(std::string text) {
 }
 
 // The agent's own words for a failure: {"error": "..."} when it sent that, else the raw body.
-std::string ErrorText(const std::string& body) {
-  nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+std::string ErrorText(const nlohmann::json& json, const std::string& body) {
   if (json.is_object() && json.contains("error")) {
     const nlohmann::json& error = json["error"];
     return Truncated(error.is_string() ? error.get<std::string>() : error.dump());
@@ -44,17 +43,17 @@ absl::StatusOr<std::string> JsonTextField(const nlohmann::json& object, const ch
 
 absl::StatusOr<nlohmann::json> ParseAgentAnswer(std::string_view target_view, int http_status,
                                                 const std::string& body) {
-  const std::string target(target_view);
+  const std::string target(target_view);  // Debian's abseil takes no std::string_view
+  nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (http_status != 200) {
     return absl::UnavailableError(
-        absl::StrCat("dstack agent answered ", target, " with HTTP ", http_status, ": ", ErrorText(body)));
+        absl::StrCat("dstack agent answered ", target, " with HTTP ", http_status, ": ", ErrorText(json, body)));
   }
-  nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!json.is_object()) {
     return absl::UnavailableError(absl::StrCat("dstack agent answered ", target, " with something not a JSON object"));
   }
   if (json.contains("error")) {
-    return absl::UnavailableError(absl::StrCat("dstack agent answered ", target, " with an error: ", ErrorText(body)));
+    return absl::UnavailableError(absl::StrCat("dstack agent answered ", target, " with an error: ", ErrorText(json, body)));
   }
   return json;
 }
