@@ -58,13 +58,9 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir
   if (generation_text->has_value()) {
     absl::StatusOr<GenerationConfig> generation = ParseGenerationConfig(**generation_text);
     if (!generation.ok()) return WithPath(generation.status(), root / "generation_config.json");
-    for (int32_t id : generation->eos_token_ids) {
-      if (id >= loaded->config.vocab_size) {
-        return WithPath(absl::InvalidArgumentError(absl::StrCat("eos_token_id ", id, " is not below config.json's "
-                                                                "vocab_size ", loaded->config.vocab_size)),
-                        root / "generation_config.json");
-      }
-    }
+    const absl::Status below =
+        CheckTokenIdsBelowVocab("eos_token_id", generation->eos_token_ids, loaded->config.vocab_size);
+    if (!below.ok()) return WithPath(below, root / "generation_config.json");
     loaded->generation = *generation;
   }
 

@@ -263,10 +263,10 @@ absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text) {
     if (bos.size() > 1) return Bad("bos_token_id", "must be a single id");
     if (!bos.empty()) c.bos_token_id = bos[0];
     CAI_RETURN_IF_ERROR(ReadTokenIds(obj, "eos_token_id", &c.eos_token_ids));
-    for (int32_t id : c.eos_token_ids) {
-      if (id >= c.vocab_size) return Bad("eos_token_id", absl::StrCat(id, " is not below vocab_size"));
+    for (absl::Status below : {CheckTokenIdsBelowVocab("eos_token_id", c.eos_token_ids, c.vocab_size),
+                               CheckTokenIdsBelowVocab("bos_token_id", bos, c.vocab_size)}) {
+      if (!below.ok()) return absl::InvalidArgumentError(absl::StrCat("config: ", below.message()));
     }
-    if (c.bos_token_id && *c.bos_token_id >= c.vocab_size) return Bad("bos_token_id", "is not below vocab_size");
     return c;
   } catch (const json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("config: ", e.what()));
@@ -312,6 +312,16 @@ absl::StatusOr<TokenizerConfig> ParseTokenizerConfig(std::string_view json_text)
   CAI_RETURN_IF_ERROR(read_token("bos_token", &t.bos_token));
   CAI_RETURN_IF_ERROR(read_token("eos_token", &t.eos_token));
   return t;
+}
+
+absl::Status CheckTokenIdsBelowVocab(std::string_view key, const std::vector<int32_t>& ids, int vocab_size) {
+  for (int32_t id : ids) {
+    if (id >= vocab_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(key), " ", id, " is not below vocab_size ", vocab_size));
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::vector<double> RopeInverseFrequencies(const ModelConfig& config) {

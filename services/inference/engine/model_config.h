@@ -81,6 +81,10 @@ absl::StatusOr<GenerationConfig> ParseGenerationConfig(std::string_view json_tex
 // Any other shape is InvalidArgument naming the key. Other keys are not read.
 absl::StatusOr<TokenizerConfig> ParseTokenizerConfig(std::string_view json_text);
 
+// InvalidArgument "<key> <id> is not below vocab_size <n>" for the first id that is not, the one
+// check for token ids named by config.json and generation_config.json.
+absl::Status CheckTokenIdsBelowVocab(std::string_view key, const std::vector<int32_t>& ids, int vocab_size);
+
 // RoPE inverse frequencies for one head (head_dim / 2 values), with llama3 scaling if configured.
 std::vector<double> RopeInverseFrequencies(const ModelConfig& config);
 

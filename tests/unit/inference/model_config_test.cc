@@ -81,6 +81,7 @@ TEST(ModelConfig, RejectsBadValuesNamingTheKey) {
       {Mutate("head_dim", "7"), "'head_dim' must be even"},
       {Mutate("eos_token_id", "[1, -3]"), "'eos_token_id'"},
       {Mutate("eos_token_id", "999999"), "vocab_size"},
+      {Mutate("bos_token_id", "999999"), "bos_token_id 999999 is not below vocab_size 128256"},
       {Mutate("hidden_act", "\"gelu\""), "'hidden_act'"},
       {Mutate("attention_bias", "true"), "'attention_bias'"},
       {Mutate("sliding_window", "4096"), "'sliding_window'"},
