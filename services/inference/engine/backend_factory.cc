@@ -11,7 +11,6 @@
 #include "services/inference/engine/backends/cuda/cuda_backend.h"
 #include "services/inference/engine/backends/cuda/cuda_status.h"
 #include "services/inference/engine/backends/cuda/cuda_transformer.h"
-#include "services/inference/engine/backends/cuda/kernels.h"
 #endif
 
 namespace cai::inference {
@@ -72,10 +71,10 @@ absl::StatusOr<LoadedBackend> LoadBackend(const ModelConfig& config, std::shared
     cuda_options.kv_cache_fraction = options.gpu_kv_cache_fraction;
     cuda_options.decode_partitions = options.gpu_decode_partitions;
     cuda_options.tensor_core_attention = options.gpu_tensor_core_attention;
+    cuda_options.programmatic_launch = options.gpu_programmatic_launch;
     cuda_options.max_batch_tokens = options.max_batch_tokens;
     cuda_options.max_seqs = options.max_batch_sequences;
     if (options.max_context > 0) cuda_options.max_context = options.max_context;
-    cuda::SetProgrammaticLaunch(options.gpu_programmatic_launch);  // process-wide; before any graph
     absl::StatusOr<std::unique_ptr<cuda::CudaTransformer>> model =
         cuda::CudaTransformer::Load(config, *checkpoint, cuda_options);
     if (!model.ok()) return model.status();

@@ -39,7 +39,7 @@ struct BackendOptions {
   int gpu_decode_partitions = 1;       // split-K decode attention, 1..kMaxGpuDecodePartitions
   bool gpu_tensor_core_attention = true;  // prefill attention on tensor cores where the cache allows
   bool gpu_programmatic_launch = true;    // kernels overlap their launch with the previous kernel's end
-                                          // (process-wide: kernels.h SetProgrammaticLaunch)
+                                          // (CudaEngineOptions::programmatic_launch)
   int max_context = 0;                 // positions per sequence; 0: the model's (the GPU caps it at 8192)
   // The GPU sizes its scratch for these; the CPU's scratch grows as needed.
   int max_batch_tokens = 2048;

@@ -222,6 +222,7 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const
     return absl::InvalidArgumentError("cuda: engine options out of range");
   }
   CAI_RETURN_IF_ERROR(CheckCudaDevice());
+  cuda::SetProgrammaticLaunch(options.programmatic_launch);  // before any graph is captured
   CAI_CUDA_RETURN_IF_ERROR(cudaSetDevice(options.device));
 
   std::unique_ptr<CudaTransformer> model(new CudaTransformer(config, options));

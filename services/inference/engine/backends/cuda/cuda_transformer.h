@@ -39,6 +39,9 @@ struct CudaEngineOptions {
   // Prefill (tiled) attention on tensor cores where TensorCoreAttentionFits the cache (BF16,
   // head_dim 64 or 128); otherwise, or when false, on CUDA cores in F32.
   bool tensor_core_attention = true;
+  // Programmatic dependent launch of a step's kernels (kernels.h SetProgrammaticLaunch), applied when
+  // the engine loads. The switch is process-wide: the last engine loaded sets it.
+  bool programmatic_launch = true;
   std::optional<DType> kv_dtype;  // default: BF16 for BF16 checkpoints, F32 otherwise
 };
 
