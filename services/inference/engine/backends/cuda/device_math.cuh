@@ -20,7 +20,6 @@ __device__ __forceinline__ float GroupMax(float v) {
 }
 
 __device__ __forceinline__ float WarpSum(float v) { return GroupSum<32>(v); }
-__device__ __forceinline__ float WarpMax(float v) { return GroupMax<32>(v); }
 
 // Sum over the whole block, returned to every thread. `scratch` holds 32 floats in shared memory;
 // the leading barrier lets callers reuse it back to back.
