@@ -378,8 +378,7 @@ TEST(CudaTransformer, TensorCorePrefillMatchesCudaCores) {
     options.kv_dtype = DType::kBF16;  // the cache the tensor-core kernel takes
     absl::StatusOr<std::unique_ptr<CudaTransformer>> gpu = CudaTransformer::LoadRandom(config, 7, options);
     ASSERT_TRUE(gpu.ok()) << gpu.status();
-    std::vector<int32_t> table((*gpu)->max_blocks_per_seq(), 0);
-    for (int b = 0; b < 3; ++b) table[b] = 5 - b;
+    const std::vector<int32_t> table = ReversedTable(**gpu, 6);  // 40 tokens use blocks 5, 4, 3
     logits.emplace_back(size_t(tokens) * config.vocab_size);
     ASSERT_TRUE((*gpu)->Forward(ForwardBatch{prompt, positions, seq_ids, table, rows}, logits.back()).ok());
   }
