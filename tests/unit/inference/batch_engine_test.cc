@@ -219,6 +219,39 @@ TEST_F(BatchEngineTest, ARequestWaitingForRoomFailsWithTheLoss) {
   EXPECT_EQ(waited, reported);
 }
 
+// A request that arrives while the failing step runs is queued before the loss is known; the
+// engine must answer it with the loss rather than admit it to a scheduler that never steps again.
+TEST_F(BatchEngineTest, ARequestArrivingDuringTheFailingStepFailsWithTheLoss) {
+  CpuBackend cpu(*demo_->model, 16 << 20);
+  LosesDeviceAfter backend(cpu, 3);
+  absl::Status reported;
+  BatchEngine engine(backend, *demo_->tokenizer, {.max_batch_tokens = 16},
+                     [&](const absl::Status& why) { reported = why; });
+  GenerationRequest request = Request("A much longer prompt about the sea and the sky", 0, 1);
+  request.max_tokens = 64;
+  absl::StatusOr<GenerationResult> late;
+  std::thread late_caller;
+  int steps = 0;
+  backend.before_step = [&] {
+    if (steps++ != 3) return;  // the fourth pass is the one that fails
+    std::promise<void> queued;
+    std::once_flag once;
+    late_caller = std::thread([&] {
+      late = engine.Generate(request, [](const ChoiceDelta&) { return true; }, [&] {
+        std::call_once(once, [&] { queued.set_value(); });  // asked only once the call is queued
+        return false;
+      });
+    });
+    queued.get_future().wait();
+  };
+  absl::StatusOr<GenerationResult> first =
+      engine.Generate(request, [](const ChoiceDelta&) { return true; }, [] { return false; });
+  late_caller.join();
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kInternal) << first.status();
+  ASSERT_EQ(reported.code(), absl::StatusCode::kUnavailable) << reported;
+  EXPECT_EQ(late.status(), reported);
+}
+
 // A request that finishes in the step after which the backend turns unusable is answered whole:
 // its last text and its result, not the loss.
 TEST_F(BatchEngineTest, ARequestThatEndsAsTheBackendIsLostIsAnsweredWhole) {
