@@ -67,6 +67,11 @@ std::string FakeHttpServer::Response(int status, const std::string& body) {
          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
+std::vector<std::string> FakeHttpServer::targets() const {
+  std::lock_guard lock(targets_mutex_);
+  return targets_;
+}
+
 void FakeHttpServer::Serve() {
   while (!stop_) {
     pollfd p{listen_fd_, POLLIN, 0};
@@ -78,10 +83,15 @@ void FakeHttpServer::Serve() {
 
 void FakeHttpServer::HandleConnection(int fd) {
   const std::string request = ReadRequest(fd, stop_);
-  // "GET /path?query HTTP/1.1": the path is between the first space and '?' or the next space.
+  // "GET /path?query HTTP/1.1": the target is between the first two spaces, the path before '?'.
   const size_t start = request.find(' ') + 1;
-  const size_t end = request.find_first_of("? ", start);
-  const std::string path = start == 0 || end == std::string::npos ? "" : request.substr(start, end - start);
+  const size_t end = request.find(' ', start);
+  const std::string target = start == 0 || end == std::string::npos ? "" : request.substr(start, end - start);
+  const std::string path = target.substr(0, target.find('?'));
+  {
+    std::lock_guard lock(targets_mutex_);
+    targets_.push_back(target);
+  }
   std::optional<std::string> answer = handler_(path);
   if (!answer) {
     stalled_.push_back(fd);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -24,6 +25,9 @@ class FakeHttpServer {
   std::string url() const;  // "http://127.0.0.1:PORT"
   bool listening() const { return listen_fd_ >= 0; }
 
+  // Every request target asked for so far ("/path?query"), in order.
+  std::vector<std::string> targets() const;
+
   // A complete response with Content-Length.
   static std::string Response(int status, const std::string& body);
 
@@ -36,6 +40,8 @@ class FakeHttpServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::vector<int> stalled_;  // connections left unanswered, closed on destruction
+  mutable std::mutex targets_mutex_;
+  std::vector<std::string> targets_;
   std::thread thread_;
 };
 

@@ -33,8 +33,13 @@ class FakeService {
     http.timeout = std::chrono::seconds(10);
     ServiceCheckOptions options;
     options.allow_simulated = allow_simulated;
-    return CheckService(HttpClient(server.url(), "", http), options);
+    ServiceCheckResult result = CheckService(HttpClient(server.url(), "", http), options);
+    targets_ = server.targets();
+    return result;
   }
+
+  // The request targets ("/path?query") of the last Check.
+  const std::vector<std::string>& targets() const { return targets_; }
 
   std::vector<std::string> paths() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -50,6 +55,7 @@ class FakeService {
   };
   std::mutex mu_;
   std::vector<std::string> paths_;
+  std::vector<std::string> targets_;
 };
 
 // The check `name` exists, failed, and its detail contains `text`.
@@ -111,6 +117,14 @@ TEST(CheckServiceTest, ResponseIdCannotReshapeTheSignatureRequest) {
   std::vector<std::string> paths = service.paths();
   ASSERT_FALSE(paths.empty());
   EXPECT_EQ(paths.back(), "/v1/signature/..%2Fx%3Fmodel%3Dy%23");
+}
+
+TEST(CheckServiceTest, ModelIdCannotReshapeTheSignatureQuery) {
+  FakeService service("/v1/models", R"({"data":[{"id":"m&signing_algo=x#"}]})");
+  service.Check();
+  ASSERT_FALSE(service.targets().empty());
+  const std::string& last = service.targets().back();
+  EXPECT_NE(last.find("?model=m%26signing_algo%3Dx%23&"), std::string::npos) << last;
 }
 
 TEST(CheckServiceTest, StalledServiceFailsWithinTheDeadline) {
