@@ -231,11 +231,12 @@ TEST_F(BatchEngineTest, ARequestArrivingDuringTheFailingStepFailsWithTheLoss) {
   request.max_tokens = 64;
   absl::StatusOr<GenerationResult> late;
   std::thread late_caller;
+  // Outlive the step that starts the late caller: its cancel check runs on after the step.
+  std::promise<void> queued;
+  std::once_flag once;
   int steps = 0;
   backend.before_step = [&] {
     if (steps++ != 3) return;  // the fourth pass is the one that fails
-    std::promise<void> queued;
-    std::once_flag once;
     late_caller = std::thread([&] {
       late = engine.Generate(request, [](const ChoiceDelta&) { return true; }, [&] {
         std::call_once(once, [&] { queued.set_value(); });  // asked only once the call is queued
