@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <optional>
+#include <variant>
 
 #include <grpcpp/client_context.h>
 #include <nlohmann/json.hpp>
@@ -282,7 +283,12 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
     openai::CompletionRequest completion;
     if (auto error = openai::ParseCompletionRequest(request.body, &completion)) return SendError(writer, *error);
     generate.set_model(completion.model);
-    generate.set_prompt(completion.prompt);
+    if (const std::string* text = std::get_if<std::string>(&completion.prompt)) {
+      generate.set_prompt(*text);
+    } else {
+      const auto& ids = std::get<std::vector<int32_t>>(completion.prompt);
+      generate.mutable_prompt_tokens()->mutable_ids()->Assign(ids.begin(), ids.end());
+    }
     FillSampling(completion.sampling, generate.mutable_sampling());
     stream = completion.stream;
     include_usage = completion.include_usage;

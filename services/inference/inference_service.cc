@@ -83,6 +83,9 @@ absl::StatusOr<GenerationRequest> InferenceService::BuildRequest(const v1::Gener
     case v1::GenerateRequest::kPrompt:
       prompt = EncodeCompletion(*model_, request.prompt());
       break;
+    case v1::GenerateRequest::kPromptTokens:  // the engine checks each id against the vocabulary
+      prompt = std::vector<int32_t>(request.prompt_tokens().ids().begin(), request.prompt_tokens().ids().end());
+      break;
     default:
       return absl::InvalidArgumentError("the request has neither chat messages nor a prompt");
   }

@@ -5,6 +5,7 @@ import os
 
 import httpx
 import openai
+import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives import hashes
@@ -90,6 +91,32 @@ def test_stream_and_non_stream_give_the_same_text_for_a_seed(stack):
     streamed = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(stream=True, **args)
                        if c.choices)
     assert whole == streamed
+
+
+def test_text_completion_is_signed_by_attested_key(stack):
+    client, transport = client_for(stack)
+    completion = client.completions.create(model=stack.model, prompt="Once upon a time", max_tokens=12, seed=7)
+    assert completion.id.startswith("cmpl-") and completion.object == "text_completion"
+    assert completion.usage.prompt_tokens > 1  # BOS and the text
+    check_signatures(stack, completion.id, transport.exchanges[-1]["request"],
+                     bytes(transport.exchanges[-1]["response"]))
+
+
+def test_token_id_prompt_is_used_as_it_is(stack):
+    """A prompt of token ids (alone or as a batch of one) is the model's input, unchanged."""
+    client, transport = client_for(stack)
+    ids = [5, 17, 42, 99]
+    args = dict(model=stack.model, max_tokens=10, seed=3, temperature=0.7)
+    whole = client.completions.create(prompt=ids, **args)
+    assert whole.usage.prompt_tokens == len(ids)
+    check_signatures(stack, whole.id, transport.exchanges[-1]["request"], bytes(transport.exchanges[-1]["response"]))
+    streamed = "".join(c.choices[0].text for c in client.completions.create(prompt=[ids], stream=True, **args)
+                       if c.choices)
+    assert streamed == whole.choices[0].text
+    with pytest.raises(openai.BadRequestError, match="prompt token 1000000000 is unknown"):
+        client.completions.create(prompt=[10**9], **args)
+    with pytest.raises(openai.BadRequestError, match="batches of several prompts are not supported"):
+        client.completions.create(prompt=[ids, ids], **args)
 
 
 def p256_verify(public_xy: bytes, signature_rs: bytes, message: bytes) -> bool:

@@ -2,7 +2,9 @@
 // accepted input is also safe to echo back in a response.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <variant>
 
 #include "services/edge/openai/chat_request.h"
 #include "services/edge/openai/query.h"
@@ -26,8 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cai::openai::CompletionRequest completion;
   if (!cai::openai::ParseCompletionRequest(input, &completion)) {
     header.model = completion.model;
-    cai::openai::RenderCompletion(cai::openai::Api::kText, header, completion.prompt,
-                                  cai::openai::FinishReason::kLength, {});
+    if (const std::string* text = std::get_if<std::string>(&completion.prompt)) {
+      cai::openai::RenderCompletion(cai::openai::Api::kText, header, *text, cai::openai::FinishReason::kLength, {});
+    }
   }
   cai::openai::ParseQuery(input);
   return 0;

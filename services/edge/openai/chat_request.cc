@@ -322,6 +322,42 @@ std::optional<ApiError> RefuseCompletionFeatures(const Json& body, int n) {
   return std::nullopt;
 }
 
+// A prompt is a string or token ids, alone or as the one element of an array (OpenAI's batch
+// form, with a batch of one: batches are not supported).
+std::optional<ApiError> ParsePrompt(const Json& json, Prompt* out) {
+  const Json* prompt = Field(json, "prompt");
+  if (prompt == nullptr) return InvalidRequest("'prompt' is a required property", "prompt");
+  if (prompt->is_array() && prompt->size() == 1 && ((*prompt)[0].is_string() || (*prompt)[0].is_array())) {
+    prompt = &(*prompt)[0];
+  }
+  if (prompt->is_string()) {
+    *out = prompt->get<std::string>();
+    return std::nullopt;
+  }
+  const bool token_ids = prompt->is_array() && std::all_of(prompt->begin(), prompt->end(), [](const Json& id) {
+    return id.is_number_integer();
+  });
+  if (!token_ids) {
+    return InvalidRequest("'prompt' must be a string or an array of token ids, alone or as the one element of an "
+                          "array (batches of several prompts are not supported)",
+                          "prompt");
+  }
+  if (prompt->empty()) return InvalidRequest("'prompt' must not be empty", "prompt");
+  if (prompt->size() > kMaxPromptTokenIds) {
+    return InvalidRequest(absl::StrCat("'prompt' has more than ", kMaxPromptTokenIds, " token ids"), "prompt");
+  }
+  std::vector<int32_t> ids;
+  ids.reserve(prompt->size());
+  for (const Json& id : *prompt) {
+    // nlohmann keeps non-negative integers as unsigned, so a negative one is signed.
+    const bool in_range = id.is_number_unsigned() && id.get<uint64_t>() <= INT32_MAX;
+    if (!in_range) return InvalidRequest("'prompt' token ids must be between 0 and 2147483647", "prompt");
+    ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
+  }
+  *out = std::move(ids);
+  return std::nullopt;
+}
+
 }  // namespace
 
 int JsonNestingDepth(std::string_view json) {
@@ -360,16 +396,7 @@ std::optional<ApiError> ParseCompletionRequest(std::string_view body, Completion
   if (auto error = ParseObject(body, &json)) return error;
   *out = CompletionRequest{};
   if (auto error = ParseModel(json, &out->model)) return error;
-  // A prompt is a string, or an array holding exactly one string (batches are not supported).
-  const Json* prompt = Field(json, "prompt");
-  if (prompt == nullptr) return InvalidRequest("'prompt' is a required property", "prompt");
-  if (prompt->is_array() && prompt->size() == 1) prompt = &(*prompt)[0];
-  if (!prompt->is_string()) {
-    return InvalidRequest("'prompt' must be a string or an array of one string (batches and token-id prompts are "
-                          "not supported)",
-                          "prompt");
-  }
-  out->prompt = prompt->get<std::string>();
+  if (auto error = ParsePrompt(json, &out->prompt)) return error;
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
   if (auto error = RefuseCompletionFeatures(json, out->sampling.n)) return error;

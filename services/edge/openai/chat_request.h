@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "services/edge/openai/api_error.h"
@@ -21,6 +22,8 @@ inline constexpr int kMaxChoices = 8;
 inline constexpr int kMaxTopLogprobs = 20;
 inline constexpr size_t kMaxLogitBias = 300;
 inline constexpr int64_t kMaxTopK = 1 << 20;
+// Above any context we serve (Llama 3.1: 131072); the inference service checks the real one.
+inline constexpr size_t kMaxPromptTokenIds = 1 << 18;
 
 struct Message {
   std::string role;     // system | user | assistant
@@ -52,9 +55,12 @@ struct ChatRequest {
   Sampling sampling;
 };
 
+// A completion prompt: text (tokenized by the model, after its BOS) or token ids, used as they are.
+using Prompt = std::variant<std::string, std::vector<int32_t>>;
+
 struct CompletionRequest {
   std::string model;
-  std::string prompt;
+  Prompt prompt;
   bool stream = false;
   bool include_usage = false;
   Sampling sampling;

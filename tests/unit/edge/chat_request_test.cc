@@ -1,8 +1,11 @@
 #include "services/edge/openai/chat_request.h"
 
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
 
 namespace cai::openai {
 namespace {
@@ -252,7 +255,7 @@ TEST(CompletionRequest, RefusesWhatItCannotHonour) {
 TEST(CompletionRequest, ParsesPrompt) {
   CompletionRequest request;
   ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":["Once"],"max_tokens":5,"stream":true})", &request));
-  EXPECT_EQ(request.prompt, "Once");
+  EXPECT_EQ(request.prompt, Prompt("Once"));
   EXPECT_TRUE(request.stream);
   EXPECT_EQ(request.sampling.max_tokens, 5u);
 
@@ -262,7 +265,46 @@ TEST(CompletionRequest, ParsesPrompt) {
   error = ParseCompletionRequest(R"({"model":"m","prompt":["a","b"]})", &request);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->message,
-            "'prompt' must be a string or an array of one string (batches and token-id prompts are not supported)");
+            "'prompt' must be a string or an array of token ids, alone or as the one element of an array (batches "
+            "of several prompts are not supported)");
+}
+
+TEST(CompletionRequest, ParsesTokenIdPrompts) {
+  CompletionRequest request;
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":[1,0,2147483647]})", &request));
+  EXPECT_EQ(request.prompt, Prompt(std::vector<int32_t>{1, 0, 2147483647}));
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":[[7]]})", &request));
+  EXPECT_EQ(request.prompt, Prompt(std::vector<int32_t>{7}));
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":[""]})", &request));
+  EXPECT_EQ(request.prompt, Prompt(""));
+
+  std::string many_ids = "[0";
+  for (size_t i = 1; i <= kMaxPromptTokenIds; ++i) many_ids += ",0";
+  many_ids += "]";
+  struct Case {
+    std::string prompt, message;
+  };
+  const std::vector<Case> cases = {
+      {"[]", "'prompt' must not be empty"},
+      {"[[]]", "'prompt' must not be empty"},
+      {"[-1]", "'prompt' token ids must be between 0 and 2147483647"},
+      {"[2147483648]", "'prompt' token ids must be between 0 and 2147483647"},
+      {"[18446744073709551615]", "'prompt' token ids must be between 0 and 2147483647"},
+      {many_ids, absl::StrCat("'prompt' has more than ", kMaxPromptTokenIds, " token ids")},
+  };
+  for (const Case& c : cases) {
+    std::optional<ApiError> error = ParseCompletionRequest(R"({"model":"m","prompt":)" + c.prompt + "}", &request);
+    ASSERT_TRUE(error.has_value()) << c.prompt.substr(0, 40);
+    EXPECT_EQ(error->param, "prompt");
+    EXPECT_EQ(error->message, c.message) << c.prompt.substr(0, 40);
+  }
+  // Not token ids, or several prompts: one message says what is accepted.
+  for (const char* prompt : {"[1.5]", "[1,\"a\"]", "[[1],[2]]", "[[1,\"a\"]]", "[true]", "[null]", "7", "{}"}) {
+    std::optional<ApiError> error = ParseCompletionRequest(absl::StrCat(R"({"model":"m","prompt":)", prompt, "}"),
+                                                           &request);
+    ASSERT_TRUE(error.has_value()) << prompt;
+    EXPECT_TRUE(error->message.starts_with("'prompt' must be a string or an array of token ids")) << prompt;
+  }
 }
 
 TEST(CompletionRequest, LegacyLogprobsIsACount) {

@@ -101,6 +101,32 @@ TEST_F(InferenceServiceTest, CompletionWithSeedIsReproducible) {
   EXPECT_GT(a.responses.back().usage().prompt_tokens(), 1u);
 }
 
+// Token ids are the prompt as they are: the ids the text would encode to give the same completion.
+TEST_F(InferenceServiceTest, TokenIdPromptIsUsedAsItIs) {
+  absl::StatusOr<std::unique_ptr<LoadedModel>> model = LoadModelDir(dir_.path(), 1);
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<std::vector<int32_t>> ids = EncodeCompletion(**model, "Verifiable computing");
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  v1::GenerateRequest request;
+  request.set_model("demo");
+  request.set_prompt("Verifiable computing");
+  request.mutable_sampling()->set_seed(77);
+  request.mutable_sampling()->set_max_tokens(8);
+  Stream text = Generate(request);
+  request.mutable_prompt_tokens()->mutable_ids()->Assign(ids->begin(), ids->end());
+  Stream tokens = Generate(request);
+  ASSERT_TRUE(tokens.status.ok()) << tokens.status.error_message();
+  EXPECT_EQ(tokens.text, text.text);
+  EXPECT_EQ(tokens.responses.back().usage().prompt_tokens(), ids->size());
+
+  request.mutable_prompt_tokens()->add_ids(static_cast<int32_t>((*model)->config.vocab_size));
+  Stream unknown = Generate(request);
+  EXPECT_EQ(unknown.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(unknown.status.error_message().find("is unknown"), std::string::npos) << unknown.status.error_message();
+  request.mutable_prompt_tokens()->clear_ids();
+  EXPECT_EQ(Generate(request).status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(InferenceServiceTest, ErrorsMapToStatusCodes) {
   v1::GenerateRequest request;
   request.set_model("other");
