@@ -16,6 +16,7 @@
 #include <climits>
 #include <cstring>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include <boost/asio/buffer.hpp>
@@ -224,6 +225,26 @@ class FdStream {
 class PollPeerWatch : public PeerWatch {
  public:
   PollPeerWatch(int fd, std::function<void()> on_close) : wake_fd_(eventfd(0, EFD_CLOEXEC)) {
+    // Out of threads (a pids limit), there is no watch: a hang-up is then noticed only when a
+    // write fails, which is what a response without a watch does anyway.
+    try {
+      Start(fd, std::move(on_close));
+    } catch (const std::system_error& e) {
+      LogWarning("no thread to watch a connection for hang-ups: ", e.what());
+    }
+  }
+  ~PollPeerWatch() override {
+    done_ = true;
+    if (wake_fd_ >= 0) {
+      uint64_t one = 1;
+      [[maybe_unused]] ssize_t w = ::write(wake_fd_, &one, sizeof(one));
+    }
+    if (thread_.joinable()) thread_.join();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
+
+ private:
+  void Start(int fd, std::function<void()> on_close) {
     thread_ = std::thread([this, fd, on_close = std::move(on_close)] {
       pollfd fds[2] = {{.fd = fd, .events = POLLRDHUP, .revents = 0},
                        {.fd = wake_fd_, .events = POLLIN, .revents = 0}};
@@ -238,17 +259,7 @@ class PollPeerWatch : public PeerWatch {
       }
     });
   }
-  ~PollPeerWatch() override {
-    done_ = true;
-    if (wake_fd_ >= 0) {
-      uint64_t one = 1;
-      [[maybe_unused]] ssize_t w = ::write(wake_fd_, &one, sizeof(one));
-    }
-    thread_.join();
-    if (wake_fd_ >= 0) ::close(wake_fd_);
-  }
 
- private:
   const int wake_fd_;
   std::atomic<bool> done_{false};
   std::thread thread_;
@@ -456,7 +467,16 @@ void HttpServer::Run() {
     }
     ++connections_;
     open_fds.insert(fd);
-    std::thread(serve, fd).detach();
+    try {
+      std::thread(serve, fd).detach();
+    } catch (const std::system_error& e) {  // out of threads (a pids limit): drop this one, keep serving
+      --connections_;
+      open_fds.erase(fd);
+      lock.unlock();
+      ::close(fd);
+      LogWarning("no thread for a new connection, closed it: ", e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
   ::close(listen_fd_);
   listen_fd_ = -1;
