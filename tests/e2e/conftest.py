@@ -57,8 +57,8 @@ def start_stack(workdir: pathlib.Path, extra_args=()):
         [str(bin_dir() / "cai"), "up", "--port", "0", "--runtime-dir", str(workdir / "run"),
          "--api-keys-file", str(keys), "--ready-file", str(ready_file), *extra_args],
         stdout=log, stderr=subprocess.STDOUT, env=env)
-    deadline = time.time() + 300
-    while time.time() < deadline:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
         if ready_file.exists():
             return Stack(proc, json.loads(ready_file.read_text()), workdir)
         if proc.poll() is not None:

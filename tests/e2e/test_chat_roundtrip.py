@@ -164,7 +164,7 @@ def test_prompts_and_completions_never_reach_the_logs(stack):
         model=stack.model, messages=[{"role": "system", "content": canary}, {"role": "user", "content": canary}],
         max_tokens=24, seed=5)
     stream = client.chat.completions.create(
-        model=stack.model, messages=[{"role": "user", "content": canary}], max_tokens=8, stream=True)
+        model=stack.model, messages=[{"role": "user", "content": canary}], max_tokens=8, stream=True, seed=6)
     streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     log = (stack.workdir / "cai-up.log").read_text(errors="replace")
     assert canary not in log

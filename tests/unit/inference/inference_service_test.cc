@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "tests/unit/inference/forwarding_backend.h"
 #include "tests/unit/inference/test_model.h"
 #include "tools/demo_model/demo_model.h"
 
@@ -20,13 +21,20 @@ class InferenceServiceTest : public ::testing::Test {
     ASSERT_TRUE(demo::WriteDemoModel(dir_.path(), {.seed = 3, .num_hidden_layers = 2}).ok());
     absl::StatusOr<std::unique_ptr<LoadedModel>> model = LoadModelDir(dir_.path(), 2);
     ASSERT_TRUE(model.ok()) << model.status();
-    service_ = std::make_unique<InferenceService>("demo", *std::move(model), 2);
+    Serve(*std::move(model));
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  // (Re)starts the service and its in-process channel over `model`.
+  void Serve(std::unique_ptr<LoadedModel> model) {
+    if (server_) server_->Shutdown();
+    server_.reset();
+    service_ = std::make_unique<InferenceService>("demo", std::move(model), 2);
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     stub_ = v1::Inference::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
   }
-  void TearDown() override { server_->Shutdown(); }
 
   struct Stream {
     grpc::Status status;
@@ -231,7 +239,25 @@ TEST_F(InferenceServiceTest, SamplingFieldsReachTheEngine) {
   }
 }
 
+// Takes at least a millisecond a step, so a whole context (~2000 steps) lasts seconds, far longer
+// than a cancellation takes to reach the engine even on a loaded machine.
+class PacedBackend final : public testing::ForwardingBackend {
+ public:
+  explicit PacedBackend(std::unique_ptr<ForwardBackend> inner) : ForwardingBackend(*inner), owned_(std::move(inner)) {}
+  absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return inner_.ForwardBatch(batch, logits);
+  }
+
+ private:
+  std::unique_ptr<ForwardBackend> owned_;
+};
+
 TEST_F(InferenceServiceTest, ClientCancellationStopsTheStream) {
+  absl::StatusOr<std::unique_ptr<LoadedModel>> model = LoadModelDir(dir_.path(), 2);
+  ASSERT_TRUE(model.ok()) << model.status();
+  (*model)->backend = std::make_unique<PacedBackend>(std::move((*model)->backend));
+  Serve(*std::move(model));
   v1::GenerateRequest request;
   request.set_model("demo");
   request.set_prompt("Hello");
