@@ -225,16 +225,17 @@ TEST_F(BatchEngineTest, ARequestArrivingDuringTheFailingStepFailsWithTheLoss) {
   CpuBackend cpu(*demo_->model, 16 << 20);
   LosesDeviceAfter backend(cpu, 3);
   absl::Status reported;
-  BatchEngine engine(backend, *demo_->tokenizer, {.max_batch_tokens = 16},
-                     [&](const absl::Status& why) { reported = why; });
   GenerationRequest request = Request("A much longer prompt about the sea and the sky", 0, 1);
   request.max_tokens = 64;
+  // Declared before the engine, so they outlive its thread; and they outlive the step that starts
+  // the late caller, whose cancel check runs on after it.
   absl::StatusOr<GenerationResult> late;
   std::thread late_caller;
-  // Outlive the step that starts the late caller: its cancel check runs on after the step.
   std::promise<void> queued;
   std::once_flag once;
   int steps = 0;
+  BatchEngine engine(backend, *demo_->tokenizer, {.max_batch_tokens = 16},
+                     [&](const absl::Status& why) { reported = why; });
   backend.before_step = [&] {
     if (steps++ != 3) return;  // the fourth pass is the one that fails
     late_caller = std::thread([&] {
