@@ -19,6 +19,7 @@
 #include "lib/common/random.h"
 #include "lib/crypto/sha256.h"
 #include "services/edge/attestation_report.h"
+#include "services/edge/generation_streams.h"
 #include "services/edge/openai/chat_request.h"
 #include "services/edge/openai/query.h"
 
@@ -115,6 +116,18 @@ void AppendLogprobs(const v1::GenerateResponse& piece, std::vector<openai::Token
     for (const v1::TopLogprob& top : in.top_logprobs()) CopyToken(top, &token.top_logprobs.emplace_back());
     out->push_back(std::move(token));
   }
+}
+
+// Each prompt's call carries its usage on its last piece; a batch's usage is their sum.
+void AddUsage(const v1::GenerateResponse& piece, openai::Usage* usage) {
+  if (!piece.has_usage()) return;
+  usage->prompt_tokens += piece.usage().prompt_tokens();
+  usage->completion_tokens += piece.usage().completion_tokens();
+}
+
+// Choices in the response: n for each prompt.
+size_t ChoiceCount(const std::vector<v1::GenerateRequest>& generates) {
+  return generates.size() * std::max<uint32_t>(1, generates.front().sampling().n());
 }
 
 // Records the status a handler answered with, for the metrics.
@@ -265,11 +278,12 @@ void EdgeService::Handle(const HttpRequest& request, ResponseWriter& raw_writer)
 }
 
 void EdgeService::Completion(openai::Api api, const HttpRequest& request, ResponseWriter& writer) {
-  v1::GenerateRequest generate;
+  std::vector<v1::GenerateRequest> generates;  // one per prompt: a completions batch has several
   bool stream = false, include_usage = false;
   if (api == openai::Api::kChat) {
     openai::ChatRequest chat;
     if (auto error = openai::ParseChatRequest(request.body, &chat)) return SendError(writer, *error);
+    v1::GenerateRequest& generate = generates.emplace_back();
     generate.set_model(chat.model);
     for (const openai::Message& message : chat.messages) {
       v1::ChatMessage* out = generate.mutable_chat()->add_messages();
@@ -282,49 +296,44 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
   } else {
     openai::CompletionRequest completion;
     if (auto error = openai::ParseCompletionRequest(request.body, &completion)) return SendError(writer, *error);
-    generate.set_model(completion.model);
-    if (const std::string* text = std::get_if<std::string>(&completion.prompt)) {
-      generate.set_prompt(*text);
-    } else {
-      const auto& ids = std::get<std::vector<int32_t>>(completion.prompt);
-      generate.mutable_prompt_tokens()->mutable_ids()->Assign(ids.begin(), ids.end());
+    for (const openai::Prompt& prompt : completion.prompts) {
+      v1::GenerateRequest& generate = generates.emplace_back();
+      generate.set_model(completion.model);
+      if (const std::string* text = std::get_if<std::string>(&prompt)) {
+        generate.set_prompt(*text);
+      } else {
+        const auto& ids = std::get<std::vector<int32_t>>(prompt);
+        generate.mutable_prompt_tokens()->mutable_ids()->Assign(ids.begin(), ids.end());
+      }
+      FillSampling(completion.sampling, generate.mutable_sampling());
     }
-    FillSampling(completion.sampling, generate.mutable_sampling());
     stream = completion.stream;
     include_usage = completion.include_usage;
   }
   const openai::ResponseHeader header{
       .id = absl::StrCat(api == openai::Api::kChat ? "chatcmpl-" : "cmpl-", RandomHex(16)),
       .created = static_cast<int64_t>(std::time(nullptr)),
-      .model = generate.model()};
-  if (stream) return Stream(api, header, include_usage, request.body, generate, writer);
+      .model = generates.front().model()};
+  if (stream) return Stream(api, header, include_usage, request.body, generates, writer);
 
-  grpc::ClientContext context;
-  SetDeadline(context, kGenerateTimeout);
-  auto watch = writer.WatchPeer([&context] { context.TryCancel(); });
-  auto reader = inference_->Generate(&context, generate);
-  const bool logprobs = generate.sampling().logprobs();
-  std::vector<openai::Choice> choices(std::max<uint32_t>(1, generate.sampling().n()));
+  GenerationStreams streams(*inference_, generates, std::chrono::system_clock::now() + kGenerateTimeout);
+  auto watch = writer.WatchPeer([&streams] { streams.TryCancel(); });
+  const bool logprobs = generates.front().sampling().logprobs();
+  std::vector<openai::Choice> choices(ChoiceCount(generates));
   for (size_t i = 0; i < choices.size(); ++i) {
     choices[i].index = static_cast<int>(i);
     if (logprobs) choices[i].logprobs.emplace();
   }
   openai::Usage usage;
   v1::GenerateResponse piece;
-  bool bad_index = false;
-  while (reader->Read(&piece)) {
-    if (piece.index() >= choices.size()) {
-      bad_index = true;
-      continue;
-    }
-    openai::Choice& choice = choices[piece.index()];
+  while (streams.Read(&piece)) {
+    openai::Choice& choice = choices[piece.index()];  // GenerationStreams checked the index
     choice.text += piece.text();
     if (logprobs) AppendLogprobs(piece, &choice.logprobs->tokens);
     if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) choice.finish = ToFinish(piece.finish_reason());
-    if (piece.has_usage()) usage = {piece.usage().prompt_tokens(), piece.usage().completion_tokens()};
+    AddUsage(piece, &usage);
   }
-  grpc::Status status = reader->Finish();
-  if (status.ok() && bad_index) status = grpc::Status(grpc::StatusCode::INTERNAL, "choice index out of range");
+  grpc::Status status = streams.Finish();
   watch.reset();
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, NotFoundModel(header.model));
   if (!status.ok()) return SendError(writer, InferenceError(status, api));
@@ -336,30 +345,26 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
 }
 
 void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, bool include_usage,
-                         const std::string& request_body, const v1::GenerateRequest& generate,
+                         const std::string& request_body, const std::vector<v1::GenerateRequest>& generates,
                          ResponseWriter& writer) {
-  grpc::ClientContext context;
-  SetDeadline(context, kGenerateTimeout);
+  GenerationStreams streams(*inference_, generates, std::chrono::system_clock::now() + kGenerateTimeout);
   std::atomic<bool> client_gone{false};
   auto watch = writer.WatchPeer([&] {
     client_gone = true;
-    context.TryCancel();
+    streams.TryCancel();
   });
-  auto reader = inference_->Generate(&context, generate);
 
   // Errors before the first piece (unknown model, bad sampling) still get a proper status code.
   v1::GenerateResponse piece;
-  bool have_piece = reader->Read(&piece);
-  std::optional<grpc::Status> finished;  // a reader may be finished only once
+  bool have_piece = streams.Read(&piece);
   if (!have_piece) {
-    finished = reader->Finish();
+    grpc::Status status = streams.Finish();
     if (client_gone) return;
-    if (finished->error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, NotFoundModel(header.model));
-    if (!finished->ok()) return SendError(writer, InferenceError(*finished, api));
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, NotFoundModel(header.model));
+    if (!status.ok()) return SendError(writer, InferenceError(status, api));
   }
   if (!writer.BeginEventStream()) {
-    context.TryCancel();
-    if (!finished) reader->Finish();
+    streams.Finish();  // gives up the generation
     return;
   }
   metrics_.StreamStarted();
@@ -370,20 +375,15 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     alive = alive && writer.WriteChunk(event);
   };
 
-  const size_t n = std::max<uint32_t>(1, generate.sampling().n());
-  const bool logprobs = generate.sampling().logprobs();
+  const size_t n = ChoiceCount(generates);
+  const bool logprobs = generates.front().sampling().logprobs();
   if (api == openai::Api::kChat) {
     for (size_t i = 0; i < n; ++i) emit(openai::RoleEvent(header, include_usage, static_cast<int>(i)));
   }
   std::vector<int64_t> text_offsets(n, 0);  // legacy completions logprobs count characters per choice
   openai::Usage usage;
-  bool bad_index = false;
   while (alive && have_piece) {
-    const size_t index = piece.index();
-    if (index >= n) {
-      bad_index = true;
-      break;
-    }
+    const size_t index = piece.index();  // GenerationStreams checked it
     if (!piece.text().empty() || piece.logprobs_size() > 0) {
       std::optional<openai::Logprobs> piece_logprobs;
       if (logprobs) {
@@ -400,15 +400,12 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) {
       emit(openai::FinishEvent(api, header, ToFinish(piece.finish_reason()), include_usage, static_cast<int>(index)));
     }
-    if (piece.has_usage()) usage = {piece.usage().prompt_tokens(), piece.usage().completion_tokens()};
-    have_piece = alive && reader->Read(&piece);
+    AddUsage(piece, &usage);
+    have_piece = alive && streams.Read(&piece);
   }
-  if (!alive || client_gone || bad_index) {
-    context.TryCancel();  // a failed write stops the generation
-    if (!bad_index) metrics_.RecordClientDisconnect();
-  }
-  grpc::Status status = finished ? *finished : reader->Finish();
-  if (bad_index) status = grpc::Status(grpc::StatusCode::INTERNAL, "choice index out of range");
+  // A failed write gives up the generation (Finish cancels what still runs).
+  if (!alive || client_gone) metrics_.RecordClientDisconnect();
+  grpc::Status status = streams.Finish();
   watch.reset();
   metrics_.AddCompletionTokens(usage.completion_tokens);
   if (alive && !client_gone) {

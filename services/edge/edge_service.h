@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <grpcpp/channel.h>
 
@@ -37,8 +38,10 @@ class EdgeService {
 
  private:
   void Completion(openai::Api api, const HttpRequest& request, ResponseWriter& writer);
+  // Streams the generations of `generates` (one per prompt) as server-sent events.
   void Stream(openai::Api api, const openai::ResponseHeader& header, bool include_usage,
-              const std::string& request_body, const v1::GenerateRequest& generate, ResponseWriter& writer);
+              const std::string& request_body, const std::vector<v1::GenerateRequest>& generates,
+              ResponseWriter& writer);
   // The list, or with `id` the one model (404 model_not_found when not served).
   void Models(std::optional<std::string_view> id, ResponseWriter& writer);
   void Signature(std::string_view id, const HttpRequest& request, ResponseWriter& writer);

@@ -115,8 +115,29 @@ def test_token_id_prompt_is_used_as_it_is(stack):
     assert streamed == whole.choices[0].text
     with pytest.raises(openai.BadRequestError, match="prompt token 1000000000 is unknown"):
         client.completions.create(prompt=[10**9], **args)
-    with pytest.raises(openai.BadRequestError, match="batches of several prompts are not supported"):
-        client.completions.create(prompt=[ids, ids], **args)
+    with pytest.raises(openai.BadRequestError, match="token ids must be between 0 and 2147483647"):
+        client.completions.create(prompt=[-1], **args)
+
+
+def test_a_batch_of_prompts_answers_each_in_turn(stack):
+    """Each prompt's n choices in turn, as if each were asked alone with the same seed."""
+    client, transport = client_for(stack)
+    prompts = ["Once upon a time", "The sea", "x"]
+    args = dict(model=stack.model, max_tokens=8, seed=9, temperature=0.8, n=2)
+    batch = client.completions.create(prompt=prompts, **args)
+    check_signatures(stack, batch.id, transport.exchanges[-1]["request"], bytes(transport.exchanges[-1]["response"]))
+    alone = [client.completions.create(prompt=p, **args) for p in prompts]
+    assert [c.index for c in batch.choices] == list(range(6))
+    assert [c.text for c in batch.choices] == [c.text for a in alone for c in a.choices]
+    assert batch.usage.prompt_tokens == sum(a.usage.prompt_tokens for a in alone)
+    assert batch.usage.completion_tokens == sum(a.usage.completion_tokens for a in alone)
+    streamed = [""] * 6
+    for chunk in client.completions.create(prompt=prompts, stream=True, **args):
+        for choice in chunk.choices:
+            streamed[choice.index] += choice.text
+    assert streamed == [c.text for c in batch.choices]
+    tokens = client.completions.create(prompt=[[5, 17], [42]], **args)
+    assert [c.index for c in tokens.choices] == list(range(4)) and tokens.usage.prompt_tokens == 3
 
 
 def p256_verify(public_xy: bytes, signature_rs: bytes, message: bytes) -> bool:

@@ -28,8 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cai::openai::CompletionRequest completion;
   if (!cai::openai::ParseCompletionRequest(input, &completion)) {
     header.model = completion.model;
-    if (const std::string* text = std::get_if<std::string>(&completion.prompt)) {
-      cai::openai::RenderCompletion(cai::openai::Api::kText, header, *text, cai::openai::FinishReason::kLength, {});
+    for (const cai::openai::Prompt& prompt : completion.prompts) {
+      if (const std::string* text = std::get_if<std::string>(&prompt)) {
+        cai::openai::RenderCompletion(cai::openai::Api::kText, header, *text, cai::openai::FinishReason::kLength, {});
+      }
     }
   }
   cai::openai::ParseQuery(input);

@@ -322,39 +322,67 @@ std::optional<ApiError> RefuseCompletionFeatures(const Json& body, int n) {
   return std::nullopt;
 }
 
-// A prompt is a string or token ids, alone or as the one element of an array (OpenAI's batch
-// form, with a batch of one: batches are not supported).
-std::optional<ApiError> ParsePrompt(const Json& json, Prompt* out) {
+// Token ids: a non-empty array of integers in [0, 2^31).
+std::optional<ApiError> ParseTokenIds(const Json& value, std::vector<int32_t>* out) {
+  if (value.empty()) return InvalidRequest("'prompt' must not be empty", "prompt");
+  if (value.size() > kMaxPromptTokenIds) {
+    return InvalidRequest(absl::StrCat("'prompt' has more than ", kMaxPromptTokenIds, " token ids"), "prompt");
+  }
+  out->clear();
+  out->reserve(value.size());
+  for (const Json& id : value) {
+    // nlohmann keeps non-negative integers as unsigned, so a negative one is signed.
+    if (!id.is_number_unsigned() || id.get<uint64_t>() > INT32_MAX) {
+      return InvalidRequest("'prompt' token ids must be between 0 and 2147483647", "prompt");
+    }
+    out->push_back(static_cast<int32_t>(id.get<uint64_t>()));
+  }
+  return std::nullopt;
+}
+
+// OpenAI's four forms: a string, an array of strings, an array of token ids, an array of arrays
+// of token ids. The arrays of strings and of arrays are batches, one prompt per element.
+std::optional<ApiError> ParsePrompts(const Json& json, std::vector<Prompt>* out) {
   const Json* prompt = Field(json, "prompt");
   if (prompt == nullptr) return InvalidRequest("'prompt' is a required property", "prompt");
-  if (prompt->is_array() && prompt->size() == 1 && ((*prompt)[0].is_string() || (*prompt)[0].is_array())) {
-    prompt = &(*prompt)[0];
-  }
+  out->clear();
   if (prompt->is_string()) {
-    *out = prompt->get<std::string>();
+    out->push_back(prompt->get<std::string>());
     return std::nullopt;
   }
-  const bool token_ids = prompt->is_array() && std::all_of(prompt->begin(), prompt->end(), [](const Json& id) {
-    return id.is_number_integer();
-  });
-  if (!token_ids) {
-    return InvalidRequest("'prompt' must be a string or an array of token ids, alone or as the one element of an "
-                          "array (batches of several prompts are not supported)",
+  auto all = [&](auto is) { return prompt->is_array() && std::all_of(prompt->begin(), prompt->end(), is); };
+  const bool token_ids = all([](const Json& e) { return e.is_number_integer(); });
+  const bool strings = all([](const Json& e) { return e.is_string(); });
+  const bool arrays = all([](const Json& e) { return e.is_array(); });
+  if (!token_ids && !strings && !arrays) {
+    return InvalidRequest("'prompt' must be a string, an array of strings, an array of token ids or an array of "
+                          "arrays of token ids",
                           "prompt");
   }
   if (prompt->empty()) return InvalidRequest("'prompt' must not be empty", "prompt");
-  if (prompt->size() > kMaxPromptTokenIds) {
-    return InvalidRequest(absl::StrCat("'prompt' has more than ", kMaxPromptTokenIds, " token ids"), "prompt");
+  if (token_ids) {
+    std::vector<int32_t> ids;
+    if (auto error = ParseTokenIds(*prompt, &ids)) return error;
+    out->push_back(std::move(ids));
+    return std::nullopt;
   }
-  std::vector<int32_t> ids;
-  ids.reserve(prompt->size());
-  for (const Json& id : *prompt) {
-    // nlohmann keeps non-negative integers as unsigned, so a negative one is signed.
-    const bool in_range = id.is_number_unsigned() && id.get<uint64_t>() <= INT32_MAX;
-    if (!in_range) return InvalidRequest("'prompt' token ids must be between 0 and 2147483647", "prompt");
-    ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
+  if (prompt->size() > kMaxPrompts) {
+    return InvalidRequest(absl::StrCat("'prompt' holds more than ", kMaxPrompts, " prompts"), "prompt");
   }
-  *out = std::move(ids);
+  for (const Json& element : *prompt) {
+    if (strings) {
+      out->push_back(element.get<std::string>());
+      continue;
+    }
+    if (!std::all_of(element.begin(), element.end(), [](const Json& e) { return e.is_number_integer(); })) {
+      return InvalidRequest("'prompt' must be a string, an array of strings, an array of token ids or an array "
+                            "of arrays of token ids",
+                            "prompt");
+    }
+    std::vector<int32_t> ids;
+    if (auto error = ParseTokenIds(element, &ids)) return error;
+    out->push_back(std::move(ids));
+  }
   return std::nullopt;
 }
 
@@ -396,7 +424,7 @@ std::optional<ApiError> ParseCompletionRequest(std::string_view body, Completion
   if (auto error = ParseObject(body, &json)) return error;
   *out = CompletionRequest{};
   if (auto error = ParseModel(json, &out->model)) return error;
-  if (auto error = ParsePrompt(json, &out->prompt)) return error;
+  if (auto error = ParsePrompts(json, &out->prompts)) return error;
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
   if (auto error = RefuseCompletionFeatures(json, out->sampling.n)) return error;

@@ -24,6 +24,7 @@ inline constexpr size_t kMaxLogitBias = 300;
 inline constexpr int64_t kMaxTopK = 1 << 20;
 // Above any context we serve (Llama 3.1: 131072); the inference service checks the real one.
 inline constexpr size_t kMaxPromptTokenIds = 1 << 18;
+inline constexpr size_t kMaxPrompts = 16;  // in one completions batch
 
 struct Message {
   std::string role;     // system | user | assistant
@@ -60,7 +61,7 @@ using Prompt = std::variant<std::string, std::vector<int32_t>>;
 
 struct CompletionRequest {
   std::string model;
-  Prompt prompt;
+  std::vector<Prompt> prompts;  // 1..kMaxPrompts: a batch has several
   bool stream = false;
   bool include_usage = false;
   Sampling sampling;

@@ -254,56 +254,78 @@ TEST(CompletionRequest, RefusesWhatItCannotHonour) {
 
 TEST(CompletionRequest, ParsesPrompt) {
   CompletionRequest request;
-  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":["Once"],"max_tokens":5,"stream":true})", &request));
-  EXPECT_EQ(request.prompt, Prompt("Once"));
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"Once","max_tokens":5,"stream":true})", &request));
+  EXPECT_EQ(request.prompts, std::vector<Prompt>{"Once"});
   EXPECT_TRUE(request.stream);
   EXPECT_EQ(request.sampling.max_tokens, 5u);
 
   std::optional<ApiError> error = ParseCompletionRequest(R"({"model":"m"})", &request);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->param, "prompt");
-  error = ParseCompletionRequest(R"({"model":"m","prompt":["a","b"]})", &request);
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->message,
-            "'prompt' must be a string or an array of token ids, alone or as the one element of an array (batches "
-            "of several prompts are not supported)");
 }
 
-TEST(CompletionRequest, ParsesTokenIdPrompts) {
-  CompletionRequest request;
-  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":[1,0,2147483647]})", &request));
-  EXPECT_EQ(request.prompt, Prompt(std::vector<int32_t>{1, 0, 2147483647}));
-  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":[[7]]})", &request));
-  EXPECT_EQ(request.prompt, Prompt(std::vector<int32_t>{7}));
-  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":[""]})", &request));
-  EXPECT_EQ(request.prompt, Prompt(""));
+// OpenAI's four forms: a string, strings, token ids, arrays of token ids. Arrays of strings and of
+// arrays are batches, one prompt per element.
+TEST(CompletionRequest, ParsesTheFourPromptForms) {
+  using Ids = std::vector<int32_t>;
+  struct Case {
+    const char* prompt;
+    std::vector<Prompt> want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"("")", {""}},
+           {R"(["Once"])", {"Once"}},
+           {R"(["a","b",""])", {"a", "b", ""}},
+           {"[1,0,2147483647]", {Ids{1, 0, 2147483647}}},
+           {"[[7]]", {Ids{7}}},
+           {"[[1,2],[3]]", {Ids{1, 2}, Ids{3}}},
+       }) {
+    CompletionRequest request;
+    std::optional<ApiError> error =
+        ParseCompletionRequest(absl::StrCat(R"({"model":"m","prompt":)", c.prompt, "}"), &request);
+    ASSERT_FALSE(error.has_value()) << c.prompt << ": " << error->message;
+    EXPECT_EQ(request.prompts, c.want) << c.prompt;
+  }
+}
 
+TEST(CompletionRequest, RefusesBadPrompts) {
   std::string many_ids = "[0";
   for (size_t i = 1; i <= kMaxPromptTokenIds; ++i) many_ids += ",0";
   many_ids += "]";
+  std::string many_prompts = "[\"a\"";
+  for (size_t i = 1; i <= kMaxPrompts; ++i) many_prompts += ",\"a\"";
+  many_prompts += "]";
+  const std::string forms =
+      "'prompt' must be a string, an array of strings, an array of token ids or an array of arrays of token ids";
   struct Case {
     std::string prompt, message;
   };
   const std::vector<Case> cases = {
       {"[]", "'prompt' must not be empty"},
       {"[[]]", "'prompt' must not be empty"},
+      {"[[1],[]]", "'prompt' must not be empty"},
       {"[-1]", "'prompt' token ids must be between 0 and 2147483647"},
-      {"[2147483648]", "'prompt' token ids must be between 0 and 2147483647"},
+      {"[[2147483648]]", "'prompt' token ids must be between 0 and 2147483647"},
       {"[18446744073709551615]", "'prompt' token ids must be between 0 and 2147483647"},
       {many_ids, absl::StrCat("'prompt' has more than ", kMaxPromptTokenIds, " token ids")},
+      {many_prompts, absl::StrCat("'prompt' holds more than ", kMaxPrompts, " prompts")},
+      {"[1.5]", forms},
+      {R"([1,"a"])", forms},
+      {R"(["a",[1]])", forms},
+      {R"([[1,"a"]])", forms},
+      {"[[[1]]]", forms},
+      {"[true]", forms},
+      {"[null]", forms},
+      {"7", forms},
+      {"{}", forms},
+      {"null", "'prompt' is a required property"},  // null counts as absent
   };
   for (const Case& c : cases) {
+    CompletionRequest request;
     std::optional<ApiError> error = ParseCompletionRequest(R"({"model":"m","prompt":)" + c.prompt + "}", &request);
     ASSERT_TRUE(error.has_value()) << c.prompt.substr(0, 40);
     EXPECT_EQ(error->param, "prompt");
     EXPECT_EQ(error->message, c.message) << c.prompt.substr(0, 40);
-  }
-  // Not token ids, or several prompts: one message says what is accepted.
-  for (const char* prompt : {"[1.5]", "[1,\"a\"]", "[[1],[2]]", "[[1,\"a\"]]", "[true]", "[null]", "7", "{}"}) {
-    std::optional<ApiError> error = ParseCompletionRequest(absl::StrCat(R"({"model":"m","prompt":)", prompt, "}"),
-                                                           &request);
-    ASSERT_TRUE(error.has_value()) << prompt;
-    EXPECT_TRUE(error->message.starts_with("'prompt' must be a string or an array of token ids")) << prompt;
   }
 }
 

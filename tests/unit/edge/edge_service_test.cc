@@ -340,6 +340,35 @@ TEST_F(EdgeServiceTest, TextCompletionLegacyLogprobsAgreeAcrossModes) {
   }
 }
 
+// A completions batch: each prompt's n choices in turn, usage summed, text offsets counted per
+// choice, and the stream says the same as the whole answer.
+TEST_F(EdgeServiceTest, ACompletionsBatchAnswersEachPromptInTurn) {
+  const std::string request = R"({"model":"m","prompt":["p","q"],"n":2,"logprobs":1)";
+  CapturingWriter whole = Post("/v1/completions", request + "}");
+  ASSERT_EQ(whole.status_, 200) << whole.body_;
+  Json body = Json::parse(whole.body_);
+  ASSERT_EQ(body["choices"].size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(body["choices"][i]["index"], i);
+    EXPECT_EQ(body["choices"][i]["text"], i % 2 == 0 ? "Hello" : "Bonjour é");
+    EXPECT_EQ(body["choices"][i]["logprobs"]["text_offset"].front(), 0);
+  }
+  EXPECT_EQ(body["usage"]["prompt_tokens"], 8);
+  EXPECT_EQ(body["usage"]["completion_tokens"], 14);
+  EXPECT_TRUE(inference_.last().prompt() == "p" || inference_.last().prompt() == "q") << inference_.last().prompt();
+
+  CapturingWriter streamed = Post("/v1/completions", request + R"(,"stream":true,"stream_options":{"include_usage":true}})");
+  std::vector<std::string> texts(4);
+  Json usage;
+  for (const Json& event : Events(streamed.body_)) {
+    if (!event["usage"].is_null()) usage = event["usage"];
+    if (event["choices"].empty()) continue;
+    texts.at(event["choices"][0]["index"].get<size_t>()) += event["choices"][0]["text"];
+  }
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(texts[i], body["choices"][i]["text"]) << i;
+  EXPECT_EQ(usage, body["usage"]);
+}
+
 TEST_F(EdgeServiceTest, WithoutLogprobsTheFieldIsNull) {
   CapturingWriter whole = Post("/v1/chat/completions", R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
   ASSERT_EQ(whole.status_, 200);
