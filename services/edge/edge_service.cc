@@ -354,9 +354,11 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     streams.TryCancel();
   });
 
-  // Errors before the first piece (unknown model, bad sampling) still get a proper status code.
+  // Errors before the first piece (unknown model, bad sampling) still get a proper status code,
+  // and a batch is answered 200 only once inference has accepted each of its prompts.
+  grpc::Status accepted = streams.WaitUntilAccepted();
   v1::GenerateResponse piece;
-  bool have_piece = streams.Read(&piece);
+  bool have_piece = accepted.ok() && streams.Read(&piece);
   if (!have_piece) {
     grpc::Status status = streams.Finish();
     if (client_gone) return;

@@ -1,7 +1,10 @@
 #include "services/edge/generation_streams.h"
 
 #include <algorithm>
-#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "lib/common/inference_protocol.h"
+#include "lib/common/log.h"
 
 namespace cai::edge {
 namespace {
@@ -15,22 +18,25 @@ constexpr size_t kMaxQueuedPieces = 64;
 GenerationStreams::GenerationStreams(v1::Inference::StubInterface& inference,
                                      const std::vector<v1::GenerateRequest>& requests,
                                      std::chrono::system_clock::time_point deadline)
-    : n_(requests.empty() ? 1 : std::max<uint32_t>(1, requests.front().sampling().n())) {
-  for (size_t i = 0; i < requests.size(); ++i) {
-    calls_.push_back(std::make_unique<Call>());
-    calls_.back()->context.set_deadline(deadline);
+    : n_(std::max<uint32_t>(1, requests.at(0).sampling().n())) {
+  for (const v1::GenerateRequest& request : requests) {
+    Call& call = *calls_.emplace_back(std::make_unique<Call>());
+    call.context.set_deadline(deadline);
+    call.reader = inference.Generate(&call.context, request);
   }
-  running_ = requests.size();
-  for (size_t p = 0; p < requests.size(); ++p) {
-    try {
-      threads_.emplace_back([this, &inference, request = requests[p], p] { ReadCall(inference, request, p); });
-    } catch (const std::system_error&) {  // out of threads: the calls not started never will be
+  running_ = calls_.size();
+  if (!threaded()) return;
+  threads_.reserve(calls_.size());
+  size_t started = 0;
+  try {
+    for (; started < calls_.size(); ++started) threads_.emplace_back([this, started] { ReadCall(started); });
+  } catch (const std::exception& e) {  // out of threads (a pids limit): the calls left are ended here
+    LogWarning("no thread to read a generation: ", e.what());
+    {
       std::lock_guard lock(mutex_);
-      running_ -= requests.size() - p;
-      Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the edge has no thread left to read the generation"));
-      changed_.notify_all();
-      break;
+      Fail(started, grpc::Status(grpc::StatusCode::UNAVAILABLE, "the edge has no thread left to read the generation"));
     }
+    for (size_t p = started; p < calls_.size(); ++p) EndCall(p);
   }
 }
 
@@ -42,43 +48,90 @@ GenerationStreams::~GenerationStreams() {
   TryCancel();
   changed_.notify_all();
   for (std::thread& thread : threads_) thread.join();
+  if (!threaded() && !calls_[0]->ended) EndCall(0);
 }
 
-void GenerationStreams::ReadCall(v1::Inference::StubInterface& inference, const v1::GenerateRequest& request,
-                                 size_t prompt) {
+void GenerationStreams::ReadCall(size_t prompt) {
   Call& call = *calls_[prompt];
-  std::unique_ptr<grpc::ClientReaderInterface<v1::GenerateResponse>> reader =
-      inference.Generate(&call.context, request);
+  AwaitAcceptance(prompt);
   v1::GenerateResponse piece;
-  while (reader->Read(&piece)) {
+  while (call.reader->Read(&piece)) {
     std::unique_lock lock(mutex_);
-    if (piece.index() >= n_) {
-      Fail(grpc::Status(grpc::StatusCode::INTERNAL, "choice index out of range"));
-      break;
+    if (!call.accepted) {  // a piece means accepted, also from a server that does not say so
+      call.accepted = true;
+      changed_.notify_all();
     }
-    piece.set_index(static_cast<uint32_t>(prompt) * n_ + piece.index());
+    if (!Renumber(prompt, &piece)) break;
     changed_.wait(lock, [&] { return pieces_.size() < kMaxQueuedPieces || closing_ || failure_; });
     if (closing_ || failure_) break;
     pieces_.push_back(std::move(piece));
     changed_.notify_all();
   }
-  grpc::Status status = reader->Finish();  // prompt after a cancellation
+  EndCall(prompt);
+}
+
+void GenerationStreams::AwaitAcceptance(size_t prompt) {
+  Call& call = *calls_[prompt];
+  call.reader->WaitForInitialMetadata();
+  if (call.context.GetServerInitialMetadata().count(kGenerateAcceptedKey) == 0) return;
   std::lock_guard lock(mutex_);
-  if (!status.ok()) Fail(status);
+  call.accepted = true;
+  changed_.notify_all();
+}
+
+bool GenerationStreams::Renumber(size_t prompt, v1::GenerateResponse* piece) {
+  if (piece->index() >= n_) {
+    Fail(prompt, grpc::Status(grpc::StatusCode::INTERNAL, "choice index out of range"));
+    return false;
+  }
+  piece->set_index(static_cast<uint32_t>(prompt) * n_ + piece->index());
+  return true;
+}
+
+void GenerationStreams::EndCall(size_t prompt) {
+  Call& call = *calls_[prompt];
+  grpc::Status status = call.reader->Finish();  // prompt after a cancellation
+  std::lock_guard lock(mutex_);
+  call.ended = true;
+  call.accepted = true;  // nothing more to wait for
+  if (!status.ok()) Fail(prompt, status);
   --running_;
   changed_.notify_all();
 }
 
-void GenerationStreams::Fail(const grpc::Status& status) {
+void GenerationStreams::Fail(size_t prompt, const grpc::Status& status) {
   if (failure_) return;  // the first failure is the cause; the cancelled calls' CANCELLED is not
-  failure_ = status;
+  failure_ = calls_.size() == 1 ? status
+                                : grpc::Status(status.error_code(),
+                                               absl::StrCat("prompt ", prompt, ": ", status.error_message()));
   for (const std::unique_ptr<Call>& call : calls_) call->context.TryCancel();
 }
 
+grpc::Status GenerationStreams::WaitUntilAccepted() {
+  // One call's error comes before its first piece: Read and Finish report it, so there is nothing
+  // to wait for here.
+  if (!threaded()) return grpc::Status::OK;
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] {
+    return failure_ || std::all_of(calls_.begin(), calls_.end(), [](const auto& call) { return call->accepted; });
+  });
+  return failure_.value_or(grpc::Status::OK);
+}
+
 bool GenerationStreams::Read(v1::GenerateResponse* piece) {
+  if (!threaded()) {
+    Call& call = *calls_[0];
+    if (call.ended) return false;
+    if (call.reader->Read(piece)) {
+      std::lock_guard lock(mutex_);
+      if (Renumber(0, piece)) return true;
+    }
+    EndCall(0);
+    return false;
+  }
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return !pieces_.empty() || running_ == 0 || failure_; });
-  if (failure_ || pieces_.empty()) return false;
+  if (pieces_.empty()) return false;  // after a failure, what arrived before it still goes out
   *piece = std::move(pieces_.front());
   pieces_.pop_front();
   changed_.notify_all();
@@ -90,6 +143,14 @@ void GenerationStreams::TryCancel() {
 }
 
 grpc::Status GenerationStreams::Finish() {
+  if (!threaded()) {
+    if (!calls_[0]->ended) {  // given up early: the rest is not wanted
+      TryCancel();
+      EndCall(0);
+    }
+    std::lock_guard lock(mutex_);
+    return failure_.value_or(grpc::Status::OK);
+  }
   std::unique_lock lock(mutex_);
   closing_ = true;  // nothing more is read: a reader waiting for queue room stops
   if (running_ > 0) {  // given up early: the rest is not wanted

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "lib/common/grpc_status.h"
+#include "lib/common/inference_protocol.h"
 #include "lib/common/log.h"
 #include "services/inference/engine/tokenizer/utf8.h"
 
@@ -122,6 +123,12 @@ grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::
                                         grpc::ServerWriter<v1::GenerateResponse>* writer) {
   absl::StatusOr<GenerationRequest> generation = BuildRequest(*request);
   if (!generation.ok()) return ToGrpcStatus(generation.status());
+  // Checked before the wait for a slot, so the caller learns at once (the engine checks again).
+  absl::Status valid = ValidateGenerationRequest(*generation, model_->backend->context_length(),
+                                                 static_cast<int32_t>(model_->config.vocab_size));
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  context->AddInitialMetadata(kGenerateAcceptedKey, "1");
+  writer->SendInitialMetadata();
 
   auto cancelled = [context] { return context->IsCancelled(); };
   if (!limiter_.Acquire(cancelled)) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled while queued");

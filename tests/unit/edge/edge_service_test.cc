@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "lib/common/inference_protocol.h"
 #include "lib/crypto/sha256.h"
 
 namespace cai::edge {
@@ -18,14 +21,21 @@ using Json = nlohmann::json;
 // message of each choice has its finish reason and the very last one the usage.
 class ScriptedInference final : public v1::Inference::Service {
  public:
-  grpc::Status Generate(grpc::ServerContext*, const v1::GenerateRequest* request,
+  grpc::Status Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
                         grpc::ServerWriter<v1::GenerateResponse>* writer) override {
     {
       std::lock_guard lock(mutex_);
       last_ = *request;
+      prompts_.push_back(request->has_prompt_tokens() ? absl::StrJoin(request->prompt_tokens().ids(), ",")
+                                                      : request->prompt());
       if (silent_) return grpc::Status::OK;  // a generation that ends before its first piece
       if (!failure_.ok()) return failure_;
     }
+    if (request->prompt() == "unknown-token") {  // refused as inference's validation refuses it
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "prompt token 99 is unknown");
+    }
+    context->AddInitialMetadata(kGenerateAcceptedKey, "1");
+    writer->SendInitialMetadata();
     auto piece = [&](uint32_t index, const std::string& text, std::vector<std::string> tokens,
                      v1::FinishReason finish = v1::FINISH_REASON_UNSPECIFIED) {
       v1::GenerateResponse r;
@@ -67,6 +77,13 @@ class ScriptedInference final : public v1::Inference::Service {
     std::lock_guard lock(mutex_);
     return last_;
   }
+  // Each call's prompt (token ids joined by commas), sorted: a batch's calls run at once.
+  std::vector<std::string> prompts() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> sorted = prompts_;
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
+  }
   void set_silent(bool silent) {
     std::lock_guard lock(mutex_);
     silent_ = silent;
@@ -79,6 +96,7 @@ class ScriptedInference final : public v1::Inference::Service {
  private:
   std::mutex mutex_;
   v1::GenerateRequest last_;
+  std::vector<std::string> prompts_;
   bool silent_ = false;
   grpc::Status failure_;
 };
@@ -355,7 +373,7 @@ TEST_F(EdgeServiceTest, ACompletionsBatchAnswersEachPromptInTurn) {
   }
   EXPECT_EQ(body["usage"]["prompt_tokens"], 8);
   EXPECT_EQ(body["usage"]["completion_tokens"], 14);
-  EXPECT_TRUE(inference_.last().prompt() == "p" || inference_.last().prompt() == "q") << inference_.last().prompt();
+  EXPECT_EQ(inference_.prompts(), (std::vector<std::string>{"p", "q"}));
 
   CapturingWriter streamed = Post("/v1/completions", request + R"(,"stream":true,"stream_options":{"include_usage":true}})");
   std::vector<std::string> texts(4);
@@ -367,6 +385,22 @@ TEST_F(EdgeServiceTest, ACompletionsBatchAnswersEachPromptInTurn) {
   }
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(texts[i], body["choices"][i]["text"]) << i;
   EXPECT_EQ(usage, body["usage"]);
+}
+
+// A batch with one prompt that inference refuses is refused whole, streamed or not, and the
+// message names the prompt; token-id prompts reach inference as ids.
+TEST_F(EdgeServiceTest, ABatchWithARefusedPromptIsRefusedBeforeItStreams) {
+  for (const char* stream : {"false", "true"}) {
+    CapturingWriter writer = Post(
+        "/v1/completions", absl::StrCat(R"({"model":"m","prompt":["p","unknown-token"],"stream":)", stream, "}"));
+    EXPECT_EQ(writer.status_, 400) << writer.body_;
+    EXPECT_EQ(Json::parse(writer.body_)["error"]["message"], "prompt 1: prompt token 99 is unknown") << stream;
+  }
+  CapturingWriter ids = Post("/v1/completions", R"({"model":"m","prompt":[[5,17],[42]],"stream":true})");
+  EXPECT_EQ(ids.status_, 200) << ids.body_;
+  std::vector<std::string> prompts = inference_.prompts();
+  EXPECT_EQ(std::count(prompts.begin(), prompts.end(), "5,17"), 1);
+  EXPECT_EQ(std::count(prompts.begin(), prompts.end(), "42"), 1);
 }
 
 TEST_F(EdgeServiceTest, WithoutLogprobsTheFieldIsNull) {

@@ -3,6 +3,7 @@
 // stop ends every call.
 #include "services/edge/generation_streams.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <string>
@@ -11,13 +12,16 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "lib/common/inference_protocol.h"
+
 namespace cai::edge {
 namespace {
 
 // Prompt "fail": INVALID_ARGUMENT before any piece, once an endless call runs. "endless": pieces
-// until cancelled. "bad":
-// a piece with an index past n. Any other prompt: for each choice i, the pieces "<prompt>.i.0"
-// and "<prompt>.i.1", the last one of each choice finishing it, and usage on the very last.
+// until cancelled. "bad": a piece with an index past n. "broken": two pieces, then INTERNAL.
+// Any other prompt: for each choice i, the pieces "<prompt>.i.0" and "<prompt>.i.1", the last one
+// of each choice finishing it, and usage on the very last. Every prompt but "fail" is accepted
+// with the metadata inference sends, except "legacy", which only answers (as a server before it).
 class PromptInference final : public v1::Inference::Service {
  public:
   grpc::Status Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
@@ -28,6 +32,17 @@ class PromptInference final : public v1::Inference::Service {
     if (prompt == "fail") {
       while (started_.load() == 0 && !context->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "prompt token 99 is unknown");
+    }
+    if (prompt != "legacy") {
+      context->AddInitialMetadata(kGenerateAcceptedKey, "1");
+      writer->SendInitialMetadata();
+    }
+    if (prompt == "broken") {
+      for (const char* text : {"one", "two"}) {
+        piece.set_text(text);
+        writer->Write(piece);
+      }
+      return grpc::Status(grpc::StatusCode::INTERNAL, "the device is lost");
     }
     if (prompt == "bad") {
       piece.set_index(n);
@@ -135,18 +150,86 @@ TEST_F(GenerationStreamsTest, AFailingCallEndsTheOthersWithItsStatus) {
   }
   grpc::Status status = streams.Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
-  EXPECT_EQ(status.error_message(), "prompt token 99 is unknown");
+  EXPECT_EQ(status.error_message(), "prompt 1: prompt token 99 is unknown");
   server_->Shutdown();  // waits for the endless handler, which ends only once cancelled
   EXPECT_EQ(inference_.cancelled_.load(), 1);
 }
 
 TEST_F(GenerationStreamsTest, AnIndexPastNIsAnInternalError) {
-  GenerationStreams streams(*stub_, Requests({"a", "bad"}, 2), Deadline());
-  v1::GenerateResponse piece;
-  while (streams.Read(&piece)) EXPECT_LT(piece.index(), 4u);
-  grpc::Status status = streams.Finish();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
-  EXPECT_EQ(status.error_message(), "choice index out of range");
+  for (const std::vector<std::string>& prompts : {std::vector<std::string>{"bad"}, {"a", "bad"}}) {
+    GenerationStreams streams(*stub_, Requests(prompts, 2), Deadline());
+    v1::GenerateResponse piece;
+    while (streams.Read(&piece)) EXPECT_LT(piece.index(), 4u);
+    grpc::Status status = streams.Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+    EXPECT_EQ(status.error_message(), prompts.size() == 1 ? "choice index out of range"
+                                                          : "prompt 1: choice index out of range");
+  }
+}
+
+// What arrived before a call failed still goes out, then the failure: alone or in a batch.
+TEST_F(GenerationStreamsTest, PiecesBeforeAFailureAreDelivered) {
+  for (const std::vector<std::string>& prompts : {std::vector<std::string>{"broken"}, {"broken", "broken"}}) {
+    GenerationStreams streams(*stub_, Requests(prompts, 1), Deadline());
+    std::vector<std::string> texts(prompts.size());
+    v1::GenerateResponse piece;
+    while (streams.Read(&piece)) texts.at(piece.index()) += piece.text();
+    grpc::Status status = streams.Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+    EXPECT_NE(status.error_message().find("the device is lost"), std::string::npos);
+    // The call whose failure came first had queued both its pieces before failing (in a batch
+    // the other may have been cancelled before its own).
+    EXPECT_NE(std::find(texts.begin(), texts.end(), "onetwo"), texts.end()) << texts[0];
+  }
+}
+
+// A batch is accepted once inference accepted every call, and refused when it refused one.
+TEST_F(GenerationStreamsTest, ABatchIsAcceptedOnlyWhenEveryCallIs) {
+  {
+    GenerationStreams streams(*stub_, Requests({"endless", "fail"}, 1), Deadline());
+    grpc::Status accepted = streams.WaitUntilAccepted();
+    EXPECT_EQ(accepted.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(accepted.error_message(), "prompt 1: prompt token 99 is unknown");
+  }
+  {
+    // Running without end, both accepted: the wait does not wait for any generation to end.
+    GenerationStreams streams(*stub_, Requests({"endless", "endless"}, 1), Deadline());
+    EXPECT_TRUE(streams.WaitUntilAccepted().ok());
+  }
+  {
+    // A server that does not say so is taken to accept with its first piece.
+    GenerationStreams streams(*stub_, Requests({"legacy", "a"}, 1), Deadline());
+    EXPECT_TRUE(streams.WaitUntilAccepted().ok());
+    v1::GenerateResponse piece;
+    int pieces = 0;
+    while (streams.Read(&piece)) ++pieces;
+    EXPECT_TRUE(streams.Finish().ok());
+    EXPECT_EQ(pieces, 4);
+  }
+}
+
+// Ended without Finish, or cancelled before any call got going: nothing hangs.
+TEST_F(GenerationStreamsTest, DestroyingOrCancellingEarlyEndsEveryCall) {
+  {
+    GenerationStreams streams(*stub_, Requests({"endless", "endless"}, 1), Deadline());
+    v1::GenerateResponse piece;
+    while (inference_.started_.load() < 2) ASSERT_TRUE(streams.Read(&piece));
+  }  // the readers may be waiting for queue room
+  {
+    GenerationStreams streams(*stub_, Requests({"endless", "endless"}, 1), Deadline());
+    streams.TryCancel();
+    v1::GenerateResponse piece;
+    while (streams.Read(&piece)) {
+    }
+    EXPECT_EQ(streams.Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  {
+    GenerationStreams streams(*stub_, Requests({"endless"}, 1), Deadline());
+    v1::GenerateResponse piece;
+    ASSERT_TRUE(streams.Read(&piece));
+  }  // one call, read on this thread, never finished by the caller
+  server_->Shutdown();
+  EXPECT_EQ(inference_.cancelled_.load(), inference_.started_.load());
 }
 
 // A reader that stops early (its client left) gives up every call, also one whose pieces are

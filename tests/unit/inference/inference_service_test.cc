@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "lib/common/inference_protocol.h"
 #include "tests/unit/inference/forwarding_backend.h"
 #include "tests/unit/inference/test_model.h"
 #include "tools/demo_model/demo_model.h"
@@ -278,6 +279,47 @@ TEST_F(InferenceServiceTest, ClientCancellationStopsTheStream) {
   }
   EXPECT_EQ(service_->active_requests(), 0);
   EXPECT_LT(service_->engine_steps(), 500);
+}
+
+// A request is accepted (initial metadata) or refused before it waits for a generation slot, so
+// a caller with several calls learns at once whether all are valid.
+TEST_F(InferenceServiceTest, RequestsAreAcceptedOrRefusedBeforeTheyWaitForASlot) {
+  absl::StatusOr<std::unique_ptr<LoadedModel>> model = LoadModelDir(dir_.path(), 2);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const int64_t vocab = (*model)->config.vocab_size;
+  (*model)->backend = std::make_unique<PacedBackend>(std::move((*model)->backend));
+  Serve(*std::move(model));  // two slots
+  v1::GenerateRequest long_request;
+  long_request.set_model("demo");
+  long_request.set_prompt("Hello");
+  long_request.mutable_sampling()->set_max_tokens(0);  // seconds at a millisecond a step
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::GenerateResponse>>> readers;
+  auto start = [&](const v1::GenerateRequest& request) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    readers.push_back(stub_->Generate(contexts.back().get(), request));
+    return readers.back().get();
+  };
+  v1::GenerateResponse piece;
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(start(long_request)->Read(&piece));  // both slots busy
+
+  grpc::ClientReader<v1::GenerateResponse>* waiting = start(long_request);
+  waiting->WaitForInitialMetadata();
+  EXPECT_EQ(contexts.back()->GetServerInitialMetadata().count(kGenerateAcceptedKey), 1u);
+
+  v1::GenerateRequest unknown_token = long_request;
+  unknown_token.mutable_prompt_tokens()->add_ids(static_cast<int32_t>(vocab));
+  grpc::ClientReader<v1::GenerateResponse>* refused = start(unknown_token);
+  EXPECT_FALSE(refused->Read(&piece));
+  EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(contexts.back()->GetServerInitialMetadata().count(kGenerateAcceptedKey), 0u);
+
+  for (size_t i = 0; i < readers.size() - 1; ++i) {
+    contexts[i]->TryCancel();
+    while (readers[i]->Read(&piece)) {
+    }
+    readers[i]->Finish();
+  }
 }
 
 }  // namespace
