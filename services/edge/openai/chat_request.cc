@@ -322,21 +322,22 @@ std::optional<ApiError> RefuseCompletionFeatures(const Json& body, int n) {
   return std::nullopt;
 }
 
-// Token ids: a non-empty array of integers in [0, 2^31).
-std::optional<ApiError> ParseTokenIds(const Json& value, std::vector<int32_t>* out) {
+// Token ids, a non-empty array of integers in [0, 2^31), appended as one prompt.
+std::optional<ApiError> AppendTokenIds(const Json& value, std::vector<Prompt>* out) {
   if (value.empty()) return InvalidRequest("'prompt' must not be empty", "prompt");
   if (value.size() > kMaxPromptTokenIds) {
     return InvalidRequest(absl::StrCat("'prompt' has more than ", kMaxPromptTokenIds, " token ids"), "prompt");
   }
-  out->clear();
-  out->reserve(value.size());
+  std::vector<int32_t> ids;
+  ids.reserve(value.size());
   for (const Json& id : value) {
     // nlohmann keeps non-negative integers as unsigned, so a negative one is signed.
     if (!id.is_number_unsigned() || id.get<uint64_t>() > INT32_MAX) {
       return InvalidRequest("'prompt' token ids must be between 0 and 2147483647", "prompt");
     }
-    out->push_back(static_cast<int32_t>(id.get<uint64_t>()));
+    ids.push_back(static_cast<int32_t>(id.get<uint64_t>()));
   }
+  out->push_back(std::move(ids));
   return std::nullopt;
 }
 
@@ -350,38 +351,29 @@ std::optional<ApiError> ParsePrompts(const Json& json, std::vector<Prompt>* out)
     out->push_back(prompt->get<std::string>());
     return std::nullopt;
   }
-  auto all = [&](auto is) { return prompt->is_array() && std::all_of(prompt->begin(), prompt->end(), is); };
-  const bool token_ids = all([](const Json& e) { return e.is_number_integer(); });
-  const bool strings = all([](const Json& e) { return e.is_string(); });
-  const bool arrays = all([](const Json& e) { return e.is_array(); });
-  if (!token_ids && !strings && !arrays) {
+  auto all_of = [](const Json& array, auto is) {
+    return array.is_array() && std::all_of(array.begin(), array.end(), is);
+  };
+  auto is_id = [](const Json& e) { return e.is_number_integer(); };
+  const bool token_ids = all_of(*prompt, is_id);
+  const bool strings = all_of(*prompt, [](const Json& e) { return e.is_string(); });
+  const bool id_arrays = all_of(*prompt, [&](const Json& e) { return all_of(e, is_id); });
+  if (!token_ids && !strings && !id_arrays) {
     return InvalidRequest("'prompt' must be a string, an array of strings, an array of token ids or an array of "
                           "arrays of token ids",
                           "prompt");
   }
   if (prompt->empty()) return InvalidRequest("'prompt' must not be empty", "prompt");
-  if (token_ids) {
-    std::vector<int32_t> ids;
-    if (auto error = ParseTokenIds(*prompt, &ids)) return error;
-    out->push_back(std::move(ids));
-    return std::nullopt;
-  }
+  if (token_ids) return AppendTokenIds(*prompt, out);
   if (prompt->size() > kMaxPrompts) {
     return InvalidRequest(absl::StrCat("'prompt' holds more than ", kMaxPrompts, " prompts"), "prompt");
   }
   for (const Json& element : *prompt) {
     if (strings) {
       out->push_back(element.get<std::string>());
-      continue;
+    } else if (auto error = AppendTokenIds(element, out)) {
+      return error;
     }
-    if (!std::all_of(element.begin(), element.end(), [](const Json& e) { return e.is_number_integer(); })) {
-      return InvalidRequest("'prompt' must be a string, an array of strings, an array of token ids or an array "
-                            "of arrays of token ids",
-                            "prompt");
-    }
-    std::vector<int32_t> ids;
-    if (auto error = ParseTokenIds(element, &ids)) return error;
-    out->push_back(std::move(ids));
   }
   return std::nullopt;
 }
