@@ -1,6 +1,8 @@
 #include "services/edge/edge_service.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <mutex>
 
 #include <grpcpp/grpcpp.h>
@@ -31,7 +33,14 @@ class ScriptedInference final : public v1::Inference::Service {
       if (silent_) return grpc::Status::OK;  // a generation that ends before its first piece
       if (!failure_.ok()) return failure_;
     }
-    if (request->prompt() == "unknown-token") {  // refused as inference's validation refuses it
+    if (request->prompt() == "unknown-token") {
+      // Refused as inference's validation refuses it, but only once the batch's other call has
+      // sent all its pieces: an edge that streamed before every prompt was accepted would be
+      // answering 200 by then.
+      const int turn = ++refusals_;
+      while (scripts_done_.load() < turn && !context->IsCancelled()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "prompt token 99 is unknown");
     }
     context->AddInitialMetadata(kGenerateAcceptedKey, "1");
@@ -64,6 +73,7 @@ class ScriptedInference final : public v1::Inference::Service {
     for (const v1::GenerateResponse& r : script) {
       if (r.index() < n) writer->Write(r);
     }
+    ++scripts_done_;
     return grpc::Status::OK;
   }
 
@@ -97,6 +107,8 @@ class ScriptedInference final : public v1::Inference::Service {
   std::mutex mutex_;
   v1::GenerateRequest last_;
   std::vector<std::string> prompts_;
+  std::atomic<int> refusals_{0};      // "unknown-token" calls so far
+  std::atomic<int> scripts_done_{0};  // calls that wrote their whole script
   bool silent_ = false;
   grpc::Status failure_;
 };
