@@ -448,24 +448,26 @@ bool EdgeService::Sign(const std::string& id, const std::string& model, const Sh
   return status.ok();
 }
 
-std::optional<ApiError> EdgeService::CheckModelServed(const std::string& model) {
-  v1::ListModelsResponse models;
+std::optional<ApiError> EdgeService::ListServedModels(v1::ListModelsResponse* models) {
   grpc::ClientContext context;
   SetDeadline(context, kRpcTimeout);
-  grpc::Status status = inference_->ListModels(&context, v1::ListModelsRequest(), &models);
+  grpc::Status status = inference_->ListModels(&context, v1::ListModelsRequest(), models);
   if (!status.ok()) return BackendError(status, "inference");
-  for (const v1::ModelInfo& info : models.models()) {
-    if (info.id() == model) return std::nullopt;
+  return std::nullopt;
+}
+
+std::optional<ApiError> EdgeService::CheckModelServed(std::string_view model, v1::ModelInfo* info) {
+  v1::ListModelsResponse models;
+  if (auto error = ListServedModels(&models)) return error;
+  for (const v1::ModelInfo& served : models.models()) {
+    if (served.id() != model) continue;
+    if (info != nullptr) *info = served;
+    return std::nullopt;
   }
-  return NotFoundModel(model);
+  return NotFoundModel(std::string(model));
 }
 
 void EdgeService::Models(std::optional<std::string_view> id, ResponseWriter& writer) {
-  v1::ListModelsResponse models;
-  grpc::ClientContext context;
-  SetDeadline(context, kRpcTimeout);
-  grpc::Status status = inference_->ListModels(&context, v1::ListModelsRequest(), &models);
-  if (!status.ok()) return SendError(writer, BackendError(status, "inference"));
   auto model_object = [](const v1::ModelInfo& info) {
     return Json{{"id", info.id()},
                 {"object", "model"},
@@ -474,11 +476,12 @@ void EdgeService::Models(std::optional<std::string_view> id, ResponseWriter& wri
                 {"max_model_len", info.context_length()}};
   };
   if (id) {
-    for (const v1::ModelInfo& info : models.models()) {
-      if (info.id() == *id) return SendJson(writer, 200, model_object(info));
-    }
-    return SendError(writer, NotFoundModel(std::string(*id)));
+    v1::ModelInfo info;
+    if (auto error = CheckModelServed(*id, &info)) return SendError(writer, *error);
+    return SendJson(writer, 200, model_object(info));
   }
+  v1::ListModelsResponse models;
+  if (auto error = ListServedModels(&models)) return SendError(writer, *error);
   Json list;
   list["object"] = "list";
   list["data"] = Json::array();

@@ -51,8 +51,11 @@ class EdgeService {
   // Asks the signer to sign the two digests; false (logged and counted) when it could not.
   bool Sign(const std::string& id, const std::string& model, const Sha256Digest& request_sha256,
             const Sha256Digest& response_sha256);
-  // OK when `model` is served; else the 404 to send (or the backend error).
-  std::optional<openai::ApiError> CheckModelServed(const std::string& model);
+  // The models inference serves, or the error to send.
+  std::optional<openai::ApiError> ListServedModels(v1::ListModelsResponse* models);
+  // OK (and its description in `info`, when given) when `model` is served; else the 404 to send
+  // (or the backend error).
+  std::optional<openai::ApiError> CheckModelServed(std::string_view model, v1::ModelInfo* info = nullptr);
 
   Backends backends_;
   std::unique_ptr<v1::Signer::Stub> signer_;
