@@ -362,6 +362,9 @@ bool ClientWentAway(const beast::error_code& ec) {
   return ec == net::error::connection_reset || ec == net::error::connection_aborted || ec == net::error::broken_pipe;
 }
 
+// How long a refused connection (503 over max_connections, or a 400/408/413/431) is kept draining
+// so that its client reads the error rather than a reset; refusals never make a caller wait.
+constexpr std::chrono::milliseconds kRefusalLinger{1000};
 // Refused connections kept draining at once; beyond, a flood's connections are closed outright.
 constexpr size_t kMaxLingeringRefusals = 1024;
 
@@ -381,7 +384,7 @@ bool Refuse(FdStream& stream, unsigned version, int status, std::string type, st
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
     : options_(std::move(options)),
       handler_(std::move(handler)),
-      refused_(options_.refusal_linger, kMaxLingeringRefusals) {}
+      refused_(kRefusalLinger, kMaxLingeringRefusals) {}
 
 HttpServer::~HttpServer() {
   if (listen_fd_ >= 0) ::close(listen_fd_);

@@ -60,9 +60,6 @@ struct HttpServerOptions {
   int max_connections = 256;
   std::chrono::seconds request_timeout{30};  // to read a request, idle keep-alive, each write
   std::chrono::seconds drain_timeout{10};    // in-flight requests at shutdown
-  // How long a connection refused for max_connections is kept (drained) so that its client reads
-  // the 503 rather than a reset; refusals never make the accept loop wait.
-  std::chrono::milliseconds refusal_linger{1000};
   // HTTPS when set (TLS ends here, inside the VM); plain HTTP when null. Over max_connections a
   // TLS connection is closed without a 503, which would need a handshake in the accept loop.
   std::shared_ptr<TlsContext> tls;
