@@ -58,7 +58,8 @@ class FdStream {
   // Ends TLS with a close_notify, so the client can tell the end from a truncation. Best effort,
   // and once.
   void CloseNotify() {
-    if (ssl_ == nullptr || notified_ || !SSL_is_init_finished(ssl_)) return;
+    // Not after a fatal TLS error: OpenSSL forbids SSL_shutdown then, and the socket is dead.
+    if (ssl_ == nullptr || notified_ || tls_failed_ || !SSL_is_init_finished(ssl_)) return;
     notified_ = true;
     SSL_shutdown(ssl_);
   }
@@ -198,6 +199,7 @@ class FdStream {
           ec = net::error::eof;
           return 0;
         case SSL_ERROR_SYSCALL:
+          tls_failed_ = true;
           if (errno != 0) {
             ec.assign(errno, beast::system_category());
           } else {
@@ -205,6 +207,7 @@ class FdStream {
           }
           return 0;
         default:  // a protocol error: not TLS, a failed handshake, a bad record
+          tls_failed_ = true;
           ERR_clear_error();
           ec = net::error::connection_aborted;
           return 0;
@@ -216,6 +219,7 @@ class FdStream {
   const std::atomic<bool>& stopping_;
   SSL* ssl_;  // nullptr: plain text
   bool notified_ = false;
+  bool tls_failed_ = false;  // SSL_ERROR_SYSCALL or SSL_ERROR_SSL: no more TLS on this connection
   Clock::time_point deadline_ = Clock::now();
   bool abort_on_stop_ = false;
 };
