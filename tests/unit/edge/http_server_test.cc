@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <future>
@@ -84,11 +85,14 @@ class Client {
   }
 
   bool AtEof() { return buffer_.empty() && !Fill(); }
+  // The last read ended by the 20 s receive timeout, not by the server closing or resetting.
+  bool timed_out() const { return timed_out_; }
 
  private:
   bool Fill() {
     char chunk[4096];
     ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    timed_out_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     if (n <= 0) return false;
     buffer_.append(chunk, static_cast<size_t>(n));
     return true;
@@ -96,6 +100,7 @@ class Client {
 
   int fd_;
   bool connected_ = false;
+  bool timed_out_ = false;
   std::string buffer_;
 };
 
@@ -350,6 +355,7 @@ TEST(HttpLayerWithTestHandler, ServesHttpsWithTheConfiguredCertificate) {
   Client plain(server.port());
   plain.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(plain.Read().status, 0) << "plain HTTP to the TLS port must get no answer";
+  EXPECT_FALSE(plain.timed_out()) << "the server must close the connection, not leave it hanging";
 }
 
 // A client that resets its connection in the middle of a TLS stream: the server's next write
