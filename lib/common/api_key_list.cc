@@ -79,29 +79,27 @@ class KeyCollector {
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> ParseApiKeyList(std::optional<std::string_view> file_text,
-                                                         std::string_view csv, size_t max_keys) {
+                                                         std::string_view csv, size_t max_keys,
+                                                         std::string_view file_name) {
   KeyCollector keys(max_keys);
-  if (file_text.has_value()) CAI_RETURN_IF_ERROR(keys.AddFile(*file_text));
+  if (file_text.has_value()) {
+    if (absl::Status added = keys.AddFile(*file_text); !added.ok()) {
+      if (file_name.empty()) return added;
+      return absl::Status(added.code(), absl::StrCat(absl::string_view(file_name.data(), file_name.size()), ": ", added.message()));  // only the file's errors
+    }
+  }
   CAI_RETURN_IF_ERROR(keys.AddCsv(csv));
   return keys.Take();
 }
 
 absl::StatusOr<std::vector<std::string>> ReadApiKeyList(const std::string& file, std::string_view csv,
                                                         size_t max_keys) {
-  KeyCollector keys(max_keys);
-  if (!file.empty()) {
-    // A directory opens like a file and then fails its first read: that is an error too, never an
-    // empty list, which would leave the edge open to everyone.
-    absl::StatusOr<std::string> text = ReadFileUpTo(file, kMaxApiKeyFileBytes);
-    if (!text.ok()) {
-      return absl::Status(text.status().code(), absl::StrCat("API keys file: ", text.status().message()));
-    }
-    if (absl::Status added = keys.AddFile(*text); !added.ok()) {
-      return absl::Status(added.code(), absl::StrCat(file, ": ", added.message()));  // only the file's errors
-    }
-  }
-  CAI_RETURN_IF_ERROR(keys.AddCsv(csv));
-  return keys.Take();
+  if (file.empty()) return ParseApiKeyList(std::nullopt, csv, max_keys);
+  // A directory opens like a file and then fails its first read: that is an error too, never an
+  // empty list, which would leave the edge open to everyone.
+  absl::StatusOr<std::string> text = ReadFileUpTo(file, kMaxApiKeyFileBytes);
+  if (!text.ok()) return absl::Status(text.status().code(), absl::StrCat("API keys file: ", text.status().message()));
+  return ParseApiKeyList(*text, csv, max_keys, file);
 }
 
 }  // namespace cai

@@ -25,9 +25,10 @@ inline constexpr size_t kMaxApiKeyFileBytes = size_t{16} << 20;
 // InvalidArgument for a key longer than kMaxApiKeyBytes or with a byte that an HTTP bearer token
 // cannot carry (anything but printable ASCII without spaces): such a key could never be presented,
 // so it is a configuration mistake. Errors name the line or the position, never the key.
-// ResourceExhausted past `max_keys`.
+// ResourceExhausted past `max_keys`. With `file_name`, the file's errors start with it.
 absl::StatusOr<std::vector<std::string>> ParseApiKeyList(std::optional<std::string_view> file_text,
-                                                         std::string_view csv, size_t max_keys);
+                                                         std::string_view csv, size_t max_keys,
+                                                         std::string_view file_name = "");
 
 // ParseApiKeyList over the contents of `file` ("" = no file). NotFound when the file is named but
 // cannot be read, InvalidArgument when it is larger than kMaxApiKeyFileBytes. Read by the edge
