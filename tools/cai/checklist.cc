@@ -62,11 +62,6 @@ nlohmann::json Checklist::ToJsonValue() const {
   return {{"passed", AllPassed()}, {"checks", list}};
 }
 
-std::string Checklist::ToJson() const {
-  // Invalid UTF-8 (from the input under verification) becomes U+FFFD instead of a dump() throw.
-  return ToJsonValue().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 const Check* Checklist::Find(std::string_view name) const {
   for (const Check& c : checks_) {
     if (c.name == name) return &c;

@@ -38,7 +38,6 @@ class Checklist {
   std::string ToText() const;     // "  [pass] name: detail" lines, Printable
   std::string Summary() const;    // "44 passed, 13 not performed, 0 failed"
   nlohmann::json ToJsonValue() const;  // {"passed", "checks": [{name, outcome, detail}]}
-  std::string ToJson() const;          // ToJsonValue as text, invalid UTF-8 replaced by U+FFFD
   // The first check named `name`, or nullptr.
   const Check* Find(std::string_view name) const;
 

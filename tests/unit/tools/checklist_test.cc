@@ -9,10 +9,10 @@ namespace cai::cli {
 namespace {
 
 TEST(ChecklistTest, InvalidUtf8InADetailStillRendersAsJson) {
-  Checklist list;
-  list.Fail("chat completion", "HTTP 500: \xff\xfe\xc3");  // a service's raw error body, cut short
+  VerifyReport report;
+  report.checklist.Fail("chat completion", "HTTP 500: \xff\xfe\xc3");  // a service's raw error body, cut short
   std::string json;
-  ASSERT_NO_THROW(json = list.ToJson());
+  ASSERT_NO_THROW(json = RenderReport(report, "cai verify service u", true));
   EXPECT_NE(json.find("\"outcome\": \"fail\""), std::string::npos);
 }
 
