@@ -33,6 +33,7 @@ def test_json_output_lists_every_check(stack):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["passed"] is True and doc["simulated"] is True
+    assert isinstance(doc["reply"], str) and doc["response_id"].startswith("chatcmpl-")
     outcomes = {c["outcome"] for c in doc["checks"]}
     assert outcomes <= {"pass", "fail", "not performed"}
     # Checks that need NVIDIA's online services are never reported as passed.

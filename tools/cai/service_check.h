@@ -22,7 +22,7 @@ struct ServiceCheckResult {
   std::string model;
   std::string signing_address;  // the attested ECDSA address
   std::string response_id;
-  std::string reply;            // the assistant's text
+  std::string reply;            // the assistant's text, shown by `cai verify service`
   std::string request_body;     // the exact bytes sent
   bool simulated = false;
 };

@@ -148,9 +148,12 @@ int VerifyService(const Args& args) {
   VerifyReport report;
   report.checklist = std::move(result.checklist);
   report.extra = {{"signing_address", result.signing_address}, {"model", result.model},
-                  {"simulated", result.simulated}, {"response_id", result.response_id}};
+                  {"simulated", result.simulated}, {"response_id", result.response_id},
+                  {"reply", result.reply}};
   report.summary.push_back(absl::StrCat("signing address: ", result.signing_address,
                                         result.simulated ? " (SIMULATED evidence)" : ""));
+  // The text whose signature was checked, so a user sees what was signed (cut for the terminal).
+  if (!result.reply.empty()) report.summary.push_back("reply: " + result.reply.substr(0, 200));
   return Print(report, args);
 }
 
