@@ -3,7 +3,6 @@
 #include "tools/cai/verify.h"
 
 #include <fstream>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -61,19 +60,12 @@ TEST(RunVerifyTest, ServiceWithNumericModelIdFails) {
 
 // The URL `cai up` prints for clients ends in /v1; pasted here it must reach the same routes.
 TEST(RunVerifyTest, ServiceUrlEndingInV1ReachesTheSameRoutes) {
-  std::mutex mutex;
-  std::vector<std::string> paths;
-  FakeHttpServer server([&](const std::string& path) {
-    std::lock_guard lock(mutex);
-    paths.push_back(path);
-    return FakeHttpServer::Response(200, R"({"data":[{"id":5}]})");
-  });
+  FakeHttpServer server([](const std::string&) { return FakeHttpServer::Response(200, R"({"data":[{"id":5}]})"); });
   ASSERT_TRUE(server.listening());
   std::string out;
   EXPECT_EQ(Verify({"service", server.url() + "/v1/"}, out), 1);
-  std::lock_guard lock(mutex);
-  ASSERT_FALSE(paths.empty());
-  EXPECT_EQ(paths.front(), "/v1/models");
+  ASSERT_FALSE(server.targets().empty());
+  EXPECT_EQ(server.targets().front(), "/v1/models");
   EXPECT_EQ(ServiceRootUrl("http://h:1/v1"), "http://h:1");
   EXPECT_EQ(ServiceRootUrl("http://h:1/prefix/v1//"), "http://h:1/prefix");
   EXPECT_EQ(ServiceRootUrl("http://h:1/"), "http://h:1");
