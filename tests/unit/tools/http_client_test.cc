@@ -84,6 +84,8 @@ TEST(HttpClientTest, ChunkedBodyOverTheLimitIsRefused) {
       Patient());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  // The body limit, not another one that also ends in ResourceExhausted.
+  EXPECT_NE(status.message().find("response body larger than 8388608 bytes"), absl::string_view::npos) << status;
 }
 
 TEST(HttpClientTest, UndeclaredBodyOverTheLimitIsRefused) {
@@ -94,6 +96,8 @@ TEST(HttpClientTest, UndeclaredBodyOverTheLimitIsRefused) {
       Patient());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  // The body limit, not another one that also ends in ResourceExhausted.
+  EXPECT_NE(status.message().find("response body larger than 8388608 bytes"), absl::string_view::npos) << status;
 }
 
 TEST(HttpClientTest, HeaderOverTheLimitIsRefused) {
