@@ -23,9 +23,16 @@
 namespace cai::cli {
 
 std::string ServiceRootUrl(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  if (url.ends_with("/v1")) url.resize(url.size() - 3);
-  while (!url.empty() && url.back() == '/') url.pop_back();
+  // Only the path is trimmed: in "http://v1/" the v1 is the host.
+  const size_t scheme = url.find("://");
+  const size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (path == std::string::npos) return url;
+  auto trim_slashes = [&] {
+    while (url.size() > path && url.back() == '/') url.pop_back();
+  };
+  trim_slashes();
+  if (url.size() >= path + 3 && url.ends_with("/v1")) url.resize(url.size() - 3);
+  trim_slashes();
   return url;
 }
 

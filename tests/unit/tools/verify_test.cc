@@ -69,6 +69,8 @@ TEST(RunVerifyTest, ServiceUrlEndingInV1ReachesTheSameRoutes) {
   EXPECT_EQ(ServiceRootUrl("http://h:1/v1"), "http://h:1");
   EXPECT_EQ(ServiceRootUrl("http://h:1/prefix/v1//"), "http://h:1/prefix");
   EXPECT_EQ(ServiceRootUrl("http://h:1/"), "http://h:1");
+  EXPECT_EQ(ServiceRootUrl("http://v1/"), "http://v1");  // a host named v1 stays
+  EXPECT_EQ(ServiceRootUrl("http://v1/v1"), "http://v1");
 }
 
 TEST(RunVerifyTest, HelpAnywhereShowsTheUsage) {
