@@ -54,10 +54,7 @@ int RunHealth(const std::vector<std::string>& args) {
   }
   HttpClientOptions options;
   options.timeout = std::chrono::milliseconds(kHealthTimeoutMs);
-  if (pinned) {
-    options.tls_ca_file = args[3];
-    options.insecure_skip_tls_host_check = true;
-  }
+  if (pinned) PinStartedEdgeCertificate(options, args[3]);
   absl::StatusOr<HttpResponse> r = HttpClient(ServiceRootUrl(args[1]), "", options).Get("/health");
   if (!r.ok() || r->status != 200) {
     std::fprintf(stderr, "unhealthy: %s\n", r.ok() ? absl::StrCat("HTTP ", r->status).c_str() : r.status().ToString().c_str());

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -28,6 +29,13 @@ struct HttpClientOptions {
   // reached by address: `cai up` checking the edge it started on loopback.
   bool insecure_skip_tls_host_check = false;
 };
+
+// An edge reached by address whose own certificate is at hand (`cai up` checking the edge it
+// started, the compose health check): trust only `certificate_file`, whatever name it carries.
+inline void PinStartedEdgeCertificate(HttpClientOptions& options, std::string certificate_file) {
+  options.tls_ca_file = std::move(certificate_file);
+  options.insecure_skip_tls_host_check = true;
+}
 
 // "http[s]://host[:port][/prefix]", the host a name, an IPv4 address or a bracketed IPv6 one.
 struct HttpUrl {

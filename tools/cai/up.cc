@@ -136,10 +136,7 @@ absl::StatusOr<std::string> FirstApiKey(const UpOptions& opt) {
 // certificate it was given is pinned, so its name need not be the loopback address.
 HttpClientOptions SelfCheckHttp(const UpOptions& opt) {
   HttpClientOptions options;
-  if (!opt.tls_cert_file.empty()) {
-    options.tls_ca_file = opt.tls_cert_file;
-    options.insecure_skip_tls_host_check = true;
-  }
+  if (!opt.tls_cert_file.empty()) PinStartedEdgeCertificate(options, opt.tls_cert_file);
   return options;
 }
 
