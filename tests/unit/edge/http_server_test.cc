@@ -327,6 +327,28 @@ TlsExchange HttpsExchange(uint16_t port, const std::string& request) {
   return result;
 }
 
+// Over max_connections a TLS connection is closed before its handshake (a 503 would need one in
+// the accept loop); the next one after the slot frees is served.
+TEST(HttpLayerWithTestHandler, TlsConnectionsOverTheLimitAreClosed) {
+  TlsFiles files;
+  HttpServerOptions options = HttpsOptions("edge_tls_limit", files);
+  ASSERT_NE(options.tls, nullptr);
+  options.max_connections = 1;
+  RunningServer server(options, Echo);
+  {
+    TlsClient first(server.port());
+    ASSERT_TRUE(first.connected());  // holds the only slot, waiting for a request
+    TlsClient second(server.port());
+    EXPECT_FALSE(second.connected());
+  }
+  TlsExchange later;
+  for (int i = 0; i < 100 && !later.handshake; ++i) {  // the slot frees once the server sees `first` go
+    later = HttpsExchange(server.port(), "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    if (!later.handshake) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(later.response.find("HTTP/1.1 200 OK"), std::string::npos) << later.response;
+}
+
 // TLS ends in the edge itself, inside the confidential VM: requests and answers go through it
 // whole, the server shows the configured certificate, and a plain-HTTP client gets nothing.
 TEST(HttpLayerWithTestHandler, ServesHttpsWithTheConfiguredCertificate) {
