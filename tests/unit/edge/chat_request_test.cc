@@ -218,7 +218,7 @@ TEST(ChatRequest, MessageCountLimit) {
 TEST(ChatRequest, AcceptsTheOffValuesOfUnsupportedFeaturesAndTheDeveloperRole) {
   for (const char* extra : {R"("tools":[])", R"("tools":[{"type":"function"}],"tool_choice":"none")",
                             R"("tool_choice":"auto")", R"("response_format":{"type":"text"})", R"("tools":null)",
-                            R"("parallel_tool_calls":false)"}) {
+                            R"("parallel_tool_calls":false)", R"("functions":[{"name":"f"}],"function_call":"none")"}) {
     ChatRequest request;
     std::optional<ApiError> error = ParseChatRequest(Body(extra), &request);
     EXPECT_FALSE(error.has_value()) << extra << ": " << error->message;
