@@ -169,11 +169,14 @@ int32_t Sampler::Pick(std::span<const float> adjusted) {
     }
   }
   double r = NextUniform() * total;
+  int32_t last_drawable = static_cast<int32_t>(argmax);
   for (int32_t id : order_) {
+    if (!(weights_[id] > 0)) continue;  // no chance at all (a logit of -infinity: JSON mode's mask)
+    last_drawable = id;
     r -= weights_[id];
     if (r < 0) return id;
   }
-  return order_.back();  // rounding left a sliver of mass
+  return last_drawable;  // rounding left a sliver of mass: the last token that has any
 }
 
 std::vector<LogitAdjustment> Sampler::Adjustments() const {
