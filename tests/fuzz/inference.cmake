@@ -4,3 +4,5 @@ cai_add_fuzzer(safetensors_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/safetensors_fuz
 # Seeds in corpus/model_config_fuzz/: the golden models' config.json, generation_config.json and
 # tokenizer_config.json.
 cai_add_fuzzer(model_config_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/model_config_fuzz.cc LIBS cai_engine_core)
+# Seeds in corpus/json_prefix_fuzz/: objects of each kind of value, escapes, UTF-8 and near misses.
+cai_add_fuzzer(json_prefix_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/json_prefix_fuzz.cc LIBS cai_engine_core)

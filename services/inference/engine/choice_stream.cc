@@ -1,6 +1,7 @@
 #include "services/inference/engine/choice_stream.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace cai::inference {
 
@@ -37,13 +38,31 @@ SamplingParams ForChoice(SamplingParams params, int index) {
 
 }  // namespace
 
-ChoiceStream::ChoiceStream(int index, const GenerationRequest& request, int64_t budget, const Tokenizer* tokenizer)
-    : index_(index), request_(request), budget_(budget), sampler_(ForChoice(request.sampling, index)),
-      filter_(request.stop) {
+ChoiceStream::ChoiceStream(int index, const GenerationRequest& request, int64_t budget, const Tokenizer* tokenizer,
+                           const JsonTokenMask* json_mask)
+    : index_(index), request_(request), budget_(budget), tokenizer_(tokenizer),
+      json_mask_(request.format == OutputFormat::kJsonObject ? json_mask : nullptr),
+      sampler_(ForChoice(request.sampling, index)), filter_(request.stop) {
   if (tokenizer != nullptr) decoder_.emplace(*tokenizer);
 }
 
+std::span<const float> ChoiceStream::MaskForJson(std::span<const float> logits) {
+  allowed_.assign(logits.size(), 0);
+  const int64_t fitting = json_.complete() ? 0 : json_mask_->Allow(json_, allowed_);
+  if (fitting == 0) {
+    for (int32_t id : request_.stop_token_ids) {
+      if (id >= 0 && static_cast<size_t>(id) < allowed_.size()) allowed_[id] = 1;
+    }
+  }
+  masked_.assign(logits.begin(), logits.end());
+  for (size_t i = 0; i < masked_.size(); ++i) {
+    if (allowed_[i] == 0) masked_[i] = -std::numeric_limits<float>::infinity();
+  }
+  return masked_;
+}
+
 int32_t ChoiceStream::Next(std::span<const float> logits, std::optional<OwnedDelta>& delta) {
+  if (json_mask_ != nullptr) logits = MaskForJson(logits);
   SampledToken token = request_.logprobs ? sampler_.SampleWithLogprobs(logits, request_.top_logprobs)
                                          : SampledToken{.id = sampler_.Sample(logits), .logprob = 0, .top = {}};
   return Deliver(std::move(token), delta);
@@ -77,6 +96,8 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
     text = filter_.Push(decoder_ ? decoder_->Flush() : "", true);
     finish = FinishReason::kStop;
   } else {
+    // The mask let through only tokens whose bytes JsonPrefix takes, so this cannot fail.
+    if (json_mask_ != nullptr) json_.Feed(tokenizer_->TokenBytes(id));
     if (request_.logprobs) pending_.push_back(std::move(token));
     text = filter_.Push(decoder_ ? decoder_->Push(id) : "", false);  // specials decode to ""
     if (!filter_.stopped() && generated_ >= budget_) {

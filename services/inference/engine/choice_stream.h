@@ -8,6 +8,8 @@
 
 #include "services/inference/engine/forward_backend.h"
 #include "services/inference/engine/generator.h"
+#include "services/inference/engine/json_prefix.h"
+#include "services/inference/engine/json_token_mask.h"
 #include "services/inference/engine/sampler.h"
 #include "services/inference/engine/tokenizer/stream_decoder.h"
 
@@ -45,18 +47,21 @@ class StopFilter {
 // What one choice of a request does with each new next-token distribution: sample (seed + index),
 // decode to text, hold back possible stop strings, and decide when the choice ends (stop token,
 // stop string, or `budget` tokens). Knows nothing of KV caches, so a choice preempted and
-// recomputed continues exactly where it was. Holds references to `request` and `tokenizer`.
+// recomputed continues exactly where it was. Holds references to `request`, `tokenizer` and
+// `json_mask`.
 class ChoiceStream {
  public:
   // Null `tokenizer`: no text (benchmarks); deltas then carry only logprobs and the finish.
-  ChoiceStream(int index, const GenerationRequest& request, int64_t budget, const Tokenizer* tokenizer);
+  // `json_mask` (the tokenizer's) is required for OutputFormat::kJsonObject, and so is a tokenizer.
+  ChoiceStream(int index, const GenerationRequest& request, int64_t budget, const Tokenizer* tokenizer,
+               const JsonTokenMask* json_mask = nullptr);
 
   // Samples the next token from `logits`; sets `delta` when there is something to deliver.
   int32_t Next(std::span<const float> logits, std::optional<OwnedDelta>& delta);
 
   // Draws made on a device instead (ForwardBackend::samples_on_device): every choice but those
-  // that report logprobs, which need the whole distribution here.
-  bool DeviceDrawable() const { return !request_.logprobs; }
+  // that report logprobs or write JSON, which need the whole distribution here.
+  bool DeviceDrawable() const { return !request_.logprobs && json_mask_ == nullptr; }
   // The next draw: this choice's sampling parameters and seed, the draw's number (the tokens
   // generated so far, so a preempted choice recomputed later draws the same numbers), and the
   // logit adjustments (bias, penalties).
@@ -71,10 +76,19 @@ class ChoiceStream {
  private:
   // Stop tokens, text, stop strings and the budget for the token just chosen.
   int32_t Deliver(SampledToken token, std::optional<OwnedDelta>& delta);
+  // JSON mode: `logits` with every token that may not come next at -infinity. Stop tokens may
+  // come once the object is whole, or should no other token fit (a vocabulary that lacks a byte
+  // the object needs): the choice then ends rather than draw a token that breaks it.
+  std::span<const float> MaskForJson(std::span<const float> logits);
 
   const int index_;
   const GenerationRequest& request_;
   const int64_t budget_;
+  const Tokenizer* const tokenizer_;
+  const JsonTokenMask* const json_mask_;
+  JsonPrefix json_;              // the text so far, in JSON mode
+  std::vector<uint8_t> allowed_;  // JSON mode: by token id, may come next
+  std::vector<float> masked_;     // JSON mode: the logits after the mask
   Sampler sampler_;
   std::optional<StreamDecoder> decoder_;
   StopFilter filter_;

@@ -37,6 +37,10 @@ absl::Status ValidateGenerationRequest(const GenerationRequest& request, int64_t
       return absl::InvalidArgumentError("a stop string starts in the middle of a UTF-8 character");
     }
   }
+  // JSON mode ends a choice with a stop token once the object is whole: without one it could not.
+  if (request.format == OutputFormat::kJsonObject && request.stop_token_ids.empty()) {
+    return absl::InvalidArgumentError("JSON mode needs a stop token, and the model has none");
+  }
   for (int32_t id : request.prompt) {
     if (id < 0 || id >= vocab_size) return absl::InvalidArgumentError(absl::StrCat("prompt token ", id, " is unknown"));
   }

@@ -19,6 +19,12 @@ inline constexpr size_t kMaxStopStrings = 16;
 inline constexpr size_t kMaxStopStringBytes = 256;
 inline constexpr int kMaxChoices = 8;
 
+// What the generated text must be. kJsonObject is OpenAI's JSON mode: every token is drawn among
+// those that keep the text a prefix of one JSON object (JsonPrefix), and the stop tokens only once
+// it is whole; logprobs then describe that narrowed distribution. A choice cut short by max_tokens
+// or a stop string is still a prefix, not an object.
+enum class OutputFormat { kText, kJsonObject };
+
 struct GenerationRequest {
   std::vector<int32_t> prompt;          // token ids, BOS included if the model wants one
   SamplingParams sampling;              // choice i samples with seed + i
@@ -28,6 +34,7 @@ struct GenerationRequest {
   int n = 1;                            // independent choices, 1..kMaxChoices
   bool logprobs = false;                // report each printed token's log-probability
   int top_logprobs = 0;                 // 0..kMaxTopLogprobs alternatives per token; needs logprobs
+  OutputFormat format = OutputFormat::kText;
 };
 
 enum class FinishReason { kStop, kLength };

@@ -32,6 +32,10 @@ absl::StatusOr<uint64_t> Scheduler::Add(const GenerationRequest& params) {
                                                      " tokens does not fit the KV cache of ", num_blocks(),
                                                      " blocks of ", kKvBlockSize, " positions"));
   }
+  if (params.format == OutputFormat::kJsonObject) {
+    if (tokenizer_ == nullptr) return absl::InvalidArgumentError("JSON mode needs the model's tokenizer");
+    if (json_mask_ == nullptr) json_mask_ = std::make_unique<JsonTokenMask>(*tokenizer_);
+  }
   auto request = std::make_unique<Request>();
   request->id = next_id_++;
   request->params = params;
@@ -45,7 +49,7 @@ absl::StatusOr<uint64_t> Scheduler::Add(const GenerationRequest& params) {
     seq->request = request.get();
     seq->choice = i;
     seq->tokens = params.prompt;
-    seq->stream = std::make_unique<ChoiceStream>(i, request->params, budget, tokenizer_);
+    seq->stream = std::make_unique<ChoiceStream>(i, request->params, budget, tokenizer_, json_mask_.get());
     if (i > 0 && request->shared_positions > 0) {
       request->unforked.push_back(seq.get());
     } else {

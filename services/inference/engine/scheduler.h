@@ -12,6 +12,7 @@
 #include "services/inference/engine/generator.h"
 #include "services/inference/engine/block_allocator.h"
 #include "services/inference/engine/forward_backend.h"
+#include "services/inference/engine/json_token_mask.h"
 
 namespace cai::inference {
 
@@ -121,6 +122,7 @@ class Scheduler {
   std::vector<DeviceDraw> draws_;                // per scheduled sequence (samples_on_device)
   std::vector<const DeviceDraw*> draw_of_;       // null: the sequence's logits come back instead
   std::vector<int32_t> drawn_;
+  std::unique_ptr<JsonTokenMask> json_mask_;  // built for the first JSON-mode request
 };
 
 }  // namespace cai::inference

@@ -6,8 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
+#include "services/inference/engine/backends/cpu/cpu_backend.h"
 #include "services/inference/engine/checkpoint.h"
+#include "services/inference/engine/json_prefix.h"
 #include "services/inference/engine/loaded_model.h"
+#include "services/inference/engine/scheduler.h"
 #include "tests/unit/inference/test_model.h"
 #include "tools/demo_model/demo_model.h"
 
@@ -317,6 +321,52 @@ TEST_F(GeneratorTest, RejectsBadChoiceAndLogprobCounts) {
   request = Greedy(2);
   request.sampling.logit_bias = {{tiny_->config().vocab_size, 1.0f}};
   EXPECT_TRUE(absl::IsInvalidArgument(Run(request).result.status()));
+}
+
+// JSON mode through the scheduler on the demo model (random weights: its text is no JSON of its
+// own): each of the n choices, streamed in pieces, is a prefix of one object, and whole when it
+// stopped. Without a stop token the request is refused, since such a choice could never end.
+TEST_F(GeneratorTest, JsonModeChoicesArePrefixesOfAnObject) {
+  absl::StatusOr<std::vector<int32_t>> prompt = EncodeChat(*demo_, {{"user", "Answer in JSON."}});
+  ASSERT_TRUE(prompt.ok()) << prompt.status();
+  GenerationRequest request;
+  request.prompt = *prompt;
+  request.sampling = {.temperature = 1.0f, .seed = 5};
+  request.max_tokens = 48;
+  request.n = 4;
+  request.stop_token_ids = demo_->stop_token_ids;
+  request.format = OutputFormat::kJsonObject;
+  Output out = Run(request, demo_->model.get());
+  ASSERT_TRUE(out.result.ok()) << out.result.status();
+  for (int i = 0; i < request.n; ++i) {
+    JsonPrefix json;
+    EXPECT_TRUE(json.Feed(out.texts[i])) << "choice " << i << ": " << out.texts[i];
+    EXPECT_TRUE(out.texts[i].find('{') != std::string::npos) << out.texts[i];
+    if (out.result->finish_reasons[i] == FinishReason::kStop) {
+      EXPECT_TRUE(json.complete()) << out.texts[i];
+    }
+  }
+  request.format = OutputFormat::kText;
+  Output text = Run(request, demo_->model.get());
+  ASSERT_TRUE(text.result.ok());
+  EXPECT_NE(text.texts, out.texts) << "the mask changed nothing";
+
+  request.format = OutputFormat::kJsonObject;
+  request.stop_token_ids.clear();
+  absl::Status refused = Run(request, demo_->model.get()).result.status();
+  EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "stop token")) << refused;
+}
+
+TEST_F(GeneratorTest, JsonModeNeedsATokenizer) {
+  CpuBackend backend(*tiny_, 4 * tiny_->kv_block_bytes());
+  Scheduler scheduler(backend, nullptr, {});
+  GenerationRequest request = Greedy(4);
+  request.stop_token_ids = {0};
+  request.format = OutputFormat::kJsonObject;
+  EXPECT_TRUE(absl::IsInvalidArgument(scheduler.Add(request).status()));
+  request.format = OutputFormat::kText;
+  EXPECT_TRUE(scheduler.Add(request).ok());
 }
 
 TEST(DemoModel, SameSeedSameFiles) {

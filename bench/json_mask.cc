@@ -1,0 +1,143 @@
+// JSON mode's cost per token at a Llama 3-sized vocabulary (128256): JsonTokenMask::Allow, the walk
+// of the vocabulary's byte trie that finds the tokens that may come next, in the states a JSON
+// answer spends its tokens in. Reference, measured in the same run: the host sampler's draw at
+// Llama 3.1's defaults (temperature 0.6, top_p 0.9) on a row of the same size, which every
+// host-drawn token pays anyway; JSON mode adds the mask (and a copy of the row) to it.
+//
+// The vocabulary is synthetic, since no 128k tokenizer ships with the repository: the 256 bytes,
+// numbers, JSON punctuation runs, then pseudo-words of 2 to 12 letters with and without a leading
+// space until the size is reached. Random letters share fewer prefixes than a real vocabulary's
+// words do, so its trie is larger than a real one's and the figures err on the slow side.
+//
+//   build/bin/cai-bench-json-mask [--vocab 128256] [--calls 50]
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "bench/stats.h"
+#include "services/inference/engine/json_token_mask.h"
+#include "services/inference/engine/sampler.h"
+#include "services/inference/engine/tokenizer/byte_level.h"
+
+ABSL_FLAG(int, vocab, 128256, "vocabulary size");
+ABSL_FLAG(int, calls, 50, "mask computations per state");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using cai::inference::JsonPrefix;
+
+template <typename Fn>
+double MedianMicros(int runs, Fn&& fn) {
+  std::vector<double> us;
+  for (int i = 0; i < runs; ++i) {
+    const auto start = Clock::now();
+    fn();
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  }
+  return cai::bench::Percentile(us, 50);
+}
+
+// The token byte strings of the synthetic vocabulary, in id order.
+std::vector<std::string> SyntheticVocabulary(int size) {
+  std::vector<std::string> tokens;
+  std::set<std::string> seen;
+  auto add = [&](std::string token) {
+    if (static_cast<int>(tokens.size()) < size && seen.insert(token).second) tokens.push_back(std::move(token));
+  };
+  for (int b = 0; b < 256; ++b) add(std::string(1, static_cast<char>(b)));
+  for (int n = 0; n < 1000; ++n) add(std::to_string(n));
+  const std::string punctuation = "{}[]\":, \n";
+  for (char a : punctuation) {
+    for (char b : punctuation) {
+      add(std::string{a, b});
+      for (char c : punctuation) add(std::string{a, b, c});
+    }
+  }
+  std::mt19937 gen(11);
+  std::uniform_int_distribution<int> length(2, 12), letter(0, 25), spaced(0, 1);
+  while (static_cast<int>(tokens.size()) < size) {
+    std::string word = spaced(gen) ? " " : "";
+    for (int i = length(gen); i > 0; --i) word += static_cast<char>('a' + letter(gen));
+    add(word);
+  }
+  return tokens;
+}
+
+std::unique_ptr<cai::inference::Tokenizer> SyntheticTokenizer(int size) {
+  nlohmann::json vocab = nlohmann::json::object();
+  const std::vector<std::string> tokens = SyntheticVocabulary(size);
+  for (size_t id = 0; id < tokens.size(); ++id) vocab[cai::inference::ByteLevelEncode(tokens[id])] = id;
+  const nlohmann::json json = {
+      {"version", "1.0"},
+      {"added_tokens", nlohmann::json::array()},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}},
+      {"decoder", {{"type", "ByteLevel"}}},
+      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
+  auto tokenizer = cai::inference::Tokenizer::FromJson(json.dump());
+  if (!tokenizer.ok()) {
+    std::fprintf(stderr, "synthetic tokenizer: %s\n", tokenizer.status().ToString().c_str());
+    std::exit(1);
+  }
+  return *std::move(tokenizer);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const int vocab = absl::GetFlag(FLAGS_vocab), calls = absl::GetFlag(FLAGS_calls);
+  std::printf("command: cai-bench-json-mask --vocab %d --calls %d\n", vocab, calls);
+  const auto tokenizer = SyntheticTokenizer(vocab);
+  const auto build_start = Clock::now();
+  const cai::inference::JsonTokenMask mask(*tokenizer);
+  const double build_ms = std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
+  std::printf("vocabulary: %d tokens, trie of %zu nodes, built in %.1f ms (once per model)\n",
+              tokenizer->vocab_size(), mask.nodes(), build_ms);
+
+  std::mt19937 gen(7);
+  std::normal_distribution<float> normal(0.0f, 2.5f);
+  std::vector<float> logits(static_cast<size_t>(tokenizer->vocab_size()));
+  for (float& x : logits) x = normal(gen);
+  cai::inference::Sampler sampler({.temperature = 0.6f, .top_p = 0.9f});
+  volatile int32_t sink = 0;
+  const double draw = MedianMicros(calls, [&] { sink = sampler.Sample(logits); });
+  std::printf("reference: host draw at temperature 0.6, top_p 0.9: %.1f us/token\n", draw);
+
+  struct State {
+    const char* name;
+    const char* text;  // fed to reach the state
+  };
+  const State states[] = {
+      {"before the object", ""},
+      {"after '{' (a key or '}')", "{"},
+      {"in a key", "{\"na"},
+      {"after ':' (any value)", "{\"name\":"},
+      {"in a string value", "{\"name\": \"Ada Love"},
+      {"in a string, mid-character", "{\"name\": \"Ad\xC3"},
+      {"in a string, after '\\'", "{\"name\": \"Ada\\"},
+      {"in a number", "{\"n\": 12"},
+      {"after a value in an array", "{\"a\": [1, 2"},
+  };
+  std::vector<uint8_t> allowed(static_cast<size_t>(tokenizer->vocab_size()));
+  for (const State& s : states) {
+    JsonPrefix state;
+    if (!state.Feed(std::string_view(s.text))) return 1;
+    int64_t count = 0;
+    const double us = MedianMicros(calls, [&] {
+      std::fill(allowed.begin(), allowed.end(), 0);
+      count = mask.Allow(state, allowed);
+    });
+    std::printf("%-28s %7lld tokens allowed  %8.1f us/token = %5.2fx the draw\n", s.name,
+                static_cast<long long>(count), us, us / draw);
+  }
+  return 0;
+}

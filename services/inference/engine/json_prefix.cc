@@ -1,0 +1,262 @@
+#include "services/inference/engine/json_prefix.h"
+
+namespace cai::inference {
+namespace {
+
+bool IsWhitespace(uint8_t byte) { return byte == ' ' || byte == '\t' || byte == '\n' || byte == '\r'; }
+bool IsDigit(uint8_t byte) { return byte >= '0' && byte <= '9'; }
+
+int HexValue(uint8_t byte) {
+  if (byte >= '0' && byte <= '9') return byte - '0';
+  if (byte >= 'a' && byte <= 'f') return byte - 'a' + 10;
+  if (byte >= 'A' && byte <= 'F') return byte - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool JsonPrefix::Feed(uint8_t byte) {
+  JsonPrefix next = *this;
+  if (!next.Step(byte)) return false;
+  *this = next;
+  return true;
+}
+
+bool JsonPrefix::Feed(std::string_view bytes) {
+  for (char c : bytes) {
+    if (!Feed(static_cast<uint8_t>(c))) return false;
+  }
+  return true;
+}
+
+bool JsonPrefix::Step(uint8_t byte) {
+  switch (mode_) {
+    case Mode::kStart:
+      if (IsWhitespace(byte)) return StructuralWhitespace();
+      return byte == '{' && Open(true);
+    case Mode::kKeyOrEnd:
+    case Mode::kKey:
+      if (IsWhitespace(byte)) return StructuralWhitespace();
+      whitespace_run_ = 0;
+      if (byte == '"') {
+        mode_ = Mode::kString;
+        key_ = true;
+        return true;
+      }
+      return mode_ == Mode::kKeyOrEnd && byte == '}' && Close(true);
+    case Mode::kColon:
+      if (IsWhitespace(byte)) return StructuralWhitespace();
+      whitespace_run_ = 0;
+      if (byte != ':') return false;
+      mode_ = Mode::kValue;
+      return true;
+    case Mode::kValue:
+    case Mode::kValueOrEnd:
+      if (IsWhitespace(byte)) return StructuralWhitespace();
+      whitespace_run_ = 0;
+      if (mode_ == Mode::kValueOrEnd && byte == ']') return Close(false);
+      return BeginValue(byte);
+    case Mode::kCommaOrEnd:
+      if (IsWhitespace(byte)) return StructuralWhitespace();
+      whitespace_run_ = 0;
+      if (byte == ',') {
+        mode_ = InObject() ? Mode::kKey : Mode::kValue;
+        return true;
+      }
+      return (byte == '}' || byte == ']') && Close(byte == '}');
+    case Mode::kString:
+      return StringByte(byte);
+    case Mode::kEscape:
+      if (byte == 'u') {
+        mode_ = Mode::kHex;
+        hex_left_ = 4;
+        hex_high_byte_ = 0;
+        return true;
+      }
+      switch (byte) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+          mode_ = Mode::kString;
+          return true;
+        default:
+          return false;
+      }
+    case Mode::kHex:
+      return HexDigit(byte);
+    case Mode::kLowSurrogateSlash:
+      if (byte != '\\') return false;
+      mode_ = Mode::kLowSurrogateU;
+      return true;
+    case Mode::kLowSurrogateU:
+      if (byte != 'u') return false;
+      mode_ = Mode::kHex;
+      hex_left_ = 4;
+      hex_high_byte_ = 0;
+      return true;
+    case Mode::kMinus:
+      if (!IsDigit(byte)) return false;
+      mode_ = byte == '0' ? Mode::kZero : Mode::kInteger;
+      return true;
+    case Mode::kPoint:
+    case Mode::kExponentSign:
+      if (!IsDigit(byte)) return false;
+      mode_ = mode_ == Mode::kPoint ? Mode::kFraction : Mode::kExponentDigits;
+      return true;
+    case Mode::kExponent:
+      if (byte == '+' || byte == '-') {
+        mode_ = Mode::kExponentSign;
+        return true;
+      }
+      if (!IsDigit(byte)) return false;
+      mode_ = Mode::kExponentDigits;
+      return true;
+    case Mode::kZero:
+    case Mode::kInteger:
+    case Mode::kFraction:
+    case Mode::kExponentDigits:
+      if (IsDigit(byte) && mode_ != Mode::kZero) return true;
+      if (byte == '.' && (mode_ == Mode::kZero || mode_ == Mode::kInteger)) {
+        mode_ = Mode::kPoint;
+        return true;
+      }
+      if ((byte == 'e' || byte == 'E') && mode_ != Mode::kExponentDigits) {
+        mode_ = Mode::kExponent;
+        return true;
+      }
+      // A number ends only at the byte after it, which the container then reads.
+      EndValue();
+      return Step(byte);
+    case Mode::kLiteral:
+      if (byte != static_cast<uint8_t>(*literal_)) return false;
+      if (*++literal_ == '\0') EndValue();
+      return true;
+    case Mode::kDone:
+      return false;
+  }
+  return false;
+}
+
+bool JsonPrefix::StructuralWhitespace() {
+  if (whitespace_run_ >= kMaxWhitespaceRun) return false;
+  ++whitespace_run_;
+  return true;
+}
+
+bool JsonPrefix::BeginValue(uint8_t byte) {
+  switch (byte) {
+    case '{':
+    case '[':
+      return Open(byte == '{');
+    case '"':
+      mode_ = Mode::kString;
+      key_ = false;
+      return true;
+    case '-':
+      mode_ = Mode::kMinus;
+      return true;
+    case 't':
+      literal_ = "rue";
+      break;
+    case 'f':
+      literal_ = "alse";
+      break;
+    case 'n':
+      literal_ = "ull";
+      break;
+    default:
+      if (!IsDigit(byte)) return false;
+      mode_ = byte == '0' ? Mode::kZero : Mode::kInteger;
+      return true;
+  }
+  mode_ = Mode::kLiteral;
+  return true;
+}
+
+bool JsonPrefix::Open(bool object) {
+  if (depth_ >= kMaxDepth) return false;
+  const uint64_t bit = uint64_t{1} << depth_;
+  objects_ = object ? objects_ | bit : objects_ & ~bit;
+  ++depth_;
+  whitespace_run_ = 0;
+  mode_ = object ? Mode::kKeyOrEnd : Mode::kValueOrEnd;
+  return true;
+}
+
+bool JsonPrefix::Close(bool object) {
+  if (depth_ == 0 || InObject() != object) return false;
+  --depth_;
+  EndValue();
+  return true;
+}
+
+void JsonPrefix::EndValue() {
+  // The only value at depth 0 is the object itself (Start admits nothing else).
+  mode_ = depth_ == 0 ? Mode::kDone : Mode::kCommaOrEnd;
+}
+
+bool JsonPrefix::StringByte(uint8_t byte) {
+  if (utf8_left_ > 0) {
+    if (byte < utf8_low_ || byte > utf8_high_) return false;
+    --utf8_left_;
+    utf8_low_ = 0x80;
+    utf8_high_ = 0xBF;
+    return true;
+  }
+  if (byte == '"') {
+    if (key_) {
+      mode_ = Mode::kColon;
+    } else {
+      EndValue();
+    }
+    return true;
+  }
+  if (byte == '\\') {
+    mode_ = Mode::kEscape;
+    return true;
+  }
+  if (byte < 0x20) return false;  // control characters must be escaped
+  if (byte < 0x80) return true;
+  // The lead byte of a UTF-8 sequence; the ranges of the byte after it exclude overlong forms,
+  // UTF-16 surrogates (U+D800..U+DFFF) and code points above U+10FFFF (RFC 3629, table 3-7 of
+  // the Unicode standard).
+  if (byte >= 0xC2 && byte <= 0xDF) {
+    utf8_left_ = 1;
+  } else if (byte >= 0xE0 && byte <= 0xEF) {
+    utf8_left_ = 2;
+    if (byte == 0xE0) utf8_low_ = 0xA0;
+    if (byte == 0xED) utf8_high_ = 0x9F;
+  } else if (byte >= 0xF0 && byte <= 0xF4) {
+    utf8_left_ = 3;
+    if (byte == 0xF0) utf8_low_ = 0x90;
+    if (byte == 0xF4) utf8_high_ = 0x8F;
+  } else {
+    return false;  // a continuation byte without a lead, or C0, C1, F5..FF
+  }
+  return true;
+}
+
+bool JsonPrefix::HexDigit(uint8_t byte) {
+  const int value = HexValue(byte);
+  if (value < 0) return false;
+  const int position = 4 - hex_left_;  // 0 for the first digit
+  if (position == 0 && low_surrogate_due_ && value != 0xD) return false;
+  if (position == 1) {
+    hex_high_byte_ = static_cast<uint8_t>(hex_high_byte_ << 4 | value);
+    const bool low = hex_high_byte_ >= 0xDC && hex_high_byte_ <= 0xDF;
+    if (low != low_surrogate_due_) return false;  // a low surrogate alone, or something else after a high one
+    high_surrogate_ = hex_high_byte_ >= 0xD8 && hex_high_byte_ <= 0xDB;
+  } else if (position == 0) {
+    hex_high_byte_ = static_cast<uint8_t>(value);
+  }
+  if (--hex_left_ > 0) return true;
+  if (high_surrogate_) {
+    high_surrogate_ = false;
+    low_surrogate_due_ = true;
+    mode_ = Mode::kLowSurrogateSlash;
+  } else {
+    low_surrogate_due_ = false;
+    mode_ = Mode::kString;
+  }
+  return true;
+}
+
+}  // namespace cai::inference

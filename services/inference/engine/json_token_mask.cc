@@ -1,0 +1,79 @@
+#include "services/inference/engine/json_token_mask.h"
+
+#include <string>
+
+namespace cai::inference {
+
+JsonTokenMask::JsonTokenMask(const Tokenizer& tokenizer)
+    : nodes_(2), next_token_(static_cast<size_t>(tokenizer.vocab_size()), -1) {
+  for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
+    if (tokenizer.IsSpecial(id)) continue;
+    const std::string bytes = tokenizer.TokenBytes(id);
+    if (bytes.empty()) continue;
+    Insert(bytes.find('"') == std::string::npos ? kPlainRoot : kQuoteRoot, bytes, id);
+  }
+  // Any string position with no escape or character under way is the same to a plain token.
+  JsonPrefix in_string;
+  in_string.Feed(std::string_view("{\""));
+  std::vector<uint8_t> fits(next_token_.size(), 0);
+  Walk(kPlainRoot, in_string, fits);
+  for (size_t id = 0; id < fits.size(); ++id) {
+    if (fits[id] != 0) in_string_tokens_.push_back(static_cast<int32_t>(id));
+  }
+}
+
+void JsonTokenMask::Insert(uint32_t root, std::string_view bytes, int32_t id) {
+  uint32_t node = root;
+  for (char c : bytes) {
+    const auto byte = static_cast<uint8_t>(c);
+    uint32_t child = nodes_[node].first_child;
+    while (child != 0 && nodes_[child].byte != byte) child = nodes_[child].next_sibling;
+    if (child == 0) {
+      child = static_cast<uint32_t>(nodes_.size());
+      nodes_.push_back(Node{.first_child = 0, .next_sibling = nodes_[node].first_child, .first_token = -1, .byte = byte});
+      nodes_[node].first_child = child;
+    }
+    node = child;
+  }
+  next_token_[id] = nodes_[node].first_token;
+  nodes_[node].first_token = id;
+}
+
+int64_t JsonTokenMask::Allow(const JsonPrefix& state, std::span<uint8_t> allowed) const {
+  if (!state.in_plain_string()) return Walk(kPlainRoot, state, allowed) + Walk(kQuoteRoot, state, allowed);
+  int64_t count = 0;
+  for (int32_t id : in_string_tokens_) {
+    if (static_cast<size_t>(id) < allowed.size()) {
+      allowed[id] = 1;
+      ++count;
+    }
+  }
+  return count + Walk(kQuoteRoot, state, allowed);
+}
+
+int64_t JsonTokenMask::Walk(uint32_t root, const JsonPrefix& state, std::span<uint8_t> allowed) const {
+  struct Pending {
+    uint32_t node;
+    JsonPrefix state;  // after the bytes on the path to `node`
+  };
+  std::vector<Pending> pending{{root, state}};
+  int64_t count = 0;
+  while (!pending.empty()) {
+    const Pending at = pending.back();
+    pending.pop_back();
+    for (uint32_t child = nodes_[at.node].first_child; child != 0; child = nodes_[child].next_sibling) {
+      JsonPrefix next = at.state;
+      if (!next.Feed(nodes_[child].byte)) continue;
+      for (int32_t id = nodes_[child].first_token; id >= 0; id = next_token_[id]) {
+        if (static_cast<size_t>(id) < allowed.size()) {
+          allowed[id] = 1;
+          ++count;
+        }
+      }
+      if (nodes_[child].first_child != 0) pending.push_back({child, next});
+    }
+  }
+  return count;
+}
+
+}  // namespace cai::inference

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "services/inference/engine/json_prefix.h"
+#include "services/inference/engine/tokenizer/tokenizer.h"
+
+namespace cai::inference {
+
+// Which tokens may come next in JSON mode: those whose every byte JsonPrefix lets follow the text
+// so far. The vocabulary's byte strings are kept as tries, so tokens that share a prefix share its
+// work, and a byte that may not come next rules out its whole branch at once. That prunes nearly
+// everything in most states, but not inside a string, where almost every token fits: there the
+// tokens without a '"' (which cannot end the string, so whether they fit does not depend on what
+// surrounds it) are a set computed once, and only the tokens with a '"' are walked. Special tokens
+// and tokens that decode to no bytes are never allowed (the caller adds the stop tokens once the
+// object is complete). Immutable once built: one per tokenizer, shared by every JSON request.
+class JsonTokenMask {
+ public:
+  explicit JsonTokenMask(const Tokenizer& tokenizer);
+
+  // Sets allowed[id] to 1 for every token that may follow `state`, leaving the other entries as
+  // they are; ids past the tokenizer's vocabulary (a model's padded rows) are never set. Returns
+  // how many were set.
+  int64_t Allow(const JsonPrefix& state, std::span<uint8_t> allowed) const;
+
+  size_t nodes() const { return nodes_.size(); }
+
+ private:
+  struct Node {
+    uint32_t first_child = 0;   // 0: none (roots are never children)
+    uint32_t next_sibling = 0;  // 0: none
+    int32_t first_token = -1;   // a token whose bytes end here; -1: none
+    uint8_t byte = 0;           // the byte on the edge into this node
+  };
+  // Two tries: the tokens without a '"' byte, and those with one.
+  static constexpr uint32_t kPlainRoot = 0;
+  static constexpr uint32_t kQuoteRoot = 1;
+
+  void Insert(uint32_t root, std::string_view bytes, int32_t id);
+  int64_t Walk(uint32_t root, const JsonPrefix& state, std::span<uint8_t> allowed) const;
+
+  std::vector<Node> nodes_;
+  std::vector<int32_t> next_token_;        // by token id: another token with the same bytes, or -1
+  std::vector<int32_t> in_string_tokens_;  // the plain tokens that fit in a string with nothing pending
+};
+
+}  // namespace cai::inference

@@ -1,0 +1,159 @@
+// JSON mode in the choice stream: the mask over real logits, the stop tokens, logprobs.
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "services/inference/engine/choice_stream.h"
+#include "services/inference/engine/json_token_mask.h"
+
+namespace cai::inference {
+namespace {
+
+constexpr int32_t kStopToken = 737;  // <|end_of_text|> of the golden Llama 3 tokenizer
+
+class JsonModeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto tokenizer = Tokenizer::FromFile(std::string(CAI_GOLDEN_DIR) + "/models/llama3/tokenizer.json");
+    ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+    tokenizer_ = tokenizer->release();
+    mask_ = new JsonTokenMask(*tokenizer_);
+  }
+  static void TearDownTestSuite() {
+    delete mask_;
+    delete tokenizer_;
+  }
+
+  static GenerationRequest Request(OutputFormat format, uint64_t seed) {
+    GenerationRequest r;
+    r.prompt = {1};
+    r.sampling.temperature = 1.0f;
+    r.sampling.seed = seed;
+    r.stop_token_ids = {kStopToken};
+    r.format = format;
+    return r;
+  }
+
+  struct Output {
+    std::string text;
+    std::vector<SampledToken> tokens;
+    std::optional<FinishReason> finish;
+    int64_t generated = 0;
+  };
+
+  // Runs a choice on random logits (a standard normal per token, seeded), plus boost(id), until
+  // it ends or `budget` tokens.
+  static Output Run(const GenerationRequest& request, int64_t budget, uint32_t logits_seed,
+                    const std::function<float(int32_t)>& boost = nullptr) {
+    ChoiceStream stream(0, request, budget, tokenizer_, mask_);
+    std::mt19937 rng(logits_seed);
+    std::normal_distribution<float> normal;
+    std::vector<float> logits(static_cast<size_t>(tokenizer_->vocab_size()));
+    Output out;
+    while (!stream.done()) {
+      for (size_t id = 0; id < logits.size(); ++id) {
+        logits[id] = normal(rng) + (boost ? boost(static_cast<int32_t>(id)) : 0.0f);
+      }
+      std::optional<OwnedDelta> delta;
+      stream.Next(logits, delta);
+      if (delta) {
+        out.text += delta->text;
+        out.tokens.insert(out.tokens.end(), delta->tokens.begin(), delta->tokens.end());
+        if (delta->finish) out.finish = delta->finish;
+      }
+    }
+    out.generated = stream.generated();
+    return out;
+  }
+
+  static bool IsJsonPrefix(const std::string& text) {
+    JsonPrefix json;
+    return json.Feed(text);
+  }
+  static bool IsJsonObject(const std::string& text) {
+    JsonPrefix json;
+    return json.Feed(text) && json.complete() && nlohmann::json::accept(text) && nlohmann::json::parse(text).is_object();
+  }
+
+  static Tokenizer* tokenizer_;
+  static JsonTokenMask* mask_;
+};
+
+Tokenizer* JsonModeTest::tokenizer_ = nullptr;
+JsonTokenMask* JsonModeTest::mask_ = nullptr;
+
+// On logits that favour nothing in particular, text mode writes text that is not JSON; JSON mode's
+// text is a prefix of an object after every draw, and when it stops it is a whole one.
+TEST_F(JsonModeTest, EveryDrawKeepsTheTextAPrefixOfAnObject) {
+  int not_json = 0, stopped = 0;
+  for (uint32_t seed = 1; seed <= 12; ++seed) {
+    const Output text = Run(Request(OutputFormat::kText, seed), 40, seed);
+    not_json += IsJsonPrefix(text.text) ? 0 : 1;
+    const Output json = Run(Request(OutputFormat::kJsonObject, seed), 200, seed);
+    EXPECT_TRUE(IsJsonPrefix(json.text)) << "seed " << seed << ": " << json.text;
+    ASSERT_TRUE(json.finish.has_value());
+    if (*json.finish == FinishReason::kStop) {
+      ++stopped;
+      EXPECT_TRUE(IsJsonObject(json.text)) << json.text;
+    } else {
+      EXPECT_EQ(json.generated, 200);
+    }
+  }
+  EXPECT_EQ(not_json, 12) << "the unmasked runs should show what the mask prevents";
+  (void)stopped;  // random logits rarely close every bracket in 200 tokens; the next test does
+}
+
+// The stop token, however likely, waits until the object is whole, and then is the only choice.
+TEST_F(JsonModeTest, TheStopTokenComesOnlyOnceTheObjectIsWhole) {
+  // The stop token far above everything; closing quotes and braces next, so objects end soon.
+  auto boost = [](int32_t id) {
+    if (id == kStopToken) return 60.0f;
+    const std::string bytes = tokenizer_->TokenBytes(id);
+    return bytes.find('}') != std::string::npos || bytes.find('"') != std::string::npos ? 30.0f : 0.0f;
+  };
+  const Output text = Run(Request(OutputFormat::kText, 7), 50, 7, boost);
+  EXPECT_EQ(text.generated, 1) << "unmasked, the boosted stop token comes first";
+  EXPECT_EQ(text.text, "");
+  for (uint32_t seed = 1; seed <= 12; ++seed) {
+    const Output json = Run(Request(OutputFormat::kJsonObject, seed), 200, seed, boost);
+    ASSERT_EQ(json.finish, FinishReason::kStop) << json.text;
+    EXPECT_TRUE(IsJsonObject(json.text)) << json.text;
+  }
+}
+
+// Logprobs describe the masked distribution: the token drawn and every alternative with any
+// probability are tokens that fit.
+TEST_F(JsonModeTest, LogprobsListOnlyTokensThatFit) {
+  GenerationRequest request = Request(OutputFormat::kJsonObject, 3);
+  request.logprobs = true;
+  request.top_logprobs = 5;
+  const Output out = Run(request, 60, 3);
+  ASSERT_GT(out.tokens.size(), 2u);
+  EXPECT_EQ(out.tokens.size() + (out.finish == FinishReason::kStop ? 1 : 0), static_cast<size_t>(out.generated))
+      << "every drawn token but the stop token has its logprob";
+  JsonPrefix state;
+  for (const SampledToken& token : out.tokens) {
+    EXPECT_GT(token.logprob, kMinLogprob);
+    ASSERT_EQ(token.top.size(), 5u);
+    EXPECT_GE(token.top[0].logprob, token.logprob);
+    for (const Candidate& c : token.top) {
+      JsonPrefix copy = state;
+      if (c.logprob > kMinLogprob) {
+        EXPECT_TRUE(copy.Feed(tokenizer_->TokenBytes(c.id))) << c.id;
+      }
+    }
+    ASSERT_TRUE(state.Feed(tokenizer_->TokenBytes(token.id)));
+  }
+}
+
+TEST_F(JsonModeTest, JsonChoicesAreDrawnOnTheHost) {
+  GenerationRequest text = Request(OutputFormat::kText, 1), json = Request(OutputFormat::kJsonObject, 1);
+  EXPECT_TRUE(ChoiceStream(0, text, 10, tokenizer_, mask_).DeviceDrawable());
+  EXPECT_FALSE(ChoiceStream(0, json, 10, tokenizer_, mask_).DeviceDrawable()) << "the mask needs the logits here";
+}
+
+}  // namespace
+}  // namespace cai::inference
