@@ -291,6 +291,7 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
       out->set_content(message.content);
     }
     FillSampling(chat.sampling, generate.mutable_sampling());
+    if (chat.json_object) generate.set_response_format(v1::RESPONSE_FORMAT_JSON_OBJECT);
     stream = chat.stream;
     include_usage = chat.include_usage;
   } else {

@@ -116,6 +116,16 @@ absl::StatusOr<GenerationRequest> InferenceService::BuildRequest(const v1::Gener
   out.top_logprobs = static_cast<int>(std::min<uint32_t>(s.top_logprobs(), kMaxTopLogprobs + 1));
   out.stop.assign(s.stop().begin(), s.stop().end());
   out.stop_token_ids = model_->stop_token_ids;
+  switch (request.response_format()) {
+    case v1::RESPONSE_FORMAT_TEXT:
+      out.format = OutputFormat::kText;
+      break;
+    case v1::RESPONSE_FORMAT_JSON_OBJECT:
+      out.format = OutputFormat::kJsonObject;
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("response_format ", request.response_format(), " is unknown"));
+  }
   return out;
 }
 

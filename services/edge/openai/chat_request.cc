@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace cai::openai {
@@ -292,17 +294,37 @@ std::optional<ApiError> RefuseChatFeatures(const Json& body) {
     return InvalidRequest("'tool_choice' must be 'none' or 'auto': this service does not make tool calls",
                           "tool_choice");
   }
-  if (const Json* format = Field(body, "response_format")) {
-    const Json* type = format->is_object() ? Field(*format, "type") : nullptr;
-    if (type == nullptr || !type->is_string()) {
-      return InvalidRequest("'response_format' must be an object with a 'type'", "response_format");
-    }
-    if (type->get_ref<const std::string&>() != "text") {
-      return InvalidRequest(absl::StrCat("'response_format' of type '", type->get_ref<const std::string&>(),
-                                         "' is not supported: output is not constrained to JSON (use 'text')"),
-                            "response_format.type");
-    }
+  return std::nullopt;
+}
+
+// response_format: 'text', or 'json_object' (JSON mode). A schema ('json_schema') is refused
+// rather than answered with JSON that may not follow it.
+std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<Message>& messages,
+                                            bool* json_object) {
+  *json_object = false;
+  const Json* format = Field(body, "response_format");
+  if (format == nullptr) return std::nullopt;
+  const Json* type = format->is_object() ? Field(*format, "type") : nullptr;
+  if (type == nullptr || !type->is_string()) {
+    return InvalidRequest("'response_format' must be an object with a 'type'", "response_format");
   }
+  const std::string& name = type->get_ref<const std::string&>();
+  if (name == "text") return std::nullopt;
+  if (name != "json_object") {
+    return InvalidRequest(absl::StrCat("'response_format' of type '", name.substr(0, 64),
+                                       "' is not supported: use 'text' or 'json_object' (no schemas)"),
+                          "response_format.type");
+  }
+  // As OpenAI: JSON mode without asking for JSON lets the model fill its budget with whitespace.
+  const bool asks = std::any_of(messages.begin(), messages.end(), [](const Message& m) {
+    return absl::StrContains(absl::AsciiStrToLower(m.content), "json");
+  });
+  if (!asks) {
+    return InvalidRequest("'messages' must contain the word 'json' in some form, to use 'response_format' of "
+                          "type 'json_object'",
+                          "messages");
+  }
+  *json_object = true;
   return std::nullopt;
 }
 
@@ -408,6 +430,7 @@ std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
   if (auto error = RefuseChatFeatures(json)) return error;
+  if (auto error = ParseResponseFormat(json, out->messages, &out->json_object)) return error;
   return ParseChatLogprobs(json, &out->sampling);
 }
 

@@ -54,6 +54,7 @@ struct ChatRequest {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   Sampling sampling;
+  bool json_object = false;    // response_format {"type": "json_object"}: JSON mode
 };
 
 // A completion prompt: text (tokenized by the model, after its BOS) or token ids, used as they are.

@@ -122,13 +122,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "'tool_choice' must be 'none' or 'auto': this service does not make tool calls"},
         BadCase{"tool_choice_named", Body(R"("tool_choice":{"type":"function","function":{"name":"f"}})"),
                 "tool_choice", "'tool_choice' must be 'none' or 'auto': this service does not make tool calls"},
-        BadCase{"response_format_json", Body(R"("response_format":{"type":"json_object"})"), "response_format.type",
-                "'response_format' of type 'json_object' is not supported: output is not constrained to JSON (use "
-                "'text')"},
+        BadCase{"response_format_json_not_asked_for", Body(R"("response_format":{"type":"json_object"})"), "messages",
+                "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
+                "'json_object'"},
         BadCase{"response_format_schema", Body(R"("response_format":{"type":"json_schema","json_schema":{}})"),
                 "response_format.type",
-                "'response_format' of type 'json_schema' is not supported: output is not constrained to JSON (use "
-                "'text')"},
+                "'response_format' of type 'json_schema' is not supported: use 'text' or 'json_object' (no schemas)"},
+        BadCase{"response_format_type_not_string", Body(R"("response_format":{"type":1})"), "response_format",
+                "'response_format' must be an object with a 'type'"},
         BadCase{"response_format_string", Body(R"("response_format":"text")"), "response_format",
                 "'response_format' must be an object with a 'type'"},
         BadCase{"include_usage_not_bool", Body(R"("stream":true,"stream_options":{"include_usage":1})"),
@@ -228,6 +229,24 @@ TEST(ChatRequest, AcceptsTheOffValuesOfUnsupportedFeaturesAndTheDeveloperRole) {
                                 R"({"role":"user","content":"hi"}]})",
                                 &request));
   EXPECT_EQ(request.messages[0].role, "system");
+}
+
+// JSON mode: on when the type is json_object and some message asks for JSON, in any case and in any
+// message (OpenAI's rule); off for text and when absent.
+TEST(ChatRequest, JsonObjectTurnsOnJsonMode) {
+  ChatRequest request;
+  ASSERT_FALSE(ParseChatRequest(R"({"model":"m","response_format":{"type":"json_object"},"messages":[)"
+                                R"({"role":"system","content":"Reply in Json."},{"role":"user","content":"hi"}]})",
+                                &request));
+  EXPECT_TRUE(request.json_object);
+  ASSERT_FALSE(ParseChatRequest(R"({"model":"m","response_format":{"type":"json_object"},"messages":[)"
+                                R"({"role":"user","content":[{"type":"text","text":"as JSON please"}]}]})",
+                                &request));
+  EXPECT_TRUE(request.json_object);
+  ASSERT_FALSE(ParseChatRequest(Body(R"("response_format":{"type":"text"})"), &request));
+  EXPECT_FALSE(request.json_object);
+  ASSERT_FALSE(ParseChatRequest(Body(""), &request));
+  EXPECT_FALSE(request.json_object);
 }
 
 TEST(CompletionRequest, RefusesWhatItCannotHonour) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "lib/common/inference_protocol.h"
+#include "services/inference/engine/json_prefix.h"
 #include "tests/unit/inference/forwarding_backend.h"
 #include "tests/unit/inference/test_model.h"
 #include "tools/demo_model/demo_model.h"
@@ -238,6 +239,37 @@ TEST_F(InferenceServiceTest, SamplingFieldsReachTheEngine) {
     mutate(bad.mutable_sampling());
     EXPECT_EQ(Generate(bad).status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad.DebugString();
   }
+}
+
+// response_format reaches the engine: JSON mode's text is a prefix of an object (the demo model's
+// own text never is), and a value this service does not know is refused.
+TEST_F(InferenceServiceTest, JsonObjectFormatReachesTheEngine) {
+  v1::GenerateRequest request;
+  request.set_model("demo");
+  v1::ChatMessage* m = request.mutable_chat()->add_messages();
+  m->set_role("user");
+  m->set_content("Reply in JSON");
+  request.mutable_sampling()->set_seed(4);
+  request.mutable_sampling()->set_max_tokens(24);
+  request.set_response_format(v1::RESPONSE_FORMAT_JSON_OBJECT);
+  EXPECT_EQ(service_->BuildRequest(request)->format, OutputFormat::kJsonObject);
+  Stream json = Generate(request);
+  ASSERT_TRUE(json.status.ok()) << json.status.error_message();
+  JsonPrefix prefix;
+  EXPECT_TRUE(prefix.Feed(json.text)) << json.text;
+  if (json.responses.back().finish_reason() == v1::FINISH_REASON_STOP) {
+    EXPECT_TRUE(prefix.complete()) << json.text;
+  }
+
+  request.set_response_format(v1::RESPONSE_FORMAT_TEXT);
+  Stream text = Generate(request);
+  ASSERT_TRUE(text.status.ok());
+  EXPECT_FALSE(JsonPrefix().Feed(text.text)) << text.text;
+
+  request.set_response_format(static_cast<v1::ResponseFormat>(7));
+  const grpc::Status unknown = Generate(request).status;
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(unknown.error_message(), "response_format 7 is unknown");
 }
 
 // Takes at least a millisecond a step, so a whole context (~2000 steps) lasts seconds, far longer
