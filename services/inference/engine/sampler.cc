@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "absl/container/flat_hash_set.h"
@@ -223,7 +224,10 @@ SampledToken Sampler::SampleWithLogprobs(std::span<const float> logits, int top_
     std::iota(order_.begin(), order_.end(), 0);
     auto higher = [&](int32_t a, int32_t b) { return adjusted[a] != adjusted[b] ? adjusted[a] > adjusted[b] : a < b; };
     std::partial_sort(order_.begin(), order_.begin() + static_cast<ptrdiff_t>(k), order_.end(), higher);
-    for (size_t i = 0; i < k; ++i) out.top.push_back({order_[i], logprob(order_[i])});
+    for (size_t i = 0; i < k; ++i) {
+      if (adjusted[order_[i]] == -std::numeric_limits<float>::infinity()) break;  // ruled out (JSON mode's mask)
+      out.top.push_back({order_[i], logprob(order_[i])});
+    }
   }
   return out;
 }

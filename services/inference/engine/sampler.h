@@ -48,7 +48,8 @@ struct LogitAdjustment {
 struct SampledToken {
   int32_t id = 0;
   float logprob = 0.0f;        // filled only by SampleWithLogprobs
-  std::vector<Candidate> top;  // the top_logprobs most likely, best first (lowest id on ties)
+  std::vector<Candidate> top;  // the top_logprobs most likely, best first (lowest id on ties);
+                               // fewer where fewer tokens have a finite logit
 };
 
 // Picks next tokens for one sequence. Order of operations is vLLM v1's:

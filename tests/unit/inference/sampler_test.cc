@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <random>
@@ -155,6 +156,28 @@ TEST(Sampler, TopKKeepsTheKMostLikely) {
   // top_k 1 is greedy whatever the seed.
   Sampler one({.temperature = 1.5f, .top_k = 1, .seed = 9});
   for (int i = 0; i < 50; ++i) EXPECT_EQ(one.Sample(Logs({0.2f, 0.5f, 0.3f})), 1);
+}
+
+// Logits of -infinity (JSON mode's mask) are never drawn under any filter, and are not listed as
+// alternatives: top_logprobs then has fewer entries than asked for.
+TEST(Sampler, TokensAtMinusInfinityAreNeverDrawnNorListed) {
+  const float out = -std::numeric_limits<float>::infinity();
+  const std::vector<float> logits = {out, std::log(0.5f), out, std::log(0.5f), out};
+  for (SamplingParams params : {SamplingParams{.temperature = 1.0f, .seed = 1},
+                                SamplingParams{.temperature = 1.0f, .top_k = 4, .seed = 2},
+                                SamplingParams{.temperature = 2.0f, .top_p = 0.99f, .seed = 3},
+                                SamplingParams{.temperature = 0.5f, .min_p = 0.0f, .presence_penalty = 2.0f, .seed = 4},
+                                SamplingParams{.temperature = 1.0f, .logit_bias = {{0, 100.0f}}, .seed = 5}}) {
+    Sampler sampler(params);
+    const std::vector<double> shares = Shares(sampler, logits, 2000);
+    EXPECT_EQ(shares[0] + shares[2] + shares[4], 0.0);
+  }
+  Sampler with_logprobs({.temperature = 1.0f, .seed = 6});
+  const SampledToken token = with_logprobs.SampleWithLogprobs(logits, 5);
+  ASSERT_EQ(token.top.size(), 2u);
+  EXPECT_EQ(token.top[0].id, 1);
+  EXPECT_EQ(token.top[1].id, 3);
+  EXPECT_NEAR(token.top[0].logprob, std::log(0.5f), 1e-5);
 }
 
 TEST(Sampler, MinPDropsTokensBelowAShareOfTheBest) {
