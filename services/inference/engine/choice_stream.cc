@@ -48,8 +48,16 @@ ChoiceStream::ChoiceStream(int index, const GenerationRequest& request, int64_t 
 
 std::span<const float> ChoiceStream::MaskForJson(std::span<const float> logits) {
   allowed_.assign(logits.size(), 0);
-  const int64_t fitting = json_.complete() ? 0 : json_mask_->Allow(json_, allowed_);
-  if (fitting == 0) {
+  int64_t fitting = json_.complete() ? 0 : json_mask_->Allow(json_, allowed_);
+  // A stop token ends the choice, so it waits for the whole object even where it is an ordinary
+  // token whose bytes would fit (a stop id that is not a special token).
+  for (int32_t id : request_.stop_token_ids) {
+    if (id >= 0 && static_cast<size_t>(id) < allowed_.size() && allowed_[id] != 0) {
+      allowed_[id] = 0;
+      --fitting;
+    }
+  }
+  if (fitting == 0) {  // whole, or nothing fits (Deliver then reports the object cut short)
     for (int32_t id : request_.stop_token_ids) {
       if (id >= 0 && static_cast<size_t>(id) < allowed_.size()) allowed_[id] = 1;
     }
@@ -94,7 +102,8 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
   if (std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end()) {
     // Never printed: release what was held back, and any bytes the decoder still had.
     text = filter_.Push(decoder_ ? decoder_->Flush() : "", true);
-    finish = FinishReason::kStop;
+    // In JSON mode a stop token before the object is whole means nothing else fitted: cut short.
+    finish = json_mask_ != nullptr && !json_.complete() ? FinishReason::kLength : FinishReason::kStop;
   } else {
     // The mask let through only tokens whose bytes JsonPrefix takes, so this cannot fail.
     if (json_mask_ != nullptr) json_.Feed(tokenizer_->TokenBytes(id));

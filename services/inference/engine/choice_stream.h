@@ -78,7 +78,7 @@ class ChoiceStream {
   int32_t Deliver(SampledToken token, std::optional<OwnedDelta>& delta);
   // JSON mode: `logits` with every token that may not come next at -infinity. Stop tokens may
   // come once the object is whole, or should no other token fit (a vocabulary that lacks a byte
-  // the object needs): the choice then ends rather than draw a token that breaks it.
+  // the object needs): the choice then ends, as "length", rather than draw a token that breaks it.
   std::span<const float> MaskForJson(std::span<const float> logits);
 
   const int index_;

@@ -122,7 +122,7 @@ class Scheduler {
   std::vector<DeviceDraw> draws_;                // per scheduled sequence (samples_on_device)
   std::vector<const DeviceDraw*> draw_of_;       // null: the sequence's logits come back instead
   std::vector<int32_t> drawn_;
-  std::unique_ptr<JsonTokenMask> json_mask_;  // built for the first JSON-mode request
+  std::unique_ptr<const JsonTokenMask> json_mask_;  // with a tokenizer: JSON mode's vocabulary tries
 };
 
 }  // namespace cai::inference

@@ -137,16 +137,73 @@ TEST_F(JsonModeTest, LogprobsListOnlyTokensThatFit) {
   JsonPrefix state;
   for (const SampledToken& token : out.tokens) {
     EXPECT_GT(token.logprob, kMinLogprob);
-    ASSERT_EQ(token.top.size(), 5u);
+    ASSERT_FALSE(token.top.empty());
+    EXPECT_LE(token.top.size(), 5u);
     EXPECT_GE(token.top[0].logprob, token.logprob);
     for (const Candidate& c : token.top) {
       JsonPrefix copy = state;
-      if (c.logprob > kMinLogprob) {
-        EXPECT_TRUE(copy.Feed(tokenizer_->TokenBytes(c.id))) << c.id;
-      }
+      EXPECT_TRUE(copy.Feed(tokenizer_->TokenBytes(c.id))) << "a ruled-out alternative: " << c.id;
     }
     ASSERT_TRUE(state.Feed(tokenizer_->TokenBytes(token.id)));
   }
+}
+
+// A stop id may be an ordinary token (not marked special) whose bytes fit inside a string; it
+// still waits for the whole object, however likely.
+TEST_F(JsonModeTest, AnOrdinaryStopTokenWaitsForTheWholeObjectToo) {
+  const int32_t a = *tokenizer_->TokenId("a");
+  ASSERT_FALSE(tokenizer_->IsSpecial(a));
+  auto boost = [a](int32_t id) {
+    if (id == a) return 60.0f;
+    const std::string bytes = tokenizer_->TokenBytes(id);
+    return bytes.find('}') != std::string::npos || bytes.find('"') != std::string::npos ? 30.0f : 0.0f;
+  };
+  for (uint32_t seed = 1; seed <= 6; ++seed) {
+    GenerationRequest request = Request(OutputFormat::kJsonObject, seed);
+    request.stop_token_ids = {a};
+    const Output json = Run(request, 200, seed, boost);
+    ASSERT_EQ(json.finish, FinishReason::kStop) << json.text;
+    EXPECT_TRUE(IsJsonObject(json.text)) << json.text;
+  }
+}
+
+// A vocabulary without '"' or '}' cannot finish an object: once the whitespace limit is reached
+// nothing fits, and the choice ends on its stop token, reported as cut short ("length").
+TEST(JsonModeDeadEndTest, AChoiceThatCannotContinueEndsAsLength) {
+  // SentencePiece-style without byte fallback, so bytes can be missing: "{", "▁" (a space), "x".
+  const nlohmann::json spec = {
+      {"version", "1.0"},
+      {"added_tokens", {{{"id", 3}, {"content", "<eos>"}, {"special", true}, {"single_word", false},
+                         {"lstrip", false}, {"rstrip", false}, {"normalized", false}}}},
+      {"normalizer", {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}}},
+      {"pre_tokenizer", nullptr},
+      {"decoder", {{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}}},
+      {"model", {{"type", "BPE"}, {"byte_fallback", false}, {"vocab", {{"{", 0}, {"\u2581", 1}, {"x", 2}}},
+                 {"merges", nlohmann::json::array()}}}};
+  auto tokenizer = Tokenizer::FromJson(spec.dump());
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  ASSERT_EQ((*tokenizer)->TokenBytes(1), " ");
+  const JsonTokenMask mask(**tokenizer);
+  GenerationRequest request;
+  request.prompt = {0};
+  request.sampling.temperature = 0.0f;
+  request.stop_token_ids = {3};
+  request.format = OutputFormat::kJsonObject;
+  ChoiceStream stream(0, request, 500, tokenizer->get(), &mask);
+  const std::vector<float> logits = {9.0f, 5.0f, 1.0f, 0.0f};  // "{", then " ", then "x", then <eos>
+  std::string text;
+  std::optional<FinishReason> finish;
+  while (!stream.done()) {
+    std::optional<OwnedDelta> delta;
+    stream.Next(logits, delta);
+    if (delta) {
+      text += delta->text;
+      finish = delta->finish;
+    }
+  }
+  EXPECT_EQ(text, "{" + std::string(JsonPrefix::kMaxWhitespaceRun, ' '));
+  EXPECT_EQ(finish, FinishReason::kLength);
+  EXPECT_EQ(stream.generated(), 2 + JsonPrefix::kMaxWhitespaceRun);
 }
 
 TEST_F(JsonModeTest, JsonChoicesAreDrawnOnTheHost) {
