@@ -2,7 +2,6 @@
 import json
 
 import openai
-import pytest
 
 MESSAGES = [{"role": "system", "content": "You answer in JSON."}, {"role": "user", "content": "Describe a cat."}]
 
@@ -54,6 +53,4 @@ def test_json_mode_choices_that_stop_parse_as_objects(stack):
         if choice.finish_reason == "stop":
             assert isinstance(json.loads(content), dict), content
         else:
-            assert choice.finish_reason == "length"
-            with pytest.raises(json.JSONDecodeError):
-                json.loads(content)  # cut short: a prefix of an object, not one
+            assert choice.finish_reason == "length"  # cut short by max_tokens: a prefix of an object
