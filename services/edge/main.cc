@@ -7,11 +7,9 @@
 #include <string>
 #include <thread>
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-
 #include "absl/flags/flag.h"
 #include "lib/common/command_line.h"
+#include "lib/common/grpc_channel.h"
 #include "lib/common/grpc_server.h"
 #include "lib/common/log.h"
 #include "services/edge/auth.h"
@@ -23,7 +21,9 @@ ABSL_FLAG(int32_t, port, 8000, "TCP port; 0 picks a free one (see --port_file)")
 ABSL_FLAG(std::string, port_file, "", "Write the bound port here once listening");
 ABSL_FLAG(std::string, signer, "unix:/tmp/cai/signer.sock", "gRPC address of cai-signer");
 ABSL_FLAG(std::string, attestor, "unix:/tmp/cai/attestor.sock", "gRPC address of cai-attestor");
-ABSL_FLAG(std::string, inference, "unix:/tmp/cai/inference.sock", "gRPC address of cai-inference");
+ABSL_FLAG(std::string, inference, "unix:/tmp/cai/inference.sock",
+          "gRPC address of cai-inference; one naming several replicas of the same model (a DNS name with several "
+          "records, or ipv4:a:port,b:port) spreads requests over them");
 ABSL_FLAG(std::string, api_keys_file, "", "File with one API key per line (also: $CAI_API_KEYS, comma-separated)");
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "Largest request body (413 beyond)");
 ABSL_FLAG(int64_t, max_header_bytes, 16 << 10, "Largest request header block (431 beyond)");
@@ -40,17 +40,6 @@ constexpr char kVersion[] = "cai-edge " CAI_VERSION;
 [[noreturn]] void Die(const std::string& message) {
   cai::LogError(message);
   std::exit(1);
-}
-
-std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(64 << 20);  // evidence with several GPUs' certificate chains
-  // A backend that starts after the edge (or restarts) is found within a second, not after
-  // gRPC's default backoff of up to two minutes.
-  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
-  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
 }
 
 }  // namespace
@@ -95,9 +84,9 @@ int main(int argc, char** argv) {
   }
 
   cai::edge::EdgeService service(
-      cai::edge::Backends{.signer = Connect(absl::GetFlag(FLAGS_signer)),
-                          .attestor = Connect(absl::GetFlag(FLAGS_attestor)),
-                          .inference = Connect(absl::GetFlag(FLAGS_inference))},
+      cai::edge::Backends{.signer = cai::ConnectBackend(absl::GetFlag(FLAGS_signer)),
+                          .attestor = cai::ConnectBackend(absl::GetFlag(FLAGS_attestor)),
+                          .inference = cai::ConnectBackend(absl::GetFlag(FLAGS_inference))},
       *std::move(keys), kVersion);
   cai::edge::HttpServerOptions options;
   options.host = absl::GetFlag(FLAGS_host);
