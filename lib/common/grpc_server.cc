@@ -51,14 +51,17 @@ absl::Status ServeUntilSignal(const std::string& address,
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials());
+  int selected_port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
   builder.SetMaxReceiveMessageSize(16 << 20);
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
   server->GetHealthCheckService()->SetServingStatus(service_name, true);
   server->GetHealthCheckService()->SetServingStatus("", true);
-  LogInfo("listening on ", address);
+  // host:0 asked for any free port: say which, so whoever started the service can reach it.
+  const bool any_port = !absl::StartsWith(address, "unix:") && absl::EndsWith(address, ":0") && selected_port > 0;
+  LogInfo("listening on ", any_port ? absl::StrCat(address.substr(0, address.size() - 1), selected_port) : address);
 
   LogInfo("signal ", WaitForTerminationSignal(), " received, shutting down");
   server->GetHealthCheckService()->Shutdown();

@@ -12,6 +12,7 @@ namespace cai {
 // Serves `services` on `address` ("unix:/path/to/sock" or "host:port") together with the
 // standard grpc.health.v1 health service, until SIGINT or SIGTERM; then drains in-flight calls
 // for up to 5 seconds and returns. A stale unix socket file at the address is removed first.
+// Logs "listening on <address>", with the port chosen for "host:0".
 absl::Status ServeUntilSignal(const std::string& address,
                               const std::vector<grpc::Service*>& services,
                               const std::string& service_name);
