@@ -307,6 +307,7 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
         generate.mutable_prompt_tokens()->mutable_ids()->Assign(ids.begin(), ids.end());
       }
       FillSampling(completion.sampling, generate.mutable_sampling());
+      if (completion.json_object) generate.set_response_format(v1::RESPONSE_FORMAT_JSON_OBJECT);
     }
     stream = completion.stream;
     include_usage = completion.include_usage;

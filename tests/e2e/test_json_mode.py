@@ -54,3 +54,11 @@ def test_json_mode_choices_that_stop_parse_as_objects(stack):
             assert isinstance(json.loads(content), dict), content
         else:
             assert choice.finish_reason == "length"  # cut short by max_tokens: a prefix of an object
+
+
+def test_completions_take_json_mode_too(stack):
+    # vLLM's extension of /v1/completions; every prompt of a batch is held to it.
+    r = client(stack).completions.create(model=stack.model, prompt=["A cat as JSON:", "A dog as JSON:"], max_tokens=8,
+                                         seed=1, logit_bias=forcing_bias(stack),
+                                         extra_body={"response_format": {"type": "json_object"}})
+    assert [(c.text, c.finish_reason) for c in r.choices] == [("{}", "stop"), ("{}", "stop")]

@@ -298,8 +298,9 @@ std::optional<ApiError> RefuseChatFeatures(const Json& body) {
 }
 
 // response_format: 'text', or 'json_object' (JSON mode). A schema ('json_schema') is refused
-// rather than answered with JSON that may not follow it.
-std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<Message>& messages,
+// rather than answered with JSON that may not follow it. Chat passes its `messages`, one of which
+// must ask for JSON (OpenAI's rule); completions (vLLM's extension) pass none.
+std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<Message>* messages,
                                             bool* json_object) {
   *json_object = false;
   const Json* format = Field(body, "response_format");
@@ -316,9 +317,9 @@ std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<
                           "response_format.type");
   }
   // As OpenAI: JSON mode without asking for JSON lets the model fill its budget with whitespace.
-  const bool asks = std::any_of(messages.begin(), messages.end(), [](const Message& m) {
-    return absl::StrContains(absl::AsciiStrToLower(m.content), "json");
-  });
+  const bool asks = messages == nullptr || std::any_of(messages->begin(), messages->end(), [](const Message& m) {
+                      return absl::StrContains(absl::AsciiStrToLower(m.content), "json");
+                    });
   if (!asks) {
     return InvalidRequest("'messages' must contain the word 'json' in some form, to use 'response_format' of "
                           "type 'json_object'",
@@ -430,7 +431,7 @@ std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
   if (auto error = RefuseChatFeatures(json)) return error;
-  if (auto error = ParseResponseFormat(json, out->messages, &out->json_object)) return error;
+  if (auto error = ParseResponseFormat(json, &out->messages, &out->json_object)) return error;
   return ParseChatLogprobs(json, &out->sampling);
 }
 
@@ -443,6 +444,7 @@ std::optional<ApiError> ParseCompletionRequest(std::string_view body, Completion
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
   if (auto error = RefuseCompletionFeatures(json, out->sampling.n)) return error;
+  if (auto error = ParseResponseFormat(json, nullptr, &out->json_object)) return error;
   return ParseCompletionLogprobs(json, &out->sampling);
 }
 

@@ -66,6 +66,7 @@ struct CompletionRequest {
   bool stream = false;
   bool include_usage = false;
   Sampling sampling;
+  bool json_object = false;  // response_format {"type": "json_object"} (vLLM's extension): JSON mode
 };
 
 // Parse and validate a /v1/chat/completions (or /v1/completions) body. On success fill `out` and

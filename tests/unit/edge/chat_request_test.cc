@@ -249,6 +249,20 @@ TEST(ChatRequest, JsonObjectTurnsOnJsonMode) {
   EXPECT_FALSE(request.json_object);
 }
 
+// Completions take response_format too (as vLLM), without chat's rule about the word 'json'.
+TEST(CompletionRequest, JsonObjectTurnsOnJsonMode) {
+  CompletionRequest request;
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"x","response_format":{"type":"json_object"}})",
+                                      &request));
+  EXPECT_TRUE(request.json_object);
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"x"})", &request));
+  EXPECT_FALSE(request.json_object);
+  std::optional<ApiError> error = ParseCompletionRequest(
+      R"({"model":"m","prompt":"x","response_format":{"type":"json_schema","json_schema":{}}})", &request);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "response_format.type");
+}
+
 TEST(CompletionRequest, RefusesWhatItCannotHonour) {
   struct Case {
     const char* body;
