@@ -6,14 +6,15 @@
 
 namespace cai {
 
-std::shared_ptr<grpc::Channel> ConnectBackend(const std::string& address) {
+std::shared_ptr<grpc::Channel> ConnectBackend(const std::string& address, LoadBalancing balancing) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(64 << 20);
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  // gRPC's default policy (pick_first) would send every call to the first address that answers.
-  arguments.SetServiceConfigJSON(R"({"loadBalancingConfig": [{"round_robin": {}}]})");
+  if (balancing == LoadBalancing::kRoundRobin) {
+    arguments.SetServiceConfigJSON(R"({"loadBalancingConfig": [{"round_robin": {}}]})");
+  }
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
 }
 

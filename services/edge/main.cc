@@ -22,8 +22,10 @@ ABSL_FLAG(std::string, port_file, "", "Write the bound port here once listening"
 ABSL_FLAG(std::string, signer, "unix:/tmp/cai/signer.sock", "gRPC address of cai-signer");
 ABSL_FLAG(std::string, attestor, "unix:/tmp/cai/attestor.sock", "gRPC address of cai-attestor");
 ABSL_FLAG(std::string, inference, "unix:/tmp/cai/inference.sock",
-          "gRPC address of cai-inference; one naming several replicas of the same model (a DNS name with several "
-          "records, or ipv4:a:port,b:port) spreads requests over them");
+          "gRPC address of cai-inference (with --inference_round_robin, one that names several replicas)");
+ABSL_FLAG(bool, inference_round_robin, false,
+          "Spread requests over every address --inference resolves to (replicas of the same model in this "
+          "confidential VM); off: one at a time, which reconnects on demand after a restart");
 ABSL_FLAG(std::string, api_keys_file, "", "File with one API key per line (also: $CAI_API_KEYS, comma-separated)");
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "Largest request body (413 beyond)");
 ABSL_FLAG(int64_t, max_header_bytes, 16 << 10, "Largest request header block (431 beyond)");
@@ -86,7 +88,10 @@ int main(int argc, char** argv) {
   cai::edge::EdgeService service(
       cai::edge::Backends{.signer = cai::ConnectBackend(absl::GetFlag(FLAGS_signer)),
                           .attestor = cai::ConnectBackend(absl::GetFlag(FLAGS_attestor)),
-                          .inference = cai::ConnectBackend(absl::GetFlag(FLAGS_inference))},
+                          .inference = cai::ConnectBackend(absl::GetFlag(FLAGS_inference),
+                                                           absl::GetFlag(FLAGS_inference_round_robin)
+                                                               ? cai::LoadBalancing::kRoundRobin
+                                                               : cai::LoadBalancing::kPickFirst)},
       *std::move(keys), kVersion);
   cai::edge::HttpServerOptions options;
   options.host = absl::GetFlag(FLAGS_host);

@@ -1,9 +1,12 @@
 """Scale-out: one edge in front of two cai-inference replicas of the same model, named by one gRPC
-target (ipv4:a,b). Requests are spread over both, and when one replica dies the other serves on."""
+target (ipv4:a,b) with --inference_round_robin. Requests are spread over both, and when one replica
+stops the other serves on."""
 import json
+import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 
 import openai
@@ -29,14 +32,26 @@ def generated(log):
     return len(re.findall(r"generated prompt_tokens=", log.read_text(errors="replace")))
 
 
+def wait_for_file(path, proc, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        if path.exists():
+            return path.read_text().strip()
+        time.sleep(0.1)
+    pytest.fail(f"{path} was not written")
+
+
 @pytest.fixture
 def replicas(tmp_path):
     procs = []
+    env = dict(os.environ)
+    env.pop("CAI_API_KEYS", None)  # the edge here is open; never the caller's keys
+    sockets = tempfile.mkdtemp(prefix="cai-")  # short: a unix socket path has at most 107 bytes
 
     def start(name, args):
         log = tmp_path / f"{name}.log"
         proc = subprocess.Popen([str(bin_dir() / args[0]), *args[1:]], stdout=subprocess.DEVNULL,
-                                stderr=open(log, "wb"))
+                                stderr=open(log, "wb"), env=env)
         procs.append(proc)
         return proc, log
 
@@ -44,7 +59,7 @@ def replicas(tmp_path):
         model = tmp_path / "demo"
         subprocess.run([str(bin_dir() / "cai-demo-model"), "--out", str(model), "--layers", "2"], check=True,
                        capture_output=True, timeout=300)
-        signer, signer_log = start("signer", ["cai-signer", "--listen", f"unix:{tmp_path}/signer.sock"])
+        signer, signer_log = start("signer", ["cai-signer", "--listen", f"unix:{sockets}/signer.sock"])
         wait_for_log(signer_log, r"listening on", signer)
         inference = []
         for i in range(2):
@@ -54,10 +69,10 @@ def replicas(tmp_path):
             inference.append((proc, log, port))
         target = "ipv4:" + ",".join(f"127.0.0.1:{port}" for _, _, port in inference)
         port_file = tmp_path / "edge.port"
-        edge, edge_log = start("edge", ["cai-edge", "--port", "0", "--port_file", str(port_file),
-                                        "--signer", f"unix:{tmp_path}/signer.sock", "--inference", target])
-        wait_for_log(edge_log, r"listening on", edge)
-        yield f"http://127.0.0.1:{port_file.read_text().strip()}", inference, model.name
+        edge, _ = start("edge", ["cai-edge", "--port", "0", "--port_file", str(port_file),
+                                 "--signer", f"unix:{sockets}/signer.sock", "--inference", target,
+                                 "--inference_round_robin"])
+        yield f"http://127.0.0.1:{wait_for_file(port_file, edge)}", inference, model.name
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -67,6 +82,9 @@ def replicas(tmp_path):
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        for name in os.listdir(sockets):
+            os.unlink(os.path.join(sockets, name))
+        os.rmdir(sockets)
 
 
 def chat(client, model):
@@ -76,7 +94,7 @@ def chat(client, model):
 
 def test_requests_are_spread_over_replicas_and_survive_one_dying(replicas):
     url, inference, model = replicas
-    client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
+    client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=60)
     assert [m.id for m in client.models.list().data] == [model]
     # Round robin uses the replicas it is connected to; both are up, so both take requests soon.
     for _ in range(200):

@@ -49,14 +49,13 @@ bool Check(grpc::Channel& channel) {
   return stub->Check(&context, {}, &response).ok();
 }
 
-// Replicas named by one target all get calls, not only the first that answered (gRPC's default
-// pick_first would send them all there).
-TEST(ConnectBackendTest, SpreadsCallsOverEveryAddressOfTheTarget) {
+// With round robin, replicas named by one target all get calls, not only the first that answered.
+TEST(ConnectBackendTest, RoundRobinSpreadsCallsOverEveryAddressOfTheTarget) {
   Backend a, b;
   ASSERT_GT(a.port, 0);
   ASSERT_GT(b.port, 0);
   std::shared_ptr<grpc::Channel> channel =
-      ConnectBackend(absl::StrCat("ipv4:127.0.0.1:", a.port, ",127.0.0.1:", b.port));
+      ConnectBackend(absl::StrCat("ipv4:127.0.0.1:", a.port, ",127.0.0.1:", b.port), LoadBalancing::kRoundRobin);
   // Round robin uses the replicas that are connected; the second may connect a little after the
   // first, so the calls go on until both have answered (or a generous bound is reached).
   int calls = 0;
@@ -73,9 +72,18 @@ TEST(ConnectBackendTest, SpreadsCallsOverEveryAddressOfTheTarget) {
   EXPECT_EQ(b.service.calls - b_before, 10);
 }
 
+// The default sends every call to the address that answered first.
+TEST(ConnectBackendTest, PickFirstKeepsToOneAddress) {
+  Backend a, b;
+  std::shared_ptr<grpc::Channel> channel = ConnectBackend(absl::StrCat("ipv4:127.0.0.1:", a.port, ",127.0.0.1:", b.port));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Check(*channel));
+  EXPECT_EQ(a.service.calls + b.service.calls, 20);
+  EXPECT_TRUE(a.service.calls == 0 || b.service.calls == 0);
+}
+
 TEST(ConnectBackendTest, OneAddressGetsEveryCall) {
   Backend a;
-  std::shared_ptr<grpc::Channel> channel = ConnectBackend(absl::StrCat("127.0.0.1:", a.port));
+  std::shared_ptr<grpc::Channel> channel = ConnectBackend(absl::StrCat("127.0.0.1:", a.port), LoadBalancing::kRoundRobin);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Check(*channel));
   EXPECT_EQ(a.service.calls, 5);
 }
