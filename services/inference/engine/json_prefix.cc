@@ -29,6 +29,21 @@ bool JsonPrefix::Feed(std::string_view bytes) {
   return true;
 }
 
+JsonPrefix::StringPosition JsonPrefix::string_position() const {
+  switch (mode_) {
+    case Mode::kString:
+      return utf8_left_ == 0 ? StringPosition::kPlain : StringPosition::kOther;
+    case Mode::kEscape:
+      return StringPosition::kAfterBackslash;
+    case Mode::kHex:
+    case Mode::kLowSurrogateSlash:
+    case Mode::kLowSurrogateU:
+      return StringPosition::kOther;
+    default:
+      return StringPosition::kOutside;
+  }
+}
+
 bool JsonPrefix::Step(uint8_t byte) {
   switch (mode_) {
     case Mode::kStart:

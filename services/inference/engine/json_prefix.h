@@ -31,9 +31,15 @@ class JsonPrefix {
   bool Feed(std::string_view bytes);
   // The text fed so far is one whole JSON object; then no byte may come next.
   bool complete() const { return mode_ == Mode::kDone; }
-  // Inside a string with neither an escape nor a UTF-8 character under way: every such position
-  // takes the same byte strings, as long as they do not end the string (json_token_mask.h).
-  bool in_plain_string() const { return mode_ == Mode::kString && utf8_left_ == 0; }
+  // Where in a string the text is. All positions of one kind take the same byte strings, as long
+  // as those do not end the string, whatever surrounds it (json_token_mask.h relies on this).
+  enum class StringPosition {
+    kOutside,
+    kPlain,           // nothing under way: no escape, no partial UTF-8 character
+    kAfterBackslash,  // right after the '\' of an escape
+    kOther,           // in a \u escape or a UTF-8 character
+  };
+  StringPosition string_position() const;
 
  private:
   enum class Mode : uint8_t {

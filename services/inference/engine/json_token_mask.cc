@@ -12,14 +12,31 @@ JsonTokenMask::JsonTokenMask(const Tokenizer& tokenizer)
     if (bytes.empty()) continue;
     Insert(bytes.find('"') == std::string::npos ? kPlainRoot : kQuoteRoot, bytes, id);
   }
-  // Any string position with no escape or character under way is the same to a plain token.
-  JsonPrefix in_string;
-  in_string.Feed(std::string_view("{\""));
+  in_string_tokens_ = PlainTokensAfter("{\"");
+  after_backslash_tokens_ = PlainTokensAfter("{\"\\");
+}
+
+std::vector<int32_t> JsonTokenMask::PlainTokensAfter(std::string_view text) const {
+  JsonPrefix state;
+  state.Feed(text);
   std::vector<uint8_t> fits(next_token_.size(), 0);
-  Walk(kPlainRoot, in_string, fits);
+  Walk(kPlainRoot, state, fits);
+  std::vector<int32_t> ids;
   for (size_t id = 0; id < fits.size(); ++id) {
-    if (fits[id] != 0) in_string_tokens_.push_back(static_cast<int32_t>(id));
+    if (fits[id] != 0) ids.push_back(static_cast<int32_t>(id));
   }
+  return ids;
+}
+
+int64_t JsonTokenMask::Mark(const std::vector<int32_t>& ids, std::span<uint8_t> allowed) {
+  int64_t count = 0;
+  for (int32_t id : ids) {
+    if (static_cast<size_t>(id) < allowed.size()) {
+      allowed[id] = 1;
+      ++count;
+    }
+  }
+  return count;
 }
 
 void JsonTokenMask::Insert(uint32_t root, std::string_view bytes, int32_t id) {
@@ -40,15 +57,14 @@ void JsonTokenMask::Insert(uint32_t root, std::string_view bytes, int32_t id) {
 }
 
 int64_t JsonTokenMask::Allow(const JsonPrefix& state, std::span<uint8_t> allowed) const {
-  if (!state.in_plain_string()) return Walk(kPlainRoot, state, allowed) + Walk(kQuoteRoot, state, allowed);
-  int64_t count = 0;
-  for (int32_t id : in_string_tokens_) {
-    if (static_cast<size_t>(id) < allowed.size()) {
-      allowed[id] = 1;
-      ++count;
-    }
+  switch (state.string_position()) {
+    case JsonPrefix::StringPosition::kPlain:
+      return Mark(in_string_tokens_, allowed) + Walk(kQuoteRoot, state, allowed);
+    case JsonPrefix::StringPosition::kAfterBackslash:
+      return Mark(after_backslash_tokens_, allowed) + Walk(kQuoteRoot, state, allowed);
+    default:
+      return Walk(kPlainRoot, state, allowed) + Walk(kQuoteRoot, state, allowed);
   }
-  return count + Walk(kQuoteRoot, state, allowed);
 }
 
 int64_t JsonTokenMask::Walk(uint32_t root, const JsonPrefix& state, std::span<uint8_t> allowed) const {

@@ -14,7 +14,8 @@ namespace cai::inference {
 // work, and a byte that may not come next rules out its whole branch at once. That prunes nearly
 // everything in most states, but not inside a string, where almost every token fits: there the
 // tokens without a '"' (which cannot end the string, so whether they fit does not depend on what
-// surrounds it) are a set computed once, and only the tokens with a '"' are walked. Special tokens
+// surrounds it) are sets computed once, for a plain position and for one right after a '\', and
+// only the tokens with a '"' are walked. Special tokens
 // and tokens that decode to no bytes are never allowed (the caller adds the stop tokens once the
 // object is complete). Immutable once built: one per tokenizer, shared by every JSON request.
 class JsonTokenMask {
@@ -41,10 +42,15 @@ class JsonTokenMask {
 
   void Insert(uint32_t root, std::string_view bytes, int32_t id);
   int64_t Walk(uint32_t root, const JsonPrefix& state, std::span<uint8_t> allowed) const;
+  // The tokens of the plain trie that fit after `text` (which leaves a string open).
+  std::vector<int32_t> PlainTokensAfter(std::string_view text) const;
+  static int64_t Mark(const std::vector<int32_t>& ids, std::span<uint8_t> allowed);
 
   std::vector<Node> nodes_;
   std::vector<int32_t> next_token_;        // by token id: another token with the same bytes, or -1
-  std::vector<int32_t> in_string_tokens_;  // the plain tokens that fit in a string with nothing pending
+  // The plain tokens that fit at a plain string position, and right after a '\'.
+  std::vector<int32_t> in_string_tokens_;
+  std::vector<int32_t> after_backslash_tokens_;
 };
 
 }  // namespace cai::inference
