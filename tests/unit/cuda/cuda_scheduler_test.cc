@@ -12,6 +12,7 @@
 #include "services/inference/engine/backends/cuda/cuda_backend.h"
 #include "services/inference/engine/backends/cuda/cuda_transformer.h"
 #include "services/inference/engine/checkpoint.h"
+#include "services/inference/engine/json_prefix.h"
 #include "services/inference/engine/loaded_model.h"
 #include "services/inference/engine/scheduler.h"
 #include "tests/unit/cuda/cuda_golden_test_util.h"
@@ -149,6 +150,27 @@ TEST_P(CudaSchedulerTest, TokensDrawnOnTheGpu) {
   // draws from another random stream, so 24 draws at temperature 1 do not all agree. Were the GPU's
   // logits sent back and sampled on the host, they would.
   EXPECT_NE(alone[0], TextsTogether(*(*cpu)->backend, *(*cpu)->tokenizer, {seeded})[0]);
+}
+
+// JSON mode on the GPU: a JSON choice comes back to the host for its draw from the masked logits,
+// while a plain one in the same steps is drawn on the device; greedy, both give the CPU's text.
+TEST_P(CudaSchedulerTest, JsonChoicesShareStepsWithDeviceDraws) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  const std::filesystem::path dir = kModels / GetParam();
+  absl::StatusOr<std::unique_ptr<LoadedModel>> cpu = LoadModelDir(dir.string(), 2);
+  absl::StatusOr<std::unique_ptr<LoadedModel>> gpu = LoadModelDir(dir.string(), {.device = Device::kCuda});
+  ASSERT_TRUE(cpu.ok() && gpu.ok());
+  GenerationRequest plain = GreedyRequest(ReadGolden(GetParam()).prompt, 24);
+  plain.logprobs = false;  // drawn on the device
+  GenerationRequest json = plain;
+  json.format = OutputFormat::kJsonObject;
+  json.stop_token_ids = (*gpu)->stop_token_ids;
+  const std::vector<GenerationRequest> requests = {plain, json};
+  const std::vector<std::string> on_gpu = TextsTogether(*(*gpu)->backend, *(*gpu)->tokenizer, requests);
+  EXPECT_EQ(on_gpu, TextsTogether(*(*cpu)->backend, *(*cpu)->tokenizer, requests));
+  JsonPrefix prefix;
+  EXPECT_TRUE(prefix.Feed(on_gpu[1])) << on_gpu[1];
+  EXPECT_NE(on_gpu[1], on_gpu[0]) << "the golden continuation is no JSON: the mask must have changed it";
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, CudaSchedulerTest, ::testing::Values("llama3", "gemma2", "phi3"));
