@@ -6,3 +6,6 @@ cai_add_fuzzer(safetensors_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/safetensors_fuz
 cai_add_fuzzer(model_config_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/model_config_fuzz.cc LIBS cai_engine_core)
 # Seeds in corpus/json_prefix_fuzz/: objects of each kind of value, escapes, UTF-8 and near misses.
 cai_add_fuzzer(json_prefix_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/json_prefix_fuzz.cc LIBS cai_engine_core)
+# Seeds in corpus/json_token_mask_fuzz/: prefixes that end in each kind of state (key, value string,
+# escape, \u escape, partial UTF-8 character, number, literal, nesting).
+cai_add_fuzzer(json_token_mask_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/json_token_mask_fuzz.cc LIBS cai_engine)
