@@ -34,16 +34,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using cai::inference::JsonPrefix;
 
-template <typename Fn>
-double MedianMicros(int runs, Fn&& fn) {
-  std::vector<double> us;
-  for (int i = 0; i < runs; ++i) {
-    const auto start = Clock::now();
-    fn();
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
-  }
-  return cai::bench::Percentile(us, 50);
-}
 
 // The token byte strings of the synthetic vocabulary, in id order.
 std::vector<std::string> SyntheticVocabulary(int size) {
@@ -109,7 +99,7 @@ int main(int argc, char** argv) {
   for (float& x : logits) x = normal(gen);
   cai::inference::Sampler sampler({.temperature = 0.6f, .top_p = 0.9f});
   volatile int32_t sink = 0;
-  const double draw = MedianMicros(calls, [&] { sink = sampler.Sample(logits); });
+  const double draw = cai::bench::MedianMicros(calls, [&](int) { sink = sampler.Sample(logits); });
   std::printf("reference: host draw at temperature 0.6, top_p 0.9: %.1f us/token\n", draw);
 
   struct State {
@@ -132,7 +122,7 @@ int main(int argc, char** argv) {
     JsonPrefix state;
     if (!state.Feed(std::string_view(s.text))) return 1;
     int64_t count = 0;
-    const double us = MedianMicros(calls, [&] {
+    const double us = cai::bench::MedianMicros(calls, [&](int) {
       std::fill(allowed.begin(), allowed.end(), 0);
       count = mask.Allow(state, allowed);
     });

@@ -6,7 +6,6 @@
 //
 //   build/bin/cai-bench-sampler [--vocab 128256] [--draws 200]
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <numeric>
 #include <random>
@@ -20,24 +19,6 @@
 ABSL_FLAG(int, vocab, 128256, "vocabulary size");
 ABSL_FLAG(int, draws, 200, "tokens sampled per configuration");
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Median microseconds of `fn` over `runs` runs.
-template <typename Fn>
-double MedianMicros(int runs, Fn&& fn) {
-  std::vector<double> us;
-  for (int i = 0; i < runs; ++i) {
-    const auto start = Clock::now();
-    fn(i);
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
-  }
-  return cai::bench::Percentile(us, 50);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const int vocab = absl::GetFlag(FLAGS_vocab), draws = absl::GetFlag(FLAGS_draws);
@@ -49,9 +30,9 @@ int main(int argc, char** argv) {
   for (float& x : logits) x = normal(gen);
 
   volatile float sink = 0;
-  const double pass = MedianMicros(draws, [&](int) { sink = *std::max_element(logits.begin(), logits.end()); });
+  const double pass = cai::bench::MedianMicros(draws, [&](int) { sink = *std::max_element(logits.begin(), logits.end()); });
   std::vector<int32_t> order(logits.size());
-  const double full_sort = MedianMicros(std::max(5, draws / 20), [&](int) {
+  const double full_sort = cai::bench::MedianMicros(std::max(5, draws / 20), [&](int) {
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
   });
@@ -70,7 +51,7 @@ int main(int argc, char** argv) {
   };
   for (const Config& c : configs) {
     cai::inference::Sampler sampler(c.params);
-    const double us = MedianMicros(draws, [&](int) { sink = static_cast<float>(sampler.Sample(logits)); });
+    const double us = cai::bench::MedianMicros(draws, [&](int) { sink = static_cast<float>(sampler.Sample(logits)); });
     std::printf("%-52s %8.1f us/token = %5.1fx a pass, %5.2fx a full sort\n", c.name, us, us / pass, us / full_sort);
   }
   return 0;
