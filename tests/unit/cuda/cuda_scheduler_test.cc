@@ -54,6 +54,17 @@ std::vector<std::string> TextsTogether(ForwardBackend& backend, const Tokenizer&
   return texts;
 }
 
+// The golden model `name` twice: on the CPU, and on the GPU with the default engine options.
+void LoadOnCpuAndGpu(const char* name, std::unique_ptr<LoadedModel>* cpu, std::unique_ptr<LoadedModel>* gpu) {
+  const std::filesystem::path dir = kModels / name;
+  absl::StatusOr<std::unique_ptr<LoadedModel>> on_cpu = LoadModelDir(dir.string(), 2);
+  absl::StatusOr<std::unique_ptr<LoadedModel>> on_gpu = LoadModelDir(dir.string(), {.device = Device::kCuda});
+  ASSERT_TRUE(on_cpu.ok()) << on_cpu.status();
+  ASSERT_TRUE(on_gpu.ok()) << on_gpu.status();
+  *cpu = *std::move(on_cpu);
+  *gpu = *std::move(on_gpu);
+}
+
 class CudaSchedulerTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(CudaSchedulerTest, SameTokensAsTheCpuScheduler) {
@@ -116,11 +127,9 @@ TEST_P(CudaSchedulerTest, SameTokensWhenBlocksRunShort) {
 // draws must give the CPU's text; seeded draws must not depend on the batch they share.
 TEST_P(CudaSchedulerTest, TokensDrawnOnTheGpu) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
-  const std::filesystem::path dir = kModels / GetParam();
-  absl::StatusOr<std::unique_ptr<LoadedModel>> cpu = LoadModelDir(dir.string(), 2);
-  absl::StatusOr<std::unique_ptr<LoadedModel>> gpu = LoadModelDir(dir.string(), {.device = Device::kCuda});
-  ASSERT_TRUE(cpu.ok() && gpu.ok());
-  ASSERT_TRUE((*gpu)->backend->samples_on_device());
+  std::unique_ptr<LoadedModel> cpu, gpu;
+  ASSERT_NO_FATAL_FAILURE(LoadOnCpuAndGpu(GetParam(), &cpu, &gpu));
+  ASSERT_TRUE(gpu->backend->samples_on_device());
   const golden::Golden golden = ReadGolden(GetParam());
   const std::vector<int32_t>& prompt = golden.prompt;
   const std::vector<int32_t>& greedy = golden.greedy;
@@ -131,15 +140,15 @@ TEST_P(CudaSchedulerTest, TokensDrawnOnTheGpu) {
   adjusted.sampling.frequency_penalty = 0.5f;
   adjusted.sampling.logit_bias = {{greedy[0], -100.0f}};  // never the golden first token
   const std::vector<GenerationRequest> greedy_requests = {plain, adjusted};
-  EXPECT_EQ(TextsTogether(*(*gpu)->backend, *(*gpu)->tokenizer, greedy_requests),
-            TextsTogether(*(*cpu)->backend, *(*cpu)->tokenizer, greedy_requests));
+  EXPECT_EQ(TextsTogether(*gpu->backend, *gpu->tokenizer, greedy_requests),
+            TextsTogether(*cpu->backend, *cpu->tokenizer, greedy_requests));
 
   GenerationRequest seeded = plain;
   seeded.sampling = {.temperature = 1.0f, .top_p = 0.9f, .top_k = 50, .seed = 42};
   GenerationRequest other = seeded;
   other.sampling.seed = 43;
-  const std::vector<std::string> alone = TextsTogether(*(*gpu)->backend, *(*gpu)->tokenizer, {seeded});
-  const std::vector<std::string> shared = TextsTogether(*(*gpu)->backend, *(*gpu)->tokenizer, {other, adjusted, seeded});
+  const std::vector<std::string> alone = TextsTogether(*gpu->backend, *gpu->tokenizer, {seeded});
+  const std::vector<std::string> shared = TextsTogether(*gpu->backend, *gpu->tokenizer, {other, adjusted, seeded});
   // Alone, the seeded prompt prefills in one cuBLAS call; shared, in other chunks, whose GEMM shapes
   // may round the logits' last bits differently. A draw flips only if its uniform lands within
   // that rounding of a boundary between tokens (odds ~1e-4 over these 24 draws); the random stream
@@ -149,25 +158,23 @@ TEST_P(CudaSchedulerTest, TokensDrawnOnTheGpu) {
   // The GPU drew these itself: the host Sampler, given the same seed and (nearly) the same logits,
   // draws from another random stream, so 24 draws at temperature 1 do not all agree. Were the GPU's
   // logits sent back and sampled on the host, they would.
-  EXPECT_NE(alone[0], TextsTogether(*(*cpu)->backend, *(*cpu)->tokenizer, {seeded})[0]);
+  EXPECT_NE(alone[0], TextsTogether(*cpu->backend, *cpu->tokenizer, {seeded})[0]);
 }
 
 // JSON mode on the GPU: a JSON choice comes back to the host for its draw from the masked logits,
 // while a plain one in the same steps is drawn on the device; greedy, both give the CPU's text.
 TEST_P(CudaSchedulerTest, JsonChoicesShareStepsWithDeviceDraws) {
   CAI_SKIP_WITHOUT_CUDA_DEVICE();
-  const std::filesystem::path dir = kModels / GetParam();
-  absl::StatusOr<std::unique_ptr<LoadedModel>> cpu = LoadModelDir(dir.string(), 2);
-  absl::StatusOr<std::unique_ptr<LoadedModel>> gpu = LoadModelDir(dir.string(), {.device = Device::kCuda});
-  ASSERT_TRUE(cpu.ok() && gpu.ok());
+  std::unique_ptr<LoadedModel> cpu, gpu;
+  ASSERT_NO_FATAL_FAILURE(LoadOnCpuAndGpu(GetParam(), &cpu, &gpu));
   GenerationRequest plain = GreedyRequest(ReadGolden(GetParam()).prompt, 24);
   plain.logprobs = false;  // drawn on the device
   GenerationRequest json = plain;
   json.format = OutputFormat::kJsonObject;
-  json.stop_token_ids = (*gpu)->stop_token_ids;
+  json.stop_token_ids = gpu->stop_token_ids;
   const std::vector<GenerationRequest> requests = {plain, json};
-  const std::vector<std::string> on_gpu = TextsTogether(*(*gpu)->backend, *(*gpu)->tokenizer, requests);
-  EXPECT_EQ(on_gpu, TextsTogether(*(*cpu)->backend, *(*cpu)->tokenizer, requests));
+  const std::vector<std::string> on_gpu = TextsTogether(*gpu->backend, *gpu->tokenizer, requests);
+  EXPECT_EQ(on_gpu, TextsTogether(*cpu->backend, *cpu->tokenizer, requests));
   JsonPrefix prefix;
   EXPECT_TRUE(prefix.Feed(on_gpu[1])) << on_gpu[1];
   EXPECT_NE(on_gpu[1], on_gpu[0]) << "the golden continuation is no JSON: the mask must have changed it";
