@@ -62,9 +62,9 @@ std::span<const float> ChoiceStream::MaskForJson(std::span<const float> logits) 
       if (id >= 0 && static_cast<size_t>(id) < allowed_.size()) allowed_[id] = 1;
     }
   }
-  masked_.assign(logits.begin(), logits.end());
+  masked_.resize(logits.size());
   for (size_t i = 0; i < masked_.size(); ++i) {
-    if (allowed_[i] == 0) masked_[i] = -std::numeric_limits<float>::infinity();
+    masked_[i] = allowed_[i] != 0 ? logits[i] : -std::numeric_limits<float>::infinity();
   }
   return masked_;
 }
