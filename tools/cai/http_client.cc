@@ -23,17 +23,12 @@
 namespace cai::cli {
 
 std::string ServiceRootUrl(std::string url) {
-  // Only the path is trimmed: in "http://v1/" the v1 is the host.
-  const size_t scheme = url.find("://");
-  const size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (path == std::string::npos) return url;
-  auto trim_slashes = [&] {
-    while (url.size() > path && url.back() == '/') url.pop_back();
-  };
-  trim_slashes();
-  if (url.size() >= path + 3 && url.ends_with("/v1")) url.resize(url.size() - 3);
-  trim_slashes();
-  return url;
+  absl::StatusOr<HttpUrl> parsed = ParseHttpUrl(url);
+  if (!parsed.ok()) return url;
+  std::string path = parsed->path_prefix;  // trailing slashes already gone
+  if (absl::EndsWith(path, "/v1")) path.resize(path.size() - 3);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  return absl::StrCat(parsed->tls ? "https://" : "http://", parsed->authority, path);
 }
 
 absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view text) {
@@ -45,6 +40,7 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view text) {
   }
   const size_t slash = url.find('/');
   absl::string_view authority = url.substr(0, slash);
+  out.authority = std::string(authority);
   out.path_prefix = slash == absl::string_view::npos ? "" : std::string(url.substr(slash));
   while (!out.path_prefix.empty() && out.path_prefix.back() == '/') out.path_prefix.pop_back();
   absl::string_view host = authority, port;

@@ -40,6 +40,7 @@ inline void PinStartedEdgeCertificate(HttpClientOptions& options, std::string ce
 // "http[s]://host[:port][/prefix]", the host a name, an IPv4 address or a bracketed IPv6 one.
 struct HttpUrl {
   bool tls = false;
+  std::string authority;    // as written: host, brackets and port if any
   std::string host;         // without brackets
   std::string port;         // 80 or 443 when the URL names none
   std::string path_prefix;  // without trailing slashes
@@ -48,7 +49,8 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url);
 
 // The service's root URL from what a user pastes: trailing slashes dropped, and a trailing "/v1"
 // too, since clients are configured with ".../v1" (the base_url `cai up` prints) while the edge's
-// routes (/v1/..., /health) hang off the root.
+// routes (/v1/..., /health) hang off the root. A URL ParseHttpUrl refuses comes back as it is, for
+// the client to report.
 std::string ServiceRootUrl(std::string url);
 
 // A minimal blocking HTTP/1.1 client ("http[s]://host:port/path?query"); enough for `cai up` and
