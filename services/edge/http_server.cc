@@ -55,12 +55,11 @@ class FdStream {
     TlsCall([this] { return SSL_accept(ssl_); }, ec);
     return !ec;
   }
-  // Ends TLS with a close_notify, so the client can tell the end from a truncation. Best effort,
-  // and once.
+  // Ends TLS with a close_notify, so the client can tell the end from a truncation. Best effort;
+  // Serve calls it once, as the connection ends.
   void CloseNotify() {
     // Not after a fatal TLS error: OpenSSL forbids SSL_shutdown then, and the socket is dead.
-    if (ssl_ == nullptr || notified_ || tls_failed_ || !SSL_is_init_finished(ssl_)) return;
-    notified_ = true;
+    if (ssl_ == nullptr || tls_failed_ || !SSL_is_init_finished(ssl_)) return;
     SSL_shutdown(ssl_);
   }
 
@@ -218,7 +217,6 @@ class FdStream {
   int fd_;
   const std::atomic<bool>& stopping_;
   SSL* ssl_;  // nullptr: plain text
-  bool notified_ = false;
   bool tls_failed_ = false;  // SSL_ERROR_SYSCALL or SSL_ERROR_SSL: no more TLS on this connection
   Clock::time_point deadline_ = Clock::now();
   bool abort_on_stop_ = false;
@@ -374,13 +372,11 @@ constexpr size_t kMaxLingeringRefusals = 1024;
 
 // Answers with an error that ends the connection. The caller hands the socket to a
 // LingeringCloser: closing it while the client still sends would reset it, and the client could
-// lose the error it has not read yet. True, for Serve's "close it lingering".
-bool Refuse(FdStream& stream, unsigned version, int status, std::string type, std::string message) {
+// lose the error it has not read yet. (Over TLS, Serve's close_notify follows as it returns.)
+void Refuse(FdStream& stream, unsigned version, int status, std::string type, std::string message) {
   std::atomic<bool> never{false};
   BeastResponseWriter writer(stream, version, /*keep_alive=*/false, std::chrono::seconds(5), never);
   writer.Send(status, "application/json", ErrorBody(status, std::move(type), std::move(message)), {});
-  stream.CloseNotify();
-  return true;
 }
 
 }  // namespace
@@ -529,17 +525,22 @@ bool HttpServer::Serve(int fd) {
     http::read_header(stream, buffer, parser, ec);
     stream.set_abort_on_stop(false);
     if (ec == http::error::header_limit) {
-      return Refuse(stream, 11, 431, "invalid_request_error", "Request headers too large.");
+      Refuse(stream, 11, 431, "invalid_request_error", "Request headers too large.");
+      return true;
     }
     if (ec == http::error::body_limit) {
-      return Refuse(stream, 11, 413, "invalid_request_error",
-                            absl::StrCat("Request body larger than ", options_.max_body_bytes, " bytes."));
+      Refuse(stream, 11, 413, "invalid_request_error",
+             absl::StrCat("Request body larger than ", options_.max_body_bytes, " bytes."));
+      return true;
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
         ec == net::error::operation_aborted || ClientWentAway(ec)) {
       return false;  // nothing to answer, or no one to answer to
     }
-    if (ec) return Refuse(stream, 11, 400, "invalid_request_error", "Malformed HTTP request.");
+    if (ec) {
+      Refuse(stream, 11, 400, "invalid_request_error", "Malformed HTTP request.");
+      return true;
+    }
 
     const auto& header = parser.get();
     if (beast::iequals(header[http::field::expect], "100-continue")) {
@@ -549,14 +550,19 @@ bool HttpServer::Serve(int fd) {
     }
     http::read(stream, buffer, parser, ec);
     if (ec == http::error::body_limit) {
-      return Refuse(stream, header.version(), 413, "invalid_request_error",
-                            absl::StrCat("Request body larger than ", options_.max_body_bytes, " bytes."));
+      Refuse(stream, header.version(), 413, "invalid_request_error",
+             absl::StrCat("Request body larger than ", options_.max_body_bytes, " bytes."));
+      return true;
     }
     if (ec == beast::error::timeout) {
-      return Refuse(stream, header.version(), 408, "invalid_request_error", "Request timed out.");
+      Refuse(stream, header.version(), 408, "invalid_request_error", "Request timed out.");
+      return true;
     }
     if (ec == net::error::eof || ec == http::error::partial_message || ClientWentAway(ec)) return false;
-    if (ec) return Refuse(stream, header.version(), 400, "invalid_request_error", "Malformed HTTP request.");
+    if (ec) {
+      Refuse(stream, header.version(), 400, "invalid_request_error", "Malformed HTTP request.");
+      return true;
+    }
 
     http::request<http::string_body> message = parser.release();
     std::string_view target(message.target().data(), message.target().size());
