@@ -296,9 +296,14 @@ class TlsClient {
   explicit TlsClient(uint16_t port)
       : tcp_(port), ctx_(SSL_CTX_new(TLS_client_method()), SSL_CTX_free), ssl_(SSL_new(ctx_.get()), SSL_free) {
     SSL_set_fd(ssl_.get(), tcp_.fd());
-    connected_ = SSL_connect(ssl_.get()) == 1;
+    const int rc = SSL_connect(ssl_.get());
+    connected_ = rc == 1;
+    // The socket's receive timeout makes a blocking read report "want read": the server never
+    // answered, rather than closing the connection.
+    handshake_timed_out_ = !connected_ && SSL_get_error(ssl_.get(), rc) == SSL_ERROR_WANT_READ;
   }
   bool connected() const { return connected_; }
+  bool handshake_timed_out() const { return handshake_timed_out_; }
   SSL* ssl() const { return ssl_.get(); }
   void Send(const std::string& bytes) { SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size())); }
   // Closing then sends a TCP reset instead of a FIN.
@@ -312,6 +317,7 @@ class TlsClient {
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_;
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl_;
   bool connected_ = false;
+  bool handshake_timed_out_ = false;
 };
 
 TlsExchange HttpsExchange(uint16_t port, const std::string& request) {
@@ -340,6 +346,7 @@ TEST(HttpLayerWithTestHandler, TlsConnectionsOverTheLimitAreClosed) {
     ASSERT_TRUE(first.connected());  // holds the only slot, waiting for a request
     TlsClient second(server.port());
     EXPECT_FALSE(second.connected());
+    EXPECT_FALSE(second.handshake_timed_out()) << "the server must close it, not leave the handshake hanging";
   }
   TlsExchange later;
   for (int i = 0; i < 100 && !later.handshake; ++i) {  // the slot frees once the server sees `first` go
