@@ -125,11 +125,6 @@ void AddUsage(const v1::GenerateResponse& piece, openai::Usage* usage) {
   usage->completion_tokens += piece.usage().completion_tokens();
 }
 
-// Choices in the response: n for each prompt.
-size_t ChoiceCount(const std::vector<v1::GenerateRequest>& generates) {
-  return generates.size() * std::max<uint32_t>(1, generates.front().sampling().n());
-}
-
 // Records the status a handler answered with, for the metrics.
 class StatusRecorder : public ResponseWriter {
  public:
@@ -321,7 +316,7 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
   GenerationStreams streams(*inference_, generates, std::chrono::system_clock::now() + kGenerateTimeout);
   auto watch = writer.WatchPeer([&streams] { streams.TryCancel(); });
   const bool logprobs = generates.front().sampling().logprobs();
-  std::vector<openai::Choice> choices(ChoiceCount(generates));
+  std::vector<openai::Choice> choices(streams.choice_count());
   for (size_t i = 0; i < choices.size(); ++i) {
     choices[i].index = static_cast<int>(i);
     if (logprobs) choices[i].logprobs.emplace();
@@ -379,7 +374,7 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     alive = alive && writer.WriteChunk(event);
   };
 
-  const size_t n = ChoiceCount(generates);
+  const size_t n = streams.choice_count();
   const bool logprobs = generates.front().sampling().logprobs();
   if (api == openai::Api::kChat) {
     for (size_t i = 0; i < n; ++i) emit(openai::RoleEvent(header, include_usage, static_cast<int>(i)));

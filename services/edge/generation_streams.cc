@@ -34,7 +34,7 @@ GenerationStreams::GenerationStreams(v1::Inference::StubInterface& inference,
     LogWarning("no thread to read a generation: ", e.what());
     {
       std::lock_guard lock(mutex_);
-      Fail(started, grpc::Status(grpc::StatusCode::UNAVAILABLE, "the edge has no thread left to read the generation"));
+      Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the edge has no thread left to read the generation"));
     }
     for (size_t p = started; p < calls_.size(); ++p) EndCall(p);
   }
@@ -46,7 +46,7 @@ GenerationStreams::~GenerationStreams() {
     closing_ = true;
   }
   TryCancel();
-  changed_.notify_all();
+  for_room_.notify_all();
   for (std::thread& thread : threads_) thread.join();
   if (!threaded() && !calls_[0]->ended) EndCall(0);
 }
@@ -59,13 +59,13 @@ void GenerationStreams::ReadCall(size_t prompt) {
     std::unique_lock lock(mutex_);
     if (!call.accepted) {  // a piece means accepted, also from a server that does not say so
       call.accepted = true;
-      changed_.notify_all();
+      for_reader_.notify_one();  // WaitUntilAccepted, while this call may go on to wait for room
     }
     if (!Renumber(prompt, &piece)) break;
-    changed_.wait(lock, [&] { return pieces_.size() < kMaxQueuedPieces || closing_ || failure_; });
+    for_room_.wait(lock, [&] { return pieces_.size() < kMaxQueuedPieces || closing_ || failure_; });
     if (closing_ || failure_) break;
     pieces_.push_back(std::move(piece));
-    changed_.notify_all();
+    for_reader_.notify_one();
   }
   EndCall(prompt);
 }
@@ -76,12 +76,12 @@ void GenerationStreams::AwaitAcceptance(size_t prompt) {
   if (call.context.GetServerInitialMetadata().count(kGenerateAcceptedKey) == 0) return;
   std::lock_guard lock(mutex_);
   call.accepted = true;
-  changed_.notify_all();
+  for_reader_.notify_one();
 }
 
 bool GenerationStreams::Renumber(size_t prompt, v1::GenerateResponse* piece) {
   if (piece->index() >= n_) {
-    Fail(prompt, grpc::Status(grpc::StatusCode::INTERNAL, "choice index out of range"));
+    Fail(OfPrompt(prompt, grpc::Status(grpc::StatusCode::INTERNAL, "choice index out of range")));
     return false;
   }
   piece->set_index(static_cast<uint32_t>(prompt) * n_ + piece->index());
@@ -94,17 +94,22 @@ void GenerationStreams::EndCall(size_t prompt) {
   std::lock_guard lock(mutex_);
   call.ended = true;
   call.accepted = true;  // nothing more to wait for
-  if (!status.ok()) Fail(prompt, status);
+  if (!status.ok()) Fail(OfPrompt(prompt, status));
   --running_;
-  changed_.notify_all();
+  for_reader_.notify_one();
 }
 
-void GenerationStreams::Fail(size_t prompt, const grpc::Status& status) {
+grpc::Status GenerationStreams::OfPrompt(size_t prompt, const grpc::Status& status) const {
+  if (calls_.size() == 1) return status;
+  return grpc::Status(status.error_code(), absl::StrCat("prompt ", prompt, ": ", status.error_message()));
+}
+
+void GenerationStreams::Fail(const grpc::Status& status) {
   if (failure_) return;  // the first failure is the cause; the cancelled calls' CANCELLED is not
-  failure_ = calls_.size() == 1 ? status
-                                : grpc::Status(status.error_code(),
-                                               absl::StrCat("prompt ", prompt, ": ", status.error_message()));
+  failure_ = status;
   for (const std::unique_ptr<Call>& call : calls_) call->context.TryCancel();
+  for_reader_.notify_one();
+  for_room_.notify_all();
 }
 
 grpc::Status GenerationStreams::WaitUntilAccepted() {
@@ -112,7 +117,7 @@ grpc::Status GenerationStreams::WaitUntilAccepted() {
   // to wait for here.
   if (!threaded()) return grpc::Status::OK;
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] {
+  for_reader_.wait(lock, [&] {
     return failure_ || std::all_of(calls_.begin(), calls_.end(), [](const auto& call) { return call->accepted; });
   });
   return failure_.value_or(grpc::Status::OK);
@@ -130,11 +135,11 @@ bool GenerationStreams::Read(v1::GenerateResponse* piece) {
     return false;
   }
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return !pieces_.empty() || running_ == 0 || failure_; });
+  for_reader_.wait(lock, [&] { return !pieces_.empty() || running_ == 0 || failure_; });
   if (pieces_.empty()) return false;  // after a failure, what arrived before it still goes out
   *piece = std::move(pieces_.front());
   pieces_.pop_front();
-  changed_.notify_all();
+  for_room_.notify_one();
   return true;
 }
 
@@ -158,8 +163,8 @@ grpc::Status GenerationStreams::Finish() {
     TryCancel();
     lock.lock();
   }
-  changed_.notify_all();
-  changed_.wait(lock, [&] { return running_ == 0; });
+  for_room_.notify_all();
+  for_reader_.wait(lock, [&] { return running_ == 0; });
   return failure_.value_or(grpc::Status::OK);
 }
 

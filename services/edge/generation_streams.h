@@ -41,6 +41,8 @@ class GenerationStreams {
   bool Read(v1::GenerateResponse* piece);
   // Cancels every call; safe from any thread (a peer watch calls it).
   void TryCancel();
+  // Choices of all calls together: the prompts times n.
+  size_t choice_count() const { return calls_.size() * n_; }
   // Ends the reading: cancels what still runs (a caller that stops before Read returned false
   // gives up the rest), waits for every call to end, and returns the first failure among them (a
   // choice index out of range is one; in a batch the message names the prompt), else OK.
@@ -62,15 +64,20 @@ class GenerationStreams {
   bool Renumber(size_t prompt, v1::GenerateResponse* piece);
   // Ends call `prompt`'s reader and records its failure, if any.
   void EndCall(size_t prompt);
-  // Records the first failure and cancels every call; under mutex_.
-  void Fail(size_t prompt, const grpc::Status& status);
+  // Call `prompt`'s failure as the request's: in a batch the message names the prompt.
+  grpc::Status OfPrompt(size_t prompt, const grpc::Status& status) const;
+  // Records the first failure, cancels every call and wakes every waiter; under mutex_.
+  void Fail(const grpc::Status& status);
 
   uint32_t n_;  // choices per prompt
   std::vector<std::unique_ptr<Call>> calls_;
   std::vector<std::thread> threads_;
 
   std::mutex mutex_;
-  std::condition_variable changed_;  // a piece arrived or was taken, a call was accepted or ended
+  // The reader (the one thread that calls the public methods) waits for a piece, an acceptance,
+  // a call's end or a failure; the call threads wait for room in the queue, closing_ or a failure.
+  std::condition_variable for_reader_;
+  std::condition_variable for_room_;
   std::deque<v1::GenerateResponse> pieces_;
   size_t running_ = 0;
   std::optional<grpc::Status> failure_;
