@@ -1,10 +1,12 @@
 #include "lib/crypto/secp256k1_signer.h"
 
 #include <secp256k1.h>
+#include <secp256k1_ecdh.h>
 #include <secp256k1_recovery.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "lib/common/random.h"
@@ -84,6 +86,24 @@ std::array<uint8_t, 65> EthereumSigner::SignPersonalMessage(std::string_view tex
   secp256k1_ecdsa_recoverable_signature_serialize_compact(ctx_.get(), out.data(), &recid, &sig);
   out[64] = static_cast<uint8_t>(27 + recid);
   return out;
+}
+
+absl::StatusOr<SecureBuffer> EthereumSigner::SharedX(std::span<const uint8_t, 65> peer) const {
+  secp256k1_pubkey point;
+  if (!secp256k1_ec_pubkey_parse(ctx_.get(), &point, peer.data(), peer.size()) || peer[0] != 0x04) {
+    return absl::InvalidArgumentError("not an uncompressed secp256k1 point");
+  }
+  absl::StatusOr<SecureBuffer> shared = SecureBuffer::Allocate(32);
+  if (!shared.ok()) return shared.status();
+  // libsecp256k1 hashes the point by default; E2EE peers use the bare x coordinate.
+  auto copy_x = [](unsigned char* out, const unsigned char* x32, const unsigned char*, void*) -> int {
+    std::memcpy(out, x32, 32);
+    return 1;
+  };
+  if (!secp256k1_ecdh(ctx_.get(), shared->data(), &point, private_key_.data(), copy_x, nullptr)) {
+    return absl::InvalidArgumentError("secp256k1 ECDH failed");
+  }
+  return shared;
 }
 
 }  // namespace cai

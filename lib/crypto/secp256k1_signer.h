@@ -15,7 +15,7 @@ struct secp256k1_context_struct;
 
 namespace cai {
 
-// A secp256k1 key that signs Ethereum personal_sign (EIP-191) messages. The private key lives
+// A secp256k1 key that signs Ethereum personal_sign (EIP-191) messages and agrees keys (ECDH). The private key lives
 // only in a SecureBuffer (mlock'd, excluded from core dumps, wiped on destruction) and is never
 // copied elsewhere. Move-only; signing is const and safe from several threads at once.
 class EthereumSigner {
@@ -31,6 +31,11 @@ class EthereumSigner {
 
   // r || s || v with v = 27 + recovery id, low-s, deterministic (RFC 6979).
   std::array<uint8_t, 65> SignPersonalMessage(std::string_view text) const;
+
+  // The x coordinate of private_key * peer (ECDH, constant time), as OpenSSL and Python's
+  // cryptography give it, for end-to-end encryption (lib/crypto/ecies_secp256k1.h). `peer` is
+  // 0x04 || x || y; InvalidArgument when it is not a point on the curve.
+  absl::StatusOr<SecureBuffer> SharedX(std::span<const uint8_t, 65> peer) const;
 
   const std::string& address() const { return address_; }  // EIP-55, "0x"-prefixed
   const EthereumAddress& address_bytes() const { return address_bytes_; }

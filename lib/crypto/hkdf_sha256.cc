@@ -1,0 +1,41 @@
+#include "lib/crypto/hkdf_sha256.h"
+
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "lib/crypto/openssl_error.h"
+
+namespace cai {
+namespace {
+
+struct KdfDeleter {
+  void operator()(EVP_KDF* kdf) const { EVP_KDF_free(kdf); }
+  void operator()(EVP_KDF_CTX* ctx) const { EVP_KDF_CTX_free(ctx); }
+};
+
+}  // namespace
+
+absl::Status HkdfSha256(std::span<const uint8_t> secret, std::string_view info, std::span<uint8_t> out) {
+  if (out.empty() || out.size() > 255 * 32) return absl::InvalidArgumentError("HKDF-SHA256 output must be 1..8160 bytes");
+  std::unique_ptr<EVP_KDF, KdfDeleter> kdf(EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_HKDF, nullptr));
+  if (!kdf) return absl::InternalError(absl::StrCat("HKDF unavailable: ", OpenSslErrorText()));
+  std::unique_ptr<EVP_KDF_CTX, KdfDeleter> ctx(EVP_KDF_CTX_new(kdf.get()));
+  if (!ctx) return absl::InternalError(absl::StrCat("EVP_KDF_CTX_new: ", OpenSslErrorText()));
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(secret.data()), secret.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size()),
+      OSSL_PARAM_construct_end(),
+  };
+  if (EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) != 1) {
+    return absl::InternalError(absl::StrCat("HKDF-SHA256 failed: ", OpenSslErrorText()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace cai
