@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/common/grpc_status.h"
 #include "lib/common/hex.h"
+#include "lib/crypto/ecies_secp256k1.h"
 
 namespace cai {
 
@@ -29,6 +30,29 @@ grpc::Status SignerService::SignChat(grpc::ServerContext*, const v1::SignChatReq
 grpc::Status SignerService::GetSignature(grpc::ServerContext*, const v1::GetSignatureRequest* request,
                                          v1::ChatSignature* response) {
   return ToGrpcStatus(Lookup(*request, response));
+}
+
+grpc::Status SignerService::OpenSealed(grpc::ServerContext*, const v1::OpenSealedRequest* request,
+                                       v1::OpenSealedResponse* response) {
+  if (request->algo() != v1::SIGNING_ALGO_ECDSA) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "only SIGNING_ALGO_ECDSA keys open sealed fields");
+  }
+  if (request->fields_size() > kMaxSealedFields) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("at most ", kMaxSealedFields, " sealed fields per call"));
+  }
+  for (int i = 0; i < request->fields_size(); ++i) {
+    const v1::SealedField& field = request->fields(i);
+    const std::string& sealed = field.sealed();
+    absl::StatusOr<std::string> plaintext =
+        EciesOpen(ecdsa_, std::span(reinterpret_cast<const uint8_t*>(sealed.data()), sealed.size()), field.aad());
+    if (!plaintext.ok()) {
+      response->Clear();  // nothing of a call that failed
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat("sealed field ", i, " did not open"));
+    }
+    response->add_plaintexts(*std::move(plaintext));
+  }
+  return grpc::Status::OK;
 }
 
 absl::StatusOr<std::string> SignerService::SignAndStore(const v1::SignChatRequest& request) {

@@ -10,7 +10,8 @@
 namespace cai {
 
 // The cai.v1.Signer RPCs. It signs only the text it builds itself from two SHA-256 digests, so a
-// caller can make it vouch for hashes but never for arbitrary text. The keys and the store are
+// caller can make it vouch for hashes but never for arbitrary text; it opens end-to-end encrypted
+// fields with its ECDSA key so that key never leaves. The keys and the store are
 // owned by the caller and must outlive the service.
 class SignerService final : public v1::Signer::Service {
  public:
@@ -23,6 +24,11 @@ class SignerService final : public v1::Signer::Service {
                         v1::SignChatResponse* response) override;
   grpc::Status GetSignature(grpc::ServerContext* context, const v1::GetSignatureRequest* request,
                             v1::ChatSignature* response) override;
+  grpc::Status OpenSealed(grpc::ServerContext* context, const v1::OpenSealedRequest* request,
+                          v1::OpenSealedResponse* response) override;
+
+  // More fields than any request can carry within the edge's body limit (1024 messages, parts).
+  static constexpr int kMaxSealedFields = 4096;
 
  private:
   absl::StatusOr<std::string> SignAndStore(const v1::SignChatRequest& request);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "lib/common/hex.h"
+#include "lib/crypto/ecies_secp256k1.h"
 #include "lib/crypto/ethereum.h"
 #include "lib/crypto/sha256.h"
 
@@ -134,6 +135,82 @@ TEST_F(SignerServiceTest, BadRequestsAreInvalidArgument) {
   EXPECT_EQ(GetSignature("ok", static_cast<v1::SigningAlgo>(7), &sig).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(GetSignature("", v1::SIGNING_ALGO_ECDSA, &sig).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+class OpenSealedTest : public SignerServiceTest {
+ protected:
+  std::string SealToService(std::string_view plaintext, std::string_view aad) {
+    const auto& bare = ecdsa_.public_key();
+    absl::StatusOr<EciesSealer> sealer = EciesSealer::Create(*ParseSecp256k1PublicKey(bare));
+    EXPECT_TRUE(sealer.ok());
+    std::vector<uint8_t> sealed = *sealer->Seal(plaintext, aad);
+    return std::string(sealed.begin(), sealed.end());
+  }
+  grpc::Status Open(const v1::OpenSealedRequest& request, v1::OpenSealedResponse* response) {
+    grpc::ClientContext context;
+    return stub_->OpenSealed(&context, request, response);
+  }
+  static void Add(v1::OpenSealedRequest* request, std::string sealed, std::string aad) {
+    v1::SealedField* field = request->add_fields();
+    field->set_sealed(std::move(sealed));
+    field->set_aad(std::move(aad));
+  }
+};
+
+TEST_F(OpenSealedTest, OpensEveryFieldInOrder) {
+  v1::OpenSealedRequest request;
+  request.set_algo(v1::SIGNING_ALGO_ECDSA);
+  Add(&request, SealToService("first", "aad-0"), "aad-0");
+  Add(&request, SealToService("", ""), "");
+  Add(&request, SealToService("third \xe2\x9c\x93", "aad-2"), "aad-2");
+  v1::OpenSealedResponse response;
+  ASSERT_TRUE(Open(request, &response).ok());
+  ASSERT_EQ(response.plaintexts_size(), 3);
+  EXPECT_EQ(response.plaintexts(0), "first");
+  EXPECT_EQ(response.plaintexts(1), "");
+  EXPECT_EQ(response.plaintexts(2), "third \xe2\x9c\x93");
+}
+
+TEST_F(OpenSealedTest, OneFieldThatDoesNotOpenFailsTheCallAndNamesIt) {
+  v1::OpenSealedRequest request;
+  request.set_algo(v1::SIGNING_ALGO_ECDSA);
+  Add(&request, SealToService("fine", "a"), "a");
+  Add(&request, SealToService("swapped aad", "b"), "c");
+  v1::OpenSealedResponse response;
+  grpc::Status status = Open(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "sealed field 1 did not open");
+  EXPECT_EQ(response.plaintexts_size(), 0);
+}
+
+TEST_F(OpenSealedTest, GarbageAndTruncatedFieldsAreInvalidArgument) {
+  for (std::string sealed : {std::string(), std::string(92, '\x04'), SealToService("x", "").substr(0, 90)}) {
+    v1::OpenSealedRequest request;
+    request.set_algo(v1::SIGNING_ALGO_ECDSA);
+    Add(&request, sealed, "");
+    v1::OpenSealedResponse response;
+    EXPECT_EQ(Open(request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+TEST_F(OpenSealedTest, OnlyTheEcdsaKeyOpens) {
+  for (v1::SigningAlgo algo : {v1::SIGNING_ALGO_UNSPECIFIED, v1::SIGNING_ALGO_ED25519}) {
+    v1::OpenSealedRequest request;
+    request.set_algo(algo);
+    Add(&request, SealToService("x", ""), "");
+    v1::OpenSealedResponse response;
+    EXPECT_EQ(Open(request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+TEST_F(OpenSealedTest, RefusesMoreFieldsThanTheLimit) {
+  v1::OpenSealedRequest request;
+  request.set_algo(v1::SIGNING_ALGO_ECDSA);
+  for (int i = 0; i <= SignerService::kMaxSealedFields; ++i) Add(&request, "", "");
+  v1::OpenSealedResponse response;
+  grpc::Status status = Open(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("at most"), std::string::npos);
 }
 
 }  // namespace
