@@ -64,6 +64,13 @@ ApiError NotSigned() {
                   .param = "", .code = "signing_unavailable"};
 }
 
+ApiError NotSealed(const absl::Status& why) {
+  LogError("E2EE: sealing a response failed: ", why.ToString());
+  return ApiError{.status = 500, .type = "server_error",
+                  .message = "The response could not be encrypted to X-Client-Pub-Key, so it is withheld.",
+                  .param = "", .code = ""};
+}
+
 ApiError ChatIdNotFound() {
   return ApiError{.status = 404, .type = "not_found", .message = "Chat id not found or expired",
                   .param = "", .code = ""};
@@ -133,9 +140,9 @@ class StatusRecorder : public ResponseWriter {
     status_ = status;
     return inner_.Send(status, content_type, body, headers);
   }
-  bool BeginEventStream() override {
+  bool BeginEventStream(const Headers& headers) override {
     status_ = 200;
-    return inner_.BeginEventStream();
+    return inner_.BeginEventStream(headers);
   }
   bool WriteChunk(std::string_view data) override { return inner_.WriteChunk(data); }
   bool EndStream() override { return inner_.EndStream(); }
@@ -273,17 +280,43 @@ void EdgeService::Handle(const HttpRequest& request, ResponseWriter& raw_writer)
 }
 
 void EdgeService::Completion(openai::Api api, const HttpRequest& request, ResponseWriter& writer) {
+  std::optional<E2eeHeaders> e2ee_headers;
+  if (auto error = ParseE2eeHeaders(request, &e2ee_headers)) return SendError(writer, *error);
+  if (e2ee_headers && api != openai::Api::kChat) {
+    // Answering in plaintext what the client meant to encrypt would be worse than refusing.
+    return SendError(writer, E2eeError("e2ee_unsupported_endpoint",
+                                       "End-to-end encryption is only supported on /v1/chat/completions"));
+  }
+  std::optional<E2eeSession> e2ee;
+  if (e2ee_headers) {
+    auto admitted = E2eeSession::Admit(*e2ee_headers, *signer_, e2ee_replay_guard_,
+                                       static_cast<int64_t>(std::time(nullptr)));
+    if (auto* error = std::get_if<ApiError>(&admitted)) return SendError(writer, *error);
+    e2ee.emplace(std::get<E2eeSession>(std::move(admitted)));
+  }
+
   std::vector<v1::GenerateRequest> generates;  // one per prompt: a completions batch has several
   bool stream = false, include_usage = false;
   if (api == openai::Api::kChat) {
     openai::ChatRequest chat;
-    if (auto error = openai::ParseChatRequest(request.body, &chat)) return SendError(writer, *error);
+    openai::OpenContent open;
+    if (e2ee) {
+      open = [&e2ee](const std::string& model, std::vector<openai::Message>* messages) {
+        return e2ee->Open(model, messages);
+      };
+    }
+    if (auto error = openai::ParseChatRequest(request.body, &chat, open)) return SendError(writer, *error);
+    if (e2ee && chat.sampling.logprobs) {
+      return SendError(writer, openai::InvalidRequest("'logprobs' would return the encrypted completion's tokens in "
+                                                      "plaintext, so it is not available with end-to-end encryption",
+                                                      "logprobs"));
+    }
     v1::GenerateRequest& generate = generates.emplace_back();
     generate.set_model(chat.model);
     for (const openai::Message& message : chat.messages) {
       v1::ChatMessage* out = generate.mutable_chat()->add_messages();
       out->set_role(message.role);
-      out->set_content(message.content);
+      out->set_content(message.Content());
     }
     FillSampling(chat.sampling, generate.mutable_sampling());
     if (chat.json_object) generate.set_response_format(v1::RESPONSE_FORMAT_JSON_OBJECT);
@@ -311,7 +344,9 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
       .id = absl::StrCat(api == openai::Api::kChat ? "chatcmpl-" : "cmpl-", RandomHex(16)),
       .created = static_cast<int64_t>(std::time(nullptr)),
       .model = generates.front().model()};
-  if (stream) return Stream(api, header, include_usage, request.body, generates, writer);
+  if (stream) {
+    return Stream(api, header, include_usage, request.body, generates, e2ee ? &*e2ee : nullptr, writer);
+  }
 
   GenerationStreams streams(*inference_, generates, std::chrono::system_clock::now() + kGenerateTimeout);
   auto watch = writer.WatchPeer([&streams] { streams.TryCancel(); });
@@ -336,14 +371,21 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
   if (!status.ok()) return SendError(writer, InferenceError(status, api));
   metrics_.AddCompletionTokens(usage.completion_tokens);
 
+  if (e2ee) {
+    for (size_t i = 0; i < choices.size(); ++i) {
+      absl::StatusOr<std::string> sealed = e2ee->SealContent(choices[i].text, header.model, header.id, i);
+      if (!sealed.ok()) return SendError(writer, NotSealed(sealed.status()));
+      choices[i].text = *std::move(sealed);
+    }
+  }
   const std::string body = openai::RenderCompletion(api, header, choices, usage);
   if (!Sign(header.id, header.model, Sha256(request.body), Sha256(body))) return SendError(writer, NotSigned());
-  writer.Send(200, "application/json", body);
+  writer.Send(200, "application/json", body, e2ee ? e2ee->response_headers() : Headers{});
 }
 
 void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, bool include_usage,
                          const std::string& request_body, const std::vector<v1::GenerateRequest>& generates,
-                         ResponseWriter& writer) {
+                         const E2eeSession* e2ee, ResponseWriter& writer) {
   GenerationStreams streams(*inference_, generates, std::chrono::system_clock::now() + kGenerateTimeout);
   std::atomic<bool> client_gone{false};
   auto watch = writer.WatchPeer([&] {
@@ -362,7 +404,7 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     if (status.error_code() == grpc::StatusCode::NOT_FOUND) return SendError(writer, NotFoundModel(header.model));
     if (!status.ok()) return SendError(writer, InferenceError(status, api));
   }
-  if (!writer.BeginEventStream()) {
+  if (!writer.BeginEventStream(e2ee ? e2ee->response_headers() : Headers{})) {
     streams.Finish();  // gives up the generation
     return;
   }
@@ -373,15 +415,30 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     hasher.Update(event);
     alive = alive && writer.WriteChunk(event);
   };
+  // A content as the client reads it: sealed (each chunk holds one choice, at position 0) with E2EE.
+  // Nothing unsealed goes out: on failure the stream ends in an error event, unsigned.
+  std::optional<absl::Status> seal_failure;
+  auto content = [&](std::string_view text) -> std::string {
+    if (e2ee == nullptr) return std::string(text);
+    absl::StatusOr<std::string> sealed = e2ee->SealContent(text, header.model, header.id, 0);
+    if (!sealed.ok()) {
+      seal_failure = sealed.status();
+      return "";
+    }
+    return *std::move(sealed);
+  };
 
   const size_t n = streams.choice_count();
   const bool logprobs = generates.front().sampling().logprobs();
   if (api == openai::Api::kChat) {
-    for (size_t i = 0; i < n; ++i) emit(openai::RoleEvent(header, include_usage, static_cast<int>(i)));
+    for (size_t i = 0; i < n && !seal_failure; ++i) {
+      const std::string empty = content("");
+      if (!seal_failure) emit(openai::RoleEvent(header, include_usage, static_cast<int>(i), empty));
+    }
   }
   std::vector<int64_t> text_offsets(n, 0);  // legacy completions logprobs count characters per choice
   openai::Usage usage;
-  while (alive && have_piece) {
+  while (alive && have_piece && !seal_failure) {
     const size_t index = piece.index();  // GenerationStreams checked it
     if (!piece.text().empty() || piece.logprobs_size() > 0) {
       std::optional<openai::Logprobs> piece_logprobs;
@@ -393,7 +450,9 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
           text_offsets[index] += openai::CountChars(token.token);
         }
       }
-      emit(openai::ContentEvent(api, header, piece.text(), include_usage, static_cast<int>(index),
+      const std::string text = content(piece.text());
+      if (seal_failure) break;
+      emit(openai::ContentEvent(api, header, text, include_usage, static_cast<int>(index),
                                 piece_logprobs ? &*piece_logprobs : nullptr));
     }
     if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) {
@@ -407,6 +466,11 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
   grpc::Status status = streams.Finish();
   watch.reset();
   metrics_.AddCompletionTokens(usage.completion_tokens);
+  if (seal_failure) {
+    if (alive && !client_gone && writer.WriteChunk(openai::ErrorEvent(NotSealed(*seal_failure)))) writer.EndStream();
+    metrics_.StreamEnded();
+    return;
+  }
   if (alive && !client_gone) {
     if (status.ok()) {
       if (include_usage) emit(openai::UsageEvent(api, header, usage));

@@ -12,10 +12,12 @@
 #include "cai/v1/inference.grpc.pb.h"
 #include "cai/v1/signer.grpc.pb.h"
 #include "services/edge/auth.h"
+#include "services/edge/e2ee_session.h"
 #include "services/edge/http_server.h"
 #include "services/edge/metrics.h"
 #include "services/edge/openai/api_error.h"
 #include "services/edge/openai/render.h"
+#include "services/edge/replay_guard.h"
 
 namespace cai::edge {
 
@@ -38,10 +40,11 @@ class EdgeService {
 
  private:
   void Completion(openai::Api api, const HttpRequest& request, ResponseWriter& writer);
-  // Streams the generations of `generates` (one per prompt) as server-sent events.
+  // Streams the generations of `generates` (one per prompt) as server-sent events; with `e2ee`,
+  // each content sealed to the client.
   void Stream(openai::Api api, const openai::ResponseHeader& header, bool include_usage,
               const std::string& request_body, const std::vector<v1::GenerateRequest>& generates,
-              ResponseWriter& writer);
+              const E2eeSession* e2ee, ResponseWriter& writer);
   // The list, or with `id` the one model (404 model_not_found when not served).
   void Models(std::optional<std::string_view> id, ResponseWriter& writer);
   void Signature(std::string_view id, const HttpRequest& request, ResponseWriter& writer);
@@ -64,6 +67,11 @@ class EdgeService {
   ApiKeys api_keys_;
   std::string version_;
   Metrics metrics_;
+  // E2EE version 2 accepts timestamps this close to our clock (Phala's default window).
+  static constexpr int64_t kE2eeWindowSeconds = 300;
+  // Live claims: ~218 requests/s sustained over the window, beyond one node's request rate.
+  static constexpr size_t kE2eeMaxClaims = 65536;
+  ReplayGuard e2ee_replay_guard_{kE2eeWindowSeconds, kE2eeMaxClaims};
 };
 
 void SendError(ResponseWriter& writer, const openai::ApiError& error, const Headers& headers = {});

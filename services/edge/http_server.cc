@@ -295,13 +295,14 @@ class BeastResponseWriter : public ResponseWriter {
     return Check(ec);
   }
 
-  bool BeginEventStream() override {
+  bool BeginEventStream(const Headers& headers) override {
     if (state_ != State::kNone) return false;
     state_ = State::kStreaming;
     http::response<http::empty_body> response{http::status::ok, version_};
     response.set(http::field::server, "cai-edge");
     response.set(http::field::content_type, "text/event-stream");
     response.set(http::field::cache_control, "no-cache");
+    for (const auto& [name, value] : headers) response.set(name, value);
     response.keep_alive(KeepAlive());
     response.chunked(true);
     http::response_serializer<http::empty_body> serializer{response};
@@ -380,6 +381,13 @@ void Refuse(FdStream& stream, unsigned version, int status, std::string type, st
 }
 
 }  // namespace
+
+std::string_view HttpRequest::Header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (beast::iequals(field, beast::string_view(name.data(), name.size()))) return value;
+  }
+  return {};
+}
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
     : options_(std::move(options)),
@@ -573,8 +581,12 @@ bool HttpServer::Serve(int fd) {
         .query = question == std::string_view::npos ? "" : std::string(target.substr(question + 1)),
         .authorization = std::string(message[http::field::authorization].data(),
                                      message[http::field::authorization].size()),
+        .headers = {},
         .body = std::move(message.body()),
     };
+    for (const auto& field : message) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
     BeastResponseWriter writer(stream, message.version(), message.keep_alive(), options_.request_timeout,
                                stopping_);
     handler_(request, writer);

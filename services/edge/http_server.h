@@ -18,16 +18,20 @@
 
 namespace cai::edge {
 
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 // A request as the handler sees it: the body is complete and exactly the bytes received.
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // target before '?', not decoded
   std::string query;   // target after '?'
   std::string authorization;
+  Headers headers;  // every header field, in order (bounded by max_header_bytes)
   std::string body;
-};
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
+  // The value of the first field named `name` (case-insensitive), or "" when there is none.
+  std::string_view Header(std::string_view name) const;
+};
 
 // Stops watching the client when destroyed.
 class PeerWatch {
@@ -42,8 +46,8 @@ class ResponseWriter {
   virtual ~ResponseWriter() = default;
   virtual bool Send(int status, std::string_view content_type, std::string_view body,
                     const Headers& headers = {}) = 0;
-  // 200, Content-Type: text/event-stream, Transfer-Encoding: chunked.
-  virtual bool BeginEventStream() = 0;
+  // 200, Content-Type: text/event-stream, Transfer-Encoding: chunked, and `headers`.
+  virtual bool BeginEventStream(const Headers& headers) = 0;
   virtual bool WriteChunk(std::string_view data) = 0;
   virtual bool EndStream() = 0;
   // Calls `on_close` (from another thread) if the client hangs up while the watch lives.

@@ -20,9 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     header.model = chat.model;
     for (const auto& message : chat.messages) {
-      cai::openai::ContentEvent(cai::openai::Api::kChat, header, message.content, chat.include_usage);
+      cai::openai::ContentEvent(cai::openai::Api::kChat, header, message.Content(), chat.include_usage);
     }
-    cai::openai::RenderCompletion(cai::openai::Api::kChat, header, chat.messages[0].content,
+    cai::openai::RenderCompletion(cai::openai::Api::kChat, header, chat.messages[0].Content(),
                                   cai::openai::FinishReason::kStop, {});
   }
   cai::openai::CompletionRequest completion;

@@ -6,3 +6,9 @@ if(NOT TARGET cai_edge_http)
   include(${PROJECT_SOURCE_DIR}/services/edge/http_layer.cmake)
 endif()
 cai_add_fuzzer(http_request_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/http_request_fuzz.cc LIBS cai_edge_http)
+# End-to-end encryption: the E2EE headers and a sealed field. Seeds: valid v1/v2 headers and a
+# message sealed to the fuzzer's fixed key.
+if(NOT TARGET cai_edge_e2ee)
+  include(${PROJECT_SOURCE_DIR}/services/edge/e2ee.cmake)
+endif()
+cai_add_fuzzer(e2ee_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/e2ee_fuzz.cc LIBS cai_edge_e2ee)

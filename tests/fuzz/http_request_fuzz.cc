@@ -31,7 +31,7 @@ uint16_t ServerPort() {
     options.request_timeout = std::chrono::seconds(2);
     auto* server = new cai::edge::HttpServer(options, [](const HttpRequest& request, ResponseWriter& writer) {
       if (request.path == "/stream") {  // the chunked path too
-        writer.BeginEventStream();
+        writer.BeginEventStream({});
         writer.WriteChunk(request.body);
         writer.EndStream();
         return;

@@ -200,21 +200,22 @@ std::optional<ApiError> ParseCompletionLogprobs(const Json& body, Sampling* out)
   return std::nullopt;
 }
 
-// content: a string, or an array of {"type":"text","text":...} parts (concatenated).
+// content: a string, or an array of {"type":"text","text":...} parts.
 std::optional<ApiError> ParseContent(const Json& message, const std::string& param, bool allow_null,
-                                     std::string* out) {
+                                     Message* out) {
   const Json* content = Field(message, "content");
   if (content == nullptr) {
     if (allow_null) return std::nullopt;
     return InvalidRequest(absl::StrCat("'", param, "' is a required property"), param);
   }
   if (content->is_string()) {
-    *out = content->get<std::string>();
+    out->parts.push_back(content->get<std::string>());
     return std::nullopt;
   }
   if (!content->is_array()) {
     return InvalidRequest(absl::StrCat("'", param, "' must be a string or an array of text parts"), param);
   }
+  out->content_is_array = true;
   for (size_t i = 0; i < content->size(); ++i) {
     const Json& part = (*content)[i];
     const std::string part_param = absl::StrCat(param, "[", i, "]");
@@ -230,7 +231,7 @@ std::optional<ApiError> ParseContent(const Json& message, const std::string& par
     if (text == nullptr || !text->is_string()) {
       return InvalidRequest(absl::StrCat("'", part_param, ".text' must be a string"), part_param + ".text");
     }
-    out->append(text->get_ref<const std::string&>());
+    out->parts.push_back(text->get<std::string>());
   }
   return std::nullopt;
 }
@@ -253,7 +254,7 @@ std::optional<ApiError> ParseMessages(const Json& body, std::vector<Message>* ou
     if (role == nullptr || !role->is_string()) {
       return InvalidRequest(absl::StrCat("'", param, ".role' must be a string"), param + ".role");
     }
-    Message message{.role = role->get<std::string>(), .content = ""};
+    Message message{.role = role->get<std::string>(), .parts = {}, .content_is_array = false};
     // OpenAI's newer models take "developer" where older ones took "system": the same instructions,
     // and the role chat templates know.
     if (message.role == "developer") message.role = "system";
@@ -264,7 +265,7 @@ std::optional<ApiError> ParseMessages(const Json& body, std::vector<Message>* ou
                             param + ".role");
     }
     // An assistant turn may carry null content (OpenAI allows it next to tool_calls).
-    if (auto error = ParseContent(item, param + ".content", message.role == "assistant", &message.content)) {
+    if (auto error = ParseContent(item, param + ".content", message.role == "assistant", &message)) {
       return error;
     }
     out->push_back(std::move(message));
@@ -318,7 +319,7 @@ std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<
   }
   // As OpenAI: JSON mode without asking for JSON lets the model fill its budget with whitespace.
   const bool asks = messages == nullptr || std::any_of(messages->begin(), messages->end(), [](const Message& m) {
-                      return absl::StrContains(absl::AsciiStrToLower(m.content), "json");
+                      return absl::StrContains(absl::AsciiStrToLower(m.Content()), "json");
                     });
   if (!asks) {
     return InvalidRequest("'messages' must contain the word 'json' in some form, to use 'response_format' of "
@@ -422,12 +423,21 @@ int JsonNestingDepth(std::string_view json) {
   return max_depth;
 }
 
-std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out) {
+std::string Message::Content() const {
+  std::string text;
+  for (const std::string& part : parts) text += part;
+  return text;
+}
+
+std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out, const OpenContent& open) {
   Json json;
   if (auto error = ParseObject(body, &json)) return error;
   *out = ChatRequest{};
   if (auto error = ParseModel(json, &out->model)) return error;
   if (auto error = ParseMessages(json, &out->messages)) return error;
+  if (open) {
+    if (auto error = open(out->model, &out->messages)) return error;
+  }
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
   if (auto error = RefuseChatFeatures(json)) return error;

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,8 +28,13 @@ inline constexpr size_t kMaxPromptTokenIds = 1 << 18;
 inline constexpr size_t kMaxPrompts = 16;  // in one completions batch
 
 struct Message {
-  std::string role;     // system | user | assistant
-  std::string content;  // text parts concatenated
+  std::string role;  // system | user | assistant
+  // The content as sent: one string (parts has one element), an array of text parts (one element
+  // each, kept apart because end-to-end encryption seals each part on its own), or null (none).
+  std::vector<std::string> parts;
+  bool content_is_array = false;
+
+  std::string Content() const;  // the parts concatenated: what the model reads
 };
 
 // The sampling fields shared by chat and text completions. Unset optionals mean "model default".
@@ -69,10 +75,14 @@ struct CompletionRequest {
   bool json_object = false;  // response_format {"type": "json_object"} (vLLM's extension): JSON mode
 };
 
+// Runs between parsing the messages and the checks that read their text (JSON mode's "json"):
+// end-to-end encryption replaces each part with its plaintext here. Returns the error to send.
+using OpenContent = std::function<std::optional<ApiError>(const std::string& model, std::vector<Message>* messages)>;
+
 // Parse and validate a /v1/chat/completions (or /v1/completions) body. On success fill `out` and
 // return nullopt; otherwise return the 400 error to send, naming the offending parameter.
 // Unknown fields are ignored, and null counts as absent for optional fields.
-std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out);
+std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out, const OpenContent& open = nullptr);
 std::optional<ApiError> ParseCompletionRequest(std::string_view body, CompletionRequest* out);
 
 // Deepest nesting of arrays/objects in `json` (strings skipped); bounds the parser's work.

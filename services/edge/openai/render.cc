@@ -150,10 +150,10 @@ std::string RenderCompletion(Api api, const ResponseHeader& header, std::string_
                           usage);
 }
 
-std::string RoleEvent(const ResponseHeader& header, bool include_usage, int index) {
+std::string RoleEvent(const ResponseHeader& header, bool include_usage, int index, std::string_view content) {
   Json body;
   body["delta"]["role"] = "assistant";
-  body["delta"]["content"] = "";
+  body["delta"]["content"] = content;
   return Chunk(Api::kChat, header, index, body, nullptr, FinishReason::kNone, include_usage);
 }
 

@@ -66,8 +66,9 @@ std::string RenderCompletion(Api api, const ResponseHeader& header, std::string_
                              FinishReason finish, const Usage& usage);
 
 // Stream events, each "data: <json>\n\n". Chunks carry "usage":null only when include_usage.
-// Chat streams open with a role event per choice (delta {"role":"assistant","content":""}).
-std::string RoleEvent(const ResponseHeader& header, bool include_usage, int index = 0);
+// Chat streams open with a role event per choice (delta {"role":"assistant","content":""}, or with
+// end-to-end encryption the empty text sealed).
+std::string RoleEvent(const ResponseHeader& header, bool include_usage, int index = 0, std::string_view content = "");
 std::string ContentEvent(Api api, const ResponseHeader& header, std::string_view text, bool include_usage,
                          int index = 0, const Logprobs* logprobs = nullptr);
 // A choice's last chunk: empty delta (chat) or empty text, with the finish reason.

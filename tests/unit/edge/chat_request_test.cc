@@ -149,10 +149,14 @@ TEST(ChatRequest, ParsesEveryField) {
   EXPECT_EQ(request.model, "llama");
   ASSERT_EQ(request.messages.size(), 3u);
   EXPECT_EQ(request.messages[0].role, "system");
-  EXPECT_EQ(request.messages[0].content, "Be brief.");
-  EXPECT_EQ(request.messages[1].content, "ab");
+  EXPECT_EQ(request.messages[0].Content(), "Be brief.");
+  EXPECT_FALSE(request.messages[0].content_is_array);
+  EXPECT_EQ(request.messages[1].Content(), "ab");
+  EXPECT_EQ(request.messages[1].parts, (std::vector<std::string>{"a", "b"}));  // kept apart for E2EE
+  EXPECT_TRUE(request.messages[1].content_is_array);
   EXPECT_EQ(request.messages[2].role, "assistant");
-  EXPECT_EQ(request.messages[2].content, "");
+  EXPECT_EQ(request.messages[2].Content(), "");
+  EXPECT_TRUE(request.messages[2].parts.empty());  // null content
   EXPECT_TRUE(request.stream);
   EXPECT_TRUE(request.include_usage);
   EXPECT_EQ(request.sampling.temperature, 0.0);
@@ -247,6 +251,40 @@ TEST(ChatRequest, JsonObjectTurnsOnJsonMode) {
   EXPECT_FALSE(request.json_object);
   ASSERT_FALSE(ParseChatRequest(Body(""), &request));
   EXPECT_FALSE(request.json_object);
+}
+
+// End-to-end encryption opens the content between parsing and JSON mode's look for "json", which
+// must read the plaintext, not the ciphertext.
+TEST(ChatRequest, OpenContentRunsBeforeTheChecksThatReadText) {
+  const std::string body = R"({"model":"m","response_format":{"type":"json_object"},"messages":[)"
+                           R"({"role":"user","content":"a1b2"},{"role":"user","content":[{"type":"text","text":"c3"}]}]})";
+  std::string seen_model;
+  std::vector<std::vector<std::string>> seen_parts;
+  auto open = [&](const std::string& model, std::vector<Message>* messages) -> std::optional<ApiError> {
+    seen_model = model;
+    for (Message& message : *messages) {
+      seen_parts.push_back(message.parts);
+      for (std::string& part : message.parts) part = "answer in JSON";
+    }
+    return std::nullopt;
+  };
+  ChatRequest request;
+  ASSERT_FALSE(ParseChatRequest(body, &request, open));
+  EXPECT_EQ(seen_model, "m");
+  EXPECT_EQ(seen_parts, (std::vector<std::vector<std::string>>{{"a1b2"}, {"c3"}}));
+  EXPECT_TRUE(request.json_object);
+  EXPECT_EQ(request.messages[0].Content(), "answer in JSON");
+
+  std::optional<ApiError> error = ParseChatRequest(body, &request, [](const std::string&, std::vector<Message>*) {
+    return std::optional<ApiError>(ApiError{.status = 400, .type = "e2ee_decryption_failed", .message = "no",
+                                            .param = "", .code = ""});
+  });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->type, "e2ee_decryption_failed");
+  // Unopened, "a1b2" and "c3" do not ask for JSON.
+  error = ParseChatRequest(body, &request);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "messages");
 }
 
 // Completions take response_format too (as vLLM), without chat's rule about the word 'json'.

@@ -159,7 +159,7 @@ class CapturingWriter final : public ResponseWriter {
     body_ = body;
     return true;
   }
-  bool BeginEventStream() override {
+  bool BeginEventStream(const Headers&) override {
     status_ = 200;
     return true;
   }
@@ -188,14 +188,14 @@ class EdgeServiceTest : public ::testing::Test {
 
   CapturingWriter Post(const std::string& path, const std::string& body) {
     CapturingWriter writer;
-    edge_->Handle(HttpRequest{.method = "POST", .path = path, .query = "", .authorization = "", .body = body},
+    edge_->Handle(HttpRequest{.method = "POST", .path = path, .query = "", .authorization = "", .headers = {}, .body = body},
                   writer);
     return writer;
   }
 
   CapturingWriter Get(const std::string& path, const std::string& query) {
     CapturingWriter writer;
-    edge_->Handle(HttpRequest{.method = "GET", .path = path, .query = query, .authorization = "", .body = ""},
+    edge_->Handle(HttpRequest{.method = "GET", .path = path, .query = query, .authorization = "", .headers = {}, .body = ""},
                   writer);
     return writer;
   }

@@ -164,7 +164,7 @@ TEST(HttpLayerWithTestHandler, ChunkedRequestBodyArrivesExactly) {
 
 TEST(HttpLayerWithTestHandler, EventStreamIsChunkFramed) {
   RunningServer server(SmallLimits(), [](const HttpRequest&, ResponseWriter& writer) {
-    ASSERT_TRUE(writer.BeginEventStream());
+    ASSERT_TRUE(writer.BeginEventStream({}));
     ASSERT_TRUE(writer.WriteChunk("data: a\n\n"));
     ASSERT_TRUE(writer.WriteChunk(""));  // must not end the body
     ASSERT_TRUE(writer.WriteChunk("data: [DONE]\n\n"));
@@ -389,7 +389,7 @@ TEST(HttpLayerWithTestHandler, AClientResettingAnHttpsStreamLeavesTheServerServi
   std::promise<void> write_failed;
   RunningServer server(options, [&write_failed](const HttpRequest& request, ResponseWriter& writer) {
     if (request.path != "/stream") return Echo(request, writer);
-    writer.BeginEventStream();
+    writer.BeginEventStream({});
     for (int i = 0; i < 20000 && writer.WriteChunk("data: token\n\n"); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }

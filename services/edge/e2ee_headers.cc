@@ -1,0 +1,117 @@
+#include "services/edge/e2ee_headers.h"
+
+#include <charconv>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "lib/common/hex.h"
+
+namespace cai::edge {
+namespace {
+
+// More hex digits than a 65-byte key has, so longer values are refused before decoding.
+constexpr size_t kMaxKeyHexChars = 2 * 65 + 2;
+
+std::optional<openai::ApiError> ParseKey(std::string_view header, std::string_view hex, Secp256k1PublicKey* out) {
+  const std::string problem = absl::StrCat(std::string(header), " must be a secp256k1 public key in hex: 64 bytes (x || y, as "
+                                                   "signing_public_key in the attestation report) or 65 (04 || x || y)");
+  if (hex.size() > kMaxKeyHexChars) return E2eeError("e2ee_invalid_public_key", problem);
+  absl::StatusOr<std::vector<uint8_t>> bytes = HexDecode(hex);
+  if (!bytes.ok()) return E2eeError("e2ee_invalid_public_key", problem);
+  absl::StatusOr<Secp256k1PublicKey> key = ParseSecp256k1PublicKey(*bytes);
+  if (!key.ok()) return E2eeError("e2ee_invalid_public_key", absl::StrCat(problem, "; ", key.status().message()));
+  *out = *key;
+  return std::nullopt;
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+bool VisibleAscii(std::string_view text) {
+  for (char c : text) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+openai::ApiError E2eeError(std::string_view type, std::string message, int status) {
+  return openai::ApiError{.status = status, .type = std::string(type), .message = std::move(message), .param = "",
+                          .code = std::string(type)};
+}
+
+std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, std::optional<E2eeHeaders>* out) {
+  out->reset();
+  const std::string_view algo_header = Trim(request.Header("X-Signing-Algo"));
+  const std::string_view client_header = Trim(request.Header("X-Client-Pub-Key"));
+  const std::string_view model_header = Trim(request.Header("X-Model-Pub-Key"));
+  if (algo_header.empty() && client_header.empty() && model_header.empty()) return std::nullopt;
+  if (algo_header.empty() || client_header.empty() || model_header.empty()) {
+    return E2eeError("e2ee_header_missing",
+                     "End-to-end encryption needs all of X-Signing-Algo, X-Client-Pub-Key and X-Model-Pub-Key");
+  }
+  const std::string algo = absl::AsciiStrToLower(std::string(algo_header));
+  if (algo == "ed25519") {
+    return E2eeError("e2ee_invalid_signing_algo",
+                     "End-to-end encryption with ed25519 keys is not supported by this service; use "
+                     "X-Signing-Algo: ecdsa");
+  }
+  if (algo != "ecdsa") {
+    return E2eeError("e2ee_invalid_signing_algo", "X-Signing-Algo must be 'ecdsa' for end-to-end encryption");
+  }
+  E2eeHeaders e2ee;
+  if (auto error = ParseKey("X-Client-Pub-Key", client_header, &e2ee.client_key)) return error;
+  if (auto error = ParseKey("X-Model-Pub-Key", model_header, &e2ee.model_key)) return error;
+
+  const std::string_view version = Trim(request.Header("X-E2EE-Version"));
+  const std::string_view nonce = Trim(request.Header("X-E2EE-Nonce"));
+  const std::string_view timestamp = Trim(request.Header("X-E2EE-Timestamp"));
+  if (version == "2" || (version.empty() && !nonce.empty() && !timestamp.empty())) {
+    e2ee.version = E2eeVersion::kV2;
+  } else if (version != "1" && !version.empty()) {
+    return E2eeError("e2ee_invalid_version", "X-E2EE-Version must be 1 or 2");
+  }
+  if (e2ee.version == E2eeVersion::kV2) {
+    if (nonce.size() < kMinE2eeNonceChars || nonce.size() > kMaxE2eeNonceChars || !VisibleAscii(nonce)) {
+      return E2eeError("e2ee_invalid_nonce",
+                       absl::StrCat("X-E2EE-Nonce must be ", kMinE2eeNonceChars, " to ", kMaxE2eeNonceChars,
+                                    " visible ASCII characters, unique per request"));
+    }
+    const char* end = timestamp.data() + timestamp.size();
+    auto [stop, error] = std::from_chars(timestamp.data(), end, e2ee.timestamp);
+    if (timestamp.empty() || error != std::errc() || stop != end || e2ee.timestamp < 0) {
+      return E2eeError("e2ee_invalid_timestamp", "X-E2EE-Timestamp must be the time of the request in unix seconds");
+    }
+    e2ee.nonce = std::string(nonce);
+  }
+  *out = std::move(e2ee);
+  return std::nullopt;
+}
+
+std::string RequestAad(const E2eeHeaders& e2ee, std::string_view model, size_t message_index,
+                       std::optional<size_t> part_index) {
+  if (e2ee.version == E2eeVersion::kV1) return "";
+  return absl::StrCat("v2|req|algo=ecdsa|model=", std::string(model), "|m=", message_index,
+                      "|c=", part_index ? absl::StrCat(*part_index) : "-", "|n=", e2ee.nonce, "|ts=", e2ee.timestamp);
+}
+
+std::string ResponseAad(const E2eeHeaders& e2ee, std::string_view model, std::string_view id,
+                        size_t choice_position, std::string_view field) {
+  if (e2ee.version == E2eeVersion::kV1) return "";
+  return absl::StrCat("v2|resp|algo=ecdsa|model=", std::string(model), "|id=", std::string(id),
+                      "|choice=", choice_position, "|field=", std::string(field),
+                      "|n=", e2ee.nonce, "|ts=", e2ee.timestamp);
+}
+
+Headers E2eeResponseHeaders(const E2eeHeaders& e2ee) {
+  return {{"X-E2EE-Applied", "true"},
+          {"X-E2EE-Version", e2ee.version == E2eeVersion::kV2 ? "2" : "1"},
+          {"X-E2EE-Algo", "ecdsa"}};
+}
+
+}  // namespace cai::edge

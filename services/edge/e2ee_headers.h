@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lib/crypto/ecies_secp256k1.h"
+#include "services/edge/http_server.h"
+#include "services/edge/openai/api_error.h"
+
+namespace cai::edge {
+
+// End-to-end encryption of chat content, as the "ecdsa" mode of Phala's vllm-proxy protocol
+// (versions 1 and 2; NEAR's ECDSA mode is version 1). The client seals each messages[i].content
+// (or each text part of it) to this instance's attested ECDSA public key and sends its own public
+// key; the answer's content comes back sealed to that key. Everything else (roles, sampling, ids,
+// usage) stays plain, and the signature covers the bytes as sent, ciphertext included.
+//
+// Request headers: X-Signing-Algo: ecdsa, X-Client-Pub-Key and X-Model-Pub-Key (hex, 64 bytes
+// x || y or 65 bytes 0x04 || x || y), and for version 2 X-E2EE-Version: 2 with X-E2EE-Nonce
+// (16..256 visible ASCII characters) and X-E2EE-Timestamp (unix seconds). Version 2 also applies
+// without X-E2EE-Version when both nonce and timestamp are sent.
+
+enum class E2eeVersion { kV1, kV2 };
+
+struct E2eeHeaders {
+  Secp256k1PublicKey client_key;
+  Secp256k1PublicKey model_key;  // as the client sent it: still to be compared with ours
+  E2eeVersion version = E2eeVersion::kV1;
+  std::string nonce;      // version 2
+  int64_t timestamp = 0;  // version 2, unix seconds
+};
+
+inline constexpr size_t kMinE2eeNonceChars = 16;
+inline constexpr size_t kMaxE2eeNonceChars = 256;
+
+// Sets *out to nullopt when the request names none of X-Signing-Algo, X-Client-Pub-Key and
+// X-Model-Pub-Key (no E2EE), else to the headers checked for form. Returns the 400 to send when
+// they are malformed, typed as Phala's errors (e2ee_header_missing, e2ee_invalid_signing_algo,
+// e2ee_invalid_public_key, e2ee_invalid_version, e2ee_invalid_nonce, e2ee_invalid_timestamp).
+std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, std::optional<E2eeHeaders>* out);
+
+// An E2EE error: status 400 unless given, type and code both `type`, as Phala's proxy answers.
+openai::ApiError E2eeError(std::string_view type, std::string message, int status = 400);
+
+// The associated data that binds a sealed field to its place; "" in version 1, which has none.
+// message_index is the position in `messages`; part_index the position in an array of text parts,
+// nullopt for a plain string content ("-" on the wire).
+std::string RequestAad(const E2eeHeaders& e2ee, std::string_view model, size_t message_index,
+                       std::optional<size_t> part_index);
+// choice_position is the choice's position in the `choices` array of the object that carries it
+// (so 0 in every stream chunk, which holds one choice), as Phala defines it; field is "content".
+std::string ResponseAad(const E2eeHeaders& e2ee, std::string_view model, std::string_view id,
+                        size_t choice_position, std::string_view field);
+
+// X-E2EE-Applied: true, X-E2EE-Version, X-E2EE-Algo.
+Headers E2eeResponseHeaders(const E2eeHeaders& e2ee);
+
+}  // namespace cai::edge

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cai/v1/signer.grpc.pb.h"
+#include "lib/crypto/ecies_secp256k1.h"
+#include "services/edge/e2ee_headers.h"
+#include "services/edge/openai/api_error.h"
+#include "services/edge/openai/chat_request.h"
+#include "services/edge/replay_guard.h"
+
+namespace cai::edge {
+
+// One chat request's end-to-end encryption (e2ee_headers.h has the protocol): admission, the
+// request's content opened by the signer (which alone holds the private key), the answer's content
+// sealed to the client under one ephemeral key.
+class E2eeSession {
+ public:
+  // Admits a request that asked for E2EE: X-Model-Pub-Key must be this instance's key (asked of
+  // the signer, so a restarted signer's new key counts at once), and a version 2 request must be
+  // within the replay window and not seen before. Otherwise returns the error to send.
+  static std::variant<E2eeSession, openai::ApiError> Admit(const E2eeHeaders& headers, v1::Signer::Stub& signer,
+                                                          ReplayGuard& replay_guard, int64_t now_unix_seconds);
+
+  // Replaces every part of `messages` with its plaintext, opened by the signer in one call. The
+  // error to send when a part is not hex, does not open (wrong key, wrong associated data,
+  // altered), or is not UTF-8; or when the signer is unreachable.
+  std::optional<openai::ApiError> Open(std::string_view model, std::vector<openai::Message>* messages) const;
+
+  // `text` sealed to the client, in hex, as the content of the choice at `choice_position` of the
+  // object `id`.
+  absl::StatusOr<std::string> SealContent(std::string_view text, std::string_view model, std::string_view id,
+                                          size_t choice_position) const;
+
+  Headers response_headers() const { return E2eeResponseHeaders(headers_); }
+
+ private:
+  E2eeSession(E2eeHeaders headers, EciesSealer sealer, v1::Signer::Stub& signer)
+      : headers_(std::move(headers)), sealer_(std::move(sealer)), signer_(&signer) {}
+
+  E2eeHeaders headers_;
+  EciesSealer sealer_;
+  v1::Signer::Stub* signer_;
+};
+
+}  // namespace cai::edge
