@@ -95,5 +95,57 @@ def test_fails_when_signature_comes_from_another_key(stack):
         assert "signature (ecdsa): signed by the attested key" in r.stdout
         assert _ForeignSignatureProxy.foreign.address in r.stdout
         assert "not the attested address" in r.stdout
+        # The proxy passes no response headers on, so the answer does not say it was encrypted.
+        assert "X-E2EE-Applied" in r.stdout
+    finally:
+        server.shutdown()
+
+
+def test_end_to_end_encryption_round_trip_is_checked(stack):
+    r = verify(stack.url, "--allow-simulated", "--json", api_key=stack.api_key)
+    doc = json.loads(r.stdout)
+    outcomes = {c["name"]: c["outcome"] for c in doc["checks"]}
+    assert outcomes["attestation (ecdsa): signing_public_key is the attested key"] == "pass"
+    assert outcomes["end-to-end encryption: sealed to the attested key, answered sealed to ours"] == "pass"
+
+
+class _KeySwapProxy(_ForeignSignatureProxy):
+    """Forwards everything, but puts another key in the ECDSA report's signing_public_key."""
+    other_key = Account.create()
+
+    def _forward(self, method):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        r = requests.request(method, self.upstream + self.path, data=body, headers=headers, timeout=60)
+        payload = r.content
+        if urllib.parse.urlparse(self.path).path == "/v1/attestation/report" and r.status_code == 200 and \
+                r.json()["signing_algo"] == "ecdsa":
+            doc = r.json()
+            public = self.other_key._key_obj.public_key.to_bytes()  # x || y, 64 bytes
+            doc["signing_public_key"] = public.hex()
+            payload = json.dumps(doc).encode()
+        self.send_response(r.status_code)
+        self.send_header("Content-Type", r.headers.get("Content-Type", "application/json"))
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def test_a_report_whose_public_key_is_not_the_attested_one_fails(stack):
+    _KeySwapProxy.upstream = stack.url
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeySwapProxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        r = verify(f"http://127.0.0.1:{server.server_address[1]}", "--allow-simulated", "--json", api_key=stack.api_key)
+        assert r.returncode == 1, r.stdout
+        checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+        swapped = checks["attestation (ecdsa): signing_public_key is the attested key"]
+        assert swapped["outcome"] == "fail"
+        assert _KeySwapProxy.other_key.address in swapped["detail"]
+        # With no attested key to seal to, the round trip is not attempted.
+        assert checks["end-to-end encryption: sealed to the attested key, answered sealed to ours"]["outcome"] == \
+            "not performed"
     finally:
         server.shutdown()

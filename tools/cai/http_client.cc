@@ -138,16 +138,24 @@ std::string VerifyFailure(Stream& stream) {
 
 }  // namespace
 
-absl::StatusOr<HttpResponse> HttpClient::Get(const std::string& path_and_query) const {
-  return Send("GET", path_and_query, "");
+std::string HttpResponse::Header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (beast::iequals(field, beast::string_view(name.data(), name.size()))) return value;
+  }
+  return "";
 }
 
-absl::StatusOr<HttpResponse> HttpClient::Post(const std::string& path, const std::string& json_body) const {
-  return Send("POST", path, json_body);
+absl::StatusOr<HttpResponse> HttpClient::Get(const std::string& path_and_query) const {
+  return Send("GET", path_and_query, "", {});
+}
+
+absl::StatusOr<HttpResponse> HttpClient::Post(const std::string& path, const std::string& json_body,
+                                              const HttpHeaders& headers) const {
+  return Send("POST", path, json_body, headers);
 }
 
 absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const std::string& target,
-                                              const std::string& body) const {
+                                              const std::string& body, const HttpHeaders& headers) const {
   absl::StatusOr<HttpUrl> url = ParseHttpUrl(base_url_);
   if (!url.ok()) return url.status();
   const std::string what = absl::StrCat(method, " ", base_url_, target);
@@ -163,6 +171,7 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
     req.set(http::field::host, url->host.find(':') == std::string::npos ? url->host : "[" + url->host + "]");
     req.set(http::field::user_agent, "cai-cli");
     if (!api_key_.empty()) req.set(http::field::authorization, "Bearer " + api_key_);
+    for (const auto& [name, value] : headers) req.set(name, value);
     if (method == "POST") {
       req.set(http::field::content_type, "application/json");
       req.body() = body;
@@ -215,6 +224,9 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
     HttpResponse out;
     out.status = parser.get().result_int();
     out.content_type = std::string(parser.get()[http::field::content_type]);
+    for (const auto& field : parser.get()) {
+      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
     out.body = std::move(parser.get().body());
     return out;
   } catch (const std::exception& e) {

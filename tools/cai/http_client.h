@@ -5,15 +5,22 @@
 #include <string>
 #include <utility>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace cai::cli {
 
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
 struct HttpResponse {
   int status = 0;
   std::string content_type;
-  std::string body;  // exact bytes (chunked encoding removed)
+  HttpHeaders headers;  // every field, in order
+  std::string body;     // exact bytes (chunked encoding removed)
+
+  // The first field named `name` (case-insensitive), or "" when there is none.
+  std::string Header(std::string_view name) const;
 };
 
 // Bounds on one request: the service at the other end may be the one under verification, so a
@@ -62,11 +69,12 @@ class HttpClient {
       : base_url_(std::move(base_url)), api_key_(std::move(api_key)), options_(options) {}
 
   absl::StatusOr<HttpResponse> Get(const std::string& path_and_query) const;
-  absl::StatusOr<HttpResponse> Post(const std::string& path, const std::string& json_body) const;
+  absl::StatusOr<HttpResponse> Post(const std::string& path, const std::string& json_body,
+                                    const HttpHeaders& headers = {}) const;
 
  private:
-  absl::StatusOr<HttpResponse> Send(const std::string& method, const std::string& target,
-                                    const std::string& body) const;
+  absl::StatusOr<HttpResponse> Send(const std::string& method, const std::string& target, const std::string& body,
+                                    const HttpHeaders& headers) const;
   std::string base_url_;
   std::string api_key_;
   HttpClientOptions options_;

@@ -41,6 +41,7 @@ absl::StatusOr<AttestationReportFields> ParseAttestationReport(std::string_view 
   CAI_RETURN_IF_ERROR(AssignString(out.intel_quote, *doc, "", "intel_quote"));
   CAI_RETURN_IF_ERROR(AssignString(out.event_log, *doc, "", "event_log"));
   CAI_RETURN_IF_ERROR(AssignString(out.signing_address, *doc, "", "signing_address"));
+  CAI_RETURN_IF_ERROR(AssignString(out.signing_public_key, *doc, "", "signing_public_key"));
   CAI_RETURN_IF_ERROR(AssignString(out.nvidia_payload, *doc, "", "nvidia_payload"));
   absl::StatusOr<const json*> info = OptionalObject(*doc, "", "info");
   if (!info.ok()) return info.status();

@@ -20,6 +20,7 @@ struct AttestationReportFields {
   std::string intel_quote;      // hex
   std::string event_log;        // JSON text
   std::string signing_address;  // hex key id
+  std::string signing_public_key;  // hex: ecdsa x || y (64 bytes), ed25519 the key
   std::string nvidia_payload;   // JSON text
   bool simulated = false;       // info.simulated
   std::string simulated_tdx_root_pem;  // info.simulated_roots.tdx_root_ca_pem

@@ -16,6 +16,7 @@
 #include "lib/attestation/trust_anchors.h"
 #include "lib/common/hex.h"
 #include "lib/common/random.h"
+#include "lib/crypto/ecies_secp256k1.h"
 #include "lib/crypto/ed25519_signer.h"
 #include "lib/crypto/ethereum.h"
 #include "lib/crypto/sha256.h"
@@ -50,6 +51,74 @@ std::vector<uint8_t> CheckReport(const HttpClient& client, const std::string& al
                 absl::StrCat("attestation (", algo, "): report"), result.checklist);
   if (!body) return {};
   return CheckAttestationReport(*body, algo, nonce, static_cast<int64_t>(std::time(nullptr)), options, result);
+}
+
+// The request of the plain round trip again, its content sealed to the attested key (E2EE version
+// 2, written from the protocol rather than shared with the edge): the answer must carry
+// X-E2EE-Applied, open with our ephemeral key under its associated data, and equal the plain
+// (greedy) reply, which shows the model read what only the attested key could open.
+void CheckEndToEndEncryption(const HttpClient& client, const ServiceCheckOptions& options, ServiceCheckResult& result,
+                             const std::string& plain_reply) {
+  Checklist& list = result.checklist;
+  const std::string check = "end-to-end encryption: sealed to the attested key, answered sealed to ours";
+  if (!result.ecdsa_public_key) {
+    list.NotPerformed(check, "no attested signing_public_key to encrypt to");
+    return;
+  }
+  absl::StatusOr<Secp256k1PublicKey> model_key = ParseSecp256k1PublicKey(*result.ecdsa_public_key);
+  absl::StatusOr<EthereumSigner> our_key = EthereumSigner::Generate();
+  absl::StatusOr<EciesSealer> sealer =
+      model_key.ok() ? EciesSealer::Create(*model_key) : absl::StatusOr<EciesSealer>(model_key.status());
+  if (!our_key.ok() || !sealer.ok()) {
+    list.Fail(check, !our_key.ok() ? our_key.status().ToString() : sealer.status().ToString());
+    return;
+  }
+  const std::string nonce = RandomHex(16);
+  const std::string timestamp = absl::StrCat(std::time(nullptr));
+  const std::string tail = absl::StrCat("|n=", nonce, "|ts=", timestamp);
+  absl::StatusOr<std::vector<uint8_t>> sealed =
+      sealer->Seal(options.prompt, absl::StrCat("v2|req|algo=ecdsa|model=", result.model, "|m=0|c=-", tail));
+  if (!sealed.ok()) {
+    list.Fail(check, sealed.status().ToString());
+    return;
+  }
+  const std::string body = json{{"model", result.model},
+                                {"messages", json::array({json{{"role", "user"}, {"content", HexEncode(*sealed)}}})},
+                                {"max_tokens", options.max_tokens},
+                                {"temperature", 0}}
+                               .dump();
+  const HttpHeaders headers = {{"X-Signing-Algo", "ecdsa"},
+                               {"X-Client-Pub-Key", HexEncode(our_key->public_key())},
+                               {"X-Model-Pub-Key", HexEncode(*result.ecdsa_public_key)},
+                               {"X-E2EE-Version", "2"},
+                               {"X-E2EE-Nonce", nonce},
+                               {"X-E2EE-Timestamp", timestamp}};
+  absl::StatusOr<HttpResponse> chat = client.Post("/v1/chat/completions", body, headers);
+  if (!chat.ok() || chat->status != 200) {
+    list.Fail(check, chat.ok() ? absl::StrCat("HTTP ", chat->status, ": ", chat->body.substr(0, 300))
+                               : chat.status().ToString());
+    return;
+  }
+  if (chat->Header("X-E2EE-Applied") != "true") {
+    list.Fail(check, "the answer does not say X-E2EE-Applied: true, so it was not encrypted");
+    return;
+  }
+  absl::StatusOr<ChatCompletionFields> completion = ParseChatCompletion(chat->body);
+  absl::StatusOr<std::vector<uint8_t>> sealed_reply =
+      completion.ok() ? HexDecode(completion->reply) : absl::StatusOr<std::vector<uint8_t>>(completion.status());
+  if (!sealed_reply.ok()) {
+    list.Fail(check, absl::StrCat("the answer's content is not a sealed message: ", sealed_reply.status().message()));
+    return;
+  }
+  absl::StatusOr<std::string> reply = EciesOpen(
+      *our_key, *sealed_reply,
+      absl::StrCat("v2|resp|algo=ecdsa|model=", result.model, "|id=", completion->id, "|choice=0|field=content", tail));
+  if (!reply.ok()) {
+    list.Fail(check, "the answer's content does not open with our key and its associated data");
+    return;
+  }
+  list.Expect(*reply == plain_reply, check, "the sealed answer opens with our key and equals the plain answer",
+              "the sealed answer opens but differs from the plain answer to the same greedy request");
 }
 
 }  // namespace
@@ -152,6 +221,25 @@ std::vector<uint8_t> CheckAttestationReport(std::string_view body, const std::st
     gpu_options.expected_nonce = nonce_bytes;
     AddVerification(VerifyGpuEvidence(gpus->items, gpu_options).checks, prefix, list);
   }
+  if (algo == "ecdsa") {
+    // End-to-end encryption seals to signing_public_key: it must be the key behind the attested address.
+    const std::string check = prefix + "signing_public_key is the attested key";
+    absl::StatusOr<std::vector<uint8_t>> public_key = HexDecodeExact(report->signing_public_key, 64);
+    if (report->signing_public_key.empty()) {
+      list.NotPerformed(check, "the report has no signing_public_key");
+    } else if (!public_key.ok()) {
+      list.Fail(check, "signing_public_key is not 64 bytes (x || y) in hex");
+    } else {
+      std::array<uint8_t, 64> xy;
+      std::copy(public_key->begin(), public_key->end(), xy.begin());
+      const EthereumAddress address = AddressFromPublicKey(xy);
+      const bool same = std::equal(address.begin(), address.end(), key_id->begin(), key_id->end());
+      list.Expect(same, check, "its address is the attested signing_address",
+                  "its address is " + ChecksumAddress(address) +
+                      ", not the attested one: what is encrypted to it would not reach the attested key");
+      if (same) result.ecdsa_public_key = xy;
+    }
+  }
   std::vector<uint8_t> key_id_bytes = std::move(*key_id);
   if (algo == "ecdsa") result.signing_address = report->signing_address;
   return key_id_bytes;
@@ -248,6 +336,7 @@ ServiceCheckResult CheckService(const HttpClient& client, const ServiceCheckOpti
                   "ed25519 signature does not verify with the attested key");
     }
   }
+  CheckEndToEndEncryption(client, options, result, result.reply);
   return result;
 }
 

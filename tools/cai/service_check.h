@@ -1,6 +1,8 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,9 @@ struct ServiceCheckResult {
   Checklist checklist;
   std::string model;
   std::string signing_address;  // the attested ECDSA address
+  // signing_public_key of the ECDSA report, once its address is the attested one: what end-to-end
+  // encryption seals to.
+  std::optional<std::array<uint8_t, 64>> ecdsa_public_key;
   std::string response_id;
   std::string reply;            // the assistant's text, shown by `cai verify service`
   std::string request_body;     // the exact bytes sent
@@ -34,7 +39,8 @@ struct ServiceCheckResult {
 //   bytes) → every GPU: chain to the pinned NVIDIA root, signature, FWID, our nonce → one chat
 //   request → its signature fetched → text equals sha256(request bytes):sha256(response bytes) →
 //   the ECDSA signature recovers the attested address and the ed25519 signature verifies with the
-//   attested key. Simulated evidence is verified against the simulated roots the service
+//   attested key → the same request end-to-end encrypted to the attested ECDSA key (version 2)
+//   comes back sealed to our key and opens to the same reply. Simulated evidence is verified against the simulated roots the service
 //   publishes only when options.allow_simulated is set; otherwise it fails.
 // Every step lands in the checklist; a step that could not run is recorded as failed.
 ServiceCheckResult CheckService(const HttpClient& client, const ServiceCheckOptions& options);

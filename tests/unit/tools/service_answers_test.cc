@@ -32,13 +32,14 @@ TEST(ParseModelListTest, MissingOrEmptyDataIsAnError) {
 
 TEST(ParseAttestationReportTest, ReadsEveryField) {
   absl::StatusOr<AttestationReportFields> report = ParseAttestationReport(
-      R"({"request_nonce":"aa","intel_quote":"bb","event_log":"[]","signing_address":"cc","nvidia_payload":"{}",
+      R"({"request_nonce":"aa","intel_quote":"bb","event_log":"[]","signing_address":"cc","nvidia_payload":"{}","signing_public_key":"dd",
           "info":{"simulated":true,"simulated_roots":{"tdx_root_ca_pem":"T","gpu_root_ca_pem":"G"}}})");
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->request_nonce, "aa");
   EXPECT_EQ(report->intel_quote, "bb");
   EXPECT_EQ(report->event_log, "[]");
   EXPECT_EQ(report->signing_address, "cc");
+  EXPECT_EQ(report->signing_public_key, "dd");
   EXPECT_EQ(report->nvidia_payload, "{}");
   EXPECT_TRUE(report->simulated);
   EXPECT_EQ(report->simulated_tdx_root_pem, "T");
