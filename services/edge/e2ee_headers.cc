@@ -45,7 +45,8 @@ openai::ApiError E2eeError(std::string_view type, std::string message, int statu
                           .code = std::string(type)};
 }
 
-std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, std::optional<E2eeHeaders>* out) {
+std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, bool allow_v1,
+                                                 std::optional<E2eeHeaders>* out) {
   out->reset();
   const std::string_view algo_header = Trim(request.Header("X-Signing-Algo"));
   const std::string_view client_header = Trim(request.Header("X-Client-Pub-Key"));
@@ -71,10 +72,18 @@ std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, std
   const std::string_view version = Trim(request.Header("X-E2EE-Version"));
   const std::string_view nonce = Trim(request.Header("X-E2EE-Nonce"));
   const std::string_view timestamp = Trim(request.Header("X-E2EE-Timestamp"));
-  if (version == "2" || (version.empty() && !nonce.empty() && !timestamp.empty())) {
-    e2ee.version = E2eeVersion::kV2;
-  } else if (version != "1" && !version.empty()) {
+  if (!version.empty() && version != "1" && version != "2") {
     return E2eeError("e2ee_invalid_version", "X-E2EE-Version must be 1 or 2");
+  }
+  if (nonce.empty() != timestamp.empty()) {
+    return E2eeError("e2ee_header_missing", "X-E2EE-Nonce and X-E2EE-Timestamp go together");
+  }
+  if (version == "2" || !nonce.empty()) e2ee.version = E2eeVersion::kV2;
+  if (e2ee.version == E2eeVersion::kV1 && !allow_v1) {
+    return E2eeError("e2ee_invalid_version",
+                     "End-to-end encryption version 1 is refused here: a recorded request could be replayed with "
+                     "another X-Client-Pub-Key to read its answer. Use version 2 (X-E2EE-Version: 2, X-E2EE-Nonce, "
+                     "X-E2EE-Timestamp)");
   }
   if (e2ee.version == E2eeVersion::kV2) {
     if (nonce.size() < kMinE2eeNonceChars || nonce.size() > kMaxE2eeNonceChars || !VisibleAscii(nonce)) {

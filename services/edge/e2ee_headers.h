@@ -21,7 +21,13 @@ namespace cai::edge {
 // Request headers: X-Signing-Algo: ecdsa, X-Client-Pub-Key and X-Model-Pub-Key (hex, 64 bytes
 // x || y or 65 bytes 0x04 || x || y), and for version 2 X-E2EE-Version: 2 with X-E2EE-Nonce
 // (16..256 visible ASCII characters) and X-E2EE-Timestamp (unix seconds). Version 2 also applies
-// without X-E2EE-Version when both nonce and timestamp are sent.
+// when both nonce and timestamp are sent, whatever X-E2EE-Version says.
+//
+// Version 1 binds nothing and can be replayed: whoever recorded a request can send it again with
+// their own X-Client-Pub-Key (and a message of their own sealed to our public key) and read the
+// answer. So it is refused unless the operator allows it (--insecure_e2ee_v1). Neither version
+// binds X-Client-Pub-Key, so an active intermediary can swap it in flight; clients detect that
+// from the signature, whose request hash covers the bytes the service received.
 
 enum class E2eeVersion { kV1, kV2 };
 
@@ -39,8 +45,10 @@ inline constexpr size_t kMaxE2eeNonceChars = 256;
 // Sets *out to nullopt when the request names none of X-Signing-Algo, X-Client-Pub-Key and
 // X-Model-Pub-Key (no E2EE), else to the headers checked for form. Returns the 400 to send when
 // they are malformed, typed as Phala's errors (e2ee_header_missing, e2ee_invalid_signing_algo,
-// e2ee_invalid_public_key, e2ee_invalid_version, e2ee_invalid_nonce, e2ee_invalid_timestamp).
-std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, std::optional<E2eeHeaders>* out);
+// e2ee_invalid_public_key, e2ee_invalid_version, e2ee_invalid_nonce, e2ee_invalid_timestamp), or
+// ask for version 1 when it is not allowed.
+std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, bool allow_v1,
+                                                 std::optional<E2eeHeaders>* out);
 
 // An E2EE error: status 400 unless given, type and code both `type`, as Phala's proxy answers.
 openai::ApiError E2eeError(std::string_view type, std::string message, int status = 400);

@@ -1,5 +1,6 @@
 #include "services/edge/e2ee_session.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -34,8 +35,7 @@ openai::ApiError DecryptionFailed(const PartPlace& place, std::string_view why) 
 
 }  // namespace
 
-std::variant<E2eeSession, openai::ApiError> E2eeSession::Admit(const E2eeHeaders& headers, v1::Signer::Stub& signer,
-                                                               ReplayGuard& replay_guard, int64_t now) {
+std::variant<E2eeSession, openai::ApiError> E2eeSession::Admit(const E2eeHeaders& headers, v1::Signer::Stub& signer) {
   v1::PublicKeys keys;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kSignerTimeout);
@@ -47,22 +47,6 @@ std::variant<E2eeSession, openai::ApiError> E2eeSession::Admit(const E2eeHeaders
                      "X-Model-Pub-Key is not this instance's key (it changes when the service restarts): fetch "
                      "signing_public_key from /v1/attestation/report, verify the report, and encrypt to that key");
   }
-  if (headers.version == E2eeVersion::kV2) {
-    switch (replay_guard.Admit(headers.nonce, headers.timestamp, now)) {
-      case ReplayGuard::Claim::kFresh:
-        break;
-      case ReplayGuard::Claim::kOutsideWindow:
-        return E2eeError("e2ee_invalid_timestamp",
-                         absl::StrCat("X-E2EE-Timestamp is more than ", replay_guard.window_seconds(),
-                                      " s from this service's clock (", now, ")"));
-      case ReplayGuard::Claim::kReplayed:
-        return E2eeError("e2ee_replay_detected",
-                         "This X-E2EE-Nonce and X-E2EE-Timestamp were used before; send a new nonce");
-      case ReplayGuard::Claim::kFull:
-        return E2eeError("e2ee_replay_guard_full",
-                         "Too many end-to-end encrypted requests in the replay window; retry shortly", 503);
-    }
-  }
   absl::StatusOr<EciesSealer> sealer = EciesSealer::Create(headers.client_key);
   if (!sealer.ok()) {
     LogError("E2EE: no ephemeral key: ", sealer.status().ToString());
@@ -71,22 +55,34 @@ std::variant<E2eeSession, openai::ApiError> E2eeSession::Admit(const E2eeHeaders
   return E2eeSession(headers, *std::move(sealer), signer);
 }
 
-std::optional<openai::ApiError> E2eeSession::Open(std::string_view model,
-                                                  std::vector<openai::Message>* messages) const {
+std::optional<openai::ApiError> E2eeSession::Open(openai::ChatRequest* chat) const {
+  if (chat->sampling.logprobs) {
+    return openai::InvalidRequest("'logprobs' would return the encrypted completion's tokens in plaintext, so it is "
+                                  "not available with end-to-end encryption",
+                                  "logprobs");
+  }
   v1::OpenSealedRequest request;
   request.set_algo(v1::SIGNING_ALGO_ECDSA);
+  if (headers_.version == E2eeVersion::kV2) {
+    request.mutable_replay_claim()->set_nonce(headers_.nonce);
+    request.mutable_replay_claim()->set_timestamp(headers_.timestamp);
+  }
   std::vector<PartPlace> places;
-  for (size_t m = 0; m < messages->size(); ++m) {
-    const openai::Message& message = (*messages)[m];
+  for (size_t m = 0; m < chat->messages.size(); ++m) {
+    const openai::Message& message = chat->messages[m];
     for (size_t p = 0; p < message.parts.size(); ++p) {
       const PartPlace place{m, message.content_is_array ? std::optional<size_t>(p) : std::nullopt};
+      if (places.size() == kMaxSealedParts) {
+        return E2eeError("e2ee_too_many_parts",
+                         absl::StrCat("At most ", kMaxSealedParts, " encrypted contents and text parts per request"));
+      }
       absl::StatusOr<std::vector<uint8_t>> sealed = HexDecode(message.parts[p]);
-      if (!sealed.ok() || message.parts[p].empty()) {
-        return DecryptionFailed(place, "must be hex: the text sealed to X-Model-Pub-Key");
+      if (!sealed.ok() || sealed->size() < kEciesOverheadBytes) {
+        return DecryptionFailed(place, "must be hex: a text sealed to X-Model-Pub-Key");
       }
       v1::SealedField* field = request.add_fields();
       field->set_sealed(sealed->data(), sealed->size());
-      field->set_aad(RequestAad(headers_, model, place.message, place.part));
+      field->set_aad(RequestAad(headers_, chat->model, place.message, place.part));
       places.push_back(place);
     }
   }
@@ -94,23 +90,36 @@ std::optional<openai::ApiError> E2eeSession::Open(std::string_view model,
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kSignerTimeout);
   grpc::Status status = signer_->OpenSealed(&context, request, &response);
-  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-    // "sealed field <k> did not open": only the position is told, never why.
-    size_t index = 0;
-    const std::string_view message = status.error_message();
-    constexpr std::string_view kPrefix = "sealed field ";
-    if (message.starts_with(kPrefix)) {
-      for (char c : message.substr(kPrefix.size())) {
-        if (c < '0' || c > '9') break;
-        index = index * 10 + static_cast<size_t>(c - '0');
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      break;
+    case grpc::StatusCode::INVALID_ARGUMENT: {
+      // "sealed field <k> did not open": only the position is told, never why.
+      constexpr std::string_view kPrefix = "sealed field ";
+      const std::string message = status.error_message();
+      size_t index = 0;
+      bool named = message.starts_with(kPrefix) && message.size() > kPrefix.size();
+      for (char c : std::string_view(message).substr(std::min(message.size(), kPrefix.size()))) {
+        if (c == ' ') break;
+        named = named && c >= '0' && c <= '9' && index < places.size();
+        if (named) index = index * 10 + static_cast<size_t>(c - '0');
       }
+      if (named && index < places.size()) {
+        return DecryptionFailed(places[index], "did not decrypt (wrong key, wrong associated data, or altered)");
+      }
+      return E2eeError("e2ee_decryption_failed", absl::StrCat("The encrypted content was refused: ", message));
     }
-    if (index < places.size()) {
-      return DecryptionFailed(places[index], "did not decrypt (wrong key, wrong associated data, or altered)");
-    }
-    return E2eeError("e2ee_decryption_failed", "The encrypted content did not decrypt");
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return E2eeError("e2ee_invalid_timestamp", absl::StrCat("X-E2EE-Timestamp: ", status.error_message()));
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return E2eeError("e2ee_replay_detected",
+                       "This X-E2EE-Nonce and X-E2EE-Timestamp were used before; send a new nonce");
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return E2eeError("e2ee_replay_guard_full",
+                       "Too many end-to-end encrypted requests in the replay window; retry shortly", 503);
+    default:
+      return BackendError(status, "signer");
   }
-  if (!status.ok()) return BackendError(status, "signer");
   if (response.plaintexts_size() != static_cast<int>(places.size())) {
     LogError("E2EE: the signer opened ", response.plaintexts_size(), " of ", places.size(), " fields");
     return BackendError(grpc::Status(grpc::StatusCode::INTERNAL, ""), "signer");
@@ -118,7 +127,7 @@ std::optional<openai::ApiError> E2eeSession::Open(std::string_view model,
   for (size_t i = 0; i < places.size(); ++i) {
     std::string& plaintext = *response.mutable_plaintexts(static_cast<int>(i));
     if (!IsValidUtf8(plaintext)) return DecryptionFailed(places[i], "decrypted to text that is not UTF-8");
-    openai::Message& message = (*messages)[places[i].message];
+    openai::Message& message = chat->messages[places[i].message];
     message.parts[places[i].part.value_or(0)] = std::move(plaintext);
   }
   return std::nullopt;

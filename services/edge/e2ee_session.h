@@ -14,7 +14,6 @@
 #include "services/edge/e2ee_headers.h"
 #include "services/edge/openai/api_error.h"
 #include "services/edge/openai/chat_request.h"
-#include "services/edge/replay_guard.h"
 
 namespace cai::edge {
 
@@ -23,16 +22,19 @@ namespace cai::edge {
 // sealed to the client under one ephemeral key.
 class E2eeSession {
  public:
-  // Admits a request that asked for E2EE: X-Model-Pub-Key must be this instance's key (asked of
-  // the signer, so a restarted signer's new key counts at once), and a version 2 request must be
-  // within the replay window and not seen before. Otherwise returns the error to send.
-  static std::variant<E2eeSession, openai::ApiError> Admit(const E2eeHeaders& headers, v1::Signer::Stub& signer,
-                                                          ReplayGuard& replay_guard, int64_t now_unix_seconds);
+  // Most sealed parts in one request: the signer's limit per call (an ECDH each).
+  static constexpr size_t kMaxSealedParts = 4096;
 
-  // Replaces every part of `messages` with its plaintext, opened by the signer in one call. The
-  // error to send when a part is not hex, does not open (wrong key, wrong associated data,
-  // altered), or is not UTF-8; or when the signer is unreachable.
-  std::optional<openai::ApiError> Open(std::string_view model, std::vector<openai::Message>* messages) const;
+  // Admits a request that asked for E2EE: X-Model-Pub-Key must be this instance's key (asked of
+  // the signer, so a restarted signer's new key counts at once). Otherwise returns the error to send.
+  static std::variant<E2eeSession, openai::ApiError> Admit(const E2eeHeaders& headers, v1::Signer::Stub& signer);
+
+  // The openai::OpenContent hook: refuses what would answer in plaintext (logprobs), then replaces
+  // every part of the messages with its plaintext, opened by the signer in one call, which also
+  // claims a version 2 request's nonce so it opens only once. The error to send when a part is not
+  // a sealed message in hex, does not open (wrong key, wrong associated data, altered), or is not
+  // UTF-8; when the request is stale or replayed; or when the signer is unreachable.
+  std::optional<openai::ApiError> Open(openai::ChatRequest* request) const;
 
   // `text` sealed to the client, in hex, as the content of the choice at `choice_position` of the
   // object `id`.

@@ -281,7 +281,7 @@ void EdgeService::Handle(const HttpRequest& request, ResponseWriter& raw_writer)
 
 void EdgeService::Completion(openai::Api api, const HttpRequest& request, ResponseWriter& writer) {
   std::optional<E2eeHeaders> e2ee_headers;
-  if (auto error = ParseE2eeHeaders(request, &e2ee_headers)) return SendError(writer, *error);
+  if (auto error = ParseE2eeHeaders(request, insecure_e2ee_v1_, &e2ee_headers)) return SendError(writer, *error);
   if (e2ee_headers && api != openai::Api::kChat) {
     // Answering in plaintext what the client meant to encrypt would be worse than refusing.
     return SendError(writer, E2eeError("e2ee_unsupported_endpoint",
@@ -289,8 +289,7 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
   }
   std::optional<E2eeSession> e2ee;
   if (e2ee_headers) {
-    auto admitted = E2eeSession::Admit(*e2ee_headers, *signer_, e2ee_replay_guard_,
-                                       static_cast<int64_t>(std::time(nullptr)));
+    auto admitted = E2eeSession::Admit(*e2ee_headers, *signer_);
     if (auto* error = std::get_if<ApiError>(&admitted)) return SendError(writer, *error);
     e2ee.emplace(std::get<E2eeSession>(std::move(admitted)));
   }
@@ -301,16 +300,9 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
     openai::ChatRequest chat;
     openai::OpenContent open;
     if (e2ee) {
-      open = [&e2ee](const std::string& model, std::vector<openai::Message>* messages) {
-        return e2ee->Open(model, messages);
-      };
+      open = [&e2ee](openai::ChatRequest* chat) { return e2ee->Open(chat); };
     }
     if (auto error = openai::ParseChatRequest(request.body, &chat, open)) return SendError(writer, *error);
-    if (e2ee && chat.sampling.logprobs) {
-      return SendError(writer, openai::InvalidRequest("'logprobs' would return the encrypted completion's tokens in "
-                                                      "plaintext, so it is not available with end-to-end encryption",
-                                                      "logprobs"));
-    }
     v1::GenerateRequest& generate = generates.emplace_back();
     generate.set_model(chat.model);
     for (const openai::Message& message : chat.messages) {

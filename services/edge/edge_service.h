@@ -17,7 +17,6 @@
 #include "services/edge/metrics.h"
 #include "services/edge/openai/api_error.h"
 #include "services/edge/openai/render.h"
-#include "services/edge/replay_guard.h"
 
 namespace cai::edge {
 
@@ -37,6 +36,10 @@ class EdgeService {
   void Handle(const HttpRequest& request, ResponseWriter& writer);
 
   Metrics& metrics() { return metrics_; }
+
+  // Accepts end-to-end encryption version 1, which a recorded request can be replayed under
+  // (e2ee_headers.h). Off by default; for clients that speak nothing else (NEAR's ECDSA mode).
+  void set_insecure_e2ee_v1(bool allow) { insecure_e2ee_v1_ = allow; }
 
  private:
   void Completion(openai::Api api, const HttpRequest& request, ResponseWriter& writer);
@@ -67,11 +70,7 @@ class EdgeService {
   ApiKeys api_keys_;
   std::string version_;
   Metrics metrics_;
-  // E2EE version 2 accepts timestamps this close to our clock (Phala's default window).
-  static constexpr int64_t kE2eeWindowSeconds = 300;
-  // Live claims: ~218 requests/s sustained over the window, beyond one node's request rate.
-  static constexpr size_t kE2eeMaxClaims = 65536;
-  ReplayGuard e2ee_replay_guard_{kE2eeWindowSeconds, kE2eeMaxClaims};
+  bool insecure_e2ee_v1_ = false;
 };
 
 void SendError(ResponseWriter& writer, const openai::ApiError& error, const Headers& headers = {});

@@ -26,6 +26,9 @@ ABSL_FLAG(std::string, inference, "unix:/tmp/cai/inference.sock",
 ABSL_FLAG(bool, inference_round_robin, false,
           "Spread requests over every address --inference resolves to (replicas of the same model in this "
           "confidential VM); off: one at a time, which reconnects on demand after a restart");
+ABSL_FLAG(bool, insecure_e2ee_v1, false,
+          "Accept end-to-end encryption version 1 (NEAR's ECDSA mode): it binds nothing, so a recorded request can "
+          "be replayed with another client key to read its answer. Off: only version 2");
 ABSL_FLAG(std::string, api_keys_file, "", "File with one API key per line (also: $CAI_API_KEYS, comma-separated)");
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "Largest request body (413 beyond)");
 ABSL_FLAG(int64_t, max_header_bytes, 16 << 10, "Largest request header block (431 beyond)");
@@ -93,6 +96,10 @@ int main(int argc, char** argv) {
                                                                ? cai::LoadBalancing::kRoundRobin
                                                                : cai::LoadBalancing::kPickFirst)},
       *std::move(keys), kVersion);
+  service.set_insecure_e2ee_v1(absl::GetFlag(FLAGS_insecure_e2ee_v1));
+  if (absl::GetFlag(FLAGS_insecure_e2ee_v1)) {
+    cai::LogWarning("--insecure_e2ee_v1: accepting end-to-end encryption version 1, which can be replayed");
+  }
   cai::edge::HttpServerOptions options;
   options.host = absl::GetFlag(FLAGS_host);
   options.port = static_cast<uint16_t>(port);

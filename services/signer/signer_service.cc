@@ -1,5 +1,6 @@
 #include "services/signer/signer_service.h"
 
+#include <ctime>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -41,6 +42,21 @@ grpc::Status SignerService::OpenSealed(grpc::ServerContext*, const v1::OpenSeale
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("at most ", kMaxSealedFields, " sealed fields per call"));
   }
+  const bool claims = request->has_replay_claim();
+  const v1::ReplayClaim& claim = request->replay_claim();
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (claims) {
+    if (claim.nonce().empty() || claim.nonce().size() > kMaxNonceBytes) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("a replay claim's nonce must be 1..", kMaxNonceBytes, " bytes"));
+    }
+    // Before the work of opening: a stale request is refused cheaply.
+    const int64_t window = replay_guard_.window_seconds();
+    if (claim.timestamp() < now - window || claim.timestamp() > now + window) {
+      return grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
+                          absl::StrCat("the timestamp is more than ", window, " s from the signer's clock (", now, ")"));
+    }
+  }
   for (int i = 0; i < request->fields_size(); ++i) {
     const v1::SealedField& field = request->fields(i);
     const std::string& sealed = field.sealed();
@@ -51,6 +67,23 @@ grpc::Status SignerService::OpenSealed(grpc::ServerContext*, const v1::OpenSeale
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat("sealed field ", i, " did not open"));
     }
     response->add_plaintexts(*std::move(plaintext));
+  }
+  // Claimed only once everything opened: a request that does not open cannot use up a claim.
+  if (claims) {
+    switch (replay_guard_.Admit(claim.nonce(), claim.timestamp(), now)) {
+      case ReplayGuard::Claim::kFresh:
+        break;
+      case ReplayGuard::Claim::kOutsideWindow:
+        response->Clear();
+        return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "the timestamp left the replay window");
+      case ReplayGuard::Claim::kReplayed:
+        response->Clear();
+        return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "this nonce and timestamp were opened before");
+      case ReplayGuard::Claim::kFull:
+        response->Clear();
+        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            "too many live replay claims; retry when older ones expire");
+    }
   }
   return grpc::Status::OK;
 }

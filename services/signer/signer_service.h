@@ -5,6 +5,7 @@
 #include "cai/v1/signer.grpc.pb.h"
 #include "lib/crypto/ed25519_signer.h"
 #include "lib/crypto/secp256k1_signer.h"
+#include "services/signer/replay_guard.h"
 #include "services/signer/signature_store.h"
 
 namespace cai {
@@ -15,8 +16,9 @@ namespace cai {
 // owned by the caller and must outlive the service.
 class SignerService final : public v1::Signer::Service {
  public:
-  SignerService(const EthereumSigner& ecdsa, const Ed25519Signer& ed25519, SignatureStore& store)
-      : ecdsa_(ecdsa), ed25519_(ed25519), store_(store) {}
+  SignerService(const EthereumSigner& ecdsa, const Ed25519Signer& ed25519, SignatureStore& store,
+                ReplayGuard& replay_guard)
+      : ecdsa_(ecdsa), ed25519_(ed25519), store_(store), replay_guard_(replay_guard) {}
 
   grpc::Status GetPublicKeys(grpc::ServerContext* context, const v1::GetPublicKeysRequest* request,
                              v1::PublicKeys* response) override;
@@ -27,8 +29,9 @@ class SignerService final : public v1::Signer::Service {
   grpc::Status OpenSealed(grpc::ServerContext* context, const v1::OpenSealedRequest* request,
                           v1::OpenSealedResponse* response) override;
 
-  // More fields than any request can carry within the edge's body limit (1024 messages, parts).
+  // Bounds the work of one call (an ECDH each); the edge refuses requests with more.
   static constexpr int kMaxSealedFields = 4096;
+  static constexpr size_t kMaxNonceBytes = 256;
 
  private:
   absl::StatusOr<std::string> SignAndStore(const v1::SignChatRequest& request);
@@ -37,6 +40,7 @@ class SignerService final : public v1::Signer::Service {
   const EthereumSigner& ecdsa_;
   const Ed25519Signer& ed25519_;
   SignatureStore& store_;
+  ReplayGuard& replay_guard_;
 };
 
 }  // namespace cai

@@ -108,3 +108,13 @@ def test_every_built_target_exists_in_the_dockerfile():
                 wanted.add(svc["build"]["target"])
     assert wanted == {"signer", "attestor", "inference", "edge", "inference-cuda"}
     assert wanted <= targets, wanted - targets
+
+
+def test_services_that_lock_secrets_in_memory_may_lock_enough():
+    # The signer's keys, and the edge's per-response E2EE keys, live in mlock'd pages; Docker's
+    # default memlock limit (often 64 KiB) would run out after a few requests.
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    for name in ("signer", "edge"):
+        assert services[name]["ulimits"]["memlock"]["hard"] >= 16 << 20, name
+        assert "IPC_LOCK" in services[name]["cap_add"], name
+        assert services[name]["ulimits"]["core"]["hard"] == 0, name

@@ -49,25 +49,39 @@ def post(stack, e2ee, body, path="/v1/chat/completions"):
                          headers={**stack.headers(), **e2ee.headers(), "Content-Type": "application/json"}, timeout=60)
 
 
-@pytest.mark.parametrize("version", [1, 2])
-def test_sealed_chat_reads_the_plaintext_and_answers_sealed(stack, version):
+def test_sealed_chat_reads_the_plaintext_and_answers_sealed(stack):
     key, address = attested_key(stack)
     client, transport = sdk(stack)
-    plain = client.chat.completions.create(model=stack.model, messages=MESSAGES, max_tokens=12, seed=5)
+    # Two choices (and an assistant turn with null content, which has nothing to seal).
+    messages = MESSAGES + [{"role": "assistant", "content": None}, {"role": "user", "content": "Another?"}]
+    args = dict(model=stack.model, max_tokens=12, seed=5, n=2, temperature=1.0)
+    plain = client.chat.completions.create(messages=messages, **args)
 
-    e2ee = E2eeClient(key, version=version, model=stack.model)
-    raw = client.chat.completions.with_raw_response.create(
-        model=stack.model, messages=e2ee.seal_messages(MESSAGES), max_tokens=12, seed=5, extra_headers=e2ee.headers())
+    e2ee = E2eeClient(key, model=stack.model)
+    raw = client.chat.completions.with_raw_response.create(messages=e2ee.seal_messages(messages),
+                                                           extra_headers=e2ee.headers(), **args)
     assert raw.headers["X-E2EE-Applied"] == "true"
-    assert raw.headers["X-E2EE-Version"] == str(version)
+    assert raw.headers["X-E2EE-Version"] == "2"
     assert raw.headers["X-E2EE-Algo"] == "ecdsa"
     completion = raw.parse()
-    sealed = completion.choices[0].message.content
-    assert plain.choices[0].message.content not in sealed
-    # The model read what the client sealed: the same seed gives the same words as in plaintext.
-    assert e2ee.open(sealed, e2ee.response_aad(completion.id, 0)) == plain.choices[0].message.content
+    assert len(completion.choices) == 2
+    for i, choice in enumerate(completion.choices):
+        # The model read what the client sealed: the same seed gives the same words as in plaintext;
+        # each choice is bound to its position.
+        assert e2ee.open(choice.message.content, e2ee.response_aad(completion.id, i)) == \
+            plain.choices[i].message.content
+        with pytest.raises(InvalidTag):
+            e2ee.open(choice.message.content, e2ee.response_aad(completion.id, 1 - i))
     exchange = transport.exchanges[-1]
     check_signature(stack, completion.id, exchange["request"], bytes(exchange["response"]), address)
+
+
+def test_version_one_is_refused_by_default(stack):
+    # Replayable with another client key; cai-edge --insecure_e2ee_v1 would accept it.
+    key, _ = attested_key(stack)
+    e2ee = E2eeClient(key, version=1, model=stack.model)
+    error = error_of(post(stack, e2ee, {"model": stack.model, "messages": e2ee.seal_messages(MESSAGES)}))
+    assert error["type"] == "e2ee_invalid_version"
 
 
 def test_sealed_stream_of_two_choices_opens_chunk_by_chunk(stack):
@@ -82,9 +96,11 @@ def test_sealed_stream_of_two_choices_opens_chunk_by_chunk(stack):
     e2ee = E2eeClient(key, model=stack.model)
     opened = {0: "", 1: ""}
     roles = 0
-    stream = client.chat.completions.create(messages=e2ee.seal_messages(MESSAGES), extra_headers=e2ee.headers(),
-                                            stream_options={"include_usage": True}, **args)
-    for chunk in stream:
+    raw = client.chat.completions.with_raw_response.create(
+        messages=e2ee.seal_messages(MESSAGES), extra_headers=e2ee.headers(), stream_options={"include_usage": True},
+        **args)
+    assert (raw.headers["X-E2EE-Applied"], raw.headers["X-E2EE-Version"]) == ("true", "2")
+    for chunk in raw.parse():
         if not chunk.choices:
             continue
         choice = chunk.choices[0]
@@ -121,6 +137,11 @@ def test_a_replayed_request_is_refused(stack):
     key, _ = attested_key(stack)
     e2ee = E2eeClient(key, model=stack.model)
     body = {"model": stack.model, "messages": e2ee.seal_messages(MESSAGES), "max_tokens": 2}
+    # A request whose content does not open uses up no nonce (so garbage cannot fill the guard)...
+    broken = {**body, "messages": [dict(body["messages"][0]), body["messages"][1]]}
+    broken["messages"][0]["content"] = body["messages"][1]["content"]
+    assert error_of(post(stack, e2ee, broken))["type"] == "e2ee_decryption_failed"
+    # ...and the genuine one is answered once.
     first = post(stack, e2ee, body)
     assert first.status_code == 200, first.text
     again = post(stack, e2ee, body)
@@ -147,6 +168,14 @@ def test_a_key_that_is_not_ours_is_refused(stack):
     error = error_of(post(stack, other, body))
     assert error["type"] == "e2ee_model_key_mismatch"
     assert "/v1/attestation/report" in error["message"]
+
+
+def test_associated_data_binds_nonce_and_model(stack):
+    key, _ = attested_key(stack)
+    e2ee = E2eeClient(key, model=stack.model)
+    body = {"model": stack.model, "messages": e2ee.seal_messages(MESSAGES), "max_tokens": 2}
+    e2ee.nonce = os.urandom(16).hex()  # headers now name a nonce the content was not sealed under
+    assert error_of(post(stack, e2ee, body))["type"] == "e2ee_decryption_failed"
 
 
 def test_a_field_sealed_for_another_place_does_not_open(stack):
@@ -184,15 +213,3 @@ def test_what_would_leak_plaintext_is_refused(stack):
     error = error_of(post(stack, e2ee, {"model": stack.model, "prompt": seal(key, "hi"), "max_tokens": 2},
                           path="/v1/completions"))
     assert error["type"] == "e2ee_unsupported_endpoint"
-
-
-def test_a_wrong_client_key_cannot_read_the_answer(stack):
-    key, _ = attested_key(stack)
-    e2ee = E2eeClient(key, model=stack.model)
-    r = post(stack, e2ee, {"model": stack.model, "messages": e2ee.seal_messages(MESSAGES), "max_tokens": 6})
-    assert r.status_code == 200, r.text
-    body = r.json()
-    eavesdropper = E2eeClient(key, model=stack.model)
-    eavesdropper.nonce, eavesdropper.timestamp = e2ee.nonce, e2ee.timestamp
-    with pytest.raises(InvalidTag):
-        eavesdropper.open(body["choices"][0]["message"]["content"], e2ee.response_aad(body["id"], 0))

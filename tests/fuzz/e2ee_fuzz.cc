@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     request.headers.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)));
   }
   std::optional<cai::edge::E2eeHeaders> e2ee;
-  if (!cai::edge::ParseE2eeHeaders(request, &e2ee) && e2ee) {
+  if (!cai::edge::ParseE2eeHeaders(request, /*allow_v1=*/true, &e2ee) && e2ee) {
     const std::string aad = cai::edge::RequestAad(*e2ee, "m", 0, std::nullopt);
     if (e2ee->version == cai::edge::E2eeVersion::kV2 && aad.find(e2ee->nonce) == std::string::npos) std::abort();
     if (e2ee->version == cai::edge::E2eeVersion::kV1 && !aad.empty()) std::abort();

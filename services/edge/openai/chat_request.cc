@@ -435,14 +435,14 @@ std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out
   *out = ChatRequest{};
   if (auto error = ParseModel(json, &out->model)) return error;
   if (auto error = ParseMessages(json, &out->messages)) return error;
-  if (open) {
-    if (auto error = open(out->model, &out->messages)) return error;
-  }
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
   if (auto error = RefuseChatFeatures(json)) return error;
-  if (auto error = ParseResponseFormat(json, &out->messages, &out->json_object)) return error;
-  return ParseChatLogprobs(json, &out->sampling);
+  if (auto error = ParseChatLogprobs(json, &out->sampling)) return error;
+  if (open) {
+    if (auto error = open(out)) return error;
+  }
+  return ParseResponseFormat(json, &out->messages, &out->json_object);
 }
 
 std::optional<ApiError> ParseCompletionRequest(std::string_view body, CompletionRequest* out) {

@@ -75,9 +75,11 @@ struct CompletionRequest {
   bool json_object = false;  // response_format {"type": "json_object"} (vLLM's extension): JSON mode
 };
 
-// Runs between parsing the messages and the checks that read their text (JSON mode's "json"):
-// end-to-end encryption replaces each part with its plaintext here. Returns the error to send.
-using OpenContent = std::function<std::optional<ApiError>(const std::string& model, std::vector<Message>* messages)>;
+struct ChatRequest;
+// Runs once every field but response_format has been parsed and checked, and before the checks
+// that read the messages' text (JSON mode's "json"): end-to-end encryption replaces each part
+// with its plaintext here. Returns the error to send.
+using OpenContent = std::function<std::optional<ApiError>(ChatRequest* request)>;
 
 // Parse and validate a /v1/chat/completions (or /v1/completions) body. On success fill `out` and
 // return nullopt; otherwise return the 400 error to send, naming the offending parameter.

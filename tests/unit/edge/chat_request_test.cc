@@ -260,9 +260,9 @@ TEST(ChatRequest, OpenContentRunsBeforeTheChecksThatReadText) {
                            R"({"role":"user","content":"a1b2"},{"role":"user","content":[{"type":"text","text":"c3"}]}]})";
   std::string seen_model;
   std::vector<std::vector<std::string>> seen_parts;
-  auto open = [&](const std::string& model, std::vector<Message>* messages) -> std::optional<ApiError> {
-    seen_model = model;
-    for (Message& message : *messages) {
+  auto open = [&](ChatRequest* opened) -> std::optional<ApiError> {
+    seen_model = opened->model;
+    for (Message& message : opened->messages) {
       seen_parts.push_back(message.parts);
       for (std::string& part : message.parts) part = "answer in JSON";
     }
@@ -275,7 +275,7 @@ TEST(ChatRequest, OpenContentRunsBeforeTheChecksThatReadText) {
   EXPECT_TRUE(request.json_object);
   EXPECT_EQ(request.messages[0].Content(), "answer in JSON");
 
-  std::optional<ApiError> error = ParseChatRequest(body, &request, [](const std::string&, std::vector<Message>*) {
+  std::optional<ApiError> error = ParseChatRequest(body, &request, [](ChatRequest*) {
     return std::optional<ApiError>(ApiError{.status = 400, .type = "e2ee_decryption_failed", .message = "no",
                                             .param = "", .code = ""});
   });

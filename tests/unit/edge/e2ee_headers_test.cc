@@ -37,13 +37,13 @@ Headers V2(std::string nonce = "0123456789abcdef", std::string timestamp = "1700
   return headers;
 }
 
-std::optional<openai::ApiError> Parse(Headers headers, std::optional<E2eeHeaders>* out) {
-  return ParseE2eeHeaders(WithHeaders(std::move(headers)), out);
+std::optional<openai::ApiError> Parse(Headers headers, std::optional<E2eeHeaders>* out, bool allow_v1 = true) {
+  return ParseE2eeHeaders(WithHeaders(std::move(headers)), allow_v1, out);
 }
 
-std::string ErrorType(Headers headers) {
+std::string ErrorType(Headers headers, bool allow_v1 = true) {
   std::optional<E2eeHeaders> out;
-  std::optional<openai::ApiError> error = Parse(std::move(headers), &out);
+  std::optional<openai::ApiError> error = Parse(std::move(headers), &out, allow_v1);
   EXPECT_FALSE(out.has_value());
   return error ? error->type : "none";
 }
@@ -92,9 +92,25 @@ TEST(E2eeHeadersTest, VersionTwoByHeaderOrByNonceAndTimestamp) {
   EXPECT_EQ(out->timestamp, 1700000000);
   ASSERT_FALSE(Parse(Without(V2(), "X-E2EE-Version"), &out));
   EXPECT_EQ(out->version, E2eeVersion::kV2);
-  // An explicit version 1 ignores a nonce and timestamp.
+  // A nonce and timestamp make it version 2 whatever X-E2EE-Version says, as in Phala's protocol.
   ASSERT_FALSE(Parse(Replace(V2(), "X-E2EE-Version", "1"), &out));
-  EXPECT_EQ(out->version, E2eeVersion::kV1);
+  EXPECT_EQ(out->version, E2eeVersion::kV2);
+}
+
+TEST(E2eeHeadersTest, VersionOneIsRefusedUnlessAllowed) {
+  std::optional<E2eeHeaders> out;
+  std::optional<openai::ApiError> error = Parse(V1(), &out, /*allow_v1=*/false);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->type, "e2ee_invalid_version");
+  EXPECT_NE(error->message.find("replayed"), std::string::npos);
+  EXPECT_FALSE(out.has_value());
+  ASSERT_FALSE(Parse(V2(), &out, /*allow_v1=*/false));
+  EXPECT_EQ(out->version, E2eeVersion::kV2);
+}
+
+TEST(E2eeHeadersTest, NonceAndTimestampGoTogether) {
+  EXPECT_EQ(ErrorType(Without(V2(), "X-E2EE-Nonce")), "e2ee_header_missing");
+  EXPECT_EQ(ErrorType(Without(V2(), "X-E2EE-Timestamp")), "e2ee_header_missing");
 }
 
 TEST(E2eeHeadersTest, MissingHeader) {
@@ -129,11 +145,11 @@ TEST(E2eeHeadersTest, InvalidNonce) {
   EXPECT_EQ(ErrorType(V2("short")), "e2ee_invalid_nonce");
   EXPECT_EQ(ErrorType(V2(std::string(257, 'n'))), "e2ee_invalid_nonce");
   EXPECT_EQ(ErrorType(V2("sixteen chars  with spaces")), "e2ee_invalid_nonce");
-  EXPECT_EQ(ErrorType(Without(V2(), "X-E2EE-Nonce")), "e2ee_invalid_nonce");
+  EXPECT_EQ(ErrorType(Without(Without(V2(), "X-E2EE-Nonce"), "X-E2EE-Timestamp")), "e2ee_invalid_nonce");
 }
 
 TEST(E2eeHeadersTest, InvalidTimestamp) {
-  for (std::string bad : {"", "-5", "17e8", "1700000000.5", "99999999999999999999999", "now"}) {
+  for (std::string bad : {"-5", "17e8", "1700000000.5", "99999999999999999999999", "now"}) {
     EXPECT_EQ(ErrorType(V2("0123456789abcdef", bad)), "e2ee_invalid_timestamp") << bad;
   }
 }

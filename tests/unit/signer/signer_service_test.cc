@@ -1,5 +1,6 @@
 #include "services/signer/signer_service.h"
 
+#include <ctime>
 #include <memory>
 #include <string>
 
@@ -53,7 +54,8 @@ class SignerServiceTest : public ::testing::Test {
   EthereumSigner ecdsa_ = EthereumSigner::Generate().value();
   Ed25519Signer ed25519_ = Ed25519Signer::Generate().value();
   SignatureStore store_{absl::Minutes(30), 100};
-  SignerService service_{ecdsa_, ed25519_, store_};
+  ReplayGuard replay_guard_{300, 100};
+  SignerService service_{ecdsa_, ed25519_, store_, replay_guard_};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Signer::Stub> stub_;
 };
@@ -198,6 +200,53 @@ TEST_F(OpenSealedTest, OnlyTheEcdsaKeyOpens) {
     v1::OpenSealedRequest request;
     request.set_algo(algo);
     Add(&request, SealToService("x", ""), "");
+    v1::OpenSealedResponse response;
+    EXPECT_EQ(Open(request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+TEST_F(OpenSealedTest, AReplayClaimIsMadeOnceEverythingOpenedAndOnlyOnce) {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto request_with = [&](std::string sealed_text_aad, std::string aad) {
+    v1::OpenSealedRequest request;
+    request.set_algo(v1::SIGNING_ALGO_ECDSA);
+    Add(&request, SealToService("prompt", sealed_text_aad), std::move(aad));
+    request.mutable_replay_claim()->set_nonce("nonce-0123456789ab");
+    request.mutable_replay_claim()->set_timestamp(now);
+    return request;
+  };
+  v1::OpenSealedResponse response;
+  // A field that does not open uses up no claim...
+  EXPECT_EQ(Open(request_with("a", "b"), &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(replay_guard_.size(), 0u);
+  // ...so the genuine request still opens, once.
+  ASSERT_TRUE(Open(request_with("a", "a"), &response).ok());
+  EXPECT_EQ(response.plaintexts(0), "prompt");
+  v1::OpenSealedResponse again;
+  EXPECT_EQ(Open(request_with("a", "a"), &again).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(again.plaintexts_size(), 0);
+}
+
+TEST_F(OpenSealedTest, AClaimOutsideTheWindowIsRefusedBeforeOpening) {
+  v1::OpenSealedRequest request;
+  request.set_algo(v1::SIGNING_ALGO_ECDSA);
+  Add(&request, SealToService("prompt", ""), "");
+  request.mutable_replay_claim()->set_nonce("nonce-0123456789ab");
+  request.mutable_replay_claim()->set_timestamp(static_cast<int64_t>(std::time(nullptr)) - 301);
+  v1::OpenSealedResponse response;
+  EXPECT_EQ(Open(request, &response).error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  request.mutable_replay_claim()->set_timestamp(static_cast<int64_t>(std::time(nullptr)) + 301);
+  EXPECT_EQ(Open(request, &response).error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_EQ(replay_guard_.size(), 0u);
+}
+
+TEST_F(OpenSealedTest, AClaimNeedsANonceOfBoundedLength) {
+  for (std::string nonce : {std::string(), std::string(257, 'n')}) {
+    v1::OpenSealedRequest request;
+    request.set_algo(v1::SIGNING_ALGO_ECDSA);
+    Add(&request, SealToService("x", ""), "");
+    request.mutable_replay_claim()->set_nonce(nonce);
+    request.mutable_replay_claim()->set_timestamp(static_cast<int64_t>(std::time(nullptr)));
     v1::OpenSealedResponse response;
     EXPECT_EQ(Open(request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   }

@@ -9,13 +9,14 @@
 
 #include "absl/container/flat_hash_set.h"
 
-namespace cai::edge {
+namespace cai {
 
 // Remembers the (timestamp, nonce) of recent E2EE version 2 requests, so a recorded request cannot
-// be sent again while its timestamp is still accepted. A claim is kept until its timestamp leaves
-// the window, so memory is bounded by the request rate; past max_claims live claims new ones are
-// refused (kFull) rather than an old one forgotten. Per edge process: with one edge per signer key
-// (as deployed) that is every request a key can open. Thread-safe.
+// be opened again while its timestamp is still accepted. It lives in the signer, next to the key
+// that opens the requests, so a restarted edge or a second edge cannot reopen one. A claim is kept
+// (as a 32-byte hash, whatever the nonce's length) until its timestamp leaves the window, so memory
+// is bounded by the request rate; past max_claims live claims new ones are refused (kFull) rather
+// than an old one forgotten, which would let it be replayed. Thread-safe.
 class ReplayGuard {
  public:
   enum class Claim { kFresh, kReplayed, kOutsideWindow, kFull };
@@ -34,8 +35,8 @@ class ReplayGuard {
   const int64_t window_;
   const size_t max_claims_;
   mutable std::mutex mu_;
-  absl::flat_hash_set<std::string> claims_;           // "<timestamp>:<nonce>"
-  std::multimap<int64_t, std::string> by_expiry_;     // last second a claim could be replayed -> claim
+  absl::flat_hash_set<std::string> claims_;        // SHA-256 of "<timestamp>:<nonce>"
+  std::multimap<int64_t, std::string> by_expiry_;  // last second a claim could be replayed -> claim
 };
 
-}  // namespace cai::edge
+}  // namespace cai

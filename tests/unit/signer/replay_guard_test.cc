@@ -1,10 +1,10 @@
-#include "services/edge/replay_guard.h"
+#include "services/signer/replay_guard.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace cai::edge {
+namespace cai {
 namespace {
 
 using Claim = ReplayGuard::Claim;
@@ -46,4 +46,4 @@ TEST(ReplayGuardTest, WhenFullOfLiveClaimsNewOnesAreRefusedNotOldOnesForgotten) 
 }
 
 }  // namespace
-}  // namespace cai::edge
+}  // namespace cai

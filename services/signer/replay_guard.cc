@@ -1,13 +1,15 @@
-#include "services/edge/replay_guard.h"
+#include "services/signer/replay_guard.h"
 
 #include "absl/strings/str_cat.h"
+#include "lib/crypto/sha256.h"
 
-namespace cai::edge {
+namespace cai {
 
 ReplayGuard::Claim ReplayGuard::Admit(std::string_view nonce, int64_t timestamp, int64_t now) {
   // Written so that no subtraction can overflow for any int64 timestamp.
   if (timestamp < now - window_ || timestamp > now + window_) return Claim::kOutsideWindow;
-  std::string key = absl::StrCat(timestamp, ":", std::string(nonce));
+  const Sha256Digest digest = Sha256(absl::StrCat(timestamp, ":", std::string(nonce)));
+  std::string key(digest.begin(), digest.end());
   std::lock_guard lock(mu_);
   ForgetExpired(now);
   if (claims_.contains(key)) return Claim::kReplayed;
@@ -31,4 +33,4 @@ void ReplayGuard::ForgetExpired(int64_t now) {
   }
 }
 
-}  // namespace cai::edge
+}  // namespace cai
