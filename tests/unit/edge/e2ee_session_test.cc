@@ -1,0 +1,141 @@
+// E2eeSession against the real signer service (in process): admission, opening a request's parts
+// in place, the errors that name a part, replay, and the sealed answer.
+#include "services/edge/e2ee_session.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "lib/common/hex.h"
+#include "services/signer/signer_service.h"
+
+namespace cai::edge {
+namespace {
+
+class E2eeSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::Signer::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+    headers_.client_key = *ParseSecp256k1PublicKey(client_.public_key());
+    headers_.model_key = *ParseSecp256k1PublicKey(ecdsa_.public_key());
+    headers_.version = E2eeVersion::kV2;
+    headers_.nonce = "nonce-0123456789abcdef";
+    headers_.timestamp = static_cast<int64_t>(std::time(nullptr));
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  std::string Seal(std::string_view text, size_t message, std::optional<size_t> part) {
+    auto sealer = EciesSealer::Create(headers_.model_key);
+    return HexEncode(*sealer->Seal(text, RequestAad(headers_, "m", message, part)));
+  }
+  E2eeSession Admit() {
+    auto admitted = E2eeSession::Admit(headers_, *stub_);
+    EXPECT_TRUE(std::holds_alternative<E2eeSession>(admitted));
+    return std::get<E2eeSession>(std::move(admitted));
+  }
+  // A system string, an assistant turn with null content, a user array of two text parts.
+  openai::ChatRequest Chat() {
+    openai::ChatRequest chat;
+    chat.model = "m";
+    chat.messages = {{.role = "system", .parts = {Seal("Be brief.", 0, std::nullopt)}, .content_is_array = false},
+                     {.role = "assistant", .parts = {}, .content_is_array = false},
+                     {.role = "user", .parts = {Seal("Name a ", 2, 0), Seal("colour.", 2, 1)}, .content_is_array = true}};
+    return chat;
+  }
+
+  EthereumSigner ecdsa_ = EthereumSigner::Generate().value();
+  EthereumSigner client_ = EthereumSigner::Generate().value();
+  Ed25519Signer ed25519_ = Ed25519Signer::Generate().value();
+  SignatureStore store_{absl::Minutes(30), 100};
+  ReplayGuard replay_guard_{300, 100};
+  SignerService service_{ecdsa_, ed25519_, store_, replay_guard_};
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Signer::Stub> stub_;
+  E2eeHeaders headers_;
+};
+
+TEST_F(E2eeSessionTest, OpensEveryPartInPlace) {
+  openai::ChatRequest chat = Chat();
+  ASSERT_FALSE(Admit().Open(&chat).has_value());
+  EXPECT_EQ(chat.messages[0].Content(), "Be brief.");
+  EXPECT_TRUE(chat.messages[1].parts.empty());
+  EXPECT_EQ(chat.messages[2].parts, (std::vector<std::string>{"Name a ", "colour."}));
+}
+
+TEST_F(E2eeSessionTest, APartThatDoesNotOpenIsNamed) {
+  openai::ChatRequest chat = Chat();
+  std::swap(chat.messages[2].parts[0], chat.messages[2].parts[1]);  // each sealed for the other's place
+  std::optional<openai::ApiError> error = Admit().Open(&chat);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->type, "e2ee_decryption_failed");
+  EXPECT_EQ(error->param, "messages[2].content[0].text");
+}
+
+TEST_F(E2eeSessionTest, APartThatIsNotASealedMessageIsNamedBeforeTheSigner) {
+  openai::ChatRequest chat = Chat();
+  chat.messages[0].parts[0] = "abcd";  // hex, but shorter than any sealed message
+  std::optional<openai::ApiError> error = Admit().Open(&chat);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "messages[0].content");
+  EXPECT_EQ(replay_guard_.size(), 0u);
+}
+
+TEST_F(E2eeSessionTest, ARequestOpensOnlyOnce) {
+  openai::ChatRequest first = Chat(), again = Chat();
+  ASSERT_FALSE(Admit().Open(&first).has_value());
+  std::optional<openai::ApiError> error = Admit().Open(&again);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->type, "e2ee_replay_detected");
+}
+
+TEST_F(E2eeSessionTest, AStaleTimestampIsRefused) {
+  headers_.timestamp -= 3600;
+  openai::ChatRequest chat = Chat();
+  std::optional<openai::ApiError> error = Admit().Open(&chat);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->type, "e2ee_invalid_timestamp");
+}
+
+TEST_F(E2eeSessionTest, LogprobsAndTooManyPartsAreRefusedBeforeOpening) {
+  openai::ChatRequest chat = Chat();
+  chat.sampling.logprobs = true;
+  std::optional<openai::ApiError> error = Admit().Open(&chat);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "logprobs");
+
+  openai::ChatRequest crowded = Chat();
+  crowded.messages[2].parts.resize(E2eeSession::kMaxSealedParts + 1, crowded.messages[2].parts[0]);
+  error = Admit().Open(&crowded);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->type, "e2ee_too_many_parts");
+  EXPECT_EQ(replay_guard_.size(), 0u);
+}
+
+TEST_F(E2eeSessionTest, AnotherModelKeyIsRefused) {
+  headers_.model_key = headers_.client_key;
+  auto admitted = E2eeSession::Admit(headers_, *stub_);
+  ASSERT_TRUE(std::holds_alternative<openai::ApiError>(admitted));
+  EXPECT_EQ(std::get<openai::ApiError>(admitted).type, "e2ee_model_key_mismatch");
+}
+
+TEST_F(E2eeSessionTest, TheAnswerOpensWithTheClientKeyAtItsPosition) {
+  E2eeSession session = Admit();
+  absl::StatusOr<std::string> sealed = session.SealContent("blue", "m", "chatcmpl-1", 1);
+  ASSERT_TRUE(sealed.ok());
+  std::vector<uint8_t> bytes = *HexDecode(*sealed);
+  EXPECT_EQ(*EciesOpen(client_, bytes, ResponseAad(headers_, "m", "chatcmpl-1", 1, "content")), "blue");
+  EXPECT_FALSE(EciesOpen(client_, bytes, ResponseAad(headers_, "m", "chatcmpl-1", 0, "content")).ok());
+  EXPECT_FALSE(EciesOpen(ecdsa_, bytes, ResponseAad(headers_, "m", "chatcmpl-1", 1, "content")).ok());
+  EXPECT_EQ(session.response_headers(),
+            (Headers{{"X-E2EE-Applied", "true"}, {"X-E2EE-Version", "2"}, {"X-E2EE-Algo", "ecdsa"}}));
+}
+
+}  // namespace
+}  // namespace cai::edge
