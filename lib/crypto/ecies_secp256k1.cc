@@ -5,28 +5,9 @@
 #include <algorithm>
 #include <utility>
 
-#include "lib/common/random.h"
-#include "lib/common/status_macros.h"
-#include "lib/crypto/aes_256_gcm.h"
-#include "lib/crypto/hkdf_sha256.h"
+#include "lib/crypto/sealed_message.h"
 
 namespace cai {
-namespace {
-
-absl::Status DecryptionFailed() { return absl::InvalidArgumentError("decryption failed"); }
-
-absl::StatusOr<SecureBuffer> AesKeyFromSharedX(const SecureBuffer& shared_x) {
-  absl::StatusOr<SecureBuffer> key = SecureBuffer::Allocate(kAes256KeyBytes);
-  if (!key.ok()) return key.status();
-  CAI_RETURN_IF_ERROR(HkdfSha256(shared_x.span(), kEciesHkdfInfo, key->span()));
-  return key;
-}
-
-std::span<const uint8_t, kAes256KeyBytes> KeySpan(const SecureBuffer& key) {
-  return std::span<const uint8_t, kAes256KeyBytes>(key.data(), kAes256KeyBytes);
-}
-
-}  // namespace
 
 absl::StatusOr<Secp256k1PublicKey> ParseSecp256k1PublicKey(std::span<const uint8_t> bytes) {
   Secp256k1PublicKey key;
@@ -51,7 +32,7 @@ absl::StatusOr<EciesSealer> EciesSealer::Create(const Secp256k1PublicKey& recipi
   if (!ephemeral.ok()) return ephemeral.status();
   absl::StatusOr<SecureBuffer> shared = ephemeral->SharedX(recipient);
   if (!shared.ok()) return shared.status();
-  absl::StatusOr<SecureBuffer> key = AesKeyFromSharedX(*shared);
+  absl::StatusOr<SecureBuffer> key = DeriveSealingKey(*shared, kEciesHkdfInfo);
   if (!key.ok()) return key.status();
   Secp256k1PublicKey ephemeral_public;
   ephemeral_public[0] = 0x04;
@@ -60,33 +41,17 @@ absl::StatusOr<EciesSealer> EciesSealer::Create(const Secp256k1PublicKey& recipi
 }
 
 absl::StatusOr<std::vector<uint8_t>> EciesSealer::Seal(std::string_view plaintext, std::string_view aad) const {
-  std::array<uint8_t, kAesGcmNonceBytes> nonce;
-  CAI_RETURN_IF_ERROR(FillRandom(nonce));
-  absl::StatusOr<std::vector<uint8_t>> ciphertext =
-      Aes256GcmSeal(KeySpan(key_), nonce,
-                    std::span(reinterpret_cast<const uint8_t*>(plaintext.data()), plaintext.size()), aad);
-  if (!ciphertext.ok()) return ciphertext.status();
-  std::vector<uint8_t> sealed;
-  sealed.reserve(kEciesPublicKeyBytes + nonce.size() + ciphertext->size());
-  sealed.insert(sealed.end(), ephemeral_public_.begin(), ephemeral_public_.end());
-  sealed.insert(sealed.end(), nonce.begin(), nonce.end());
-  sealed.insert(sealed.end(), ciphertext->begin(), ciphertext->end());
-  return sealed;
+  return SealUnderKey(key_, ephemeral_public_, plaintext, aad);
 }
 
 absl::StatusOr<std::string> EciesOpen(const EthereumSigner& recipient, std::span<const uint8_t> sealed,
                                       std::string_view aad) {
   if (sealed.size() < kEciesOverheadBytes) return DecryptionFailed();
-  const auto ephemeral = sealed.first<kEciesPublicKeyBytes>();
-  const auto nonce = sealed.subspan<kEciesPublicKeyBytes, kAesGcmNonceBytes>();
-  const auto ciphertext = sealed.subspan(kEciesPublicKeyBytes + kAesGcmNonceBytes);
-  absl::StatusOr<SecureBuffer> shared = recipient.SharedX(ephemeral);
+  absl::StatusOr<SecureBuffer> shared = recipient.SharedX(sealed.first<kEciesPublicKeyBytes>());
   if (!shared.ok()) return DecryptionFailed();
-  absl::StatusOr<SecureBuffer> key = AesKeyFromSharedX(*shared);
+  absl::StatusOr<SecureBuffer> key = DeriveSealingKey(*shared, kEciesHkdfInfo);
   if (!key.ok()) return key.status();
-  absl::StatusOr<std::vector<uint8_t>> plaintext = Aes256GcmOpen(KeySpan(*key), nonce, ciphertext, aad);
-  if (!plaintext.ok()) return DecryptionFailed();
-  return std::string(plaintext->begin(), plaintext->end());
+  return OpenUnderKey(*key, sealed.subspan(kEciesPublicKeyBytes), aad);
 }
 
 }  // namespace cai

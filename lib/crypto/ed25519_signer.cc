@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include "lib/crypto/ecies_x25519.h"
+
 #include <cstdlib>
 #include <utility>
 
@@ -56,6 +58,25 @@ std::array<uint8_t, 64> Ed25519Signer::Sign(std::string_view message) const {
     std::abort();
   }
   return signature;
+}
+
+absl::StatusOr<SecureBuffer> Ed25519Signer::SharedX25519(std::span<const uint8_t, 32> peer) const {
+  absl::StatusOr<SecureBuffer> seed = SecureBuffer::Allocate(32);
+  absl::StatusOr<SecureBuffer> hash = SecureBuffer::Allocate(64);
+  if (!seed.ok()) return seed.status();
+  if (!hash.ok()) return hash.status();
+  size_t seed_length = seed->size();
+  unsigned int hash_length = 0;
+  if (EVP_PKEY_get_raw_private_key(key_.get(), seed->data(), &seed_length) != 1 || seed_length != 32 ||
+      EVP_Digest(seed->data(), seed->size(), hash->data(), &hash_length, EVP_sha512(), nullptr) != 1 ||
+      hash_length != 64) {
+    return absl::InternalError("cannot derive the X25519 scalar of the Ed25519 key");
+  }
+  // RFC 8032 section 5.1.5: the scalar is the clamped first half of the hash.
+  hash->data()[0] &= 248;
+  hash->data()[31] &= 127;
+  hash->data()[31] |= 64;
+  return X25519SharedSecret(std::span<const uint8_t, 32>(hash->data(), 32), peer);
 }
 
 bool Ed25519Verify(std::span<const uint8_t> public_key, std::string_view message,

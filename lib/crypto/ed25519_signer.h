@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "lib/common/secure_memory.h"
 
 struct evp_pkey_st;
 
@@ -32,6 +33,11 @@ class Ed25519Signer {
   ~Ed25519Signer();
 
   std::array<uint8_t, 64> Sign(std::string_view message) const;
+
+  // X25519 between this key's twin (the clamped first half of SHA-512(seed), the scalar Ed25519
+  // signs with) and `peer` (an X25519 public key), for end-to-end encryption
+  // (lib/crypto/ecies_x25519.h). The seed and scalar live only in SecureBuffers here.
+  absl::StatusOr<SecureBuffer> SharedX25519(std::span<const uint8_t, 32> peer) const;
   const std::array<uint8_t, 32>& public_key() const { return public_key_; }
 
  private:

@@ -1,0 +1,118 @@
+#include "lib/crypto/ecies_x25519.h"
+
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "lib/crypto/openssl_error.h"
+#include "lib/crypto/sealed_message.h"
+
+namespace cai {
+namespace {
+
+struct BnDeleter {
+  void operator()(BIGNUM* bn) const { BN_free(bn); }
+  void operator()(BN_CTX* ctx) const { BN_CTX_free(ctx); }
+};
+using Bn = std::unique_ptr<BIGNUM, BnDeleter>;
+using BnCtx = std::unique_ptr<BN_CTX, BnDeleter>;
+
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyDeleter>;
+
+// Keys are little-endian on the wire; BIGNUM wants big-endian.
+Bn FromLittleEndian(std::span<const uint8_t> bytes) {
+  std::vector<uint8_t> big(bytes.rbegin(), bytes.rend());
+  return Bn(BN_bin2bn(big.data(), static_cast<int>(big.size()), nullptr));
+}
+
+absl::StatusOr<SecureBuffer> Derive(EVP_PKEY* ours, std::span<const uint8_t, kX25519KeyBytes> peer_public) {
+  Pkey peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public.data(), peer_public.size()));
+  PkeyCtx ctx(EVP_PKEY_CTX_new(ours, nullptr));
+  absl::StatusOr<SecureBuffer> shared = SecureBuffer::Allocate(kX25519KeyBytes);
+  if (!shared.ok()) return shared.status();
+  size_t length = shared->size();
+  if (!peer || !ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1 ||
+      EVP_PKEY_derive(ctx.get(), shared->data(), &length) != 1 || length != kX25519KeyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("X25519 failed: ", OpenSslErrorText()));
+  }
+  return shared;
+}
+
+}  // namespace
+
+absl::StatusOr<X25519PublicKey> X25519FromEd25519Public(std::span<const uint8_t> ed25519_public) {
+  if (ed25519_public.size() != kX25519KeyBytes) return absl::InvalidArgumentError("an Ed25519 public key is 32 bytes");
+  std::array<uint8_t, kX25519KeyBytes> y_bytes;
+  std::copy(ed25519_public.begin(), ed25519_public.end(), y_bytes.begin());
+  y_bytes[31] &= 0x7f;  // the top bit is the sign of x, which the map does not use
+  BnCtx ctx(BN_CTX_new());
+  Bn p(BN_new()), one(BN_new()), numerator(BN_new()), denominator(BN_new()), inverse(BN_new()), u(BN_new());
+  Bn y = FromLittleEndian(y_bytes);
+  if (!ctx || !p || !one || !numerator || !denominator || !inverse || !u || !y || !BN_one(one.get()) ||
+      !BN_set_bit(p.get(), 255) || !BN_sub_word(p.get(), 19)) {
+    return absl::InternalError("BIGNUM allocation failed");
+  }
+  if (BN_cmp(y.get(), p.get()) >= 0) return absl::InvalidArgumentError("the Ed25519 key's y is not below 2^255 - 19");
+  if (BN_is_one(y.get())) return absl::InvalidArgumentError("the Ed25519 key maps to the low-order point u = 0");
+  // u = (1 + y) / (1 - y) mod p
+  if (!BN_mod_add(numerator.get(), one.get(), y.get(), p.get(), ctx.get()) ||
+      !BN_mod_sub(denominator.get(), one.get(), y.get(), p.get(), ctx.get()) ||
+      !BN_mod_inverse(inverse.get(), denominator.get(), p.get(), ctx.get()) ||
+      !BN_mod_mul(u.get(), numerator.get(), inverse.get(), p.get(), ctx.get())) {
+    return absl::InternalError(absl::StrCat("the birational map failed: ", OpenSslErrorText()));
+  }
+  X25519PublicKey out{};
+  if (BN_bn2lebinpad(u.get(), out.data(), static_cast<int>(out.size())) != static_cast<int>(out.size())) {
+    return absl::InternalError("u does not fit 32 bytes");
+  }
+  return out;
+}
+
+absl::StatusOr<SecureBuffer> X25519SharedSecret(std::span<const uint8_t, kX25519KeyBytes> scalar,
+                                                std::span<const uint8_t, kX25519KeyBytes> peer_public) {
+  // OpenSSL keeps imported X25519 private keys in its secure heap where one was set up (cai-signer does).
+  Pkey ours(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, scalar.data(), scalar.size()));
+  if (!ours) return absl::InternalError(absl::StrCat("X25519 key import failed: ", OpenSslErrorText()));
+  return Derive(ours.get(), peer_public);
+}
+
+absl::StatusOr<X25519Sealer> X25519Sealer::Create(const X25519PublicKey& recipient) {
+  Pkey ephemeral(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
+  if (!ephemeral) return absl::InternalError(absl::StrCat("X25519 key generation failed: ", OpenSslErrorText()));
+  X25519PublicKey ephemeral_public;
+  size_t length = ephemeral_public.size();
+  if (EVP_PKEY_get_raw_public_key(ephemeral.get(), ephemeral_public.data(), &length) != 1 ||
+      length != ephemeral_public.size()) {
+    return absl::InternalError("EVP_PKEY_get_raw_public_key(X25519) failed");
+  }
+  absl::StatusOr<SecureBuffer> shared = Derive(ephemeral.get(), recipient);
+  if (!shared.ok()) return shared.status();
+  absl::StatusOr<SecureBuffer> key = DeriveSealingKey(*shared, kX25519HkdfInfo);
+  if (!key.ok()) return key.status();
+  return X25519Sealer(ephemeral_public, *std::move(key));
+}
+
+absl::StatusOr<std::vector<uint8_t>> X25519Sealer::Seal(std::string_view plaintext, std::string_view aad) const {
+  return SealUnderKey(key_, ephemeral_public_, plaintext, aad);
+}
+
+absl::StatusOr<std::string> X25519Open(const Ed25519Signer& recipient, std::span<const uint8_t> sealed,
+                                       std::string_view aad) {
+  if (sealed.size() < kX25519SealedOverheadBytes) return DecryptionFailed();
+  absl::StatusOr<SecureBuffer> shared = recipient.SharedX25519(sealed.first<kX25519KeyBytes>());
+  if (!shared.ok()) return DecryptionFailed();
+  absl::StatusOr<SecureBuffer> key = DeriveSealingKey(*shared, kX25519HkdfInfo);
+  if (!key.ok()) return key.status();
+  return OpenUnderKey(*key, sealed.subspan(kX25519KeyBytes), aad);
+}
+
+}  // namespace cai

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "lib/common/secure_memory.h"
+#include "lib/crypto/ed25519_signer.h"
+
+namespace cai {
+
+// ECIES over X25519: the "ed25519" mode of Phala's end-to-end encryption (NEAR's ed25519 modes use
+// other ciphers and are not this). Ed25519 keys are used through their X25519 twins: the public
+// key by the birational map u = (1 + y) / (1 - y) mod 2^255 - 19 (RFC 7748 section 4.1), the
+// private key as the clamped first half of SHA-512(seed), the scalar Ed25519 itself uses. X25519
+// with an ephemeral key; HKDF-SHA256 of the shared secret (no salt, info "ed25519_encryption")
+// gives an AES-256-GCM key. A sealed message is
+//   ephemeral X25519 public key (32) || nonce (12) || ciphertext || tag (16).
+
+inline constexpr size_t kX25519KeyBytes = 32;
+inline constexpr size_t kX25519SealedOverheadBytes = kX25519KeyBytes + 12 + 16;
+inline constexpr std::string_view kX25519HkdfInfo = "ed25519_encryption";
+
+using X25519PublicKey = std::array<uint8_t, kX25519KeyBytes>;
+
+// The X25519 public key of an Ed25519 public key (32 bytes). InvalidArgument for a wrong length, a
+// y coordinate not below 2^255 - 19, or y = 1 (which maps to the low-order point u = 0).
+absl::StatusOr<X25519PublicKey> X25519FromEd25519Public(std::span<const uint8_t> ed25519_public);
+
+// Seals messages to one recipient under one ephemeral key, as EciesSealer does for secp256k1.
+class X25519Sealer {
+ public:
+  static absl::StatusOr<X25519Sealer> Create(const X25519PublicKey& recipient);
+  absl::StatusOr<std::vector<uint8_t>> Seal(std::string_view plaintext, std::string_view aad) const;
+
+ private:
+  X25519Sealer(const X25519PublicKey& ephemeral_public, SecureBuffer key)
+      : ephemeral_public_(ephemeral_public), key_(std::move(key)) {}
+
+  X25519PublicKey ephemeral_public_;
+  SecureBuffer key_;
+};
+
+// Opens a message sealed to `recipient`'s Ed25519 key. Every failure (length, a low-order
+// ephemeral key, tag) is the same InvalidArgument.
+absl::StatusOr<std::string> X25519Open(const Ed25519Signer& recipient, std::span<const uint8_t> sealed,
+                                       std::string_view aad);
+
+// X25519(scalar, peer) through OpenSSL, which refuses an all-zero result (a low-order peer).
+absl::StatusOr<SecureBuffer> X25519SharedSecret(std::span<const uint8_t, kX25519KeyBytes> scalar,
+                                                std::span<const uint8_t, kX25519KeyBytes> peer_public);
+
+}  // namespace cai
