@@ -13,15 +13,27 @@ namespace {
 // More hex digits than a 65-byte key has, so longer values are refused before decoding.
 constexpr size_t kMaxKeyHexChars = 2 * 65 + 2;
 
-std::optional<openai::ApiError> ParseKey(std::string_view header, std::string_view hex, Secp256k1PublicKey* out) {
-  const std::string problem = absl::StrCat(std::string(header), " must be a secp256k1 public key in hex: 64 bytes (x || y, as "
-                                                   "signing_public_key in the attestation report) or 65 (04 || x || y)");
+std::optional<openai::ApiError> ParseKey(E2eeAlgo algo, std::string_view header, std::string_view hex,
+                                         std::vector<uint8_t>* out) {
+  const std::string problem =
+      algo == E2eeAlgo::kEcdsa
+          ? absl::StrCat(std::string(header), " must be a secp256k1 public key in hex: 64 bytes (x || y, as "
+                                              "signing_public_key in the attestation report) or 65 (04 || x || y)")
+          : absl::StrCat(std::string(header), " must be an Ed25519 public key in hex: 32 bytes (as "
+                                              "signing_public_key in the ed25519 attestation report)");
   if (hex.size() > kMaxKeyHexChars) return E2eeError("e2ee_invalid_public_key", problem);
   absl::StatusOr<std::vector<uint8_t>> bytes = HexDecode(hex);
   if (!bytes.ok()) return E2eeError("e2ee_invalid_public_key", problem);
-  absl::StatusOr<Secp256k1PublicKey> key = ParseSecp256k1PublicKey(*bytes);
-  if (!key.ok()) return E2eeError("e2ee_invalid_public_key", absl::StrCat(problem, "; ", key.status().message()));
-  *out = *key;
+  if (algo == E2eeAlgo::kEcdsa) {
+    absl::StatusOr<Secp256k1PublicKey> key = ParseSecp256k1PublicKey(*bytes);
+    if (!key.ok()) return E2eeError("e2ee_invalid_public_key", absl::StrCat(problem, "; ", key.status().message()));
+    out->assign(key->begin(), key->end());
+    return std::nullopt;
+  }
+  // An Ed25519 key is used through its X25519 twin, which must exist.
+  absl::StatusOr<X25519PublicKey> twin = X25519FromEd25519Public(*bytes);
+  if (!twin.ok()) return E2eeError("e2ee_invalid_public_key", absl::StrCat(problem, "; ", twin.status().message()));
+  *out = *std::move(bytes);
   return std::nullopt;
 }
 
@@ -57,17 +69,16 @@ std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, boo
                      "End-to-end encryption needs all of X-Signing-Algo, X-Client-Pub-Key and X-Model-Pub-Key");
   }
   const std::string algo = absl::AsciiStrToLower(std::string(algo_header));
-  if (algo == "ed25519") {
-    return E2eeError("e2ee_invalid_signing_algo",
-                     "End-to-end encryption with ed25519 keys is not supported by this service; use "
-                     "X-Signing-Algo: ecdsa");
-  }
-  if (algo != "ecdsa") {
-    return E2eeError("e2ee_invalid_signing_algo", "X-Signing-Algo must be 'ecdsa' for end-to-end encryption");
-  }
   E2eeHeaders e2ee;
-  if (auto error = ParseKey("X-Client-Pub-Key", client_header, &e2ee.client_key)) return error;
-  if (auto error = ParseKey("X-Model-Pub-Key", model_header, &e2ee.model_key)) return error;
+  if (algo == "ecdsa") {
+    e2ee.algo = E2eeAlgo::kEcdsa;
+  } else if (algo == "ed25519") {
+    e2ee.algo = E2eeAlgo::kEd25519;
+  } else {
+    return E2eeError("e2ee_invalid_signing_algo", "X-Signing-Algo must be 'ecdsa' or 'ed25519'");
+  }
+  if (auto error = ParseKey(e2ee.algo, "X-Client-Pub-Key", client_header, &e2ee.client_key)) return error;
+  if (auto error = ParseKey(e2ee.algo, "X-Model-Pub-Key", model_header, &e2ee.model_key)) return error;
 
   const std::string_view version = Trim(request.Header("X-E2EE-Version"));
   const std::string_view nonce = Trim(request.Header("X-E2EE-Nonce"));
@@ -105,22 +116,25 @@ std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, boo
 std::string RequestAad(const E2eeHeaders& e2ee, std::string_view model, size_t message_index,
                        std::optional<size_t> part_index) {
   if (e2ee.version == E2eeVersion::kV1) return "";
-  return absl::StrCat("v2|req|algo=ecdsa|model=", std::string(model), "|m=", message_index,
+  return absl::StrCat("v2|req|algo=", std::string(E2eeAlgoName(e2ee.algo)), "|model=", std::string(model), "|m=", message_index,
                       "|c=", part_index ? absl::StrCat(*part_index) : "-", "|n=", e2ee.nonce, "|ts=", e2ee.timestamp);
 }
 
 std::string ResponseAad(const E2eeHeaders& e2ee, std::string_view model, std::string_view id,
                         size_t choice_position, std::string_view field) {
   if (e2ee.version == E2eeVersion::kV1) return "";
-  return absl::StrCat("v2|resp|algo=ecdsa|model=", std::string(model), "|id=", std::string(id),
+  return absl::StrCat("v2|resp|algo=", std::string(E2eeAlgoName(e2ee.algo)), "|model=", std::string(model),
+                      "|id=", std::string(id),
                       "|choice=", choice_position, "|field=", std::string(field),
                       "|n=", e2ee.nonce, "|ts=", e2ee.timestamp);
 }
 
+std::string_view E2eeAlgoName(E2eeAlgo algo) { return algo == E2eeAlgo::kEcdsa ? "ecdsa" : "ed25519"; }
+
 Headers E2eeResponseHeaders(const E2eeHeaders& e2ee) {
   return {{"X-E2EE-Applied", "true"},
           {"X-E2EE-Version", e2ee.version == E2eeVersion::kV2 ? "2" : "1"},
-          {"X-E2EE-Algo", "ecdsa"}};
+          {"X-E2EE-Algo", std::string(E2eeAlgoName(e2ee.algo))}};
 }
 
 }  // namespace cai::edge

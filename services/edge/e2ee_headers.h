@@ -5,21 +5,24 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lib/crypto/ecies_secp256k1.h"
+#include "lib/crypto/ecies_x25519.h"
 #include "services/edge/http_server.h"
 #include "services/edge/openai/api_error.h"
 
 namespace cai::edge {
 
-// End-to-end encryption of chat content, as the "ecdsa" mode of Phala's vllm-proxy protocol
-// (versions 1 and 2; NEAR's ECDSA mode is version 1). The client seals each messages[i].content
-// (or each text part of it) to this instance's attested ECDSA public key and sends its own public
-// key; the answer's content comes back sealed to that key. Everything else (roles, sampling, ids,
+// End-to-end encryption of chat content, as Phala's vllm-proxy protocol (versions 1 and 2; NEAR's
+// ECDSA mode is version 1), in both its modes: "ecdsa" (secp256k1 keys) and "ed25519" (Ed25519 keys
+// through their X25519 twins). The client seals each messages[i].content (or each text part of
+// it) to this instance's attested public key of that algorithm and sends its own public key; the
+// answer's content comes back sealed to that key. Everything else (roles, sampling, ids,
 // usage) stays plain, and the signature covers the bytes as sent, ciphertext included.
 //
-// Request headers: X-Signing-Algo: ecdsa, X-Client-Pub-Key and X-Model-Pub-Key (hex, 64 bytes
-// x || y or 65 bytes 0x04 || x || y), and for version 2 X-E2EE-Version: 2 with X-E2EE-Nonce
+// Request headers: X-Signing-Algo: ecdsa or ed25519, X-Client-Pub-Key and X-Model-Pub-Key (hex;
+// ecdsa: 64 bytes x || y or 65 bytes 0x04 || x || y; ed25519: 32 bytes), and for version 2 X-E2EE-Version: 2 with X-E2EE-Nonce
 // (16..256 visible ASCII characters) and X-E2EE-Timestamp (unix seconds). Version 2 also applies
 // when both nonce and timestamp are sent, whatever X-E2EE-Version says.
 //
@@ -30,10 +33,14 @@ namespace cai::edge {
 // from the signature, whose request hash covers the bytes the service received.
 
 enum class E2eeVersion { kV1, kV2 };
+enum class E2eeAlgo { kEcdsa, kEd25519 };
 
 struct E2eeHeaders {
-  Secp256k1PublicKey client_key;
-  Secp256k1PublicKey model_key;  // as the client sent it: still to be compared with ours
+  E2eeAlgo algo = E2eeAlgo::kEcdsa;
+  // ecdsa: 0x04 || x || y (65 bytes, on the curve); ed25519: the Ed25519 key (32 bytes, with an
+  // X25519 twin).
+  std::vector<uint8_t> client_key;
+  std::vector<uint8_t> model_key;  // as the client sent it: still to be compared with ours
   E2eeVersion version = E2eeVersion::kV1;
   std::string nonce;      // version 2
   int64_t timestamp = 0;  // version 2, unix seconds
@@ -62,6 +69,9 @@ std::string RequestAad(const E2eeHeaders& e2ee, std::string_view model, size_t m
 // (so 0 in every stream chunk, which holds one choice), as Phala defines it; field is "content".
 std::string ResponseAad(const E2eeHeaders& e2ee, std::string_view model, std::string_view id,
                         size_t choice_position, std::string_view field);
+
+// "ecdsa" or "ed25519", as in headers and associated data.
+std::string_view E2eeAlgoName(E2eeAlgo algo);
 
 // X-E2EE-Applied: true, X-E2EE-Version, X-E2EE-Algo.
 Headers E2eeResponseHeaders(const E2eeHeaders& e2ee);

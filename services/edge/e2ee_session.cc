@@ -33,6 +33,22 @@ openai::ApiError DecryptionFailed(const PartPlace& place, std::string_view why) 
   return error;
 }
 
+// An ephemeral key agreed with the client's key (parsed and checked by ParseE2eeHeaders).
+absl::StatusOr<E2eeSession::Sealer> MakeSealer(const E2eeHeaders& headers) {
+  if (headers.algo == E2eeAlgo::kEcdsa) {
+    absl::StatusOr<Secp256k1PublicKey> key = ParseSecp256k1PublicKey(headers.client_key);
+    if (!key.ok()) return key.status();
+    absl::StatusOr<EciesSealer> sealer = EciesSealer::Create(*key);
+    if (!sealer.ok()) return sealer.status();
+    return E2eeSession::Sealer(*std::move(sealer));
+  }
+  absl::StatusOr<X25519PublicKey> twin = X25519FromEd25519Public(headers.client_key);
+  if (!twin.ok()) return twin.status();
+  absl::StatusOr<X25519Sealer> sealer = X25519Sealer::Create(*twin);
+  if (!sealer.ok()) return sealer.status();
+  return E2eeSession::Sealer(*std::move(sealer));
+}
+
 }  // namespace
 
 std::variant<E2eeSession, openai::ApiError> E2eeSession::Admit(const E2eeHeaders& headers, v1::Signer::Stub& signer) {
@@ -41,13 +57,16 @@ std::variant<E2eeSession, openai::ApiError> E2eeSession::Admit(const E2eeHeaders
   context.set_deadline(std::chrono::system_clock::now() + kSignerTimeout);
   grpc::Status status = signer.GetPublicKeys(&context, v1::GetPublicKeysRequest(), &keys);
   if (!status.ok()) return BackendError(status, "signer");
-  const std::string& ours = keys.ecdsa_public_key();
-  if (ours.size() != 64 || std::memcmp(ours.data(), headers.model_key.data() + 1, 64) != 0) {
+  // ecdsa: the client may send 0x04 || x || y, which ParseE2eeHeaders normalised to; we hold x || y.
+  const bool ecdsa = headers.algo == E2eeAlgo::kEcdsa;
+  const std::string& ours = ecdsa ? keys.ecdsa_public_key() : keys.ed25519_public_key();
+  const std::span<const uint8_t> theirs = std::span(headers.model_key).subspan(ecdsa ? 1 : 0);
+  if (ours.size() != theirs.size() || std::memcmp(ours.data(), theirs.data(), theirs.size()) != 0) {
     return E2eeError("e2ee_model_key_mismatch",
                      "X-Model-Pub-Key is not this instance's key (it changes when the service restarts): fetch "
                      "signing_public_key from /v1/attestation/report, verify the report, and encrypt to that key");
   }
-  absl::StatusOr<EciesSealer> sealer = EciesSealer::Create(headers.client_key);
+  absl::StatusOr<Sealer> sealer = MakeSealer(headers);
   if (!sealer.ok()) {
     LogError("E2EE: no ephemeral key: ", sealer.status().ToString());
     return BackendError(grpc::Status(grpc::StatusCode::INTERNAL, ""), "edge");
@@ -62,11 +81,13 @@ std::optional<openai::ApiError> E2eeSession::Open(openai::ChatRequest* chat) con
                                   "logprobs");
   }
   v1::OpenSealedRequest request;
-  request.set_algo(v1::SIGNING_ALGO_ECDSA);
+  request.set_algo(headers_.algo == E2eeAlgo::kEcdsa ? v1::SIGNING_ALGO_ECDSA : v1::SIGNING_ALGO_ED25519);
   if (headers_.version == E2eeVersion::kV2) {
     request.mutable_replay_claim()->set_nonce(headers_.nonce);
     request.mutable_replay_claim()->set_timestamp(headers_.timestamp);
   }
+  const size_t min_sealed_bytes =
+      headers_.algo == E2eeAlgo::kEcdsa ? kEciesOverheadBytes : kX25519SealedOverheadBytes;
   std::vector<PartPlace> places;
   for (size_t m = 0; m < chat->messages.size(); ++m) {
     const openai::Message& message = chat->messages[m];
@@ -77,7 +98,7 @@ std::optional<openai::ApiError> E2eeSession::Open(openai::ChatRequest* chat) con
                          absl::StrCat("At most ", kMaxSealedParts, " encrypted contents and text parts per request"));
       }
       absl::StatusOr<std::vector<uint8_t>> sealed = HexDecode(message.parts[p]);
-      if (!sealed.ok() || sealed->size() < kEciesOverheadBytes) {
+      if (!sealed.ok() || sealed->size() < min_sealed_bytes) {
         return DecryptionFailed(place, "must be hex: a text sealed to X-Model-Pub-Key");
       }
       v1::SealedField* field = request.add_fields();
@@ -135,8 +156,9 @@ std::optional<openai::ApiError> E2eeSession::Open(openai::ChatRequest* chat) con
 
 absl::StatusOr<std::string> E2eeSession::SealContent(std::string_view text, std::string_view model,
                                                      std::string_view id, size_t choice_position) const {
+  const std::string aad = ResponseAad(headers_, model, id, choice_position, "content");
   absl::StatusOr<std::vector<uint8_t>> sealed =
-      sealer_.Seal(text, ResponseAad(headers_, model, id, choice_position, "content"));
+      std::visit([&](const auto& sealer) { return sealer.Seal(text, aad); }, sealer_);
   if (!sealed.ok()) return sealed.status();
   return HexEncode(*sealed);
 }

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "cai/v1/signer.grpc.pb.h"
 #include "lib/crypto/ecies_secp256k1.h"
+#include "lib/crypto/ecies_x25519.h"
 #include "services/edge/e2ee_headers.h"
 #include "services/edge/openai/api_error.h"
 #include "services/edge/openai/chat_request.h"
@@ -22,6 +23,8 @@ namespace cai::edge {
 // sealed to the client under one ephemeral key.
 class E2eeSession {
  public:
+  using Sealer = std::variant<EciesSealer, X25519Sealer>;  // by the request's algorithm
+
   // Most sealed parts in one request: the signer's limit per call (an ECDH each).
   static constexpr size_t kMaxSealedParts = 4096;
 
@@ -44,11 +47,11 @@ class E2eeSession {
   Headers response_headers() const { return E2eeResponseHeaders(headers_); }
 
  private:
-  E2eeSession(E2eeHeaders headers, EciesSealer sealer, v1::Signer::Stub& signer)
+  E2eeSession(E2eeHeaders headers, Sealer sealer, v1::Signer::Stub& signer)
       : headers_(std::move(headers)), sealer_(std::move(sealer)), signer_(&signer) {}
 
   E2eeHeaders headers_;
-  EciesSealer sealer_;
+  Sealer sealer_;
   v1::Signer::Stub* signer_;
 };
 

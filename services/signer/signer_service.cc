@@ -7,6 +7,7 @@
 #include "lib/common/grpc_status.h"
 #include "lib/common/hex.h"
 #include "lib/crypto/ecies_secp256k1.h"
+#include "lib/crypto/ecies_x25519.h"
 
 namespace cai {
 
@@ -35,8 +36,8 @@ grpc::Status SignerService::GetSignature(grpc::ServerContext*, const v1::GetSign
 
 grpc::Status SignerService::OpenSealed(grpc::ServerContext*, const v1::OpenSealedRequest* request,
                                        v1::OpenSealedResponse* response) {
-  if (request->algo() != v1::SIGNING_ALGO_ECDSA) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "only SIGNING_ALGO_ECDSA keys open sealed fields");
+  if (request->algo() != v1::SIGNING_ALGO_ECDSA && request->algo() != v1::SIGNING_ALGO_ED25519) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "algo must be SIGNING_ALGO_ECDSA or SIGNING_ALGO_ED25519");
   }
   if (request->fields_size() > kMaxSealedFields) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -60,8 +61,10 @@ grpc::Status SignerService::OpenSealed(grpc::ServerContext*, const v1::OpenSeale
   for (int i = 0; i < request->fields_size(); ++i) {
     const v1::SealedField& field = request->fields(i);
     const std::string& sealed = field.sealed();
-    absl::StatusOr<std::string> plaintext =
-        EciesOpen(ecdsa_, std::span(reinterpret_cast<const uint8_t*>(sealed.data()), sealed.size()), field.aad());
+    const std::span bytes(reinterpret_cast<const uint8_t*>(sealed.data()), sealed.size());
+    absl::StatusOr<std::string> plaintext = request->algo() == v1::SIGNING_ALGO_ECDSA
+                                                ? EciesOpen(ecdsa_, bytes, field.aad())
+                                                : X25519Open(ed25519_, bytes, field.aad());
     if (!plaintext.ok()) {
       response->Clear();  // nothing of a call that failed
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat("sealed field ", i, " did not open"));

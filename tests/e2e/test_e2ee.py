@@ -26,12 +26,13 @@ def sdk(stack):
     return client, transport
 
 
-def attested_key(stack):
-    r = requests.get(f"{stack.url}/v1/attestation/report", params={"signing_algo": "ecdsa"},
+def attested_key(stack, algo="ecdsa"):
+    r = requests.get(f"{stack.url}/v1/attestation/report", params={"signing_algo": algo},
                      headers=stack.headers(), timeout=30)
     assert r.status_code == 200, r.text
     report = r.json()
-    assert len(report["signing_public_key"]) == 128  # x || y, no 04 prefix
+    # ecdsa: x || y without the 04 prefix; ed25519: the 32-byte key
+    assert len(report["signing_public_key"]) == (128 if algo == "ecdsa" else 64)
     return report["signing_public_key"], report["signing_address"]
 
 
@@ -74,6 +75,27 @@ def test_sealed_chat_reads_the_plaintext_and_answers_sealed(stack):
             e2ee.open(choice.message.content, e2ee.response_aad(completion.id, 1 - i))
     exchange = transport.exchanges[-1]
     check_signature(stack, completion.id, exchange["request"], bytes(exchange["response"]), address)
+
+
+def test_the_ed25519_mode_seals_through_x25519(stack):
+    key, _ = attested_key(stack, "ed25519")
+    client, transport = sdk(stack)
+    args = dict(model=stack.model, max_tokens=10, seed=4)
+    plain = client.chat.completions.create(messages=MESSAGES, **args)
+    e2ee = E2eeClient(key, model=stack.model, algo="ed25519")
+    raw = client.chat.completions.with_raw_response.create(messages=e2ee.seal_messages(MESSAGES),
+                                                           extra_headers=e2ee.headers(), **args)
+    assert raw.headers["X-E2EE-Algo"] == "ed25519"
+    completion = raw.parse()
+    assert e2ee.open(completion.choices[0].message.content, e2ee.response_aad(completion.id, 0)) == \
+        plain.choices[0].message.content
+    # Content sealed in the ed25519 mode does not open in the ecdsa one.
+    ecdsa_key, _ = attested_key(stack)
+    ecdsa_headers = E2eeClient(ecdsa_key, model=stack.model)
+    ed25519_content = E2eeClient(key, model=stack.model, algo="ed25519")
+    ed25519_content.nonce, ed25519_content.timestamp = ecdsa_headers.nonce, ecdsa_headers.timestamp
+    body = {"model": stack.model, "messages": ed25519_content.seal_messages(MESSAGES)}
+    assert error_of(post(stack, ecdsa_headers, body))["type"] == "e2ee_decryption_failed"
 
 
 def test_version_one_is_refused_by_default(stack):

@@ -122,7 +122,25 @@ TEST(E2eeHeadersTest, MissingHeader) {
 
 TEST(E2eeHeadersTest, InvalidSigningAlgo) {
   EXPECT_EQ(ErrorType(Replace(V1(), "X-Signing-Algo", "rsa")), "e2ee_invalid_signing_algo");
-  EXPECT_EQ(ErrorType(Replace(V1(), "X-Signing-Algo", "ed25519")), "e2ee_invalid_signing_algo");
+  EXPECT_EQ(ErrorType(Replace(V1(), "X-Signing-Algo", "x25519")), "e2ee_invalid_signing_algo");
+}
+
+// An Ed25519 key of RFC 8032's first test vector.
+constexpr std::string_view kEd25519Key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+
+TEST(E2eeHeadersTest, Ed25519KeysAreThirtyTwoBytesWithAnX25519Twin) {
+  Headers ed = {{"X-Signing-Algo", "ed25519"}, {"X-Client-Pub-Key", std::string(kEd25519Key)},
+                {"X-Model-Pub-Key", std::string(kEd25519Key)}, {"X-E2EE-Nonce", "0123456789abcdef"},
+                {"X-E2EE-Timestamp", "1700000000"}};
+  std::optional<E2eeHeaders> out;
+  ASSERT_FALSE(Parse(ed, &out));
+  EXPECT_EQ(out->algo, E2eeAlgo::kEd25519);
+  EXPECT_EQ(HexEncode(out->client_key), kEd25519Key);
+  EXPECT_EQ(RequestAad(*out, "m", 0, std::nullopt), "v2|req|algo=ed25519|model=m|m=0|c=-|n=0123456789abcdef|ts=1700000000");
+  EXPECT_EQ(E2eeResponseHeaders(*out)[2].second, "ed25519");
+  // A secp256k1 key is the wrong length; y = 1 has no usable twin.
+  EXPECT_EQ(ErrorType(Replace(ed, "X-Client-Pub-Key", std::string(kKeyXY))), "e2ee_invalid_public_key");
+  EXPECT_EQ(ErrorType(Replace(ed, "X-Model-Pub-Key", "01" + std::string(62, '0'))), "e2ee_invalid_public_key");
 }
 
 TEST(E2eeHeadersTest, InvalidPublicKey) {

@@ -23,8 +23,10 @@ class E2eeSessionTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     stub_ = v1::Signer::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
-    headers_.client_key = *ParseSecp256k1PublicKey(client_.public_key());
-    headers_.model_key = *ParseSecp256k1PublicKey(ecdsa_.public_key());
+    const Secp256k1PublicKey client = *ParseSecp256k1PublicKey(client_.public_key());
+    const Secp256k1PublicKey model = *ParseSecp256k1PublicKey(ecdsa_.public_key());
+    headers_.client_key.assign(client.begin(), client.end());
+    headers_.model_key.assign(model.begin(), model.end());
     headers_.version = E2eeVersion::kV2;
     headers_.nonce = "nonce-0123456789abcdef";
     headers_.timestamp = static_cast<int64_t>(std::time(nullptr));
@@ -32,8 +34,16 @@ class E2eeSessionTest : public ::testing::Test {
   void TearDown() override { server_->Shutdown(); }
 
   std::string Seal(std::string_view text, size_t message, std::optional<size_t> part) {
-    auto sealer = EciesSealer::Create(headers_.model_key);
-    return HexEncode(*sealer->Seal(text, RequestAad(headers_, "m", message, part)));
+    const std::string aad = RequestAad(headers_, "m", message, part);
+    if (headers_.algo == E2eeAlgo::kEd25519) {
+      return HexEncode(*X25519Sealer::Create(*X25519FromEd25519Public(headers_.model_key))->Seal(text, aad));
+    }
+    return HexEncode(*EciesSealer::Create(*ParseSecp256k1PublicKey(headers_.model_key))->Seal(text, aad));
+  }
+  void UseEd25519() {
+    headers_.algo = E2eeAlgo::kEd25519;
+    headers_.client_key.assign(client_ed25519_.public_key().begin(), client_ed25519_.public_key().end());
+    headers_.model_key.assign(ed25519_.public_key().begin(), ed25519_.public_key().end());
   }
   E2eeSession Admit() {
     auto admitted = E2eeSession::Admit(headers_, *stub_);
@@ -52,6 +62,7 @@ class E2eeSessionTest : public ::testing::Test {
 
   EthereumSigner ecdsa_ = EthereumSigner::Generate().value();
   EthereumSigner client_ = EthereumSigner::Generate().value();
+  Ed25519Signer client_ed25519_ = Ed25519Signer::Generate().value();
   Ed25519Signer ed25519_ = Ed25519Signer::Generate().value();
   SignatureStore store_{absl::Minutes(30), 100};
   ReplayGuard replay_guard_{300, 100};
@@ -123,6 +134,10 @@ TEST_F(E2eeSessionTest, AnotherModelKeyIsRefused) {
   auto admitted = E2eeSession::Admit(headers_, *stub_);
   ASSERT_TRUE(std::holds_alternative<openai::ApiError>(admitted));
   EXPECT_EQ(std::get<openai::ApiError>(admitted).type, "e2ee_model_key_mismatch");
+  // Our ed25519 key is ours, but not under ecdsa.
+  headers_.model_key.assign(ed25519_.public_key().begin(), ed25519_.public_key().end());
+  admitted = E2eeSession::Admit(headers_, *stub_);
+  ASSERT_TRUE(std::holds_alternative<openai::ApiError>(admitted));
 }
 
 TEST_F(E2eeSessionTest, TheAnswerOpensWithTheClientKeyAtItsPosition) {
@@ -135,6 +150,26 @@ TEST_F(E2eeSessionTest, TheAnswerOpensWithTheClientKeyAtItsPosition) {
   EXPECT_FALSE(EciesOpen(ecdsa_, bytes, ResponseAad(headers_, "m", "chatcmpl-1", 1, "content")).ok());
   EXPECT_EQ(session.response_headers(),
             (Headers{{"X-E2EE-Applied", "true"}, {"X-E2EE-Version", "2"}, {"X-E2EE-Algo", "ecdsa"}}));
+}
+
+TEST_F(E2eeSessionTest, TheEd25519ModeOpensAndSealsThroughX25519) {
+  UseEd25519();
+  openai::ChatRequest chat = Chat();
+  E2eeSession session = Admit();
+  ASSERT_FALSE(session.Open(&chat).has_value());
+  EXPECT_EQ(chat.messages[2].parts, (std::vector<std::string>{"Name a ", "colour."}));
+  std::vector<uint8_t> sealed = *HexDecode(*session.SealContent("green", "m", "chatcmpl-2", 0));
+  EXPECT_EQ(sealed.size(), kX25519SealedOverheadBytes + 5);
+  EXPECT_EQ(*X25519Open(client_ed25519_, sealed, ResponseAad(headers_, "m", "chatcmpl-2", 0, "content")), "green");
+  EXPECT_EQ(session.response_headers()[2], (std::pair<std::string, std::string>{"X-E2EE-Algo", "ed25519"}));
+}
+
+TEST_F(E2eeSessionTest, AnEd25519KeyThatIsNotOursIsRefused) {
+  UseEd25519();
+  headers_.model_key = headers_.client_key;
+  auto admitted = E2eeSession::Admit(headers_, *stub_);
+  ASSERT_TRUE(std::holds_alternative<openai::ApiError>(admitted));
+  EXPECT_EQ(std::get<openai::ApiError>(admitted).type, "e2ee_model_key_mismatch");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "lib/common/hex.h"
 #include "lib/crypto/ecies_secp256k1.h"
+#include "lib/crypto/ecies_x25519.h"
 #include "lib/crypto/ethereum.h"
 #include "lib/crypto/sha256.h"
 
@@ -195,14 +196,31 @@ TEST_F(OpenSealedTest, GarbageAndTruncatedFieldsAreInvalidArgument) {
   }
 }
 
-TEST_F(OpenSealedTest, OnlyTheEcdsaKeyOpens) {
-  for (v1::SigningAlgo algo : {v1::SIGNING_ALGO_UNSPECIFIED, v1::SIGNING_ALGO_ED25519}) {
-    v1::OpenSealedRequest request;
-    request.set_algo(algo);
-    Add(&request, SealToService("x", ""), "");
-    v1::OpenSealedResponse response;
-    EXPECT_EQ(Open(request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  }
+TEST_F(OpenSealedTest, TheEd25519KeyOpensWhatIsSealedToItsX25519Twin) {
+  auto sealer = X25519Sealer::Create(*X25519FromEd25519Public(ed25519_.public_key()));
+  ASSERT_TRUE(sealer.ok());
+  std::vector<uint8_t> sealed = *sealer->Seal("through x25519", "a");
+  v1::OpenSealedRequest request;
+  request.set_algo(v1::SIGNING_ALGO_ED25519);
+  Add(&request, std::string(sealed.begin(), sealed.end()), "a");
+  v1::OpenSealedResponse response;
+  ASSERT_TRUE(Open(request, &response).ok());
+  EXPECT_EQ(response.plaintexts(0), "through x25519");
+  // Each key opens only its own mode.
+  request.set_algo(v1::SIGNING_ALGO_ECDSA);
+  EXPECT_EQ(Open(request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::OpenSealedRequest ecdsa_sealed;
+  ecdsa_sealed.set_algo(v1::SIGNING_ALGO_ED25519);
+  Add(&ecdsa_sealed, SealToService("x", ""), "");
+  EXPECT_EQ(Open(ecdsa_sealed, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(OpenSealedTest, AnUnspecifiedAlgoIsRefused) {
+  v1::OpenSealedRequest request;
+  request.set_algo(v1::SIGNING_ALGO_UNSPECIFIED);
+  Add(&request, SealToService("x", ""), "");
+  v1::OpenSealedResponse response;
+  EXPECT_EQ(Open(request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(OpenSealedTest, AReplayClaimIsMadeOnceEverythingOpenedAndOnlyOnce) {
