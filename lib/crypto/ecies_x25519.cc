@@ -59,10 +59,10 @@ absl::StatusOr<X25519PublicKey> X25519FromEd25519Public(std::span<const uint8_t>
   Bn y = FromLittleEndian(y_bytes);
   if (!ctx || !p || !one || !numerator || !denominator || !inverse || !u || !y || !BN_one(one.get()) ||
       !BN_set_bit(p.get(), 255) || !BN_sub_word(p.get(), 19)) {
-    return absl::InternalError("BIGNUM allocation failed");
+    return absl::InternalError(absl::StrCat("BIGNUM allocation failed: ", OpenSslErrorText()));
   }
   if (BN_cmp(y.get(), p.get()) >= 0) return absl::InvalidArgumentError("the Ed25519 key's y is not below 2^255 - 19");
-  if (BN_is_one(y.get())) return absl::InvalidArgumentError("the Ed25519 key maps to the low-order point u = 0");
+  if (BN_is_one(y.get())) return absl::InvalidArgumentError("the Ed25519 key (y = 1) has no X25519 image");
   // u = (1 + y) / (1 - y) mod p
   if (!BN_mod_add(numerator.get(), one.get(), y.get(), p.get(), ctx.get()) ||
       !BN_mod_sub(denominator.get(), one.get(), y.get(), p.get(), ctx.get()) ||
@@ -92,7 +92,7 @@ absl::StatusOr<X25519Sealer> X25519Sealer::Create(const X25519PublicKey& recipie
   size_t length = ephemeral_public.size();
   if (EVP_PKEY_get_raw_public_key(ephemeral.get(), ephemeral_public.data(), &length) != 1 ||
       length != ephemeral_public.size()) {
-    return absl::InternalError("EVP_PKEY_get_raw_public_key(X25519) failed");
+    return absl::InternalError(absl::StrCat("EVP_PKEY_get_raw_public_key(X25519) failed: ", OpenSslErrorText()));
   }
   absl::StatusOr<SecureBuffer> shared = Derive(ephemeral.get(), recipient);
   if (!shared.ok()) return shared.status();

@@ -29,7 +29,8 @@ inline constexpr std::string_view kX25519HkdfInfo = "ed25519_encryption";
 using X25519PublicKey = std::array<uint8_t, kX25519KeyBytes>;
 
 // The X25519 public key of an Ed25519 public key (32 bytes). InvalidArgument for a wrong length, a
-// y coordinate not below 2^255 - 19, or y = 1 (which maps to the low-order point u = 0).
+// y coordinate not below 2^255 - 19 (stricter than Phala, which reduces it), or y = 1 (which has no
+// image). Other small-order points map to u values X25519 then refuses (X25519SharedSecret).
 absl::StatusOr<X25519PublicKey> X25519FromEd25519Public(std::span<const uint8_t> ed25519_public);
 
 // Seals messages to one recipient under one ephemeral key, as EciesSealer does for secp256k1.

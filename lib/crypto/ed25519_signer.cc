@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include "lib/crypto/ecies_x25519.h"
+#include "lib/crypto/openssl_error.h"
 
 #include <cstdlib>
 #include <utility>
@@ -70,7 +71,7 @@ absl::StatusOr<SecureBuffer> Ed25519Signer::SharedX25519(std::span<const uint8_t
   if (EVP_PKEY_get_raw_private_key(key_.get(), seed->data(), &seed_length) != 1 || seed_length != 32 ||
       EVP_Digest(seed->data(), seed->size(), hash->data(), &hash_length, EVP_sha512(), nullptr) != 1 ||
       hash_length != 64) {
-    return absl::InternalError("cannot derive the X25519 scalar of the Ed25519 key");
+    return absl::InternalError("cannot derive the X25519 scalar of the Ed25519 key: " + OpenSslErrorText());
   }
   // RFC 8032 section 5.1.5: the scalar is the clamped first half of the hash.
   hash->data()[0] &= 248;

@@ -60,13 +60,19 @@ std::variant<E2eeSession, openai::ApiError> E2eeSession::Admit(const E2eeHeaders
   // ecdsa: the client may send 0x04 || x || y, which ParseE2eeHeaders normalised to; we hold x || y.
   const bool ecdsa = headers.algo == E2eeAlgo::kEcdsa;
   const std::string& ours = ecdsa ? keys.ecdsa_public_key() : keys.ed25519_public_key();
-  const std::span<const uint8_t> theirs = std::span(headers.model_key).subspan(ecdsa ? 1 : 0);
-  if (ours.size() != theirs.size() || std::memcmp(ours.data(), theirs.data(), theirs.size()) != 0) {
+  const size_t prefix = ecdsa ? 1 : 0;
+  const bool same = headers.model_key.size() == ours.size() + prefix &&
+                    std::memcmp(ours.data(), headers.model_key.data() + prefix, ours.size()) == 0;
+  if (!same) {
     return E2eeError("e2ee_model_key_mismatch",
                      "X-Model-Pub-Key is not this instance's key (it changes when the service restarts): fetch "
                      "signing_public_key from /v1/attestation/report, verify the report, and encrypt to that key");
   }
   absl::StatusOr<Sealer> sealer = MakeSealer(headers);
+  if (sealer.status().code() == absl::StatusCode::kInvalidArgument) {
+    // An Ed25519 key whose X25519 twin has small order: every agreement with it is all zeros.
+    return E2eeError("e2ee_invalid_public_key", "X-Client-Pub-Key is a point of small order: nothing can be sealed to it");
+  }
   if (!sealer.ok()) {
     LogError("E2EE: no ephemeral key: ", sealer.status().ToString());
     return BackendError(grpc::Status(grpc::StatusCode::INTERNAL, ""), "edge");

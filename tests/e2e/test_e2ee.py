@@ -89,13 +89,15 @@ def test_the_ed25519_mode_seals_through_x25519(stack):
     completion = raw.parse()
     assert e2ee.open(completion.choices[0].message.content, e2ee.response_aad(completion.id, 0)) == \
         plain.choices[0].message.content
-    # Content sealed in the ed25519 mode does not open in the ecdsa one.
+    # Content sealed in the ed25519 mode, long enough and under the ecdsa request's own associated
+    # data, still does not open in the ecdsa mode: only the key agreement differs.
     ecdsa_key, _ = attested_key(stack)
     ecdsa_headers = E2eeClient(ecdsa_key, model=stack.model)
-    ed25519_content = E2eeClient(key, model=stack.model, algo="ed25519")
-    ed25519_content.nonce, ed25519_content.timestamp = ecdsa_headers.nonce, ecdsa_headers.timestamp
-    body = {"model": stack.model, "messages": ed25519_content.seal_messages(MESSAGES)}
-    assert error_of(post(stack, ecdsa_headers, body))["type"] == "e2ee_decryption_failed"
+    text = "a message long enough to pass for an ecdsa-sealed one"
+    body = {"model": stack.model,
+            "messages": [{"role": "user", "content": seal(key, text, ecdsa_headers.request_aad(0), "ed25519")}]}
+    error = error_of(post(stack, ecdsa_headers, body))
+    assert (error["type"], error["param"]) == ("e2ee_decryption_failed", "messages[0].content")
 
 
 def test_version_one_is_refused_by_default(stack):

@@ -1,7 +1,8 @@
 // Fuzzes what an end-to-end encrypted request brings from the client: its E2EE headers and a sealed
 // field. Input: header lines "Name: value\n" up to a blank line, then the sealed bytes, which are
-// opened with a fixed recipient key. Oracles beyond "no crash": parsed headers give associated data
+// opened with a fixed recipient key in each mode (secp256k1 and X25519). Oracles beyond "no crash": parsed headers give associated data
 // that names their nonce, and a sealed field opens only when it is a well-formed ciphertext.
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "lib/crypto/ecies_secp256k1.h"
+#include "lib/crypto/ecies_x25519.h"
 #include "services/edge/e2ee_headers.h"
 
 namespace {
@@ -18,6 +20,15 @@ const cai::EthereumSigner& Recipient() {
     std::array<uint8_t, 32> key{};
     key[31] = 7;
     return new cai::EthereumSigner(*cai::EthereumSigner::FromPrivateKeyForTesting(key));
+  }();
+  return *signer;
+}
+
+const cai::Ed25519Signer& Ed25519Recipient() {
+  static const cai::Ed25519Signer* signer = [] {
+    std::array<uint8_t, 32> seed{};
+    seed[0] = 7;
+    return new cai::Ed25519Signer(*cai::Ed25519Signer::FromSeedForTesting(seed));
   }();
   return *signer;
 }
@@ -48,8 +59,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::abort();  // an error must leave no headers behind
   }
 
-  auto opened = cai::EciesOpen(Recipient(), std::span(reinterpret_cast<const uint8_t*>(sealed.data()), sealed.size()),
-                               "");
+  const std::span bytes(reinterpret_cast<const uint8_t*>(sealed.data()), sealed.size());
+  auto opened = cai::EciesOpen(Recipient(), bytes, "");
   if (opened.ok() && sealed.size() < cai::kEciesOverheadBytes) std::abort();
+  auto opened_x25519 = cai::X25519Open(Ed25519Recipient(), bytes, "");
+  if (opened_x25519.ok() && sealed.size() < cai::kX25519SealedOverheadBytes) std::abort();
   return 0;
 }

@@ -76,5 +76,18 @@ TEST(X25519EciesTest, RefusesTruncatedFlippedAndLowOrderEphemeral) {
   EXPECT_EQ(opened.status(), X25519Open(Recipient(), flipped, kAad).status());  // the same error
 }
 
+TEST(X25519SharedSecretTest, RefusesPeersOfSmallOrder) {
+  std::array<uint8_t, 32> scalar{};
+  scalar[0] = 8;
+  scalar[31] = 64;
+  X25519PublicKey zero{}, one{};
+  one[0] = 1;
+  EXPECT_FALSE(X25519SharedSecret(scalar, zero).ok());
+  EXPECT_FALSE(X25519SharedSecret(scalar, one).ok());
+  X25519PublicKey nine{};
+  nine[0] = 9;  // the base point
+  EXPECT_TRUE(X25519SharedSecret(scalar, nine).ok());
+}
+
 }  // namespace
 }  // namespace cai
