@@ -1,17 +1,13 @@
 #include "services/inference/engine/json_prefix.h"
 
+#include "lib/common/hex.h"
+#include "lib/common/utf8.h"
+
 namespace cai::inference {
 namespace {
 
 bool IsWhitespace(uint8_t byte) { return byte == ' ' || byte == '\t' || byte == '\n' || byte == '\r'; }
 bool IsDigit(uint8_t byte) { return byte >= '0' && byte <= '9'; }
-
-int HexValue(uint8_t byte) {
-  if (byte >= '0' && byte <= '9') return byte - '0';
-  if (byte >= 'a' && byte <= 'f') return byte - 'a' + 10;
-  if (byte >= 'A' && byte <= 'F') return byte - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
@@ -229,28 +225,17 @@ bool JsonPrefix::StringByte(uint8_t byte) {
     return true;
   }
   if (byte < 0x20) return false;  // control characters must be escaped
-  if (byte < 0x80) return true;
-  // The lead byte of a UTF-8 sequence; the ranges of the byte after it exclude overlong forms,
-  // UTF-16 surrogates (U+D800..U+DFFF) and code points above U+10FFFF (RFC 3629, table 3-7 of
-  // the Unicode standard).
-  if (byte >= 0xC2 && byte <= 0xDF) {
-    utf8_left_ = 1;
-  } else if (byte >= 0xE0 && byte <= 0xEF) {
-    utf8_left_ = 2;
-    if (byte == 0xE0) utf8_low_ = 0xA0;
-    if (byte == 0xED) utf8_high_ = 0x9F;
-  } else if (byte >= 0xF0 && byte <= 0xF4) {
-    utf8_left_ = 3;
-    if (byte == 0xF0) utf8_low_ = 0x90;
-    if (byte == 0xF4) utf8_high_ = 0x8F;
-  } else {
-    return false;  // a continuation byte without a lead, or C0, C1, F5..FF
-  }
+  // Otherwise a character starts: its continuation bytes, if any, are checked as they come.
+  const std::optional<Utf8Lead> lead = Utf8LeadOf(byte);
+  if (!lead) return false;
+  utf8_left_ = lead->continuation_bytes;
+  utf8_low_ = lead->second_low;
+  utf8_high_ = lead->second_high;
   return true;
 }
 
 bool JsonPrefix::HexDigit(uint8_t byte) {
-  const int value = HexValue(byte);
+  const int value = HexDigitValue(static_cast<char>(byte));
   if (value < 0) return false;
   const int position = 4 - hex_left_;  // 0 for the first digit
   if (position == 0 && low_surrogate_due_ && value != 0xD) return false;
