@@ -47,26 +47,21 @@ def test_fails_on_simulated_evidence_without_allow_simulated(stack):
     assert "SIMULATED evidence, which proves nothing" in r.stdout
 
 
-class _ForeignSignatureProxy(http.server.BaseHTTPRequestHandler):
-    """Forwards every request byte for byte, but answers ECDSA signature requests with a valid
-    EIP-191 signature of the same text by a key the service never attested."""
+class _RewritingProxy(http.server.BaseHTTPRequestHandler):
+    """Forwards every request byte for byte and passes on only the status, Content-Type and body,
+    which `rewrite` may change."""
     upstream = ""
-    foreign = Account.create()
+
+    def rewrite(self, path, query, response) -> bytes:
+        return response.content
 
     def _forward(self, method):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
         r = requests.request(method, self.upstream + self.path, data=body, headers=headers, timeout=60)
-        payload = r.content
         parsed = urllib.parse.urlparse(self.path)
-        query = urllib.parse.parse_qs(parsed.query)
-        if parsed.path.startswith("/v1/signature/") and r.status_code == 200 and \
-                query.get("signing_algo", ["ecdsa"])[0] == "ecdsa":
-            doc = r.json()
-            signed = self.foreign.sign_message(encode_defunct(text=doc["text"]))
-            doc["signature"] = "0x" + signed.signature.hex().removeprefix("0x")
-            payload = json.dumps(doc).encode()
+        payload = self.rewrite(parsed.path, urllib.parse.parse_qs(parsed.query), r)
         self.send_response(r.status_code)
         self.send_header("Content-Type", r.headers.get("Content-Type", "application/json"))
         self.send_header("Content-Length", str(len(payload)))
@@ -83,13 +78,32 @@ class _ForeignSignatureProxy(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def serve(proxy, upstream):
+    """Starts `proxy` in front of `upstream`; returns the server (shut it down) and its URL."""
+    proxy.upstream = upstream
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class _ForeignSignatureProxy(_RewritingProxy):
+    """Answers ECDSA signature requests with a valid EIP-191 signature of the same text by a key
+    the service never attested."""
+    foreign = Account.create()
+
+    def rewrite(self, path, query, response):
+        if path.startswith("/v1/signature/") and response.status_code == 200 and \
+                query.get("signing_algo", ["ecdsa"])[0] == "ecdsa":
+            doc = response.json()
+            signed = self.foreign.sign_message(encode_defunct(text=doc["text"]))
+            doc["signature"] = "0x" + signed.signature.hex().removeprefix("0x")
+            return json.dumps(doc).encode()
+        return response.content
+
+
 def test_fails_when_signature_comes_from_another_key(stack):
-    _ForeignSignatureProxy.upstream = stack.url
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ForeignSignatureProxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server, proxy_url = serve(_ForeignSignatureProxy, stack.url)
     try:
-        proxy_url = f"http://127.0.0.1:{server.server_address[1]}"
         r = verify(proxy_url, "--allow-simulated", api_key=stack.api_key)
         assert r.returncode == 1, r.stdout
         assert "signature (ecdsa): signed by the attested key" in r.stdout
@@ -109,36 +123,23 @@ def test_end_to_end_encryption_round_trip_is_checked(stack):
     assert outcomes["end-to-end encryption: sealed to the attested key, answered sealed to ours"] == "pass"
 
 
-class _KeySwapProxy(_ForeignSignatureProxy):
-    """Forwards everything, but puts another key in the ECDSA report's signing_public_key."""
+class _KeySwapProxy(_RewritingProxy):
+    """Puts another key in the ECDSA report's signing_public_key."""
     other_key = Account.create()
 
-    def _forward(self, method):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-        r = requests.request(method, self.upstream + self.path, data=body, headers=headers, timeout=60)
-        payload = r.content
-        if urllib.parse.urlparse(self.path).path == "/v1/attestation/report" and r.status_code == 200 and \
-                r.json()["signing_algo"] == "ecdsa":
-            doc = r.json()
-            public = self.other_key._key_obj.public_key.to_bytes()  # x || y, 64 bytes
-            doc["signing_public_key"] = public.hex()
-            payload = json.dumps(doc).encode()
-        self.send_response(r.status_code)
-        self.send_header("Content-Type", r.headers.get("Content-Type", "application/json"))
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+    def rewrite(self, path, query, response):
+        if path == "/v1/attestation/report" and response.status_code == 200 and \
+                response.json()["signing_algo"] == "ecdsa":
+            doc = response.json()
+            doc["signing_public_key"] = self.other_key._key_obj.public_key.to_bytes().hex()  # x || y
+            return json.dumps(doc).encode()
+        return response.content
 
 
 def test_a_report_whose_public_key_is_not_the_attested_one_fails(stack):
-    _KeySwapProxy.upstream = stack.url
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeySwapProxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server, proxy_url = serve(_KeySwapProxy, stack.url)
     try:
-        r = verify(f"http://127.0.0.1:{server.server_address[1]}", "--allow-simulated", "--json", api_key=stack.api_key)
+        r = verify(proxy_url, "--allow-simulated", "--json", api_key=stack.api_key)
         assert r.returncode == 1, r.stdout
         checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
         swapped = checks["attestation (ecdsa): signing_public_key is the attested key"]
