@@ -129,7 +129,8 @@ int32_t Sampler::Pick(std::span<const float> adjusted) {
   order_.clear();
   for (size_t i = 0; i < n; ++i) {
     weights_[i] = std::exp(static_cast<double>(adjusted[i] - max) / params_.temperature);
-    if (weights_[i] >= params_.min_p) order_.push_back(static_cast<int32_t>(i));
+    // A token of weight 0 (a logit of -infinity: JSON mode's mask) has no chance and is no candidate.
+    if (weights_[i] > 0 && weights_[i] >= params_.min_p) order_.push_back(static_cast<int32_t>(i));
   }
   auto more_likely = [&](int32_t a, int32_t b) { return weights_[a] != weights_[b] ? weights_[a] > weights_[b] : a < b; };
   if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < order_.size()) {
@@ -170,14 +171,11 @@ int32_t Sampler::Pick(std::span<const float> adjusted) {
     }
   }
   double r = NextUniform() * total;
-  int32_t last_drawable = static_cast<int32_t>(argmax);
   for (int32_t id : order_) {
-    if (!(weights_[id] > 0)) continue;  // no chance at all (a logit of -infinity: JSON mode's mask)
-    last_drawable = id;
     r -= weights_[id];
     if (r < 0) return id;
   }
-  return last_drawable;  // rounding left a sliver of mass: the last token that has any
+  return order_.back();  // rounding left a sliver of mass
 }
 
 std::vector<LogitAdjustment> Sampler::Adjustments() const {

@@ -342,7 +342,6 @@ absl::Status CudaTransformer::SetDecodePartitions(int partitions) {
 absl::Status CudaTransformer::SetProgrammaticLaunch(bool on) {
   CAI_RETURN_IF_ERROR(DropGraphs());
   cuda::SetProgrammaticLaunch(on);
-  options_.programmatic_launch = on;  // options() says what runs
   return absl::OkStatus();
 }
 
