@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "lib/common/utf8.h"
 #include "services/inference/engine/tokenizer/absl_compat.h"
 #include "services/inference/engine/tokenizer/byte_level.h"
 #include "services/inference/engine/tokenizer/utf8.h"
@@ -28,12 +29,6 @@ size_t LeadingWhitespaceBytes(std::string_view s) {
     pos = next;
   }
   return pos;
-}
-
-bool IsValidUtf8(std::string_view s) {
-  std::string out;
-  AppendUtf8Lossy(s, /*final=*/true, &out);
-  return out == s;
 }
 
 }  // namespace

@@ -1,49 +1,33 @@
 #include "services/inference/engine/tokenizer/utf8.h"
 
 #include <cstdint>
+#include <optional>
+
+#include "lib/common/utf8.h"
 
 namespace cai::inference {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
-// Length of the sequence a lead byte starts and the valid range of its second byte
-// (Unicode Table 3-7); length 0 for a byte that can never start a sequence.
-struct Lead {
-  int length;
-  uint8_t lo;
-  uint8_t hi;
-};
-
-Lead ClassifyLead(uint8_t b) {
-  if (b < 0x80) return {1, 0, 0};
-  if (b >= 0xC2 && b <= 0xDF) return {2, 0x80, 0xBF};
-  if (b == 0xE0) return {3, 0xA0, 0xBF};
-  if (b == 0xED) return {3, 0x80, 0x9F};
-  if (b >= 0xE1 && b <= 0xEF) return {3, 0x80, 0xBF};
-  if (b == 0xF0) return {4, 0x90, 0xBF};
-  if (b >= 0xF1 && b <= 0xF3) return {4, 0x80, 0xBF};
-  if (b == 0xF4) return {4, 0x80, 0x8F};
-  return {0, 0, 0};
-}
-
 // Length of the valid sequence at s[i], or -k when only the first k bytes form a (maximal)
 // valid prefix, with `truncated` set when the input ended inside the sequence.
 int ValidSequenceLength(std::string_view s, size_t i, bool* truncated) {
   *truncated = false;
-  Lead lead = ClassifyLead(static_cast<uint8_t>(s[i]));
-  if (lead.length == 0) return -1;
-  for (int k = 1; k < lead.length; ++k) {
+  const std::optional<Utf8Lead> lead = Utf8LeadOf(static_cast<uint8_t>(s[i]));
+  if (!lead) return -1;
+  const int length = 1 + lead->continuation_bytes;
+  for (int k = 1; k < length; ++k) {
     if (i + k >= s.size()) {
       *truncated = true;
       return -k;
     }
     uint8_t c = static_cast<uint8_t>(s[i + k]);
-    uint8_t lo = k == 1 ? lead.lo : 0x80;
-    uint8_t hi = k == 1 ? lead.hi : 0xBF;
+    uint8_t lo = k == 1 ? lead->second_low : 0x80;
+    uint8_t hi = k == 1 ? lead->second_high : 0xBF;
     if (c < lo || c > hi) return -k;
   }
-  return lead.length;
+  return length;
 }
 
 }  // namespace
