@@ -160,9 +160,11 @@ std::optional<openai::ApiError> E2eeSession::Open(openai::ChatRequest* chat) con
   return std::nullopt;
 }
 
-absl::StatusOr<std::string> E2eeSession::SealContent(std::string_view text, std::string_view model,
-                                                     std::string_view id, size_t choice_position) const {
-  const std::string aad = ResponseAad(headers_, model, id, choice_position, "content");
+std::string E2eeSession::ContentAad(std::string_view model, std::string_view id, size_t choice_position) const {
+  return ResponseAad(headers_, model, id, choice_position, "content");
+}
+
+absl::StatusOr<std::string> E2eeSession::Seal(std::string_view text, std::string_view aad) const {
   absl::StatusOr<std::vector<uint8_t>> sealed =
       std::visit([&](const auto& sealer) { return sealer.Seal(text, aad); }, sealer_);
   if (!sealed.ok()) return sealed.status();

@@ -39,10 +39,15 @@ class E2eeSession {
   // UTF-8; when the request is stale or replayed; or when the signer is unreachable.
   std::optional<openai::ApiError> Open(openai::ChatRequest* request) const;
 
-  // `text` sealed to the client, in hex, as the content of the choice at `choice_position` of the
-  // object `id`.
+  // The associated data of the content of the choice at `choice_position` of the object `id`.
+  std::string ContentAad(std::string_view model, std::string_view id, size_t choice_position) const;
+  // `text` sealed to the client under `aad`, in hex.
+  absl::StatusOr<std::string> Seal(std::string_view text, std::string_view aad) const;
+  // Both: `text` sealed as the content of that choice.
   absl::StatusOr<std::string> SealContent(std::string_view text, std::string_view model, std::string_view id,
-                                          size_t choice_position) const;
+                                          size_t choice_position) const {
+    return Seal(text, ContentAad(model, id, choice_position));
+  }
 
   Headers response_headers() const { return E2eeResponseHeaders(headers_); }
 

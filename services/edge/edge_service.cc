@@ -407,24 +407,28 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
     hasher.Update(event);
     alive = alive && writer.WriteChunk(event);
   };
-  // A content as the client reads it: sealed (each chunk holds one choice, at position 0) with E2EE.
-  // Nothing unsealed goes out: on failure the stream ends in an error event, unsigned.
+  // A content as the client reads it: with E2EE sealed, every chunk under the same associated data
+  // (each holds one choice, at position 0). Nothing unsealed goes out: on failure the stream ends
+  // in an error event, unsigned.
+  const std::string chunk_aad = e2ee ? e2ee->ContentAad(header.model, header.id, 0) : "";
   std::optional<absl::Status> seal_failure;
-  auto content = [&](std::string_view text) -> std::string {
-    if (e2ee == nullptr) return std::string(text);
-    absl::StatusOr<std::string> sealed = e2ee->SealContent(text, header.model, header.id, 0);
-    if (!sealed.ok()) {
-      seal_failure = sealed.status();
-      return "";
+  std::string sealed;
+  auto content = [&](std::string_view text) -> std::string_view {
+    if (e2ee == nullptr) return text;
+    absl::StatusOr<std::string> sealing = e2ee->Seal(text, chunk_aad);
+    if (!sealing.ok()) {
+      seal_failure = sealing.status();
+      return {};
     }
-    return *std::move(sealed);
+    sealed = *std::move(sealing);
+    return sealed;
   };
 
   const size_t n = streams.choice_count();
   const bool logprobs = generates.front().sampling().logprobs();
   if (api == openai::Api::kChat) {
     for (size_t i = 0; i < n && !seal_failure; ++i) {
-      const std::string empty = content("");
+      const std::string_view empty = content("");
       if (!seal_failure) emit(openai::RoleEvent(header, include_usage, static_cast<int>(i), empty));
     }
   }
@@ -442,7 +446,7 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
           text_offsets[index] += openai::CountChars(token.token);
         }
       }
-      const std::string text = content(piece.text());
+      const std::string_view text = content(piece.text());
       if (seal_failure) break;
       emit(openai::ContentEvent(api, header, text, include_usage, static_cast<int>(index),
                                 piece_logprobs ? &*piece_logprobs : nullptr));
