@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   open.set_algo(cai::v1::SIGNING_ALGO_ECDSA);
   for (int m = 0; m < absl::GetFlag(FLAGS_sealed_messages); ++m) {
     // Each message under its own ephemeral key, as clients seal them.
-    std::vector<uint8_t> sealed = *cai::EciesSealer::Create(model_key)->Seal(
+    std::vector<uint8_t> sealed = *cai::SealerForSecp256k1(model_key)->Seal(
         std::string(absl::GetFlag(FLAGS_message_bytes), 'm'), absl::StrCat("aad-", m));
     cai::v1::SealedField* field = open.add_fields();
     field->set_sealed(sealed.data(), sealed.size());
@@ -135,9 +135,9 @@ int main(int argc, char** argv) {
     if (!signer->OpenSealed(&ctx, open, &resp).ok()) std::abort();
   });
   auto start_response = Measure(n, [&](int) {
-    if (!cai::EciesSealer::Create(model_key).ok()) std::abort();
+    if (!cai::SealerForSecp256k1(model_key).ok()) std::abort();
   });
-  const auto sealer = *cai::EciesSealer::Create(model_key);
+  const auto sealer = *cai::SealerForSecp256k1(model_key);
   const std::string chunk(absl::GetFlag(FLAGS_chunk_bytes), 'c');
   auto seal_chunk = Measure(n, [&](int) {
     if (!sealer.Seal(chunk, "v2|resp|algo=ecdsa|model=m|id=chatcmpl-0|choice=0|field=content|n=0|ts=0").ok()) {

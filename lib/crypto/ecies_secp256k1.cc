@@ -3,7 +3,6 @@
 #include <secp256k1.h>
 
 #include <algorithm>
-#include <utility>
 
 #include "lib/crypto/sealed_message.h"
 
@@ -26,32 +25,22 @@ absl::StatusOr<Secp256k1PublicKey> ParseSecp256k1PublicKey(std::span<const uint8
   return key;
 }
 
-absl::StatusOr<EciesSealer> EciesSealer::Create(const Secp256k1PublicKey& recipient) {
+absl::StatusOr<Sealer> SealerForSecp256k1(std::span<const uint8_t, kEciesPublicKeyBytes> recipient) {
   // An ephemeral key pair: the private half lives (and dies) in the signer's SecureBuffer.
   absl::StatusOr<EthereumSigner> ephemeral = EthereumSigner::Generate();
   if (!ephemeral.ok()) return ephemeral.status();
   absl::StatusOr<SecureBuffer> shared = ephemeral->SharedX(recipient);
   if (!shared.ok()) return shared.status();
-  absl::StatusOr<SecureBuffer> key = DeriveSealingKey(*shared, kEciesHkdfInfo);
-  if (!key.ok()) return key.status();
-  Secp256k1PublicKey ephemeral_public;
-  ephemeral_public[0] = 0x04;
-  std::copy(ephemeral->public_key().begin(), ephemeral->public_key().end(), ephemeral_public.begin() + 1);
-  return EciesSealer(ephemeral_public, *std::move(key));
-}
-
-absl::StatusOr<std::vector<uint8_t>> EciesSealer::Seal(std::string_view plaintext, std::string_view aad) const {
-  return SealUnderKey(key_, ephemeral_public_, plaintext, aad);
+  std::vector<uint8_t> ephemeral_public = {0x04};
+  ephemeral_public.insert(ephemeral_public.end(), ephemeral->public_key().begin(), ephemeral->public_key().end());
+  return Sealer::FromSharedSecret(std::move(ephemeral_public), *shared, kEciesHkdfInfo);
 }
 
 absl::StatusOr<std::string> EciesOpen(const EthereumSigner& recipient, std::span<const uint8_t> sealed,
                                       std::string_view aad) {
   if (sealed.size() < kEciesOverheadBytes) return DecryptionFailed();
-  absl::StatusOr<SecureBuffer> shared = recipient.SharedX(sealed.first<kEciesPublicKeyBytes>());
-  if (!shared.ok()) return DecryptionFailed();
-  absl::StatusOr<SecureBuffer> key = DeriveSealingKey(*shared, kEciesHkdfInfo);
-  if (!key.ok()) return key.status();
-  return OpenUnderKey(*key, sealed.subspan(kEciesPublicKeyBytes), aad);
+  return OpenWithSharedSecret(recipient.SharedX(sealed.first<kEciesPublicKeyBytes>()), kEciesHkdfInfo,
+                              sealed.subspan(kEciesPublicKeyBytes), aad);
 }
 
 }  // namespace cai

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "lib/common/secure_memory.h"
+#include "lib/crypto/sealed_message.h"
 #include "lib/crypto/secp256k1_signer.h"
 
 namespace cai {
@@ -21,7 +22,7 @@ namespace cai {
 //   ephemeral public key (65 bytes: 0x04 || x || y) || nonce (12) || ciphertext || tag (16).
 
 inline constexpr size_t kEciesPublicKeyBytes = 65;
-inline constexpr size_t kEciesOverheadBytes = kEciesPublicKeyBytes + 12 + 16;
+inline constexpr size_t kEciesOverheadBytes = kEciesPublicKeyBytes + kSealedOverheadBytes;
 inline constexpr std::string_view kEciesHkdfInfo = "ecdsa_encryption";
 
 using Secp256k1PublicKey = std::array<uint8_t, kEciesPublicKeyBytes>;  // 0x04 || x || y
@@ -30,22 +31,8 @@ using Secp256k1PublicKey = std::array<uint8_t, kEciesPublicKeyBytes>;  // 0x04 |
 // (0x04 || x || y). Compressed points are refused: the peers never send them.
 absl::StatusOr<Secp256k1PublicKey> ParseSecp256k1PublicKey(std::span<const uint8_t> bytes);
 
-// Seals messages to one recipient under one ephemeral key, as Phala does per response: one ECDH
-// for a whole stream, and every Seal draws a fresh random nonce (2^32 messages per key stay far
-// inside GCM's random-nonce bound). The AES key lives in a SecureBuffer. Move-only.
-class EciesSealer {
- public:
-  static absl::StatusOr<EciesSealer> Create(const Secp256k1PublicKey& recipient);
-
-  absl::StatusOr<std::vector<uint8_t>> Seal(std::string_view plaintext, std::string_view aad) const;
-
- private:
-  EciesSealer(const Secp256k1PublicKey& ephemeral_public, SecureBuffer key)
-      : ephemeral_public_(ephemeral_public), key_(std::move(key)) {}
-
-  Secp256k1PublicKey ephemeral_public_;
-  SecureBuffer key_;
-};
+// A Sealer to `recipient` under a fresh ephemeral secp256k1 key.
+absl::StatusOr<Sealer> SealerForSecp256k1(std::span<const uint8_t, kEciesPublicKeyBytes> recipient);
 
 // Opens a message sealed to `recipient`'s public key with associated data `aad` (empty for none).
 // Every failure (length, point, tag) is the same InvalidArgument, so a caller relaying it cannot

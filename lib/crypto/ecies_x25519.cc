@@ -85,10 +85,10 @@ absl::StatusOr<SecureBuffer> X25519SharedSecret(std::span<const uint8_t, kX25519
   return Derive(ours.get(), peer_public);
 }
 
-absl::StatusOr<X25519Sealer> X25519Sealer::Create(const X25519PublicKey& recipient) {
+absl::StatusOr<Sealer> SealerForX25519(std::span<const uint8_t, kX25519KeyBytes> recipient) {
   Pkey ephemeral(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
   if (!ephemeral) return absl::InternalError(absl::StrCat("X25519 key generation failed: ", OpenSslErrorText()));
-  X25519PublicKey ephemeral_public;
+  std::vector<uint8_t> ephemeral_public(kX25519KeyBytes);
   size_t length = ephemeral_public.size();
   if (EVP_PKEY_get_raw_public_key(ephemeral.get(), ephemeral_public.data(), &length) != 1 ||
       length != ephemeral_public.size()) {
@@ -96,23 +96,14 @@ absl::StatusOr<X25519Sealer> X25519Sealer::Create(const X25519PublicKey& recipie
   }
   absl::StatusOr<SecureBuffer> shared = Derive(ephemeral.get(), recipient);
   if (!shared.ok()) return shared.status();
-  absl::StatusOr<SecureBuffer> key = DeriveSealingKey(*shared, kX25519HkdfInfo);
-  if (!key.ok()) return key.status();
-  return X25519Sealer(ephemeral_public, *std::move(key));
-}
-
-absl::StatusOr<std::vector<uint8_t>> X25519Sealer::Seal(std::string_view plaintext, std::string_view aad) const {
-  return SealUnderKey(key_, ephemeral_public_, plaintext, aad);
+  return Sealer::FromSharedSecret(std::move(ephemeral_public), *shared, kX25519HkdfInfo);
 }
 
 absl::StatusOr<std::string> X25519Open(const Ed25519Signer& recipient, std::span<const uint8_t> sealed,
                                        std::string_view aad) {
   if (sealed.size() < kX25519SealedOverheadBytes) return DecryptionFailed();
-  absl::StatusOr<SecureBuffer> shared = recipient.SharedX25519(sealed.first<kX25519KeyBytes>());
-  if (!shared.ok()) return DecryptionFailed();
-  absl::StatusOr<SecureBuffer> key = DeriveSealingKey(*shared, kX25519HkdfInfo);
-  if (!key.ok()) return key.status();
-  return OpenUnderKey(*key, sealed.subspan(kX25519KeyBytes), aad);
+  return OpenWithSharedSecret(recipient.SharedX25519(sealed.first<kX25519KeyBytes>()), kX25519HkdfInfo,
+                              sealed.subspan(kX25519KeyBytes), aad);
 }
 
 }  // namespace cai

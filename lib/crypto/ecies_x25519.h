@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "lib/common/secure_memory.h"
 #include "lib/crypto/ed25519_signer.h"
+#include "lib/crypto/sealed_message.h"
 
 namespace cai {
 
@@ -23,7 +24,7 @@ namespace cai {
 //   ephemeral X25519 public key (32) || nonce (12) || ciphertext || tag (16).
 
 inline constexpr size_t kX25519KeyBytes = 32;
-inline constexpr size_t kX25519SealedOverheadBytes = kX25519KeyBytes + 12 + 16;
+inline constexpr size_t kX25519SealedOverheadBytes = kX25519KeyBytes + kSealedOverheadBytes;
 inline constexpr std::string_view kX25519HkdfInfo = "ed25519_encryption";
 
 using X25519PublicKey = std::array<uint8_t, kX25519KeyBytes>;
@@ -33,19 +34,9 @@ using X25519PublicKey = std::array<uint8_t, kX25519KeyBytes>;
 // image). Other small-order points map to u values X25519 then refuses (X25519SharedSecret).
 absl::StatusOr<X25519PublicKey> X25519FromEd25519Public(std::span<const uint8_t> ed25519_public);
 
-// Seals messages to one recipient under one ephemeral key, as EciesSealer does for secp256k1.
-class X25519Sealer {
- public:
-  static absl::StatusOr<X25519Sealer> Create(const X25519PublicKey& recipient);
-  absl::StatusOr<std::vector<uint8_t>> Seal(std::string_view plaintext, std::string_view aad) const;
-
- private:
-  X25519Sealer(const X25519PublicKey& ephemeral_public, SecureBuffer key)
-      : ephemeral_public_(ephemeral_public), key_(std::move(key)) {}
-
-  X25519PublicKey ephemeral_public_;
-  SecureBuffer key_;
-};
+// A Sealer to `recipient` (an X25519 key) under a fresh ephemeral X25519 key. InvalidArgument
+// when the recipient has small order (the agreement would be all zeros).
+absl::StatusOr<Sealer> SealerForX25519(std::span<const uint8_t, kX25519KeyBytes> recipient);
 
 // Opens a message sealed to `recipient`'s Ed25519 key. Every failure (length, a low-order
 // ephemeral key, tag) is the same InvalidArgument.

@@ -13,27 +13,34 @@ namespace {
 // More hex digits than a 65-byte key has, so longer values are refused before decoding.
 constexpr size_t kMaxKeyHexChars = 2 * 65 + 2;
 
+// A public key of `algo` into *key (secp256k1: normalised to 0x04 || x || y) and, when asked, the
+// key that agreements use into *recipient (secp256k1: the same; Ed25519: its X25519 twin).
 std::optional<openai::ApiError> ParseKey(E2eeAlgo algo, std::string_view header, std::string_view hex,
-                                         std::vector<uint8_t>* out) {
-  const std::string problem =
-      algo == E2eeAlgo::kEcdsa
-          ? absl::StrCat(std::string(header), " must be a secp256k1 public key in hex: 64 bytes (x || y, as "
-                                              "signing_public_key in the attestation report) or 65 (04 || x || y)")
-          : absl::StrCat(std::string(header), " must be an Ed25519 public key in hex: 32 bytes (as "
-                                              "signing_public_key in the ed25519 attestation report)");
-  if (hex.size() > kMaxKeyHexChars) return E2eeError("e2ee_invalid_public_key", problem);
+                                         std::vector<uint8_t>* key, std::vector<uint8_t>* recipient = nullptr) {
+  auto invalid = [&](std::string_view why) {
+    const std::string problem =
+        algo == E2eeAlgo::kEcdsa
+            ? absl::StrCat(std::string(header), " must be a secp256k1 public key in hex: 64 bytes (x || y, as "
+                                                "signing_public_key in the attestation report) or 65 (04 || x || y)")
+            : absl::StrCat(std::string(header), " must be an Ed25519 public key in hex: 32 bytes (as "
+                                                "signing_public_key in the ed25519 attestation report)");
+    return E2eeError("e2ee_invalid_public_key", why.empty() ? problem : absl::StrCat(problem, "; ", std::string(why)));
+  };
+  if (hex.size() > kMaxKeyHexChars) return invalid("");
   absl::StatusOr<std::vector<uint8_t>> bytes = HexDecode(hex);
-  if (!bytes.ok()) return E2eeError("e2ee_invalid_public_key", problem);
+  if (!bytes.ok()) return invalid("");
   if (algo == E2eeAlgo::kEcdsa) {
-    absl::StatusOr<Secp256k1PublicKey> key = ParseSecp256k1PublicKey(*bytes);
-    if (!key.ok()) return E2eeError("e2ee_invalid_public_key", absl::StrCat(problem, "; ", key.status().message()));
-    out->assign(key->begin(), key->end());
+    absl::StatusOr<Secp256k1PublicKey> point = ParseSecp256k1PublicKey(*bytes);
+    if (!point.ok()) return invalid(std::string(point.status().message()));
+    key->assign(point->begin(), point->end());
+    if (recipient != nullptr) *recipient = *key;
     return std::nullopt;
   }
   // An Ed25519 key is used through its X25519 twin, which must exist.
   absl::StatusOr<X25519PublicKey> twin = X25519FromEd25519Public(*bytes);
-  if (!twin.ok()) return E2eeError("e2ee_invalid_public_key", absl::StrCat(problem, "; ", twin.status().message()));
-  *out = *std::move(bytes);
+  if (!twin.ok()) return invalid(std::string(twin.status().message()));
+  *key = *std::move(bytes);
+  if (recipient != nullptr) recipient->assign(twin->begin(), twin->end());
   return std::nullopt;
 }
 
@@ -77,7 +84,9 @@ std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, boo
   } else {
     return E2eeError("e2ee_invalid_signing_algo", "X-Signing-Algo must be 'ecdsa' or 'ed25519'");
   }
-  if (auto error = ParseKey(e2ee.algo, "X-Client-Pub-Key", client_header, &e2ee.client_key)) return error;
+  if (auto error = ParseKey(e2ee.algo, "X-Client-Pub-Key", client_header, &e2ee.client_key, &e2ee.client_recipient)) {
+    return error;
+  }
   if (auto error = ParseKey(e2ee.algo, "X-Model-Pub-Key", model_header, &e2ee.model_key)) return error;
 
   const std::string_view version = Trim(request.Header("X-E2EE-Version"));

@@ -40,6 +40,8 @@ struct E2eeHeaders {
   // ecdsa: 0x04 || x || y (65 bytes, on the curve); ed25519: the Ed25519 key (32 bytes, with an
   // X25519 twin).
   std::vector<uint8_t> client_key;
+  // What the answer is sealed to: client_key itself (ecdsa), or its X25519 twin (ed25519).
+  std::vector<uint8_t> client_recipient;
   std::vector<uint8_t> model_key;  // as the client sent it: still to be compared with ours
   E2eeVersion version = E2eeVersion::kV1;
   std::string nonce;      // version 2

@@ -10,6 +10,8 @@
 #include "lib/common/hex.h"
 #include "lib/common/log.h"
 #include "lib/common/utf8.h"
+#include "lib/crypto/ecies_secp256k1.h"
+#include "lib/crypto/ecies_x25519.h"
 #include "services/edge/edge_service.h"
 
 namespace cai::edge {
@@ -33,20 +35,15 @@ openai::ApiError DecryptionFailed(const PartPlace& place, std::string_view why) 
   return error;
 }
 
-// An ephemeral key agreed with the client's key (parsed and checked by ParseE2eeHeaders).
-absl::StatusOr<E2eeSession::Sealer> MakeSealer(const E2eeHeaders& headers) {
+// An ephemeral key agreed with the client's (ParseE2eeHeaders checked its length and form).
+absl::StatusOr<Sealer> MakeSealer(const E2eeHeaders& headers) {
+  const std::vector<uint8_t>& recipient = headers.client_recipient;
   if (headers.algo == E2eeAlgo::kEcdsa) {
-    absl::StatusOr<Secp256k1PublicKey> key = ParseSecp256k1PublicKey(headers.client_key);
-    if (!key.ok()) return key.status();
-    absl::StatusOr<EciesSealer> sealer = EciesSealer::Create(*key);
-    if (!sealer.ok()) return sealer.status();
-    return E2eeSession::Sealer(*std::move(sealer));
+    if (recipient.size() != kEciesPublicKeyBytes) return absl::InvalidArgumentError("not a secp256k1 point");
+    return SealerForSecp256k1(std::span<const uint8_t, kEciesPublicKeyBytes>(recipient.data(), recipient.size()));
   }
-  absl::StatusOr<X25519PublicKey> twin = X25519FromEd25519Public(headers.client_key);
-  if (!twin.ok()) return twin.status();
-  absl::StatusOr<X25519Sealer> sealer = X25519Sealer::Create(*twin);
-  if (!sealer.ok()) return sealer.status();
-  return E2eeSession::Sealer(*std::move(sealer));
+  if (recipient.size() != kX25519KeyBytes) return absl::InvalidArgumentError("not an X25519 key");
+  return SealerForX25519(std::span<const uint8_t, kX25519KeyBytes>(recipient.data(), recipient.size()));
 }
 
 }  // namespace
@@ -165,8 +162,7 @@ std::string E2eeSession::ContentAad(std::string_view model, std::string_view id,
 }
 
 absl::StatusOr<std::string> E2eeSession::Seal(std::string_view text, std::string_view aad) const {
-  absl::StatusOr<std::vector<uint8_t>> sealed =
-      std::visit([&](const auto& sealer) { return sealer.Seal(text, aad); }, sealer_);
+  absl::StatusOr<std::vector<uint8_t>> sealed = sealer_.Seal(text, aad);
   if (!sealed.ok()) return sealed.status();
   return HexEncode(*sealed);
 }

@@ -10,8 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "cai/v1/signer.grpc.pb.h"
-#include "lib/crypto/ecies_secp256k1.h"
-#include "lib/crypto/ecies_x25519.h"
+#include "lib/crypto/sealed_message.h"
 #include "services/edge/e2ee_headers.h"
 #include "services/edge/openai/api_error.h"
 #include "services/edge/openai/chat_request.h"
@@ -23,8 +22,6 @@ namespace cai::edge {
 // sealed to the client under one ephemeral key.
 class E2eeSession {
  public:
-  using Sealer = std::variant<EciesSealer, X25519Sealer>;  // by the request's algorithm
-
   // Most sealed parts in one request: the signer's limit per call (an ECDH each).
   static constexpr size_t kMaxSealedParts = 4096;
 

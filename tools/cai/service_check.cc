@@ -67,8 +67,8 @@ void CheckEndToEndEncryption(const HttpClient& client, const ServiceCheckOptions
   }
   absl::StatusOr<Secp256k1PublicKey> model_key = ParseSecp256k1PublicKey(*result.ecdsa_public_key);
   absl::StatusOr<EthereumSigner> our_key = EthereumSigner::Generate();
-  absl::StatusOr<EciesSealer> sealer =
-      model_key.ok() ? EciesSealer::Create(*model_key) : absl::StatusOr<EciesSealer>(model_key.status());
+  absl::StatusOr<Sealer> sealer =
+      model_key.ok() ? SealerForSecp256k1(*model_key) : absl::StatusOr<Sealer>(model_key.status());
   if (!our_key.ok() || !sealer.ok()) {
     list.Fail(check, !our_key.ok() ? our_key.status().ToString() : sealer.status().ToString());
     return;

@@ -126,7 +126,7 @@ TEST(EciesTest, OpensWhatPythonCryptographySealedWithoutAad) {
 TEST(EciesTest, SealedMessageOpensOnlyForItsRecipientAndAad) {
   absl::StatusOr<Secp256k1PublicKey> recipient = ParseSecp256k1PublicKey(Hex(kRecipientPublic));
   ASSERT_TRUE(recipient.ok()) << recipient.status();
-  absl::StatusOr<EciesSealer> sealer = EciesSealer::Create(*recipient);
+  absl::StatusOr<Sealer> sealer = SealerForSecp256k1(*recipient);
   ASSERT_TRUE(sealer.ok()) << sealer.status();
   absl::StatusOr<std::vector<uint8_t>> sealed = sealer->Seal("the answer", "resp-aad");
   ASSERT_TRUE(sealed.ok());
@@ -140,7 +140,7 @@ TEST(EciesTest, SealedMessageOpensOnlyForItsRecipientAndAad) {
 }
 
 TEST(EciesTest, OneSealerDrawsAFreshNonceForEveryMessage) {
-  absl::StatusOr<EciesSealer> sealer = EciesSealer::Create(*ParseSecp256k1PublicKey(Hex(kRecipientPublic)));
+  absl::StatusOr<Sealer> sealer = SealerForSecp256k1(*ParseSecp256k1PublicKey(Hex(kRecipientPublic)));
   ASSERT_TRUE(sealer.ok());
   std::vector<uint8_t> a = *sealer->Seal("same", ""), b = *sealer->Seal("same", "");
   EXPECT_TRUE(std::equal(a.begin(), a.begin() + kEciesPublicKeyBytes, b.begin()));  // one ephemeral key
@@ -150,7 +150,7 @@ TEST(EciesTest, OneSealerDrawsAFreshNonceForEveryMessage) {
 }
 
 TEST(EciesTest, EmptyPlaintextRoundTrips) {
-  absl::StatusOr<EciesSealer> sealer = EciesSealer::Create(*ParseSecp256k1PublicKey(Hex(kRecipientPublic)));
+  absl::StatusOr<Sealer> sealer = SealerForSecp256k1(*ParseSecp256k1PublicKey(Hex(kRecipientPublic)));
   ASSERT_TRUE(sealer.ok());
   std::vector<uint8_t> sealed = *sealer->Seal("", "");
   EXPECT_EQ(sealed.size(), kEciesOverheadBytes);

@@ -54,7 +54,7 @@ TEST(X25519EciesTest, OpensWhatPythonCryptographySealed) {
 TEST(X25519EciesTest, SealedMessageOpensOnlyForItsRecipientAndAad) {
   absl::StatusOr<X25519PublicKey> recipient = X25519FromEd25519Public(Recipient().public_key());
   ASSERT_TRUE(recipient.ok());
-  absl::StatusOr<X25519Sealer> sealer = X25519Sealer::Create(*recipient);
+  absl::StatusOr<Sealer> sealer = SealerForX25519(*recipient);
   ASSERT_TRUE(sealer.ok()) << sealer.status();
   std::vector<uint8_t> sealed = *sealer->Seal("the answer", "aad");
   EXPECT_EQ(sealed.size(), kX25519SealedOverheadBytes + 10);

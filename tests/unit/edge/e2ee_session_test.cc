@@ -23,27 +23,29 @@ class E2eeSessionTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     stub_ = v1::Signer::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
-    const Secp256k1PublicKey client = *ParseSecp256k1PublicKey(client_.public_key());
-    const Secp256k1PublicKey model = *ParseSecp256k1PublicKey(ecdsa_.public_key());
-    headers_.client_key.assign(client.begin(), client.end());
-    headers_.model_key.assign(model.begin(), model.end());
-    headers_.version = E2eeVersion::kV2;
-    headers_.nonce = "nonce-0123456789abcdef";
-    headers_.timestamp = static_cast<int64_t>(std::time(nullptr));
+    SetHeaders("ecdsa", HexEncode(client_.public_key()), HexEncode(ecdsa_.public_key()));
+  }
+  // The headers of a version 2 request, as the edge parses them.
+  void SetHeaders(std::string algo, std::string client_key, std::string model_key) {
+    HttpRequest request;
+    request.headers = {{"X-Signing-Algo", std::move(algo)}, {"X-Client-Pub-Key", std::move(client_key)},
+                       {"X-Model-Pub-Key", std::move(model_key)}, {"X-E2EE-Nonce", "nonce-0123456789abcdef"},
+                       {"X-E2EE-Timestamp", std::to_string(std::time(nullptr))}};
+    std::optional<E2eeHeaders> parsed;
+    ASSERT_FALSE(ParseE2eeHeaders(request, /*allow_v1=*/false, &parsed).has_value());
+    headers_ = *std::move(parsed);
   }
   void TearDown() override { server_->Shutdown(); }
 
   std::string Seal(std::string_view text, size_t message, std::optional<size_t> part) {
     const std::string aad = RequestAad(headers_, "m", message, part);
     if (headers_.algo == E2eeAlgo::kEd25519) {
-      return HexEncode(*X25519Sealer::Create(*X25519FromEd25519Public(headers_.model_key))->Seal(text, aad));
+      return HexEncode(*SealerForX25519(*X25519FromEd25519Public(headers_.model_key))->Seal(text, aad));
     }
-    return HexEncode(*EciesSealer::Create(*ParseSecp256k1PublicKey(headers_.model_key))->Seal(text, aad));
+    return HexEncode(*SealerForSecp256k1(*ParseSecp256k1PublicKey(headers_.model_key))->Seal(text, aad));
   }
   void UseEd25519() {
-    headers_.algo = E2eeAlgo::kEd25519;
-    headers_.client_key.assign(client_ed25519_.public_key().begin(), client_ed25519_.public_key().end());
-    headers_.model_key.assign(ed25519_.public_key().begin(), ed25519_.public_key().end());
+    SetHeaders("ed25519", HexEncode(client_ed25519_.public_key()), HexEncode(ed25519_.public_key()));
   }
   E2eeSession Admit() {
     auto admitted = E2eeSession::Admit(headers_, *stub_);
@@ -161,8 +163,8 @@ TEST_F(E2eeSessionTest, TheEd25519ModeOpensAndSealsThroughX25519) {
 }
 
 TEST_F(E2eeSessionTest, AnEd25519ClientKeyOfSmallOrderIsAnInvalidKeyNotAnInternalError) {
-  UseEd25519();
-  headers_.client_key.assign(32, 0);  // y = 0: its twin u = 1 has order 2
+  // y = 0: its twin u = 1 has order 2
+  SetHeaders("ed25519", std::string(64, '0'), HexEncode(ed25519_.public_key()));
   auto admitted = E2eeSession::Admit(headers_, *stub_);
   ASSERT_TRUE(std::holds_alternative<openai::ApiError>(admitted));
   EXPECT_EQ(std::get<openai::ApiError>(admitted).type, "e2ee_invalid_public_key");

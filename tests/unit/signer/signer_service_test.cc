@@ -144,7 +144,7 @@ class OpenSealedTest : public SignerServiceTest {
  protected:
   std::string SealToService(std::string_view plaintext, std::string_view aad) {
     const auto& bare = ecdsa_.public_key();
-    absl::StatusOr<EciesSealer> sealer = EciesSealer::Create(*ParseSecp256k1PublicKey(bare));
+    absl::StatusOr<Sealer> sealer = SealerForSecp256k1(*ParseSecp256k1PublicKey(bare));
     EXPECT_TRUE(sealer.ok());
     std::vector<uint8_t> sealed = *sealer->Seal(plaintext, aad);
     return std::string(sealed.begin(), sealed.end());
@@ -197,7 +197,7 @@ TEST_F(OpenSealedTest, GarbageAndTruncatedFieldsAreInvalidArgument) {
 }
 
 TEST_F(OpenSealedTest, TheEd25519KeyOpensWhatIsSealedToItsX25519Twin) {
-  auto sealer = X25519Sealer::Create(*X25519FromEd25519Public(ed25519_.public_key()));
+  auto sealer = SealerForX25519(*X25519FromEd25519Public(ed25519_.public_key()));
   ASSERT_TRUE(sealer.ok());
   std::vector<uint8_t> sealed = *sealer->Seal("through x25519", "a");
   v1::OpenSealedRequest request;
