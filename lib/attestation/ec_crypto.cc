@@ -17,25 +17,6 @@
 namespace cai {
 namespace {
 
-struct BnFree {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct SigFree {
-  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
-};
-struct ExtFree {
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-};
-
 // Appends OpenSSL's most recent error, and clears its queue so it cannot leak into later calls.
 absl::Status OpenSslError(std::string_view what) {
   return absl::InternalError(absl::StrCat(std::string(what), ": ", OpenSslErrorText()));
@@ -75,7 +56,7 @@ absl::StatusOr<EvpPkeyPtr> EcPublicKeyFromPoint(EcCurve curve, std::span<const u
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(GroupName(curve)), 0),
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, sec1.data(), sec1.size()),
       OSSL_PARAM_construct_end()};
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   EVP_PKEY* raw = nullptr;
   if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1) {
@@ -99,7 +80,7 @@ absl::StatusOr<std::vector<uint8_t>> SignEcdsaRaw(EVP_PKEY* key, const EVP_MD* m
                                                   std::span<const uint8_t> message) {
   absl::StatusOr<EcCurve> curve = CurveOf(key);
   if (!curve.ok()) return curve.status();
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   size_t der_len = 0;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &der_len, message.data(), message.size()) != 1) {
@@ -110,7 +91,7 @@ absl::StatusOr<std::vector<uint8_t>> SignEcdsaRaw(EVP_PKEY* key, const EVP_MD* m
     return OpenSslError("ECDSA sign failed");
   }
   const uint8_t* p = der.data();
-  std::unique_ptr<ECDSA_SIG, SigFree> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)));
+  EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)));
   if (!sig) return OpenSslError("cannot decode own ECDSA signature");
   size_t n = CoordinateSize(*curve);
   std::vector<uint8_t> raw(2 * n);
@@ -128,9 +109,9 @@ absl::Status VerifyEcdsaRaw(EVP_PKEY* key, const EVP_MD* md, std::span<const uin
   size_t n = CoordinateSize(*curve);
   if (signature.size() != 2 * n) return absl::InvalidArgumentError("ECDSA signature has the wrong size");
   // OpenSSL wants DER; the formats carry raw big-endian r||s.
-  std::unique_ptr<BIGNUM, BnFree> r(BN_bin2bn(signature.data(), static_cast<int>(n), nullptr));
-  std::unique_ptr<BIGNUM, BnFree> s(BN_bin2bn(signature.data() + n, static_cast<int>(n), nullptr));
-  std::unique_ptr<ECDSA_SIG, SigFree> sig(ECDSA_SIG_new());
+  BignumPtr r(BN_bin2bn(signature.data(), static_cast<int>(n), nullptr));
+  BignumPtr s(BN_bin2bn(signature.data() + n, static_cast<int>(n), nullptr));
+  EcdsaSigPtr sig(ECDSA_SIG_new());
   if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
     return OpenSslError("cannot build ECDSA signature");
   }
@@ -139,7 +120,7 @@ absl::Status VerifyEcdsaRaw(EVP_PKEY* key, const EVP_MD* md, std::span<const uin
   uint8_t* der = nullptr;
   int der_len = i2d_ECDSA_SIG(sig.get(), &der);
   if (der_len <= 0) return OpenSslError("cannot encode ECDSA signature");
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   int ok =
       ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, key) == 1
           ? EVP_DigestVerify(ctx.get(), der, static_cast<size_t>(der_len), message.data(), message.size())
@@ -153,7 +134,7 @@ absl::Status VerifyEcdsaRaw(EVP_PKEY* key, const EVP_MD* md, std::span<const uin
 absl::StatusOr<std::vector<X509Ptr>> ParsePemCertificates(std::string_view pem, size_t max_certificates) {
   constexpr size_t kMaxPemSize = 64 * 1024;
   if (pem.size() > kMaxPemSize) return absl::InvalidArgumentError("PEM certificate chain is too large");
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return OpenSslError("BIO_new_mem_buf");
   std::vector<X509Ptr> certs;
   while (true) {
@@ -191,7 +172,7 @@ absl::StatusOr<EvpPkeyPtr> LeafPublicKey(std::string_view pem_chain) {
 }
 
 std::string CertificateToPem(X509* cert) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) return "";
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
@@ -204,7 +185,7 @@ absl::StatusOr<X509Ptr> MakeCertificate(const CertificateSpec& spec) {
   uint8_t serial_bytes[16];
   if (absl::Status s = FillRandom(serial_bytes); !s.ok()) return s;
   serial_bytes[0] &= 0x7f;  // positive
-  std::unique_ptr<BIGNUM, BnFree> serial(BN_bin2bn(serial_bytes, sizeof(serial_bytes), nullptr));
+  BignumPtr serial(BN_bin2bn(serial_bytes, sizeof(serial_bytes), nullptr));
   X509_NAME* name = X509_get_subject_name(cert.get());
   auto add_entry = [&](const char* field, const std::string& value) {
     return X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
@@ -225,7 +206,7 @@ absl::StatusOr<X509Ptr> MakeCertificate(const CertificateSpec& spec) {
   X509V3_CTX v3;
   X509V3_set_ctx(&v3, issuer, cert.get(), nullptr, nullptr, 0);
   auto add_ext = [&](int nid, const char* value) {
-    std::unique_ptr<X509_EXTENSION, ExtFree> ext(X509V3_EXT_conf_nid(nullptr, &v3, nid, value));
+    X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &v3, nid, value));
     return ext && X509_add_ext(cert.get(), ext.get(), -1) == 1;
   };
   ok = add_ext(NID_basic_constraints, spec.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
@@ -240,7 +221,7 @@ absl::StatusOr<X509Ptr> MakeCertificate(const CertificateSpec& spec) {
     bool set = oid && value &&
                ASN1_OCTET_STRING_set(value, spec.extra_extension_der.data(),
                                      static_cast<int>(spec.extra_extension_der.size())) == 1;
-    std::unique_ptr<X509_EXTENSION, ExtFree> ext(set ? X509_EXTENSION_create_by_OBJ(nullptr, oid, 0, value)
+    X509ExtensionPtr ext(set ? X509_EXTENSION_create_by_OBJ(nullptr, oid, 0, value)
                                                      : nullptr);
     ASN1_OBJECT_free(oid);
     ASN1_OCTET_STRING_free(value);

@@ -7,14 +7,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/crypto/openssl_error.h"
+#include "lib/crypto/openssl_ptr.h"
 
 namespace cai {
 namespace {
 
-struct CipherCtxDeleter {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+using CipherCtx = EvpCipherCtxPtr;
 
 // OpenSSL takes lengths as int.
 bool FitsInt(size_t n) { return n <= static_cast<size_t>(INT_MAX); }

@@ -9,30 +9,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/crypto/openssl_error.h"
+#include "lib/crypto/openssl_ptr.h"
 #include "lib/crypto/sealed_message.h"
 
 namespace cai {
 namespace {
 
-struct BnDeleter {
-  void operator()(BIGNUM* bn) const { BN_free(bn); }
-  void operator()(BN_CTX* ctx) const { BN_CTX_free(ctx); }
-};
-using Bn = std::unique_ptr<BIGNUM, BnDeleter>;
-using BnCtx = std::unique_ptr<BN_CTX, BnDeleter>;
-
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyDeleter>;
-
-// Keys are little-endian on the wire; BIGNUM wants big-endian.
-Bn FromLittleEndian(std::span<const uint8_t> bytes) {
-  std::vector<uint8_t> big(bytes.rbegin(), bytes.rend());
-  return Bn(BN_bin2bn(big.data(), static_cast<int>(big.size()), nullptr));
-}
+using Bn = BignumPtr;
+using BnCtx = BnCtxPtr;
+using Pkey = EvpPkeyPtr;
+using PkeyCtx = EvpPkeyCtxPtr;
 
 absl::StatusOr<SecureBuffer> Derive(EVP_PKEY* ours, std::span<const uint8_t, kX25519KeyBytes> peer_public) {
   Pkey peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public.data(), peer_public.size()));
@@ -55,17 +41,17 @@ absl::StatusOr<X25519PublicKey> X25519FromEd25519Public(std::span<const uint8_t>
   std::copy(ed25519_public.begin(), ed25519_public.end(), y_bytes.begin());
   y_bytes[31] &= 0x7f;  // the top bit is the sign of x, which the map does not use
   BnCtx ctx(BN_CTX_new());
-  Bn p(BN_new()), one(BN_new()), numerator(BN_new()), denominator(BN_new()), inverse(BN_new()), u(BN_new());
-  Bn y = FromLittleEndian(y_bytes);
-  if (!ctx || !p || !one || !numerator || !denominator || !inverse || !u || !y || !BN_one(one.get()) ||
-      !BN_set_bit(p.get(), 255) || !BN_sub_word(p.get(), 19)) {
+  Bn p(BN_new()), numerator(BN_new()), denominator(BN_new()), inverse(BN_new()), u(BN_new());
+  Bn y(BN_lebin2bn(y_bytes.data(), static_cast<int>(y_bytes.size()), nullptr));
+  if (!ctx || !p || !numerator || !denominator || !inverse || !u || !y || !BN_set_bit(p.get(), 255) ||
+      !BN_sub_word(p.get(), 19)) {
     return absl::InternalError(absl::StrCat("BIGNUM allocation failed: ", OpenSslErrorText()));
   }
   if (BN_cmp(y.get(), p.get()) >= 0) return absl::InvalidArgumentError("the Ed25519 key's y is not below 2^255 - 19");
   if (BN_is_one(y.get())) return absl::InvalidArgumentError("the Ed25519 key (y = 1) has no X25519 image");
   // u = (1 + y) / (1 - y) mod p
-  if (!BN_mod_add(numerator.get(), one.get(), y.get(), p.get(), ctx.get()) ||
-      !BN_mod_sub(denominator.get(), one.get(), y.get(), p.get(), ctx.get()) ||
+  if (!BN_mod_add(numerator.get(), BN_value_one(), y.get(), p.get(), ctx.get()) ||
+      !BN_mod_sub(denominator.get(), BN_value_one(), y.get(), p.get(), ctx.get()) ||
       !BN_mod_inverse(inverse.get(), denominator.get(), p.get(), ctx.get()) ||
       !BN_mod_mul(u.get(), numerator.get(), inverse.get(), p.get(), ctx.get())) {
     return absl::InternalError(absl::StrCat("the birational map failed: ", OpenSslErrorText()));
@@ -79,7 +65,8 @@ absl::StatusOr<X25519PublicKey> X25519FromEd25519Public(std::span<const uint8_t>
 
 absl::StatusOr<SecureBuffer> X25519SharedSecret(std::span<const uint8_t, kX25519KeyBytes> scalar,
                                                 std::span<const uint8_t, kX25519KeyBytes> peer_public) {
-  // OpenSSL keeps imported X25519 private keys in its secure heap where one was set up (cai-signer does).
+  // OpenSSL 3.0 copies an imported raw private key to its ordinary heap (and wipes it when the key
+  // is freed), so the scalar is imported only for this one agreement.
   Pkey ours(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, scalar.data(), scalar.size()));
   if (!ours) return absl::InternalError(absl::StrCat("X25519 key import failed: ", OpenSslErrorText()));
   return Derive(ours.get(), peer_public);

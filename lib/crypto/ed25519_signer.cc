@@ -2,19 +2,18 @@
 
 #include <openssl/evp.h>
 
-#include "lib/crypto/ecies_x25519.h"
-#include "lib/crypto/openssl_error.h"
-
+#include <algorithm>
 #include <cstdlib>
 #include <utility>
+
+#include "lib/crypto/ecies_x25519.h"
+#include "lib/crypto/openssl_error.h"
+#include "lib/crypto/openssl_ptr.h"
 
 namespace cai {
 namespace {
 
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+using MdCtx = EvpMdCtxPtr;
 
 const unsigned char* Bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
@@ -39,11 +38,30 @@ absl::StatusOr<Ed25519Signer> Ed25519Signer::FromSeedForTesting(std::span<const 
 }
 
 absl::StatusOr<Ed25519Signer> Ed25519Signer::FromKey(Key key) {
-  Ed25519Signer signer(std::move(key));
+  // RFC 8032 section 5.1.5: the scalar is the clamped first half of SHA-512(seed).
+  absl::StatusOr<SecureBuffer> seed = SecureBuffer::Allocate(32);
+  absl::StatusOr<SecureBuffer> hash = SecureBuffer::Allocate(64);
+  absl::StatusOr<SecureBuffer> scalar = SecureBuffer::Allocate(32);
+  if (!seed.ok()) return seed.status();
+  if (!hash.ok()) return hash.status();
+  if (!scalar.ok()) return scalar.status();
+  size_t seed_length = seed->size();
+  unsigned int hash_length = 0;
+  if (EVP_PKEY_get_raw_private_key(key.get(), seed->data(), &seed_length) != 1 || seed_length != 32 ||
+      EVP_Digest(seed->data(), seed->size(), hash->data(), &hash_length, EVP_sha512(), nullptr) != 1 ||
+      hash_length != 64) {
+    return absl::InternalError("cannot derive the X25519 scalar of the Ed25519 key: " + OpenSslErrorText());
+  }
+  std::copy(hash->data(), hash->data() + 32, scalar->data());
+  scalar->data()[0] &= 248;
+  scalar->data()[31] &= 127;
+  scalar->data()[31] |= 64;
+
+  Ed25519Signer signer(std::move(key), *std::move(scalar));
   size_t len = signer.public_key_.size();
   if (EVP_PKEY_get_raw_public_key(signer.key_.get(), signer.public_key_.data(), &len) != 1 ||
       len != signer.public_key_.size()) {
-    return absl::InternalError("EVP_PKEY_get_raw_public_key(ED25519) failed");
+    return absl::InternalError("EVP_PKEY_get_raw_public_key(ED25519) failed: " + OpenSslErrorText());
   }
   return signer;
 }
@@ -62,30 +80,13 @@ std::array<uint8_t, 64> Ed25519Signer::Sign(std::string_view message) const {
 }
 
 absl::StatusOr<SecureBuffer> Ed25519Signer::SharedX25519(std::span<const uint8_t, 32> peer) const {
-  absl::StatusOr<SecureBuffer> seed = SecureBuffer::Allocate(32);
-  absl::StatusOr<SecureBuffer> hash = SecureBuffer::Allocate(64);
-  if (!seed.ok()) return seed.status();
-  if (!hash.ok()) return hash.status();
-  size_t seed_length = seed->size();
-  unsigned int hash_length = 0;
-  if (EVP_PKEY_get_raw_private_key(key_.get(), seed->data(), &seed_length) != 1 || seed_length != 32 ||
-      EVP_Digest(seed->data(), seed->size(), hash->data(), &hash_length, EVP_sha512(), nullptr) != 1 ||
-      hash_length != 64) {
-    return absl::InternalError("cannot derive the X25519 scalar of the Ed25519 key: " + OpenSslErrorText());
-  }
-  // RFC 8032 section 5.1.5: the scalar is the clamped first half of the hash.
-  hash->data()[0] &= 248;
-  hash->data()[31] &= 127;
-  hash->data()[31] |= 64;
-  return X25519SharedSecret(std::span<const uint8_t, 32>(hash->data(), 32), peer);
+  return X25519SharedSecret(std::span<const uint8_t, 32>(x25519_scalar_.data(), 32), peer);
 }
 
 bool Ed25519Verify(std::span<const uint8_t> public_key, std::string_view message,
                    std::span<const uint8_t> signature) {
   if (public_key.size() != 32 || signature.size() != 64) return false;
-  std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> key(
-      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key.data(), public_key.size()),
-      EVP_PKEY_free);
+  EvpPkeyPtr key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key.data(), public_key.size()));
   if (!key) return false;
   MdCtx ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) return false;

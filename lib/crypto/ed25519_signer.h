@@ -14,7 +14,8 @@ struct evp_pkey_st;
 
 namespace cai {
 
-// An RFC 8032 Ed25519 key held by OpenSSL, which keeps the only copy of the private key.
+// An RFC 8032 Ed25519 key held by OpenSSL; the only other copy of its secret is the X25519 scalar
+// derived from it (for end-to-end encryption), in a SecureBuffer.
 // Generate() lets OpenSSL make the key (its DRBG is seeded from the kernel CSPRNG) because its key
 // generation allocates the private key with OPENSSL_secure_zalloc, whereas importing raw bytes
 // (EVP_PKEY_new_raw_private_key) copies them to the ordinary heap in OpenSSL 3.0. The secure heap
@@ -36,7 +37,7 @@ class Ed25519Signer {
 
   // X25519 between this key's twin (the clamped first half of SHA-512(seed), the scalar Ed25519
   // signs with) and `peer` (an X25519 public key), for end-to-end encryption
-  // (lib/crypto/ecies_x25519.h). The seed and scalar live only in SecureBuffers here.
+  // (lib/crypto/ecies_x25519.h). The scalar is derived once and kept in a SecureBuffer.
   absl::StatusOr<SecureBuffer> SharedX25519(std::span<const uint8_t, 32> peer) const;
   const std::array<uint8_t, 32>& public_key() const { return public_key_; }
 
@@ -47,9 +48,10 @@ class Ed25519Signer {
   using Key = std::unique_ptr<evp_pkey_st, KeyDeleter>;
 
   static absl::StatusOr<Ed25519Signer> FromKey(Key key);
-  explicit Ed25519Signer(Key key) : key_(std::move(key)) {}
+  Ed25519Signer(Key key, SecureBuffer x25519_scalar) : key_(std::move(key)), x25519_scalar_(std::move(x25519_scalar)) {}
 
   Key key_;
+  SecureBuffer x25519_scalar_;
   std::array<uint8_t, 32> public_key_{};
 };
 

@@ -8,22 +8,24 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/crypto/openssl_error.h"
+#include "lib/crypto/openssl_ptr.h"
 
 namespace cai {
 namespace {
 
-struct KdfDeleter {
-  void operator()(EVP_KDF* kdf) const { EVP_KDF_free(kdf); }
-  void operator()(EVP_KDF_CTX* ctx) const { EVP_KDF_CTX_free(ctx); }
-};
+// Fetched once: looking the algorithm up by name costs a lock and a search per call.
+EVP_KDF* Hkdf() {
+  static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_HKDF, nullptr);
+  return kdf;
+}
 
 }  // namespace
 
 absl::Status HkdfSha256(std::span<const uint8_t> secret, std::string_view info, std::span<uint8_t> out) {
   if (out.empty() || out.size() > 255 * 32) return absl::InvalidArgumentError("HKDF-SHA256 output must be 1..8160 bytes");
-  std::unique_ptr<EVP_KDF, KdfDeleter> kdf(EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_HKDF, nullptr));
-  if (!kdf) return absl::InternalError(absl::StrCat("HKDF unavailable: ", OpenSslErrorText()));
-  std::unique_ptr<EVP_KDF_CTX, KdfDeleter> ctx(EVP_KDF_CTX_new(kdf.get()));
+  EVP_KDF* kdf = Hkdf();
+  if (kdf == nullptr) return absl::InternalError(absl::StrCat("HKDF unavailable: ", OpenSslErrorText()));
+  EvpKdfCtxPtr ctx(EVP_KDF_CTX_new(kdf));
   if (!ctx) return absl::InternalError(absl::StrCat("EVP_KDF_CTX_new: ", OpenSslErrorText()));
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {
