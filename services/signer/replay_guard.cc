@@ -1,21 +1,18 @@
 #include "services/signer/replay_guard.h"
 
 #include "absl/strings/str_cat.h"
-#include "lib/crypto/sha256.h"
 
 namespace cai {
 
 ReplayGuard::Claim ReplayGuard::Admit(std::string_view nonce, int64_t timestamp, int64_t now) {
-  // Written so that no subtraction can overflow for any int64 timestamp.
-  if (timestamp < now - window_ || timestamp > now + window_) return Claim::kOutsideWindow;
-  const Sha256Digest digest = Sha256(absl::StrCat(timestamp, ":", std::string(nonce)));
-  std::string key(digest.begin(), digest.end());
+  if (!InWindow(timestamp, now)) return Claim::kOutsideWindow;
+  const Sha256Digest key = Sha256(absl::StrCat(timestamp, ":", std::string(nonce)));
   std::lock_guard lock(mu_);
   ForgetExpired(now);
   if (claims_.contains(key)) return Claim::kReplayed;
   if (claims_.size() >= max_claims_) return Claim::kFull;
   by_expiry_.emplace(timestamp + window_, key);
-  claims_.insert(std::move(key));
+  claims_.insert(key);
   return Claim::kFresh;
 }
 

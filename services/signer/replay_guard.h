@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_set.h"
+#include "lib/crypto/sha256.h"
 
 namespace cai {
 
@@ -23,7 +24,13 @@ class ReplayGuard {
 
   ReplayGuard(int64_t window_seconds, size_t max_claims) : window_(window_seconds), max_claims_(max_claims) {}
 
-  // kFresh (and remembered) when |now - timestamp| <= window and the pair was not claimed before.
+  // |now - timestamp| <= window: what Admit requires first, to be asked before costly work.
+  bool InWindow(int64_t timestamp, int64_t now) const {
+    // Written so that no subtraction can overflow for any int64 timestamp.
+    return timestamp >= now - window_ && timestamp <= now + window_;
+  }
+
+  // kFresh (and remembered) when the timestamp is InWindow and the pair was not claimed before.
   Claim Admit(std::string_view nonce, int64_t timestamp, int64_t now);
 
   int64_t window_seconds() const { return window_; }
@@ -35,8 +42,8 @@ class ReplayGuard {
   const int64_t window_;
   const size_t max_claims_;
   mutable std::mutex mu_;
-  absl::flat_hash_set<std::string> claims_;        // SHA-256 of "<timestamp>:<nonce>"
-  std::multimap<int64_t, std::string> by_expiry_;  // last second a claim could be replayed -> claim
+  absl::flat_hash_set<Sha256Digest> claims_;        // SHA-256 of "<timestamp>:<nonce>"
+  std::multimap<int64_t, Sha256Digest> by_expiry_;  // last second a claim could be replayed -> claim
 };
 
 }  // namespace cai

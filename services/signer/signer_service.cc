@@ -34,6 +34,12 @@ grpc::Status SignerService::GetSignature(grpc::ServerContext*, const v1::GetSign
   return ToGrpcStatus(Lookup(*request, response));
 }
 
+grpc::Status SignerService::OutsideWindow(int64_t now) const {
+  return grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
+                      absl::StrCat("the timestamp is more than ", replay_guard_.window_seconds(),
+                                   " s from the signer's clock (", now, ")"));
+}
+
 grpc::Status SignerService::OpenSealed(grpc::ServerContext*, const v1::OpenSealedRequest* request,
                                        v1::OpenSealedResponse* response) {
   if (request->algo() != v1::SIGNING_ALGO_ECDSA && request->algo() != v1::SIGNING_ALGO_ED25519) {
@@ -52,11 +58,7 @@ grpc::Status SignerService::OpenSealed(grpc::ServerContext*, const v1::OpenSeale
                           absl::StrCat("a replay claim's nonce must be 1..", kMaxNonceBytes, " bytes"));
     }
     // Before the work of opening: a stale request is refused cheaply.
-    const int64_t window = replay_guard_.window_seconds();
-    if (claim.timestamp() < now - window || claim.timestamp() > now + window) {
-      return grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
-                          absl::StrCat("the timestamp is more than ", window, " s from the signer's clock (", now, ")"));
-    }
+    if (!replay_guard_.InWindow(claim.timestamp(), now)) return OutsideWindow(now);
   }
   for (int i = 0; i < request->fields_size(); ++i) {
     const v1::SealedField& field = request->fields(i);
@@ -76,9 +78,9 @@ grpc::Status SignerService::OpenSealed(grpc::ServerContext*, const v1::OpenSeale
     switch (replay_guard_.Admit(claim.nonce(), claim.timestamp(), now)) {
       case ReplayGuard::Claim::kFresh:
         break;
-      case ReplayGuard::Claim::kOutsideWindow:
+      case ReplayGuard::Claim::kOutsideWindow:  // with the same clock, checked above already
         response->Clear();
-        return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "the timestamp left the replay window");
+        return OutsideWindow(now);
       case ReplayGuard::Claim::kReplayed:
         response->Clear();
         return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "this nonce and timestamp were opened before");

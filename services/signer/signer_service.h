@@ -35,6 +35,7 @@ class SignerService final : public v1::Signer::Service {
 
  private:
   absl::StatusOr<std::string> SignAndStore(const v1::SignChatRequest& request);
+  grpc::Status OutsideWindow(int64_t now) const;
   absl::Status Lookup(const v1::GetSignatureRequest& request, v1::ChatSignature* response) const;
 
   const EthereumSigner& ecdsa_;
