@@ -12,12 +12,10 @@
 #include "lib/common/utf8.h"
 #include "lib/crypto/ecies_secp256k1.h"
 #include "lib/crypto/ecies_x25519.h"
-#include "services/edge/edge_service.h"
+#include "services/edge/backend_call.h"
 
 namespace cai::edge {
 namespace {
-
-constexpr auto kSignerTimeout = std::chrono::seconds(10);
 
 // Where a sealed part sits in the request, for its associated data and for error messages.
 struct PartPlace {
@@ -51,7 +49,7 @@ absl::StatusOr<Sealer> MakeSealer(const E2eeHeaders& headers) {
 std::variant<E2eeSession, openai::ApiError> E2eeSession::Admit(const E2eeHeaders& headers, v1::Signer::Stub& signer) {
   v1::PublicKeys keys;
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kSignerTimeout);
+  SetDeadline(context, kRpcTimeout);
   grpc::Status status = signer.GetPublicKeys(&context, v1::GetPublicKeysRequest(), &keys);
   if (!status.ok()) return BackendError(status, "signer");
   // ecdsa: the client may send 0x04 || x || y, which ParseE2eeHeaders normalised to; we hold x || y.
@@ -112,7 +110,7 @@ std::optional<openai::ApiError> E2eeSession::Open(openai::ChatRequest* chat) con
   }
   v1::OpenSealedResponse response;
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kSignerTimeout);
+  SetDeadline(context, kRpcTimeout);
   grpc::Status status = signer_->OpenSealed(&context, request, &response);
   switch (status.error_code()) {
     case grpc::StatusCode::OK:

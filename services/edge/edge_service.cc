@@ -30,14 +30,9 @@ using Json = nlohmann::ordered_json;
 using openai::ApiError;
 
 constexpr auto kGenerateTimeout = std::chrono::minutes(30);
-constexpr auto kRpcTimeout = std::chrono::seconds(10);
 constexpr auto kEvidenceTimeout = std::chrono::seconds(60);
 constexpr auto kHealthTimeout = std::chrono::seconds(2);
 constexpr size_t kMaxIdBytes = 128;
-
-void SetDeadline(grpc::ClientContext& context, std::chrono::system_clock::duration timeout) {
-  context.set_deadline(std::chrono::system_clock::now() + timeout);
-}
 
 void SendJson(ResponseWriter& writer, int status, const Json& json) {
   writer.Send(status, "application/json", openai::JsonText(json));
@@ -203,36 +198,6 @@ void SendError(ResponseWriter& writer, const ApiError& error, const Headers& hea
   writer.Send(error.status, "application/json", openai::RenderError(error), headers);
 }
 
-ApiError BackendError(const grpc::Status& status, std::string_view backend_name) {
-  const std::string backend(backend_name);
-  ApiError error;
-  error.message = status.error_message();
-  switch (status.error_code()) {
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      error.status = 400;
-      error.type = "invalid_request_error";
-      break;
-    case grpc::StatusCode::NOT_FOUND:
-      error.status = 404;
-      error.type = "not_found";
-      break;
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      error.status = 429;
-      error.type = "rate_limit_error";
-      break;
-    case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      error.status = 503;
-      error.type = "service_unavailable";
-      error.message = absl::StrCat("The ", backend, " service is unavailable; retry later.");
-      break;
-    default:
-      error.status = 500;
-      error.type = "server_error";
-      error.message = absl::StrCat("Internal error in the ", backend, " service.");
-  }
-  return error;
-}
 
 EdgeService::EdgeService(Backends backends, ApiKeys api_keys, std::string version)
     : backends_(std::move(backends)),

@@ -12,6 +12,7 @@
 #include "cai/v1/inference.grpc.pb.h"
 #include "cai/v1/signer.grpc.pb.h"
 #include "services/edge/auth.h"
+#include "services/edge/backend_call.h"
 #include "services/edge/e2ee_session.h"
 #include "services/edge/http_server.h"
 #include "services/edge/metrics.h"
@@ -74,9 +75,5 @@ class EdgeService {
 };
 
 void SendError(ResponseWriter& writer, const openai::ApiError& error, const Headers& headers = {});
-
-// grpc status → OpenAI error: INVALID_ARGUMENT 400, NOT_FOUND 404, RESOURCE_EXHAUSTED 429,
-// UNAVAILABLE / DEADLINE_EXCEEDED 503, anything else 500.
-openai::ApiError BackendError(const grpc::Status& status, std::string_view backend);
 
 }  // namespace cai::edge
