@@ -5,20 +5,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "lib/common/ascii.h"
 #include "lib/common/read_file.h"
 #include "lib/common/status_macros.h"
 
 namespace cai {
 namespace {
-
-std::string_view Trimmed(std::string_view text) {
-  const absl::string_view t = absl::StripAsciiWhitespace(absl::string_view(text.data(), text.size()));
-  return {t.data(), t.size()};
-}
-
-// RFC 6750's b64token is narrower; printable ASCII without spaces is what a header can carry
-// unchanged through clients and proxies.
-bool IsBearerByte(char c) { return c > ' ' && c < 0x7f; }
 
 // Collects keys with the checks every source shares, naming where a refused key stands.
 class KeyCollector {
@@ -34,7 +26,7 @@ class KeyCollector {
     size_t number = 0;
     for (absl::string_view line : absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')) {
       ++number;
-      if (Trimmed({line.data(), line.size()}).starts_with('#')) continue;
+      if (TrimAsciiWhitespace({line.data(), line.size()}).starts_with('#')) continue;
       CAI_RETURN_IF_ERROR(Add({line.data(), line.size()}, absl::StrCat("on line ", number, " of the file")));
     }
     if (keys_.size() == before) return absl::InvalidArgumentError("the API keys file holds no key");
@@ -54,7 +46,7 @@ class KeyCollector {
 
  private:
   absl::Status Add(std::string_view text, const std::string& where) {
-    const std::string_view key = Trimmed(text);
+    const std::string_view key = TrimAsciiWhitespace(text);
     if (key.empty()) return absl::OkStatus();
     if (keys_.size() >= max_keys_) {
       return absl::ResourceExhaustedError(absl::StrCat("more than ", max_keys_, " API keys"));
@@ -63,7 +55,8 @@ class KeyCollector {
       return absl::InvalidArgumentError(
           absl::StrCat("the API key ", where, " is longer than ", kMaxApiKeyBytes, " bytes"));
     }
-    if (!std::all_of(key.begin(), key.end(), IsBearerByte)) {
+    // RFC 6750's b64token is narrower; what a header carries unchanged is enough.
+    if (!IsVisibleAscii(key)) {
       return absl::InvalidArgumentError(absl::StrCat("the API key ", where,
                                                      " has a space, control or non-ASCII byte, which a bearer token "
                                                      "cannot carry"));

@@ -6,21 +6,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "lib/common/ascii.h"
 
 namespace cai::edge {
 namespace {
-
-// (Debian's abseil has its own string_view, so these stay in std::string_view.)
-std::string_view TrimLeft(std::string_view text) {
-  while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  return text;
-}
-
-std::string_view Trim(std::string_view text) {
-  text = TrimLeft(text);
-  while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
 
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
@@ -33,10 +22,10 @@ bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
 }  // namespace
 
 std::optional<std::string_view> ParseBearer(std::string_view authorization) {
-  std::string_view value = Trim(authorization);
+  std::string_view value = TrimAsciiWhitespace(authorization);
   constexpr std::string_view kScheme = "bearer ";
   if (value.size() <= kScheme.size() || !StartsWithIgnoreCase(value, kScheme)) return std::nullopt;
-  std::string_view token = TrimLeft(value.substr(kScheme.size()));
+  std::string_view token = TrimAsciiWhitespaceLeft(value.substr(kScheme.size()));
   if (token.empty()) return std::nullopt;
   return token;
 }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "lib/common/ascii.h"
 #include "lib/common/hex.h"
 
 namespace cai::edge {
@@ -44,19 +45,6 @@ std::optional<openai::ApiError> ParseKey(E2eeAlgo algo, std::string_view header,
   return std::nullopt;
 }
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
-
-bool VisibleAscii(std::string_view text) {
-  for (char c : text) {
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 openai::ApiError E2eeError(std::string_view type, std::string message, int status) {
@@ -67,9 +55,9 @@ openai::ApiError E2eeError(std::string_view type, std::string message, int statu
 std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, bool allow_v1,
                                                  std::optional<E2eeHeaders>* out) {
   out->reset();
-  const std::string_view algo_header = Trim(request.Header("X-Signing-Algo"));
-  const std::string_view client_header = Trim(request.Header("X-Client-Pub-Key"));
-  const std::string_view model_header = Trim(request.Header("X-Model-Pub-Key"));
+  const std::string_view algo_header = TrimAsciiWhitespace(request.Header("X-Signing-Algo"));
+  const std::string_view client_header = TrimAsciiWhitespace(request.Header("X-Client-Pub-Key"));
+  const std::string_view model_header = TrimAsciiWhitespace(request.Header("X-Model-Pub-Key"));
   if (algo_header.empty() && client_header.empty() && model_header.empty()) return std::nullopt;
   if (algo_header.empty() || client_header.empty() || model_header.empty()) {
     return E2eeError("e2ee_header_missing",
@@ -89,9 +77,9 @@ std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, boo
   }
   if (auto error = ParseKey(e2ee.algo, "X-Model-Pub-Key", model_header, &e2ee.model_key)) return error;
 
-  const std::string_view version = Trim(request.Header("X-E2EE-Version"));
-  const std::string_view nonce = Trim(request.Header("X-E2EE-Nonce"));
-  const std::string_view timestamp = Trim(request.Header("X-E2EE-Timestamp"));
+  const std::string_view version = TrimAsciiWhitespace(request.Header("X-E2EE-Version"));
+  const std::string_view nonce = TrimAsciiWhitespace(request.Header("X-E2EE-Nonce"));
+  const std::string_view timestamp = TrimAsciiWhitespace(request.Header("X-E2EE-Timestamp"));
   if (!version.empty() && version != "1" && version != "2") {
     return E2eeError("e2ee_invalid_version", "X-E2EE-Version must be 1 or 2");
   }
@@ -106,7 +94,7 @@ std::optional<openai::ApiError> ParseE2eeHeaders(const HttpRequest& request, boo
                      "X-E2EE-Timestamp)");
   }
   if (e2ee.version == E2eeVersion::kV2) {
-    if (nonce.size() < kMinE2eeNonceChars || nonce.size() > kMaxE2eeNonceChars || !VisibleAscii(nonce)) {
+    if (nonce.size() < kMinE2eeNonceChars || nonce.size() > kMaxE2eeNonceChars || !IsVisibleAscii(nonce)) {
       return E2eeError("e2ee_invalid_nonce",
                        absl::StrCat("X-E2EE-Nonce must be ", kMinE2eeNonceChars, " to ", kMaxE2eeNonceChars,
                                     " visible ASCII characters, unique per request"));

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <algorithm>
+#include <string_view>
+
+#include "absl/strings/ascii.h"
+
+namespace cai {
+
+// ASCII text helpers over std::string_view (Debian's abseil has its own string_view type, so
+// abseil's own forms do not take ours).
+
+inline std::string_view TrimAsciiWhitespaceLeft(std::string_view text) {
+  while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  return text;
+}
+
+inline std::string_view TrimAsciiWhitespace(std::string_view text) {
+  text = TrimAsciiWhitespaceLeft(text);
+  while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+// Printable ASCII other than the space: what a header value can carry unchanged through clients
+// and proxies.
+inline bool IsVisibleAscii(char c) { return c > ' ' && c < 0x7f; }
+inline bool IsVisibleAscii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return IsVisibleAscii(c); });
+}
+
+}  // namespace cai
