@@ -1,6 +1,7 @@
 #include "services/edge/e2ee_session.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 
@@ -120,12 +121,10 @@ std::optional<openai::ApiError> E2eeSession::Open(openai::ChatRequest* chat) con
       constexpr std::string_view kPrefix = "sealed field ";
       const std::string message = status.error_message();
       size_t index = 0;
-      bool named = message.starts_with(kPrefix) && message.size() > kPrefix.size();
-      for (char c : std::string_view(message).substr(std::min(message.size(), kPrefix.size()))) {
-        if (c == ' ') break;
-        named = named && c >= '0' && c <= '9' && index < places.size();
-        if (named) index = index * 10 + static_cast<size_t>(c - '0');
-      }
+      const char* end = message.data() + message.size();
+      const char* digits = message.data() + std::min(message.size(), kPrefix.size());
+      auto [after, error] = std::from_chars(digits, end, index);
+      const bool named = message.starts_with(kPrefix) && error == std::errc() && (after == end || *after == ' ');
       if (named && index < places.size()) {
         return DecryptionFailed(places[index], "did not decrypt (wrong key, wrong associated data, or altered)");
       }

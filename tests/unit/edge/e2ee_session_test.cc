@@ -91,12 +91,23 @@ TEST_F(E2eeSessionTest, APartThatDoesNotOpenIsNamed) {
   EXPECT_EQ(error->param, "messages[2].content[0].text");
 }
 
+TEST_F(E2eeSessionTest, APartPastTheTenthThatDoesNotOpenIsNamed) {
+  // Eleven parts; the signer names field 10 (two digits), which is messages[2].content[9].
+  openai::ChatRequest chat = Chat();
+  for (size_t p = 2; p < 10; ++p) chat.messages[2].parts.push_back(Seal("more", 2, p));
+  chat.messages[2].parts[9] = Seal("sealed for another place", 2, 8);
+  std::optional<openai::ApiError> error = Admit().Open(&chat);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "messages[2].content[9].text");
+}
+
 TEST_F(E2eeSessionTest, APartThatIsNotASealedMessageIsNamedBeforeTheSigner) {
   openai::ChatRequest chat = Chat();
   chat.messages[0].parts[0] = "abcd";  // hex, but shorter than any sealed message
   std::optional<openai::ApiError> error = Admit().Open(&chat);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->param, "messages[0].content");
+  EXPECT_NE(error->message.find("must be hex"), std::string::npos);  // the edge's check, not the signer's
   EXPECT_EQ(replay_guard_.size(), 0u);
 }
 
