@@ -207,6 +207,11 @@ EdgeService::EdgeService(Backends backends, ApiKeys api_keys, std::string versio
       api_keys_(std::move(api_keys)),
       version_(std::move(version)) {}
 
+bool EdgeService::Authorized(const HttpRequest& request) const {
+  const std::optional<std::string_view> key = ParseBearer(request.Header("Authorization"));
+  return key && api_keys_.Accepts(*key);
+}
+
 void EdgeService::Handle(const HttpRequest& request, ResponseWriter& raw_writer) {
   const auto start = std::chrono::steady_clock::now();
   StatusRecorder writer(raw_writer);
@@ -221,8 +226,7 @@ void EdgeService::Handle(const HttpRequest& request, ResponseWriter& raw_writer)
                        .message = absl::StrCat("Method ", request.method, " not allowed; use ", match.method),
                        .param = "", .code = "method_not_allowed"},
               {{"Allow", match.method}});
-  } else if (NeedsAuth(match.route) && !api_keys_.empty() &&
-             !(ParseBearer(request.authorization) && api_keys_.Accepts(*ParseBearer(request.authorization)))) {
+  } else if (NeedsAuth(match.route) && !api_keys_.empty() && !Authorized(request)) {
     SendError(writer, ApiError{.status = 401, .type = "authentication_error",
                                .message = "Invalid or missing API key (Authorization: Bearer <key>).",
                                .param = "", .code = "invalid_api_key"},

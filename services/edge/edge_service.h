@@ -43,6 +43,8 @@ class EdgeService {
   void set_insecure_e2ee_v1(bool allow) { insecure_e2ee_v1_ = allow; }
 
  private:
+  // The request's bearer token is one of the API keys.
+  bool Authorized(const HttpRequest& request) const;
   void Completion(openai::Api api, const HttpRequest& request, ResponseWriter& writer);
   // Streams the generations of `generates` (one per prompt) as server-sent events; with `e2ee`,
   // each content sealed to the client.

@@ -579,8 +579,6 @@ bool HttpServer::Serve(int fd) {
         .method = std::string(message.method_string().data(), message.method_string().size()),
         .path = std::string(target.substr(0, question)),
         .query = question == std::string_view::npos ? "" : std::string(target.substr(question + 1)),
-        .authorization = std::string(message[http::field::authorization].data(),
-                                     message[http::field::authorization].size()),
         .headers = {},
         .body = std::move(message.body()),
     };

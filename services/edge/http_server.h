@@ -25,7 +25,6 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // target before '?', not decoded
   std::string query;   // target after '?'
-  std::string authorization;
   Headers headers;  // every header field, in order (bounded by max_header_bytes)
   std::string body;
 

@@ -38,7 +38,7 @@ uint16_t ServerPort() {
       }
       writer.Send(200, "text/plain",
                   absl::StrCat(request.method.size(), " ", request.path.size(), " ", request.query.size(), " ",
-                               request.authorization.size(), " ", request.body.size()));
+                               request.Header("Authorization").size(), " ", request.body.size()));
     });
     if (!server->Listen().ok()) std::abort();
     std::thread([server] { server->Run(); }).detach();  // lives as long as the process

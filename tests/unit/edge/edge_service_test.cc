@@ -188,14 +188,14 @@ class EdgeServiceTest : public ::testing::Test {
 
   CapturingWriter Post(const std::string& path, const std::string& body) {
     CapturingWriter writer;
-    edge_->Handle(HttpRequest{.method = "POST", .path = path, .query = "", .authorization = "", .headers = {}, .body = body},
+    edge_->Handle(HttpRequest{.method = "POST", .path = path, .query = "", .headers = {}, .body = body},
                   writer);
     return writer;
   }
 
   CapturingWriter Get(const std::string& path, const std::string& query) {
     CapturingWriter writer;
-    edge_->Handle(HttpRequest{.method = "GET", .path = path, .query = query, .authorization = "", .headers = {}, .body = ""},
+    edge_->Handle(HttpRequest{.method = "GET", .path = path, .query = query, .headers = {}, .body = ""},
                   writer);
     return writer;
   }

@@ -181,6 +181,23 @@ TEST(HttpLayerWithTestHandler, EventStreamIsChunkFramed) {
   EXPECT_EQ(client.Read().status, 200);
 }
 
+TEST(HttpLayerWithTestHandler, HandlersReadRequestHeadersAndSetStreamHeaders) {
+  RunningServer server(SmallLimits(), [](const HttpRequest& request, ResponseWriter& writer) {
+    // Names match whatever their case; a header sent twice reads as its first value.
+    const std::string value(request.Header("x-e2ee-nonce"));
+    const std::string first(request.Header("X-TWICE"));
+    ASSERT_TRUE(writer.BeginEventStream({{"X-Echo", value + "|" + first}, {"X-E2EE-Applied", "true"}}));
+    ASSERT_TRUE(writer.EndStream());
+  });
+  Client client(server.port());
+  client.Send("GET /s HTTP/1.1\r\nHost: x\r\nX-E2EE-Nonce: n-123\r\nX-Twice: one\r\nX-Twice: two\r\n\r\n");
+  Response response = client.Read();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_NE(response.head.find("X-Echo: n-123|one\r\n"), std::string::npos) << response.head;
+  EXPECT_NE(response.head.find("X-E2EE-Applied: true\r\n"), std::string::npos) << response.head;
+  EXPECT_NE(response.head.find("Content-Type: text/event-stream"), std::string::npos);
+}
+
 TEST(HttpLayerWithTestHandler, OversizedBodyIs413) {
   RunningServer server(SmallLimits(), Echo);
   Client client(server.port());
