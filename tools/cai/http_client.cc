@@ -223,7 +223,6 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const s
 
     HttpResponse out;
     out.status = parser.get().result_int();
-    out.content_type = std::string(parser.get()[http::field::content_type]);
     for (const auto& field : parser.get()) {
       out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }

@@ -15,7 +15,6 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpResponse {
   int status = 0;
-  std::string content_type;
   HttpHeaders headers;  // every field, in order
   std::string body;     // exact bytes (chunked encoding removed)
 

@@ -57,8 +57,9 @@ std::vector<uint8_t> CheckReport(const HttpClient& client, const std::string& al
 // 2, written from the protocol rather than shared with the edge): the answer must carry
 // X-E2EE-Applied, open with our ephemeral key under its associated data, and equal the plain
 // (greedy) reply, which shows the model read what only the attested key could open.
-void CheckEndToEndEncryption(const HttpClient& client, const ServiceCheckOptions& options, ServiceCheckResult& result,
-                             const std::string& plain_reply) {
+void CheckEndToEndEncryption(const HttpClient& client, const ServiceCheckOptions& options,
+                             ServiceCheckResult& result) {
+  const std::string& plain_reply = result.reply;
   Checklist& list = result.checklist;
   const std::string check = "end-to-end encryption: sealed to the attested key, answered sealed to ours";
   if (!result.ecdsa_public_key) {
@@ -221,28 +222,33 @@ std::vector<uint8_t> CheckAttestationReport(std::string_view body, const std::st
     gpu_options.expected_nonce = nonce_bytes;
     AddVerification(VerifyGpuEvidence(gpus->items, gpu_options).checks, prefix, list);
   }
-  if (algo == "ecdsa") {
-    // End-to-end encryption seals to signing_public_key: it must be the key behind the attested address.
-    const std::string check = prefix + "signing_public_key is the attested key";
-    absl::StatusOr<std::vector<uint8_t>> public_key = HexDecodeExact(report->signing_public_key, 64);
-    if (report->signing_public_key.empty()) {
-      list.NotPerformed(check, "the report has no signing_public_key");
-    } else if (!public_key.ok()) {
-      list.Fail(check, "signing_public_key is not 64 bytes (x || y) in hex");
-    } else {
-      std::array<uint8_t, 64> xy;
-      std::copy(public_key->begin(), public_key->end(), xy.begin());
-      const EthereumAddress address = AddressFromPublicKey(xy);
-      const bool same = std::equal(address.begin(), address.end(), key_id->begin(), key_id->end());
-      list.Expect(same, check, "its address is the attested signing_address",
-                  "its address is " + ChecksumAddress(address) +
-                      ", not the attested one: what is encrypted to it would not reach the attested key");
-      if (same) result.ecdsa_public_key = xy;
-    }
-  }
+  if (algo == "ecdsa") result.ecdsa_public_key = AttestedEcdsaPublicKey(*key_id, report->signing_public_key, list);
   std::vector<uint8_t> key_id_bytes = std::move(*key_id);
   if (algo == "ecdsa") result.signing_address = report->signing_address;
   return key_id_bytes;
+}
+
+std::optional<std::array<uint8_t, 64>> AttestedEcdsaPublicKey(std::span<const uint8_t> address,
+                                                              std::string_view public_key_hex, Checklist& list) {
+  const std::string check = "attestation (ecdsa): signing_public_key is the attested key";
+  absl::StatusOr<std::vector<uint8_t>> public_key = HexDecodeExact(public_key_hex, 64);
+  if (public_key_hex.empty()) {
+    list.NotPerformed(check, "the report has no signing_public_key");
+    return std::nullopt;
+  }
+  if (!public_key.ok()) {
+    list.Fail(check, "signing_public_key is not 64 bytes (x || y) in hex");
+    return std::nullopt;
+  }
+  std::array<uint8_t, 64> xy;
+  std::copy(public_key->begin(), public_key->end(), xy.begin());
+  const EthereumAddress derived = AddressFromPublicKey(xy);
+  const bool same = std::equal(derived.begin(), derived.end(), address.begin(), address.end());
+  list.Expect(same, check, "its address is the attested signing_address",
+              "its address is " + ChecksumAddress(derived) +
+                  ", not the attested one: what is encrypted to it would not reach the attested key");
+  if (!same) return std::nullopt;
+  return xy;
 }
 
 void AddVerification(const Verification& verification, const std::string& prefix, Checklist& list) {
@@ -336,7 +342,7 @@ ServiceCheckResult CheckService(const HttpClient& client, const ServiceCheckOpti
                   "ed25519 signature does not verify with the attested key");
     }
   }
-  CheckEndToEndEncryption(client, options, result, result.reply);
+  CheckEndToEndEncryption(client, options, result);
   return result;
 }
 

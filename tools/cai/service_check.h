@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,12 @@ ServiceCheckResult CheckService(const HttpClient& client, const ServiceCheckOpti
 std::vector<uint8_t> CheckAttestationReport(std::string_view body, const std::string& algo, const std::string& nonce,
                                             int64_t now, const ServiceCheckOptions& options,
                                             ServiceCheckResult& result);
+
+// End-to-end encryption seals to the ECDSA report's signing_public_key (`public_key_hex`, x || y):
+// it must be the key behind the attested `address` (20 bytes). Records the check and returns the
+// key when it is.
+std::optional<std::array<uint8_t, 64>> AttestedEcdsaPublicKey(std::span<const uint8_t> address,
+                                                              std::string_view public_key_hex, Checklist& list);
 
 // Copies a library verification into a checklist, prefixing every check name.
 void AddVerification(const Verification& verification, const std::string& prefix, Checklist& list);

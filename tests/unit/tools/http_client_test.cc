@@ -37,6 +37,8 @@ TEST(HttpClientTest, AnswersWithinTheLimits) {
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(response->body, "{\"path\":\"/v1/models\"}");
+  EXPECT_EQ(response->Header("content-type"), "application/json");  // names match whatever their case
+  EXPECT_EQ(response->Header("X-Absent"), "");
   // No body at all: the header read completes the response.
   FakeHttpServer empty([](const std::string&) { return FakeHttpServer::Response(204, ""); });
   absl::StatusOr<HttpResponse> no_content = HttpClient(empty.url(), "", Patient()).Get("/");

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/common/hex.h"
 #include "tests/unit/tools/fake_http_server.h"
 
 namespace cai::cli {
@@ -137,6 +138,42 @@ TEST(CheckAttestationReportTest, WrongNonceAndGarbageEvidenceFailWithoutThrowing
   EXPECT_TRUE(key.empty());
   ExpectFailed(result, "attestation (ecdsa): request_nonce echoes our nonce", "differs");
   ExpectFailed(result, "attestation (ecdsa): TDX quote parses", "intel_quote is not hex");
+}
+
+// The key of private key 1 (the generator point) and its address.
+constexpr std::string_view kGeneratorXY =
+    "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+    "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8";
+constexpr std::string_view kGeneratorAddress = "7e5f4552091a69125d5dfcb7b8c2659029395bdf";
+
+TEST(AttestedEcdsaPublicKeyTest, TheKeyBehindTheAttestedAddressPasses) {
+  Checklist list;
+  auto key = AttestedEcdsaPublicKey(*HexDecode(kGeneratorAddress), kGeneratorXY, list);
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(HexEncode(*key), kGeneratorXY);
+  EXPECT_EQ(list.Find("attestation (ecdsa): signing_public_key is the attested key")->outcome, CheckOutcome::kPass);
+}
+
+TEST(AttestedEcdsaPublicKeyTest, AnotherKeyFailsNamingItsAddress) {
+  Checklist list;
+  std::vector<uint8_t> other_address(20, 0x11);
+  EXPECT_FALSE(AttestedEcdsaPublicKey(other_address, kGeneratorXY, list).has_value());
+  const Check* check = list.Find("attestation (ecdsa): signing_public_key is the attested key");
+  EXPECT_EQ(check->outcome, CheckOutcome::kFail);
+  EXPECT_NE(check->detail.find("0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"), std::string::npos) << check->detail;
+}
+
+TEST(AttestedEcdsaPublicKeyTest, MalformedKeysFailAndAnAbsentOneIsNotPerformed) {
+  const std::vector<uint8_t> address = *HexDecode(kGeneratorAddress);
+  for (std::string bad : {std::string("zz"), std::string(kGeneratorXY.substr(2)), "04" + std::string(kGeneratorXY)}) {
+    Checklist list;
+    EXPECT_FALSE(AttestedEcdsaPublicKey(address, bad, list).has_value());
+    EXPECT_EQ(list.Find("attestation (ecdsa): signing_public_key is the attested key")->outcome, CheckOutcome::kFail);
+  }
+  Checklist list;
+  EXPECT_FALSE(AttestedEcdsaPublicKey(address, "", list).has_value());
+  EXPECT_EQ(list.Find("attestation (ecdsa): signing_public_key is the attested key")->outcome,
+            CheckOutcome::kNotPerformed);
 }
 
 }  // namespace
