@@ -188,6 +188,24 @@ TEST(EciesTest, EveryFailureReadsTheSame) {
   EXPECT_EQ(EciesOpen(Recipient(), short_message, kAad).status(), EciesOpen(Recipient(), bad_tag, kAad).status());
 }
 
+// The agreement itself refuses what is not an uncompressed point on the curve (the GCM tag would
+// fail anyway, so EciesOpen alone cannot show it).
+TEST(EthereumSignerSharedXTest, RefusesHybridCompressedAndOffCurvePoints) {
+  const EthereumSigner recipient = Recipient();
+  std::vector<uint8_t> point = Hex(kRecipientPublic);
+  ASSERT_TRUE(recipient.SharedX(std::span<const uint8_t, 65>(point.data(), 65)).ok());
+  for (uint8_t prefix : {0x06, 0x07, 0x02}) {  // hybrid forms parse in libsecp256k1 unless refused
+    std::vector<uint8_t> other = point;
+    other[0] = prefix;
+    EXPECT_EQ(recipient.SharedX(std::span<const uint8_t, 65>(other.data(), 65)).status().code(),
+              absl::StatusCode::kInvalidArgument) << int(prefix);
+  }
+  std::vector<uint8_t> off_curve = point;
+  off_curve.back() ^= 1;
+  EXPECT_EQ(recipient.SharedX(std::span<const uint8_t, 65>(off_curve.data(), 65)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ParseSecp256k1PublicKeyTest, AcceptsBareAndPrefixedForms) {
   std::vector<uint8_t> prefixed = Hex(kRecipientPublic);
   std::vector<uint8_t> bare(prefixed.begin() + 1, prefixed.end());

@@ -36,6 +36,15 @@ TEST(X25519FromEd25519PublicTest, MapsAsRfc7748AndAgreesWithTheScalar) {
   EXPECT_EQ(HexEncode(*u), kX25519Public);
 }
 
+TEST(X25519FromEd25519PublicTest, TheSignBitOfXDoesNotChangeTheImage) {
+  std::vector<uint8_t> flipped = Hex(kEd25519Public);
+  ASSERT_EQ(flipped[31] & 0x80, 0);
+  flipped[31] |= 0x80;  // the same y, the other x
+  absl::StatusOr<X25519PublicKey> u = X25519FromEd25519Public(flipped);
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(HexEncode(*u), kX25519Public);
+}
+
 TEST(X25519FromEd25519PublicTest, RefusesWrongLengthYOutOfRangeAndTheLowOrderPoint) {
   EXPECT_FALSE(X25519FromEd25519Public(std::vector<uint8_t>(31, 1)).ok());
   std::vector<uint8_t> p(32, 0xff);  // y = 2^255 - 1 once the sign bit is dropped: not below p
