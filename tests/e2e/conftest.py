@@ -7,7 +7,12 @@ import subprocess
 import tempfile
 import time
 
+import httpx
+import openai
 import pytest
+import requests
+
+from recording_transport import RecordingTransport
 
 API_KEY = "sk-cai-e2e-" + os.urandom(8).hex()
 
@@ -88,3 +93,20 @@ def stack():
         s = start_stack(pathlib.Path(d))
         yield s
         stop_stack(s)
+
+
+def recording_client(stack):
+    """The official OpenAI client for the stack, with a transport that keeps the exact bytes."""
+    transport = RecordingTransport()
+    client = openai.OpenAI(base_url=stack.url + "/v1", api_key=stack.api_key,
+                           http_client=httpx.Client(transport=transport), max_retries=0)
+    return client, transport
+
+
+def attestation(stack, algo, nonce=None):
+    """The attestation report for `algo` and a nonce (random when not given), and that nonce."""
+    nonce = nonce or os.urandom(32).hex()
+    r = requests.get(f"{stack.url}/v1/attestation/report",
+                     params={"nonce": nonce, "signing_algo": algo}, headers=stack.headers(), timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json(), nonce

@@ -4,7 +4,6 @@ import json
 import os
 import re
 
-import httpx
 import openai
 import pytest
 import requests
@@ -14,22 +13,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from recording_transport import RecordingTransport
+from conftest import attestation, recording_client
 
 
-def client_for(stack):
-    transport = RecordingTransport()
-    client = openai.OpenAI(base_url=stack.url + "/v1", api_key=stack.api_key,
-                           http_client=httpx.Client(transport=transport), max_retries=0)
-    return client, transport
-
-
-def attestation(stack, algo, nonce=None):
-    nonce = nonce or os.urandom(32).hex()
-    r = requests.get(f"{stack.url}/v1/attestation/report",
-                     params={"nonce": nonce, "signing_algo": algo}, headers=stack.headers(), timeout=30)
-    assert r.status_code == 200, r.text
-    return r.json(), nonce
+client_for = recording_client
 
 
 def check_signatures(stack, response_id, request_bytes, response_bytes):

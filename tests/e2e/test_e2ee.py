@@ -5,8 +5,6 @@ import hashlib
 import json
 import os
 
-import httpx
-import openai
 import pytest
 import requests
 from cryptography.exceptions import InvalidTag
@@ -14,23 +12,16 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from e2ee_client import E2eeClient, seal
-from recording_transport import RecordingTransport
+from conftest import attestation, recording_client
 
 MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Name a colour, please."}]
 
 
-def sdk(stack):
-    transport = RecordingTransport()
-    client = openai.OpenAI(base_url=stack.url + "/v1", api_key=stack.api_key,
-                           http_client=httpx.Client(transport=transport), max_retries=0)
-    return client, transport
+sdk = recording_client
 
 
 def attested_key(stack, algo="ecdsa"):
-    r = requests.get(f"{stack.url}/v1/attestation/report", params={"signing_algo": algo},
-                     headers=stack.headers(), timeout=30)
-    assert r.status_code == 200, r.text
-    report = r.json()
+    report, _ = attestation(stack, algo)
     # ecdsa: x || y without the 04 prefix; ed25519: the 32-byte key
     assert len(report["signing_public_key"]) == (128 if algo == "ecdsa" else 64)
     return report["signing_public_key"], report["signing_address"]
