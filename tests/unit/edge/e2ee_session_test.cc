@@ -10,7 +10,7 @@
 #include <string>
 
 #include "lib/common/hex.h"
-#include "services/signer/signer_service.h"
+#include "tests/unit/signer/in_process_signer.h"
 
 namespace cai::edge {
 namespace {
@@ -18,11 +18,6 @@ namespace {
 class E2eeSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = v1::Signer::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
     SetHeaders("ecdsa", HexEncode(client_.public_key()), HexEncode(ecdsa_.public_key()));
   }
   // The headers of a version 2 request, as the edge parses them.
@@ -35,7 +30,6 @@ class E2eeSessionTest : public ::testing::Test {
     ASSERT_FALSE(ParseE2eeHeaders(request, /*allow_v1=*/false, &parsed).has_value());
     headers_ = *std::move(parsed);
   }
-  void TearDown() override { server_->Shutdown(); }
 
   std::string Seal(std::string_view text, size_t message, std::optional<size_t> part) {
     const std::string aad = RequestAad(headers_, "m", message, part);
@@ -62,15 +56,13 @@ class E2eeSessionTest : public ::testing::Test {
     return chat;
   }
 
-  EthereumSigner ecdsa_ = EthereumSigner::Generate().value();
+  cai::testing::InProcessSigner signer_;
+  const EthereumSigner& ecdsa_ = signer_.ecdsa;
+  const Ed25519Signer& ed25519_ = signer_.ed25519;
+  ReplayGuard& replay_guard_ = signer_.replay_guard;
+  std::unique_ptr<v1::Signer::Stub>& stub_ = signer_.stub;
   EthereumSigner client_ = EthereumSigner::Generate().value();
   Ed25519Signer client_ed25519_ = Ed25519Signer::Generate().value();
-  Ed25519Signer ed25519_ = Ed25519Signer::Generate().value();
-  SignatureStore store_{absl::Minutes(30), 100};
-  ReplayGuard replay_guard_{300, 100};
-  SignerService service_{ecdsa_, ed25519_, store_, replay_guard_};
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<v1::Signer::Stub> stub_;
   E2eeHeaders headers_;
 };
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "lib/common/hex.h"
+#include "tests/unit/signer/in_process_signer.h"
 #include "lib/crypto/ecies_secp256k1.h"
 #include "lib/crypto/ecies_x25519.h"
 #include "lib/crypto/ethereum.h"
@@ -21,18 +22,8 @@ std::span<const uint8_t> Span(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-// The real service behind a real gRPC server, reached through an in-process channel.
 class SignerServiceTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = v1::Signer::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
-  }
-  void TearDown() override { server_->Shutdown(); }
-
   grpc::Status SignChat(const std::string& id, const std::string& req_hash, const std::string& resp_hash,
                         v1::SignChatResponse* response) {
     v1::SignChatRequest request;
@@ -52,13 +43,12 @@ class SignerServiceTest : public ::testing::Test {
     return stub_->GetSignature(&context, request, response);
   }
 
-  EthereumSigner ecdsa_ = EthereumSigner::Generate().value();
-  Ed25519Signer ed25519_ = Ed25519Signer::Generate().value();
-  SignatureStore store_{absl::Minutes(30), 100};
-  ReplayGuard replay_guard_{300, 100};
-  SignerService service_{ecdsa_, ed25519_, store_, replay_guard_};
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<v1::Signer::Stub> stub_;
+  testing::InProcessSigner signer_;
+  const EthereumSigner& ecdsa_ = signer_.ecdsa;
+  const Ed25519Signer& ed25519_ = signer_.ed25519;
+  SignatureStore& store_ = signer_.store;
+  ReplayGuard& replay_guard_ = signer_.replay_guard;
+  std::unique_ptr<v1::Signer::Stub>& stub_ = signer_.stub;
 };
 
 TEST_F(SignerServiceTest, PublicKeys) {
