@@ -29,6 +29,9 @@ class JsonPrefix {
   // Feeds `bytes` in order, stopping at the first that may not come next (false; the bytes before
   // it stay fed).
   bool Feed(std::string_view bytes);
+  // As Feed(byte), but when `byte` may not come next the state is left unspecified: for a caller
+  // that discards it then (a trie walk on a copy), which saves Feed's copy to roll back to.
+  bool FeedOrSpoil(uint8_t byte) { return Step(byte); }
   // The text fed so far is one whole JSON object; then no byte may come next.
   bool complete() const { return mode_ == Mode::kDone; }
   // Where in a string the text is. All positions of one kind take the same byte strings, as long

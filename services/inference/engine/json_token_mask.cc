@@ -79,7 +79,7 @@ int64_t JsonTokenMask::Walk(uint32_t root, const JsonPrefix& state, std::span<ui
     pending.pop_back();
     for (uint32_t child = nodes_[at.node].first_child; child != 0; child = nodes_[child].next_sibling) {
       JsonPrefix next = at.state;
-      if (!next.Feed(nodes_[child].byte)) continue;
+      if (!next.FeedOrSpoil(nodes_[child].byte)) continue;
       for (int32_t id = nodes_[child].first_token; id >= 0; id = next_token_[id]) {
         if (static_cast<size_t>(id) < allowed.size()) {
           allowed[id] = 1;
