@@ -3,6 +3,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -12,6 +13,8 @@
 #include "services/inference/engine/json_prefix.h"
 #include "services/inference/engine/loaded_model.h"
 #include "services/inference/engine/scheduler.h"
+#include "tests/unit/inference/greedy_drawing_backend.h"
+#include "tests/unit/inference/scheduler_drain.h"
 #include "tests/unit/inference/test_model.h"
 #include "tools/demo_model/demo_model.h"
 
@@ -356,6 +359,31 @@ TEST_F(GeneratorTest, JsonModeChoicesArePrefixesOfAnObject) {
   absl::Status refused = Run(request, demo_->model.get()).result.status();
   EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;
   EXPECT_TRUE(absl::StrContains(refused.message(), "stop token")) << refused;
+}
+
+// In the same steps, a JSON choice comes back to the host for its draw from the masked logits
+// while a plain one is drawn by the backend: what CudaSchedulerTest.JsonChoicesShareStepsWithDeviceDraws
+// checks on a GPU (where both routes give the CPU's text), shown here by which draws the backend made.
+TEST_F(GeneratorTest, JsonChoicesDrawOnTheHostWhilePlainOnesDrawOnTheDevice) {
+  absl::StatusOr<std::vector<int32_t>> prompt = EncodeChat(*demo_, {{"user", "Answer in JSON."}});
+  ASSERT_TRUE(prompt.ok()) << prompt.status();
+  CpuBackend cpu(*demo_->model, 64 * demo_->model->kv_block_bytes());
+  testing::GreedyDrawingBackend backend(cpu);
+  Scheduler scheduler(backend, demo_->tokenizer.get(), {});
+  GenerationRequest plain = testing::GreedyRequest(*prompt, 16);
+  plain.logprobs = false;  // nothing keeps it on the host
+  plain.sampling.seed = 1;
+  plain.stop_token_ids = demo_->stop_token_ids;
+  GenerationRequest json = plain;
+  json.sampling.seed = 2;
+  json.format = OutputFormat::kJsonObject;
+  const uint64_t plain_id = *scheduler.Add(plain), json_id = *scheduler.Add(json);
+  std::map<uint64_t, testing::Drained> out = testing::DrainScheduler(scheduler, {plain_id, json_id});
+  EXPECT_FALSE(backend.Drawn(1).empty()) << "the plain choice was drawn by the backend";
+  EXPECT_TRUE(backend.Drawn(2).empty()) << "the JSON choice was drawn on the host";
+  JsonPrefix prefix;
+  EXPECT_TRUE(prefix.Feed(out[json_id].text)) << out[json_id].text;
+  EXPECT_NE(out[json_id].text, out[plain_id].text);
 }
 
 TEST_F(GeneratorTest, JsonModeNeedsATokenizer) {

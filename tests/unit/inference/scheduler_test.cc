@@ -12,12 +12,14 @@
 #include "services/inference/engine/block_allocator.h"
 #include "services/inference/engine/checkpoint.h"
 #include "tests/unit/inference/forwarding_backend.h"
+#include "tests/unit/inference/greedy_drawing_backend.h"
 #include "tests/unit/inference/scheduler_drain.h"
 #include "tests/unit/inference/test_model.h"
 
 namespace cai::inference {
 namespace {
 
+using testing::GreedyDrawingBackend;
 using testing::GreedyRequest;  // with logprobs, so the deltas carry the token ids
 
 TEST(BlockAllocatorTest, AllocatesFreesAndRunsOut) {
@@ -359,48 +361,6 @@ TEST_F(SchedulerTest, CancellingBeforeTheFork) {
   EXPECT_FALSE(scheduler.HasWork());
   EXPECT_TRUE(absl::IsCancelled(scheduler.TakeResult(id)->status()));
 }
-
-// A backend that draws tokens itself, greedily, from the CPU engine's logits adjusted as each draw
-// says, and logs every draw: the scheduler's side of device sampling (which rows draw, their
-// adjustments and draw numbers, Accept) checked without a GPU.
-class GreedyDrawingBackend final : public testing::ForwardingBackend {
- public:
-  explicit GreedyDrawingBackend(CpuBackend& cpu) : ForwardingBackend(cpu) {}
-
-  std::string device_name() const override { return "test"; }
-  bool samples_on_device() const override { return true; }
-  absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> batch, std::span<const DeviceDraw* const> draws,
-                                   std::span<float> logits, std::span<int32_t> tokens) override {
-    const size_t vocab = static_cast<size_t>(config().vocab_size);
-    std::vector<float> all(batch.size() * vocab);
-    if (absl::Status s = inner_.ForwardBatch(batch, all); !s.ok()) return s;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      std::span<float> row = std::span(all).subspan(i * vocab, vocab);
-      if (draws[i] == nullptr) {
-        std::copy(row.begin(), row.end(), logits.begin() + static_cast<ptrdiff_t>(i * vocab));
-        continue;
-      }
-      if (draws[i]->temperature != 0.0f) return absl::UnimplementedError("greedy draws only");
-      for (const LogitAdjustment& a : draws[i]->adjustments) row[a.id] = (row[a.id] + a.bias) - a.penalty;
-      tokens[i] = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
-      auto [it, fresh] = log_.emplace(std::pair{draws[i]->seed, draws[i]->step}, tokens[i]);
-      EXPECT_TRUE(fresh || it->second == tokens[i]) << "draw " << draws[i]->step << " of seed " << draws[i]->seed;
-    }
-    return absl::OkStatus();
-  }
-
-  // The tokens drawn for `seed`, by draw number.
-  std::vector<int32_t> Drawn(uint64_t seed) const {
-    std::vector<int32_t> out;
-    for (const auto& [key, token] : log_) {
-      if (key.first == seed) out.push_back(token);
-    }
-    return out;
-  }
-
- private:
-  std::map<std::pair<uint64_t, uint64_t>, int32_t> log_;  // (seed, draw number) -> token
-};
 
 TEST_F(SchedulerTest, TokensDrawnByTheBackendEqualTheHostSamplers) {
   // Greedy with logit bias and penalties (so the adjustments matter), one choice with logprobs
