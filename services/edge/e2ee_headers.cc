@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "lib/common/ascii.h"
 #include "lib/common/hex.h"
+#include "lib/crypto/ecies_secp256k1.h"
+#include "lib/crypto/ecies_x25519.h"
 
 namespace cai::edge {
 namespace {

@@ -7,8 +7,6 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/crypto/ecies_secp256k1.h"
-#include "lib/crypto/ecies_x25519.h"
 #include "services/edge/http_server.h"
 #include "services/edge/openai/api_error.h"
 

@@ -10,6 +10,8 @@
 #include <string>
 
 #include "lib/common/hex.h"
+#include "lib/crypto/ecies_secp256k1.h"
+#include "lib/crypto/ecies_x25519.h"
 #include "tests/unit/signer/in_process_signer.h"
 
 namespace cai::edge {
