@@ -11,6 +11,19 @@ bool IsDigit(uint8_t byte) { return byte >= '0' && byte <= '9'; }
 
 }  // namespace
 
+JsonPrefix JsonPrefix::AnyValue() {
+  JsonPrefix value;
+  value.mode_ = Mode::kValue;  // at depth 0, which an object root never is
+  return value;
+}
+
+bool JsonPrefix::could_end() const {
+  if (complete()) return true;
+  const bool number_may_end =
+      mode_ == Mode::kZero || mode_ == Mode::kInteger || mode_ == Mode::kFraction || mode_ == Mode::kExponentDigits;
+  return depth_ == 0 && number_may_end;
+}
+
 bool JsonPrefix::Feed(uint8_t byte) {
   JsonPrefix next = *this;
   if (!next.Step(byte)) return false;
@@ -63,7 +76,7 @@ bool JsonPrefix::Step(uint8_t byte) {
       return true;
     case Mode::kValue:
     case Mode::kValueOrEnd:
-      if (IsWhitespace(byte)) return StructuralWhitespace();
+      if (IsWhitespace(byte)) return depth_ > 0 && StructuralWhitespace();
       whitespace_run_ = 0;
       if (mode_ == Mode::kValueOrEnd && byte == ']') return Close(false);
       return BeginValue(byte);
@@ -200,7 +213,7 @@ bool JsonPrefix::Close(bool object) {
 }
 
 void JsonPrefix::EndValue() {
-  // The only value at depth 0 is the object itself (Start admits nothing else).
+  // The only value at depth 0 is the root (an object unless AnyValue()).
   mode_ = depth_ == 0 ? Mode::kDone : Mode::kCommaOrEnd;
 }
 

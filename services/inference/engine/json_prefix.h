@@ -24,6 +24,12 @@ class JsonPrefix {
   static constexpr int kMaxDepth = 64;
   static constexpr int kMaxWhitespaceRun = 64;
 
+  // The prefixes of one JSON object, which whitespace may precede.
+  JsonPrefix() = default;
+  // The prefixes of one JSON value of any kind, starting at its first byte: the free values a
+  // schema leaves open (json_schema_prefix.h), where the text around them is the schema's.
+  static JsonPrefix AnyValue();
+
   // Whether `byte` may come next; if so the state moves past it, otherwise it is left as it was.
   bool Feed(uint8_t byte);
   // Feeds `bytes` in order, stopping at the first that may not come next (false; the bytes before
@@ -34,6 +40,9 @@ class JsonPrefix {
   bool FeedOrSpoil(uint8_t byte) { return Step(byte); }
   // The text fed so far is one whole JSON object; then no byte may come next.
   bool complete() const { return mode_ == Mode::kDone; }
+  // The text is one whole value should the next byte not continue it: complete(), or a number
+  // (which ends only at the byte after it) on its own in AnyValue().
+  bool could_end() const;
   // Where in a string the text is. All positions of one kind take the same byte strings, as long
   // as those do not end the string, whatever surrounds it (json_token_mask.h relies on this).
   enum class StringPosition {
