@@ -9,3 +9,6 @@ cai_add_fuzzer(json_prefix_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/json_prefix_fuz
 # Seeds in corpus/json_token_mask_fuzz/: prefixes that end in each kind of state (key, value string,
 # escape, \u escape, partial UTF-8 character, number, literal, nesting).
 cai_add_fuzzer(json_token_mask_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/json_token_mask_fuzz.cc LIBS cai_engine)
+# Seeds in corpus/json_schema_fuzz/: a schema, a NUL byte and a text, for each kind of node (nested
+# and recursive objects, enums, nullable values, bounded arrays, free values) and near misses.
+cai_add_fuzzer(json_schema_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/json_schema_fuzz.cc LIBS cai_engine_core)

@@ -1,0 +1,443 @@
+#include "services/inference/engine/json_schema.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "lib/common/status_macros.h"
+
+namespace cai::inference {
+namespace {
+
+using Json = nlohmann::json;
+using Kind = JsonSchema::Kind;
+
+// Subschemas nested deeper than this in the schema's text are refused (the compiler recurses).
+constexpr int kMaxNesting = 64;
+
+// Keywords that constrain values in ways a byte-level walk does not enforce. Refused, so a client
+// never receives JSON that its own validator then rejects.
+constexpr const char* kUnsupported[] = {
+    "allOf", "not", "if", "then", "else", "dependentSchemas", "dependentRequired", "dependencies",
+    "patternProperties", "propertyNames", "minProperties", "maxProperties", "unevaluatedProperties",
+    "unevaluatedItems", "prefixItems", "additionalItems", "contains", "minContains", "maxContains",
+    "minLength", "maxLength", "pattern", "format", "contentEncoding", "contentMediaType", "minimum",
+    "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "$dynamicRef", "$recursiveRef",
+};
+// Keywords that say what a value is; with $ref, enum or anyOf they would have to hold as well.
+constexpr const char* kConstraining[] = {
+    "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
+    "enum", "const", "anyOf", "oneOf", "uniqueItems",
+};
+
+std::bitset<256> Bytes(std::string_view bytes) {
+  std::bitset<256> set;
+  for (char c : bytes) set.set(static_cast<uint8_t>(c));
+  return set;
+}
+
+std::bitset<256> NumberStarts() { return Bytes("-0123456789"); }
+std::bitset<256> ValueStarts() { return Bytes("{[\"-0123456789tfn"); }
+
+std::string Where(const std::string& path) { return path.empty() ? "the schema's root" : absl::StrCat("'", path, "'"); }
+
+absl::Status Refuse(const std::string& path, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("json_schema at ", Where(path), ": ", what));
+}
+
+std::string Child(const std::string& path, const std::string& name) {
+  return path.empty() ? std::string(name) : absl::StrCat(path, ".", name);
+}
+
+const Json* Field(const Json& object, const std::string& name) {
+  const auto it = object.find(name);
+  return it == object.end() ? nullptr : &*it;
+}
+
+bool MatchesType(const Json& value, const std::string& type) {
+  if (type == "object") return value.is_object();
+  if (type == "array") return value.is_array();
+  if (type == "string") return value.is_string();
+  if (type == "number") return value.is_number();
+  if (type == "integer") {
+    if (value.is_number_integer()) return true;
+    if (!value.is_number_float()) return false;
+    const double x = value.get<double>();
+    return std::isfinite(x) && x == static_cast<double>(static_cast<int64_t>(x));
+  }
+  if (type == "boolean") return value.is_boolean();
+  if (type == "null") return value.is_null();
+  return false;
+}
+
+// A non-negative integer keyword (minItems, maxItems).
+absl::StatusOr<uint32_t> Count(const Json& schema, const char* name, uint32_t absent, const std::string& path) {
+  const Json* value = Field(schema, name);
+  if (value == nullptr) return absent;
+  if (!value->is_number_unsigned() || value->get<uint64_t>() > std::numeric_limits<uint32_t>::max()) {
+    return Refuse(path, absl::StrCat("'", name, "' must be an integer from 0 to 4294967295"));
+  }
+  return static_cast<uint32_t>(value->get<uint64_t>());
+}
+
+}  // namespace
+
+class JsonSchemaCompiler {
+ public:
+  explicit JsonSchemaCompiler(const Json& root) : root_(root) {}
+
+  absl::StatusOr<std::shared_ptr<const JsonSchema>> Run() {
+    CAI_ASSIGN_OR_RETURN(const uint32_t root, NewNode(""));
+    compiled_[&root_] = root;
+    CAI_RETURN_IF_ERROR(CompileInto(root, root_, "", 0));
+    std::vector<uint8_t> visiting(nodes_.size(), 0);
+    for (uint32_t i = 0; i < nodes_.size(); ++i) CAI_RETURN_IF_ERROR(FirstBytes(i, visiting));
+    if (nodes_[root].first_bytes != Bytes("{")) return Refuse("", "the root must be an object (type 'object')");
+    auto schema = std::make_shared<JsonSchema>();
+    schema->nodes_ = std::move(nodes_);
+    return schema;
+  }
+
+ private:
+  absl::StatusOr<uint32_t> NewNode(const std::string& path) {
+    if (nodes_.size() >= JsonSchema::kMaxNodes) {
+      return Refuse(path, absl::StrCat("the schema has more than ", JsonSchema::kMaxNodes, " subschemas"));
+    }
+    nodes_.emplace_back();
+    paths_.push_back(path);
+    return static_cast<uint32_t>(nodes_.size() - 1);
+  }
+
+  absl::StatusOr<uint32_t> Compile(const Json& schema, const std::string& path, int depth) {
+    CAI_ASSIGN_OR_RETURN(const uint32_t index, NewNode(path));
+    CAI_RETURN_IF_ERROR(CompileInto(index, schema, path, depth));
+    return index;
+  }
+
+  absl::Status CompileInto(uint32_t index, const Json& schema, const std::string& path, int depth) {
+    if (depth > kMaxNesting) return Refuse(path, absl::StrCat("subschemas nest deeper than ", kMaxNesting));
+    if (schema.is_boolean()) {
+      if (!schema.get<bool>()) return Refuse(path, "the schema 'false' admits no value");
+      nodes_[index].first_bytes = ValueStarts();
+      return absl::OkStatus();
+    }
+    if (!schema.is_object()) return Refuse(path, "a schema must be an object or a boolean");
+    for (const char* name : kUnsupported) {
+      if (schema.contains(name)) {
+        return Refuse(path, absl::StrCat("'", name, "' is not supported (constrained decoding could not keep it)"));
+      }
+    }
+    if (const Json* unique = Field(schema, "uniqueItems"); unique != nullptr && !(unique->is_boolean() && !*unique)) {
+      return Refuse(path, "'uniqueItems' is not supported (constrained decoding could not keep it)");
+    }
+    if (const Json* ref = Field(schema, "$ref")) return CompileRef(index, schema, *ref, path, depth);
+    if (schema.contains("enum") || schema.contains("const")) return CompileLiterals(index, schema, path);
+    if (schema.contains("anyOf") || schema.contains("oneOf")) return CompileUnion(index, schema, path, depth);
+
+    const Json* type = Field(schema, "type");
+    if (type == nullptr) {
+      const bool object = schema.contains("properties") || schema.contains("required") ||
+                          schema.contains("additionalProperties");
+      const bool array = schema.contains("items") || schema.contains("minItems") || schema.contains("maxItems");
+      if (object && array) return Refuse(path, "give a 'type': the keywords are both an object's and an array's");
+      if (!object && !array) {
+        nodes_[index].first_bytes = ValueStarts();
+        return absl::OkStatus();
+      }
+      return CompileTyped(index, schema, object ? "object" : "array", path, depth);
+    }
+    if (type->is_string()) return CompileTyped(index, schema, type->get_ref<const std::string&>(), path, depth);
+    if (!type->is_array() || type->empty()) return Refuse(path, "'type' must be a name or a non-empty list of them");
+    // A list of types: one alternative each, told apart by their first bytes like anyOf's.
+    nodes_[index].kind = Kind::kUnion;
+    for (const Json& name : *type) {
+      if (!name.is_string()) return Refuse(path, "'type' must be a name or a non-empty list of them");
+      CAI_ASSIGN_OR_RETURN(const uint32_t alternative, NewNode(path));
+      CAI_RETURN_IF_ERROR(CompileTyped(alternative, schema, name.get_ref<const std::string&>(), path, depth));
+      nodes_[index].alternatives.push_back(alternative);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CompileRef(uint32_t index, const Json& schema, const Json& ref, const std::string& path, int depth) {
+    for (const char* name : kConstraining) {
+      if (schema.contains(name)) return Refuse(path, absl::StrCat("'", name, "' beside '$ref' is not supported"));
+    }
+    if (!ref.is_string()) return Refuse(path, "'$ref' must be a string");
+    const std::string& text = ref.get_ref<const std::string&>();
+    if (!text.starts_with("#")) {
+      return Refuse(path, absl::StrCat("'$ref' must point into this schema ('#' or '#/$defs/...'), not '",
+                                       text.substr(0, 128), "'"));
+    }
+    const Json* target = nullptr;
+    try {
+      target = &root_.at(Json::json_pointer(text.substr(1)));
+    } catch (const Json::exception&) {
+      return Refuse(path, absl::StrCat("'$ref' '", text.substr(0, 128), "' points at nothing in the schema"));
+    }
+    uint32_t resolved;
+    if (auto it = compiled_.find(target); it != compiled_.end()) {
+      resolved = it->second;  // compiled already, or being compiled: a recursive schema
+    } else {
+      CAI_ASSIGN_OR_RETURN(resolved, NewNode(text.substr(1)));
+      compiled_[target] = resolved;
+      CAI_RETURN_IF_ERROR(CompileInto(resolved, *target, text.substr(1), depth + 1));
+    }
+    // A union of one: the node stands for its target, which may not be compiled yet.
+    nodes_[index].kind = Kind::kUnion;
+    nodes_[index].alternatives = {resolved};
+    return absl::OkStatus();
+  }
+
+  absl::Status CompileLiterals(uint32_t index, const Json& schema, const std::string& path) {
+    for (const char* name : kConstraining) {
+      if (std::string_view(name) != "type" && std::string_view(name) != "enum" && std::string_view(name) != "const" &&
+          schema.contains(name)) {
+        return Refuse(path, absl::StrCat("'", name, "' beside 'enum' or 'const' is not supported"));
+      }
+    }
+    const Json* type = Field(schema, "type");
+    // The values both 'const' and 'enum' allow (either may be absent), of the 'type' if one is given.
+    std::vector<std::string> literals;
+    std::vector<std::string> listed;
+    if (const Json* list = Field(schema, "enum")) {
+      if (!list->is_array() || list->empty()) return Refuse(path, "'enum' must be a non-empty list");
+      if (list->size() > JsonSchema::kMaxLiterals) {
+        return Refuse(path, absl::StrCat("'enum' lists more than ", JsonSchema::kMaxLiterals, " values"));
+      }
+      for (const Json& value : *list) {
+        CAI_ASSIGN_OR_RETURN(std::string text, LiteralText(value, path));
+        listed.push_back(std::move(text));
+      }
+    }
+    const Json* constant = Field(schema, "const");
+    std::vector<const Json*> candidates;
+    if (constant != nullptr) {
+      candidates.push_back(constant);
+    } else {
+      for (const Json& value : *Field(schema, "enum")) candidates.push_back(&value);
+    }
+    for (const Json* value : candidates) {
+      if (type != nullptr && !OfType(*value, *type)) continue;  // a value the type refuses is never written
+      CAI_ASSIGN_OR_RETURN(std::string text, LiteralText(*value, path));
+      if (constant != nullptr && !listed.empty() && std::find(listed.begin(), listed.end(), text) == listed.end()) {
+        continue;
+      }
+      literals.push_back(std::move(text));
+    }
+    std::sort(literals.begin(), literals.end());
+    literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
+    if (literals.empty()) return Refuse(path, "no value satisfies 'enum', 'const' and 'type' together");
+    literal_count_ += literals.size();
+    if (literal_count_ > JsonSchema::kMaxLiterals) {
+      return Refuse(path, absl::StrCat("the schema lists more than ", JsonSchema::kMaxLiterals, " enum values"));
+    }
+    JsonSchema::Node& node = nodes_[index];
+    node.kind = Kind::kLiterals;
+    for (const std::string& literal : literals) node.first_bytes.set(static_cast<uint8_t>(literal[0]));
+    node.literals = std::move(literals);
+    return absl::OkStatus();
+  }
+
+  static absl::StatusOr<std::string> LiteralText(const Json& value, const std::string& path) {
+    std::string text;
+    try {
+      text = value.dump();
+    } catch (const Json::exception&) {
+      return Refuse(path, "an 'enum' or 'const' value is not valid UTF-8");
+    }
+    if (text.size() > JsonSchema::kMaxLiteralBytes) {
+      return Refuse(path, absl::StrCat("an 'enum' or 'const' value is longer than ", JsonSchema::kMaxLiteralBytes,
+                                       " bytes as JSON"));
+    }
+    return text;
+  }
+
+  static bool OfType(const Json& value, const Json& type) {
+    if (type.is_string()) return MatchesType(value, type.get_ref<const std::string&>());
+    if (!type.is_array()) return false;
+    return std::any_of(type.begin(), type.end(), [&](const Json& name) {
+      return name.is_string() && MatchesType(value, name.get_ref<const std::string&>());
+    });
+  }
+
+  absl::Status CompileUnion(uint32_t index, const Json& schema, const std::string& path, int depth) {
+    if (schema.contains("anyOf") && schema.contains("oneOf")) return Refuse(path, "give 'anyOf' or 'oneOf', not both");
+    const std::string keyword = schema.contains("anyOf") ? "anyOf" : "oneOf";
+    for (const char* name : kConstraining) {
+      if (name != keyword && schema.contains(name)) {
+        return Refuse(path, absl::StrCat("'", name, "' beside '", keyword, "' is not supported"));
+      }
+    }
+    const Json& list = *Field(schema, keyword);
+    if (!list.is_array() || list.empty()) return Refuse(path, absl::StrCat("'", keyword, "' must be a non-empty list"));
+    // Alternatives start with different bytes (checked once all nodes are compiled), so at most one
+    // matches any value: oneOf holds wherever anyOf does.
+    nodes_[index].kind = Kind::kUnion;
+    for (size_t i = 0; i < list.size(); ++i) {
+      CAI_ASSIGN_OR_RETURN(const uint32_t alternative,
+                           Compile(list[i], Child(path, absl::StrCat(keyword, "[", i, "]")), depth + 1));
+      nodes_[index].alternatives.push_back(alternative);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CompileTyped(uint32_t index, const Json& schema, const std::string& type, const std::string& path,
+                            int depth) {
+    JsonSchema::Node& node = nodes_[index];
+    if (type == "object") return CompileObject(index, schema, path, depth);
+    if (type == "array") return CompileArray(index, schema, path, depth);
+    if (type == "string") {
+      node.kind = Kind::kString;
+      node.first_bytes = Bytes("\"");
+    } else if (type == "number" || type == "integer") {
+      node.kind = type == "number" ? Kind::kNumber : Kind::kInteger;
+      node.first_bytes = NumberStarts();
+    } else if (type == "boolean" || type == "null") {
+      node.kind = Kind::kLiterals;
+      node.literals = type == "null" ? std::vector<std::string>{"null"} : std::vector<std::string>{"false", "true"};
+      node.first_bytes = Bytes(type == "null" ? "n" : "ft");
+    } else {
+      return Refuse(path, absl::StrCat("'type' '", type.substr(0, 64), "' is not a JSON Schema type"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CompileObject(uint32_t index, const Json& schema, const std::string& path, int depth) {
+    const Json* properties = Field(schema, "properties");
+    const Json* additional = Field(schema, "additionalProperties");
+    if (additional != nullptr && !additional->is_boolean()) {
+      return Refuse(path, "'additionalProperties' as a schema is not supported (declare the properties)");
+    }
+    if (properties != nullptr && !properties->is_object()) return Refuse(path, "'properties' must be an object");
+    const Json* required = Field(schema, "required");
+    if (required != nullptr && !required->is_array()) return Refuse(path, "'required' must be a list of names");
+    if (properties == nullptr && (additional == nullptr || additional->get<bool>())) {
+      if (required != nullptr && !required->empty()) {
+        return Refuse(path, "'required' names properties that 'properties' does not declare");
+      }
+      nodes_[index].first_bytes = Bytes("{");  // any object
+      return absl::OkStatus();
+    }
+    if (properties != nullptr && properties->size() > JsonSchema::kMaxProperties) {
+      return Refuse(path, absl::StrCat("an object may declare at most ", JsonSchema::kMaxProperties, " properties"));
+    }
+    // Sorted by the name's JSON text, which JsonSchemaPrefix matches a byte at a time.
+    struct Property {
+      std::string key;  // the name as JSON text
+      std::string name;
+      const Json* schema;
+    };
+    std::vector<Property> declared;
+    if (properties != nullptr) {
+      for (const auto& [name, value] : properties->items()) {
+        CAI_ASSIGN_OR_RETURN(std::string key, LiteralText(Json(name), path));
+        declared.push_back({.key = std::move(key), .name = name, .schema = &value});
+      }
+    }
+    std::sort(declared.begin(), declared.end(), [](const Property& a, const Property& b) { return a.key < b.key; });
+    std::vector<uint32_t> values;
+    for (const Property& property : declared) {
+      CAI_ASSIGN_OR_RETURN(const uint32_t child,
+                           Compile(*property.schema, Child(Child(path, "properties"), property.name), depth + 1));
+      values.push_back(child);
+    }
+    uint64_t required_bits = 0;
+    if (required != nullptr) {
+      for (const Json& name : *required) {
+        if (!name.is_string()) return Refuse(path, "'required' must be a list of names");
+        const std::string key = Json(name).dump();
+        const auto it = std::lower_bound(declared.begin(), declared.end(), key,
+                                         [](const Property& entry, const std::string& k) { return entry.key < k; });
+        if (it == declared.end() || it->key != key) {
+          return Refuse(path, absl::StrCat("'required' names '", name.get_ref<const std::string&>().substr(0, 64),
+                                           "', which 'properties' does not declare"));
+        }
+        required_bits |= uint64_t{1} << (it - declared.begin());
+      }
+    }
+    JsonSchema::Node& node = nodes_[index];  // after the children: nodes_ may have grown
+    node.kind = Kind::kObject;
+    node.first_bytes = Bytes("{");
+    for (Property& property : declared) node.keys.push_back(std::move(property.key));
+    node.values = std::move(values);
+    node.required = required_bits;
+    return absl::OkStatus();
+  }
+
+  absl::Status CompileArray(uint32_t index, const Json& schema, const std::string& path, int depth) {
+    CAI_ASSIGN_OR_RETURN(const uint32_t min_items, Count(schema, "minItems", 0, path));
+    CAI_ASSIGN_OR_RETURN(uint32_t max_items, Count(schema, "maxItems", std::numeric_limits<uint32_t>::max(), path));
+    if (min_items > max_items) return Refuse(path, "'minItems' is above 'maxItems'");
+    const Json* items = Field(schema, "items");
+    if (items != nullptr && items->is_array()) return Refuse(path, "'items' as a list (a tuple) is not supported");
+    uint32_t items_node = JsonSchema::kNoNode;
+    if (items != nullptr && items->is_boolean() && !items->get<bool>()) {
+      if (min_items > 0) return Refuse(path, "'items' false admits no item, yet 'minItems' asks for some");
+      max_items = 0;
+    } else {
+      CAI_ASSIGN_OR_RETURN(items_node, Compile(items != nullptr ? *items : Json(true), Child(path, "items"), depth + 1));
+    }
+    JsonSchema::Node& node = nodes_[index];
+    node.kind = Kind::kArray;
+    node.first_bytes = Bytes("[");
+    node.items = items_node;
+    node.min_items = min_items;
+    node.max_items = max_items;
+    return absl::OkStatus();
+  }
+
+  // A union's first bytes are its alternatives', which must not overlap. `visiting` finds a union
+  // that contains itself without anything in between (no value could ever start it).
+  absl::Status FirstBytes(uint32_t index, std::vector<uint8_t>& visiting) {
+    JsonSchema::Node& node = nodes_[index];
+    if (node.kind != Kind::kUnion || node.first_bytes.any()) return absl::OkStatus();
+    if (visiting[index] != 0) return Refuse(paths_[index], "the schema refers to itself with no value in between");
+    visiting[index] = 1;
+    std::bitset<256> bytes;
+    for (uint32_t alternative : nodes_[index].alternatives) {
+      CAI_RETURN_IF_ERROR(FirstBytes(alternative, visiting));
+      const std::bitset<256>& starts = nodes_[alternative].first_bytes;
+      if ((bytes & starts).any()) {
+        return Refuse(paths_[index], "the alternatives of 'anyOf', 'oneOf' or a list of types must be of different "
+                                     "kinds (say, a string and null): two may start alike, which is not supported");
+      }
+      bytes |= starts;
+    }
+    visiting[index] = 0;
+    nodes_[index].first_bytes = bytes;
+    return absl::OkStatus();
+  }
+
+  const Json& root_;
+  std::vector<JsonSchema::Node> nodes_;
+  std::vector<std::string> paths_;                       // by node, for errors
+  absl::flat_hash_map<const Json*, uint32_t> compiled_;  // subschemas reached by $ref, by address
+  size_t literal_count_ = 0;
+};
+
+absl::StatusOr<std::shared_ptr<const JsonSchema>> JsonSchema::Compile(const nlohmann::json& schema) {
+  return JsonSchemaCompiler(schema).Run();
+}
+
+absl::StatusOr<std::shared_ptr<const JsonSchema>> JsonSchema::Parse(std::string_view text) {
+  const Json schema = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (schema.is_discarded()) return absl::InvalidArgumentError("json_schema: the schema is not valid JSON");
+  return Compile(schema);
+}
+
+uint32_t JsonSchema::Dispatch(uint32_t index, uint8_t byte) const {
+  while (index != kNoNode && nodes_[index].first_bytes.test(byte) && nodes_[index].kind == Kind::kUnion) {
+    const std::vector<uint32_t>& alternatives = nodes_[index].alternatives;
+    const auto it = std::find_if(alternatives.begin(), alternatives.end(),
+                                 [&](uint32_t alternative) { return nodes_[alternative].first_bytes.test(byte); });
+    index = *it;  // one exists: the union's first bytes are its alternatives'
+  }
+  return index != kNoNode && nodes_[index].first_bytes.test(byte) ? index : kNoNode;
+}
+
+}  // namespace cai::inference

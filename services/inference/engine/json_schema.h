@@ -1,0 +1,84 @@
+#pragma once
+
+#include <bitset>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "absl/status/statusor.h"
+
+namespace cai::inference {
+
+// A JSON Schema (response_format json_schema) compiled into the graph of nodes that
+// JsonSchemaPrefix walks a byte at a time while a model writes.
+//
+// The subset is what constrained decoding can keep exactly, so every text that completes is valid
+// against the schema; a keyword that would constrain what this cannot enforce (minimum, pattern,
+// format, allOf, ...) is refused with its path rather than ignored. Taken:
+//   type (a name or a list), properties, required, additionalProperties (true or false: only the
+//   declared properties are written either way), items, minItems, maxItems, enum, const,
+//   anyOf / oneOf (alternatives must start with different bytes, so the first byte picks one:
+//   a type and null, a string and an object, ...), $ref to "#" or a JSON pointer under it
+//   ($defs, definitions; recursion allowed), and the annotations (title, description, ...).
+// The root must be an object, as OpenAI requires. Properties may come in any order; each at most
+// once. Free values (strings, numbers, schemas without constraints) follow RFC 8259 as JsonPrefix
+// has it; enum and const values and property names are written in compact JSON (nlohmann's
+// serialisation), byte for byte.
+class JsonSchema {
+ public:
+  static constexpr size_t kMaxNodes = 4096;
+  static constexpr size_t kMaxProperties = 64;  // per object: a 64-bit set tracks those written
+  static constexpr size_t kMaxLiterals = 1024;  // enum values per schema
+  static constexpr size_t kMaxLiteralBytes = 1024;
+
+  enum class Kind : uint8_t {
+    kAny,       // any value whose first byte is in first_bytes
+    kObject,    // the declared properties
+    kArray,     // items, min_items to max_items of them
+    kString,
+    kNumber,
+    kInteger,   // a number without fraction or exponent
+    kLiterals,  // one of `literals`, byte for byte
+    kUnion,     // one of `alternatives`, chosen by the first byte
+  };
+
+  struct Node {
+    Kind kind = Kind::kAny;
+    std::bitset<256> first_bytes;  // the bytes a value of this node may start with
+    // kObject: each property's name as a JSON string (quotes and escapes included), sorted
+    // bytewise, and the node of its value.
+    std::vector<std::string> keys;
+    std::vector<uint32_t> values;
+    uint64_t required = 0;  // bit i: keys[i] must be written
+    // kArray
+    uint32_t items = 0;
+    uint32_t min_items = 0;
+    uint32_t max_items = UINT32_MAX;
+    // kLiterals: compact JSON texts, sorted bytewise, none twice.
+    std::vector<std::string> literals;
+    // kUnion: the alternatives, whose first_bytes do not overlap.
+    std::vector<uint32_t> alternatives;
+  };
+
+  // `text` is the schema's JSON text; errors are InvalidArgument and name the keyword's path.
+  static absl::StatusOr<std::shared_ptr<const JsonSchema>> Parse(std::string_view text);
+  static absl::StatusOr<std::shared_ptr<const JsonSchema>> Compile(const nlohmann::json& schema);
+
+  static constexpr uint32_t kRoot = 0;
+  static constexpr uint32_t kNoNode = UINT32_MAX;
+  const Node& node(uint32_t index) const { return nodes_[index]; }
+  size_t size() const { return nodes_.size(); }
+  // The node, never a union, that a value of `index` starting with `byte` belongs to; kNoNode if
+  // none.
+  uint32_t Dispatch(uint32_t index, uint8_t byte) const;
+
+ private:
+  friend class JsonSchemaCompiler;
+  std::vector<Node> nodes_;
+};
+
+}  // namespace cai::inference
