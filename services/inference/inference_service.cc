@@ -123,6 +123,13 @@ absl::StatusOr<GenerationRequest> InferenceService::BuildRequest(const v1::Gener
     case v1::RESPONSE_FORMAT_JSON_OBJECT:
       out.format = OutputFormat::kJsonObject;
       break;
+    case v1::RESPONSE_FORMAT_JSON_SCHEMA: {
+      out.format = OutputFormat::kJsonSchema;
+      absl::StatusOr<std::shared_ptr<const JsonSchema>> schema = JsonSchema::Parse(request.json_schema());
+      if (!schema.ok()) return schema.status();
+      out.schema = *std::move(schema);
+      break;
+    }
     default:
       return absl::InvalidArgumentError(absl::StrCat("response_format ", request.response_format(), " is unknown"));
   }

@@ -36,19 +36,25 @@ SamplingParams ForChoice(SamplingParams params, int index) {
   return params;
 }
 
+std::variant<JsonPrefix, JsonSchemaPrefix> JsonStateFor(const GenerationRequest& request) {
+  if (request.format == OutputFormat::kJsonSchema) return JsonSchemaPrefix(*request.schema);
+  return JsonPrefix();
+}
+
 }  // namespace
 
 ChoiceStream::ChoiceStream(int index, const GenerationRequest& request, int64_t budget, const Tokenizer* tokenizer,
                            const JsonTokenMask* json_mask)
     : index_(index), request_(request), budget_(budget), tokenizer_(tokenizer),
-      json_mask_(request.format == OutputFormat::kJsonObject ? json_mask : nullptr),
+      json_mask_(request.format != OutputFormat::kText ? json_mask : nullptr), json_(JsonStateFor(request)),
       sampler_(ForChoice(request.sampling, index)), filter_(request.stop) {
   if (tokenizer != nullptr) decoder_.emplace(*tokenizer);
 }
 
 std::span<const float> ChoiceStream::MaskForJson(std::span<const float> logits) {
   allowed_.assign(logits.size(), 0);
-  int64_t fitting = json_.complete() ? 0 : json_mask_->Allow(json_, allowed_);
+  int64_t fitting = std::visit(
+      [&](const auto& json) -> int64_t { return json.complete() ? 0 : json_mask_->Allow(json, allowed_); }, json_);
   // A stop token ends the choice, so it waits for the whole object even where it is an ordinary
   // token whose bytes would fit (a stop id that is not a special token).
   for (int32_t id : request_.stop_token_ids) {
@@ -67,6 +73,10 @@ std::span<const float> ChoiceStream::MaskForJson(std::span<const float> logits) 
     masked_[i] = allowed_[i] != 0 ? logits[i] : -std::numeric_limits<float>::infinity();
   }
   return masked_;
+}
+
+bool ChoiceStream::JsonComplete() const {
+  return std::visit([](const auto& json) { return json.complete(); }, json_);
 }
 
 int32_t ChoiceStream::Next(std::span<const float> logits, std::optional<OwnedDelta>& delta) {
@@ -103,10 +113,10 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
     // Never printed: release what was held back, and any bytes the decoder still had.
     text = filter_.Push(decoder_ ? decoder_->Flush() : "", true);
     // In JSON mode a stop token before the object is whole means nothing else fitted: cut short.
-    finish = json_mask_ != nullptr && !json_.complete() ? FinishReason::kLength : FinishReason::kStop;
+    finish = json_mask_ != nullptr && !JsonComplete() ? FinishReason::kLength : FinishReason::kStop;
   } else {
-    // The mask let through only tokens whose bytes JsonPrefix takes, so this cannot fail.
-    if (json_mask_ != nullptr) json_.Feed(tokenizer_->TokenBytes(id));
+    // The mask let through only tokens whose bytes the JSON state takes, so this cannot fail.
+    if (json_mask_ != nullptr) std::visit([&](auto& json) { json.Feed(tokenizer_->TokenBytes(id)); }, json_);
     if (request_.logprobs) pending_.push_back(std::move(token));
     text = filter_.Push(decoder_ ? decoder_->Push(id) : "", false);  // specials decode to ""
     if (!filter_.stopped() && generated_ >= budget_) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <variant>
 #include <span>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "services/inference/engine/forward_backend.h"
 #include "services/inference/engine/generator.h"
 #include "services/inference/engine/json_prefix.h"
+#include "services/inference/engine/json_schema_prefix.h"
 #include "services/inference/engine/json_token_mask.h"
 #include "services/inference/engine/sampler.h"
 #include "services/inference/engine/tokenizer/stream_decoder.h"
@@ -52,7 +54,7 @@ class StopFilter {
 class ChoiceStream {
  public:
   // Null `tokenizer`: no text (benchmarks); deltas then carry only logprobs and the finish.
-  // `json_mask` (the tokenizer's) is required for OutputFormat::kJsonObject, and so is a tokenizer.
+  // `json_mask` (the tokenizer's) is required for the JSON formats, and so is a tokenizer.
   ChoiceStream(int index, const GenerationRequest& request, int64_t budget, const Tokenizer* tokenizer,
                const JsonTokenMask* json_mask = nullptr);
 
@@ -80,13 +82,15 @@ class ChoiceStream {
   // come once the object is whole, or should no other token fit (a vocabulary that lacks a byte
   // the object needs): the choice then ends, as "length", rather than draw a token that breaks it.
   std::span<const float> MaskForJson(std::span<const float> logits);
+  bool JsonComplete() const;
 
   const int index_;
   const GenerationRequest& request_;
   const int64_t budget_;
   const Tokenizer* const tokenizer_;
   const JsonTokenMask* const json_mask_;
-  JsonPrefix json_;              // the text so far, in JSON mode
+  // The text so far, in JSON mode: a JsonPrefix, or a JsonSchemaPrefix with a schema.
+  std::variant<JsonPrefix, JsonSchemaPrefix> json_;
   std::vector<uint8_t> allowed_;  // JSON mode: by token id, may come next
   std::vector<float> masked_;     // JSON mode: the logits after the mask
   Sampler sampler_;

@@ -38,8 +38,11 @@ absl::Status ValidateGenerationRequest(const GenerationRequest& request, int64_t
     }
   }
   // JSON mode ends a choice with a stop token once the object is whole: without one it could not.
-  if (request.format == OutputFormat::kJsonObject && request.stop_token_ids.empty()) {
+  if (request.format != OutputFormat::kText && request.stop_token_ids.empty()) {
     return absl::InvalidArgumentError("JSON mode needs a stop token, and the model has none");
+  }
+  if ((request.format == OutputFormat::kJsonSchema) != (request.schema != nullptr)) {
+    return absl::InvalidArgumentError("a JSON schema goes with response_format json_schema, and only with it");
   }
   for (int32_t id : request.prompt) {
     if (id < 0 || id >= vocab_size) return absl::InvalidArgumentError(absl::StrCat("prompt token ", id, " is unknown"));

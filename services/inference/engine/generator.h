@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/inference/engine/backends/cpu/transformer_model.h"
+#include "services/inference/engine/json_schema.h"
 #include "services/inference/engine/sampler.h"
 #include "services/inference/engine/tokenizer/tokenizer.h"
 
@@ -21,9 +23,10 @@ inline constexpr int kMaxChoices = 8;
 
 // What the generated text must be. kJsonObject is OpenAI's JSON mode: every token is drawn among
 // those that keep the text a prefix of one JSON object (JsonPrefix), and the stop tokens only once
-// it is whole; logprobs then describe that narrowed distribution. A choice cut short by max_tokens
-// or a stop string is still a prefix, not an object.
-enum class OutputFormat { kText, kJsonObject };
+// it is whole; logprobs then describe that narrowed distribution. kJsonSchema is the same with the
+// prefixes of a text the request's schema admits (JsonSchemaPrefix; structured outputs). A choice
+// cut short by max_tokens or a stop string is still a prefix, not a whole text.
+enum class OutputFormat { kText, kJsonObject, kJsonSchema };
 
 struct GenerationRequest {
   std::vector<int32_t> prompt;          // token ids, BOS included if the model wants one
@@ -35,6 +38,7 @@ struct GenerationRequest {
   bool logprobs = false;                // report each printed token's log-probability
   int top_logprobs = 0;                 // 0..kMaxTopLogprobs alternatives per token; needs logprobs
   OutputFormat format = OutputFormat::kText;
+  std::shared_ptr<const JsonSchema> schema;  // kJsonSchema: what the text must be, shared by the choices
 };
 
 enum class FinishReason { kStop, kLength };

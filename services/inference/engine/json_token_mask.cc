@@ -57,6 +57,15 @@ void JsonTokenMask::Insert(uint32_t root, std::string_view bytes, int32_t id) {
 }
 
 int64_t JsonTokenMask::Allow(const JsonPrefix& state, std::span<uint8_t> allowed) const {
+  return AllowAfter(state, allowed);
+}
+
+int64_t JsonTokenMask::Allow(const JsonSchemaPrefix& state, std::span<uint8_t> allowed) const {
+  return AllowAfter(state, allowed);
+}
+
+template <typename State>
+int64_t JsonTokenMask::AllowAfter(const State& state, std::span<uint8_t> allowed) const {
   switch (state.string_position()) {
     case JsonPrefix::StringPosition::kPlain:
       return Mark(in_string_tokens_, allowed) + Walk(kQuoteRoot, state, allowed);
@@ -67,10 +76,11 @@ int64_t JsonTokenMask::Allow(const JsonPrefix& state, std::span<uint8_t> allowed
   }
 }
 
-int64_t JsonTokenMask::Walk(uint32_t root, const JsonPrefix& state, std::span<uint8_t> allowed) const {
+template <typename State>
+int64_t JsonTokenMask::Walk(uint32_t root, const State& state, std::span<uint8_t> allowed) const {
   struct Pending {
     uint32_t node;
-    JsonPrefix state;  // after the bytes on the path to `node`
+    State state;  // after the bytes on the path to `node`
   };
   std::vector<Pending> pending{{root, state}};
   int64_t count = 0;
@@ -78,7 +88,7 @@ int64_t JsonTokenMask::Walk(uint32_t root, const JsonPrefix& state, std::span<ui
     const Pending at = pending.back();
     pending.pop_back();
     for (uint32_t child = nodes_[at.node].first_child; child != 0; child = nodes_[child].next_sibling) {
-      JsonPrefix next = at.state;
+      State next = at.state;
       if (!next.FeedOrSpoil(nodes_[child].byte)) continue;
       for (int32_t id = nodes_[child].first_token; id >= 0; id = next_token_[id]) {
         if (static_cast<size_t>(id) < allowed.size()) {

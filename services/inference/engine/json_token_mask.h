@@ -5,12 +5,13 @@
 #include <vector>
 
 #include "services/inference/engine/json_prefix.h"
+#include "services/inference/engine/json_schema_prefix.h"
 #include "services/inference/engine/tokenizer/tokenizer.h"
 
 namespace cai::inference {
 
-// Which tokens may come next in JSON mode: those whose every byte JsonPrefix lets follow the text
-// so far. The vocabulary's byte strings are kept as tries, so tokens that share a prefix share its
+// Which tokens may come next in JSON mode: those whose every byte JsonPrefix (or, with a schema,
+// JsonSchemaPrefix) lets follow the text so far. The vocabulary's byte strings are kept as tries, so tokens that share a prefix share its
 // work, and a byte that may not come next rules out its whole branch at once. That prunes nearly
 // everything in most states, but not inside a string, where almost every token fits: there the
 // tokens without a '"' (which cannot end the string, so whether they fit does not depend on what
@@ -18,6 +19,8 @@ namespace cai::inference {
 // only the tokens with a '"' are walked. Special tokens
 // and tokens that decode to no bytes are never allowed (the caller adds the stop tokens once the
 // object is complete). Immutable once built: one per tokenizer, shared by every JSON request.
+// The sets for strings hold with a schema too: its free strings are read by a JsonPrefix, and its
+// property names and enum strings are walked in full (string_position() is kOutside there).
 class JsonTokenMask {
  public:
   explicit JsonTokenMask(const Tokenizer& tokenizer);
@@ -26,6 +29,7 @@ class JsonTokenMask {
   // they are; ids past the tokenizer's vocabulary (a model's padded rows) are never set. Returns
   // how many were set.
   int64_t Allow(const JsonPrefix& state, std::span<uint8_t> allowed) const;
+  int64_t Allow(const JsonSchemaPrefix& state, std::span<uint8_t> allowed) const;
 
   size_t nodes() const { return nodes_.size(); }
 
@@ -41,7 +45,10 @@ class JsonTokenMask {
   static constexpr uint32_t kQuoteRoot = 1;
 
   void Insert(uint32_t root, std::string_view bytes, int32_t id);
-  int64_t Walk(uint32_t root, const JsonPrefix& state, std::span<uint8_t> allowed) const;
+  template <typename State>
+  int64_t AllowAfter(const State& state, std::span<uint8_t> allowed) const;
+  template <typename State>
+  int64_t Walk(uint32_t root, const State& state, std::span<uint8_t> allowed) const;
   // The tokens of the plain trie that fit after `text` (which leaves a string open).
   std::vector<int32_t> PlainTokensAfter(std::string_view text) const;
   static int64_t Mark(const std::vector<int32_t>& ids, std::span<uint8_t> allowed);

@@ -35,7 +35,7 @@ absl::StatusOr<uint64_t> Scheduler::Add(const GenerationRequest& params) {
                                                      " tokens does not fit the KV cache of ", num_blocks(),
                                                      " blocks of ", kKvBlockSize, " positions"));
   }
-  if (params.format == OutputFormat::kJsonObject && json_mask_ == nullptr) {
+  if (params.format != OutputFormat::kText && json_mask_ == nullptr) {
     return absl::InvalidArgumentError("JSON mode needs the model's tokenizer");
   }
   auto request = std::make_unique<Request>();

@@ -359,6 +359,17 @@ TEST_F(GeneratorTest, JsonModeChoicesArePrefixesOfAnObject) {
   absl::Status refused = Run(request, demo_->model.get()).result.status();
   EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;
   EXPECT_TRUE(absl::StrContains(refused.message(), "stop token")) << refused;
+
+  // A schema goes with kJsonSchema, and that format needs one.
+  request.stop_token_ids = demo_->stop_token_ids;
+  request.format = OutputFormat::kJsonSchema;
+  refused = Run(request, demo_->model.get()).result.status();
+  EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;
+  request.schema = *JsonSchema::Parse(R"({"type":"object"})");
+  EXPECT_TRUE(Run(request, demo_->model.get()).result.ok());
+  request.format = OutputFormat::kText;
+  refused = Run(request, demo_->model.get()).result.status();
+  EXPECT_TRUE(absl::StrContains(refused.message(), "json_schema")) << refused;
 }
 
 // In the same steps, a JSON choice comes back to the host for its draw from the masked logits

@@ -9,6 +9,7 @@
 
 #include "lib/common/inference_protocol.h"
 #include "services/inference/engine/json_prefix.h"
+#include "services/inference/engine/json_schema_prefix.h"
 #include "tests/unit/inference/forwarding_backend.h"
 #include "tests/unit/inference/test_model.h"
 #include "tools/demo_model/demo_model.h"
@@ -270,6 +271,37 @@ TEST_F(InferenceServiceTest, JsonObjectFormatReachesTheEngine) {
   const grpc::Status unknown = Generate(request).status;
   EXPECT_EQ(unknown.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(unknown.error_message(), "response_format 7 is unknown");
+}
+
+// A schema reaches the engine compiled, and the text is a prefix it admits; a schema the compiler
+// refuses is INVALID_ARGUMENT with the compiler's words (the edge answers 400 with them).
+TEST_F(InferenceServiceTest, JsonSchemaFormatReachesTheEngine) {
+  v1::GenerateRequest request;
+  request.set_model("demo");
+  v1::ChatMessage* m = request.mutable_chat()->add_messages();
+  m->set_role("user");
+  m->set_content("Describe a cat");
+  request.mutable_sampling()->set_seed(4);
+  request.mutable_sampling()->set_max_tokens(24);
+  request.set_response_format(v1::RESPONSE_FORMAT_JSON_SCHEMA);
+  request.set_json_schema(R"({"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]})");
+  absl::StatusOr<GenerationRequest> built = service_->BuildRequest(request);
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(built->format, OutputFormat::kJsonSchema);
+  ASSERT_NE(built->schema, nullptr);
+  Stream json = Generate(request);
+  ASSERT_TRUE(json.status.ok()) << json.status.error_message();
+  JsonSchemaPrefix prefix(*built->schema);
+  EXPECT_TRUE(prefix.Feed(json.text)) << json.text;
+  if (json.responses.back().finish_reason() == v1::FINISH_REASON_STOP) {
+    EXPECT_TRUE(prefix.complete()) << json.text;
+  }
+
+  request.set_json_schema(R"({"type":"object","properties":{"n":{"type":"integer","minimum":0}}})");
+  const grpc::Status refused = Generate(request).status;
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message(),
+            "json_schema at 'properties.n': 'minimum' is not supported (constrained decoding could not keep it)");
 }
 
 // Takes at least a millisecond a step, so a whole context (~2000 steps) lasts seconds, far longer

@@ -8,6 +8,7 @@
 
 #include "services/inference/engine/choice_stream.h"
 #include "services/inference/engine/json_token_mask.h"
+#include "tests/unit/inference/json_schema_oracle.h"
 
 namespace cai::inference {
 namespace {
@@ -25,6 +26,21 @@ class JsonModeTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete mask_;
     delete tokenizer_;
+  }
+
+  // Required properties of each kind a boosted '"' or '}' does not end at once: an enum, a bounded
+  // list of integers, a nullable nested object.
+  static constexpr const char* kSchema = R"({"type": "object", "properties": {
+      "mood": {"enum": ["calm", "cross"]}, "tags": {"type": "array", "items": {"type": "integer"}, "maxItems": 3},
+      "home": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {"city": {"type": "string"}}}]}},
+      "required": ["mood", "tags", "home"], "additionalProperties": false})";
+
+  static GenerationRequest SchemaRequest(uint64_t seed) {
+    GenerationRequest r = Request(OutputFormat::kJsonSchema, seed);
+    auto schema = JsonSchema::Parse(kSchema);
+    EXPECT_TRUE(schema.ok()) << schema.status();
+    r.schema = *schema;
+    return r;
   }
 
   static GenerationRequest Request(OutputFormat format, uint64_t seed) {
@@ -209,6 +225,29 @@ TEST_F(JsonModeTest, JsonChoicesAreDrawnOnTheHost) {
   GenerationRequest text = Request(OutputFormat::kText, 1), json = Request(OutputFormat::kJsonObject, 1);
   EXPECT_TRUE(ChoiceStream(0, text, 10, tokenizer_, mask_).DeviceDrawable());
   EXPECT_FALSE(ChoiceStream(0, json, 10, tokenizer_, mask_).DeviceDrawable()) << "the mask needs the logits here";
+  GenerationRequest schema = SchemaRequest(1);
+  EXPECT_FALSE(ChoiceStream(0, schema, 10, tokenizer_, mask_).DeviceDrawable());
+}
+
+// Structured outputs: on logits that favour the stop token, closing quotes and braces, every choice
+// ends with the stop token on a text that satisfies the schema, and after every draw the text is a
+// prefix the schema admits.
+TEST_F(JsonModeTest, SchemaChoicesEndOnTextsTheSchemaAdmits) {
+  auto boost = [](int32_t id) {
+    if (id == kStopToken) return 60.0f;
+    const std::string bytes = tokenizer_->TokenBytes(id);
+    return bytes.find('}') != std::string::npos || bytes.find('"') != std::string::npos ? 30.0f : 0.0f;
+  };
+  const nlohmann::json root = nlohmann::json::parse(kSchema);
+  for (uint32_t seed = 1; seed <= 12; ++seed) {
+    const GenerationRequest request = SchemaRequest(seed);
+    const Output out = Run(request, 300, seed, boost);
+    ASSERT_EQ(out.finish, FinishReason::kStop) << out.text;
+    ASSERT_TRUE(nlohmann::json::accept(out.text)) << out.text;
+    const nlohmann::json value = nlohmann::json::parse(out.text);
+    EXPECT_TRUE(testing::Satisfies(value, root, root)) << out.text;
+    EXPECT_TRUE(value.contains("mood") && value.contains("tags")) << "required: " << out.text;
+  }
 }
 
 }  // namespace

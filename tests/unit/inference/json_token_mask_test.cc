@@ -14,47 +14,71 @@ std::unique_ptr<Tokenizer> GoldenTokenizer(const std::string& model) {
   return tokenizer.ok() ? *std::move(tokenizer) : nullptr;
 }
 
-// The trie's answer is the one-token-at-a-time answer: a token is allowed exactly when it is not
-// special, has bytes, and JsonPrefix takes all of them. Checked in every state along an object
-// that visits each kind of state (keys, strings, escapes, numbers, literals, nesting, UTF-8), for
-// the byte-level (Llama 3) and the SentencePiece (Gemma 2, Phi-3) layouts.
+// Feeds `text` to `state` a byte at a time and checks, in every state along it and after it, that
+// the trie's answer is the one-token-at-a-time answer: a token is allowed exactly when it is not
+// special, has bytes, and the state takes all of them. The text must end whole.
+template <typename State>
+void ExpectTheMaskOfEveryStateAlong(const Tokenizer& tokenizer, const JsonTokenMask& mask, State state,
+                                    const std::string& text) {
+  const int32_t padded_vocab = tokenizer.vocab_size() + 7;  // a model's rows past the tokenizer's
+  int64_t total_allowed = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    std::vector<uint8_t> allowed(padded_vocab, 0);
+    const int64_t count = mask.Allow(state, allowed);
+    int64_t expected_count = 0;
+    for (int32_t id = 0; id < padded_vocab; ++id) {
+      bool expected = false;
+      if (id < tokenizer.vocab_size() && !tokenizer.IsSpecial(id)) {
+        const std::string bytes = tokenizer.TokenBytes(id);
+        State copy = state;
+        expected = !bytes.empty() && copy.Feed(bytes);
+      }
+      expected_count += expected ? 1 : 0;
+      ASSERT_EQ(allowed[id] != 0, expected) << "after " << i << " bytes, token " << id << " '"
+                                            << tokenizer.TokenBytes(id) << "'";
+    }
+    EXPECT_EQ(count, expected_count);
+    total_allowed += count;
+    if (i < text.size()) {
+      ASSERT_TRUE(state.Feed(static_cast<uint8_t>(text[i])));
+    }
+  }
+  EXPECT_GT(total_allowed, 0);
+  // Once the text is whole no token fits: the caller allows the stop tokens.
+  ASSERT_TRUE(state.complete());
+  std::vector<uint8_t> allowed(padded_vocab, 0);
+  EXPECT_EQ(mask.Allow(state, allowed), 0);
+}
+
+// Along an object that visits each kind of state (keys, strings, escapes, numbers, literals,
+// nesting, UTF-8), for the byte-level (Llama 3) and the SentencePiece (Gemma 2, Phi-3) layouts.
 class JsonTokenMaskTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensJsonPrefixTakes) {
   std::unique_ptr<Tokenizer> tokenizer = GoldenTokenizer(GetParam());
   ASSERT_NE(tokenizer, nullptr);
   const JsonTokenMask mask(*tokenizer);
-  const int32_t padded_vocab = tokenizer->vocab_size() + 7;  // a model's rows past the tokenizer's
-  const std::string object =
-      " {\"key\": [1, -2.5e+3, true, null, \"caf\xC3\xA9 \\n \\u00e9\"], \"nested\": {\"x\": {}}, \"n\": 0}";
-  JsonPrefix state;
-  int64_t total_allowed = 0;
-  for (size_t i = 0; i <= object.size(); ++i) {
-    std::vector<uint8_t> allowed(padded_vocab, 0);
-    const int64_t count = mask.Allow(state, allowed);
-    int64_t expected_count = 0;
-    for (int32_t id = 0; id < padded_vocab; ++id) {
-      bool expected = false;
-      if (id < tokenizer->vocab_size() && !tokenizer->IsSpecial(id)) {
-        const std::string bytes = tokenizer->TokenBytes(id);
-        JsonPrefix copy = state;
-        expected = !bytes.empty() && copy.Feed(bytes);
-      }
-      expected_count += expected ? 1 : 0;
-      ASSERT_EQ(allowed[id] != 0, expected) << "after " << i << " bytes, token " << id << " '"
-                                            << tokenizer->TokenBytes(id) << "'";
-    }
-    EXPECT_EQ(count, expected_count);
-    total_allowed += count;
-    if (i < object.size()) {
-      ASSERT_TRUE(state.Feed(static_cast<uint8_t>(object[i])));
-    }
-  }
-  EXPECT_GT(total_allowed, 0);
-  // Once the object is whole no token fits: the caller allows the stop tokens.
-  ASSERT_TRUE(state.complete());
-  std::vector<uint8_t> allowed(padded_vocab, 0);
-  EXPECT_EQ(mask.Allow(state, allowed), 0);
+  ExpectTheMaskOfEveryStateAlong(
+      *tokenizer, mask, JsonPrefix(),
+      " {\"key\": [1, -2.5e+3, true, null, \"caf\xC3\xA9 \\n \\u00e9\"], \"nested\": {\"x\": {}}, \"n\": 0}");
+}
+
+// With a schema: property names and enum values (walked in full), free strings (the shortcut sets),
+// integers, a free value, nesting.
+TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensJsonSchemaPrefixTakes) {
+  std::unique_ptr<Tokenizer> tokenizer = GoldenTokenizer(GetParam());
+  ASSERT_NE(tokenizer, nullptr);
+  const JsonTokenMask mask(*tokenizer);
+  absl::StatusOr<std::shared_ptr<const JsonSchema>> schema = JsonSchema::Parse(R"({"type": "object",
+      "properties": {"name": {"type": "string"}, "age": {"type": "integer"}, "mood": {"enum": ["calm", "cross", 12]},
+                     "tags": {"type": "array", "items": {"type": ["string", "null"]}, "maxItems": 2},
+                     "extra": {}},
+      "required": ["name", "age"], "additionalProperties": false})");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  ExpectTheMaskOfEveryStateAlong(
+      *tokenizer, mask, JsonSchemaPrefix(**schema),
+      "{\"mood\": \"cross\", \"name\": \"caf\xC3\xA9 \\\"x\\\"\", \"tags\": [null, \"a\"],\n \"age\": -12,"
+      " \"extra\": {\"k\": [1.5e3, true]}}");
 }
 
 INSTANTIATE_TEST_SUITE_P(GoldenTokenizers, JsonTokenMaskTest, ::testing::Values("llama3", "gemma2", "phi3"));
