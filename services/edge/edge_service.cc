@@ -101,6 +101,20 @@ void FillSampling(const openai::Sampling& in, v1::SamplingParams* out) {
   out->set_top_logprobs(static_cast<uint32_t>(in.top_logprobs));
 }
 
+void FillResponseFormat(const openai::ResponseFormat& format, v1::GenerateRequest& out) {
+  switch (format.kind) {
+    case openai::ResponseFormat::Kind::kText:
+      break;
+    case openai::ResponseFormat::Kind::kJsonObject:
+      out.set_response_format(v1::RESPONSE_FORMAT_JSON_OBJECT);
+      break;
+    case openai::ResponseFormat::Kind::kJsonSchema:
+      out.set_response_format(v1::RESPONSE_FORMAT_JSON_SCHEMA);
+      out.set_json_schema(format.schema);
+      break;
+  }
+}
+
 template <typename T>
 void CopyToken(const T& in, openai::TopLogprob* out) {
   out->token = in.token();
@@ -280,7 +294,7 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
       out->set_content(message.Content());
     }
     FillSampling(chat.sampling, generate.mutable_sampling());
-    if (chat.json_object) generate.set_response_format(v1::RESPONSE_FORMAT_JSON_OBJECT);
+    FillResponseFormat(chat.format, generate);
     stream = chat.stream;
     include_usage = chat.include_usage;
   } else {
@@ -296,7 +310,7 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
         generate.mutable_prompt_tokens()->mutable_ids()->Assign(ids.begin(), ids.end());
       }
       FillSampling(completion.sampling, generate.mutable_sampling());
-      if (completion.json_object) generate.set_response_format(v1::RESPONSE_FORMAT_JSON_OBJECT);
+      FillResponseFormat(completion.format, generate);
     }
     stream = completion.stream;
     include_usage = completion.include_usage;

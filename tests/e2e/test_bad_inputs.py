@@ -180,7 +180,7 @@ def test_openai_sdk_sees_unsupported_features_as_bad_requests_and_retrieves_a_mo
     tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
     for kwargs, param in [({"tools": [tool]}, "tools"),
                           ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
-                           "response_format.type"),
+                           "response_format.json_schema.schema"),  # no schema
                           ({"response_format": {"type": "json_object"}}, "messages")]:  # no 'json' in them
         with pytest.raises(openai.BadRequestError) as error:
             client.chat.completions.create(model=stack.model, messages=messages, max_tokens=2, **kwargs)

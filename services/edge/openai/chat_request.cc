@@ -298,12 +298,53 @@ std::optional<ApiError> RefuseChatFeatures(const Json& body) {
   return std::nullopt;
 }
 
-// response_format: 'text', or 'json_object' (JSON mode). A schema ('json_schema') is refused
-// rather than answered with JSON that may not follow it. Chat passes its `messages`, one of which
-// must ask for JSON (OpenAI's rule); completions (vLLM's extension) pass none.
+// {"type": "json_schema", "json_schema": {"name", "schema", "description"?, "strict"?}}, as OpenAI.
+// The schema is enforced whatever 'strict' says.
+std::optional<ApiError> ParseJsonSchemaFormat(const Json& format, ResponseFormat* out) {
+  const Json* spec = Field(format, "json_schema");
+  if (spec == nullptr || !spec->is_object()) {
+    return InvalidRequest("'response_format' of type 'json_schema' needs a 'json_schema' object",
+                          "response_format.json_schema");
+  }
+  const Json* name = Field(*spec, "name");
+  const bool name_ok = name != nullptr && name->is_string() && !name->get_ref<const std::string&>().empty() &&
+                       name->get_ref<const std::string&>().size() <= 64 &&
+                       std::all_of(name->get_ref<const std::string&>().begin(),
+                                   name->get_ref<const std::string&>().end(),
+                                   [](char c) { return absl::ascii_isalnum(c) || c == '_' || c == '-'; });
+  if (!name_ok) {
+    return InvalidRequest("'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'",
+                          "response_format.json_schema.name");
+  }
+  if (const Json* strict = Field(*spec, "strict"); strict != nullptr && !strict->is_boolean() && !strict->is_null()) {
+    return InvalidRequest("'response_format.json_schema.strict' must be a boolean", "response_format.json_schema.strict");
+  }
+  if (const Json* description = Field(*spec, "description"); description != nullptr && !description->is_string()) {
+    return InvalidRequest("'response_format.json_schema.description' must be a string",
+                          "response_format.json_schema.description");
+  }
+  const Json* schema = Field(*spec, "schema");
+  if (schema == nullptr || !schema->is_object()) {
+    return InvalidRequest("'response_format.json_schema.schema' must be a JSON Schema object",
+                          "response_format.json_schema.schema");
+  }
+  out->schema = schema->dump();  // the body parsed as UTF-8, so this cannot throw
+  if (out->schema.size() > kMaxJsonSchemaBytes) {
+    return InvalidRequest(absl::StrCat("'response_format.json_schema.schema' is longer than ", kMaxJsonSchemaBytes,
+                                       " bytes as JSON"),
+                          "response_format.json_schema.schema");
+  }
+  out->kind = ResponseFormat::Kind::kJsonSchema;
+  return std::nullopt;
+}
+
+// response_format: 'text', 'json_object' (JSON mode) or 'json_schema' (structured outputs). The
+// schema is only checked for shape here; inference compiles it and refuses, naming the keyword,
+// what it cannot enforce. Chat passes its `messages`, one of which must ask for JSON in JSON mode
+// (OpenAI's rule); completions (vLLM's extension) pass none.
 std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<Message>* messages,
-                                            bool* json_object) {
-  *json_object = false;
+                                            ResponseFormat* out) {
+  *out = ResponseFormat{};
   const Json* format = Field(body, "response_format");
   if (format == nullptr) return std::nullopt;
   const Json* type = format->is_object() ? Field(*format, "type") : nullptr;
@@ -312,9 +353,10 @@ std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<
   }
   const std::string& name = type->get_ref<const std::string&>();
   if (name == "text") return std::nullopt;
+  if (name == "json_schema") return ParseJsonSchemaFormat(*format, out);
   if (name != "json_object") {
     return InvalidRequest(absl::StrCat("'response_format' of type '", name.substr(0, 64),
-                                       "' is not supported: use 'text' or 'json_object' (no schemas)"),
+                                       "' is not supported: use 'text', 'json_object' or 'json_schema'"),
                           "response_format.type");
   }
   // As OpenAI: JSON mode without asking for JSON lets the model fill its budget with whitespace.
@@ -326,7 +368,7 @@ std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<
                           "type 'json_object'",
                           "messages");
   }
-  *json_object = true;
+  out->kind = ResponseFormat::Kind::kJsonObject;
   return std::nullopt;
 }
 
@@ -442,7 +484,7 @@ std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out
   if (open) {
     if (auto error = open(out)) return error;
   }
-  return ParseResponseFormat(json, &out->messages, &out->json_object);
+  return ParseResponseFormat(json, &out->messages, &out->format);
 }
 
 std::optional<ApiError> ParseCompletionRequest(std::string_view body, CompletionRequest* out) {
@@ -454,7 +496,7 @@ std::optional<ApiError> ParseCompletionRequest(std::string_view body, Completion
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
   if (auto error = RefuseCompletionFeatures(json, out->sampling.n)) return error;
-  if (auto error = ParseResponseFormat(json, nullptr, &out->json_object)) return error;
+  if (auto error = ParseResponseFormat(json, nullptr, &out->format)) return error;
   return ParseCompletionLogprobs(json, &out->sampling);
 }
 

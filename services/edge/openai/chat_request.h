@@ -26,6 +26,7 @@ inline constexpr int64_t kMaxTopK = 1 << 20;
 // Above any context we serve (Llama 3.1: 131072); the inference service checks the real one.
 inline constexpr size_t kMaxPromptTokenIds = 1 << 18;
 inline constexpr size_t kMaxPrompts = 16;  // in one completions batch
+inline constexpr size_t kMaxJsonSchemaBytes = 65536;  // response_format.json_schema.schema, as compact JSON
 
 struct Message {
   std::string role;  // system | user | assistant
@@ -54,13 +55,20 @@ struct Sampling {
   int top_logprobs = 0;               // 0..kMaxTopLogprobs
 };
 
+// response_format: what the generated text must be.
+struct ResponseFormat {
+  enum class Kind { kText, kJsonObject, kJsonSchema };
+  Kind kind = Kind::kText;
+  std::string schema;  // kJsonSchema: json_schema.schema as compact JSON text (inference compiles it)
+};
+
 struct ChatRequest {
   std::string model;
   std::vector<Message> messages;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   Sampling sampling;
-  bool json_object = false;    // response_format {"type": "json_object"}: JSON mode
+  ResponseFormat format;
 };
 
 // A completion prompt: text (tokenized by the model, after its BOS) or token ids, used as they are.
@@ -72,7 +80,7 @@ struct CompletionRequest {
   bool stream = false;
   bool include_usage = false;
   Sampling sampling;
-  bool json_object = false;  // response_format {"type": "json_object"} (vLLM's extension): JSON mode
+  ResponseFormat format;  // vLLM's extension
 };
 
 struct ChatRequest;

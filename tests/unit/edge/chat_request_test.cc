@@ -125,9 +125,26 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"response_format_json_not_asked_for", Body(R"("response_format":{"type":"json_object"})"), "messages",
                 "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
                 "'json_object'"},
-        BadCase{"response_format_schema", Body(R"("response_format":{"type":"json_schema","json_schema":{}})"),
-                "response_format.type",
-                "'response_format' of type 'json_schema' is not supported: use 'text' or 'json_object' (no schemas)"},
+        BadCase{"response_format_unknown", Body(R"("response_format":{"type":"grammar"})"), "response_format.type",
+                "'response_format' of type 'grammar' is not supported: use 'text', 'json_object' or 'json_schema'"},
+        BadCase{"json_schema_missing", Body(R"("response_format":{"type":"json_schema"})"),
+                "response_format.json_schema", "'response_format' of type 'json_schema' needs a 'json_schema' object"},
+        BadCase{"json_schema_no_name",
+                Body(R"("response_format":{"type":"json_schema","json_schema":{"schema":{"type":"object"}}})"),
+                "response_format.json_schema.name",
+                "'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'"},
+        BadCase{"json_schema_name_with_space",
+                Body(R"("response_format":{"type":"json_schema","json_schema":{"name":"a b","schema":{}}})"),
+                "response_format.json_schema.name",
+                "'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'"},
+        BadCase{"json_schema_no_schema", Body(R"("response_format":{"type":"json_schema","json_schema":{"name":"a"}})"),
+                "response_format.json_schema.schema", "'response_format.json_schema.schema' must be a JSON Schema object"},
+        BadCase{"json_schema_schema_not_object",
+                Body(R"("response_format":{"type":"json_schema","json_schema":{"name":"a","schema":true}})"),
+                "response_format.json_schema.schema", "'response_format.json_schema.schema' must be a JSON Schema object"},
+        BadCase{"json_schema_strict_not_bool",
+                Body(R"("response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{},"strict":1}})"),
+                "response_format.json_schema.strict", "'response_format.json_schema.strict' must be a boolean"},
         BadCase{"response_format_type_not_string", Body(R"("response_format":{"type":1})"), "response_format",
                 "'response_format' must be an object with a 'type'"},
         BadCase{"response_format_string", Body(R"("response_format":"text")"), "response_format",
@@ -242,15 +259,34 @@ TEST(ChatRequest, JsonObjectTurnsOnJsonMode) {
   ASSERT_FALSE(ParseChatRequest(R"({"model":"m","response_format":{"type":"json_object"},"messages":[)"
                                 R"({"role":"system","content":"Reply in Json."},{"role":"user","content":"hi"}]})",
                                 &request));
-  EXPECT_TRUE(request.json_object);
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kJsonObject);
   ASSERT_FALSE(ParseChatRequest(R"({"model":"m","response_format":{"type":"json_object"},"messages":[)"
                                 R"({"role":"user","content":[{"type":"text","text":"as JSON please"}]}]})",
                                 &request));
-  EXPECT_TRUE(request.json_object);
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kJsonObject);
   ASSERT_FALSE(ParseChatRequest(Body(R"("response_format":{"type":"text"})"), &request));
-  EXPECT_FALSE(request.json_object);
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kText);
   ASSERT_FALSE(ParseChatRequest(Body(""), &request));
-  EXPECT_FALSE(request.json_object);
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kText);
+}
+
+// Structured outputs: the schema travels as compact JSON (inference compiles it), without JSON
+// mode's rule about the word 'json'; 'strict' and 'description' are taken either way.
+TEST(ChatRequest, JsonSchemaCarriesTheSchema) {
+  ChatRequest request;
+  ASSERT_FALSE(ParseChatRequest(
+      Body(R"("response_format":{"type":"json_schema","json_schema":{"name":"Person_1-a","strict":true,)"
+           R"("description":"who","schema":{ "type" : "object", "properties": {"name": {"type": "string"}}}}})"),
+      &request));
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kJsonSchema);
+  EXPECT_EQ(request.format.schema, R"({"properties":{"name":{"type":"string"}},"type":"object"})");
+  const std::string big(kMaxJsonSchemaBytes, 'x');
+  std::optional<ApiError> error = ParseChatRequest(
+      Body(absl::StrCat(R"("response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"d":")", big,
+                        R"("}}})")),
+      &request);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "response_format.json_schema.schema");
 }
 
 // End-to-end encryption opens the content between parsing and JSON mode's look for "json", which
@@ -272,7 +308,7 @@ TEST(ChatRequest, OpenContentRunsBeforeTheChecksThatReadText) {
   ASSERT_FALSE(ParseChatRequest(body, &request, open));
   EXPECT_EQ(seen_model, "m");
   EXPECT_EQ(seen_parts, (std::vector<std::vector<std::string>>{{"a1b2"}, {"c3"}}));
-  EXPECT_TRUE(request.json_object);
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kJsonObject);
   EXPECT_EQ(request.messages[0].Content(), "answer in JSON");
 
   std::optional<ApiError> error = ParseChatRequest(body, &request, [](ChatRequest*) {
@@ -292,13 +328,14 @@ TEST(CompletionRequest, JsonObjectTurnsOnJsonMode) {
   CompletionRequest request;
   ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"x","response_format":{"type":"json_object"}})",
                                       &request));
-  EXPECT_TRUE(request.json_object);
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kJsonObject);
   ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"x"})", &request));
-  EXPECT_FALSE(request.json_object);
-  std::optional<ApiError> error = ParseCompletionRequest(
-      R"({"model":"m","prompt":"x","response_format":{"type":"json_schema","json_schema":{}}})", &request);
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->param, "response_format.type");
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kText);
+  ASSERT_FALSE(ParseCompletionRequest(
+      R"({"model":"m","prompt":"x","response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{}}}})",
+      &request));
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kJsonSchema);
+  EXPECT_EQ(request.format.schema, "{}");
 }
 
 TEST(CompletionRequest, RefusesWhatItCannotHonour) {
