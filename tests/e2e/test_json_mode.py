@@ -83,9 +83,15 @@ class Cat(pydantic.BaseModel):
 
 
 def closing_bias(stack):
-    """']' and '}' above everything, then '"': the demo model's random text then closes each list and
-    object as soon as the schema lets it, so every choice ends well within max_tokens."""
-    return {str(token_id(stack, "]")): 50, str(token_id(stack, "}")): 50, str(token_id(stack, '"')): 40}
+    """']' and '}' above everything, then '"', and no token of whitespace alone: the demo model's
+    random text then closes each list and object as soon as the schema lets it, so every choice ends
+    well within max_tokens (unbiased, it can spend them on runs of whitespace between tokens)."""
+    vocab = json.loads((stack.demo_model_dir / "tokenizer.json").read_text())["model"]["vocab"]
+    whitespace = set("\u0120\u010a\u0109\u010d")  # ' ', '\n', '\t', '\r' in byte-level spelling
+    bias = {str(i): -100 for token, i in vocab.items() if set(token) <= whitespace}
+    assert 0 < len(bias) < 200, len(bias)
+    bias.update({str(token_id(stack, "]")): 50, str(token_id(stack, "}")): 50, str(token_id(stack, '"')): 40})
+    return bias
 
 
 def test_parse_gives_the_pydantic_model(stack):
@@ -117,3 +123,18 @@ def test_a_schema_the_engine_cannot_keep_is_a_400_naming_the_keyword(stack):
             model=stack.model, messages=MESSAGES, max_tokens=8,
             response_format={"type": "json_schema", "json_schema": {"name": "Age", "schema": schema}})
     assert "json_schema at 'properties.age': 'minimum' is not supported" in str(e.value)
+
+
+def test_vllm_guided_json_on_completions(stack):
+    # vLLM's extra_body spelling of a schema, on the completions endpoint.
+    schema = Cat.model_json_schema()
+    r = client(stack).completions.create(model=stack.model, prompt="A cat:", max_tokens=200, n=2, seed=9,
+                                         temperature=1.0, logit_bias=closing_bias(stack),
+                                         extra_body={"guided_json": json.dumps(schema)})
+    for choice in r.choices:
+        assert choice.finish_reason == "stop", choice.text
+        Cat.model_validate_json(choice.text)
+    with pytest.raises(openai.BadRequestError) as e:
+        client(stack).completions.create(model=stack.model, prompt="A cat:", max_tokens=4,
+                                         extra_body={"guided_regex": "[a-z]+"})
+    assert e.value.param == "guided_regex"

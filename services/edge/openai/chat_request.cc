@@ -298,6 +298,16 @@ std::optional<ApiError> RefuseChatFeatures(const Json& body) {
   return std::nullopt;
 }
 
+// Structured outputs with `schema`, whose compact text goes to inference (at most kMaxJsonSchemaBytes).
+std::optional<ApiError> TakeSchema(const Json& schema, const char* param, ResponseFormat* out) {
+  out->schema = schema.dump();  // parsed from UTF-8, so this cannot throw
+  if (out->schema.size() > kMaxJsonSchemaBytes) {
+    return InvalidRequest(absl::StrCat("'", param, "' is longer than ", kMaxJsonSchemaBytes, " bytes as JSON"), param);
+  }
+  out->kind = ResponseFormat::Kind::kJsonSchema;
+  return std::nullopt;
+}
+
 // {"type": "json_schema", "json_schema": {"name", "schema", "description"?, "strict"?}}, as OpenAI.
 // The schema is enforced whatever 'strict' says.
 std::optional<ApiError> ParseJsonSchemaFormat(const Json& format, ResponseFormat* out) {
@@ -328,22 +338,44 @@ std::optional<ApiError> ParseJsonSchemaFormat(const Json& format, ResponseFormat
     return InvalidRequest("'response_format.json_schema.schema' must be a JSON Schema object",
                           "response_format.json_schema.schema");
   }
-  out->schema = schema->dump();  // the body parsed as UTF-8, so this cannot throw
-  if (out->schema.size() > kMaxJsonSchemaBytes) {
-    return InvalidRequest(absl::StrCat("'response_format.json_schema.schema' is longer than ", kMaxJsonSchemaBytes,
-                                       " bytes as JSON"),
-                          "response_format.json_schema.schema");
+  return TakeSchema(*schema, "response_format.json_schema.schema", out);
+}
+
+// vLLM's guided decoding (extra_body): 'guided_json', a schema or its JSON text, is structured
+// outputs by another name. The other guides are refused rather than ignored, which would hand a
+// client free text where it expects a constrained one.
+std::optional<ApiError> ParseGuidedDecoding(const Json& body, ResponseFormat* out) {
+  for (const char* name : {"guided_regex", "guided_choice", "guided_grammar", "structured_outputs"}) {
+    if (const Json* guide = Field(body, name); guide != nullptr && !guide->is_null()) {
+      return InvalidRequest(absl::StrCat("'", name, "' is not supported: use 'guided_json', or 'response_format' ",
+                                         "of type 'json_object' or 'json_schema'"),
+                            name);
+    }
   }
-  out->kind = ResponseFormat::Kind::kJsonSchema;
-  return std::nullopt;
+  const Json* guided = Field(body, "guided_json");
+  if (guided == nullptr || guided->is_null()) return std::nullopt;
+  if (out->kind != ResponseFormat::Kind::kText) {
+    return InvalidRequest("give 'response_format' or 'guided_json', not both", "guided_json");
+  }
+  Json schema = *guided;
+  if (guided->is_string()) {
+    const std::string& text = guided->get_ref<const std::string&>();
+    const bool bounded = text.size() <= kMaxJsonSchemaBytes && JsonNestingDepth(text) <= kMaxJsonDepth;
+    schema = bounded ? Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false) : Json();
+    if (!bounded) return InvalidRequest("'guided_json' is too long or nests too deep", "guided_json");
+  }
+  if (!schema.is_object()) {
+    return InvalidRequest("'guided_json' must be a JSON Schema object, or its JSON text", "guided_json");
+  }
+  return TakeSchema(schema, "guided_json", out);
 }
 
 // response_format: 'text', 'json_object' (JSON mode) or 'json_schema' (structured outputs). The
 // schema is only checked for shape here; inference compiles it and refuses, naming the keyword,
 // what it cannot enforce. Chat passes its `messages`, one of which must ask for JSON in JSON mode
 // (OpenAI's rule); completions (vLLM's extension) pass none.
-std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<Message>* messages,
-                                            ResponseFormat* out) {
+std::optional<ApiError> ParseOpenAiResponseFormat(const Json& body, const std::vector<Message>* messages,
+                                                  ResponseFormat* out) {
   *out = ResponseFormat{};
   const Json* format = Field(body, "response_format");
   if (format == nullptr) return std::nullopt;
@@ -370,6 +402,13 @@ std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<
   }
   out->kind = ResponseFormat::Kind::kJsonObject;
   return std::nullopt;
+}
+
+// What the text must be: response_format, or vLLM's guided_json.
+std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<Message>* messages,
+                                            ResponseFormat* out) {
+  if (auto error = ParseOpenAiResponseFormat(body, messages, out)) return error;
+  return ParseGuidedDecoding(body, out);
 }
 
 std::optional<ApiError> RefuseCompletionFeatures(const Json& body, int n) {

@@ -142,6 +142,23 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"json_schema_schema_not_object",
                 Body(R"("response_format":{"type":"json_schema","json_schema":{"name":"a","schema":true}})"),
                 "response_format.json_schema.schema", "'response_format.json_schema.schema' must be a JSON Schema object"},
+        BadCase{"guided_json_and_response_format",
+                Body(R"("guided_json":{"type":"object"},"response_format":{"type":"json_schema",)"
+                     R"("json_schema":{"name":"a","schema":{}}})"),
+                "guided_json",
+                "give 'response_format' or 'guided_json', not both"},
+        BadCase{"guided_json_not_a_schema", Body(R"("guided_json":[1])"), "guided_json",
+                "'guided_json' must be a JSON Schema object, or its JSON text"},
+        BadCase{"guided_json_text_not_json", Body(R"("guided_json":"{nope")"), "guided_json",
+                "'guided_json' must be a JSON Schema object, or its JSON text"},
+        BadCase{"guided_json_text_too_deep", Body(R"("guided_json":")" + std::string(100, '[') + R"(")"), "guided_json",
+                "'guided_json' is too long or nests too deep"},
+        BadCase{"guided_regex", Body(R"("guided_regex":"a+")"), "guided_regex",
+                "'guided_regex' is not supported: use 'guided_json', or 'response_format' of type 'json_object' or "
+                "'json_schema'"},
+        BadCase{"guided_choice", Body(R"("guided_choice":["a","b"])"), "guided_choice",
+                "'guided_choice' is not supported: use 'guided_json', or 'response_format' of type 'json_object' or "
+                "'json_schema'"},
         BadCase{"json_schema_strict_not_bool",
                 Body(R"("response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{},"strict":1}})"),
                 "response_format.json_schema.strict", "'response_format.json_schema.strict' must be a boolean"},
@@ -321,6 +338,20 @@ TEST(ChatRequest, OpenContentRunsBeforeTheChecksThatReadText) {
   error = ParseChatRequest(body, &request);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->param, "messages");
+}
+
+// vLLM's guided_json, a schema or its JSON text, is structured outputs too; null guides are off.
+TEST(ChatRequest, GuidedJsonIsAJsonSchema) {
+  ChatRequest request;
+  ASSERT_FALSE(ParseChatRequest(Body(R"("guided_json":{"type":"object"},"guided_regex":null)"), &request));
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kJsonSchema);
+  EXPECT_EQ(request.format.schema, R"({"type":"object"})");
+  ASSERT_FALSE(ParseChatRequest(Body(R"("guided_json":"{\"type\": \"object\"}")"), &request));
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kJsonSchema);
+  EXPECT_EQ(request.format.schema, R"({"type":"object"})");
+  CompletionRequest completion;
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"x","guided_json":{"type":"object"}})", &completion));
+  EXPECT_EQ(completion.format.kind, ResponseFormat::Kind::kJsonSchema);
 }
 
 // Completions take response_format too (as vLLM), without chat's rule about the word 'json'.
