@@ -67,7 +67,7 @@ bool MatchesType(const Json& value, const std::string& type) {
     if (value.is_number_integer()) return true;
     if (!value.is_number_float()) return false;
     const double x = value.get<double>();
-    return std::isfinite(x) && x == static_cast<double>(static_cast<int64_t>(x));
+    return std::isfinite(x) && std::trunc(x) == x;
   }
   if (type == "boolean") return value.is_boolean();
   if (type == "null") return value.is_null();
@@ -134,6 +134,10 @@ class JsonSchemaCompiler {
     if (const Json* unique = Field(schema, "uniqueItems"); unique != nullptr && !(unique->is_boolean() && !*unique)) {
       return Refuse(path, "'uniqueItems' is not supported (constrained decoding could not keep it)");
     }
+    // A subschema's $id would change what its "#/..." references mean; only the root's is harmless.
+    if (&schema != &root_ && (schema.contains("$id") || (schema.contains("id") && schema["id"].is_string()))) {
+      return Refuse(path, "'$id' below the root is not supported");
+    }
     if (const Json* ref = Field(schema, "$ref")) return CompileRef(index, schema, *ref, path, depth);
     if (schema.contains("enum") || schema.contains("const")) return CompileLiterals(index, schema, path);
     if (schema.contains("anyOf") || schema.contains("oneOf")) return CompileUnion(index, schema, path, depth);
@@ -156,8 +160,10 @@ class JsonSchemaCompiler {
     nodes_[index].kind = Kind::kUnion;
     for (const Json& name : *type) {
       if (!name.is_string()) return Refuse(path, "'type' must be a name or a non-empty list of them");
-      CAI_ASSIGN_OR_RETURN(const uint32_t alternative, NewNode(path));
-      CAI_RETURN_IF_ERROR(CompileTyped(alternative, schema, name.get_ref<const std::string&>(), path, depth));
+      const std::string& type_name = name.get_ref<const std::string&>();
+      const std::string alternative_path = absl::StrCat(path, path.empty() ? "" : " ", "(type '", type_name.substr(0, 64), "')");
+      CAI_ASSIGN_OR_RETURN(const uint32_t alternative, NewNode(alternative_path));
+      CAI_RETURN_IF_ERROR(CompileTyped(alternative, schema, type_name, alternative_path, depth));
       nodes_[index].alternatives.push_back(alternative);
     }
     return absl::OkStatus();
@@ -169,6 +175,9 @@ class JsonSchemaCompiler {
     }
     if (!ref.is_string()) return Refuse(path, "'$ref' must be a string");
     const std::string& text = ref.get_ref<const std::string&>();
+    if (text.find('%') != std::string::npos) {
+      return Refuse(path, "'$ref' with percent-encoding is not supported (spell the pointer out)");
+    }
     if (!text.starts_with("#")) {
       return Refuse(path, absl::StrCat("'$ref' must point into this schema ('#' or '#/$defs/...'), not '",
                                        text.substr(0, 128), "'"));
@@ -201,33 +210,33 @@ class JsonSchemaCompiler {
       }
     }
     const Json* type = Field(schema, "type");
-    // The values both 'const' and 'enum' allow (either may be absent), of the 'type' if one is given.
-    std::vector<std::string> literals;
-    std::vector<std::string> listed;
-    if (const Json* list = Field(schema, "enum")) {
-      if (!list->is_array() || list->empty()) return Refuse(path, "'enum' must be a non-empty list");
-      if (list->size() > JsonSchema::kMaxLiterals) {
-        return Refuse(path, absl::StrCat("'enum' lists more than ", JsonSchema::kMaxLiterals, " values"));
-      }
-      for (const Json& value : *list) {
-        CAI_ASSIGN_OR_RETURN(std::string text, LiteralText(value, path));
-        listed.push_back(std::move(text));
-      }
-    }
     const Json* constant = Field(schema, "const");
-    std::vector<const Json*> candidates;
-    if (constant != nullptr) {
-      candidates.push_back(constant);
-    } else {
-      for (const Json& value : *Field(schema, "enum")) candidates.push_back(&value);
+    const Json* list = Field(schema, "enum");
+    if (list != nullptr && (!list->is_array() || list->empty())) return Refuse(path, "'enum' must be a non-empty list");
+    if (list != nullptr && list->size() > JsonSchema::kMaxLiterals) {
+      return Refuse(path, absl::StrCat("'enum' lists more than ", JsonSchema::kMaxLiterals, " values"));
     }
-    for (const Json* value : candidates) {
-      if (type != nullptr && !OfType(*value, *type)) continue;  // a value the type refuses is never written
-      CAI_ASSIGN_OR_RETURN(std::string text, LiteralText(*value, path));
-      if (constant != nullptr && !listed.empty() && std::find(listed.begin(), listed.end(), text) == listed.end()) {
-        continue;
-      }
+    // The values 'const' and 'enum' both allow (either may be absent; compared as compact JSON
+    // texts), of the 'type' if one is given.
+    std::vector<std::string> literals;
+    const auto take = [&](const Json& value) -> absl::Status {
+      if (type != nullptr && !OfType(value, *type)) return absl::OkStatus();  // never to be written
+      CAI_ASSIGN_OR_RETURN(std::string text, LiteralText(value, path));
       literals.push_back(std::move(text));
+      return absl::OkStatus();
+    };
+    if (constant != nullptr) {
+      CAI_RETURN_IF_ERROR(take(*constant));
+    } else {
+      for (const Json& value : *list) CAI_RETURN_IF_ERROR(take(value));
+    }
+    if (constant != nullptr && list != nullptr && !literals.empty()) {
+      bool listed = false;
+      for (const Json& value : *list) {
+        CAI_ASSIGN_OR_RETURN(const std::string text, LiteralText(value, path));
+        listed = listed || text == literals.front();
+      }
+      if (!listed) literals.clear();
     }
     std::sort(literals.begin(), literals.end());
     literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
@@ -401,12 +410,15 @@ class JsonSchemaCompiler {
     std::bitset<256> bytes;
     for (uint32_t alternative : nodes_[index].alternatives) {
       CAI_RETURN_IF_ERROR(FirstBytes(alternative, visiting));
-      const std::bitset<256>& starts = nodes_[alternative].first_bytes;
+      // A number's sign is no kind of its own: -0 and 0 are one value, so -0 and 0 literals (or a
+      // negative and a positive number schema) would both match it, and oneOf would not hold.
+      std::bitset<256> starts = nodes_[alternative].first_bytes;
+      if ((starts & NumberStarts()).any()) starts |= NumberStarts();
       if ((bytes & starts).any()) {
         return Refuse(paths_[index], "the alternatives of 'anyOf', 'oneOf' or a list of types must be of different "
                                      "kinds (say, a string and null): two may start alike, which is not supported");
       }
-      bytes |= starts;
+      bytes |= nodes_[alternative].first_bytes;
     }
     visiting[index] = 0;
     nodes_[index].first_bytes = bytes;

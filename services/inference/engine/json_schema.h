@@ -26,8 +26,10 @@ namespace cai::inference {
 //   ($defs, definitions; recursion allowed), and the annotations (title, description, ...).
 // The root must be an object, as OpenAI requires. Properties may come in any order; each at most
 // once. Free values (strings, numbers, schemas without constraints) follow RFC 8259 as JsonPrefix
-// has it; enum and const values and property names are written in compact JSON (nlohmann's
-// serialisation), byte for byte.
+// has it, and an integer is digits only (no fraction, no exponent: 1.0 is an integer to JSON
+// Schema, but not written as one here); enum and const values and property names are written in
+// compact JSON (nlohmann's serialisation), byte for byte, and compared as such. Refused besides:
+// $id below the root (it would move what "#/..." means there) and percent-encoded $refs.
 class JsonSchema {
  public:
   static constexpr size_t kMaxNodes = 4096;

@@ -214,7 +214,8 @@ void JsonSchemaPrefix::EndValue() {
     return;
   }
   Frame& frame = frames_[depth_ - 1];
-  if (frame.items < std::numeric_limits<uint32_t>::max()) ++frame.items;
+  const bool array = schema_->node(frame.node).kind == Kind::kArray;
+  if (array && frame.items < std::numeric_limits<uint32_t>::max()) ++frame.items;
   frame.phase = Phase::kCommaOrEnd;
 }
 

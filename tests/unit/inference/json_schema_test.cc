@@ -83,6 +83,16 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedSchema{"ref_to_itself", R"({"type":"object","properties":{"p":{"$ref":"#/$defs/A"}},)"
                                        R"("$defs":{"A":{"$ref":"#/$defs/A"}}})",
                       "refers to itself with no value in between"},
+        RefusedSchema{"one_of_zero_and_negative_zero", Object(R"({"oneOf":[{"const":0},{"const":-0.0}]})"),
+                      "must be of different kinds"},
+        RefusedSchema{"negative_and_positive_numbers", Object(R"({"anyOf":[{"enum":[-1]},{"type":"integer"}]})"),
+                      "must be of different kinds"},
+        RefusedSchema{"id_below_the_root",
+                      Object(R"({"$id":"http://x.com/a","$defs":{"x":{"type":"string"}},"$ref":"#/$defs/x"})"),
+                      "'$id' below the root"},
+        RefusedSchema{"percent_encoded_ref",
+                      R"({"type":"object","properties":{"a":{"$ref":"#/$defs/a%25b"}},"$defs":{"a%b":{}}})",
+                      "percent-encoding"},
         RefusedSchema{"unknown_type", Object(R"({"type":"date"})"), "'date' is not a JSON Schema type"},
         RefusedSchema{"empty_enum", Object(R"({"enum":[]})"), "non-empty list"},
         RefusedSchema{"enum_none_of_type", Object(R"({"type":"string","enum":[1,2]})"), "no value satisfies"},
@@ -121,6 +131,19 @@ TEST(JsonSchema, CompilesNamesAndValuesToSortedJsonTexts) {
   const JsonSchema::Node& b = schema->node(root.values[1]);
   EXPECT_EQ(b.kind, JsonSchema::Kind::kLiterals);
   EXPECT_EQ(b.literals, (std::vector<std::string>{"\"x\"", "1", "2", "null", "true"}));
+}
+
+// Literals are compared as written: an integral float in an integer enum is written as nlohmann
+// writes it, and a root $id is harmless.
+TEST(JsonSchema, TakesIntegralFloatsAsIntegersAndARootId) {
+  std::shared_ptr<const JsonSchema> schema =
+      MustCompile(R"({"$id":"http://x.com/s","type":"object","properties":{"n":{"type":"integer","enum":[1e30, 2.5]}}})");
+  ASSERT_NE(schema, nullptr);
+  JsonSchemaPrefix state(*schema);
+  EXPECT_TRUE(state.Feed(R"({"n":1e+30})"));
+  EXPECT_TRUE(state.complete());
+  JsonSchemaPrefix refused(*schema);
+  EXPECT_FALSE(refused.Feed(R"({"n":2.5})")) << "2.5 is no integer";
 }
 
 // --- The recognizer ---------------------------------------------------------------------------
