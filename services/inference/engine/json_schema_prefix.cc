@@ -12,6 +12,24 @@ bool IsWhitespace(uint8_t byte) { return byte == ' ' || byte == '\t' || byte == 
 
 }  // namespace
 
+JsonSchemaPrefix& JsonSchemaPrefix::operator=(const JsonSchemaPrefix& other) {
+  if (this == &other) return *this;
+  schema_ = other.schema_;
+  std::copy_n(other.frames_.begin(), other.depth_, frames_.begin());
+  depth_ = other.depth_;
+  whitespace_run_ = other.whitespace_run_;
+  done_ = other.done_;
+  token_ = other.token_;
+  integer_ = other.integer_;
+  literal_key_ = other.literal_key_;
+  literal_node_ = other.literal_node_;
+  low_ = other.low_;
+  high_ = other.high_;
+  matched_ = other.matched_;
+  free_ = other.free_;
+  return *this;
+}
+
 bool JsonSchemaPrefix::Feed(uint8_t byte) {
   JsonSchemaPrefix next = *this;
   if (!next.Step(byte)) return false;

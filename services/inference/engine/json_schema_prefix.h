@@ -23,12 +23,16 @@ namespace cai::inference {
 // recursive schema's text stays bounded (a choice with nothing left to write ends as "length").
 //
 // Holds a pointer to `schema`, which must outlive it; copied per trie node by the token mask, so it
-// is a fixed-size value (about 300 bytes).
+// is a fixed-size value (about 300 bytes, of which a copy takes 56 and 16 per frame in use).
 class JsonSchemaPrefix {
  public:
   static constexpr int kMaxDepth = 16;
 
   explicit JsonSchemaPrefix(const JsonSchema& schema) : schema_(&schema) {}
+  // Copies only the frames in use: the token mask copies a state per trie node it tries, and most
+  // texts are a few frames deep.
+  JsonSchemaPrefix(const JsonSchemaPrefix& other) { *this = other; }
+  JsonSchemaPrefix& operator=(const JsonSchemaPrefix& other);
 
   bool Feed(uint8_t byte);
   bool Feed(std::string_view bytes);
@@ -50,12 +54,13 @@ class JsonSchemaPrefix {
     kValueOrEnd, // after '['
     kCommaOrEnd, // after a value in an object or array
   };
+  // Trivial, so that frames past depth_ are left unset rather than written at every copy.
   struct Frame {
-    uint64_t written = 0;  // object: bit i, keys[i] has been written
-    uint32_t items = 0;    // array: items so far (saturates)
-    uint16_t node = 0;     // kObject or kArray
-    uint8_t key = 0;       // object: the property whose value comes next
-    Phase phase = Phase::kKeyOrEnd;
+    uint64_t written;  // object: bit i, keys[i] has been written
+    uint32_t items;    // array: items so far (saturates)
+    uint16_t node;     // kObject or kArray
+    uint8_t key;       // object: the property whose value comes next
+    Phase phase;
   };
   // What the bytes under way are.
   enum class Token : uint8_t {
@@ -79,7 +84,7 @@ class JsonSchemaPrefix {
   bool AnyUnwritten(uint32_t low, uint32_t high) const;
 
   const JsonSchema* schema_;
-  std::array<Frame, kMaxDepth> frames_{};
+  std::array<Frame, kMaxDepth> frames_;  // [0, depth_) are set
   uint8_t depth_ = 0;
   uint8_t whitespace_run_ = 0;
   bool done_ = false;
