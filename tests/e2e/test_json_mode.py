@@ -82,6 +82,22 @@ class Cat(pydantic.BaseModel):
     toys: typing.List[typing.Literal["ball", "mouse"]]
 
 
+class CatPet(pydantic.BaseModel):
+    kind: typing.Literal["cat"]
+    meows: bool
+
+
+class DogPet(pydantic.BaseModel):
+    kind: typing.Literal["dog"]
+    good: bool
+
+
+class Owner(pydantic.BaseModel):
+    """pydantic writes the discriminated union as oneOf with a 'discriminator' mapping."""
+    pet: typing.Union[CatPet, DogPet] = pydantic.Field(discriminator="kind")
+    pets: typing.List[typing.Union[CatPet, DogPet]]
+
+
 def closing_bias(stack):
     """']' and '}' above everything, then '"', and no token of whitespace alone: the demo model's
     random text then closes each list and object as soon as the schema lets it, so every choice ends
@@ -102,6 +118,15 @@ def test_parse_gives_the_pydantic_model(stack):
         assert choice.finish_reason == "stop", choice.message.content
         assert isinstance(choice.message.parsed, Cat), choice.message.content
         assert Cat.model_validate_json(choice.message.content) == choice.message.parsed
+
+
+def test_parse_gives_a_discriminated_union(stack):
+    r = client(stack).chat.completions.parse(model=stack.model, messages=MESSAGES, response_format=Owner, n=4, seed=4,
+                                             temperature=1.0, max_tokens=200, logit_bias=closing_bias(stack))
+    for choice in r.choices:
+        assert choice.finish_reason == "stop", choice.message.content
+        assert isinstance(choice.message.parsed, Owner), choice.message.content
+        assert isinstance(choice.message.parsed.pet, (CatPet, DogPet))
 
 
 def test_streamed_schema_text_validates(stack):

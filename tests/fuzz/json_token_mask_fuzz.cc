@@ -43,7 +43,8 @@ const Tokenizer& JsonTrainedTokenizer() {
 }
 
 // A schema with a node of every kind (nested and recursive objects, enums whose values extend one
-// another, nullable values, bounded arrays, integers, free values), for inputs that start with 'S'.
+// another, nullable values, bounded arrays, integers, free values, objects told apart), for inputs
+// that start with 'S'.
 const JsonSchema& TestSchema() {
   static const std::shared_ptr<const JsonSchema> schema = [] {
     auto compiled = JsonSchema::Parse(R"({"type": "object", "properties": {
@@ -51,7 +52,10 @@ const JsonSchema& TestSchema() {
         "mood": {"enum": ["calm", "cross", 1, 12, null, {"k": [true]}]}, "ok": {"type": "boolean"},
         "tags": {"type": "array", "items": {"type": ["string", "null"]}, "maxItems": 3},
         "home": {"anyOf": [{"type": "null"}, {"$ref": "#"}]}, "extra": {},
-        "k\"ey": {"const": "caf\u00e9"}},
+        "k\"ey": {"const": "caf\u00e9"},
+        "pet": {"anyOf": [{"type": "object", "properties": {"kind": {"const": "cat"}, "meow": {"type": "boolean"}},
+                           "required": ["kind"]},
+                          {"type": "object", "properties": {"kind": {"const": "dog"}, "age": {"type": "integer"}}}]}},
         "required": ["name", "mood"], "additionalProperties": false})");
     if (!compiled.ok()) std::abort();
     return *compiled;

@@ -94,8 +94,7 @@ class JsonSchemaCompiler {
     CAI_ASSIGN_OR_RETURN(const uint32_t root, NewNode(""));
     compiled_[&root_] = root;
     CAI_RETURN_IF_ERROR(CompileInto(root, root_, "", 0));
-    std::vector<uint8_t> visiting(nodes_.size(), 0);
-    for (uint32_t i = 0; i < nodes_.size(); ++i) CAI_RETURN_IF_ERROR(FirstBytes(i, visiting));
+    for (uint32_t i = 0; i < nodes_.size(); ++i) CAI_RETURN_IF_ERROR(FirstBytes(i));
     if (nodes_[root].first_bytes != Bytes("{")) return Refuse("", "the root must be an object (type 'object')");
     auto schema = std::make_shared<JsonSchema>();
     schema->nodes_ = std::move(nodes_);
@@ -109,6 +108,7 @@ class JsonSchemaCompiler {
     }
     nodes_.emplace_back();
     paths_.push_back(path);
+    visiting_.push_back(0);
     return static_cast<uint32_t>(nodes_.size() - 1);
   }
 
@@ -277,6 +277,7 @@ class JsonSchemaCompiler {
   absl::Status CompileUnion(uint32_t index, const Json& schema, const std::string& path, int depth) {
     if (schema.contains("anyOf") && schema.contains("oneOf")) return Refuse(path, "give 'anyOf' or 'oneOf', not both");
     const std::string keyword = schema.contains("anyOf") ? "anyOf" : "oneOf";
+    nodes_[index].one_of = keyword == "oneOf";
     for (const char* name : kConstraining) {
       if (name != keyword && schema.contains(name)) {
         return Refuse(path, absl::StrCat("'", name, "' beside '", keyword, "' is not supported"));
@@ -400,34 +401,192 @@ class JsonSchemaCompiler {
     return absl::OkStatus();
   }
 
-  // A union's first bytes are its alternatives', which must not overlap. `visiting` finds a union
-  // that contains itself without anything in between (no value could ever start it).
-  absl::Status FirstBytes(uint32_t index, std::vector<uint8_t>& visiting) {
-    JsonSchema::Node& node = nodes_[index];
-    if (node.kind != Kind::kUnion || node.first_bytes.any()) return absl::OkStatus();
-    if (visiting[index] != 0) return Refuse(paths_[index], "the schema refers to itself with no value in between");
-    visiting[index] = 1;
+  // A union's first bytes are its alternatives', which must not overlap, once nested unions are
+  // flattened and its objects merged into one kObjects node. `visiting_` finds a union that
+  // contains itself without anything in between (no value could ever start it).
+  absl::Status FirstBytes(uint32_t index) {
+    if (nodes_[index].kind != Kind::kUnion || nodes_[index].first_bytes.any()) return absl::OkStatus();
+    if (visiting_[index] != 0) return Refuse(paths_[index], "the schema refers to itself with no value in between");
+    visiting_[index] = 1;
+    std::vector<uint32_t> leaves, objects;
+    for (uint32_t alternative : std::vector<uint32_t>(nodes_[index].alternatives)) {
+      CAI_RETURN_IF_ERROR(FirstBytes(alternative));
+      const JsonSchema::Node& node = nodes_[alternative];
+      const std::vector<uint32_t> flat = node.kind == Kind::kUnion ? node.alternatives : std::vector{alternative};
+      for (uint32_t leaf : flat) {
+        const JsonSchema::Node& leaf_node = nodes_[leaf];
+        if (leaf_node.kind == Kind::kObject) {
+          objects.push_back(leaf);
+        } else if (leaf_node.kind == Kind::kObjects) {
+          objects.insert(objects.end(), leaf_node.alternatives.begin(), leaf_node.alternatives.end());
+        } else {
+          leaves.push_back(leaf);
+        }
+      }
+    }
+    if (objects.size() == 1) leaves.push_back(objects[0]);
+    if (objects.size() > 1) {
+      // A copy of the path: merging adds nodes, and so moves paths_.
+      const std::string path = paths_[index];
+      CAI_ASSIGN_OR_RETURN(const uint32_t merged, MergeObjects(objects, nodes_[index].one_of, path));
+      leaves.push_back(merged);
+    }
     std::bitset<256> bytes;
-    for (uint32_t alternative : nodes_[index].alternatives) {
-      CAI_RETURN_IF_ERROR(FirstBytes(alternative, visiting));
+    for (uint32_t leaf : leaves) {
       // A number's sign is no kind of its own: -0 and 0 are one value, so -0 and 0 literals (or a
       // negative and a positive number schema) would both match it, and oneOf would not hold.
-      std::bitset<256> starts = nodes_[alternative].first_bytes;
+      std::bitset<256> starts = nodes_[leaf].first_bytes;
       if ((starts & NumberStarts()).any()) starts |= NumberStarts();
       if ((bytes & starts).any()) {
         return Refuse(paths_[index], "the alternatives of 'anyOf', 'oneOf' or a list of types must be of different "
-                                     "kinds (say, a string and null): two may start alike, which is not supported");
+                                     "kinds (say, a string and null), or objects: two may start alike, which is not "
+                                     "supported");
       }
-      bytes |= nodes_[alternative].first_bytes;
+      bytes |= nodes_[leaf].first_bytes;
     }
-    visiting[index] = 0;
+    visiting_[index] = 0;
+    nodes_[index].alternatives = std::move(leaves);
     nodes_[index].first_bytes = bytes;
     return absl::OkStatus();
+  }
+
+  // The node a value of `index` is read as: through unions of one ($ref aliases).
+  uint32_t Resolved(uint32_t index) const {
+    while (nodes_[index].kind == Kind::kUnion && nodes_[index].alternatives.size() == 1) {
+      index = nodes_[index].alternatives[0];
+    }
+    return index;
+  }
+
+  // Whether values of `a` and `b` are read alike: one node, or free values of one kind.
+  bool SameValues(uint32_t a, uint32_t b) const {
+    a = Resolved(a);
+    b = Resolved(b);
+    if (a == b) return true;
+    const JsonSchema::Node& x = nodes_[a];
+    const JsonSchema::Node& y = nodes_[b];
+    const bool free = x.kind == Kind::kAny || x.kind == Kind::kString || x.kind == Kind::kNumber ||
+                      x.kind == Kind::kInteger;
+    return free && x.kind == y.kind && x.first_bytes == y.first_bytes;
+  }
+
+  // Several objects as one node: a property declared by several must have one schema in all, or be
+  // enum/const values in all, whose values then say which alternatives remain.
+  absl::StatusOr<uint32_t> MergeObjects(const std::vector<uint32_t>& objects, bool one_of, const std::string& path) {
+    if (objects.size() > JsonSchema::kMaxObjectAlternatives) {
+      return Refuse(path, absl::StrCat("at most ", JsonSchema::kMaxObjectAlternatives,
+                                       " objects may be alternatives of one 'anyOf' or 'oneOf'"));
+    }
+    std::vector<std::string> keys;
+    for (uint32_t object : objects) keys.insert(keys.end(), nodes_[object].keys.begin(), nodes_[object].keys.end());
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    if (keys.size() > JsonSchema::kMaxProperties) {
+      return Refuse(path, absl::StrCat("objects that are alternatives declare more than ", JsonSchema::kMaxProperties,
+                                       " properties together"));
+    }
+    const auto key_index = [&](const std::string& key) {
+      return static_cast<size_t>(std::lower_bound(keys.begin(), keys.end(), key) - keys.begin());
+    };
+    std::vector<uint32_t> owners(keys.size(), 0);
+    std::vector<uint64_t> required(objects.size(), 0);
+    std::vector<std::vector<uint32_t>> declared_values(keys.size(), std::vector<uint32_t>(objects.size(), JsonSchema::kNoNode));
+    for (size_t a = 0; a < objects.size(); ++a) {
+      const JsonSchema::Node& object = nodes_[objects[a]];
+      for (size_t i = 0; i < object.keys.size(); ++i) {
+        const size_t k = key_index(object.keys[i]);
+        owners[k] |= uint32_t{1} << a;
+        declared_values[k][a] = object.values[i];
+        if ((object.required >> i) & 1) required[a] |= uint64_t{1} << k;
+      }
+    }
+    std::vector<uint32_t> values(keys.size());
+    for (size_t k = 0; k < keys.size(); ++k) {
+      std::vector<uint32_t> declaring;
+      for (size_t a = 0; a < objects.size(); ++a) {
+        if (declared_values[k][a] != JsonSchema::kNoNode) declaring.push_back(static_cast<uint32_t>(a));
+      }
+      const uint32_t first = declared_values[k][declaring[0]];
+      const bool shared = std::all_of(declaring.begin(), declaring.end(),
+                                      [&](uint32_t a) { return SameValues(declared_values[k][a], first); });
+      if (shared) {
+        values[k] = first;
+        continue;
+      }
+      CAI_ASSIGN_OR_RETURN(values[k], MergeLiterals(declared_values[k], path, keys[k]));
+    }
+    if (one_of) {
+      for (size_t a = 0; a < objects.size(); ++a) {
+        for (size_t b = a + 1; b < objects.size(); ++b) {
+          if (!Discriminated(declared_values, required, a, b)) {
+            return Refuse(path, "objects that are alternatives of 'oneOf' must each pair require a property whose "
+                                "enum or const values tell them apart (a discriminator)");
+          }
+        }
+      }
+    }
+    CAI_ASSIGN_OR_RETURN(const uint32_t index, NewNode(path));
+    JsonSchema::Node& node = nodes_[index];
+    node.kind = Kind::kObjects;
+    node.first_bytes = Bytes("{");
+    node.alternatives = objects;
+    node.keys = std::move(keys);
+    node.values = std::move(values);
+    node.key_owners = std::move(owners);
+    node.alternative_required = std::move(required);
+    return index;
+  }
+
+  // The values of one property of several objects (kNoNode where an object lacks it), all enum or
+  // const, as one kLiterals node whose literal_owners say whose each value is.
+  absl::StatusOr<uint32_t> MergeLiterals(const std::vector<uint32_t>& by_object, const std::string& path,
+                                         const std::string& key) {
+    std::vector<std::pair<std::string, uint32_t>> owned;  // a literal and its owners
+    for (size_t a = 0; a < by_object.size(); ++a) {
+      if (by_object[a] == JsonSchema::kNoNode) continue;
+      const JsonSchema::Node& values = nodes_[Resolved(by_object[a])];
+      if (values.kind != Kind::kLiterals) {
+        return Refuse(path, absl::StrCat("objects that are alternatives declare property ", key,
+                                         " with different schemas: they may differ only in its enum or const values"));
+      }
+      for (const std::string& literal : values.literals) owned.emplace_back(literal, uint32_t{1} << a);
+    }
+    std::sort(owned.begin(), owned.end());
+    CAI_ASSIGN_OR_RETURN(const uint32_t index, NewNode(path));
+    JsonSchema::Node& node = nodes_[index];
+    node.kind = Kind::kLiterals;
+    for (const auto& [literal, owner] : owned) {
+      if (!node.literals.empty() && node.literals.back() == literal) {
+        node.literal_owners.back() |= owner;
+        continue;
+      }
+      node.literals.push_back(literal);
+      node.literal_owners.push_back(owner);
+      node.first_bytes.set(static_cast<uint8_t>(literal[0]));
+    }
+    return index;
+  }
+
+  // Whether objects a and b both require a property whose enum/const values they share none of.
+  bool Discriminated(const std::vector<std::vector<uint32_t>>& declared_values, const std::vector<uint64_t>& required,
+                     size_t a, size_t b) const {
+    for (size_t k = 0; k < declared_values.size(); ++k) {
+      if (((required[a] & required[b]) >> k & 1) == 0) continue;
+      const JsonSchema::Node& x = nodes_[Resolved(declared_values[k][a])];
+      const JsonSchema::Node& y = nodes_[Resolved(declared_values[k][b])];
+      if (x.kind != Kind::kLiterals || y.kind != Kind::kLiterals) continue;
+      const bool disjoint = std::none_of(x.literals.begin(), x.literals.end(), [&](const std::string& literal) {
+        return std::binary_search(y.literals.begin(), y.literals.end(), literal);
+      });
+      if (disjoint) return true;
+    }
+    return false;
   }
 
   const Json& root_;
   std::vector<JsonSchema::Node> nodes_;
   std::vector<std::string> paths_;                       // by node, for errors
+  std::vector<uint8_t> visiting_;                        // by node: FirstBytes is under way
   absl::flat_hash_map<const Json*, uint32_t> compiled_;  // subschemas reached by $ref, by address
   size_t literal_count_ = 0;
 };

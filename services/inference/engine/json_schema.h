@@ -21,8 +21,11 @@ namespace cai::inference {
 // format, allOf, ...) is refused with its path rather than ignored. Taken:
 //   type (a name or a list), properties, required, additionalProperties (true or false: only the
 //   declared properties are written either way), items, minItems, maxItems, enum, const,
-//   anyOf / oneOf (alternatives must start with different bytes, so the first byte picks one:
-//   a type and null, a string and an object, ...), $ref to "#" or a JSON pointer under it
+//   anyOf / oneOf (alternatives must start with different bytes, so the first byte picks one: a
+//   type and null, a string and an object, ...; except objects, up to 32 of them, which may share
+//   a property only with one schema, or with enum/const values that tell them apart (a
+//   discriminator); oneOf's must each pair have such a property that both require), $ref to "#"
+//   or a JSON pointer under it
 //   ($defs, definitions; recursion allowed), and the annotations (title, description, ...).
 // The root must be an object, as OpenAI requires. Properties may come in any order; each at most
 // once. Free values (strings, numbers, schemas without constraints) follow RFC 8259 as JsonPrefix
@@ -36,6 +39,7 @@ class JsonSchema {
   static constexpr size_t kMaxProperties = 64;  // per object: a 64-bit set tracks those written
   static constexpr size_t kMaxLiterals = 1024;  // enum values per schema
   static constexpr size_t kMaxLiteralBytes = 1024;
+  static constexpr size_t kMaxObjectAlternatives = 32;  // per anyOf: a 32-bit set tracks those still possible
 
   enum class Kind : uint8_t {
     kAny,       // any value whose first byte is in first_bytes
@@ -46,6 +50,7 @@ class JsonSchema {
     kInteger,   // a number without fraction or exponent
     kLiterals,  // one of `literals`, byte for byte
     kUnion,     // one of `alternatives`, chosen by the first byte
+    kObjects,   // one of several objects (`alternatives`), told apart by the properties written
   };
 
   struct Node {
@@ -62,8 +67,17 @@ class JsonSchema {
     uint32_t max_items = UINT32_MAX;
     // kLiterals: compact JSON texts, sorted bytewise, none twice.
     std::vector<std::string> literals;
-    // kUnion: the alternatives, whose first_bytes do not overlap.
+    // kUnion: the alternatives, whose first_bytes do not overlap. kObjects: the kObject nodes.
     std::vector<uint32_t> alternatives;
+    bool one_of = false;  // kUnion from oneOf
+    // kObjects: `keys` are all the alternatives' properties, sorted, `values` the node of each (one
+    // all its alternatives share, or a kLiterals node of all their values with literal_owners);
+    // key_owners[i] has bit a when alternatives[a] declares keys[i], and alternative_required[a]
+    // the keys alternatives[a] requires.
+    std::vector<uint32_t> key_owners;
+    std::vector<uint64_t> alternative_required;
+    // kLiterals that tell kObjects alternatives apart: bit a when literals[i] is alternatives[a]'s.
+    std::vector<uint32_t> literal_owners;
   };
 
   // `text` is the schema's JSON text; errors are InvalidArgument and name the keyword's path.

@@ -69,7 +69,7 @@ bool JsonSchemaPrefix::Structural(uint8_t byte) {
   if (depth_ == 0) return BeginValue(JsonSchema::kRoot, byte);
   Frame& frame = frames_[depth_ - 1];
   const JsonSchema::Node& node = Top();
-  const bool object = node.kind == Kind::kObject;
+  const bool object = node.kind != Kind::kArray;
   switch (frame.phase) {
     case Phase::kKeyOrEnd:
     case Phase::kKey:
@@ -108,8 +108,19 @@ bool JsonSchemaPrefix::Structural(uint8_t byte) {
 bool JsonSchemaPrefix::Close() {
   const Frame& frame = frames_[depth_ - 1];
   const JsonSchema::Node& node = Top();
-  const bool whole = node.kind == Kind::kObject ? (frame.written & node.required) == node.required
-                                                : frame.items >= node.min_items;
+  bool whole = false;
+  switch (node.kind) {
+    case Kind::kObject:
+      whole = (frame.written & node.required) == node.required;
+      break;
+    case Kind::kObjects:  // some alternative still possible has all it requires
+      for (uint32_t a = 0; a < node.alternatives.size() && !whole; ++a) {
+        whole = ((frame.candidates >> a) & 1) != 0 && (node.alternative_required[a] & ~frame.written) == 0;
+      }
+      break;
+    default:
+      whole = frame.items >= node.min_items;
+  }
   if (!whole) return false;
   --depth_;
   EndValue();
@@ -122,13 +133,17 @@ bool JsonSchemaPrefix::BeginValue(uint32_t expected, uint8_t byte) {
   const JsonSchema::Node& node = schema_->node(index);
   switch (node.kind) {
     case Kind::kObject:
+    case Kind::kObjects:
     case Kind::kArray:
       if (depth_ == kMaxDepth) return false;
-      frames_[depth_++] = Frame{.written = 0,
-                                .items = 0,
-                                .node = static_cast<uint16_t>(index),
-                                .key = 0,
-                                .phase = node.kind == Kind::kObject ? Phase::kKeyOrEnd : Phase::kValueOrEnd};
+      frames_[depth_++] = Frame{
+          .written = 0,
+          .items = 0,
+          .candidates = node.kind == Kind::kObjects ? static_cast<uint32_t>((uint64_t{1} << node.alternatives.size()) - 1)
+                                                    : 0,
+          .node = static_cast<uint16_t>(index),
+          .key = 0,
+          .phase = node.kind == Kind::kArray ? Phase::kValueOrEnd : Phase::kKeyOrEnd};
       return true;
     case Kind::kLiterals:
       token_ = Token::kLiteral;
@@ -172,8 +187,21 @@ const std::vector<std::string>& JsonSchemaPrefix::Candidates() const {
 }
 
 bool JsonSchemaPrefix::AnyUnwritten(uint32_t low, uint32_t high) const {
+  const Frame& frame = frames_[depth_ - 1];
+  const JsonSchema::Node& node = Top();
+  if (node.kind == Kind::kObjects) {
+    for (uint32_t k = low; k < high; ++k) {
+      if (((frame.written >> k) & 1) == 0 && (node.key_owners[k] & frame.candidates) != 0) return true;
+    }
+    return false;
+  }
   const auto below = [](uint32_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; };
-  return ((below(high) & ~below(low)) & ~frames_[depth_ - 1].written) != 0;
+  return ((below(high) & ~below(low)) & ~frame.written) != 0;
+}
+
+bool JsonSchemaPrefix::ValuePossible(uint32_t i) const {
+  const std::vector<uint32_t>& owners = schema_->node(literal_node_).literal_owners;
+  return owners.empty() || (owners[i] & frames_[depth_ - 1].candidates) != 0;
 }
 
 bool JsonSchemaPrefix::LiteralByte(uint8_t byte) {
@@ -198,7 +226,14 @@ bool JsonSchemaPrefix::LiteralByte(uint8_t byte) {
   };
   const uint32_t low = partition(low_, [&](int next) { return next < byte; });
   const uint32_t high = partition(low, [&](int next) { return next <= byte; });
-  if (low < high && (!literal_key_ || AnyUnwritten(low, high))) {
+  const auto any_possible = [&] {
+    if (literal_key_) return AnyUnwritten(low, high);
+    for (uint32_t i = low; i < high; ++i) {
+      if (ValuePossible(i)) return true;
+    }
+    return false;
+  };
+  if (low < high && any_possible()) {
     low_ = static_cast<uint16_t>(low);
     high_ = static_cast<uint16_t>(high);
     ++matched_;
@@ -208,19 +243,23 @@ bool JsonSchemaPrefix::LiteralByte(uint8_t byte) {
     return true;
   }
   // Nothing continues: the text may have ended at the byte before (1 among 1 and 12).
-  if (literal_key_ || low_ >= high_ || texts[low_].size() != matched_) return false;
+  if (literal_key_ || low_ >= high_ || texts[low_].size() != matched_ || !ValuePossible(low_)) return false;
   EndLiteral();
   return Structural(byte);
 }
 
 void JsonSchemaPrefix::EndLiteral() {
   if (!literal_key_) {
+    // A discriminator's value: only the alternatives it belongs to remain.
+    const std::vector<uint32_t>& owners = schema_->node(literal_node_).literal_owners;
+    if (!owners.empty()) frames_[depth_ - 1].candidates &= owners[low_];
     EndValue();
     return;
   }
   Frame& frame = frames_[depth_ - 1];
   frame.key = static_cast<uint8_t>(low_);
   frame.written |= uint64_t{1} << low_;
+  if (Top().kind == Kind::kObjects) frame.candidates &= Top().key_owners[low_];
   frame.phase = Phase::kColon;
   token_ = Token::kNone;
 }

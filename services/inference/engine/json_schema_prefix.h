@@ -23,7 +23,7 @@ namespace cai::inference {
 // recursive schema's text stays bounded (a choice with nothing left to write ends as "length").
 //
 // Holds a pointer to `schema`, which must outlive it; copied per trie node by the token mask, so it
-// is a fixed-size value (about 300 bytes, of which a copy takes 56 and 16 per frame in use).
+// is a fixed-size value (about 450 bytes, of which a copy takes 56 and 24 per frame in use).
 class JsonSchemaPrefix {
  public:
   static constexpr int kMaxDepth = 16;
@@ -58,7 +58,8 @@ class JsonSchemaPrefix {
   struct Frame {
     uint64_t written;  // object: bit i, keys[i] has been written
     uint32_t items;    // array: items so far (saturates)
-    uint16_t node;     // kObject or kArray
+    uint32_t candidates;  // kObjects: bit a, alternatives[a] is still possible
+    uint16_t node;     // kObject, kObjects or kArray
     uint8_t key;       // object: the property whose value comes next
     Phase phase;
   };
@@ -80,8 +81,11 @@ class JsonSchemaPrefix {
   bool Whitespace();
   const JsonSchema::Node& Top() const { return schema_->node(frames_[depth_ - 1].node); }
   const std::vector<std::string>& Candidates() const;
-  // Whether some candidate in [low, high) is a property not yet written (objects only).
+  // Whether some candidate in [low, high) is a property not yet written that an alternative still
+  // possible declares (objects only).
   bool AnyUnwritten(uint32_t low, uint32_t high) const;
+  // Whether literal i of a value (a discriminator's) belongs to an alternative still possible.
+  bool ValuePossible(uint32_t i) const;
 
   const JsonSchema* schema_;
   std::array<Frame, kMaxDepth> frames_;  // [0, depth_) are set

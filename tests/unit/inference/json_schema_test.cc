@@ -93,6 +93,17 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedSchema{"percent_encoded_ref",
                       R"({"type":"object","properties":{"a":{"$ref":"#/$defs/a%25b"}},"$defs":{"a%b":{}}})",
                       "percent-encoding"},
+        RefusedSchema{"one_of_objects_without_discriminator",
+                      Object(R"({"oneOf":[{"type":"object","properties":{"a":{}}},)"
+                             R"({"type":"object","properties":{"b":{}}}]})"),
+                      "(a discriminator)"},
+        RefusedSchema{"objects_sharing_a_property_with_two_schemas",
+                      Object(R"({"anyOf":[{"type":"object","properties":{"x":{"type":"string"}}},)"
+                             R"({"type":"object","properties":{"x":{"type":"integer"}}}]})"),
+                      "with different schemas"},
+        RefusedSchema{"object_and_free_object", Object(R"({"anyOf":[{"type":"object","properties":{"a":{}}},)"
+                                                       R"({"type":"object"}]})"),
+                      "must be of different kinds"},
         RefusedSchema{"unknown_type", Object(R"({"type":"date"})"), "'date' is not a JSON Schema type"},
         RefusedSchema{"empty_enum", Object(R"({"enum":[]})"), "non-empty list"},
         RefusedSchema{"enum_none_of_type", Object(R"({"type":"string","enum":[1,2]})"), "no value satisfies"},
@@ -155,7 +166,12 @@ constexpr const char* kPersonSchema = R"({
     "Address": {"type": "object", "properties": {"city": {"type": "string"},
                 "zip": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": null}},
                 "required": ["city", "zip"], "additionalProperties": false},
-    "Mood": {"type": "string", "enum": ["calm", "angry", "a\"quoted"]}
+    "Mood": {"type": "string", "enum": ["calm", "angry", "a\"quoted"]},
+    "Cat": {"type": "object", "properties": {"kind": {"const": "cat"}, "meow": {"type": "boolean"},
+            "name": {"type": "string", "title": "Name"}}, "required": ["kind", "meow"], "additionalProperties": false},
+    "Dog": {"type": "object", "properties": {"kind": {"enum": ["dog", "puppy"]}, "bark": {"type": "integer"},
+            "name": {"type": "string", "description": "its name"}}, "required": ["kind"],
+            "additionalProperties": false}
   },
   "type": "object",
   "properties": {
@@ -169,7 +185,11 @@ constexpr const char* kPersonSchema = R"({
     "extra": {},
     "note": {"type": ["string", "null"]},
     "kind": {"const": "person"},
-    "friend": {"anyOf": [{"$ref": "#"}, {"type": "null"}]}
+    "friend": {"anyOf": [{"$ref": "#"}, {"type": "null"}]},
+    "pet": {"oneOf": [{"$ref": "#/$defs/Cat"}, {"$ref": "#/$defs/Dog"}, {"type": "null"}],
+            "discriminator": {"propertyName": "kind"}},
+    "shape": {"anyOf": [{"type": "object", "properties": {"r": {"type": "number"}}, "required": ["r"]},
+                        {"type": "object", "properties": {"w": {"type": "number"}, "h": {"type": "number"}}}]}
   },
   "required": ["name", "age", "mood", "tags", "home", "kind"],
   "additionalProperties": false
@@ -187,9 +207,9 @@ class InstanceMaker {
     }
     if (schema.contains("const")) return schema["const"];
     if (schema.contains("enum")) return Pick(schema["enum"]);
-    if (schema.contains("anyOf")) {
+    for (const char* keyword : {"anyOf", "oneOf"}) {
       // Deep enough, take the last alternative (null for the recursive friend) so values stay finite.
-      return Make(depth > 3 ? schema["anyOf"].back() : Pick(schema["anyOf"]), depth + 1);
+      if (schema.contains(keyword)) return Make(depth > 3 ? schema[keyword].back() : Pick(schema[keyword]), depth + 1);
     }
     const Json type = schema["type"].is_array() ? Pick(schema["type"]) : schema["type"];
     if (type == "object") {
@@ -295,8 +315,15 @@ TEST(JsonSchemaPrefix, WhatCompletesSatisfiesTheSchema) {
     const Fed fed = FeedAll(*schema, text);
     if (fed.admitted == text.size() && fed.complete) {
       ++completed;
-      ASSERT_TRUE(Json::accept(text)) << text;
-      EXPECT_TRUE(Satisfies(Json::parse(text), root, root)) << text;
+      Json value;
+      try {
+        value = Json::parse(text);
+      } catch (const Json::out_of_range&) {
+        continue;  // a number beyond a double's range (a changed exponent): JSON, but nlohmann refuses it
+      } catch (const Json::parse_error&) {
+        FAIL() << "whole, yet not JSON: " << text;
+      }
+      EXPECT_TRUE(Satisfies(value, root, root)) << text;
     } else {
       ++refused;
     }
@@ -325,6 +352,14 @@ TEST_P(JsonSchemaPrefixCase, AdmitsUpToTheFirstByteTheSchemaRulesOut) {
   EXPECT_EQ(fed.complete, GetParam().complete);
 }
 
+// Two objects told apart by a discriminator ('kind', which need not come first) and by the
+// properties only one declares.
+constexpr const char* kPets = R"({"type":"object","properties":{"p":{"anyOf":[
+    {"type":"object","properties":{"kind":{"const":"cat"},"meow":{"type":"boolean"},"name":{"type":"string"}},
+     "required":["kind","meow"],"additionalProperties":false},
+    {"type":"object","properties":{"kind":{"const":"dog"},"bark":{"type":"boolean"},"name":{"type":"string"}},
+     "required":["kind"],"additionalProperties":false},
+    {"type":"null"}]}}})";
 constexpr const char* kAB =
     R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"}},"required":["a","b"]})";
 constexpr const char* kColors = R"({"type":"object","properties":{"c":{"enum":["red","green"]}}})";
@@ -365,6 +400,13 @@ INSTANTIATE_TEST_SUITE_P(
                    true},
         PrefixCase{"nullable_string", R"({"type":"object","properties":{"s":{"type":["string","null"]}}})",
                    R"({"s":null})", 10, true},
+        PrefixCase{"objects_discriminator_first", kPets, R"({"p":{"kind":"cat","meow":true}})", 32, true},
+        PrefixCase{"objects_discriminator_later", kPets, R"({"p":{"name":"x","kind":"dog"}})", 31, true},
+        PrefixCase{"objects_null", kPets, R"({"p":null})", 10, true},
+        PrefixCase{"objects_property_of_the_other", kPets, R"({"p":{"kind":"cat","bark")", 20, false},
+        PrefixCase{"objects_discriminator_of_the_other", kPets, R"({"p":{"meow":true,"kind":"dog")", 26, false},
+        PrefixCase{"objects_none_whole", kPets, R"({"p":{"name":"x"}})", 16, false},
+        PrefixCase{"objects_cat_without_meow", kPets, R"({"p":{"kind":"cat"}})", 18, false},
         PrefixCase{"no_items_allowed", R"({"type":"object","properties":{"l":{"type":"array","items":false}}})",
                    R"({"l":[1]})", 6, false}),
     [](const ::testing::TestParamInfo<PrefixCase>& info) { return info.param.name; });

@@ -69,13 +69,15 @@ TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensJsonSchemaPrefixTakes) {
   absl::StatusOr<std::shared_ptr<const JsonSchema>> schema = JsonSchema::Parse(R"({"type": "object",
       "properties": {"name": {"type": "string"}, "age": {"type": "integer"}, "mood": {"enum": ["calm", "cross", 12]},
                      "tags": {"type": "array", "items": {"type": ["string", "null"]}, "maxItems": 2},
-                     "extra": {}},
+                     "extra": {},
+                     "pet": {"anyOf": [{"type": "object", "properties": {"kind": {"const": "cat"}}},
+                                       {"type": "object", "properties": {"kind": {"const": "dog"}, "n": {}}}]}},
       "required": ["name", "age"], "additionalProperties": false})");
   ASSERT_TRUE(schema.ok()) << schema.status();
   ExpectTheMaskOfEveryStateAlong(
       *tokenizer, mask, JsonSchemaPrefix(**schema),
       "{\"mood\": \"cross\", \"name\": \"caf\xC3\xA9 \\\"x\\\"\", \"tags\": [null, \"a\"],\n \"age\": -12,"
-      " \"extra\": {\"k\": [1.5e3, true]}}");
+      " \"extra\": {\"k\": [1.5e3, true]}, \"pet\": {\"n\": 1, \"kind\": \"dog\"}}");
 }
 
 INSTANTIATE_TEST_SUITE_P(GoldenTokenizers, JsonTokenMaskTest, ::testing::Values("llama3", "gemma2", "phi3"));
