@@ -450,24 +450,53 @@ class JsonSchemaCompiler {
     return absl::OkStatus();
   }
 
-  // The node a value of `index` is read as: through unions of one ($ref aliases).
+  // The node a value of `index` is read as: through unions of one ($ref aliases). Bounded, since
+  // a cycle of aliases may not have been refused yet (FirstBytes refuses it later).
   uint32_t Resolved(uint32_t index) const {
-    while (nodes_[index].kind == Kind::kUnion && nodes_[index].alternatives.size() == 1) {
+    for (size_t steps = 0; steps < nodes_.size(); ++steps) {
+      if (nodes_[index].kind != Kind::kUnion || nodes_[index].alternatives.size() != 1) break;
       index = nodes_[index].alternatives[0];
     }
     return index;
   }
 
-  // Whether values of `a` and `b` are read alike: one node, or free values of one kind.
-  bool SameValues(uint32_t a, uint32_t b) const {
+  // Whether values of `a` and `b` are read alike: one node, or nodes of the same shape (as two
+  // models' Optional[str] fields are). Compares at most kMaxSameDepth levels down (recursive
+  // schemas), answering no beyond.
+  static constexpr int kMaxSameDepth = 8;
+  bool SameValues(uint32_t a, uint32_t b, int depth = 0) const {
+    if (a == JsonSchema::kNoNode || b == JsonSchema::kNoNode) return a == b;
     a = Resolved(a);
     b = Resolved(b);
     if (a == b) return true;
     const JsonSchema::Node& x = nodes_[a];
     const JsonSchema::Node& y = nodes_[b];
-    const bool free = x.kind == Kind::kAny || x.kind == Kind::kString || x.kind == Kind::kNumber ||
-                      x.kind == Kind::kInteger;
-    return free && x.kind == y.kind && x.first_bytes == y.first_bytes;
+    if (x.kind != y.kind || depth >= kMaxSameDepth) return false;
+    const auto all_same = [&](const std::vector<uint32_t>& xs, const std::vector<uint32_t>& ys) {
+      if (xs.size() != ys.size()) return false;
+      for (size_t i = 0; i < xs.size(); ++i) {
+        if (!SameValues(xs[i], ys[i], depth + 1)) return false;
+      }
+      return true;
+    };
+    switch (x.kind) {
+      case Kind::kAny:
+      case Kind::kString:
+      case Kind::kNumber:
+      case Kind::kInteger:
+        return x.first_bytes == y.first_bytes;
+      case Kind::kLiterals:
+        return x.literals == y.literals && x.literal_owners.empty() && y.literal_owners.empty();
+      case Kind::kUnion:
+        return all_same(x.alternatives, y.alternatives);
+      case Kind::kArray:
+        return x.min_items == y.min_items && x.max_items == y.max_items && SameValues(x.items, y.items, depth + 1);
+      case Kind::kObject:
+        return x.keys == y.keys && x.required == y.required && all_same(x.values, y.values);
+      case Kind::kObjects:
+        return false;
+    }
+    return false;
   }
 
   // Several objects as one node: a property declared by several must have one schema in all, or be
@@ -564,10 +593,17 @@ class JsonSchemaCompiler {
       node.literal_owners.push_back(owner);
       node.first_bytes.set(static_cast<uint8_t>(literal[0]));
     }
+    literal_count_ += nodes_[index].literals.size();
+    if (literal_count_ > JsonSchema::kMaxLiterals) {
+      return Refuse(path, absl::StrCat("the schema lists more than ", JsonSchema::kMaxLiterals,
+                                       " enum values (counting those merged for alternatives that are objects)"));
+    }
     return index;
   }
 
   // Whether objects a and b both require a property whose enum/const values they share none of.
+  // Only strings, booleans and null count: their compact texts differ exactly when the values do,
+  // where 1 and 1.0 (or 0 and -0.0) are two texts of one number.
   bool Discriminated(const std::vector<std::vector<uint32_t>>& declared_values, const std::vector<uint64_t>& required,
                      size_t a, size_t b) const {
     for (size_t k = 0; k < declared_values.size(); ++k) {
@@ -575,6 +611,12 @@ class JsonSchemaCompiler {
       const JsonSchema::Node& x = nodes_[Resolved(declared_values[k][a])];
       const JsonSchema::Node& y = nodes_[Resolved(declared_values[k][b])];
       if (x.kind != Kind::kLiterals || y.kind != Kind::kLiterals) continue;
+      const auto plain = [](const std::string& literal) { return literal[0] == '"' || literal[0] == 't' ||
+                                                                  literal[0] == 'f' || literal[0] == 'n'; };
+      if (!std::all_of(x.literals.begin(), x.literals.end(), plain) ||
+          !std::all_of(y.literals.begin(), y.literals.end(), plain)) {
+        continue;
+      }
       const bool disjoint = std::none_of(x.literals.begin(), x.literals.end(), [&](const std::string& literal) {
         return std::binary_search(y.literals.begin(), y.literals.end(), literal);
       });

@@ -24,7 +24,8 @@ namespace cai::inference {
 //   anyOf / oneOf (alternatives must start with different bytes, so the first byte picks one: a
 //   type and null, a string and an object, ...; except objects, up to 32 of them, which may share
 //   a property only with one schema, or with enum/const values that tell them apart (a
-//   discriminator); oneOf's must each pair have such a property that both require), $ref to "#"
+//   discriminator); oneOf's must each pair have such a property that both require, with string,
+//   boolean or null values), $ref to "#"
 //   or a JSON pointer under it
 //   ($defs, definitions; recursion allowed), and the annotations (title, description, ...).
 // The root must be an object, as OpenAI requires. Properties may come in any order; each at most
@@ -39,7 +40,7 @@ class JsonSchema {
   static constexpr size_t kMaxProperties = 64;  // per object: a 64-bit set tracks those written
   static constexpr size_t kMaxLiterals = 1024;  // enum values per schema
   static constexpr size_t kMaxLiteralBytes = 1024;
-  static constexpr size_t kMaxObjectAlternatives = 32;  // per anyOf: a 32-bit set tracks those still possible
+  static constexpr size_t kMaxObjectAlternatives = 32;  // per anyOf/oneOf: a 32-bit set tracks those still possible
 
   enum class Kind : uint8_t {
     kAny,       // any value whose first byte is in first_bytes

@@ -101,6 +101,24 @@ INSTANTIATE_TEST_SUITE_P(
                       Object(R"({"anyOf":[{"type":"object","properties":{"x":{"type":"string"}}},)"
                              R"({"type":"object","properties":{"x":{"type":"integer"}}}]})"),
                       "with different schemas"},
+        RefusedSchema{"ref_cycle_below_merged_objects",
+                      R"({"type":"object","properties":{"p":{"anyOf":[)"
+                      R"({"type":"object","properties":{"x":{"$ref":"#/$defs/L"}}},)"
+                      R"({"type":"object","properties":{"x":{"type":"string"}}}]}},"$defs":{"L":{"$ref":"#/$defs/L"}}})",
+                      "json_schema at 'properties.p'"},
+        RefusedSchema{"one_of_discriminated_by_one_number_written_twice",
+                      Object(R"({"oneOf":[{"type":"object","properties":{"k":{"const":1}},"required":["k"]},)"
+                             R"({"type":"object","properties":{"k":{"const":1.0}},"required":["k"]}]})"),
+                      "(a discriminator)"},
+        RefusedSchema{"merged_enums_count",
+                      [] {
+                        std::string values;
+                        for (int i = 0; i < 600; ++i) values += (i > 0 ? ",\"v" : "\"v") + std::to_string(i) + "\"";
+                        const std::string a = R"({"type":"object","properties":{"k":{"enum":[)" + values + "]}}}";
+                        const std::string b = R"({"type":"object","properties":{"k":{"const":"w"}}})";
+                        return Object(R"({"anyOf":[)" + a + "," + b + "]}");
+                      }(),
+                      "more than 1024 enum values"},
         RefusedSchema{"object_and_free_object", Object(R"({"anyOf":[{"type":"object","properties":{"a":{}}},)"
                                                        R"({"type":"object"}]})"),
                       "must be of different kinds"},
@@ -407,6 +425,13 @@ INSTANTIATE_TEST_SUITE_P(
         PrefixCase{"objects_discriminator_of_the_other", kPets, R"({"p":{"meow":true,"kind":"dog")", 26, false},
         PrefixCase{"objects_none_whole", kPets, R"({"p":{"name":"x"}})", 16, false},
         PrefixCase{"objects_cat_without_meow", kPets, R"({"p":{"kind":"cat"}})", 18, false},
+        PrefixCase{"objects_sharing_an_optional_string",
+                   R"({"type":"object","properties":{"p":{"oneOf":[)"
+                   R"({"type":"object","properties":{"k":{"const":"a"},"n":{"anyOf":[{"type":"string"},{"type":"null"}]}},)"
+                   R"("required":["k","n"]},)"
+                   R"({"type":"object","properties":{"k":{"const":"b"},"n":{"anyOf":[{"type":"string"},{"type":"null"}]}},)"
+                   R"("required":["k","n"]}]}}})",
+                   R"({"p":{"n":null,"k":"b"}})", 24, true},
         PrefixCase{"no_items_allowed", R"({"type":"object","properties":{"l":{"type":"array","items":false}}})",
                    R"({"l":[1]})", 6, false}),
     [](const ::testing::TestParamInfo<PrefixCase>& info) { return info.param.name; });
