@@ -461,11 +461,15 @@ class JsonSchemaCompiler {
   }
 
   // Whether values of `a` and `b` are read alike: one node, or nodes of the same shape (as two
-  // models' Optional[str] fields are). Compares at most kMaxSameDepth levels down (recursive
-  // schemas), answering no beyond.
+  // models' Optional[str] fields are). Looks at most kMaxSameDepth levels down (recursive schemas)
+  // and at most same_steps_left_ nodes in all (a schema's $refs can make the tree exponential in
+  // its text), answering no beyond: the objects are then refused, never merged wrongly.
   static constexpr int kMaxSameDepth = 8;
-  bool SameValues(uint32_t a, uint32_t b, int depth = 0) const {
+  static constexpr size_t kMaxSameSteps = 4096;  // per merge
+  bool SameValues(uint32_t a, uint32_t b, int depth = 0) {
     if (a == JsonSchema::kNoNode || b == JsonSchema::kNoNode) return a == b;
+    if (same_steps_left_ == 0) return false;
+    --same_steps_left_;
     a = Resolved(a);
     b = Resolved(b);
     if (a == b) return true;
@@ -530,6 +534,7 @@ class JsonSchemaCompiler {
       }
     }
     std::vector<uint32_t> values(keys.size());
+    same_steps_left_ = kMaxSameSteps;
     for (size_t k = 0; k < keys.size(); ++k) {
       std::vector<uint32_t> declaring;
       for (size_t a = 0; a < objects.size(); ++a) {
@@ -631,6 +636,7 @@ class JsonSchemaCompiler {
   std::vector<uint8_t> visiting_;                        // by node: FirstBytes is under way
   absl::flat_hash_map<const Json*, uint32_t> compiled_;  // subschemas reached by $ref, by address
   size_t literal_count_ = 0;
+  size_t same_steps_left_ = 0;  // SameValues' budget
 };
 
 absl::StatusOr<std::shared_ptr<const JsonSchema>> JsonSchema::Compile(const nlohmann::json& schema) {

@@ -106,6 +106,32 @@ INSTANTIATE_TEST_SUITE_P(
                       R"({"type":"object","properties":{"x":{"$ref":"#/$defs/L"}}},)"
                       R"({"type":"object","properties":{"x":{"type":"string"}}}]}},"$defs":{"L":{"$ref":"#/$defs/L"}}})",
                       "json_schema at 'properties.p'"},
+        // Two chains of $defs, 64 properties a level, alike in shape: comparing them node by node
+        // would take 64^7 steps; the budget gives up and the objects are refused, at once.
+        RefusedSchema{"objects_too_costly_to_compare",
+                      [] {
+                        std::string defs;
+                        for (const char* chain : {"D", "E"}) {
+                          for (int level = 0; level < 8; ++level) {
+                            defs += (defs.empty() ? "\"" : ",\"") + std::string(chain) + std::to_string(level) + "\":";
+                            if (level == 7) {
+                              defs += R"({"type":"string"})";
+                              continue;
+                            }
+                            std::string properties;
+                            for (int i = 0; i < 64; ++i) {
+                              properties += (i > 0 ? ",\"p" : "\"p") + std::to_string(i) + R"(":{"$ref":"#/$defs/)" +
+                                            chain + std::to_string(level + 1) + "\"}";
+                            }
+                            defs += R"({"type":"object","properties":{)" + properties + "}}";
+                          }
+                        }
+                        return R"({"type":"object","properties":{"p":{"anyOf":[)"
+                               R"({"type":"object","properties":{"x":{"$ref":"#/$defs/D0"}}},)"
+                               R"({"type":"object","properties":{"x":{"$ref":"#/$defs/E0"}}}]}},"$defs":{)" +
+                               defs + "}}";
+                      }(),
+                      "with different schemas"},
         RefusedSchema{"one_of_discriminated_by_one_number_written_twice",
                       Object(R"({"oneOf":[{"type":"object","properties":{"k":{"const":1}},"required":["k"]},)"
                              R"({"type":"object","properties":{"k":{"const":1.0}},"required":["k"]}]})"),
