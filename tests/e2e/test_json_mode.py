@@ -150,6 +150,20 @@ def test_a_schema_the_engine_cannot_keep_is_a_400_naming_the_keyword(stack):
     assert "json_schema at 'properties.age': 'minimum' is not supported" in str(e.value)
 
 
+def test_vllm_structured_outputs_json(stack):
+    # vLLM 0.10.2 on: the schema under structured_outputs.json (guided_json went in vLLM 0.12).
+    r = client(stack).chat.completions.create(
+        model=stack.model, messages=MESSAGES, max_tokens=200, n=2, seed=11, temperature=1.0,
+        logit_bias=closing_bias(stack), extra_body={"structured_outputs": {"json": Cat.model_json_schema()}})
+    for choice in r.choices:
+        assert choice.finish_reason == "stop", choice.message.content
+        Cat.model_validate_json(choice.message.content)
+    with pytest.raises(openai.BadRequestError) as e:
+        client(stack).chat.completions.create(model=stack.model, messages=MESSAGES, max_tokens=4,
+                                              extra_body={"structured_outputs": {"choice": ["yes", "no"]}})
+    assert e.value.param == "structured_outputs.choice"
+
+
 def test_vllm_guided_json_on_completions(stack):
     # vLLM's extra_body spelling of a schema, on the completions endpoint.
     schema = Cat.model_json_schema()

@@ -341,33 +341,74 @@ std::optional<ApiError> ParseJsonSchemaFormat(const Json& format, ResponseFormat
   return TakeSchema(*schema, "response_format.json_schema.schema", out);
 }
 
-// vLLM's guided decoding (extra_body): 'guided_json', a schema or its JSON text, is structured
-// outputs by another name. The other guides are refused rather than ignored, which would hand a
-// client free text where it expects a constrained one.
-std::optional<ApiError> ParseGuidedDecoding(const Json& body, ResponseFormat* out) {
-  for (const char* name : {"guided_regex", "guided_choice", "guided_grammar", "structured_outputs"}) {
+// A schema given as an object or as its JSON text (vLLM takes both), as `param`.
+std::optional<ApiError> TakeSchemaOrText(const Json& value, const std::string& param, ResponseFormat* out) {
+  Json schema = value;
+  if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    if (text.size() > kMaxJsonSchemaBytes || JsonNestingDepth(text) > kMaxJsonDepth) {
+      return InvalidRequest(absl::StrCat("'", param, "' is too long or nests too deep"), param);
+    }
+    schema = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  }
+  if (!schema.is_object()) {
+    return InvalidRequest(absl::StrCat("'", param, "' must be a JSON Schema object, or its JSON text"), param);
+  }
+  return TakeSchema(schema, param.c_str(), out);
+}
+
+// vLLM's structured outputs (extra_body), which set the format unless response_format did:
+//  - `structured_outputs` (vLLM 0.10.2 on): exactly one of json (a schema or its JSON text) and
+//    json_object (true) is taken; regex, choice, grammar and structural_tag are refused, as are
+//    the options this service cannot honour (no whitespace at all, a whitespace pattern).
+//  - `guided_json` (before vLLM 0.12): a schema or its JSON text. The other guides are refused.
+// Refused rather than ignored, which would hand a client free text where it expects a constrained one.
+std::optional<ApiError> ParseVllmStructuredOutputs(const Json& body, ResponseFormat* out) {
+  for (const char* name : {"guided_regex", "guided_choice", "guided_grammar", "guided_whitespace_pattern",
+                           "structural_tag"}) {
     if (const Json* guide = Field(body, name); guide != nullptr && !guide->is_null()) {
-      return InvalidRequest(absl::StrCat("'", name, "' is not supported: use 'guided_json', or 'response_format' ",
-                                         "of type 'json_object' or 'json_schema'"),
+      return InvalidRequest(absl::StrCat("'", name, "' is not supported: use 'structured_outputs.json', ",
+                                         "'guided_json', or 'response_format' of type 'json_object' or 'json_schema'"),
                             name);
     }
   }
   const Json* guided = Field(body, "guided_json");
-  if (guided == nullptr || guided->is_null()) return std::nullopt;
-  if (out->kind != ResponseFormat::Kind::kText) {
-    return InvalidRequest("give 'response_format' or 'guided_json', not both", "guided_json");
+  const Json* structured = Field(body, "structured_outputs");
+  const bool has_guided = guided != nullptr && !guided->is_null();
+  const bool has_structured = structured != nullptr && !structured->is_null();
+  if (!has_guided && !has_structured) return std::nullopt;
+  const char* given = has_guided ? "guided_json" : "structured_outputs";
+  if (out->kind != ResponseFormat::Kind::kText || (has_guided && has_structured)) {
+    return InvalidRequest("give one of 'response_format', 'structured_outputs' and 'guided_json'", given);
   }
-  Json schema = *guided;
-  if (guided->is_string()) {
-    const std::string& text = guided->get_ref<const std::string&>();
-    const bool bounded = text.size() <= kMaxJsonSchemaBytes && JsonNestingDepth(text) <= kMaxJsonDepth;
-    schema = bounded ? Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false) : Json();
-    if (!bounded) return InvalidRequest("'guided_json' is too long or nests too deep", "guided_json");
+  if (has_guided) return TakeSchemaOrText(*guided, "guided_json", out);
+
+  if (!structured->is_object()) {
+    return InvalidRequest("'structured_outputs' must be an object", "structured_outputs");
   }
-  if (!schema.is_object()) {
-    return InvalidRequest("'guided_json' must be a JSON Schema object, or its JSON text", "guided_json");
+  for (const char* name : {"regex", "choice", "grammar", "structural_tag", "whitespace_pattern"}) {
+    if (const Json* value = Field(*structured, name); value != nullptr && !value->is_null()) {
+      return InvalidRequest(absl::StrCat("'structured_outputs.", name, "' is not supported: use 'json' or ",
+                                         "'json_object'"),
+                            absl::StrCat("structured_outputs.", name));
+    }
   }
-  return TakeSchema(schema, "guided_json", out);
+  if (const Json* bare = Field(*structured, "disable_any_whitespace"); bare != nullptr && bare->is_boolean() && *bare) {
+    return InvalidRequest("'structured_outputs.disable_any_whitespace' is not supported (whitespace is allowed "
+                          "between tokens, at most 64 bytes in a row)",
+                          "structured_outputs.disable_any_whitespace");
+  }
+  const Json* json = Field(*structured, "json");
+  const Json* json_object = Field(*structured, "json_object");
+  const bool wants_json = json != nullptr && !json->is_null();
+  const bool wants_object = json_object != nullptr && json_object->is_boolean() && *json_object;
+  if (wants_json == wants_object) {
+    return InvalidRequest("'structured_outputs' must set exactly one of 'json' and 'json_object'",
+                          "structured_outputs");
+  }
+  if (wants_json) return TakeSchemaOrText(*json, "structured_outputs.json", out);
+  out->kind = ResponseFormat::Kind::kJsonObject;
+  return std::nullopt;
 }
 
 // response_format: 'text', 'json_object' (JSON mode) or 'json_schema' (structured outputs). The
@@ -404,11 +445,11 @@ std::optional<ApiError> ParseOpenAiResponseFormat(const Json& body, const std::v
   return std::nullopt;
 }
 
-// What the text must be: response_format, or vLLM's guided_json.
+// What the text must be: response_format, or vLLM's structured outputs.
 std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<Message>* messages,
                                             ResponseFormat* out) {
   if (auto error = ParseOpenAiResponseFormat(body, messages, out)) return error;
-  return ParseGuidedDecoding(body, out);
+  return ParseVllmStructuredOutputs(body, out);
 }
 
 std::optional<ApiError> RefuseCompletionFeatures(const Json& body, int n) {

@@ -145,8 +145,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"guided_json_and_response_format",
                 Body(R"("guided_json":{"type":"object"},"response_format":{"type":"json_schema",)"
                      R"("json_schema":{"name":"a","schema":{}}})"),
-                "guided_json",
-                "give 'response_format' or 'guided_json', not both"},
+                "guided_json", "give one of 'response_format', 'structured_outputs' and 'guided_json'"},
         BadCase{"guided_json_not_a_schema", Body(R"("guided_json":[1])"), "guided_json",
                 "'guided_json' must be a JSON Schema object, or its JSON text"},
         BadCase{"guided_json_text_not_json", Body(R"("guided_json":"{nope")"), "guided_json",
@@ -154,11 +153,32 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"guided_json_text_too_deep", Body(R"("guided_json":")" + std::string(100, '[') + R"(")"), "guided_json",
                 "'guided_json' is too long or nests too deep"},
         BadCase{"guided_regex", Body(R"("guided_regex":"a+")"), "guided_regex",
-                "'guided_regex' is not supported: use 'guided_json', or 'response_format' of type 'json_object' or "
-                "'json_schema'"},
+                "'guided_regex' is not supported: use 'structured_outputs.json', 'guided_json', or 'response_format' "
+                "of type 'json_object' or 'json_schema'"},
         BadCase{"guided_choice", Body(R"("guided_choice":["a","b"])"), "guided_choice",
-                "'guided_choice' is not supported: use 'guided_json', or 'response_format' of type 'json_object' or "
-                "'json_schema'"},
+                "'guided_choice' is not supported: use 'structured_outputs.json', 'guided_json', or "
+                "'response_format' of type 'json_object' or 'json_schema'"},
+        BadCase{"structured_outputs_not_object", Body(R"("structured_outputs":"json")"), "structured_outputs",
+                "'structured_outputs' must be an object"},
+        BadCase{"structured_outputs_choice", Body(R"("structured_outputs":{"choice":["a","b"]})"),
+                "structured_outputs.choice", "'structured_outputs.choice' is not supported: use 'json' or 'json_object'"},
+        BadCase{"structured_outputs_regex_beside_json", Body(R"("structured_outputs":{"json":{},"regex":"a"})"),
+                "structured_outputs.regex", "'structured_outputs.regex' is not supported: use 'json' or 'json_object'"},
+        BadCase{"structured_outputs_empty", Body(R"("structured_outputs":{"disable_fallback":true})"),
+                "structured_outputs", "'structured_outputs' must set exactly one of 'json' and 'json_object'"},
+        BadCase{"structured_outputs_json_and_object",
+                Body(R"("structured_outputs":{"json":{"type":"object"},"json_object":true})"), "structured_outputs",
+                "'structured_outputs' must set exactly one of 'json' and 'json_object'"},
+        BadCase{"structured_outputs_no_whitespace",
+                Body(R"("structured_outputs":{"json_object":true,"disable_any_whitespace":true})"),
+                "structured_outputs.disable_any_whitespace",
+                "'structured_outputs.disable_any_whitespace' is not supported (whitespace is allowed between tokens, "
+                "at most 64 bytes in a row)"},
+        BadCase{"structured_outputs_and_guided_json",
+                Body(R"("structured_outputs":{"json_object":true},"guided_json":{})"), "guided_json",
+                "give one of 'response_format', 'structured_outputs' and 'guided_json'"},
+        BadCase{"structured_outputs_json_text_not_json", Body(R"("structured_outputs":{"json":"[1"})"),
+                "structured_outputs.json", "'structured_outputs.json' must be a JSON Schema object, or its JSON text"},
         BadCase{"json_schema_strict_not_bool",
                 Body(R"("response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{},"strict":1}})"),
                 "response_format.json_schema.strict", "'response_format.json_schema.strict' must be a boolean"},
@@ -352,6 +372,24 @@ TEST(ChatRequest, GuidedJsonIsAJsonSchema) {
   CompletionRequest completion;
   ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"x","guided_json":{"type":"object"}})", &completion));
   EXPECT_EQ(completion.format.kind, ResponseFormat::Kind::kJsonSchema);
+}
+
+// vLLM 0.10.2 on: structured_outputs.json (a schema or its text) or .json_object; the options it can
+// honour (disable_fallback, disable_additional_properties: undeclared properties are never written)
+// pass.
+TEST(ChatRequest, VllmStructuredOutputsSetTheFormat) {
+  ChatRequest request;
+  ASSERT_FALSE(ParseChatRequest(
+      Body(R"("structured_outputs":{"json":"{\"type\":\"object\"}","disable_additional_properties":true,)"
+           R"("disable_fallback":true,"regex":null})"),
+      &request));
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kJsonSchema);
+  EXPECT_EQ(request.format.schema, R"({"type":"object"})");
+  ASSERT_FALSE(ParseChatRequest(Body(R"("structured_outputs":{"json_object":true})"), &request))
+      << "no 'json' rule here: vLLM has none";
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kJsonObject);
+  ASSERT_FALSE(ParseChatRequest(Body(R"("structured_outputs":null)"), &request));
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kText);
 }
 
 // Completions take response_format too (as vLLM), without chat's rule about the word 'json'.
