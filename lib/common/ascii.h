@@ -28,4 +28,11 @@ inline bool IsVisibleAscii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return IsVisibleAscii(c); });
 }
 
+// ASCII letters, digits, '-' and '_' only: names and ids that travel in URLs and JSON unescaped.
+inline bool IsNameChars(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
 }  // namespace cai

@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "services/edge/openai/json_text.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "lib/common/ascii.h"
 #include "lib/common/hex.h"
 #include "lib/common/log.h"
 #include "lib/common/random.h"
@@ -199,11 +199,7 @@ bool NeedsAuth(Route route) { return route != Route::kHealth && route != Route::
 
 // Response ids are ours ("chatcmpl-" + hex); anything else cannot be one.
 bool PlausibleId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxIdBytes) return false;
-  for (char c : id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
-  }
-  return true;
+  return !id.empty() && id.size() <= kMaxIdBytes && IsNameChars(id);
 }
 
 }  // namespace

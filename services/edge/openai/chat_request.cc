@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "lib/common/ascii.h"
 
 namespace cai::openai {
 namespace {
@@ -318,10 +319,7 @@ std::optional<ApiError> ParseJsonSchemaFormat(const Json& format, ResponseFormat
   }
   const Json* name = Field(*spec, "name");
   const bool name_ok = name != nullptr && name->is_string() && !name->get_ref<const std::string&>().empty() &&
-                       name->get_ref<const std::string&>().size() <= 64 &&
-                       std::all_of(name->get_ref<const std::string&>().begin(),
-                                   name->get_ref<const std::string&>().end(),
-                                   [](char c) { return absl::ascii_isalnum(c) || c == '_' || c == '-'; });
+                       name->get_ref<const std::string&>().size() <= 64 && IsNameChars(name->get_ref<const std::string&>());
   if (!name_ok) {
     return InvalidRequest("'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'",
                           "response_format.json_schema.name");

@@ -53,8 +53,8 @@ ChoiceStream::ChoiceStream(int index, const GenerationRequest& request, int64_t 
 
 std::span<const float> ChoiceStream::MaskForJson(std::span<const float> logits) {
   allowed_.assign(logits.size(), 0);
-  int64_t fitting = std::visit(
-      [&](const auto& json) -> int64_t { return json.complete() ? 0 : json_mask_->Allow(json, allowed_); }, json_);
+  int64_t fitting =
+      JsonComplete() ? 0 : std::visit([&](const auto& json) { return json_mask_->Allow(json, allowed_); }, json_);
   // A stop token ends the choice, so it waits for the whole object even where it is an ordinary
   // token whose bytes would fit (a stop id that is not a special token).
   for (int32_t id : request_.stop_token_ids) {

@@ -6,7 +6,6 @@
 namespace cai::inference {
 namespace {
 
-bool IsWhitespace(uint8_t byte) { return byte == ' ' || byte == '\t' || byte == '\n' || byte == '\r'; }
 bool IsDigit(uint8_t byte) { return byte >= '0' && byte <= '9'; }
 
 }  // namespace
@@ -56,11 +55,11 @@ JsonPrefix::StringPosition JsonPrefix::string_position() const {
 bool JsonPrefix::Step(uint8_t byte) {
   switch (mode_) {
     case Mode::kStart:
-      if (IsWhitespace(byte)) return StructuralWhitespace();
+      if (IsJsonWhitespace(byte)) return StructuralWhitespace();
       return byte == '{' && Open(true);
     case Mode::kKeyOrEnd:
     case Mode::kKey:
-      if (IsWhitespace(byte)) return StructuralWhitespace();
+      if (IsJsonWhitespace(byte)) return StructuralWhitespace();
       whitespace_run_ = 0;
       if (byte == '"') {
         mode_ = Mode::kString;
@@ -69,19 +68,19 @@ bool JsonPrefix::Step(uint8_t byte) {
       }
       return mode_ == Mode::kKeyOrEnd && byte == '}' && Close(true);
     case Mode::kColon:
-      if (IsWhitespace(byte)) return StructuralWhitespace();
+      if (IsJsonWhitespace(byte)) return StructuralWhitespace();
       whitespace_run_ = 0;
       if (byte != ':') return false;
       mode_ = Mode::kValue;
       return true;
     case Mode::kValue:
     case Mode::kValueOrEnd:
-      if (IsWhitespace(byte)) return depth_ > 0 && StructuralWhitespace();
+      if (IsJsonWhitespace(byte)) return depth_ > 0 && StructuralWhitespace();
       whitespace_run_ = 0;
       if (mode_ == Mode::kValueOrEnd && byte == ']') return Close(false);
       return BeginValue(byte);
     case Mode::kCommaOrEnd:
-      if (IsWhitespace(byte)) return StructuralWhitespace();
+      if (IsJsonWhitespace(byte)) return StructuralWhitespace();
       whitespace_run_ = 0;
       if (byte == ',') {
         mode_ = InObject() ? Mode::kKey : Mode::kValue;

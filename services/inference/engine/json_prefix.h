@@ -5,6 +5,9 @@
 
 namespace cai::inference {
 
+// JSON's whitespace between tokens (RFC 8259): space, tab, line feed, carriage return.
+inline bool IsJsonWhitespace(uint8_t byte) { return byte == ' ' || byte == '\t' || byte == '\n' || byte == '\r'; }
+
 // The prefixes of one JSON object (RFC 8259, UTF-8), recognised a byte at a time: what JSON mode
 // (response_format json_object) lets a model write. Feed answers whether a byte can follow the
 // text so far on the way to a whole object; complete() whether the text is one.

@@ -53,6 +53,7 @@ std::string Child(const std::string& path, const std::string& name) {
   return path.empty() ? std::string(name) : absl::StrCat(path, ".", name);
 }
 
+// Unlike the edge's and the tokenizer's Field, null is a value here ("const": null).
 const Json* Field(const Json& object, const std::string& name) {
   const auto it = object.find(name);
   return it == object.end() ? nullptr : &*it;

@@ -8,8 +8,6 @@ namespace {
 
 using Kind = JsonSchema::Kind;
 
-bool IsWhitespace(uint8_t byte) { return byte == ' ' || byte == '\t' || byte == '\n' || byte == '\r'; }
-
 }  // namespace
 
 JsonSchemaPrefix& JsonSchemaPrefix::operator=(const JsonSchemaPrefix& other) {
@@ -64,7 +62,7 @@ bool JsonSchemaPrefix::Whitespace() {
 
 bool JsonSchemaPrefix::Structural(uint8_t byte) {
   if (done_) return false;
-  if (IsWhitespace(byte)) return Whitespace();
+  if (IsJsonWhitespace(byte)) return Whitespace();
   whitespace_run_ = 0;
   if (depth_ == 0) return BeginValue(JsonSchema::kRoot, byte);
   Frame& frame = frames_[depth_ - 1];
