@@ -17,11 +17,6 @@
 namespace cai {
 namespace {
 
-// Appends OpenSSL's most recent error, and clears its queue so it cannot leak into later calls.
-absl::Status OpenSslError(std::string_view what) {
-  return absl::InternalError(absl::StrCat(std::string(what), ": ", OpenSslErrorText()));
-}
-
 const char* GroupName(EcCurve curve) { return curve == EcCurve::kP256 ? "prime256v1" : "secp384r1"; }
 
 absl::StatusOr<EcCurve> CurveOf(EVP_PKEY* key) {

@@ -15,14 +15,9 @@
 namespace cai {
 namespace {
 
-using Bn = BignumPtr;
-using BnCtx = BnCtxPtr;
-using Pkey = EvpPkeyPtr;
-using PkeyCtx = EvpPkeyCtxPtr;
-
 absl::StatusOr<SecureBuffer> Derive(EVP_PKEY* ours, std::span<const uint8_t, kX25519KeyBytes> peer_public) {
-  Pkey peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public.data(), peer_public.size()));
-  PkeyCtx ctx(EVP_PKEY_CTX_new(ours, nullptr));
+  EvpPkeyPtr peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public.data(), peer_public.size()));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(ours, nullptr));
   absl::StatusOr<SecureBuffer> shared = SecureBuffer::Allocate(kX25519KeyBytes);
   if (!shared.ok()) return shared.status();
   size_t length = shared->size();
@@ -40,12 +35,12 @@ absl::StatusOr<X25519PublicKey> X25519FromEd25519Public(std::span<const uint8_t>
   std::array<uint8_t, kX25519KeyBytes> y_bytes;
   std::copy(ed25519_public.begin(), ed25519_public.end(), y_bytes.begin());
   y_bytes[31] &= 0x7f;  // the top bit is the sign of x, which the map does not use
-  BnCtx ctx(BN_CTX_new());
-  Bn p(BN_new()), numerator(BN_new()), denominator(BN_new()), inverse(BN_new()), u(BN_new());
-  Bn y(BN_lebin2bn(y_bytes.data(), static_cast<int>(y_bytes.size()), nullptr));
+  BnCtxPtr ctx(BN_CTX_new());
+  BignumPtr p(BN_new()), numerator(BN_new()), denominator(BN_new()), inverse(BN_new()), u(BN_new());
+  BignumPtr y(BN_lebin2bn(y_bytes.data(), static_cast<int>(y_bytes.size()), nullptr));
   if (!ctx || !p || !numerator || !denominator || !inverse || !u || !y || !BN_set_bit(p.get(), 255) ||
       !BN_sub_word(p.get(), 19)) {
-    return absl::InternalError(absl::StrCat("BIGNUM allocation failed: ", OpenSslErrorText()));
+    return OpenSslError("BIGNUM allocation failed");
   }
   if (BN_cmp(y.get(), p.get()) >= 0) return absl::InvalidArgumentError("the Ed25519 key's y is not below 2^255 - 19");
   if (BN_is_one(y.get())) return absl::InvalidArgumentError("the Ed25519 key (y = 1) has no X25519 image");
@@ -54,7 +49,7 @@ absl::StatusOr<X25519PublicKey> X25519FromEd25519Public(std::span<const uint8_t>
       !BN_mod_sub(denominator.get(), BN_value_one(), y.get(), p.get(), ctx.get()) ||
       !BN_mod_inverse(inverse.get(), denominator.get(), p.get(), ctx.get()) ||
       !BN_mod_mul(u.get(), numerator.get(), inverse.get(), p.get(), ctx.get())) {
-    return absl::InternalError(absl::StrCat("the birational map failed: ", OpenSslErrorText()));
+    return OpenSslError("the birational map failed");
   }
   X25519PublicKey out{};
   if (BN_bn2lebinpad(u.get(), out.data(), static_cast<int>(out.size())) != static_cast<int>(out.size())) {
@@ -67,19 +62,19 @@ absl::StatusOr<SecureBuffer> X25519SharedSecret(std::span<const uint8_t, kX25519
                                                 std::span<const uint8_t, kX25519KeyBytes> peer_public) {
   // OpenSSL 3.0 copies an imported raw private key to its ordinary heap (and wipes it when the key
   // is freed), so the scalar is imported only for this one agreement.
-  Pkey ours(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, scalar.data(), scalar.size()));
-  if (!ours) return absl::InternalError(absl::StrCat("X25519 key import failed: ", OpenSslErrorText()));
+  EvpPkeyPtr ours(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, scalar.data(), scalar.size()));
+  if (!ours) return OpenSslError("X25519 key import failed");
   return Derive(ours.get(), peer_public);
 }
 
 absl::StatusOr<Sealer> SealerForX25519(std::span<const uint8_t, kX25519KeyBytes> recipient) {
-  Pkey ephemeral(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
-  if (!ephemeral) return absl::InternalError(absl::StrCat("X25519 key generation failed: ", OpenSslErrorText()));
+  EvpPkeyPtr ephemeral(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
+  if (!ephemeral) return OpenSslError("X25519 key generation failed");
   std::vector<uint8_t> ephemeral_public(kX25519KeyBytes);
   size_t length = ephemeral_public.size();
   if (EVP_PKEY_get_raw_public_key(ephemeral.get(), ephemeral_public.data(), &length) != 1 ||
       length != ephemeral_public.size()) {
-    return absl::InternalError(absl::StrCat("EVP_PKEY_get_raw_public_key(X25519) failed: ", OpenSslErrorText()));
+    return OpenSslError("EVP_PKEY_get_raw_public_key(X25519) failed");
   }
   absl::StatusOr<SecureBuffer> shared = Derive(ephemeral.get(), recipient);
   if (!shared.ok()) return shared.status();

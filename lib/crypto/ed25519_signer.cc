@@ -13,8 +13,6 @@
 namespace cai {
 namespace {
 
-using MdCtx = EvpMdCtxPtr;
-
 const unsigned char* Bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
 }  // namespace
@@ -50,7 +48,7 @@ absl::StatusOr<Ed25519Signer> Ed25519Signer::FromKey(Key key) {
   if (EVP_PKEY_get_raw_private_key(key.get(), seed->data(), &seed_length) != 1 || seed_length != 32 ||
       EVP_Digest(seed->data(), seed->size(), hash->data(), &hash_length, EVP_sha512(), nullptr) != 1 ||
       hash_length != 64) {
-    return absl::InternalError("cannot derive the X25519 scalar of the Ed25519 key: " + OpenSslErrorText());
+    return OpenSslError("cannot derive the X25519 scalar of the Ed25519 key");
   }
   std::copy(hash->data(), hash->data() + 32, scalar->data());
   scalar->data()[0] &= 248;
@@ -61,7 +59,7 @@ absl::StatusOr<Ed25519Signer> Ed25519Signer::FromKey(Key key) {
   size_t len = signer.public_key_.size();
   if (EVP_PKEY_get_raw_public_key(signer.key_.get(), signer.public_key_.data(), &len) != 1 ||
       len != signer.public_key_.size()) {
-    return absl::InternalError("EVP_PKEY_get_raw_public_key(ED25519) failed: " + OpenSslErrorText());
+    return OpenSslError("EVP_PKEY_get_raw_public_key(ED25519) failed");
   }
   return signer;
 }
@@ -69,7 +67,7 @@ absl::StatusOr<Ed25519Signer> Ed25519Signer::FromKey(Key key) {
 std::array<uint8_t, 64> Ed25519Signer::Sign(std::string_view message) const {
   std::array<uint8_t, 64> signature;
   size_t len = signature.size();
-  MdCtx ctx(EVP_MD_CTX_new());
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   // Ed25519 is one-shot and has no digest parameter; failure means allocation failure.
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) != 1 ||
       EVP_DigestSign(ctx.get(), signature.data(), &len, Bytes(message), message.size()) != 1 ||
@@ -88,7 +86,7 @@ bool Ed25519Verify(std::span<const uint8_t> public_key, std::string_view message
   if (public_key.size() != 32 || signature.size() != 64) return false;
   EvpPkeyPtr key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key.data(), public_key.size()));
   if (!key) return false;
-  MdCtx ctx(EVP_MD_CTX_new());
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) return false;
   return EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), Bytes(message), message.size()) == 1;
 }

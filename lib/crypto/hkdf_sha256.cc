@@ -24,9 +24,9 @@ EVP_KDF* Hkdf() {
 absl::Status HkdfSha256(std::span<const uint8_t> secret, std::string_view info, std::span<uint8_t> out) {
   if (out.empty() || out.size() > 255 * 32) return absl::InvalidArgumentError("HKDF-SHA256 output must be 1..8160 bytes");
   EVP_KDF* kdf = Hkdf();
-  if (kdf == nullptr) return absl::InternalError(absl::StrCat("HKDF unavailable: ", OpenSslErrorText()));
+  if (kdf == nullptr) return OpenSslError("HKDF unavailable");
   EvpKdfCtxPtr ctx(EVP_KDF_CTX_new(kdf));
-  if (!ctx) return absl::InternalError(absl::StrCat("EVP_KDF_CTX_new: ", OpenSslErrorText()));
+  if (!ctx) return OpenSslError("EVP_KDF_CTX_new");
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
@@ -35,7 +35,7 @@ absl::Status HkdfSha256(std::span<const uint8_t> secret, std::string_view info, 
       OSSL_PARAM_construct_end(),
   };
   if (EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) != 1) {
-    return absl::InternalError(absl::StrCat("HKDF-SHA256 failed: ", OpenSslErrorText()));
+    return OpenSslError("HKDF-SHA256 failed");
   }
   return absl::OkStatus();
 }

@@ -2,6 +2,8 @@
 
 #include <openssl/err.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace cai {
 
 std::string OpenSslErrorText() {
@@ -10,6 +12,10 @@ std::string OpenSslErrorText() {
   char text[256] = "no detail";
   if (code != 0) ERR_error_string_n(code, text, sizeof text);
   return text;
+}
+
+absl::Status OpenSslError(std::string_view what) {
+  return absl::InternalError(absl::StrCat(std::string(what), ": ", OpenSslErrorText()));
 }
 
 }  // namespace cai

@@ -11,7 +11,7 @@ namespace cai::edge {
 absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::Load(const std::string& cert_chain_file,
                                                              const std::string& private_key_file) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (ctx == nullptr) return absl::InternalError(absl::StrCat("TLS: ", OpenSslErrorText()));
+  if (ctx == nullptr) return OpenSslError("TLS");
   std::shared_ptr<TlsContext> context(new TlsContext(ctx));
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   // Beast's write_some may be handed a partial write; the buffer may move between retries.
