@@ -1,6 +1,7 @@
 #include "lib/crypto/ecies_x25519.h"
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -59,11 +60,23 @@ absl::StatusOr<X25519PublicKey> X25519FromEd25519Public(std::span<const uint8_t>
 }
 
 absl::StatusOr<SecureBuffer> X25519SharedSecret(std::span<const uint8_t, kX25519KeyBytes> scalar,
+                                                std::span<const uint8_t, kX25519KeyBytes> own_public,
                                                 std::span<const uint8_t, kX25519KeyBytes> peer_public) {
-  // OpenSSL 3.0 copies an imported raw private key to its ordinary heap (and wipes it when the key
-  // is freed), so the scalar is imported only for this one agreement.
-  EvpPkeyPtr ours(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, scalar.data(), scalar.size()));
-  if (!ours) return OpenSslError("X25519 key import failed");
+  // OpenSSL 3.0 copies an imported private key to its ordinary heap (and wipes it when the key is
+  // freed), so the scalar is imported only for this one agreement. With the public key beside it,
+  // the import does not multiply again (EVP_PKEY_new_raw_private_key would).
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, const_cast<uint8_t*>(scalar.data()), scalar.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t*>(own_public.data()),
+                                        own_public.size()),
+      OSSL_PARAM_construct_end()};
+  EvpPkeyCtxPtr import(EVP_PKEY_CTX_new_from_name(nullptr, "X25519", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!import || EVP_PKEY_fromdata_init(import.get()) != 1 ||
+      EVP_PKEY_fromdata(import.get(), &raw, EVP_PKEY_KEYPAIR, params) != 1) {
+    return OpenSslError("X25519 key import failed");
+  }
+  EvpPkeyPtr ours(raw);
   return Derive(ours.get(), peer_public);
 }
 

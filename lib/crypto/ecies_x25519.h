@@ -44,7 +44,10 @@ absl::StatusOr<std::string> X25519Open(const Ed25519Signer& recipient, std::span
                                        std::string_view aad);
 
 // X25519(scalar, peer) through OpenSSL, which refuses an all-zero result (a low-order peer).
+// `own_public` is X25519(scalar, 9), given so that OpenSSL need not compute it again at import
+// (that doubled the cost of every agreement); it takes no part in the agreement itself.
 absl::StatusOr<SecureBuffer> X25519SharedSecret(std::span<const uint8_t, kX25519KeyBytes> scalar,
+                                                std::span<const uint8_t, kX25519KeyBytes> own_public,
                                                 std::span<const uint8_t, kX25519KeyBytes> peer_public);
 
 }  // namespace cai

@@ -61,6 +61,9 @@ absl::StatusOr<Ed25519Signer> Ed25519Signer::FromKey(Key key) {
       len != signer.public_key_.size()) {
     return OpenSslError("EVP_PKEY_get_raw_public_key(ED25519) failed");
   }
+  absl::StatusOr<X25519PublicKey> x25519_public = X25519FromEd25519Public(signer.public_key_);
+  if (!x25519_public.ok()) return x25519_public.status();
+  signer.x25519_public_ = *x25519_public;
   return signer;
 }
 
@@ -78,7 +81,7 @@ std::array<uint8_t, 64> Ed25519Signer::Sign(std::string_view message) const {
 }
 
 absl::StatusOr<SecureBuffer> Ed25519Signer::SharedX25519(std::span<const uint8_t, 32> peer) const {
-  return X25519SharedSecret(std::span<const uint8_t, 32>(x25519_scalar_.data(), 32), peer);
+  return X25519SharedSecret(std::span<const uint8_t, 32>(x25519_scalar_.data(), 32), x25519_public_, peer);
 }
 
 bool Ed25519Verify(std::span<const uint8_t> public_key, std::string_view message,

@@ -53,6 +53,7 @@ class Ed25519Signer {
   Key key_;
   SecureBuffer x25519_scalar_;
   std::array<uint8_t, 32> public_key_{};
+  std::array<uint8_t, 32> x25519_public_{};  // the X25519 twin of public_key_
 };
 
 // True iff `signature` (64 bytes) is a valid Ed25519 signature of `message` under `public_key`
