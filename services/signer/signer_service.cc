@@ -68,7 +68,6 @@ grpc::Status SignerService::OpenSealed(grpc::ServerContext*, const v1::OpenSeale
                                                 ? EciesOpen(ecdsa_, bytes, field.aad())
                                                 : X25519Open(ed25519_, bytes, field.aad());
     if (!plaintext.ok()) {
-      response->Clear();  // nothing of a call that failed
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat("sealed field ", i, " did not open"));
     }
     response->add_plaintexts(*std::move(plaintext));
@@ -79,13 +78,10 @@ grpc::Status SignerService::OpenSealed(grpc::ServerContext*, const v1::OpenSeale
       case ReplayGuard::Claim::kFresh:
         break;
       case ReplayGuard::Claim::kOutsideWindow:  // with the same clock, checked above already
-        response->Clear();
         return OutsideWindow(now);
       case ReplayGuard::Claim::kReplayed:
-        response->Clear();
         return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "this nonce and timestamp were opened before");
       case ReplayGuard::Claim::kFull:
-        response->Clear();
         return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                             "too many live replay claims; retry when older ones expire");
     }
