@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/common/signer_protocol.h"
 #include "services/edge/http_server.h"
 #include "services/edge/openai/api_error.h"
 
@@ -47,7 +48,7 @@ struct E2eeHeaders {
 };
 
 inline constexpr size_t kMinE2eeNonceChars = 16;
-inline constexpr size_t kMaxE2eeNonceChars = 256;
+inline constexpr size_t kMaxE2eeNonceChars = kMaxReplayNonceBytes;
 
 // Sets *out to nullopt when the request names none of X-Signing-Algo, X-Client-Pub-Key and
 // X-Model-Pub-Key (no E2EE), else to the headers checked for form. Returns the 400 to send when

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "cai/v1/signer.grpc.pb.h"
+#include "lib/common/signer_protocol.h"
 #include "lib/crypto/sealed_message.h"
 #include "services/edge/e2ee_headers.h"
 #include "services/edge/openai/api_error.h"
@@ -23,7 +24,7 @@ namespace cai::edge {
 class E2eeSession {
  public:
   // Most sealed parts in one request: the signer's limit per call (an ECDH each).
-  static constexpr size_t kMaxSealedParts = 4096;
+  static constexpr size_t kMaxSealedParts = kMaxSealedFieldsPerCall;  // one OpenSealed call
 
   // Admits a request that asked for E2EE: X-Model-Pub-Key must be this instance's key (asked of
   // the signer, so a restarted signer's new key counts at once). Otherwise returns the error to send.

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "cai/v1/signer.grpc.pb.h"
+#include "lib/common/signer_protocol.h"
 #include "lib/crypto/ed25519_signer.h"
 #include "lib/crypto/secp256k1_signer.h"
 #include "services/signer/replay_guard.h"
@@ -30,8 +31,8 @@ class SignerService final : public v1::Signer::Service {
                           v1::OpenSealedResponse* response) override;
 
   // Bounds the work of one call (an ECDH each); the edge refuses requests with more.
-  static constexpr int kMaxSealedFields = 4096;
-  static constexpr size_t kMaxNonceBytes = 256;
+  static constexpr int kMaxSealedFields = static_cast<int>(kMaxSealedFieldsPerCall);
+  static constexpr size_t kMaxNonceBytes = kMaxReplayNonceBytes;
 
  private:
   absl::StatusOr<std::string> SignAndStore(const v1::SignChatRequest& request);
