@@ -23,7 +23,7 @@ inline std::string_view TrimAsciiWhitespace(std::string_view text) {
 
 // Printable ASCII other than the space: what a header value can carry unchanged through clients
 // and proxies.
-inline bool IsVisibleAscii(char c) { return c > ' ' && c < 0x7f; }
+inline bool IsVisibleAscii(char c) { return absl::ascii_isgraph(static_cast<unsigned char>(c)); }
 inline bool IsVisibleAscii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return IsVisibleAscii(c); });
 }
