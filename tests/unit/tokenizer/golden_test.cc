@@ -124,22 +124,39 @@ TEST_P(GoldenTest, TokenizerCases) {
 }
 
 TEST_P(GoldenTest, ChatCases) {
-  const Json family = ReadJson(kGoldenDir / "chat_cases.json").at(GetParam());
+  // Ordered: a tool's parameters are shown to the model in the order they were written.
+  std::ifstream in(kGoldenDir / "chat_cases.json");
+  const nlohmann::ordered_json family = nlohmann::ordered_json::parse(in).at(GetParam());
   auto kind = DetectChatTemplate(*tokenizer_, config_.at("model_type").get<std::string>());
   ASSERT_TRUE(kind.ok()) << kind.status();
-  int checked = 0;
-  for (const Json& c : family.at("cases")) {
-    if (c.contains("tools")) continue;  // tool calling is not rendered by cai's templates
+  int checked = 0, with_tools = 0;
+  for (const nlohmann::ordered_json& c : family.at("cases")) {
     bool add_generation_prompt = c.at("add_generation_prompt");
     SCOPED_TRACE(c.at("name").get<std::string>() + (add_generation_prompt ? " +prompt" : ""));
     std::vector<ChatMessage> messages;
     bool special_in_content = false;
-    for (const Json& m : c.at("messages")) {
-      messages.push_back({m.at("role"), m.at("content")});
+    for (const nlohmann::ordered_json& m : c.at("messages")) {
+      ChatMessage message{.role = m.at("role"), .content = m.value("content", "")};
+      for (const nlohmann::ordered_json& call : m.value("tool_calls", nlohmann::ordered_json::array())) {
+        // As OpenAI clients send them: the arguments as JSON text.
+        const nlohmann::ordered_json& function = call.at("function");
+        message.tool_calls.push_back({.name = function.at("name"), .arguments = function.at("arguments").dump()});
+      }
+      messages.push_back(std::move(message));
       special_in_content |= SpellsSpecialToken(messages.back().content);
     }
+    std::vector<ChatTool> tools;
+    for (const nlohmann::ordered_json& tool : c.value("tools", nlohmann::ordered_json::array())) {
+      const nlohmann::ordered_json& function = tool.at("function");
+      tools.push_back({.name = function.at("name"),
+                       .description = function.contains("description")
+                                          ? std::optional<std::string>(function.at("description"))
+                                          : std::nullopt,
+                       .parameters = function.at("parameters").dump()});
+    }
+    with_tools += !tools.empty();
     ++checked;
-    absl::StatusOr<RenderedChat> chat = RenderChat(*kind, messages, add_generation_prompt);
+    absl::StatusOr<RenderedChat> chat = RenderChat(*kind, messages, add_generation_prompt, tools);
     if (c.contains("error")) {
       EXPECT_EQ(chat.status().code(), absl::StatusCode::kInvalidArgument);
       EXPECT_EQ(chat.status().message(), c.at("error").get<std::string>());
@@ -168,6 +185,7 @@ TEST_P(GoldenTest, ChatCases) {
     }
   }
   EXPECT_GE(checked, 18);
+  EXPECT_EQ(with_tools, GetParam() == "llama3" ? 2 : 0);
 }
 
 TEST_P(GoldenTest, GoldenModelPromptIds) {

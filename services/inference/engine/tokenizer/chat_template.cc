@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/inference/engine/tokenizer/absl_compat.h"
+#include "services/inference/engine/tokenizer/python_json.h"
 #include "services/inference/engine/tokenizer/utf8.h"
 
 namespace cai::inference {
@@ -35,8 +36,66 @@ void AppendContent(RenderedChat& chat, std::string_view text) {
   if (!text.empty()) chat.segments.push_back({std::string(text), true});
 }
 
-absl::StatusOr<RenderedChat> RenderLlama3(const std::vector<ChatMessage>& messages,
-                                          bool add_generation_prompt) {
+// A JSON object from a client's text, keeping its keys' order; InvalidArgument naming `what`.
+absl::StatusOr<nlohmann::ordered_json> ParseObject(std::string_view text, std::string_view what) {
+  nlohmann::ordered_json value = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!value.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(ToAbsl(what), " is not the JSON text of an object"));
+  }
+  return value;
+}
+
+// The template's `t | tojson(indent=4)` of one tool, as the dict a client hands to
+// apply_chat_template: {"type": "function", "function": {"name", "description"?, "parameters"?}}.
+absl::StatusOr<std::string> Llama3ToolJson(const ChatTool& tool) {
+  nlohmann::ordered_json function = {{"name", tool.name}};
+  if (tool.description) function["description"] = *tool.description;
+  if (!tool.parameters.empty()) {
+    absl::StatusOr<nlohmann::ordered_json> parameters =
+        ParseObject(tool.parameters, absl::StrCat("the parameters of tool \"", tool.name, "\""));
+    if (!parameters.ok()) return parameters.status();
+    function["parameters"] = *std::move(parameters);
+  }
+  nlohmann::ordered_json json = {{"type", "function"}, {"function", std::move(function)}};
+  return PythonJsonDumps(json, 4);
+}
+
+// The template's tools_in_user_message block: the instructions and the tools, then the first
+// user message.
+absl::Status AppendLlama3Tools(RenderedChat& chat, const std::vector<ChatTool>& tools, const ChatMessage& first_user) {
+  AppendTemplate(chat,
+                 "<|start_header_id|>user<|end_header_id|>\n\n"
+                 "Given the following functions, please respond with a JSON for a function call with its proper "
+                 "arguments that best answers the given prompt.\n\n"
+                 "Respond in the format {\"name\": function name, \"parameters\": dictionary of argument name and "
+                 "its value}.Do not use variables.\n\n");
+  for (const ChatTool& tool : tools) {
+    absl::StatusOr<std::string> json = Llama3ToolJson(tool);
+    if (!json.ok()) return json.status();
+    AppendContent(chat, *json);
+    AppendTemplate(chat, "\n\n");
+  }
+  AppendContent(chat, Trim(first_user.content));
+  AppendTemplate(chat, "<|eot_id|>");
+  return absl::OkStatus();
+}
+
+absl::Status AppendLlama3ToolCall(RenderedChat& chat, size_t index, const ChatMessage& m) {
+  if (m.tool_calls.size() != 1) return absl::InvalidArgumentError("This model only supports single tool-calls at once!");
+  const ChatToolCall& call = m.tool_calls[0];
+  absl::StatusOr<nlohmann::ordered_json> arguments =
+      ParseObject(call.arguments, absl::StrCat("message ", index, ": the tool call's arguments"));
+  if (!arguments.ok()) return arguments.status();
+  AppendTemplate(chat, absl::StrCat("<|start_header_id|>assistant<|end_header_id|>\n\n", ToAbsl(kLlama3ToolCallOpen)));
+  AppendContent(chat, call.name);
+  AppendTemplate(chat, kLlama3ToolCallMiddle);
+  AppendContent(chat, PythonJsonDumps(*arguments));
+  AppendTemplate(chat, absl::StrCat(ToAbsl(kLlama3ToolCallClose), "<|eot_id|>"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RenderedChat> RenderLlama3(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+                                          const std::vector<ChatTool>& tools) {
   RenderedChat chat;
   size_t first = 0;
   std::string_view system;
@@ -44,20 +103,37 @@ absl::StatusOr<RenderedChat> RenderLlama3(const std::vector<ChatMessage>& messag
     system = Trim(messages[0].content);
     first = 1;
   }
-  AppendTemplate(chat,
-                 "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
-                 "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n");
+  AppendTemplate(chat, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n");
+  if (!tools.empty()) AppendTemplate(chat, "Environment: ipython\n");
+  AppendTemplate(chat, "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n");
   AppendContent(chat, system);
   AppendTemplate(chat, "<|eot_id|>");
+  if (!tools.empty()) {
+    if (first == messages.size() || messages[first].role != "user") {
+      return absl::InvalidArgumentError(
+          "with tools, the first message after any system message must be a user message (the template puts the "
+          "tools in it)");
+    }
+    if (absl::Status s = AppendLlama3Tools(chat, tools, messages[first]); !s.ok()) return s;
+    ++first;
+  }
   for (size_t i = first; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
     if (m.role == "system") {
       return absl::InvalidArgumentError(
           absl::StrCat("message ", i, ": a system message is allowed only first"));
     }
-    AppendTemplate(chat, absl::StrCat("<|start_header_id|>", m.role, "<|end_header_id|>\n\n"));
-    AppendContent(chat, Trim(m.content));
-    AppendTemplate(chat, "<|eot_id|>");
+    if (!m.tool_calls.empty()) {
+      if (absl::Status s = AppendLlama3ToolCall(chat, i, m); !s.ok()) return s;
+    } else if (m.role == "tool") {  // the template's `tojson` of a string content
+      AppendTemplate(chat, "<|start_header_id|>ipython<|end_header_id|>\n\n");
+      AppendContent(chat, PythonJsonString(m.content));
+      AppendTemplate(chat, "<|eot_id|>");
+    } else {
+      AppendTemplate(chat, absl::StrCat("<|start_header_id|>", m.role, "<|end_header_id|>\n\n"));
+      AppendContent(chat, Trim(m.content));
+      AppendTemplate(chat, "<|eot_id|>");
+    }
   }
   if (add_generation_prompt) AppendTemplate(chat, "<|start_header_id|>assistant<|end_header_id|>\n\n");
   return chat;
@@ -128,18 +204,28 @@ std::vector<int32_t> RenderedChat::Encode(const Tokenizer& tokenizer) const {
 
 absl::StatusOr<RenderedChat> RenderChat(ChatTemplateKind kind,
                                         const std::vector<ChatMessage>& messages,
-                                        bool add_generation_prompt) {
+                                        bool add_generation_prompt,
+                                        const std::vector<ChatTool>& tools) {
   if (messages.empty()) return absl::InvalidArgumentError("no messages");
+  bool uses_tools = !tools.empty();
   for (size_t i = 0; i < messages.size(); ++i) {
-    const std::string& role = messages[i].role;
-    if (role != "system" && role != "user" && role != "assistant") {
+    const ChatMessage& m = messages[i];
+    if (m.role != "system" && m.role != "user" && m.role != "assistant" && m.role != "tool") {
       return absl::InvalidArgumentError(absl::StrCat(
-          "message ", i, ": role \"", role, "\" is not one of system, user, assistant"));
+          "message ", i, ": role \"", m.role, "\" is not one of system, user, assistant, tool"));
     }
+    if (!m.tool_calls.empty() && m.role != "assistant") {
+      return absl::InvalidArgumentError(absl::StrCat("message ", i, ": only assistant messages make tool calls"));
+    }
+    uses_tools |= m.role == "tool" || !m.tool_calls.empty();
+  }
+  if (uses_tools && kind != ChatTemplateKind::kLlama3) {
+    return absl::InvalidArgumentError(
+        "this model's chat template has no tool calling (tools, tool calls and tool messages need a Llama 3.1 one)");
   }
   switch (kind) {
     case ChatTemplateKind::kLlama3:
-      return RenderLlama3(messages, add_generation_prompt);
+      return RenderLlama3(messages, add_generation_prompt, tools);
     case ChatTemplateKind::kGemma2:
       return RenderGemma2(messages, add_generation_prompt);
     case ChatTemplateKind::kPhi3:
