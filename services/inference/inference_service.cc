@@ -8,6 +8,7 @@
 #include "lib/common/grpc_status.h"
 #include "lib/common/inference_protocol.h"
 #include "lib/common/log.h"
+#include "lib/common/status_macros.h"
 #include "services/inference/engine/tokenizer/utf8.h"
 
 namespace cai::inference {
@@ -19,7 +20,12 @@ uint64_t RandomSeed() {
 }
 
 v1::FinishReason ToProto(FinishReason reason) {
-  return reason == FinishReason::kStop ? v1::FINISH_REASON_STOP : v1::FINISH_REASON_LENGTH;
+  switch (reason) {
+    case FinishReason::kStop: return v1::FINISH_REASON_STOP;
+    case FinishReason::kLength: return v1::FINISH_REASON_LENGTH;
+    case FinishReason::kToolCalls: return v1::FINISH_REASON_TOOL_CALLS;
+  }
+  return v1::FINISH_REASON_UNSPECIFIED;
 }
 
 // A token as OpenAI's logprobs show it: lossy UTF-8 text plus the raw bytes.
@@ -37,6 +43,10 @@ v1::GenerateResponse ToProto(const Tokenizer& tokenizer, const ChoiceDelta& delt
   v1::GenerateResponse response;
   response.set_text(std::string(delta.text));
   response.set_index(static_cast<uint32_t>(delta.index));
+  if (!delta.tool_name.empty() || !delta.tool_arguments.empty()) {
+    response.mutable_tool_call()->set_name(std::string(delta.tool_name));
+    response.mutable_tool_call()->set_arguments(std::string(delta.tool_arguments));
+  }
   if (delta.finish) response.set_finish_reason(ToProto(*delta.finish));
   for (const SampledToken& token : delta.tokens) {
     v1::TokenLogprob* out = response.add_logprobs();
@@ -77,8 +87,18 @@ absl::StatusOr<GenerationRequest> InferenceService::BuildRequest(const v1::Gener
   switch (request.input_case()) {
     case v1::GenerateRequest::kChat: {
       std::vector<ChatMessage> messages;
-      for (const v1::ChatMessage& m : request.chat().messages()) messages.push_back({m.role(), m.content()});
-      prompt = EncodeChat(*model_, messages);
+      for (const v1::ChatMessage& m : request.chat().messages()) {
+        ChatMessage message{.role = m.role(), .content = m.content()};
+        for (const v1::ToolCall& call : m.tool_calls()) message.tool_calls.push_back({call.name(), call.arguments()});
+        messages.push_back(std::move(message));
+      }
+      std::vector<ChatTool> tools;
+      for (const v1::Tool& tool : request.tools()) {
+        tools.push_back({.name = tool.name(),
+                         .description = tool.has_description() ? std::optional(tool.description()) : std::nullopt,
+                         .parameters = tool.parameters()});
+      }
+      prompt = EncodeChat(*model_, messages, tools);
       break;
     }
     case v1::GenerateRequest::kPrompt:
@@ -133,7 +153,39 @@ absl::StatusOr<GenerationRequest> InferenceService::BuildRequest(const v1::Gener
     default:
       return absl::InvalidArgumentError(absl::StrCat("response_format ", request.response_format(), " is unknown"));
   }
+  if (absl::Status tools = TakeTools(request, out); !tools.ok()) return tools;
   return out;
+}
+
+absl::Status InferenceService::TakeTools(const v1::GenerateRequest& request, GenerationRequest& out) {
+  if (request.tools_size() == 0) {
+    if (request.tool_choice() == v1::TOOL_CHOICE_AUTO || request.tool_choice() == v1::TOOL_CHOICE_NONE) {
+      return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError("tool_choice required or a named function needs tools");
+  }
+  if (request.input_case() != v1::GenerateRequest::kChat) return absl::InvalidArgumentError("tools need chat messages");
+  // With tool_choice none the tools are only shown to the model, so their schemas need not compile.
+  if (request.tool_choice() == v1::TOOL_CHOICE_NONE) return absl::OkStatus();
+  std::vector<ToolSet::Definition> definitions;
+  for (const v1::Tool& tool : request.tools()) definitions.push_back({tool.name(), tool.parameters(), tool.strict()});
+  CAI_ASSIGN_OR_RETURN(out.tools, ToolSet::Compile(definitions));
+  switch (request.tool_choice()) {
+    case v1::TOOL_CHOICE_AUTO: out.tool_choice = ToolChoice::kAuto; break;
+    case v1::TOOL_CHOICE_REQUIRED: out.tool_choice = ToolChoice::kRequired; break;
+    case v1::TOOL_CHOICE_NAMED:
+      out.tool_choice = ToolChoice::kNamed;
+      out.named_tool = out.tools->Find(request.tool_choice_name());
+      if (out.named_tool == out.tools->size()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("tool_choice names '", request.tool_choice_name().substr(0, ToolSet::kMaxNameBytes),
+                         "', which is not one of the tools"));
+      }
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("tool_choice ", request.tool_choice(), " is unknown"));
+  }
+  return absl::OkStatus();
 }
 
 grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,

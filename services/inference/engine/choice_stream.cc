@@ -36,19 +36,36 @@ SamplingParams ForChoice(SamplingParams params, int index) {
   return params;
 }
 
-std::variant<JsonPrefix, JsonSchemaPrefix> JsonStateFor(const GenerationRequest& request) {
+bool CallsTools(const GenerationRequest& request) {
+  return request.tool_choice != ToolChoice::kNone && request.tools != nullptr;
+}
+
+std::optional<ToolCallPrefix> CallFor(const GenerationRequest& request) {
+  if (!CallsTools(request)) return std::nullopt;
+  return ToolCallPrefix(*request.tools, request.tool_choice == ToolChoice::kNamed
+                                            ? std::optional<size_t>(request.named_tool)
+                                            : std::nullopt);
+}
+
+std::variant<JsonPrefix, JsonSchemaPrefix, ToolCallPrefix> JsonStateFor(const GenerationRequest& request) {
+  if (std::optional<ToolCallPrefix> call = CallFor(request)) return *call;
   if (request.format == OutputFormat::kJsonSchema) return JsonSchemaPrefix(*request.schema);
   return JsonPrefix();
 }
+
+// The byte a tool call begins with, which tells a call from text under tool_choice auto.
+constexpr uint8_t kCallFirstByte = '{';
 
 }  // namespace
 
 ChoiceStream::ChoiceStream(int index, const GenerationRequest& request, int64_t budget, const Tokenizer* tokenizer,
                            const JsonTokenMask* json_mask)
     : index_(index), request_(request), budget_(budget), tokenizer_(tokenizer),
-      json_mask_(request.format != OutputFormat::kText ? json_mask : nullptr), json_(JsonStateFor(request)),
+      json_mask_(request.format != OutputFormat::kText || CallsTools(request) ? json_mask : nullptr),
+      json_(JsonStateFor(request)), calls_tools_(CallsTools(request)), released_call_(CallFor(request)),
       sampler_(ForChoice(request.sampling, index)), filter_(request.stop) {
   if (tokenizer != nullptr) decoder_.emplace(*tokenizer);
+  if (calls_tools_) reply_ = request.tool_choice == ToolChoice::kAuto ? Reply::kUndecided : Reply::kToolCall;
 }
 
 std::span<const float> ChoiceStream::MaskForJson(std::span<const float> logits) {
@@ -63,7 +80,11 @@ std::span<const float> ChoiceStream::MaskForJson(std::span<const float> logits) 
       --fitting;
     }
   }
-  if (fitting == 0) {  // whole, or nothing fits (Deliver then reports the object cut short)
+  // Whole, or nothing fits (Deliver then reports the object cut short); or with tool_choice auto,
+  // the first token: a call, or any text at all, which may be empty.
+  const bool undecided = reply_ == Reply::kUndecided;
+  if (undecided) json_mask_->AllowNotStartingWith(kCallFirstByte, allowed_);
+  if (fitting == 0 || undecided) {
     for (int32_t id : request_.stop_token_ids) {
       if (id >= 0 && static_cast<size_t>(id) < allowed_.size()) allowed_[id] = 1;
     }
@@ -80,7 +101,7 @@ bool ChoiceStream::JsonComplete() const {
 }
 
 int32_t ChoiceStream::Next(std::span<const float> logits, std::optional<OwnedDelta>& delta) {
-  if (json_mask_ != nullptr) logits = MaskForJson(logits);
+  if (Constrained()) logits = MaskForJson(logits);
   SampledToken token = request_.logprobs ? sampler_.SampleWithLogprobs(logits, request_.top_logprobs)
                                          : SampledToken{.id = sampler_.Sample(logits), .logprob = 0, .top = {}};
   return Deliver(std::move(token), delta);
@@ -109,14 +130,21 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
   std::optional<FinishReason> finish;
   std::string text;
   const auto& stop_ids = request_.stop_token_ids;
-  if (std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end()) {
+  const bool is_stop = std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end();
+  if (reply_ == Reply::kUndecided) {
+    const std::string bytes = is_stop ? std::string() : tokenizer_->TokenBytes(id);
+    reply_ = !bytes.empty() && static_cast<uint8_t>(bytes[0]) == kCallFirstByte ? Reply::kToolCall : Reply::kText;
+  }
+  if (is_stop) {
     // Never printed: release what was held back, and any bytes the decoder still had.
     text = filter_.Push(decoder_ ? decoder_->Flush() : "", true);
     // In JSON mode a stop token before the object is whole means nothing else fitted: cut short.
-    finish = json_mask_ != nullptr && !JsonComplete() ? FinishReason::kLength : FinishReason::kStop;
+    finish = Constrained() && !JsonComplete()     ? FinishReason::kLength
+             : calls_tools_ && reply_ == Reply::kToolCall ? FinishReason::kToolCalls
+                                                         : FinishReason::kStop;
   } else {
     // The mask let through only tokens whose bytes the JSON state takes, so this cannot fail.
-    if (json_mask_ != nullptr) std::visit([&](auto& json) { json.Feed(tokenizer_->TokenBytes(id)); }, json_);
+    if (Constrained()) std::visit([&](auto& json) { json.Feed(tokenizer_->TokenBytes(id)); }, json_);
     if (request_.logprobs) pending_.push_back(std::move(token));
     text = filter_.Push(decoder_ ? decoder_->Push(id) : "", false);  // specials decode to ""
     if (!filter_.stopped() && generated_ >= budget_) {
@@ -125,12 +153,29 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
     }
     if (filter_.stopped()) finish = FinishReason::kStop;
   }
-  if (!text.empty() || finish) {
-    delta = OwnedDelta{.index = index_, .text = std::move(text), .tokens = std::move(pending_), .finish = finish};
+  OwnedDelta out{.index = index_, .text = {}, .tool_name = {}, .tool_arguments = {}, .tokens = {}, .finish = finish};
+  Release(text, out);
+  if (!out.text.empty() || !out.tool_name.empty() || !out.tool_arguments.empty() || finish) {
+    out.tokens = std::move(pending_);
     pending_.clear();
+    delta = std::move(out);
   }
   finish_ = finish;
   return id;
+}
+
+void ChoiceStream::Release(std::string_view text, OwnedDelta& delta) {
+  if (reply_ != Reply::kToolCall) {
+    delta.text = text;
+    return;
+  }
+  for (char c : text) {
+    const bool named = released_call_->tool().has_value();
+    // The drawn call took these bytes, and the released text is a prefix of it.
+    released_call_->Feed(static_cast<uint8_t>(c));
+    if (released_call_->part() == ToolCallPrefix::Part::kArguments) delta.tool_arguments += c;
+    if (!named && released_call_->tool()) delta.tool_name = request_.tools->tool(*released_call_->tool()).name;
+  }
 }
 
 }  // namespace cai::inference

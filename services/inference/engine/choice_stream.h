@@ -14,6 +14,7 @@
 #include "services/inference/engine/json_token_mask.h"
 #include "services/inference/engine/sampler.h"
 #include "services/inference/engine/tokenizer/stream_decoder.h"
+#include "services/inference/engine/tool_call_prefix.h"
 
 namespace cai::inference {
 
@@ -21,10 +22,19 @@ namespace cai::inference {
 struct OwnedDelta {
   int index = 0;
   std::string text;
+  std::string tool_name;
+  std::string tool_arguments;
   std::vector<SampledToken> tokens;
   std::optional<FinishReason> finish;
 
-  ChoiceDelta View() const { return {.index = index, .text = text, .tokens = tokens, .finish = finish}; }
+  ChoiceDelta View() const {
+    return {.index = index,
+            .text = text,
+            .tool_name = tool_name,
+            .tool_arguments = tool_arguments,
+            .tokens = tokens,
+            .finish = finish};
+  }
 };
 
 // Text that has been decoded but not yet handed out, because it might begin a stop string.
@@ -48,7 +58,9 @@ class StopFilter {
 
 // What one choice of a request does with each new next-token distribution: sample (seed + index),
 // decode to text, hold back possible stop strings, and decide when the choice ends (stop token,
-// stop string, or `budget` tokens). Knows nothing of KV caches, so a choice preempted and
+// stop string, or `budget` tokens). With tools, a reply that is a tool call (always, with tool_choice
+// required or named; with auto, when its first token begins with '{') is drawn to be one and
+// delivered as the call's name and arguments instead of text. Knows nothing of KV caches, so a choice preempted and
 // recomputed continues exactly where it was. Holds references to `request`, `tokenizer` and
 // `json_mask`.
 class ChoiceStream {
@@ -62,7 +74,7 @@ class ChoiceStream {
   int32_t Next(std::span<const float> logits, std::optional<OwnedDelta>& delta);
 
   // Draws made on a device instead (ForwardBackend::samples_on_device): every choice but those
-  // that report logprobs or write JSON, which need the whole distribution here.
+  // that report logprobs or write JSON or tool calls, which need the whole distribution here.
   bool DeviceDrawable() const { return !request_.logprobs && json_mask_ == nullptr; }
   // The next draw: this choice's sampling parameters and seed, the draw's number (the tokens
   // generated so far, so a preempted choice recomputed later draws the same numbers), and the
@@ -76,8 +88,19 @@ class ChoiceStream {
   int64_t generated() const { return generated_; }
 
  private:
+  // What a reply with tools turns out to be.
+  enum class Reply : uint8_t {
+    kText,       // no tools, tool_choice none, or auto and the reply began otherwise than '{'
+    kUndecided,  // tool_choice auto, before the first token
+    kToolCall,
+  };
+
   // Stop tokens, text, stop strings and the budget for the token just chosen.
   int32_t Deliver(SampledToken token, std::optional<OwnedDelta>& delta);
+  // Whether the next token is drawn under the mask: JSON, or a tool call that may still come.
+  bool Constrained() const { return json_mask_ != nullptr && !(calls_tools_ && reply_ == Reply::kText); }
+  // Adds released text to `delta`: as it is, or split into the call's name and arguments.
+  void Release(std::string_view text, OwnedDelta& delta);
   // JSON mode: `logits` with every token that may not come next at -infinity. Stop tokens may
   // come once the object is whole, or should no other token fit (a vocabulary that lacks a byte
   // the object needs): the choice then ends, as "length", rather than draw a token that breaks it.
@@ -89,8 +112,14 @@ class ChoiceStream {
   const int64_t budget_;
   const Tokenizer* const tokenizer_;
   const JsonTokenMask* const json_mask_;
-  // The text so far, in JSON mode: a JsonPrefix, or a JsonSchemaPrefix with a schema.
-  std::variant<JsonPrefix, JsonSchemaPrefix> json_;
+  // The text so far, in JSON mode: a JsonPrefix, or a JsonSchemaPrefix with a schema; with tools,
+  // a ToolCallPrefix.
+  std::variant<JsonPrefix, JsonSchemaPrefix, ToolCallPrefix> json_;
+  const bool calls_tools_;  // tools and a tool_choice other than none
+  Reply reply_ = Reply::kText;
+  // With tools: the released text of the call read again, to tell its name from its arguments
+  // (the text is released later than its tokens are drawn: stop strings and split characters).
+  std::optional<ToolCallPrefix> released_call_;
   std::vector<uint8_t> allowed_;  // JSON mode: by token id, may come next
   std::vector<float> masked_;     // JSON mode: the logits after the mask
   Sampler sampler_;

@@ -14,6 +14,7 @@
 #include "services/inference/engine/json_schema.h"
 #include "services/inference/engine/sampler.h"
 #include "services/inference/engine/tokenizer/tokenizer.h"
+#include "services/inference/engine/tool_set.h"
 
 namespace cai::inference {
 
@@ -39,14 +40,23 @@ struct GenerationRequest {
   int top_logprobs = 0;                 // 0..kMaxTopLogprobs alternatives per token; needs logprobs
   OutputFormat format = OutputFormat::kText;
   std::shared_ptr<const JsonSchema> schema;  // kJsonSchema: what the text must be, shared by the choices
+  // Chat with tools (format kText): the calls a choice may make, and whether and how it makes one.
+  // A call is drawn to be one ToolCallPrefix admits, and is delivered as a name and arguments
+  // rather than text; a choice makes at most one.
+  std::shared_ptr<const ToolSet> tools;
+  ToolChoice tool_choice = ToolChoice::kNone;
+  size_t named_tool = 0;  // kNamed: the tool, an index into `tools`
 };
 
-enum class FinishReason { kStop, kLength };
+// kToolCalls: a whole tool call, then a stop token.
+enum class FinishReason { kStop, kLength, kToolCalls };
 
 // What one choice produced since its previous delta.
 struct ChoiceDelta {
   int index = 0;
   std::string_view text;                  // whole UTF-8 characters, never any part of a stop string
+  std::string_view tool_name;             // the choice's tool call: its name, once, when whole
+  std::string_view tool_arguments;        // the next piece of the call's arguments (JSON text)
   std::span<const SampledToken> tokens;   // with logprobs: tokens sampled since the last delta (stop tokens never)
   std::optional<FinishReason> finish;     // set on the choice's last delta
 };
@@ -58,7 +68,8 @@ struct GenerationResult {
 };
 
 // Receives the deltas of all choices, interleaved, in the order they are produced. A delta has
-// text or a finish reason (never neither). Returning false stops the generation (the reader is
+// text, a part of a tool call or a finish reason (never none of them); a choice that makes a tool
+// call has no text. Returning false stops the generation (the reader is
 // gone): Generate returns Cancelled.
 using DeltaCallback = std::function<bool(const ChoiceDelta& delta)>;
 // Polled before every decoding step; true stops the generation with Cancelled.

@@ -20,13 +20,16 @@ using Kind = JsonSchema::Kind;
 constexpr int kMaxNesting = 64;
 
 // Keywords that constrain values in ways a byte-level walk does not enforce. Refused, so a client
-// never receives JSON that its own validator then rejects.
+// never receives JSON that its own validator then rejects. The first are about a value's shape,
+// and always refused; the value assertions may be ignored instead (ValueAssertions::kIgnore).
 constexpr const char* kUnsupported[] = {
     "allOf", "not", "if", "then", "else", "dependentSchemas", "dependentRequired", "dependencies",
-    "patternProperties", "propertyNames", "minProperties", "maxProperties", "unevaluatedProperties",
-    "unevaluatedItems", "prefixItems", "additionalItems", "contains", "minContains", "maxContains",
+    "patternProperties", "propertyNames", "unevaluatedProperties", "unevaluatedItems", "prefixItems",
+    "additionalItems", "contains", "minContains", "maxContains", "$dynamicRef", "$recursiveRef",
+};
+constexpr const char* kValueAssertions[] = {
     "minLength", "maxLength", "pattern", "format", "contentEncoding", "contentMediaType", "minimum",
-    "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "$dynamicRef", "$recursiveRef",
+    "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minProperties", "maxProperties",
 };
 // Keywords that say what a value is; with $ref, enum or anyOf they would have to hold as well.
 constexpr const char* kConstraining[] = {
@@ -89,7 +92,7 @@ absl::StatusOr<uint32_t> Count(const Json& schema, const char* name, uint32_t ab
 
 class JsonSchemaCompiler {
  public:
-  explicit JsonSchemaCompiler(const Json& root) : root_(root) {}
+  JsonSchemaCompiler(const Json& root, JsonSchema::ValueAssertions assertions) : root_(root), assertions_(assertions) {}
 
   absl::StatusOr<std::shared_ptr<const JsonSchema>> Run() {
     CAI_ASSIGN_OR_RETURN(const uint32_t root, NewNode(""));
@@ -132,7 +135,14 @@ class JsonSchemaCompiler {
         return Refuse(path, absl::StrCat("'", name, "' is not supported (constrained decoding could not keep it)"));
       }
     }
-    if (const Json* unique = Field(schema, "uniqueItems"); unique != nullptr && !(unique->is_boolean() && !*unique)) {
+    const bool refuse_assertions = assertions_ == JsonSchema::ValueAssertions::kRefuse;
+    for (const char* name : kValueAssertions) {
+      if (refuse_assertions && schema.contains(name)) {
+        return Refuse(path, absl::StrCat("'", name, "' is not supported (constrained decoding could not keep it)"));
+      }
+    }
+    if (const Json* unique = Field(schema, "uniqueItems");
+        refuse_assertions && unique != nullptr && !(unique->is_boolean() && !*unique)) {
       return Refuse(path, "'uniqueItems' is not supported (constrained decoding could not keep it)");
     }
     // A subschema's $id would change what its "#/..." references mean; only the root's is harmless.
@@ -632,6 +642,7 @@ class JsonSchemaCompiler {
   }
 
   const Json& root_;
+  const JsonSchema::ValueAssertions assertions_;
   std::vector<JsonSchema::Node> nodes_;
   std::vector<std::string> paths_;                       // by node, for errors
   std::vector<uint8_t> visiting_;                        // by node: FirstBytes is under way
@@ -640,14 +651,16 @@ class JsonSchemaCompiler {
   size_t same_steps_left_ = 0;  // SameValues' budget
 };
 
-absl::StatusOr<std::shared_ptr<const JsonSchema>> JsonSchema::Compile(const nlohmann::json& schema) {
-  return JsonSchemaCompiler(schema).Run();
+absl::StatusOr<std::shared_ptr<const JsonSchema>> JsonSchema::Compile(const nlohmann::json& schema,
+                                                                      ValueAssertions assertions) {
+  return JsonSchemaCompiler(schema, assertions).Run();
 }
 
-absl::StatusOr<std::shared_ptr<const JsonSchema>> JsonSchema::Parse(std::string_view text) {
+absl::StatusOr<std::shared_ptr<const JsonSchema>> JsonSchema::Parse(std::string_view text,
+                                                                    ValueAssertions assertions) {
   const Json schema = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (schema.is_discarded()) return absl::InvalidArgumentError("json_schema: the schema is not valid JSON");
-  return Compile(schema);
+  return Compile(schema, assertions);
 }
 
 uint32_t JsonSchema::Dispatch(uint32_t index, uint8_t byte) const {

@@ -81,9 +81,19 @@ class JsonSchema {
     std::vector<uint32_t> literal_owners;
   };
 
+  // What to do with a keyword that asserts something of a value which the walk cannot keep, but
+  // which leaves the value's shape alone: minimum, maximum, exclusive*, multipleOf, minLength,
+  // maxLength, pattern, format, content*, uniqueItems, minProperties, maxProperties.
+  enum class ValueAssertions {
+    kRefuse,  // structured outputs: a text that completes is valid, or there is no text
+    kIgnore,  // a tool that is not `strict`: calls keep the shape, and may miss these assertions
+  };
+
   // `text` is the schema's JSON text; errors are InvalidArgument and name the keyword's path.
-  static absl::StatusOr<std::shared_ptr<const JsonSchema>> Parse(std::string_view text);
-  static absl::StatusOr<std::shared_ptr<const JsonSchema>> Compile(const nlohmann::json& schema);
+  static absl::StatusOr<std::shared_ptr<const JsonSchema>> Parse(
+      std::string_view text, ValueAssertions assertions = ValueAssertions::kRefuse);
+  static absl::StatusOr<std::shared_ptr<const JsonSchema>> Compile(
+      const nlohmann::json& schema, ValueAssertions assertions = ValueAssertions::kRefuse);
 
   static constexpr uint32_t kRoot = 0;
   static constexpr uint32_t kNoNode = UINT32_MAX;

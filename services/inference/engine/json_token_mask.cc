@@ -64,6 +64,37 @@ int64_t JsonTokenMask::Allow(const JsonSchemaPrefix& state, std::span<uint8_t> a
   return AllowAfter(state, allowed);
 }
 
+int64_t JsonTokenMask::Allow(const ToolCallPrefix& state, std::span<uint8_t> allowed) const {
+  return AllowAfter(state, allowed);
+}
+
+int64_t JsonTokenMask::AllowNotStartingWith(uint8_t byte, std::span<uint8_t> allowed) const {
+  int64_t count = 0;
+  for (uint32_t root : {kPlainRoot, kQuoteRoot}) {
+    for (uint32_t child = nodes_[root].first_child; child != 0; child = nodes_[child].next_sibling) {
+      if (nodes_[child].byte != byte) count += MarkSubtree(child, allowed);
+    }
+  }
+  return count;
+}
+
+int64_t JsonTokenMask::MarkSubtree(uint32_t node, std::span<uint8_t> allowed) const {
+  int64_t count = 0;
+  std::vector<uint32_t> pending{node};
+  while (!pending.empty()) {
+    const uint32_t at = pending.back();
+    pending.pop_back();
+    for (int32_t id = nodes_[at].first_token; id >= 0; id = next_token_[id]) {
+      if (static_cast<size_t>(id) < allowed.size()) {
+        allowed[id] = 1;
+        ++count;
+      }
+    }
+    for (uint32_t child = nodes_[at].first_child; child != 0; child = nodes_[child].next_sibling) pending.push_back(child);
+  }
+  return count;
+}
+
 template <typename State>
 int64_t JsonTokenMask::AllowAfter(const State& state, std::span<uint8_t> allowed) const {
   switch (state.string_position()) {

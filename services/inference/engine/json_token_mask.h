@@ -6,6 +6,7 @@
 
 #include "services/inference/engine/json_prefix.h"
 #include "services/inference/engine/json_schema_prefix.h"
+#include "services/inference/engine/tool_call_prefix.h"
 #include "services/inference/engine/tokenizer/tokenizer.h"
 
 namespace cai::inference {
@@ -30,6 +31,10 @@ class JsonTokenMask {
   // how many were set.
   int64_t Allow(const JsonPrefix& state, std::span<uint8_t> allowed) const;
   int64_t Allow(const JsonSchemaPrefix& state, std::span<uint8_t> allowed) const;
+  int64_t Allow(const ToolCallPrefix& state, std::span<uint8_t> allowed) const;
+  // Sets allowed[id] to 1 for every token whose first byte is not `byte` (a reply that is text
+  // rather than a tool call), the same way; returns how many were set.
+  int64_t AllowNotStartingWith(uint8_t byte, std::span<uint8_t> allowed) const;
 
   size_t nodes() const { return nodes_.size(); }
 
@@ -52,6 +57,8 @@ class JsonTokenMask {
   // The tokens of the plain trie that fit after `text` (which leaves a string open).
   std::vector<int32_t> PlainTokensAfter(std::string_view text) const;
   static int64_t Mark(const std::vector<int32_t>& ids, std::span<uint8_t> allowed);
+  // Every token at `node` or below it.
+  int64_t MarkSubtree(uint32_t node, std::span<uint8_t> allowed) const;
 
   std::vector<Node> nodes_;
   std::vector<int32_t> next_token_;        // by token id: another token with the same bytes, or -1

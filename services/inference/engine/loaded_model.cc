@@ -118,15 +118,20 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir
   return loaded;
 }
 
-absl::StatusOr<std::vector<int32_t>> EncodeChat(const LoadedModel& model, const std::vector<ChatMessage>& messages) {
+absl::StatusOr<std::vector<int32_t>> EncodeChat(const LoadedModel& model, const std::vector<ChatMessage>& messages,
+                                                const std::vector<ChatTool>& tools) {
   if (!model.chat_template.ok()) return model.chat_template.status();
   if (messages.size() > kMaxChatMessages) return absl::InvalidArgumentError("too many chat messages");
   size_t bytes = 0;
-  for (const ChatMessage& m : messages) bytes += m.role.size() + m.content.size();
+  for (const ChatMessage& m : messages) {
+    bytes += m.role.size() + m.content.size();
+    for (const ChatToolCall& call : m.tool_calls) bytes += call.name.size() + call.arguments.size();
+  }
+  for (const ChatTool& tool : tools) bytes += tool.name.size() + tool.description.value_or("").size() + tool.parameters.size();
   if (bytes > kMaxPromptBytes) {
     return absl::InvalidArgumentError(absl::StrCat("the chat has ", bytes, " bytes, above the limit of ", kMaxPromptBytes));
   }
-  absl::StatusOr<RenderedChat> chat = RenderChat(*model.chat_template, messages, /*add_generation_prompt=*/true);
+  absl::StatusOr<RenderedChat> chat = RenderChat(*model.chat_template, messages, /*add_generation_prompt=*/true, tools);
   if (!chat.ok()) return absl::InvalidArgumentError(chat.status().message());
   return chat->Encode(*model.tokenizer);
 }

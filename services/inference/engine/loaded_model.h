@@ -39,8 +39,10 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir
 // On the CPU with `num_threads` threads (0: every core) and the default KV cache.
 absl::StatusOr<std::unique_ptr<LoadedModel>> LoadModelDir(const std::string& dir, int num_threads);
 
-// Prompt tokens of a chat, rendered with the model's template (which writes BOS itself).
-absl::StatusOr<std::vector<int32_t>> EncodeChat(const LoadedModel& model, const std::vector<ChatMessage>& messages);
+// Prompt tokens of a chat, rendered with the model's template (which writes BOS itself), with the
+// tools it may call. Messages, calls and tools count against kMaxPromptBytes.
+absl::StatusOr<std::vector<int32_t>> EncodeChat(const LoadedModel& model, const std::vector<ChatMessage>& messages,
+                                                const std::vector<ChatTool>& tools = {});
 // Prompt tokens of raw text: BOS (if the model has one), then the text with special-token texts
 // treated as ordinary text.
 absl::StatusOr<std::vector<int32_t>> EncodeCompletion(const LoadedModel& model, std::string_view prompt);

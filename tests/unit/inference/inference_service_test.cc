@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "lib/common/inference_protocol.h"
 #include "services/inference/engine/json_prefix.h"
@@ -302,6 +303,115 @@ TEST_F(InferenceServiceTest, JsonSchemaFormatReachesTheEngine) {
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(refused.error_message(),
             "json_schema at 'properties.n': 'minimum' is not supported (constrained decoding could not keep it)");
+}
+
+// Tools reach the engine compiled, and a named call streams back as its name, then its arguments'
+// text (never as text), with "tool_calls" at the end; refusals are INVALID_ARGUMENT in words the
+// edge can pass on.
+TEST_F(InferenceServiceTest, ToolCallsStreamAsNameThenArguments) {
+  v1::GenerateRequest request;
+  request.set_model("demo");
+  v1::ChatMessage* m = request.mutable_chat()->add_messages();
+  m->set_role("user");
+  m->set_content("Weather in Paris?");
+  request.mutable_sampling()->set_seed(4);
+  request.mutable_sampling()->set_max_tokens(64);
+  v1::Tool* tool = request.add_tools();
+  tool->set_name("get_weather");
+  tool->set_parameters(R"({"type":"object","properties":{"city":{"enum":["Paris","Rome"]}},"required":["city"],)"
+                       R"("additionalProperties":false})");
+  request.add_tools()->set_name("now");
+  request.set_tool_choice(v1::TOOL_CHOICE_NAMED);
+  request.set_tool_choice_name("get_weather");
+  absl::StatusOr<GenerationRequest> built = service_->BuildRequest(request);
+  ASSERT_TRUE(built.ok()) << built.status();
+  ASSERT_NE(built->tools, nullptr);
+  EXPECT_EQ(built->tool_choice, ToolChoice::kNamed);
+  EXPECT_EQ(built->tools->tool(built->named_tool).name, "get_weather");
+
+  Stream call = Generate(request);
+  ASSERT_TRUE(call.status.ok()) << call.status.error_message();
+  EXPECT_EQ(call.text, "");
+  ASSERT_TRUE(call.responses.front().has_tool_call());
+  EXPECT_EQ(call.responses.front().tool_call().name(), "get_weather");
+  std::string arguments;
+  for (size_t i = 0; i < call.responses.size(); ++i) {
+    if (i > 0) {
+      EXPECT_EQ(call.responses[i].tool_call().name(), "") << "the name comes once";
+    }
+    arguments += call.responses[i].tool_call().arguments();
+  }
+  if (call.responses.back().finish_reason() == v1::FINISH_REASON_TOOL_CALLS) {
+    const nlohmann::json parsed = nlohmann::json::parse(arguments);
+    EXPECT_TRUE(parsed == nlohmann::json::parse(R"({"city":"Paris"})") ||
+                parsed == nlohmann::json::parse(R"({"city":"Rome"})")) << arguments;
+  } else {
+    EXPECT_EQ(call.responses.back().finish_reason(), v1::FINISH_REASON_LENGTH) << arguments;
+  }
+
+  struct Refusal {
+    std::function<void(v1::GenerateRequest&)> change;
+    const char* message;
+  };
+  const Refusal refusals[] = {
+      {[](v1::GenerateRequest& r) { r.set_tool_choice_name("nope"); },
+       "tool_choice names 'nope', which is not one of the tools"},
+      {[](v1::GenerateRequest& r) { r.mutable_tools(1)->set_name("get_weather"); }, "tool 'get_weather' is defined twice"},
+      {[](v1::GenerateRequest& r) {
+         r.mutable_tools(0)->set_parameters(R"({"type":"object","properties":{"n":{"minimum":1}}})");
+         r.mutable_tools(0)->set_strict(true);
+       },
+       "tool 'get_weather' parameters: json_schema at 'properties.n': 'minimum' is not supported (constrained "
+       "decoding could not keep it)"},
+      {[](v1::GenerateRequest& r) { r.set_response_format(v1::RESPONSE_FORMAT_JSON_OBJECT); },
+       "tool calls cannot be combined with a JSON response_format"},
+      {[](v1::GenerateRequest& r) { r.clear_tools(); }, "tool_choice required or a named function needs tools"},
+      {[](v1::GenerateRequest& r) { r.mutable_chat()->mutable_messages(0)->set_role("assistant"); },
+       "with tools, the first message after any system message must be a user message (the template puts the tools "
+       "in it)"},
+  };
+  for (const Refusal& refusal : refusals) {
+    v1::GenerateRequest bad = request;
+    refusal.change(bad);
+    const grpc::Status status = Generate(bad).status;
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refusal.message;
+    EXPECT_EQ(status.error_message(), refusal.message);
+  }
+}
+
+// A conversation that carries an earlier call and its result renders, and tool_choice none only
+// shows the tools: the reply is text, even with a schema no call could keep.
+TEST_F(InferenceServiceTest, EarlierCallsRenderAndNoneWritesText) {
+  v1::GenerateRequest request;
+  request.set_model("demo");
+  v1::ChatMessage* user = request.mutable_chat()->add_messages();
+  user->set_role("user");
+  user->set_content("Weather in Paris?");
+  v1::ChatMessage* assistant = request.mutable_chat()->add_messages();
+  assistant->set_role("assistant");
+  v1::ToolCall* call = assistant->add_tool_calls();
+  call->set_id("call_1");
+  call->set_name("get_weather");
+  call->set_arguments(R"({"city": "Paris"})");
+  v1::ChatMessage* result = request.mutable_chat()->add_messages();
+  result->set_role("tool");
+  result->set_tool_call_id("call_1");
+  result->set_content(R"({"temp_c": 18})");
+  v1::Tool* tool = request.add_tools();
+  tool->set_name("get_weather");
+  tool->set_parameters(R"({"type":"object","allOf":[]})");
+  request.set_tool_choice(v1::TOOL_CHOICE_NONE);
+  request.mutable_sampling()->set_seed(4);
+  request.mutable_sampling()->set_max_tokens(8);
+  absl::StatusOr<GenerationRequest> built = service_->BuildRequest(request);
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(built->tool_choice, ToolChoice::kNone);
+  Stream reply = Generate(request);
+  ASSERT_TRUE(reply.status.ok()) << reply.status.error_message();
+  for (const v1::GenerateResponse& r : reply.responses) EXPECT_FALSE(r.has_tool_call());
+
+  request.mutable_chat()->mutable_messages(1)->mutable_tool_calls(0)->set_arguments("[]");
+  EXPECT_EQ(Generate(request).status.error_message(), "message 1: the tool call's arguments is not the JSON text of an object");
 }
 
 // Takes at least a millisecond a step, so a whole context (~2000 steps) lasts seconds, far longer

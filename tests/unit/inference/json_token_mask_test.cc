@@ -80,6 +80,45 @@ TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensJsonSchemaPrefixTakes) {
       " \"extra\": {\"k\": [1.5e3, true]}, \"pet\": {\"n\": 1, \"kind\": \"dog\"}}");
 }
 
+// Along a tool call: the fixed text, names that share a prefix ("get", "get_weather"), and the
+// chosen tool's arguments.
+TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensToolCallPrefixTakes) {
+  std::unique_ptr<Tokenizer> tokenizer = GoldenTokenizer(GetParam());
+  ASSERT_NE(tokenizer, nullptr);
+  const JsonTokenMask mask(*tokenizer);
+  auto tools = ToolSet::Compile(
+      {{.name = "get", .parameters = ""},
+       {.name = "get_weather",
+        .parameters = R"({"type": "object", "properties": {"city": {"type": "string"},
+                          "unit": {"enum": ["C", "F"]}, "days": {"type": "integer"}}, "required": ["city"]})"},
+       {.name = "add", .parameters = R"({"type": "object", "properties": {"a": {"type": "number"}}})"}});
+  ASSERT_TRUE(tools.ok()) << tools.status();
+  ExpectTheMaskOfEveryStateAlong(*tokenizer, mask, ToolCallPrefix(**tools),
+                                 "{\"name\": \"get_weather\", \"parameters\": {\"days\": 3, \"city\": \"Par\\\"is\", "
+                                 "\"unit\": \"F\"}}");
+}
+
+// A reply that is text under tool_choice auto: every token that has bytes and is not special, unless
+// it begins with '{'.
+TEST_P(JsonTokenMaskTest, AllowsEveryTokenNotStartingWithTheByte) {
+  std::unique_ptr<Tokenizer> tokenizer = GoldenTokenizer(GetParam());
+  ASSERT_NE(tokenizer, nullptr);
+  const JsonTokenMask mask(*tokenizer);
+  std::vector<uint8_t> allowed(static_cast<size_t>(tokenizer->vocab_size()) + 3, 0);
+  const int64_t count = mask.AllowNotStartingWith('{', allowed);
+  int64_t expected = 0, brace_tokens = 0;
+  for (int32_t id = 0; id < static_cast<int32_t>(allowed.size()); ++id) {
+    const std::string bytes = id < tokenizer->vocab_size() ? tokenizer->TokenBytes(id) : "";
+    const bool special = id < tokenizer->vocab_size() && tokenizer->IsSpecial(id);
+    const bool fits = !special && !bytes.empty() && bytes[0] != '{';
+    brace_tokens += !special && !bytes.empty() && bytes[0] == '{';
+    expected += fits;
+    ASSERT_EQ(allowed[id], fits ? 1 : 0) << "token " << id << " '" << bytes << "'";
+  }
+  EXPECT_EQ(count, expected);
+  EXPECT_GT(brace_tokens, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(GoldenTokenizers, JsonTokenMaskTest, ::testing::Values("llama3", "gemma2", "phi3"));
 
 TEST(JsonTokenMaskTest, SharesPrefixesInTheTrie) {
