@@ -1,6 +1,7 @@
 // JSON mode's cost per token at a Llama 3-sized vocabulary (128256): JsonTokenMask::Allow, the walk
 // of the vocabulary's byte trie that finds the tokens that may come next, in the states a JSON
-// answer spends its tokens in, without a schema (JSON mode) and with one (structured outputs). Reference, measured in the same run: the host sampler's draw at
+// answer spends its tokens in, without a schema (JSON mode), with one (structured outputs) and in a
+// tool call. Reference, measured in the same run: the host sampler's draw at
 // Llama 3.1's defaults (temperature 0.6, top_p 0.9) on a row of the same size, which every
 // host-drawn token pays anyway; JSON mode adds the mask (and a copy of the row) to it.
 //
@@ -135,10 +136,11 @@ int main(int argc, char** argv) {
 
   // Structured outputs: the same walk over JsonSchemaPrefix, whose state is larger (~300 bytes
   // against ~40) and whose property names and enum values are matched against the schema's texts.
-  auto schema = cai::inference::JsonSchema::Parse(R"({"type": "object", "properties": {
+  const std::string schema_text = R"({"type": "object", "properties": {
       "name": {"type": "string"}, "age": {"type": "integer"}, "mood": {"enum": ["calm", "cross", "sleepy"]},
       "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 8}, "extra": {}},
-      "required": ["name", "age", "mood"], "additionalProperties": false})");
+      "required": ["name", "age", "mood"], "additionalProperties": false})";
+  auto schema = cai::inference::JsonSchema::Parse(schema_text);
   if (!schema.ok()) return 1;
   std::printf("schema: %s\n", "{name: string, age: integer, mood: enum of 3, tags: [string] (8 at most), extra: any}");
   const State schema_states[] = {
@@ -152,6 +154,35 @@ int main(int argc, char** argv) {
   };
   for (const State& s : schema_states) {
     cai::inference::JsonSchemaPrefix state(**schema);
+    if (!state.Feed(std::string_view(s.text))) return 1;
+    measure(s.name, state);
+  }
+
+  // Tool calls: ToolCallPrefix around the same schema, among 16 tools. The first token under
+  // tool_choice auto is the costliest draw of a reply: a call may begin, and so may any text.
+  std::vector<cai::inference::ToolSet::Definition> definitions;
+  for (int i = 0; i < 16; ++i) definitions.push_back({.name = "tool_" + std::to_string(i), .parameters = ""});
+  definitions.push_back({.name = "describe_person", .parameters = schema_text});
+  auto tools = cai::inference::ToolSet::Compile(definitions);
+  if (!tools.ok()) return 1;
+  std::printf("tools: 16 without parameters, and describe_person with the schema above\n");
+  {
+    int64_t count = 0;
+    const cai::inference::ToolCallPrefix state(**tools);
+    const double us = cai::bench::MedianMicros(calls, [&](int) {
+      std::fill(allowed.begin(), allowed.end(), 0);
+      count = mask.Allow(state, allowed) + mask.AllowNotStartingWith('{', allowed);
+    });
+    std::printf("%-36s %7lld tokens allowed  %8.1f us/token = %5.2fx the draw\n", "tool auto: the first token",
+                static_cast<long long>(count), us, us / draw);
+  }
+  const State tool_states[] = {
+      {"tool call: in the name", "{\"name\": \"to"},
+      {"tool call: arguments' property name", "{\"name\": \"describe_person\", \"parameters\": {"},
+      {"tool call: arguments' free string", "{\"name\": \"describe_person\", \"parameters\": {\"name\": \"Ada"},
+  };
+  for (const State& s : tool_states) {
+    cai::inference::ToolCallPrefix state(**tools);
     if (!state.Feed(std::string_view(s.text))) return 1;
     measure(s.name, state);
   }

@@ -12,3 +12,6 @@ cai_add_fuzzer(json_token_mask_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/json_token_
 # Seeds in corpus/json_schema_fuzz/: a schema, a NUL byte and a text, for each kind of node (nested
 # and recursive objects, enums, nullable values, bounded arrays, free values) and near misses.
 cai_add_fuzzer(json_schema_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/json_schema_fuzz.cc LIBS cai_engine_core)
+# Seeds in corpus/tool_call_fuzz/: a parameters schema, a NUL byte and a call, for each tool and a
+# few near misses (another layout, an unknown name, arguments the schema rules out).
+cai_add_fuzzer(tool_call_fuzz SOURCE ${CMAKE_CURRENT_LIST_DIR}/tool_call_fuzz.cc LIBS cai_engine)

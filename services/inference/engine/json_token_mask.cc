@@ -6,12 +6,22 @@ namespace cai::inference {
 
 JsonTokenMask::JsonTokenMask(const Tokenizer& tokenizer)
     : nodes_(2), next_token_(static_cast<size_t>(tokenizer.vocab_size()), -1) {
+  std::vector<int32_t> with_bytes;  // by id, with their first bytes
+  std::vector<uint8_t> first_bytes;
   for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
     if (tokenizer.IsSpecial(id)) continue;
     const std::string bytes = tokenizer.TokenBytes(id);
     if (bytes.empty()) continue;
     Insert(bytes.find('"') == std::string::npos ? kPlainRoot : kQuoteRoot, bytes, id);
+    with_bytes.push_back(id);
+    first_bytes.push_back(static_cast<uint8_t>(bytes[0]));
+    ++by_first_byte_start_[first_bytes.back() + 1];
   }
+  // A counting sort by first byte.
+  for (size_t b = 1; b < by_first_byte_start_.size(); ++b) by_first_byte_start_[b] += by_first_byte_start_[b - 1];
+  by_first_byte_.resize(with_bytes.size());
+  std::array<uint32_t, 257> next = by_first_byte_start_;
+  for (size_t i = 0; i < with_bytes.size(); ++i) by_first_byte_[next[first_bytes[i]]++] = with_bytes[i];
   in_string_tokens_ = PlainTokensAfter("{\"");
   after_backslash_tokens_ = PlainTokensAfter("{\"\\");
 }
@@ -70,27 +80,14 @@ int64_t JsonTokenMask::Allow(const ToolCallPrefix& state, std::span<uint8_t> all
 
 int64_t JsonTokenMask::AllowNotStartingWith(uint8_t byte, std::span<uint8_t> allowed) const {
   int64_t count = 0;
-  for (uint32_t root : {kPlainRoot, kQuoteRoot}) {
-    for (uint32_t child = nodes_[root].first_child; child != 0; child = nodes_[child].next_sibling) {
-      if (nodes_[child].byte != byte) count += MarkSubtree(child, allowed);
+  for (size_t i = 0; i < by_first_byte_.size(); ++i) {
+    if (i == by_first_byte_start_[byte]) i = by_first_byte_start_[byte + 1];
+    if (i == by_first_byte_.size()) break;
+    const int32_t id = by_first_byte_[i];
+    if (static_cast<size_t>(id) < allowed.size()) {
+      allowed[id] = 1;
+      ++count;
     }
-  }
-  return count;
-}
-
-int64_t JsonTokenMask::MarkSubtree(uint32_t node, std::span<uint8_t> allowed) const {
-  int64_t count = 0;
-  std::vector<uint32_t> pending{node};
-  while (!pending.empty()) {
-    const uint32_t at = pending.back();
-    pending.pop_back();
-    for (int32_t id = nodes_[at].first_token; id >= 0; id = next_token_[id]) {
-      if (static_cast<size_t>(id) < allowed.size()) {
-        allowed[id] = 1;
-        ++count;
-      }
-    }
-    for (uint32_t child = nodes_[at].first_child; child != 0; child = nodes_[child].next_sibling) pending.push_back(child);
   }
   return count;
 }

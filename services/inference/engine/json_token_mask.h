@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -57,14 +58,16 @@ class JsonTokenMask {
   // The tokens of the plain trie that fit after `text` (which leaves a string open).
   std::vector<int32_t> PlainTokensAfter(std::string_view text) const;
   static int64_t Mark(const std::vector<int32_t>& ids, std::span<uint8_t> allowed);
-  // Every token at `node` or below it.
-  int64_t MarkSubtree(uint32_t node, std::span<uint8_t> allowed) const;
 
   std::vector<Node> nodes_;
   std::vector<int32_t> next_token_;        // by token id: another token with the same bytes, or -1
   // The plain tokens that fit at a plain string position, and right after a '\'.
   std::vector<int32_t> in_string_tokens_;
   std::vector<int32_t> after_backslash_tokens_;
+  // The tokens with bytes that are not special, by their first byte: those of byte b are
+  // [by_first_byte_start_[b], by_first_byte_start_[b + 1]).
+  std::vector<int32_t> by_first_byte_;
+  std::array<uint32_t, 257> by_first_byte_start_{};
 };
 
 }  // namespace cai::inference

@@ -1,0 +1,70 @@
+// Fuzzes tool calls: the input is a tool's parameters schema (JSON text), a NUL byte, then a text.
+// The tool set ("f" with that schema and `strict` off, so value assertions are ignored; "f_2", a
+// name "f" begins; "g", which takes no arguments) must compile or refuse without crashing; the
+// text is fed to ToolCallPrefix up to the first byte it refuses, Feed and FeedOrSpoil must agree on
+// every byte, and a text it calls whole must be the Llama 3.1 layout around a tool's name, with
+// part() telling exactly the name and the arguments, and arguments that satisfy that tool's schema
+// as a direct reading of it (tests/unit/inference/json_schema_oracle.h) has it.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "services/inference/engine/tokenizer/chat_template.h"
+#include "services/inference/engine/tool_call_prefix.h"
+#include "services/inference/engine/tool_set.h"
+#include "tests/unit/inference/json_schema_oracle.h"
+
+using cai::inference::ToolCallPrefix;
+using cai::inference::ToolSet;
+
+namespace {
+
+constexpr const char* kF2 = R"({"type":"object","properties":{"x":{"enum":[1,"a",null]}},"required":["x"]})";
+constexpr const char* kNone = R"({"type":"object","additionalProperties":false})";
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  const size_t split = input.find('\0');
+  if (split == std::string_view::npos) return 0;
+  const std::string schema_text(input.substr(0, split));
+  const std::string_view text = input.substr(split + 1);
+  auto tools = ToolSet::Compile({{.name = "f", .parameters = schema_text, .strict = false},
+                                 {.name = "f_2", .parameters = kF2, .strict = false},
+                                 {.name = "g", .parameters = "", .strict = false}});
+  if (!tools.ok()) return 0;
+
+  ToolCallPrefix state(**tools);
+  std::string name, arguments;
+  size_t fed = 0;
+  while (fed < text.size()) {
+    ToolCallPrefix spoiled = state;
+    const bool admitted = state.Feed(static_cast<uint8_t>(text[fed]));
+    if (spoiled.FeedOrSpoil(static_cast<uint8_t>(text[fed])) != admitted) std::abort();
+    if (!admitted) break;
+    if (state.part() == ToolCallPrefix::Part::kName) name += text[fed];
+    if (state.part() == ToolCallPrefix::Part::kArguments) arguments += text[fed];
+    ++fed;
+  }
+  if (fed < text.size() || !state.complete()) return 0;
+
+  const std::string expected = std::string(cai::inference::kLlama3ToolCallOpen) + name +
+                               std::string(cai::inference::kLlama3ToolCallMiddle) + arguments +
+                               std::string(cai::inference::kLlama3ToolCallClose);
+  if (text != expected || !state.tool() || (*tools)->tool(*state.tool()).name != name) std::abort();
+  nlohmann::json value;
+  try {
+    value = nlohmann::json::parse(arguments);
+  } catch (const nlohmann::json::out_of_range&) {
+    return 0;  // a number beyond a double's range: JSON, but nlohmann refuses it
+  } catch (const nlohmann::json::parse_error&) {
+    std::abort();  // called whole, yet not JSON
+  }
+  const nlohmann::json schema = nlohmann::json::parse(name == "f" ? schema_text : name == "f_2" ? kF2 : kNone);
+  if (!cai::inference::testing::Satisfies(value, schema, schema)) std::abort();
+  return 0;
+}
