@@ -35,8 +35,8 @@ absl::StatusOr<uint64_t> Scheduler::Add(const GenerationRequest& params) {
                                                      " tokens does not fit the KV cache of ", num_blocks(),
                                                      " blocks of ", kKvBlockSize, " positions"));
   }
-  if (params.format != OutputFormat::kText && json_mask_ == nullptr) {
-    return absl::InvalidArgumentError("JSON mode needs the model's tokenizer");
+  if ((params.format != OutputFormat::kText || params.tool_choice != ToolChoice::kNone) && json_mask_ == nullptr) {
+    return absl::InvalidArgumentError("JSON mode and tool calls need the model's tokenizer");
   }
   auto request = std::make_unique<Request>();
   request->id = next_id_++;
