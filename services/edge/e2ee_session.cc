@@ -45,6 +45,32 @@ absl::StatusOr<Sealer> MakeSealer(const E2eeHeaders& headers) {
   return SealerForX25519(std::span<const uint8_t, kX25519KeyBytes>(recipient.data(), recipient.size()));
 }
 
+// Only message content is sealed: tool definitions, the calls' names and arguments (the client's
+// and the model's) and tool_call_id would travel in plaintext, so tool calling is refused.
+std::optional<openai::ApiError> RefuseToolCalls(const openai::ChatRequest& chat) {
+  if (!chat.tools.empty()) {
+    return openai::InvalidRequest("'tools' is not available with end-to-end encryption: the functions, and the calls "
+                                  "the model makes to them, would travel unencrypted",
+                                  "tools");
+  }
+  for (size_t m = 0; m < chat.messages.size(); ++m) {
+    const openai::Message& message = chat.messages[m];
+    if (!message.tool_calls.empty()) {
+      const std::string param = absl::StrCat("messages[", m, "].tool_calls");
+      return openai::InvalidRequest(absl::StrCat("'", param, "' is not available with end-to-end encryption: only "
+                                                 "message content is encrypted, so the calls would travel unencrypted"),
+                                    param);
+    }
+    if (message.role == "tool") {
+      const std::string param = absl::StrCat("messages[", m, "].role");
+      return openai::InvalidRequest(absl::StrCat("'", param, "' 'tool' is not available with end-to-end encryption: "
+                                                 "tool calls would travel unencrypted"),
+                                    param);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::variant<E2eeSession, openai::ApiError> E2eeSession::Admit(const E2eeHeaders& headers, v1::Signer::Stub& signer) {
@@ -82,6 +108,7 @@ std::optional<openai::ApiError> E2eeSession::Open(openai::ChatRequest* chat) con
                                   "not available with end-to-end encryption",
                                   "logprobs");
   }
+  if (auto error = RefuseToolCalls(*chat)) return error;
   v1::OpenSealedRequest request;
   request.set_algo(headers_.algo == E2eeAlgo::kEcdsa ? v1::SIGNING_ALGO_ECDSA : v1::SIGNING_ALGO_ED25519);
   if (headers_.version == E2eeVersion::kV2) {

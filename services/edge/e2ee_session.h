@@ -30,9 +30,9 @@ class E2eeSession {
   // the signer, so a restarted signer's new key counts at once). Otherwise returns the error to send.
   static std::variant<E2eeSession, openai::ApiError> Admit(const E2eeHeaders& headers, v1::Signer::Stub& signer);
 
-  // The openai::OpenContent hook: refuses what would answer in plaintext (logprobs), then replaces
-  // every part of the messages with its plaintext, opened by the signer in one call, which also
-  // claims a version 2 request's nonce so it opens only once. The error to send when a part is not
+  // The openai::OpenContent hook: refuses what would travel in plaintext (logprobs, tool calls),
+  // then replaces every part of the messages with its plaintext, opened by the signer in one call,
+  // which also claims a version 2 request's nonce so it opens only once. The error to send when a part is not
   // a sealed message in hex, does not open (wrong key, wrong associated data, altered), or is not
   // UTF-8; when the request is stale or replayed; or when the signer is unreachable.
   std::optional<openai::ApiError> Open(openai::ChatRequest* request) const;

@@ -1,8 +1,10 @@
 #include "services/edge/edge_service.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <optional>
 #include <variant>
@@ -77,12 +79,32 @@ ApiError BadSigningAlgo() {
                   .param = "signing_algo", .code = "invalid_signing_algo"};
 }
 
-openai::FinishReason ToFinish(v1::FinishReason reason) {
+// As OpenAI: a call to the function tool_choice named ends in "stop", any other in "tool_calls".
+openai::FinishReason ToFinish(v1::FinishReason reason, const v1::GenerateRequest& request) {
   switch (reason) {
     case v1::FINISH_REASON_STOP: return openai::FinishReason::kStop;
     case v1::FINISH_REASON_LENGTH: return openai::FinishReason::kLength;
+    case v1::FINISH_REASON_TOOL_CALLS:
+      return request.tool_choice() == v1::TOOL_CHOICE_NAMED ? openai::FinishReason::kStop
+                                                            : openai::FinishReason::kToolCalls;
     default: return openai::FinishReason::kNone;
   }
+}
+
+// A tool call's id, as OpenAI's: "call_" and 24 letters and digits from the CSPRNG.
+std::string NewToolCallId() {
+  constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const size_t length = std::string_view("call_").size() + 24;
+  std::string id = "call_";
+  while (id.size() < length) {
+    std::array<uint8_t, 32> bytes{};
+    if (!FillRandom(bytes).ok()) std::abort();  // as RandomHex: an id that is not random must never be used
+    for (uint8_t byte : bytes) {
+      // 248 = 4 * 62: the bytes from it on are dropped, so every character is equally likely.
+      if (byte < 248 && id.size() < length) id += kAlphabet[byte % kAlphabet.size()];
+    }
+  }
+  return id;
 }
 
 void FillSampling(const openai::Sampling& in, v1::SamplingParams* out) {
@@ -115,6 +137,42 @@ void FillResponseFormat(const openai::ResponseFormat& format, v1::GenerateReques
   }
 }
 
+void FillMessages(const std::vector<openai::Message>& messages, v1::ChatMessages* out) {
+  for (const openai::Message& message : messages) {
+    v1::ChatMessage* chat_message = out->add_messages();
+    chat_message->set_role(message.role);
+    chat_message->set_content(message.Content());
+    for (const openai::ToolCall& call : message.tool_calls) {
+      v1::ToolCall* tool_call = chat_message->add_tool_calls();
+      tool_call->set_id(call.id);
+      tool_call->set_name(call.name);
+      tool_call->set_arguments(call.arguments);
+    }
+    chat_message->set_tool_call_id(message.tool_call_id);
+  }
+}
+
+// The tools and tool_choice; a request without tools leaves both unset.
+void FillTools(const openai::ChatRequest& chat, v1::GenerateRequest& out) {
+  if (chat.tools.empty()) return;
+  for (const openai::Tool& tool : chat.tools) {
+    v1::Tool* out_tool = out.add_tools();
+    out_tool->set_name(tool.name);
+    if (tool.description) out_tool->set_description(*tool.description);
+    out_tool->set_parameters(tool.parameters);
+    out_tool->set_strict(tool.strict);
+  }
+  switch (chat.tool_choice) {
+    case openai::ToolChoice::kNone: out.set_tool_choice(v1::TOOL_CHOICE_NONE); break;
+    case openai::ToolChoice::kAuto: out.set_tool_choice(v1::TOOL_CHOICE_AUTO); break;
+    case openai::ToolChoice::kRequired: out.set_tool_choice(v1::TOOL_CHOICE_REQUIRED); break;
+    case openai::ToolChoice::kNamed:
+      out.set_tool_choice(v1::TOOL_CHOICE_NAMED);
+      out.set_tool_choice_name(chat.tool_choice_name);
+      break;
+  }
+}
+
 template <typename T>
 void CopyToken(const T& in, openai::TopLogprob* out) {
   out->token = in.token();
@@ -132,6 +190,13 @@ void AppendLogprobs(const v1::GenerateResponse& piece, std::vector<openai::Token
     for (const v1::TopLogprob& top : in.top_logprobs()) CopyToken(top, &token.top_logprobs.emplace_back());
     out->push_back(std::move(token));
   }
+}
+
+// A piece of a choice's tool call: the first makes the call (a fresh id, the name), and each adds
+// the next piece of its arguments.
+void AddToolCallPiece(const v1::ToolCallDelta& piece, std::optional<openai::ToolCall>* call) {
+  if (!*call) *call = openai::ToolCall{.id = NewToolCallId(), .name = piece.name(), .arguments = ""};
+  (*call)->arguments += piece.arguments();
 }
 
 // Each prompt's call carries its usage on its last piece; a batch's usage is their sum.
@@ -284,13 +349,10 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
     if (auto error = openai::ParseChatRequest(request.body, &chat, open)) return SendError(writer, *error);
     v1::GenerateRequest& generate = generates.emplace_back();
     generate.set_model(chat.model);
-    for (const openai::Message& message : chat.messages) {
-      v1::ChatMessage* out = generate.mutable_chat()->add_messages();
-      out->set_role(message.role);
-      out->set_content(message.Content());
-    }
+    FillMessages(chat.messages, generate.mutable_chat());
     FillSampling(chat.sampling, generate.mutable_sampling());
     FillResponseFormat(chat.format, generate);
+    FillTools(chat, generate);
     stream = chat.stream;
     include_usage = chat.include_usage;
   } else {
@@ -329,11 +391,15 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
   }
   openai::Usage usage;
   v1::GenerateResponse piece;
+  const bool tool_calls = generates.front().tools_size() > 0;  // without tools no call can be made
   while (streams.Read(&piece)) {
     openai::Choice& choice = choices[piece.index()];  // GenerationStreams checked the index
     choice.text += piece.text();
+    if (tool_calls && piece.has_tool_call()) AddToolCallPiece(piece.tool_call(), &choice.tool_call);
     if (logprobs) AppendLogprobs(piece, &choice.logprobs->tokens);
-    if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) choice.finish = ToFinish(piece.finish_reason());
+    if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) {
+      choice.finish = ToFinish(piece.finish_reason(), generates.front());
+    }
     AddUsage(piece, &usage);
   }
   grpc::Status status = streams.Finish();
@@ -413,25 +479,43 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
   }
   std::vector<int64_t> text_offsets(n, 0);  // legacy completions logprobs count characters per choice
   openai::Usage usage;
+  // The logprobs of `piece` when asked for; legacy completions count text offsets per choice.
+  auto piece_logprobs = [&](size_t index) {
+    std::optional<openai::Logprobs> out;
+    if (!logprobs) return out;
+    out.emplace();
+    out->text_offset = text_offsets[index];
+    AppendLogprobs(piece, &out->tokens);
+    for (const openai::TokenLogprob& token : out->tokens) text_offsets[index] += openai::CountChars(token.token);
+    return out;
+  };
+  const bool tool_calls = generates.front().tools_size() > 0;  // without tools no call can be made
+  std::vector<bool> calling(n, false);  // each choice's tool call, once its first chunk went out
   while (alive && have_piece && !seal_failure) {
     const size_t index = piece.index();  // GenerationStreams checked it
-    if (!piece.text().empty() || piece.logprobs_size() > 0) {
-      std::optional<openai::Logprobs> piece_logprobs;
-      if (logprobs) {
-        piece_logprobs.emplace();
-        piece_logprobs->text_offset = text_offsets[index];
-        AppendLogprobs(piece, &piece_logprobs->tokens);
-        for (const openai::TokenLogprob& token : piece_logprobs->tokens) {
-          text_offsets[index] += openai::CountChars(token.token);
-        }
+    const int choice = static_cast<int>(index);
+    const bool call = tool_calls && piece.has_tool_call();
+    const bool starts_call = call && !calling[index];
+    const bool has_delta = call ? starts_call || !piece.tool_call().arguments().empty() : !piece.text().empty();
+    if (has_delta || piece.logprobs_size() > 0) {
+      const std::optional<openai::Logprobs> tokens = piece_logprobs(index);
+      const openai::Logprobs* tokens_or_null = tokens ? &*tokens : nullptr;
+      if (starts_call) {
+        calling[index] = true;
+        const openai::ToolCall first{.id = NewToolCallId(), .name = piece.tool_call().name(),
+                                     .arguments = piece.tool_call().arguments()};
+        emit(openai::ToolCallStartEvent(header, first, include_usage, choice, tokens_or_null));
+      } else if (call) {
+        emit(openai::ToolCallArgumentsEvent(header, piece.tool_call().arguments(), include_usage, choice,
+                                            tokens_or_null));
+      } else {
+        const std::string_view text = content(piece.text());
+        if (seal_failure) break;
+        emit(openai::ContentEvent(api, header, text, include_usage, choice, tokens_or_null));
       }
-      const std::string_view text = content(piece.text());
-      if (seal_failure) break;
-      emit(openai::ContentEvent(api, header, text, include_usage, static_cast<int>(index),
-                                piece_logprobs ? &*piece_logprobs : nullptr));
     }
     if (piece.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) {
-      emit(openai::FinishEvent(api, header, ToFinish(piece.finish_reason()), include_usage, static_cast<int>(index)));
+      emit(openai::FinishEvent(api, header, ToFinish(piece.finish_reason(), generates.front()), include_usage, choice));
     }
     AddUsage(piece, &usage);
     have_piece = alive && streams.Read(&piece);

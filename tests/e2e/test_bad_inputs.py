@@ -178,14 +178,15 @@ def test_openai_sdk_sees_unsupported_features_as_bad_requests_and_retrieves_a_mo
     client = openai.OpenAI(base_url=stack.url + "/v1", api_key=stack.api_key, max_retries=0)
     messages = [{"role": "user", "content": "hi"}]
     tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
-    for kwargs, param in [({"tools": [tool]}, "tools"),
+    for kwargs, param in [({"tools": []}, "tools"),  # [] is too short, as OpenAI says
+                          ({"functions": [tool["function"]]}, "functions"),  # deprecated: use tools
                           ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
                            "response_format.json_schema.schema"),  # no schema
                           ({"response_format": {"type": "json_object"}}, "messages")]:  # no 'json' in them
         with pytest.raises(openai.BadRequestError) as error:
             client.chat.completions.create(model=stack.model, messages=messages, max_tokens=2, **kwargs)
         assert error.value.param == param, error.value
-    # "Off" values and the developer role go through.
+    # "Off" values, tools the model is not to call, and the developer role go through.
     r = client.chat.completions.create(model=stack.model, max_tokens=2, tools=[tool], tool_choice="none",
                                        messages=[{"role": "developer", "content": "be brief"}, *messages])
     assert r.choices[0].message.content is not None

@@ -1,10 +1,13 @@
 // Feeds arbitrary bytes to the edge's request parsers, and renders what they accept, so any
-// accepted input is also safe to echo back in a response.
+// accepted input is also safe to echo back in a response. Oracle: every accepted tool's
+// parameters (written out by the edge in the client's key order) is the JSON text of an object.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
+
+#include <nlohmann/json.hpp>
 
 #include "services/edge/openai/chat_request.h"
 #include "services/edge/openai/query.h"
@@ -24,6 +27,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     cai::openai::RenderCompletion(cai::openai::Api::kChat, header, chat.messages[0].Content(),
                                   cai::openai::FinishReason::kStop, {});
+    for (const auto& tool : chat.tools) {
+      if (!tool.parameters.empty() && !nlohmann::json::parse(tool.parameters, nullptr, false).is_object()) {
+        __builtin_trap();
+      }
+    }
+    for (const auto& message : chat.messages) {
+      for (const cai::openai::ToolCall& call : message.tool_calls) {
+        cai::openai::ToolCallStartEvent(header, call, chat.include_usage);
+        cai::openai::ToolCallArgumentsEvent(header, call.arguments, chat.include_usage);
+        cai::openai::RenderCompletion(cai::openai::Api::kChat, header,
+                                      {{.index = 0, .text = "", .finish = cai::openai::FinishReason::kToolCalls,
+                                        .logprobs = std::nullopt, .tool_call = call}},
+                                      {});
+      }
+    }
   }
   cai::openai::CompletionRequest completion;
   if (!cai::openai::ParseCompletionRequest(input, &completion)) {

@@ -237,6 +237,84 @@ std::optional<ApiError> ParseContent(const Json& message, const std::string& par
   return std::nullopt;
 }
 
+bool IsToolName(const std::string& name) {
+  return !name.empty() && name.size() <= kMaxToolNameBytes && IsNameChars(name);
+}
+
+// `object`'s "type" is "function" (the one kind of tool and of tool call served).
+std::optional<ApiError> CheckFunctionType(const Json& object, const std::string& param) {
+  const Json* type = Field(object, "type");
+  if (type == nullptr || !type->is_string() || type->get_ref<const std::string&>() != "function") {
+    return InvalidRequest(absl::StrCat("'", param, ".type' must be 'function'"), param + ".type");
+  }
+  return std::nullopt;
+}
+
+// The JSON text of an object (a tool call's arguments).
+bool IsObjectText(const std::string& text) {
+  if (JsonNestingDepth(text) > kMaxJsonDepth) return false;
+  return Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false).is_object();
+}
+
+// One of an assistant message's tool_calls: {"id", "type": "function", "function": {"name",
+// "arguments"}}, the arguments kept as the client wrote them.
+std::optional<ApiError> ParseToolCall(const Json& call, const std::string& param, ToolCall* out) {
+  if (!call.is_object()) return InvalidRequest(absl::StrCat("'", param, "' must be an object"), param);
+  const Json* id = Field(call, "id");
+  if (id == nullptr || !id->is_string() || id->get_ref<const std::string&>().size() > kMaxToolCallIdBytes) {
+    return InvalidRequest(absl::StrCat("'", param, ".id' must be a string of at most ", kMaxToolCallIdBytes, " bytes"),
+                          param + ".id");
+  }
+  if (auto error = CheckFunctionType(call, param)) return error;
+  const Json* function = Field(call, "function");
+  if (function == nullptr || !function->is_object()) {
+    return InvalidRequest(absl::StrCat("'", param, ".function' must be an object"), param + ".function");
+  }
+  const Json* name = Field(*function, "name");
+  if (name == nullptr || !name->is_string() || !IsToolName(name->get_ref<const std::string&>())) {
+    return InvalidRequest(absl::StrCat("'", param, ".function.name' must be 1 to ", kMaxToolNameBytes,
+                                       " letters, digits, '_' or '-'"),
+                          param + ".function.name");
+  }
+  const Json* arguments = Field(*function, "arguments");
+  if (arguments == nullptr || !arguments->is_string() || !IsObjectText(arguments->get_ref<const std::string&>())) {
+    return InvalidRequest(absl::StrCat("'", param, ".function.arguments' must be the JSON text of an object"),
+                          param + ".function.arguments");
+  }
+  *out = ToolCall{.id = id->get<std::string>(), .name = name->get<std::string>(),
+                  .arguments = arguments->get<std::string>()};
+  return std::nullopt;
+}
+
+// An assistant message's tool_calls (`param` names the message): at most kMaxToolCalls.
+std::optional<ApiError> ParseToolCalls(const Json& message, const std::string& param, std::vector<ToolCall>* out) {
+  const Json* calls = Field(message, "tool_calls");
+  if (calls == nullptr) return std::nullopt;
+  const std::string calls_param = param + ".tool_calls";
+  if (!calls->is_array() || calls->size() > kMaxToolCalls) {
+    return InvalidRequest(
+        absl::StrCat("'", calls_param, "' must be an array of at most ", kMaxToolCalls, " tool calls"), calls_param);
+  }
+  out->resize(calls->size());
+  for (size_t j = 0; j < calls->size(); ++j) {
+    if (auto error = ParseToolCall((*calls)[j], absl::StrCat(calls_param, "[", j, "]"), &(*out)[j])) return error;
+  }
+  return std::nullopt;
+}
+
+// A tool message's tool_call_id: the call whose result its content is.
+std::optional<ApiError> ParseToolCallId(const Json& message, const std::string& param, std::string* out) {
+  const std::string id_param = param + ".tool_call_id";
+  const Json* id = Field(message, "tool_call_id");
+  if (id == nullptr) return InvalidRequest(absl::StrCat("'", id_param, "' is a required property"), id_param);
+  if (!id->is_string() || id->get_ref<const std::string&>().size() > kMaxToolCallIdBytes) {
+    return InvalidRequest(absl::StrCat("'", id_param, "' must be a string of at most ", kMaxToolCallIdBytes, " bytes"),
+                          id_param);
+  }
+  *out = id->get<std::string>();
+  return std::nullopt;
+}
+
 std::optional<ApiError> ParseMessages(const Json& body, std::vector<Message>* out) {
   const Json* messages = Field(body, "messages");
   if (messages == nullptr) return InvalidRequest("'messages' is a required property", "messages");
@@ -255,48 +333,292 @@ std::optional<ApiError> ParseMessages(const Json& body, std::vector<Message>* ou
     if (role == nullptr || !role->is_string()) {
       return InvalidRequest(absl::StrCat("'", param, ".role' must be a string"), param + ".role");
     }
-    Message message{.role = role->get<std::string>(), .parts = {}, .content_is_array = false};
+    Message message;
+    message.role = role->get<std::string>();
     // OpenAI's newer models take "developer" where older ones took "system": the same instructions,
     // and the role chat templates know.
     if (message.role == "developer") message.role = "system";
-    if (message.role != "system" && message.role != "user" && message.role != "assistant") {
+    if (message.role == "function") {
+      return InvalidRequest(absl::StrCat("'", param, ".role' 'function' is deprecated and not supported: send "
+                                         "the result as a 'tool' message"),
+                            param + ".role");
+    }
+    if (message.role != "system" && message.role != "user" && message.role != "assistant" && message.role != "tool") {
       return InvalidRequest(absl::StrCat("'", param, ".role' must be one of 'system', 'developer', 'user', "
-                                         "'assistant' ('tool' and 'function' messages need tool calls, which are "
-                                         "not supported)"),
+                                         "'assistant', 'tool'"),
                             param + ".role");
     }
     // An assistant turn may carry null content (OpenAI allows it next to tool_calls).
     if (auto error = ParseContent(item, param + ".content", message.role == "assistant", &message)) {
       return error;
     }
+    if (message.role == "assistant") {
+      if (auto error = ParseToolCalls(item, param, &message.tool_calls)) return error;
+    }
+    if (message.role == "tool") {
+      if (auto error = ParseToolCallId(item, param, &message.tool_call_id)) return error;
+    }
     out->push_back(std::move(message));
   }
   return std::nullopt;
 }
 
-// Features a client may ask for that this service cannot honour. Ignoring them would hand an agent
-// plain text where it expects a tool call or JSON, so they are refused; their "off" values pass.
-std::optional<ApiError> RefuseChatFeatures(const Json& body) {
-  auto is_none = [](const Json* value) {
-    return value != nullptr && value->is_string() && value->get_ref<const std::string&>() == "none";
-  };
-  const Json* tool_choice = Field(body, "tool_choice");
-  // function_call is the deprecated tool_choice of the deprecated functions.
-  const bool tools_off = is_none(tool_choice) || (tool_choice == nullptr && is_none(Field(body, "function_call")));
-  for (const char* name : {"tools", "functions"}) {
-    const Json* value = Field(body, name);
-    if (value != nullptr && !(value->is_array() && value->empty()) && !tools_off) {
-      return InvalidRequest(absl::StrCat("'", name, "' is not supported: this service does not make tool calls "
-                                         "(send no tools, or tool_choice 'none')"),
-                            name);
+// The compact JSON text of each tools[i].function.parameters in a body, in the client's key order:
+// a chat template shows the schema to the model as written, and nlohmann::json sorts keys. Read in
+// one SAX pass rather than as an ordered_json, whose objects look up each key linearly (quadratic
+// on a hostile body). A value given twice keeps the last, as the sorted parse does; a key given
+// twice inside a schema makes text that differs from the sorted parse, which ParseTool refuses.
+class ToolParametersText final : public nlohmann::json_sax<Json> {
+ public:
+  std::vector<std::string> texts;  // by tool index; "" where none was read
+
+  bool null() override { return Scalar("null"); }
+  bool boolean(bool value) override { return Scalar(value ? "true" : "false"); }
+  bool number_integer(number_integer_t value) override { return Scalar(Json(value).dump()); }
+  bool number_unsigned(number_unsigned_t value) override { return Scalar(Json(value).dump()); }
+  bool number_float(number_float_t value, const string_t&) override { return Scalar(Json(value).dump()); }
+  bool string(string_t& value) override { return Scalar(Json(value).dump()); }
+  bool binary(binary_t&) override { return false; }  // never in JSON text
+  bool start_object(std::size_t) override { return Open('{', true); }
+  bool end_object() override { return Close('}'); }
+  bool start_array(std::size_t) override { return Open('[', false); }
+  bool end_array() override { return Close(']'); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  bool key(string_t& key) override {
+    Level& level = levels_.back();
+    if (capture_) {
+      if (level.count > 0) Out() += ',';
+      Out() += Json(key).dump() + ':';
     }
+    ++level.count;
+    level.key = key;
+    if (levels_.size() == 1 && key == "tools") texts.clear();  // a later 'tools' replaces this one
+    return true;
   }
-  if (tool_choice != nullptr && !(tool_choice->is_string() && (tool_choice->get_ref<const std::string&>() == "none" ||
-                                                               tool_choice->get_ref<const std::string&>() == "auto"))) {
-    return InvalidRequest("'tool_choice' must be 'none' or 'auto': this service does not make tool calls",
-                          "tool_choice");
+
+ private:
+  struct Level {
+    bool object = false;
+    std::string key;   // object: the member being read
+    size_t count = 0;  // members or elements begun
+  };
+
+  std::string& Out() { return texts[*capture_]; }
+  // The value starting now is tools[i].function.parameters.
+  bool AtParameters() const {
+    return levels_.size() == 4 && levels_[0].object && levels_[0].key == "tools" && !levels_[1].object &&
+           levels_[2].object && levels_[2].key == "function" && levels_[3].object && levels_[3].key == "parameters";
+  }
+  // Every value starts here: an array element's comma, and a capture's start.
+  void BeginValue() {
+    if (!levels_.empty() && !levels_.back().object) {
+      if (capture_ && levels_.back().count > 0) Out() += ',';
+      ++levels_.back().count;
+    }
+    if (capture_ || !AtParameters()) return;
+    const size_t tool = levels_[1].count - 1;
+    if (texts.size() <= tool) texts.resize(tool + 1);
+    capture_ = tool;
+    capture_depth_ = levels_.size();
+    Out().clear();
+  }
+  void EndValue() {
+    if (capture_ && levels_.size() == capture_depth_) capture_.reset();
+  }
+  bool Scalar(const std::string& text) {
+    BeginValue();
+    if (capture_) Out() += text;
+    EndValue();
+    return true;
+  }
+  bool Open(char bracket, bool object) {
+    BeginValue();
+    if (capture_) Out() += bracket;
+    levels_.push_back(Level{.object = object, .key = "", .count = 0});
+    return true;
+  }
+  bool Close(char bracket) {
+    levels_.pop_back();
+    if (capture_) Out() += bracket;
+    EndValue();
+    return true;
+  }
+
+  std::vector<Level> levels_;
+  std::optional<size_t> capture_;  // the tool whose parameters are being written
+  size_t capture_depth_ = 0;
+};
+
+std::vector<std::string> OrderedToolParameters(std::string_view body) {
+  ToolParametersText reader;
+  Json::sax_parse(body, &reader);  // the body parsed already
+  return std::move(reader.texts);
+}
+
+// tools[i]: {"type": "function", "function": {"name", "description"?, "parameters"?, "strict"?}};
+// `ordered` is its parameters' text in the client's key order.
+std::optional<ApiError> ParseTool(const Json& item, const std::string& param, const std::string& ordered,
+                                  std::vector<Tool>* out) {
+  if (!item.is_object()) return InvalidRequest(absl::StrCat("'", param, "' must be an object"), param);
+  if (auto error = CheckFunctionType(item, param)) return error;
+  const Json* function = Field(item, "function");
+  const std::string function_param = param + ".function";
+  if (function == nullptr || !function->is_object()) {
+    return InvalidRequest(absl::StrCat("'", function_param, "' must be an object"), function_param);
+  }
+  Tool tool;
+  const Json* name = Field(*function, "name");
+  if (name == nullptr || !name->is_string() || !IsToolName(name->get_ref<const std::string&>())) {
+    return InvalidRequest(absl::StrCat("'", function_param, ".name' must be 1 to ", kMaxToolNameBytes,
+                                       " letters, digits, '_' or '-'"),
+                          function_param + ".name");
+  }
+  tool.name = name->get<std::string>();
+  if (std::any_of(out->begin(), out->end(), [&](const Tool& other) { return other.name == tool.name; })) {
+    return InvalidRequest(absl::StrCat("'", function_param, ".name' repeats '", tool.name,
+                                       "': function names must be unique"),
+                          function_param + ".name");
+  }
+  if (const Json* description = Field(*function, "description")) {
+    if (!description->is_string()) {
+      return InvalidRequest(absl::StrCat("'", function_param, ".description' must be a string"),
+                            function_param + ".description");
+    }
+    tool.description = description->get<std::string>();
+  }
+  if (const Json* strict = Field(*function, "strict")) {
+    if (!strict->is_boolean()) {
+      return InvalidRequest(absl::StrCat("'", function_param, ".strict' must be a boolean"), function_param + ".strict");
+    }
+    tool.strict = strict->get<bool>();
+  }
+  if (const Json* parameters = Field(*function, "parameters")) {
+    const std::string parameters_param = function_param + ".parameters";
+    if (!parameters->is_object()) {
+      return InvalidRequest(absl::StrCat("'", parameters_param, "' must be a JSON Schema object"), parameters_param);
+    }
+    const size_t size = parameters->dump().size();  // parsed from UTF-8, so this cannot throw
+    if (size > kMaxJsonSchemaBytes) {
+      return InvalidRequest(absl::StrCat("'", parameters_param, "' is longer than ", kMaxJsonSchemaBytes,
+                                         " bytes as JSON"),
+                            parameters_param);
+    }
+    // The ordered text must hold what the sorted parse read: only the key order may differ, which
+    // keeps the length. A key given twice in one object makes them differ.
+    if (ordered.size() != size || Json::parse(ordered, nullptr, /*allow_exceptions=*/false) != *parameters) {
+      return InvalidRequest(absl::StrCat("'", parameters_param, "' gives some key twice in one object"),
+                            parameters_param);
+    }
+    tool.parameters = ordered;
+  }
+  out->push_back(std::move(tool));
+  return std::nullopt;
+}
+
+// tools: 1..kMaxTools functions, at most kMaxToolsBytes of JSON in all. `body` is the request's text,
+// read again for the parameters' key order.
+std::optional<ApiError> ParseTools(const Json& json, std::string_view body, std::vector<Tool>* out) {
+  const Json* tools = Field(json, "tools");
+  if (tools == nullptr) return std::nullopt;
+  if (!tools->is_array() || tools->size() > kMaxTools) {
+    return InvalidRequest(absl::StrCat("'tools' must be an array of at most ", kMaxTools, " tools"), "tools");
+  }
+  if (tools->empty()) {  // as OpenAI, rather than taking [] for "no tools"
+    return InvalidRequest("'tools' must not be empty ([] is too short): send at least one tool, or no 'tools'",
+                          "tools");
+  }
+  if (tools->dump().size() > kMaxToolsBytes) {
+    return InvalidRequest(absl::StrCat("'tools' is longer than ", kMaxToolsBytes, " bytes as JSON"), "tools");
+  }
+  const std::vector<std::string> ordered = OrderedToolParameters(body);
+  for (size_t i = 0; i < tools->size(); ++i) {
+    const std::string& text = i < ordered.size() ? ordered[i] : "";
+    if (auto error = ParseTool((*tools)[i], absl::StrCat("tools[", i, "]"), text, out)) return error;
   }
   return std::nullopt;
+}
+
+// The name in {"type": "function", "function": {"name": ...}}, or nullptr for another shape.
+const std::string* NamedFunction(const Json& choice) {
+  const Json* type = choice.is_object() ? Field(choice, "type") : nullptr;
+  if (type == nullptr || *type != "function") return nullptr;
+  const Json* function = Field(choice, "function");
+  const Json* name = function != nullptr && function->is_object() ? Field(*function, "name") : nullptr;
+  return name != nullptr && name->is_string() ? &name->get_ref<const std::string&>() : nullptr;
+}
+
+// tool_choice: 'none', 'auto', 'required', or a named function among the tools. Absent: 'auto' with
+// tools, else 'none'; 'auto' and 'none' also pass without tools.
+std::optional<ApiError> ParseToolChoice(const Json& json, ChatRequest* out) {
+  out->tool_choice = out->tools.empty() ? ToolChoice::kNone : ToolChoice::kAuto;
+  const Json* choice = Field(json, "tool_choice");
+  if (choice == nullptr) return std::nullopt;
+  const std::string mode = choice->is_string() ? choice->get<std::string>() : "";
+  const std::string* name = NamedFunction(*choice);
+  if (mode == "none") {
+    out->tool_choice = ToolChoice::kNone;
+    return std::nullopt;
+  }
+  if (mode == "auto") return std::nullopt;
+  if (mode != "required" && name == nullptr) {
+    return InvalidRequest("'tool_choice' must be 'none', 'auto', 'required' or {\"type\": \"function\", "
+                          "\"function\": {\"name\": ...}}",
+                          "tool_choice");
+  }
+  if (out->tools.empty()) {
+    return InvalidRequest("'tool_choice' 'required' or a named function needs 'tools'", "tool_choice");
+  }
+  if (name == nullptr) {
+    out->tool_choice = ToolChoice::kRequired;
+    return std::nullopt;
+  }
+  if (std::none_of(out->tools.begin(), out->tools.end(), [&](const Tool& tool) { return tool.name == *name; })) {
+    return InvalidRequest(absl::StrCat("'tool_choice.function.name' is '", name->substr(0, kMaxToolNameBytes),
+                                       "', which is not a function in 'tools'"),
+                          "tool_choice.function.name");
+  }
+  out->tool_choice = ToolChoice::kNamed;
+  out->tool_choice_name = *name;
+  return std::nullopt;
+}
+
+// The deprecated functions / function_call that tools / tool_choice replaced: only their "off"
+// values pass (ignoring them would hand an agent text where it expects a call).
+std::optional<ApiError> RefuseDeprecatedFunctions(const Json& json) {
+  const Json* functions = Field(json, "functions");
+  const Json* call = Field(json, "function_call");
+  const std::string call_mode = call != nullptr && call->is_string() ? call->get<std::string>() : "";
+  if (functions != nullptr && !(functions->is_array() && functions->empty()) && call_mode != "none") {
+    return InvalidRequest("'functions' is deprecated and not supported: use 'tools'", "functions");
+  }
+  if (call != nullptr && call_mode != "none" && call_mode != "auto") {
+    return InvalidRequest("'function_call' is deprecated and not supported: use 'tools' and 'tool_choice'",
+                          "function_call");
+  }
+  return std::nullopt;
+}
+
+// tools, tool_choice, parallel_tool_calls, and the deprecated functions.
+std::optional<ApiError> ParseToolFields(const Json& json, std::string_view body, ChatRequest* out) {
+  if (auto error = ParseTools(json, body, &out->tools)) return error;
+  if (auto error = ParseToolChoice(json, out)) return error;
+  // Either value is honoured: a choice makes at most one call (Llama 3.1's template writes one).
+  if (const Json* parallel = Field(json, "parallel_tool_calls"); parallel != nullptr && !parallel->is_boolean()) {
+    return InvalidRequest("'parallel_tool_calls' must be a boolean", "parallel_tool_calls");
+  }
+  return RefuseDeprecatedFunctions(json);
+}
+
+// A tool call and a JSON answer both start with '{', so a response format cannot hold while the
+// model may call a tool.
+std::optional<ApiError> RefuseFormatBesideTools(const Json& json, const ChatRequest& chat) {
+  if (chat.format.kind == ResponseFormat::Kind::kText || chat.tool_choice == ToolChoice::kNone) return std::nullopt;
+  const char* field = Field(json, "guided_json")          ? "guided_json"
+                      : Field(json, "structured_outputs") ? "structured_outputs"
+                                                          : "response_format";
+  return InvalidRequest(absl::StrCat("'", field, "' cannot be combined with 'tools' unless 'tool_choice' is 'none': "
+                                     "a tool call and a JSON answer both start with '{'"),
+                        field);
 }
 
 // Structured outputs with `schema`, whose compact text goes to inference (at most kMaxJsonSchemaBytes).
@@ -492,7 +814,8 @@ std::optional<ApiError> ParsePrompts(const Json& json, std::vector<Prompt>* out)
   if (prompt == nullptr) return InvalidRequest("'prompt' is a required property", "prompt");
   out->clear();
   if (prompt->is_string()) {
-    out->push_back(prompt->get<std::string>());
+    // Built in place: GCC 12 warns, wrongly, that a moved temporary variant may be uninitialized.
+    out->emplace_back(std::in_place_type<std::string>, prompt->get<std::string>());
     return std::nullopt;
   }
   auto all_of = [](const Json& array, auto is) {
@@ -514,7 +837,7 @@ std::optional<ApiError> ParsePrompts(const Json& json, std::vector<Prompt>* out)
   }
   for (const Json& element : *prompt) {
     if (strings) {
-      out->push_back(element.get<std::string>());
+      out->emplace_back(std::in_place_type<std::string>, element.get<std::string>());
     } else if (auto error = AppendTokenIds(element, out)) {
       return error;
     }
@@ -557,12 +880,13 @@ std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out
   if (auto error = ParseMessages(json, &out->messages)) return error;
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
-  if (auto error = RefuseChatFeatures(json)) return error;
+  if (auto error = ParseToolFields(json, body, out)) return error;
   if (auto error = ParseChatLogprobs(json, &out->sampling)) return error;
   if (open) {
     if (auto error = open(out)) return error;
   }
-  return ParseResponseFormat(json, &out->messages, &out->format);
+  if (auto error = ParseResponseFormat(json, &out->messages, &out->format)) return error;
+  return RefuseFormatBesideTools(json, *out);
 }
 
 std::optional<ApiError> ParseCompletionRequest(std::string_view body, CompletionRequest* out) {

@@ -27,16 +27,41 @@ inline constexpr int64_t kMaxTopK = 1 << 20;
 inline constexpr size_t kMaxPromptTokenIds = 1 << 18;
 inline constexpr size_t kMaxPrompts = 16;  // in one completions batch
 inline constexpr size_t kMaxJsonSchemaBytes = 65536;  // response_format.json_schema.schema, as compact JSON
+inline constexpr size_t kMaxTools = 128;               // as OpenAI
+inline constexpr size_t kMaxToolsBytes = 256 * 1024;   // all of 'tools', as compact JSON
+inline constexpr size_t kMaxToolNameBytes = 64;        // as OpenAI
+inline constexpr size_t kMaxToolCalls = 128;           // in one assistant message
+inline constexpr size_t kMaxToolCallIdBytes = 256;
+
+// A call an assistant message made (the client sends it back in later turns), or one a choice makes.
+struct ToolCall {
+  std::string id;         // "call_..."
+  std::string name;
+  std::string arguments;  // JSON text of an object
+};
 
 struct Message {
-  std::string role;  // system | user | assistant
+  std::string role;  // system | user | assistant | tool
   // The content as sent: one string (parts has one element), an array of text parts (one element
   // each, kept apart because end-to-end encryption seals each part on its own), or null (none).
   std::vector<std::string> parts;
   bool content_is_array = false;
+  std::vector<ToolCall> tool_calls;  // assistant
+  std::string tool_call_id;          // tool: the call whose result the content is
 
   std::string Content() const;  // the parts concatenated: what the model reads
 };
+
+// A function the model may call (tools[i].function).
+struct Tool {
+  std::string name;  // 1..kMaxToolNameBytes of [A-Za-z0-9_-], unique in the request
+  std::optional<std::string> description;
+  std::string parameters;  // JSON Schema as compact JSON text in the client's key order; "": none
+  bool strict = false;     // calls keep every keyword of parameters, not only its shape
+};
+
+// tool_choice. Without tools it is kNone.
+enum class ToolChoice { kNone, kAuto, kRequired, kNamed };
 
 // The sampling fields shared by chat and text completions. Unset optionals mean "model default".
 struct Sampling {
@@ -69,6 +94,9 @@ struct ChatRequest {
   bool include_usage = false;  // stream_options.include_usage
   Sampling sampling;
   ResponseFormat format;
+  std::vector<Tool> tools;
+  ToolChoice tool_choice = ToolChoice::kNone;  // "auto" when tools are given and it is not
+  std::string tool_choice_name;                // kNamed: one of tools[].name
 };
 
 // A completion prompt: text (tokenized by the model, after its BOS) or token ids, used as they are.

@@ -17,6 +17,7 @@ Json FinishJson(FinishReason finish) {
   switch (finish) {
     case FinishReason::kStop: return "stop";
     case FinishReason::kLength: return "length";
+    case FinishReason::kToolCalls: return "tool_calls";
     case FinishReason::kNone: break;
   }
   return nullptr;
@@ -87,6 +88,16 @@ Json LogprobsJson(Api api, const Logprobs* logprobs) {
   return json;
 }
 
+// A call as a message holds it, after `head` (a delta's "index"): {"id", "type": "function",
+// "function": {"name", "arguments"}}.
+Json ToolCallJson(Json head, const ToolCall& call) {
+  head["id"] = call.id;
+  head["type"] = "function";
+  head["function"]["name"] = call.name;
+  head["function"]["arguments"] = call.arguments;
+  return head;
+}
+
 Json Envelope(const ResponseHeader& header, const char* object) {
   Json json;
   json["id"] = header.id;
@@ -129,7 +140,12 @@ std::string RenderCompletion(Api api, const ResponseHeader& header, const std::v
   for (const Choice& in : choices) {
     Json choice;
     choice["index"] = in.index;
-    if (api == Api::kChat) {
+    if (api == Api::kChat && in.tool_call) {
+      choice["message"]["role"] = "assistant";
+      // Text before the call (inference sends none today) stays, as the stream showed it.
+      choice["message"]["content"] = in.text.empty() ? Json(nullptr) : Json(in.text);
+      choice["message"]["tool_calls"] = Json::array({ToolCallJson(Json::object(), *in.tool_call)});
+    } else if (api == Api::kChat) {
       choice["message"]["role"] = "assistant";
       choice["message"]["content"] = in.text;
     } else {
@@ -146,7 +162,7 @@ std::string RenderCompletion(Api api, const ResponseHeader& header, const std::v
 std::string RenderCompletion(Api api, const ResponseHeader& header, std::string_view text,
                              FinishReason finish, const Usage& usage) {
   return RenderCompletion(api, header, {Choice{.index = 0, .text = std::string(text), .finish = finish,
-                                               .logprobs = std::nullopt}},
+                                               .logprobs = std::nullopt, .tool_call = std::nullopt}},
                           usage);
 }
 
@@ -160,6 +176,26 @@ std::string RoleEvent(const ResponseHeader& header, bool include_usage, int inde
 std::string ContentEvent(Api api, const ResponseHeader& header, std::string_view text, bool include_usage,
                          int index, const Logprobs* logprobs) {
   return Chunk(api, header, index, Text(api, text), LogprobsJson(api, logprobs), FinishReason::kNone,
+               include_usage);
+}
+
+std::string ToolCallStartEvent(const ResponseHeader& header, const ToolCall& call, bool include_usage, int index,
+                               const Logprobs* logprobs) {
+  // A choice makes at most one call, so its index among the message's calls is always 0.
+  Json body;
+  body["delta"]["tool_calls"] = Json::array({ToolCallJson(Json{{"index", 0}}, call)});
+  return Chunk(Api::kChat, header, index, body, LogprobsJson(Api::kChat, logprobs), FinishReason::kNone,
+               include_usage);
+}
+
+std::string ToolCallArgumentsEvent(const ResponseHeader& header, std::string_view arguments, bool include_usage,
+                                   int index, const Logprobs* logprobs) {
+  Json call;
+  call["index"] = 0;
+  call["function"]["arguments"] = arguments;
+  Json body;
+  body["delta"]["tool_calls"] = Json::array({call});
+  return Chunk(Api::kChat, header, index, body, LogprobsJson(Api::kChat, logprobs), FinishReason::kNone,
                include_usage);
 }
 

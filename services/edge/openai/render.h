@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "services/edge/openai/api_error.h"
+#include "services/edge/openai/chat_request.h"
 
 namespace cai::openai {
 
@@ -14,7 +15,7 @@ namespace cai::openai {
 // the signature covers) are fully determined by the inputs.
 
 enum class Api { kChat, kText };  // /v1/chat/completions or /v1/completions
-enum class FinishReason { kNone, kStop, kLength };
+enum class FinishReason { kNone, kStop, kLength, kToolCalls };
 
 struct Usage {
   uint32_t prompt_tokens = 0;
@@ -56,6 +57,9 @@ struct Choice {
   std::string text;
   FinishReason finish = FinishReason::kNone;
   std::optional<Logprobs> logprobs;  // nullopt: not requested, renders null
+  // Chat: the call this choice made; its message then has "tool_calls": [the call], and "content"
+  // null unless there was text before it.
+  std::optional<ToolCall> tool_call;
 };
 
 // The whole non-stream body: object "chat.completion" or "text_completion", choices in order.
@@ -71,6 +75,12 @@ std::string RenderCompletion(Api api, const ResponseHeader& header, std::string_
 std::string RoleEvent(const ResponseHeader& header, bool include_usage, int index = 0, std::string_view content = "");
 std::string ContentEvent(Api api, const ResponseHeader& header, std::string_view text, bool include_usage,
                          int index = 0, const Logprobs* logprobs = nullptr);
+// A chat choice's tool call, streamed as OpenAI does: the first chunk has its id, type and name and
+// the first piece of its arguments (call.arguments, maybe ""); each later one the next piece.
+std::string ToolCallStartEvent(const ResponseHeader& header, const ToolCall& call, bool include_usage, int index = 0,
+                               const Logprobs* logprobs = nullptr);
+std::string ToolCallArgumentsEvent(const ResponseHeader& header, std::string_view arguments, bool include_usage,
+                                   int index = 0, const Logprobs* logprobs = nullptr);
 // A choice's last chunk: empty delta (chat) or empty text, with the finish reason.
 std::string FinishEvent(Api api, const ResponseHeader& header, FinishReason finish, bool include_usage,
                         int index = 0);

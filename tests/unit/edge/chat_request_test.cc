@@ -51,12 +51,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"empty_messages", R"({"model":"m","messages":[]})", "messages",
                 "'messages' must be a non-empty array"},
         BadCase{"bad_role", R"({"model":"m","messages":[{"role":"wizard","content":"x"}]})", "messages[0].role",
-                "'messages[0].role' must be one of 'system', 'developer', 'user', 'assistant' ('tool' and 'function' "
-                "messages need tool calls, which are not supported)"},
-        BadCase{"tool_role", R"({"model":"m","messages":[{"role":"user","content":"x"},{"role":"tool","content":"x"}]})",
-                "messages[1].role",
-                "'messages[1].role' must be one of 'system', 'developer', 'user', 'assistant' ('tool' and 'function' "
-                "messages need tool calls, which are not supported)"},
+                "'messages[0].role' must be one of 'system', 'developer', 'user', 'assistant', 'tool'"},
         BadCase{"user_without_content", R"({"model":"m","messages":[{"role":"user"}]})", "messages[0].content",
                 "'messages[0].content' is a required property"},
         BadCase{"content_number", R"({"model":"m","messages":[{"role":"user","content":5}]})",
@@ -109,19 +104,6 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"stream_string", Body(R"("stream":"yes")"), "stream", "'stream' must be a boolean"},
         BadCase{"stream_options_without_stream", Body(R"("stream_options":{"include_usage":true})"),
                 "stream_options", "Stream options can only be defined when `stream=True`."},
-        BadCase{"tools", Body(R"("tools":[{"type":"function","function":{"name":"f"}}])"), "tools",
-                "'tools' is not supported: this service does not make tool calls (send no tools, or tool_choice "
-                "'none')"},
-        BadCase{"tools_with_auto", Body(R"("tools":[{"type":"function"}],"tool_choice":"auto")"), "tools",
-                "'tools' is not supported: this service does not make tool calls (send no tools, or tool_choice "
-                "'none')"},
-        BadCase{"functions", Body(R"("functions":[{"name":"f"}])"), "functions",
-                "'functions' is not supported: this service does not make tool calls (send no tools, or "
-                "tool_choice 'none')"},
-        BadCase{"tool_choice_required", Body(R"("tool_choice":"required")"), "tool_choice",
-                "'tool_choice' must be 'none' or 'auto': this service does not make tool calls"},
-        BadCase{"tool_choice_named", Body(R"("tool_choice":{"type":"function","function":{"name":"f"}})"),
-                "tool_choice", "'tool_choice' must be 'none' or 'auto': this service does not make tool calls"},
         BadCase{"response_format_json_not_asked_for", Body(R"("response_format":{"type":"json_object"})"), "messages",
                 "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
                 "'json_object'"},
@@ -188,6 +170,157 @@ INSTANTIATE_TEST_SUITE_P(
                 "'response_format' must be an object with a 'type'"},
         BadCase{"include_usage_not_bool", Body(R"("stream":true,"stream_options":{"include_usage":1})"),
                 "stream_options.include_usage", "'stream_options.include_usage' must be a boolean"}),
+    [](const testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
+
+constexpr char kTool[] = R"({"type":"function","function":{"name":"f"}})";
+
+// The body with `messages` after a user turn, and `extra` fields.
+std::string Turns(const std::string& messages, const std::string& extra = "") {
+  return absl::StrCat(R"({"model":"m","messages":[{"role":"user","content":"hi"},)", messages, "]",
+                      extra.empty() ? "" : ",", extra, "}");
+}
+
+// An assistant turn whose one tool call is `call`.
+std::string CallTurn(const std::string& call) {
+  return absl::StrCat(R"({"role":"assistant","content":null,"tool_calls":[)", call, "]}");
+}
+
+std::string Repeated(const std::string& item, size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count; ++i) out += (i ? "," : "") + item;
+  return out;
+}
+
+const std::string kMustBeToolName = "must be 1 to 64 letters, digits, '_' or '-'";
+const std::string kMustBeArguments = "must be the JSON text of an object";
+const std::string kToolChoiceForms =
+    "'tool_choice' must be 'none', 'auto', 'required' or {\"type\": \"function\", \"function\": {\"name\": ...}}";
+const std::string kFormatBesideTools =
+    "cannot be combined with 'tools' unless 'tool_choice' is 'none': a tool call and a JSON answer both start with '{'";
+
+INSTANTIATE_TEST_SUITE_P(
+    Tools, BadChatRequest,
+    testing::Values(
+        BadCase{"tools_empty", Body(R"("tools":[])"), "tools",
+                "'tools' must not be empty ([] is too short): send at least one tool, or no 'tools'"},
+        BadCase{"tools_not_array", Body(R"("tools":{})"), "tools", "'tools' must be an array of at most 128 tools"},
+        BadCase{"tools_129", Body(absl::StrCat(R"("tools":[)", Repeated(kTool, 129), "]")), "tools",
+                "'tools' must be an array of at most 128 tools"},
+        BadCase{"tools_too_long",
+                Body(absl::StrCat(R"("tools":[{"type":"function","function":{"name":"f","description":")",
+                                  std::string(kMaxToolsBytes, 'x'), R"("}}])")),
+                "tools", "'tools' is longer than 262144 bytes as JSON"},
+        BadCase{"tool_not_object", Body(R"("tools":[1])"), "tools[0]", "'tools[0]' must be an object"},
+        BadCase{"tool_type_custom", Body(R"("tools":[{"type":"custom","function":{"name":"f"}}])"), "tools[0].type",
+                "'tools[0].type' must be 'function'"},
+        BadCase{"tool_without_function", Body(R"("tools":[{"type":"function"}],"tool_choice":"auto")"),
+                "tools[0].function", "'tools[0].function' must be an object"},
+        BadCase{"tool_without_name", Body(R"("tools":[{"type":"function","function":{}}])"), "tools[0].function.name",
+                "'tools[0].function.name' " + kMustBeToolName},
+        BadCase{"tool_name_with_dot", Body(R"("tools":[{"type":"function","function":{"name":"a.b"}}])"),
+                "tools[0].function.name", "'tools[0].function.name' " + kMustBeToolName},
+        BadCase{"tool_name_65",
+                Body(absl::StrCat(R"("tools":[{"type":"function","function":{"name":")", std::string(65, 'a'), R"("}}])")),
+                "tools[0].function.name", "'tools[0].function.name' " + kMustBeToolName},
+        BadCase{"tool_name_repeated", Body(absl::StrCat(R"("tools":[)", kTool, ",", kTool, "]")),
+                "tools[1].function.name", "'tools[1].function.name' repeats 'f': function names must be unique"},
+        BadCase{"tool_description_number",
+                Body(R"("tools":[{"type":"function","function":{"name":"f","description":1}}])"),
+                "tools[0].function.description", "'tools[0].function.description' must be a string"},
+        BadCase{"tool_strict_string", Body(R"("tools":[{"type":"function","function":{"name":"f","strict":"yes"}}])"),
+                "tools[0].function.strict", "'tools[0].function.strict' must be a boolean"},
+        BadCase{"tool_parameters_array", Body(R"("tools":[{"type":"function","function":{"name":"f","parameters":[]}}])"),
+                "tools[0].function.parameters", "'tools[0].function.parameters' must be a JSON Schema object"},
+        BadCase{"tool_parameters_too_long",
+                Body(absl::StrCat(R"("tools":[{"type":"function","function":{"name":"f","parameters":{"d":")",
+                                  std::string(kMaxJsonSchemaBytes, 'x'), R"("}}}])")),
+                "tools[0].function.parameters", "'tools[0].function.parameters' is longer than 65536 bytes as JSON"},
+        BadCase{"tool_parameters_key_twice",
+                Body(R"("tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","type":"string"}}}])"),
+                "tools[0].function.parameters", "'tools[0].function.parameters' gives some key twice in one object"},
+        BadCase{"tool_parameters_nested_key_twice",
+                Body(R"("tools":[{"type":"function","function":{"name":"f","parameters":{"properties":{"a":{},"a":{}}}}}])"),
+                "tools[0].function.parameters", "'tools[0].function.parameters' gives some key twice in one object"},
+        BadCase{"tool_choice_unknown", Body(absl::StrCat(R"("tools":[)", kTool, R"(],"tool_choice":"any")")),
+                "tool_choice", kToolChoiceForms},
+        BadCase{"tool_choice_object_without_name",
+                Body(absl::StrCat(R"("tools":[)", kTool, R"(],"tool_choice":{"type":"function"})")), "tool_choice",
+                kToolChoiceForms},
+        BadCase{"tool_choice_not_a_tool",
+                Body(absl::StrCat(R"("tools":[)", kTool, R"(],"tool_choice":{"type":"function","function":{"name":"g"}})")),
+                "tool_choice.function.name", "'tool_choice.function.name' is 'g', which is not a function in 'tools'"},
+        BadCase{"tool_choice_required_without_tools", Body(R"("tool_choice":"required")"), "tool_choice",
+                "'tool_choice' 'required' or a named function needs 'tools'"},
+        BadCase{"tool_choice_named_without_tools", Body(R"("tool_choice":{"type":"function","function":{"name":"f"}})"),
+                "tool_choice", "'tool_choice' 'required' or a named function needs 'tools'"},
+        BadCase{"parallel_tool_calls_string", Body(R"("parallel_tool_calls":"yes")"), "parallel_tool_calls",
+                "'parallel_tool_calls' must be a boolean"},
+        BadCase{"functions", Body(R"("functions":[{"name":"f"}])"), "functions",
+                "'functions' is deprecated and not supported: use 'tools'"},
+        BadCase{"functions_with_auto", Body(R"("functions":[{"name":"f"}],"function_call":"auto")"), "functions",
+                "'functions' is deprecated and not supported: use 'tools'"},
+        BadCase{"function_call_named", Body(R"("function_call":{"name":"f"})"), "function_call",
+                "'function_call' is deprecated and not supported: use 'tools' and 'tool_choice'"},
+        BadCase{"function_role", Turns(R"({"role":"function","name":"f","content":"1"})"), "messages[1].role",
+                "'messages[1].role' 'function' is deprecated and not supported: send the result as a 'tool' message"},
+        BadCase{"tool_message_without_tool_call_id", Turns(R"({"role":"tool","content":"x"})"),
+                "messages[1].tool_call_id", "'messages[1].tool_call_id' is a required property"},
+        BadCase{"tool_message_tool_call_id_number", Turns(R"({"role":"tool","content":"x","tool_call_id":7})"),
+                "messages[1].tool_call_id", "'messages[1].tool_call_id' must be a string of at most 256 bytes"},
+        BadCase{"tool_message_tool_call_id_257",
+                Turns(absl::StrCat(R"({"role":"tool","content":"x","tool_call_id":")", std::string(257, 'c'), R"("})")),
+                "messages[1].tool_call_id", "'messages[1].tool_call_id' must be a string of at most 256 bytes"},
+        BadCase{"tool_message_without_content", Turns(R"({"role":"tool","tool_call_id":"c"})"), "messages[1].content",
+                "'messages[1].content' is a required property"},
+        BadCase{"tool_calls_not_array", Turns(R"({"role":"assistant","tool_calls":{}})"), "messages[1].tool_calls",
+                "'messages[1].tool_calls' must be an array of at most 128 tool calls"},
+        BadCase{"tool_calls_129",
+                Turns(absl::StrCat(R"({"role":"assistant","tool_calls":[)",
+                                   Repeated(R"({"id":"c","type":"function","function":{"name":"f","arguments":"{}"}})", 129),
+                                   "]}")),
+                "messages[1].tool_calls", "'messages[1].tool_calls' must be an array of at most 128 tool calls"},
+        BadCase{"tool_call_not_object", Turns(CallTurn("1")), "messages[1].tool_calls[0]",
+                "'messages[1].tool_calls[0]' must be an object"},
+        BadCase{"tool_call_without_id", Turns(CallTurn(R"({"type":"function","function":{"name":"f","arguments":"{}"}})")),
+                "messages[1].tool_calls[0].id", "'messages[1].tool_calls[0].id' must be a string of at most 256 bytes"},
+        BadCase{"tool_call_without_type", Turns(CallTurn(R"({"id":"c","function":{"name":"f","arguments":"{}"}})")),
+                "messages[1].tool_calls[0].type", "'messages[1].tool_calls[0].type' must be 'function'"},
+        BadCase{"tool_call_without_function", Turns(CallTurn(R"({"id":"c","type":"function"})")),
+                "messages[1].tool_calls[0].function", "'messages[1].tool_calls[0].function' must be an object"},
+        BadCase{"tool_call_name_with_space",
+                Turns(CallTurn(R"({"id":"c","type":"function","function":{"name":"a b","arguments":"{}"}})")),
+                "messages[1].tool_calls[0].function.name", "'messages[1].tool_calls[0].function.name' " + kMustBeToolName},
+        BadCase{"tool_call_arguments_object",
+                Turns(CallTurn(R"({"id":"c","type":"function","function":{"name":"f","arguments":{}}})")),
+                "messages[1].tool_calls[0].function.arguments",
+                "'messages[1].tool_calls[0].function.arguments' " + kMustBeArguments},
+        BadCase{"tool_call_arguments_not_json",
+                Turns(CallTurn(R"({"id":"c","type":"function","function":{"name":"f","arguments":"{nope"}})")),
+                "messages[1].tool_calls[0].function.arguments",
+                "'messages[1].tool_calls[0].function.arguments' " + kMustBeArguments},
+        BadCase{"tool_call_arguments_array",
+                Turns(CallTurn(R"({"id":"c","type":"function","function":{"name":"f","arguments":"[1]"}})")),
+                "messages[1].tool_calls[0].function.arguments",
+                "'messages[1].tool_calls[0].function.arguments' " + kMustBeArguments},
+        BadCase{"tool_call_arguments_too_deep",
+                Turns(CallTurn(absl::StrCat(R"({"id":"c","type":"function","function":{"name":"f","arguments":")",
+                                            std::string(100, '{'), R"("}})"))),
+                "messages[1].tool_calls[0].function.arguments",
+                "'messages[1].tool_calls[0].function.arguments' " + kMustBeArguments},
+        BadCase{"json_schema_with_tools",
+                Body(absl::StrCat(R"("tools":[)", kTool,
+                                  R"(],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{}}})")),
+                "response_format", "'response_format' " + kFormatBesideTools},
+        BadCase{"json_object_with_required_tool",
+                Turns(R"({"role":"user","content":"json"})",
+                      absl::StrCat(R"("tools":[)", kTool, R"(],"tool_choice":"required","response_format":{"type":"json_object"})")),
+                "response_format", "'response_format' " + kFormatBesideTools},
+        BadCase{"guided_json_with_tools", Body(absl::StrCat(R"("tools":[)", kTool, R"(],"guided_json":{})")),
+                "guided_json", "'guided_json' " + kFormatBesideTools},
+        BadCase{"structured_outputs_with_named_tool",
+                Body(absl::StrCat(R"("tools":[)", kTool, R"(],"tool_choice":{"type":"function","function":{"name":"f"}},)",
+                                  R"("structured_outputs":{"json_object":true})")),
+                "structured_outputs", "'structured_outputs' " + kFormatBesideTools}),
     [](const testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
 TEST(ChatRequest, ParsesEveryField) {
@@ -273,20 +406,133 @@ TEST(ChatRequest, MessageCountLimit) {
   EXPECT_EQ(error->message, "'messages' must have at most 1024 items");
 }
 
-// The "off" values of features this service cannot honour pass, so SDKs that always send them work.
-TEST(ChatRequest, AcceptsTheOffValuesOfUnsupportedFeaturesAndTheDeveloperRole) {
-  for (const char* extra : {R"("tools":[])", R"("tools":[{"type":"function"}],"tool_choice":"none")",
-                            R"("tool_choice":"auto")", R"("response_format":{"type":"text"})", R"("tools":null)",
-                            R"("parallel_tool_calls":false)", R"("functions":[{"name":"f"}],"function_call":"none")"}) {
+// The "off" values of the deprecated functions pass, so SDKs that always send them work.
+TEST(ChatRequest, AcceptsTheOffValuesOfDeprecatedFeaturesAndTheDeveloperRole) {
+  for (const char* extra : {R"("tool_choice":"auto")", R"("tool_choice":"none")", R"("response_format":{"type":"text"})",
+                            R"("tools":null)", R"("parallel_tool_calls":false)",
+                            R"("functions":[{"name":"f"}],"function_call":"none")", R"("functions":[])",
+                            R"("function_call":"auto")"}) {
     ChatRequest request;
     std::optional<ApiError> error = ParseChatRequest(Body(extra), &request);
     EXPECT_FALSE(error.has_value()) << extra << ": " << error->message;
+    EXPECT_TRUE(request.tools.empty()) << extra;
+    EXPECT_EQ(request.tool_choice, ToolChoice::kNone) << extra;
   }
   ChatRequest request;
   ASSERT_FALSE(ParseChatRequest(R"({"model":"m","messages":[{"role":"developer","content":"be brief"},)"
                                 R"({"role":"user","content":"hi"}]})",
                                 &request));
   EXPECT_EQ(request.messages[0].role, "system");
+}
+
+// A chat template shows a tool's schema to the model as written: its key order is the client's
+// (nlohmann::json would sort it), compact, with numbers and strings as nlohmann writes them.
+TEST(ChatRequest, ToolParametersKeepTheClientsKeyOrder) {
+  ChatRequest request;
+  std::optional<ApiError> error = ParseChatRequest(
+      Body(R"("tools":[{"type":"function","function":{"name":"get_weather","description":"Weather now",)"
+           R"("strict":true,"parameters":{ "type" : "object", "properties": {)"
+           R"("zeta": {"type": "string", "description": "caf\u00e9 \"q\""},)"
+           R"("alpha": {"type": "integer", "maximum": 1e3, "minimum": -0.5, "enum": [3, 1, 2]},)"
+           R"("mid": {"anyOf": [{"type": "string"}, {"type": "null"}]}},)"
+           R"("required": ["zeta", "alpha"], "additionalProperties": false}}},)"
+           R"({"type":"function","function":{"name":"now-2","parameters":{"z":{},"a":[]}}},)"
+           R"({"type":"function","function":{"name":"noop","parameters":null,"description":null}}])"),
+      &request);
+  ASSERT_FALSE(error.has_value()) << error->message;
+  ASSERT_EQ(request.tools.size(), 3u);
+  EXPECT_EQ(request.tools[0].name, "get_weather");
+  EXPECT_EQ(request.tools[0].description, "Weather now");
+  EXPECT_EQ(request.tools[0].parameters,
+            R"({"type":"object","properties":{"zeta":{"type":"string","description":"café \"q\""},)"
+            R"("alpha":{"type":"integer","maximum":1000.0,"minimum":-0.5,"enum":[3,1,2]},)"
+            R"("mid":{"anyOf":[{"type":"string"},{"type":"null"}]}},)"
+            R"("required":["zeta","alpha"],"additionalProperties":false})");
+  EXPECT_TRUE(request.tools[0].strict);
+  EXPECT_EQ(request.tools[1].parameters, R"({"z":{},"a":[]})");
+  EXPECT_FALSE(request.tools[1].strict);
+  EXPECT_FALSE(request.tools[1].description.has_value());
+  EXPECT_EQ(request.tools[2].name, "noop");
+  EXPECT_EQ(request.tools[2].parameters, "");  // takes no arguments
+  EXPECT_EQ(request.tool_choice, ToolChoice::kAuto);  // the default with tools
+}
+
+// A field given twice keeps its last value, as the sorted parse does, so the ordered text is the
+// schema that was checked.
+TEST(ChatRequest, ARepeatedToolsFieldKeepsItsLastValue) {
+  ChatRequest request;
+  std::optional<ApiError> error = ParseChatRequest(
+      Body(R"("tools":[{"type":"function","function":{"name":"a","parameters":{"x":1,"w":1}}}],)"
+           R"("tools":[{"type":"function","function":{"name":"b","parameters":{"c":1,"b":{"a":1,"z":1}},)"
+           R"("parameters":{"y":1,"b":{"z":1,"a":1}}}}])"),
+      &request);
+  ASSERT_FALSE(error.has_value()) << error->message;
+  ASSERT_EQ(request.tools.size(), 1u);
+  EXPECT_EQ(request.tools[0].name, "b");
+  EXPECT_EQ(request.tools[0].parameters, R"({"y":1,"b":{"z":1,"a":1}})");
+}
+
+TEST(ChatRequest, EveryToolChoiceForm) {
+  const std::string tools = absl::StrCat(R"("tools":[)", kTool, R"(,{"type":"function","function":{"name":"g"}}])");
+  struct Case {
+    std::string extra;
+    ToolChoice want;
+    std::string name;
+  };
+  for (const Case& c : std::vector<Case>{
+           {tools, ToolChoice::kAuto, ""},
+           {tools + R"(,"tool_choice":null)", ToolChoice::kAuto, ""},
+           {tools + R"(,"tool_choice":"auto")", ToolChoice::kAuto, ""},
+           {tools + R"(,"tool_choice":"none")", ToolChoice::kNone, ""},
+           {tools + R"(,"tool_choice":"required","parallel_tool_calls":true)", ToolChoice::kRequired, ""},
+           {tools + R"(,"tool_choice":{"type":"function","function":{"name":"g"}},"parallel_tool_calls":null)",
+            ToolChoice::kNamed, "g"},
+           {R"("tool_choice":"auto")", ToolChoice::kNone, ""},
+       }) {
+    ChatRequest request;
+    std::optional<ApiError> error = ParseChatRequest(Body(c.extra), &request);
+    ASSERT_FALSE(error.has_value()) << c.extra << ": " << error->message;
+    EXPECT_EQ(request.tool_choice, c.want) << c.extra;
+    EXPECT_EQ(request.tool_choice_name, c.name) << c.extra;
+  }
+  // With tool_choice 'none' the tools are still shown, and a response format may hold.
+  ChatRequest request;
+  ASSERT_FALSE(ParseChatRequest(Body(tools + R"(,"tool_choice":"none","guided_json":{"type":"object"})"), &request));
+  EXPECT_EQ(request.tools.size(), 2u);
+  EXPECT_EQ(request.format.kind, ResponseFormat::Kind::kJsonSchema);
+}
+
+// A conversation that called a tool: the assistant's calls (arguments as the client wrote them)
+// and the tool's result come back in the next request.
+TEST(ChatRequest, ToolCallsAndToolResultsRoundTrip) {
+  ChatRequest request;
+  std::optional<ApiError> error = ParseChatRequest(
+      Turns(R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",)"
+            R"("function":{"name":"get_weather","arguments":"{\"city\": \"Paris\"}"}},)"
+            R"({"id":"call_2","type":"function","function":{"name":"now","arguments":"{}"}}]},)"
+            R"({"role":"tool","tool_call_id":"call_1","content":"18C"},)"
+            R"({"role":"tool","tool_call_id":"call_2","content":[{"type":"text","text":"noon"}]},)"
+            R"({"role":"assistant","content":"Sunny.","tool_calls":[]})",
+            absl::StrCat(R"("tools":[)", kTool, "]")),
+      &request);
+  ASSERT_FALSE(error.has_value()) << error->message;
+  ASSERT_EQ(request.messages.size(), 5u);
+  const Message& call = request.messages[1];
+  EXPECT_EQ(call.role, "assistant");
+  EXPECT_TRUE(call.parts.empty());
+  ASSERT_EQ(call.tool_calls.size(), 2u);
+  EXPECT_EQ(call.tool_calls[0].id, "call_1");
+  EXPECT_EQ(call.tool_calls[0].name, "get_weather");
+  EXPECT_EQ(call.tool_calls[0].arguments, R"({"city": "Paris"})");
+  EXPECT_EQ(call.tool_calls[1].name, "now");
+  EXPECT_EQ(request.messages[2].role, "tool");
+  EXPECT_EQ(request.messages[2].tool_call_id, "call_1");
+  EXPECT_EQ(request.messages[2].Content(), "18C");
+  EXPECT_EQ(request.messages[3].tool_call_id, "call_2");
+  EXPECT_EQ(request.messages[3].parts, (std::vector<std::string>{"noon"}));
+  EXPECT_EQ(request.messages[4].Content(), "Sunny.");
+  EXPECT_TRUE(request.messages[4].tool_calls.empty());
+  EXPECT_TRUE(request.messages[0].tool_call_id.empty());
 }
 
 // JSON mode: on when the type is json_object and some message asks for JSON, in any case and in any

@@ -52,9 +52,12 @@ class E2eeSessionTest : public ::testing::Test {
   openai::ChatRequest Chat() {
     openai::ChatRequest chat;
     chat.model = "m";
-    chat.messages = {{.role = "system", .parts = {Seal("Be brief.", 0, std::nullopt)}, .content_is_array = false},
-                     {.role = "assistant", .parts = {}, .content_is_array = false},
-                     {.role = "user", .parts = {Seal("Name a ", 2, 0), Seal("colour.", 2, 1)}, .content_is_array = true}};
+    chat.messages.resize(3);
+    chat.messages[0] = {.role = "system", .parts = {Seal("Be brief.", 0, std::nullopt)}, .content_is_array = false,
+                        .tool_calls = {}, .tool_call_id = ""};
+    chat.messages[1].role = "assistant";
+    chat.messages[2] = {.role = "user", .parts = {Seal("Name a ", 2, 0), Seal("colour.", 2, 1)},
+                        .content_is_array = true, .tool_calls = {}, .tool_call_id = ""};
     return chat;
   }
 
@@ -133,6 +136,36 @@ TEST_F(E2eeSessionTest, LogprobsAndTooManyPartsAreRefusedBeforeOpening) {
   error = Admit().Open(&crowded);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->type, "e2ee_too_many_parts");
+  EXPECT_EQ(replay_guard_.size(), 0u);
+}
+
+// Only content is sealed: tool definitions, calls and tool_call_id would travel in plaintext, so
+// tool calling is refused, before the signer claims the nonce.
+TEST_F(E2eeSessionTest, ToolCallingIsRefusedBeforeOpening) {
+  openai::ChatRequest with_tools = Chat();
+  with_tools.tools.push_back({.name = "f", .description = std::nullopt, .parameters = "", .strict = false});
+  std::optional<openai::ApiError> error = Admit().Open(&with_tools);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "tools");
+  EXPECT_EQ(error->message, "'tools' is not available with end-to-end encryption: the functions, and the calls the "
+                            "model makes to them, would travel unencrypted");
+
+  openai::ChatRequest with_calls = Chat();
+  with_calls.messages[1].tool_calls.push_back({.id = "call_1", .name = "f", .arguments = "{}"});
+  error = Admit().Open(&with_calls);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "messages[1].tool_calls");
+  EXPECT_EQ(error->message, "'messages[1].tool_calls' is not available with end-to-end encryption: only message "
+                            "content is encrypted, so the calls would travel unencrypted");
+
+  openai::ChatRequest with_result = Chat();
+  with_result.messages[2].role = "tool";
+  with_result.messages[2].tool_call_id = "call_1";
+  error = Admit().Open(&with_result);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "messages[2].role");
+  EXPECT_EQ(error->message, "'messages[2].role' 'tool' is not available with end-to-end encryption: tool calls "
+                            "would travel unencrypted");
   EXPECT_EQ(replay_guard_.size(), 0u);
 }
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/common/inference_protocol.h"
@@ -20,7 +21,8 @@ namespace {
 using Json = nlohmann::json;
 
 // Inference that streams a fixed script: two choices, interleaved, with logprobs; the last
-// message of each choice has its finish reason and the very last one the usage.
+// message of each choice has its finish reason and the very last one the usage. With tools,
+// choice 0 calls get_weather in two pieces and choice 1 answers in text.
 class ScriptedInference final : public v1::Inference::Service {
  public:
   grpc::Status Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
@@ -63,10 +65,21 @@ class ScriptedInference final : public v1::Inference::Service {
       }
       return r;
     };
+    auto call = [&](const std::string& name, const std::string& arguments,
+                    v1::FinishReason finish = v1::FINISH_REASON_UNSPECIFIED) {
+      v1::GenerateResponse r = piece(0, "", {arguments}, finish);
+      r.mutable_tool_call()->set_name(name);
+      r.mutable_tool_call()->set_arguments(arguments);
+      return r;
+    };
     std::vector<v1::GenerateResponse> script = {
         piece(0, "Hel", {"Hel"}), piece(1, "Bon", {"Bon"}), piece(0, "lo", {"lo"}),
         piece(1, "jour ", {"jour", " "}), piece(1, "é", {"\xC3", "\xA9"}, v1::FINISH_REASON_LENGTH),
         piece(0, "", {}, v1::FINISH_REASON_STOP)};
+    if (request->tools_size() > 0) {
+      script = {call("get_weather", R"({"city": )"), piece(1, "Sunny.", {"Sunny."}),
+                call("", R"("Paris"})", v1::FINISH_REASON_TOOL_CALLS), piece(1, "", {}, v1::FINISH_REASON_STOP)};
+    }
     script.back().mutable_usage()->set_prompt_tokens(4);
     script.back().mutable_usage()->set_completion_tokens(7);
     const uint32_t n = std::max<uint32_t>(1, request->sampling().n());
@@ -435,6 +448,130 @@ TEST_F(EdgeServiceTest, SignaturesAreLookedUpOnlyForPlausibleIdsOfTheNamedModel)
     EXPECT_EQ(Get("/v1/signature/" + id, "").status_, 404) << id;
   }
   EXPECT_EQ(signer_.lookups(), 3);  // implausible ids never reach the signer
+}
+
+// A conversation with a tool turn, two choices, get_weather among the tools; closed by the caller.
+const std::string kToolRequest =
+    R"({"model":"m","n":2,"messages":[{"role":"user","content":"Weather in Paris?"},)"
+    R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_0","type":"function",)"
+    R"("function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]},)"
+    R"({"role":"tool","tool_call_id":"call_0","content":"21C"}],)"
+    R"("tools":[{"type":"function","function":{"name":"get_weather","description":"Weather now","strict":true,)"
+    R"("parameters":{"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"string"}}}}}])";
+constexpr char kNamed[] = R"(,"tool_choice":{"type":"function","function":{"name":"get_weather"}})";
+
+// OpenAI's form: "call_" and 24 letters and digits.
+bool IsCallId(const Json& id) {
+  if (!id.is_string()) return false;
+  const std::string text = id;
+  return text.size() == 29 && text.starts_with("call_") &&
+         std::all_of(text.begin() + 5, text.end(), [](char c) { return absl::ascii_isalnum(c); });
+}
+
+TEST_F(EdgeServiceTest, ToolsAndToolTurnsReachInference) {
+  ASSERT_EQ(Post("/v1/chat/completions", kToolRequest + "}").status_, 200);
+  v1::GenerateRequest last = inference_.last();
+  ASSERT_EQ(last.tools_size(), 1);
+  EXPECT_EQ(last.tools(0).name(), "get_weather");
+  EXPECT_EQ(last.tools(0).description(), "Weather now");
+  EXPECT_EQ(last.tools(0).parameters(),
+            R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"string"}}})");
+  EXPECT_TRUE(last.tools(0).strict());
+  EXPECT_EQ(last.tool_choice(), v1::TOOL_CHOICE_AUTO);
+  ASSERT_EQ(last.chat().messages_size(), 3);
+  const v1::ChatMessage& turn = last.chat().messages(1);
+  ASSERT_EQ(turn.tool_calls_size(), 1);
+  EXPECT_EQ(turn.tool_calls(0).id(), "call_0");
+  EXPECT_EQ(turn.tool_calls(0).name(), "get_weather");
+  EXPECT_EQ(turn.tool_calls(0).arguments(), R"({"city":"Rome"})");
+  const v1::ChatMessage& result = last.chat().messages(2);
+  EXPECT_EQ(result.role(), "tool");
+  EXPECT_EQ(result.tool_call_id(), "call_0");
+  EXPECT_EQ(result.content(), "21C");
+
+  ASSERT_EQ(Post("/v1/chat/completions", kToolRequest + kNamed + "}").status_, 200);
+  last = inference_.last();
+  EXPECT_EQ(last.tool_choice(), v1::TOOL_CHOICE_NAMED);
+  EXPECT_EQ(last.tool_choice_name(), "get_weather");
+  ASSERT_EQ(Post("/v1/chat/completions", kToolRequest + R"(,"tool_choice":"none"})").status_, 200);
+  EXPECT_EQ(inference_.last().tool_choice(), v1::TOOL_CHOICE_NONE);
+  EXPECT_EQ(inference_.last().tools_size(), 1);  // still shown to the model
+
+  ASSERT_EQ(Post("/v1/chat/completions", R"({"model":"m","messages":[{"role":"user","content":"hi"}]})").status_, 200);
+  EXPECT_EQ(inference_.last().tools_size(), 0);
+  EXPECT_EQ(inference_.last().tool_choice(), v1::TOOL_CHOICE_AUTO);  // unset
+}
+
+// The call inference streams becomes OpenAI's tool_calls: whole, a message with content null and
+// finish_reason "tool_calls"; streamed, a chunk with the id and name, then the arguments piece by
+// piece, each with its logprobs. Both are signed as sent, and each response has its own call id.
+TEST_F(EdgeServiceTest, AToolCallIsAnsweredAsOpenAiToolCallsWholeAndStreamed) {
+  const std::string request = kToolRequest + R"(,"logprobs":true)";
+  CapturingWriter whole = Post("/v1/chat/completions", request + "}");
+  ASSERT_EQ(whole.status_, 200) << whole.body_;
+  EXPECT_EQ(signer_.response_sha256(), Hash(whole.body_));
+  EXPECT_NE(whole.body_.find(R"("message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_)"),
+            std::string::npos)
+      << whole.body_;
+  const Json body = Json::parse(whole.body_);
+  const Json& message = body["choices"][0]["message"];
+  ASSERT_EQ(message["tool_calls"].size(), 1u) << whole.body_;
+  const Json whole_id = message["tool_calls"][0]["id"];
+  EXPECT_TRUE(IsCallId(whole_id)) << whole_id;
+  EXPECT_EQ(message, Json::parse(absl::StrCat(R"({"role":"assistant","content":null,"tool_calls":[{"id":)",
+                                              whole_id.dump(), R"(,"type":"function","function":)",
+                                              R"({"name":"get_weather","arguments":"{\"city\": \"Paris\"}"}}]})")));
+  EXPECT_EQ(body["choices"][0]["finish_reason"], "tool_calls");
+  EXPECT_EQ(body["choices"][0]["logprobs"]["content"].size(), 2u);
+  EXPECT_EQ(body["choices"][1]["message"], Json::parse(R"({"role":"assistant","content":"Sunny."})"));
+  EXPECT_EQ(body["choices"][1]["finish_reason"], "stop");
+
+  CapturingWriter streamed = Post("/v1/chat/completions", request + R"(,"stream":true})");
+  ASSERT_EQ(streamed.status_, 200);
+  EXPECT_EQ(signer_.response_sha256(), Hash(streamed.body_));
+  std::vector<Json> deltas, logprobs;
+  Json finish;
+  std::string text;
+  for (const Json& event : Events(streamed.body_)) {
+    const Json& choice = event["choices"][0];
+    if (choice["index"] == 1) {
+      if (choice["delta"].contains("content")) text += choice["delta"]["content"];
+      continue;
+    }
+    if (choice["delta"].contains("tool_calls")) {
+      deltas.push_back(choice["delta"]);
+      logprobs.push_back(choice["logprobs"]["content"]);
+    }
+    if (!choice["finish_reason"].is_null()) finish = choice["finish_reason"];
+  }
+  ASSERT_EQ(deltas.size(), 2u) << streamed.body_;
+  const Json stream_id = deltas[0]["tool_calls"][0]["id"];
+  EXPECT_TRUE(IsCallId(stream_id)) << stream_id;
+  EXPECT_NE(stream_id, whole_id);
+  EXPECT_EQ(deltas[0], Json::parse(absl::StrCat(R"({"tool_calls":[{"index":0,"id":)", stream_id.dump(),
+                                                R"(,"type":"function","function":{"name":"get_weather",)",
+                                                R"("arguments":"{\"city\": "}}]})")));
+  EXPECT_EQ(deltas[1], Json::parse(R"({"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]})"));
+  EXPECT_EQ(Json::array({logprobs[0][0], logprobs[1][0]}), body["choices"][0]["logprobs"]["content"]);
+  EXPECT_EQ(finish, "tool_calls");
+  EXPECT_EQ(text, "Sunny.");
+}
+
+// As OpenAI: a call to the function tool_choice named finishes with "stop".
+TEST_F(EdgeServiceTest, ACallToTheNamedFunctionFinishesWithStop) {
+  CapturingWriter whole = Post("/v1/chat/completions", kToolRequest + kNamed + "}");
+  ASSERT_EQ(whole.status_, 200) << whole.body_;
+  const Json body = Json::parse(whole.body_);
+  EXPECT_EQ(body["choices"][0]["message"]["tool_calls"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(body["choices"][0]["finish_reason"], "stop");
+
+  CapturingWriter streamed = Post("/v1/chat/completions", kToolRequest + kNamed + R"(,"stream":true})");
+  ASSERT_EQ(streamed.status_, 200);
+  std::vector<Json> finishes;
+  for (const Json& event : Events(streamed.body_)) {
+    if (!event["choices"][0]["finish_reason"].is_null()) finishes.push_back(event["choices"][0]["finish_reason"]);
+  }
+  EXPECT_EQ(finishes, (std::vector<Json>{"stop", "stop"}));
 }
 
 TEST_F(EdgeServiceTest, AStreamWithNoPiecesStillEndsAndIsSigned) {

@@ -66,8 +66,8 @@ Logprobs TwoTokens() {
 
 TEST(Render, ChatLogprobsAndChoicesBytes) {
   std::vector<Choice> choices = {
-      {.index = 0, .text = "Hi", .finish = FinishReason::kStop, .logprobs = TwoTokens()},
-      {.index = 1, .text = "", .finish = FinishReason::kLength, .logprobs = Logprobs{}}};
+      {.index = 0, .text = "Hi", .finish = FinishReason::kStop, .logprobs = TwoTokens(), .tool_call = std::nullopt},
+      {.index = 1, .text = "", .finish = FinishReason::kLength, .logprobs = Logprobs{}, .tool_call = std::nullopt}};
   EXPECT_EQ(RenderCompletion(Api::kChat, kHeader, choices, {7, 3}),
             R"({"id":"chatcmpl-0123","object":"chat.completion","created":1700000000,"model":"llama","choices":[)"
             R"({"index":0,"message":{"role":"assistant","content":"Hi"},"logprobs":{"content":[)"
@@ -110,6 +110,41 @@ TEST(Render, TextCompletionLegacyLogprobs) {
             R"("logprobs":{"tokens":["Hi","�"],"token_logprobs":[-0.25,-9999.0],)"
             R"("top_logprobs":[{"Hi":-0.25,"Ho":-1.5},{}],"text_offset":[4,6]},"finish_reason":null}]})" "\n\n");
   EXPECT_EQ(CountChars("h\xC3\xA9\xE2\x82\xAC"), 3);
+}
+
+const ToolCall kCall{.id = "call_abc", .name = "get_weather", .arguments = R"({"city": "Paris"})"};
+
+// A choice that called a tool: content null, the call as OpenAI writes it, beside a choice of text.
+TEST(Render, ChatToolCallMessageBytes) {
+  std::vector<Choice> choices = {
+      {.index = 0, .text = "", .finish = FinishReason::kToolCalls, .logprobs = std::nullopt, .tool_call = kCall},
+      {.index = 1, .text = "Sunny.", .finish = FinishReason::kStop, .logprobs = std::nullopt, .tool_call = std::nullopt}};
+  EXPECT_EQ(RenderCompletion(Api::kChat, kHeader, choices, {7, 3}),
+            R"({"id":"chatcmpl-0123","object":"chat.completion","created":1700000000,"model":"llama","choices":[)"
+            R"({"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_abc",)"
+            R"("type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Paris\"}"}}]},)"
+            R"("logprobs":null,"finish_reason":"tool_calls"},)"
+            R"({"index":1,"message":{"role":"assistant","content":"Sunny."},"logprobs":null,"finish_reason":"stop"}],)"
+            R"("usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}})");
+}
+
+TEST(Render, ChatToolCallStreamEventsBytes) {
+  const std::string prefix = R"(data: {"id":"chatcmpl-0123","object":"chat.completion.chunk","created":1700000000,"model":"llama",)";
+  EXPECT_EQ(ToolCallStartEvent(kHeader, {.id = "call_abc", .name = "get_weather", .arguments = ""}, false),
+            prefix + R"("choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_abc","type":"function",)"
+                     R"("function":{"name":"get_weather","arguments":""}}]},"logprobs":null,"finish_reason":null}]})" "\n\n");
+  EXPECT_EQ(ToolCallStartEvent(kHeader, kCall, true, 2),
+            prefix + R"("choices":[{"index":2,"delta":{"tool_calls":[{"index":0,"id":"call_abc","type":"function",)"
+                     R"("function":{"name":"get_weather","arguments":"{\"city\": \"Paris\"}"}}]},"logprobs":null,)"
+                     R"("finish_reason":null}],"usage":null})" "\n\n");
+  Logprobs one;
+  one.tokens.push_back({.token = "\"}", .logprob = -0.5f, .bytes = "\"}", .top_logprobs = {}});
+  EXPECT_EQ(ToolCallArgumentsEvent(kHeader, "\"}", false, 1, &one),
+            prefix + R"("choices":[{"index":1,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"}"}}]},)"
+                     R"("logprobs":{"content":[{"token":"\"}","logprob":-0.5,"bytes":[34,125],"top_logprobs":[]}],)"
+                     R"("refusal":null},"finish_reason":null}]})" "\n\n");
+  EXPECT_EQ(FinishEvent(Api::kChat, kHeader, FinishReason::kToolCalls, false),
+            prefix + R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"tool_calls"}]})" "\n\n");
 }
 
 TEST(Render, InvalidUtf8IsReplacedNotFatal) {
