@@ -23,20 +23,6 @@ bool JsonPrefix::could_end() const {
   return depth_ == 0 && number_may_end;
 }
 
-bool JsonPrefix::Feed(uint8_t byte) {
-  JsonPrefix next = *this;
-  if (!next.Step(byte)) return false;
-  *this = next;
-  return true;
-}
-
-bool JsonPrefix::Feed(std::string_view bytes) {
-  for (char c : bytes) {
-    if (!Feed(static_cast<uint8_t>(c))) return false;
-  }
-  return true;
-}
-
 JsonPrefix::StringPosition JsonPrefix::string_position() const {
   switch (mode_) {
     case Mode::kString:

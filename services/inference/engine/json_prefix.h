@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "services/inference/engine/byte_recognizer.h"
+
 namespace cai::inference {
 
 // JSON's whitespace between tokens (RFC 8259): space, tab, line feed, carriage return.
@@ -22,7 +24,7 @@ inline bool IsJsonWhitespace(uint8_t byte) { return byte == ' ' || byte == '\t' 
 // (models in JSON mode are known to emit newlines without end).
 //
 // A small value type: the token mask (json_token_mask.h) copies one per trie node it tries.
-class JsonPrefix {
+class JsonPrefix : public ByteRecognizer<JsonPrefix> {
  public:
   static constexpr int kMaxDepth = 64;
   static constexpr int kMaxWhitespaceRun = 64;
@@ -33,14 +35,6 @@ class JsonPrefix {
   // schema leaves open (json_schema_prefix.h), where the text around them is the schema's.
   static JsonPrefix AnyValue();
 
-  // Whether `byte` may come next; if so the state moves past it, otherwise it is left as it was.
-  bool Feed(uint8_t byte);
-  // Feeds `bytes` in order, stopping at the first that may not come next (false; the bytes before
-  // it stay fed).
-  bool Feed(std::string_view bytes);
-  // As Feed(byte), but when `byte` may not come next the state is left unspecified: for a caller
-  // that discards it then (a trie walk on a copy), which saves Feed's copy to roll back to.
-  bool FeedOrSpoil(uint8_t byte) { return Step(byte); }
   // The text fed so far is one whole JSON object; then no byte may come next.
   bool complete() const { return mode_ == Mode::kDone; }
   // The text is one whole value should the next byte not continue it: complete(), or a number
@@ -57,6 +51,8 @@ class JsonPrefix {
   StringPosition string_position() const;
 
  private:
+  friend class ByteRecognizer<JsonPrefix>;
+
   enum class Mode : uint8_t {
     kStart,             // before the object's '{'
     kKeyOrEnd,          // after '{': a key or '}'

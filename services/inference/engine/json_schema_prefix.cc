@@ -28,20 +28,6 @@ JsonSchemaPrefix& JsonSchemaPrefix::operator=(const JsonSchemaPrefix& other) {
   return *this;
 }
 
-bool JsonSchemaPrefix::Feed(uint8_t byte) {
-  JsonSchemaPrefix next = *this;
-  if (!next.Step(byte)) return false;
-  *this = next;
-  return true;
-}
-
-bool JsonSchemaPrefix::Feed(std::string_view bytes) {
-  for (char c : bytes) {
-    if (!Feed(static_cast<uint8_t>(c))) return false;
-  }
-  return true;
-}
-
 bool JsonSchemaPrefix::Step(uint8_t byte) {
   switch (token_) {
     case Token::kFree:

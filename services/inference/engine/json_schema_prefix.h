@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "services/inference/engine/byte_recognizer.h"
 #include "services/inference/engine/json_prefix.h"
 #include "services/inference/engine/json_schema.h"
 
@@ -24,19 +25,16 @@ namespace cai::inference {
 //
 // Holds a pointer to `schema`, which must outlive it; copied per trie node by the token mask, so it
 // is a fixed-size value (about 450 bytes, of which a copy takes 56 and 24 per frame in use).
-class JsonSchemaPrefix {
+class JsonSchemaPrefix : public ByteRecognizer<JsonSchemaPrefix> {
  public:
   static constexpr int kMaxDepth = 16;
 
   explicit JsonSchemaPrefix(const JsonSchema& schema) : schema_(&schema) {}
   // Copies only the frames in use: the token mask copies a state per trie node it tries, and most
   // texts are a few frames deep.
-  JsonSchemaPrefix(const JsonSchemaPrefix& other) { *this = other; }
+  JsonSchemaPrefix(const JsonSchemaPrefix& other) : ByteRecognizer(other) { *this = other; }
   JsonSchemaPrefix& operator=(const JsonSchemaPrefix& other);
 
-  bool Feed(uint8_t byte);
-  bool Feed(std::string_view bytes);
-  bool FeedOrSpoil(uint8_t byte) { return Step(byte); }
   bool complete() const { return done_; }
   // Inside a free string, where the string is: all such positions of one kind take the same bytes
   // short of the closing quote, as in JsonPrefix. Property names and enum strings are kOutside,
@@ -46,6 +44,8 @@ class JsonSchemaPrefix {
   }
 
  private:
+  friend class ByteRecognizer<JsonSchemaPrefix>;
+
   enum class Phase : uint8_t {
     kKeyOrEnd,   // after '{'
     kKey,        // after ',' in an object

@@ -9,20 +9,6 @@ ToolCallPrefix::ToolCallPrefix(const ToolSet& tools, std::optional<size_t> only)
       low_(static_cast<uint16_t>(only.value_or(0))),
       high_(static_cast<uint16_t>(only ? *only + 1 : tools.size())) {}
 
-bool ToolCallPrefix::Feed(uint8_t byte) {
-  ToolCallPrefix next = *this;
-  if (!next.Step(byte)) return false;
-  *this = std::move(next);
-  return true;
-}
-
-bool ToolCallPrefix::Feed(std::string_view bytes) {
-  for (char c : bytes) {
-    if (!Feed(static_cast<uint8_t>(c))) return false;
-  }
-  return true;
-}
-
 std::optional<size_t> ToolCallPrefix::tool() const {
   if (stage_ == Stage::kOpen || stage_ == Stage::kName) return std::nullopt;
   return low_;

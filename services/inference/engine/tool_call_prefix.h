@@ -4,6 +4,7 @@
 #include <optional>
 #include <string_view>
 
+#include "services/inference/engine/byte_recognizer.h"
 #include "services/inference/engine/json_prefix.h"
 #include "services/inference/engine/json_schema_prefix.h"
 #include "services/inference/engine/tool_set.h"
@@ -19,7 +20,7 @@ namespace cai::inference {
 //
 // Holds a pointer to `tools`, which must outlive it. Copied per trie node by the token mask: the
 // arguments' JsonSchemaPrefix is held only once the name is known.
-class ToolCallPrefix {
+class ToolCallPrefix : public ByteRecognizer<ToolCallPrefix> {
  public:
   // What a byte of the call is.
   enum class Part : uint8_t {
@@ -31,9 +32,6 @@ class ToolCallPrefix {
   // A call to any of `tools`, or with `only` (an index into it), to that one.
   explicit ToolCallPrefix(const ToolSet& tools, std::optional<size_t> only = std::nullopt);
 
-  bool Feed(uint8_t byte);
-  bool Feed(std::string_view bytes);
-  bool FeedOrSpoil(uint8_t byte) { return Step(byte); }
   bool complete() const { return stage_ == Stage::kDone; }
   // Inside a free string of the arguments, as JsonSchemaPrefix has it; kOutside elsewhere.
   JsonPrefix::StringPosition string_position() const {
@@ -45,6 +43,8 @@ class ToolCallPrefix {
   std::optional<size_t> tool() const;
 
  private:
+  friend class ByteRecognizer<ToolCallPrefix>;
+
   enum class Stage : uint8_t {
     kOpen,       // {"name": "
     kName,       // one of the names in [low_, high_)
