@@ -1,10 +1,11 @@
 // Fuzzes tool calls: the input is a tool's parameters schema (JSON text), a NUL byte, then a text.
-// The tool set ("f" with that schema and `strict` off, so value assertions are ignored; "f_2", a
-// name "f" begins; "g", which takes no arguments) must compile or refuse without crashing; the
+// The tool set ("f" with that schema and `strict` off, so value assertions are ignored and a schema
+// the compiler refuses means any object; "f_2", a name "f" begins; "g", which takes no arguments)
+// must compile or refuse without crashing; the
 // text is fed to ToolCallPrefix up to the first byte it refuses, Feed and FeedOrSpoil must agree on
 // every byte, and a text it calls whole must be the Llama 3.1 layout around a tool's name, with
-// part() telling exactly the name and the arguments, and arguments that satisfy that tool's schema
-// as a direct reading of it (tests/unit/inference/json_schema_oracle.h) has it.
+// part() telling exactly the name and the arguments, and arguments that are an object satisfying
+// that tool's schema as a direct reading of it (tests/unit/inference/json_schema_oracle.h) has it.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -64,6 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const nlohmann::json::parse_error&) {
     std::abort();  // called whole, yet not JSON
   }
+  if (!value.is_object()) std::abort();
+  if ((*tools)->tool(*state.tool()).parameters == nullptr) return 0;  // a schema it fell back from: any object
   const nlohmann::json schema = nlohmann::json::parse(name == "f" ? schema_text : name == "f_2" ? kF2 : kNone);
   if (!cai::inference::testing::Satisfies(value, schema, schema)) std::abort();
   return 0;

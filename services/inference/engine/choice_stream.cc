@@ -31,6 +31,12 @@ size_t StopFilter::HeldBack() const {
 
 namespace {
 
+// Feeds bytes the mask let through (the state takes them, so no copy to roll back to is needed).
+template <typename State>
+void FeedTaken(State& state, std::string_view bytes) {
+  for (char c : bytes) state.FeedOrSpoil(static_cast<uint8_t>(c));
+}
+
 SamplingParams ForChoice(SamplingParams params, int index) {
   params.seed += static_cast<uint64_t>(index);
   return params;
@@ -137,19 +143,23 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
   }
   if (is_stop) {
     // Never printed: release what was held back, and any bytes the decoder still had.
-    text = filter_.Push(decoder_ ? decoder_->Flush() : "", true);
+    text = Filter(decoder_ ? decoder_->Flush() : "", true);
     // In JSON mode a stop token before the object is whole means nothing else fitted: cut short.
     finish = Constrained() && !JsonComplete()     ? FinishReason::kLength
              : calls_tools_ && reply_ == Reply::kToolCall ? FinishReason::kToolCalls
                                                          : FinishReason::kStop;
   } else {
     // The mask let through only tokens whose bytes the JSON state takes, so this cannot fail.
-    if (Constrained()) std::visit([&](auto& json) { json.Feed(tokenizer_->TokenBytes(id)); }, json_);
+    if (Constrained()) {
+      const std::string bytes = tokenizer_->TokenBytes(id);
+      std::visit([&](auto& json) { FeedTaken(json, bytes); }, json_);
+    }
     if (request_.logprobs) pending_.push_back(std::move(token));
-    text = filter_.Push(decoder_ ? decoder_->Push(id) : "", false);  // specials decode to ""
+    text = Filter(decoder_ ? decoder_->Push(id) : "", false);  // specials decode to ""
     if (!filter_.stopped() && generated_ >= budget_) {
-      text += filter_.Push(decoder_ ? decoder_->Flush() : "", true);
-      finish = FinishReason::kLength;
+      text += Filter(decoder_ ? decoder_->Flush() : "", true);
+      // A call whose last byte came with the last token is whole all the same.
+      finish = reply_ == Reply::kToolCall && JsonComplete() ? FinishReason::kToolCalls : FinishReason::kLength;
     }
     if (filter_.stopped()) finish = FinishReason::kStop;
   }
@@ -164,6 +174,11 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
   return id;
 }
 
+std::string ChoiceStream::Filter(std::string_view text, bool final) {
+  if (reply_ == Reply::kToolCall) return std::string(text);
+  return filter_.Push(text, final);
+}
+
 void ChoiceStream::Release(std::string_view text, OwnedDelta& delta) {
   if (reply_ != Reply::kToolCall) {
     delta.text = text;
@@ -172,7 +187,7 @@ void ChoiceStream::Release(std::string_view text, OwnedDelta& delta) {
   for (char c : text) {
     const bool named = released_call_->tool().has_value();
     // The drawn call took these bytes, and the released text is a prefix of it.
-    released_call_->Feed(static_cast<uint8_t>(c));
+    released_call_->FeedOrSpoil(static_cast<uint8_t>(c));
     if (released_call_->part() == ToolCallPrefix::Part::kArguments) delta.tool_arguments += c;
     if (!named && released_call_->tool()) delta.tool_name = request_.tools->tool(*released_call_->tool()).name;
   }

@@ -60,7 +60,7 @@ class StopFilter {
 // decode to text, hold back possible stop strings, and decide when the choice ends (stop token,
 // stop string, or `budget` tokens). With tools, a reply that is a tool call (always, with tool_choice
 // required or named; with auto, when its first token begins with '{') is drawn to be one and
-// delivered as the call's name and arguments instead of text. Knows nothing of KV caches, so a choice preempted and
+// delivered as the call's name and arguments instead of text; stop strings do not apply to it. Knows nothing of KV caches, so a choice preempted and
 // recomputed continues exactly where it was. Holds references to `request`, `tokenizer` and
 // `json_mask`.
 class ChoiceStream {
@@ -74,8 +74,9 @@ class ChoiceStream {
   int32_t Next(std::span<const float> logits, std::optional<OwnedDelta>& delta);
 
   // Draws made on a device instead (ForwardBackend::samples_on_device): every choice but those
-  // that report logprobs or write JSON or tool calls, which need the whole distribution here.
-  bool DeviceDrawable() const { return !request_.logprobs && json_mask_ == nullptr; }
+  // that report logprobs or write JSON or a tool call, which need the whole distribution here (a
+  // reply that tool_choice auto let become text goes to the device from its second token on).
+  bool DeviceDrawable() const { return !request_.logprobs && !Constrained(); }
   // The next draw: this choice's sampling parameters and seed, the draw's number (the tokens
   // generated so far, so a preempted choice recomputed later draws the same numbers), and the
   // logit adjustments (bias, penalties).
@@ -99,6 +100,9 @@ class ChoiceStream {
   int32_t Deliver(SampledToken token, std::optional<OwnedDelta>& delta);
   // Whether the next token is drawn under the mask: JSON, or a tool call that may still come.
   bool Constrained() const { return json_mask_ != nullptr && !(calls_tools_ && reply_ == Reply::kText); }
+  // Decoded text through the stop strings, which hold for text only: a tool call is drawn whole and
+  // ends on its own (a stop string cutting one would leave arguments that do not parse).
+  std::string Filter(std::string_view text, bool final);
   // Adds released text to `delta`: as it is, or split into the call's name and arguments.
   void Release(std::string_view text, OwnedDelta& delta);
   // JSON mode: `logits` with every token that may not come next at -infinity. Stop tokens may

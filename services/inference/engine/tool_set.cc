@@ -22,10 +22,10 @@ absl::StatusOr<std::shared_ptr<const ToolSet>> ToolSet::Compile(const std::vecto
         definition.parameters.empty() ? R"({"type":"object","additionalProperties":false})" : definition.parameters;
     absl::StatusOr<std::shared_ptr<const JsonSchema>> schema = JsonSchema::Parse(
         parameters, definition.strict ? JsonSchema::ValueAssertions::kRefuse : JsonSchema::ValueAssertions::kIgnore);
-    if (!schema.ok()) {
+    if (!schema.ok() && definition.strict) {
       return absl::InvalidArgumentError(absl::StrCat("tool '", name, "' parameters: ", schema.status().message()));
     }
-    set->tools_.push_back({name, *std::move(schema)});
+    set->tools_.push_back({name, schema.ok() ? *std::move(schema) : nullptr});
   }
   std::sort(set->tools_.begin(), set->tools_.end(), [](const Tool& a, const Tool& b) { return a.name < b.name; });
   for (size_t i = 1; i < set->tools_.size(); ++i) {

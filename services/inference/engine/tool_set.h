@@ -29,6 +29,7 @@ class ToolSet {
 
   struct Tool {
     std::string name;
+    // Null: any JSON object, for a tool that is not strict and whose schema the compiler refuses.
     std::shared_ptr<const JsonSchema> parameters;
   };
   struct Definition {
@@ -39,8 +40,12 @@ class ToolSet {
     bool strict = false;
   };
 
-  // InvalidArgument naming the tool for a bad name, a duplicate, or parameters the schema compiler
-  // refuses (in its words); a function without parameters takes exactly {}.
+  // InvalidArgument naming the tool for a bad name or a duplicate, or, for a strict tool,
+  // parameters the schema compiler refuses (in its words). A tool that is not strict is held to
+  // what the compiler takes of its schema, with value assertions ignored, and to any JSON object
+  // when it takes nothing (allOf, a root without "type": "object", ...): OpenAI promises nothing
+  // more for such a tool, and a client's validator still sees an object. A function without
+  // parameters takes exactly {}.
   static absl::StatusOr<std::shared_ptr<const ToolSet>> Compile(const std::vector<Definition>& definitions);
 
   size_t size() const { return tools_.size(); }

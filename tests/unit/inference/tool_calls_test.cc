@@ -63,9 +63,10 @@ TEST(ToolSet, RefusesBadDefinitionsNamingTheTool) {
       {"empty_name", {{.name = "", .parameters = ""}}, "tool name '' is not 1 to 64 letters"},
       {"dotted_name", {{.name = "a.b", .parameters = ""}}, "tool name 'a.b' is not 1 to 64 letters"},
       {"long_name", {{.name = std::string(65, 'x'), .parameters = ""}}, "is not 1 to 64 letters"},
-      {"not_an_object", {{.name = "f", .parameters = R"({"type": "string"})"}},
+      {"strict_not_an_object", {{.name = "f", .parameters = R"({"type": "string"})", .strict = true}},
        "tool 'f' parameters: json_schema at the schema's root: the root must be an object"},
-      {"all_of", {{.name = "f", .parameters = R"({"type": "object", "allOf": []})"}}, "'allOf' is not supported"},
+      {"strict_all_of", {{.name = "f", .parameters = R"({"type": "object", "allOf": []})", .strict = true}},
+       "'allOf' is not supported"},
       {"strict_minimum",
        {{.name = "f", .parameters = R"({"type": "object", "properties": {"n": {"minimum": 1}}})", .strict = true}},
        "tool 'f' parameters: json_schema at 'properties.n': 'minimum' is not supported"},
@@ -92,6 +93,23 @@ TEST(ToolSet, IgnoresValueAssertionsOfToolsThatAreNotStrict) {
   EXPECT_TRUE(call.complete());
   ToolCallPrefix wrong_shape(**tools);
   EXPECT_FALSE(wrong_shape.Feed(Call("f", R"({"n": "7")")));
+}
+
+// A tool that is not strict and whose schema the compiler takes nothing of is held to any object:
+// its calls still parse, as the client's arguments object.
+TEST(ToolSet, ToolsThatAreNotStrictFallBackToAnyObject) {
+  for (const char* parameters : {R"({})", R"({"type": "object", "allOf": [{"required": ["a"]}]})",
+                                 R"({"type": "object", "additionalProperties": {"type": "integer"}})", "[1]"}) {
+    SCOPED_TRACE(parameters);
+    auto tools = ToolSet::Compile({{.name = "f", .parameters = parameters}});
+    ASSERT_TRUE(tools.ok()) << tools.status();
+    EXPECT_EQ((*tools)->tool(0).parameters, nullptr);
+    ToolCallPrefix call(**tools);
+    EXPECT_TRUE(call.Feed(Call("f", R"({"any": [1, {"thing": null}]})")));
+    EXPECT_TRUE(call.complete());
+    ToolCallPrefix not_an_object(**tools);
+    EXPECT_FALSE(not_an_object.Feed(Call("f", "[]")));
+  }
 }
 
 struct CallCase {
@@ -253,6 +271,7 @@ class ToolChoiceTest : public ::testing::Test {
     int name_deltas = 0;
     bool arguments_before_name = false;
     std::optional<FinishReason> finish;
+    int64_t generated = 0;
   };
 
   // Closing quotes and braces up, so that calls end; `first` added to the first draw's logits.
@@ -282,6 +301,7 @@ class ToolChoiceTest : public ::testing::Test {
       out.arguments += delta->tool_arguments;
       if (delta->finish) out.finish = delta->finish;
     }
+    out.generated = stream.generated();
     return out;
   }
 
@@ -371,15 +391,53 @@ TEST_F(ToolChoiceTest, NoneWritesTheSameTextAsNoTools) {
   EXPECT_EQ(a.name_deltas, 0);
 }
 
-// A stop string cuts the call's released text: the arguments end before it, and the choice stops.
-TEST_F(ToolChoiceTest, AStopStringCutsTheCallShort) {
+// Stop strings hold for text only: one the arguments happen to contain does not cut the call, which
+// would leave arguments that do not parse. Text under tool_choice auto still stops at one.
+TEST_F(ToolChoiceTest, StopStringsDoNotCutACall) {
   GenerationRequest request = Request(ToolChoice::kNamed, 4);
   request.named_tool = (*tools_)->Find("get_weather");
-  request.stop = {"\"city\""};
-  const Output out = Run(request, 300, 4);
-  EXPECT_EQ(out.name, "get_weather");
-  EXPECT_EQ(out.finish, FinishReason::kStop);
-  EXPECT_EQ(out.arguments.find("city"), std::string::npos) << out.arguments;
+  request.stop = {"\"city\"", "}"};
+  const Output call = Run(request, 300, 4);
+  EXPECT_EQ(call.name, "get_weather");
+  ASSERT_EQ(call.finish, FinishReason::kToolCalls) << call.arguments;
+  EXPECT_NE(call.arguments.find("\"city\""), std::string::npos) << call.arguments;
+  EXPECT_TRUE(SatisfiesTool("get_weather", call.arguments)) << call.arguments;
+
+  GenerationRequest text = Request(ToolChoice::kAuto, 4);
+  const Output plain = Run(text, 60, 4);
+  ASSERT_EQ(plain.name_deltas, 0) << "seed 4 begins with text";
+  ASSERT_GT(plain.text.size(), 4u);
+  text.stop = {plain.text.substr(2, 2)};
+  const Output stopped = Run(text, 60, 4);
+  EXPECT_EQ(stopped.text, plain.text.substr(0, 2));
+  EXPECT_EQ(stopped.finish, FinishReason::kStop);
+}
+
+// A call whose closing brace comes with the last token max_tokens allows is whole: "tool_calls".
+TEST_F(ToolChoiceTest, ACallEndingOnTheLastTokenIsWhole) {
+  GenerationRequest request = Request(ToolChoice::kRequired, 6);
+  const Output whole = Run(request, 300, 6);
+  ASSERT_EQ(whole.finish, FinishReason::kToolCalls);
+  const int64_t call_tokens = whole.generated - 1;  // then the stop token
+  const Output exact = Run(request, call_tokens, 6);
+  EXPECT_EQ(exact.finish, FinishReason::kToolCalls);
+  EXPECT_EQ(exact.arguments, whole.arguments);
+  EXPECT_EQ(Run(request, call_tokens - 1, 6).finish, FinishReason::kLength);
+}
+
+// Under tool_choice auto, the first token is drawn on the host (the mask needs the logits); a
+// reply that it made text needs no mask after it, so its later tokens may be drawn on a device.
+TEST_F(ToolChoiceTest, TextUnderAutoMayBeDrawnOnADeviceAfterItsFirstToken) {
+  const GenerationRequest request = Request(ToolChoice::kAuto, 1);
+  for (const char* first : {"x", "{"}) {
+    ChoiceStream stream(0, request, 10, tokenizer_, mask_);
+    EXPECT_FALSE(stream.DeviceDrawable());
+    std::vector<float> logits(static_cast<size_t>(tokenizer_->vocab_size()), 0.0f);
+    logits[*tokenizer_->TokenId(first)] = 100.0f;
+    std::optional<OwnedDelta> delta;
+    stream.Next(logits, delta);
+    EXPECT_EQ(stream.DeviceDrawable(), std::string(first) == "x") << first;
+  }
 }
 
 }  // namespace

@@ -10,7 +10,9 @@ namespace cai::inference {
 namespace {
 
 std::string Dumps(const char* json, std::optional<int> indent = std::nullopt) {
-  return PythonJsonDumps(nlohmann::ordered_json::parse(json), indent);
+  absl::StatusOr<std::string> out = PythonJsonDumps(json, indent);
+  EXPECT_TRUE(out.ok()) << out.status();
+  return out.ok() ? *out : "";
 }
 
 TEST(PythonJsonTest, KeepsKeyOrderAndWritesFloatsAsPythonRepr) {
@@ -41,10 +43,10 @@ TEST(PythonJsonTest, KeepsKeyOrderAndWritesFloatsAsPythonRepr) {
 }
 
 TEST(PythonJsonTest, NumbersAtTheEdgesOfEachForm) {
-  EXPECT_EQ(Dumps("[1.0, 100.0, 0.1, 0.30000000000000004, 2.5e-7, -12345678901234567890.0, 9007199254740993, "
-                  "-9223372036854775808, 18446744073709551615]"),
-            "[1.0, 100.0, 0.1, 0.30000000000000004, 2.5e-07, -1.2345678901234567e+19, 9007199254740993, "
-            "-9223372036854775808, 18446744073709551615]");
+  EXPECT_EQ(Dumps(R"({"n": [1.0, 100.0, 0.1, 0.30000000000000004, 2.5e-7, -12345678901234567890.0, )"
+                  R"(9007199254740993, -9223372036854775808, 18446744073709551615]})"),
+            R"({"n": [1.0, 100.0, 0.1, 0.30000000000000004, 2.5e-07, -1.2345678901234567e+19, 9007199254740993, )"
+            R"(-9223372036854775808, 18446744073709551615]})");
 }
 
 TEST(PythonJsonTest, EscapesOnlyQuotesBackslashesAndControlCharacters) {
@@ -52,6 +54,38 @@ TEST(PythonJsonTest, EscapesOnlyQuotesBackslashesAndControlCharacters) {
             "{\"s\": \"quote\\\" back\\\\ nl\\n tab\\t cr\\r bs\\b ff\\f ctl\\u0001\\u001f del\x7f é 中 😀 "
             "\xE2\x80\xA8 /\"}");
   EXPECT_EQ(PythonJsonString("{\"temp_c\": 18}"), R"("{\"temp_c\": 18}")");
+}
+
+// Indented inside a document written around it, as a tool's parameters are.
+TEST(PythonJsonTest, IndentsFromTheLevelItSitsAt) {
+  EXPECT_EQ(*PythonJsonDumps(R"({"a": [1, {}], "b": {}})", 4, 2), R"({
+            "a": [
+                1,
+                {}
+            ],
+            "b": {}
+        })");
+}
+
+TEST(PythonJsonTest, RefusesWhatIsNotOneObjectWithDistinctKeys) {
+  for (const char* text : {"[1]", "1", "\"s\"", "{", "{} {}", "{\"a\": 1,}", "", "{\"a\": 1, \"a\": 2}",
+                           "{\"x\": {\"a\": 1, \"a\": 2}}"}) {
+    SCOPED_TRACE(text);
+    EXPECT_EQ(PythonJsonDumps(text).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(PythonJsonDumps("{\"a\": 1, \"a\": 2}").status().message(), "repeats a key in one object");
+  EXPECT_EQ(PythonJsonDumps("[]").status().message(), "is not the JSON text of an object");
+  EXPECT_TRUE(PythonJsonDumps(R"({"a": {"k": 1}, "b": {"k": 2}})").ok()) << "keys repeat only within an object";
+}
+
+// A hostile object of many keys is written in linear time (a key-ordered tree would take seconds).
+TEST(PythonJsonTest, ManyKeysAreWrittenInOnePass) {
+  std::string text = "{";
+  for (int i = 0; i < 200000; ++i) text += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
+  text += "}";
+  absl::StatusOr<std::string> out = PythonJsonDumps(text);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->size(), text.size() + (200000 - 1) + 200000);  // ", " and ": " for "," and ":"
 }
 
 TEST(PythonJsonTest, EmptyContainersStayOnOneLine) {

@@ -36,28 +36,21 @@ void AppendContent(RenderedChat& chat, std::string_view text) {
   if (!text.empty()) chat.segments.push_back({std::string(text), true});
 }
 
-// A JSON object from a client's text, keeping its keys' order; InvalidArgument naming `what`.
-absl::StatusOr<nlohmann::ordered_json> ParseObject(std::string_view text, std::string_view what) {
-  nlohmann::ordered_json value = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!value.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(ToAbsl(what), " is not the JSON text of an object"));
-  }
-  return value;
-}
-
 // The template's `t | tojson(indent=4)` of one tool, as the dict a client hands to
 // apply_chat_template: {"type": "function", "function": {"name", "description"?, "parameters"?}}.
 absl::StatusOr<std::string> Llama3ToolJson(const ChatTool& tool) {
-  nlohmann::ordered_json function = {{"name", tool.name}};
-  if (tool.description) function["description"] = *tool.description;
+  std::string json = absl::StrCat("{\n    \"type\": \"function\",\n    \"function\": {\n        \"name\": ",
+                                  PythonJsonString(tool.name));
+  if (tool.description) absl::StrAppend(&json, ",\n        \"description\": ", PythonJsonString(*tool.description));
   if (!tool.parameters.empty()) {
-    absl::StatusOr<nlohmann::ordered_json> parameters =
-        ParseObject(tool.parameters, absl::StrCat("the parameters of tool \"", tool.name, "\""));
-    if (!parameters.ok()) return parameters.status();
-    function["parameters"] = *std::move(parameters);
+    absl::StatusOr<std::string> parameters = PythonJsonDumps(tool.parameters, 4, /*level=*/2);
+    if (!parameters.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the parameters of tool \"", tool.name, "\" ", parameters.status().message()));
+    }
+    absl::StrAppend(&json, ",\n        \"parameters\": ", *parameters);
   }
-  nlohmann::ordered_json json = {{"type", "function"}, {"function", std::move(function)}};
-  return PythonJsonDumps(json, 4);
+  return absl::StrCat(json, "\n    }\n}");
 }
 
 // The template's tools_in_user_message block: the instructions and the tools, then the first
@@ -81,15 +74,20 @@ absl::Status AppendLlama3Tools(RenderedChat& chat, const std::vector<ChatTool>& 
 }
 
 absl::Status AppendLlama3ToolCall(RenderedChat& chat, size_t index, const ChatMessage& m) {
-  if (m.tool_calls.size() != 1) return absl::InvalidArgumentError("This model only supports single tool-calls at once!");
+  if (m.tool_calls.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message ", index, ": This model only supports single tool-calls at once!"));
+  }
   const ChatToolCall& call = m.tool_calls[0];
-  absl::StatusOr<nlohmann::ordered_json> arguments =
-      ParseObject(call.arguments, absl::StrCat("message ", index, ": the tool call's arguments"));
-  if (!arguments.ok()) return arguments.status();
+  absl::StatusOr<std::string> arguments = PythonJsonDumps(call.arguments);
+  if (!arguments.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message ", index, ": the tool call's arguments ", arguments.status().message()));
+  }
   AppendTemplate(chat, absl::StrCat("<|start_header_id|>assistant<|end_header_id|>\n\n", ToAbsl(kLlama3ToolCallOpen)));
   AppendContent(chat, call.name);
   AppendTemplate(chat, kLlama3ToolCallMiddle);
-  AppendContent(chat, PythonJsonDumps(*arguments));
+  AppendContent(chat, *arguments);
   AppendTemplate(chat, absl::StrCat(ToAbsl(kLlama3ToolCallClose), "<|eot_id|>"));
   return absl::OkStatus();
 }

@@ -3,6 +3,12 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/container/flat_hash_set.h"
 
 namespace cai::inference {
 namespace {
@@ -38,66 +44,91 @@ std::string PythonFloatRepr(double value) {
   return out + digits.substr(0, whole) + "." + digits.substr(whole);
 }
 
-void Write(const nlohmann::ordered_json& value, std::optional<int> indent, int depth, std::string& out) {
-  const auto newline = [&](int level) {
-    out += '\n';
-    out.append(static_cast<size_t>(*indent * level), ' ');
-  };
-  const char* item_separator = indent ? "," : ", ";
-  switch (value.type()) {
-    case nlohmann::ordered_json::value_t::object: {
-      if (value.empty()) {
-        out += "{}";
-        return;
-      }
-      out += '{';
-      bool first = true;
-      for (const auto& [key, item] : value.items()) {
-        if (!first) out += item_separator;
-        first = false;
-        if (indent) newline(depth + 1);
-        out += PythonJsonString(key);
-        out += ": ";
-        Write(item, indent, depth + 1, out);
-      }
-      if (indent) newline(depth);
-      out += '}';
-      return;
-    }
-    case nlohmann::ordered_json::value_t::array: {
-      if (value.empty()) {
-        out += "[]";
-        return;
-      }
-      out += '[';
-      bool first = true;
-      for (const auto& item : value) {
-        if (!first) out += item_separator;
-        first = false;
-        if (indent) newline(depth + 1);
-        Write(item, indent, depth + 1, out);
-      }
-      if (indent) newline(depth);
-      out += ']';
-      return;
-    }
-    case nlohmann::ordered_json::value_t::string:
-      out += PythonJsonString(value.get_ref<const std::string&>());
-      return;
-    case nlohmann::ordered_json::value_t::number_float:
-      out += PythonFloatRepr(value.get<double>());
-      return;
-    case nlohmann::ordered_json::value_t::boolean:
-      out += value.get<bool>() ? "true" : "false";
-      return;
-    case nlohmann::ordered_json::value_t::null:
-      out += "null";
-      return;
-    default:  // integers (and never-parsed binary or discarded values, which dump as null)
-      out += value.dump();
-      return;
+// json.dumps's output, written as nlohmann's parser reports the text's values in order.
+class PythonJsonWriter final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  PythonJsonWriter(std::optional<int> indent, int level) : indent_(indent), base_level_(level) {}
+
+  bool null() override { return Scalar("null"); }
+  bool boolean(bool value) override { return Scalar(value ? "true" : "false"); }
+  bool number_integer(number_integer_t value) override { return Scalar(std::to_string(value)); }
+  bool number_unsigned(number_unsigned_t value) override { return Scalar(std::to_string(value)); }
+  bool number_float(number_float_t value, const string_t&) override { return Scalar(PythonFloatRepr(value)); }
+  bool string(string_t& value) override { return Scalar(PythonJsonString(value)); }
+  bool binary(binary_t&) override { return false; }  // never in JSON text
+  bool start_object(std::size_t) override { return Open('{', true); }
+  bool end_object() override { return Close('}'); }
+  bool start_array(std::size_t) override { return Open('[', false); }
+  bool end_array() override { return Close(']'); }
+  bool key(string_t& key) override {
+    Level& level = levels_.back();
+    if (!level.keys.insert(key).second) return Fail("repeats a key in one object");
+    Separate(level);
+    out_ += PythonJsonString(key);
+    out_ += ": ";
+    after_key_ = true;
+    return true;
   }
-}
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return Fail("is not valid JSON");
+  }
+
+  std::string& out() { return out_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  struct Level {
+    bool object = false;
+    size_t count = 0;  // members or elements written
+    absl::flat_hash_set<std::string> keys;
+  };
+
+  bool Fail(std::string error) {
+    if (error_.empty()) error_ = std::move(error);
+    return false;
+  }
+  // The separator before a member or element, and with an indent its line.
+  void Separate(Level& level) {
+    if (level.count++ > 0) out_ += indent_ ? "," : ", ";
+    if (indent_) NewLine(levels_.size());
+  }
+  void NewLine(size_t depth) {
+    out_ += '\n';
+    out_.append(static_cast<size_t>(*indent_) * (base_level_ + depth), ' ');
+  }
+  // Where a value begins: the root must be an object; an array element is separated from the last.
+  bool BeginValue(bool object) {
+    if (levels_.empty()) return object || Fail("is not the JSON text of an object");
+    if (!after_key_) Separate(levels_.back());
+    after_key_ = false;
+    return true;
+  }
+  bool Scalar(const std::string& text) {
+    if (!BeginValue(false)) return false;
+    out_ += text;
+    return true;
+  }
+  bool Open(char bracket, bool object) {
+    if (!BeginValue(object)) return false;
+    out_ += bracket;
+    levels_.push_back(Level{.object = object, .count = 0, .keys = {}});
+    return true;
+  }
+  bool Close(char bracket) {
+    const bool empty = levels_.back().count == 0;
+    levels_.pop_back();
+    if (indent_ && !empty) NewLine(levels_.size());
+    out_ += bracket;
+    return true;
+  }
+
+  const std::optional<int> indent_;
+  const int base_level_;
+  std::vector<Level> levels_;
+  bool after_key_ = false;
+  std::string out_;
+  std::string error_;
+};
 
 }  // namespace
 
@@ -125,10 +156,12 @@ std::string PythonJsonString(std::string_view text) {
   return out + "\"";
 }
 
-std::string PythonJsonDumps(const nlohmann::ordered_json& value, std::optional<int> indent) {
-  std::string out;
-  Write(value, indent, 0, out);
-  return out;
+absl::StatusOr<std::string> PythonJsonDumps(std::string_view text, std::optional<int> indent, int level) {
+  PythonJsonWriter writer(indent, level);
+  if (!nlohmann::json::sax_parse(text, &writer)) {
+    return absl::InvalidArgumentError(writer.error().empty() ? "is not valid JSON" : writer.error());
+  }
+  return std::move(writer.out());
 }
 
 }  // namespace cai::inference
