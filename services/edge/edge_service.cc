@@ -494,7 +494,8 @@ void EdgeService::Stream(openai::Api api, const openai::ResponseHeader& header, 
   while (alive && have_piece && !seal_failure) {
     const size_t index = piece.index();  // GenerationStreams checked it
     const int choice = static_cast<int>(index);
-    const bool call = tool_calls && piece.has_tool_call();
+    // A piece of a call: its name, arguments, or the logprobs of a token that was only the call's syntax.
+    const bool call = tool_calls && (piece.has_tool_call() || calling[index]);
     const bool starts_call = call && !calling[index];
     const bool has_delta = call ? starts_call || !piece.tool_call().arguments().empty() : !piece.text().empty();
     if (has_delta || piece.logprobs_size() > 0) {

@@ -99,6 +99,14 @@ def test_the_sdk_stream_helper_assembles_the_same_call(stack):
     assert all(d.id is None and d.function.name is None for d in deltas[1:]), "id and name come once"
     assert "".join(d.function.arguments for d in deltas) == expected.function.arguments
 
+    # With logprobs every token of the call rides on a tool-call chunk, even one that is only the
+    # call's closing brace: no content chunk follows the role's.
+    with_logprobs = [ch for ch in c.chat.completions.create(**kwargs, stream=True, logprobs=True) if ch.choices]
+    content_chunks = [ch for ch in with_logprobs[1:] if ch.choices[0].delta.content is not None]
+    assert content_chunks == []
+    tokens = sum(len(ch.choices[0].logprobs.content) for ch in with_logprobs if ch.choices[0].logprobs)
+    assert tokens == whole.usage.completion_tokens - 1, "each token but the stop token"
+
 
 def test_auto_is_text_or_a_call_as_the_model_begins(stack):
     c = client(stack)
@@ -128,6 +136,22 @@ def test_a_call_and_its_result_go_back_to_the_model(stack):
     assert second.choices[0].message.tool_calls is None
     assert second.choices[0].message.content
     assert second.usage.prompt_tokens > first.usage.prompt_tokens
+
+
+def test_a_schema_the_engine_cannot_take_still_gets_an_object_unless_strict(stack):
+    # Not strict: held to any JSON object (OpenAI promises nothing more for such a tool).
+    loose = {"type": "function", "function": {"name": "lookup", "parameters": {
+        "type": "object", "allOf": [{"properties": {"q": {"type": "string"}}}]}}}
+    r = client(stack).chat.completions.create(model=stack.model, messages=MESSAGES, tools=[loose],
+                                              tool_choice="required", seed=4, max_tokens=60,
+                                              logit_bias=call_bias(stack))
+    call = r.choices[0].message.tool_calls[0]
+    assert r.choices[0].finish_reason == "tool_calls", call.function.arguments
+    assert isinstance(json.loads(call.function.arguments), dict)
+    strict = {"type": "function", "function": {**loose["function"], "strict": True}}
+    with pytest.raises(openai.BadRequestError) as error:
+        client(stack).chat.completions.create(model=stack.model, messages=MESSAGES, tools=[strict], max_tokens=4)
+    assert "'allOf' is not supported" in error.value.message
 
 
 class GetWeather(pydantic.BaseModel):

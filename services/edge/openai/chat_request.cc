@@ -372,12 +372,14 @@ class ToolParametersText final : public nlohmann::json_sax<Json> {
  public:
   std::vector<std::string> texts;  // by tool index; "" where none was read
 
-  bool null() override { return Scalar("null"); }
-  bool boolean(bool value) override { return Scalar(value ? "true" : "false"); }
-  bool number_integer(number_integer_t value) override { return Scalar(Json(value).dump()); }
-  bool number_unsigned(number_unsigned_t value) override { return Scalar(Json(value).dump()); }
-  bool number_float(number_float_t value, const string_t&) override { return Scalar(Json(value).dump()); }
-  bool string(string_t& value) override { return Scalar(Json(value).dump()); }
+  bool null() override { return Scalar([] { return "null"; }); }
+  bool boolean(bool value) override { return Scalar([value] { return value ? "true" : "false"; }); }
+  bool number_integer(number_integer_t value) override { return Scalar([value] { return Json(value).dump(); }); }
+  bool number_unsigned(number_unsigned_t value) override { return Scalar([value] { return Json(value).dump(); }); }
+  bool number_float(number_float_t value, const string_t&) override {
+    return Scalar([value] { return Json(value).dump(); });
+  }
+  bool string(string_t& value) override { return Scalar([&value] { return Json(value).dump(); }); }
   bool binary(binary_t&) override { return false; }  // never in JSON text
   bool start_object(std::size_t) override { return Open('{', true); }
   bool end_object() override { return Close('}'); }
@@ -425,9 +427,12 @@ class ToolParametersText final : public nlohmann::json_sax<Json> {
   void EndValue() {
     if (capture_ && levels_.size() == capture_depth_) capture_.reset();
   }
-  bool Scalar(const std::string& text) {
+  // `text` writes the value: called only inside parameters, so the rest of the body (messages,
+  // megabytes maybe) is not written out again.
+  template <typename Text>
+  bool Scalar(const Text& text) {
     BeginValue();
-    if (capture_) Out() += text;
+    if (capture_) Out() += text();
     EndValue();
     return true;
   }

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "lib/common/inference_protocol.h"
 #include "services/edge/openai/api_error.h"
 
 namespace cai::openai {
@@ -27,9 +28,9 @@ inline constexpr int64_t kMaxTopK = 1 << 20;
 inline constexpr size_t kMaxPromptTokenIds = 1 << 18;
 inline constexpr size_t kMaxPrompts = 16;  // in one completions batch
 inline constexpr size_t kMaxJsonSchemaBytes = 65536;  // response_format.json_schema.schema, as compact JSON
-inline constexpr size_t kMaxTools = 128;               // as OpenAI
+using ::cai::kMaxTools;                                 // lib/common/inference_protocol.h
 inline constexpr size_t kMaxToolsBytes = 256 * 1024;   // all of 'tools', as compact JSON
-inline constexpr size_t kMaxToolNameBytes = 64;        // as OpenAI
+using ::cai::kMaxToolNameBytes;
 inline constexpr size_t kMaxToolCalls = 128;           // in one assistant message
 inline constexpr size_t kMaxToolCallIdBytes = 256;
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "lib/common/inference_protocol.h"
 #include "services/inference/engine/json_schema.h"
 
 namespace cai::inference {
@@ -24,8 +25,8 @@ enum class ToolChoice {
 // range. Immutable; shared by a request's choices.
 class ToolSet {
  public:
-  static constexpr size_t kMaxTools = 128;  // OpenAI's limit
-  static constexpr size_t kMaxNameBytes = 64;
+  static constexpr size_t kMaxTools = ::cai::kMaxTools;  // lib/common/inference_protocol.h
+  static constexpr size_t kMaxNameBytes = ::cai::kMaxToolNameBytes;
 
   struct Tool {
     std::string name;
