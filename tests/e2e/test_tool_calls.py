@@ -154,6 +154,31 @@ def test_a_schema_the_engine_cannot_take_still_gets_an_object_unless_strict(stac
     assert "'allOf' is not supported" in error.value.message
 
 
+class Answer(pydantic.BaseModel):
+    answer: str
+    sure: bool
+
+
+def test_tools_and_an_output_type_give_a_call_or_the_answer(stack):
+    # What the OpenAI Agents SDK sends for an agent with tools and a structured output type: each
+    # reply is one call or one answer that parses, never a mix.
+    strict_weather = {"type": "function", "function": {**TOOLS[0]["function"], "strict": True}}  # parse() wants it
+    r = client(stack).chat.completions.parse(
+        model=stack.model, messages=MESSAGES, tools=[strict_weather], response_format=Answer, n=8, seed=11,
+        temperature=1.0, max_tokens=120, logit_bias=call_bias(stack))
+    kinds = set()
+    for choice in r.choices:
+        if choice.message.tool_calls:
+            kinds.add("call")
+            assert choice.finish_reason == "tool_calls" and choice.message.content is None
+            check_call(choice.message.tool_calls[0])
+        else:
+            kinds.add("answer")
+            assert choice.finish_reason == "stop", choice.message.content
+            assert isinstance(choice.message.parsed, Answer), choice.message.content
+    assert kinds, "every choice is one or the other"
+
+
 class GetWeather(pydantic.BaseModel):
     city: str
     days: int
@@ -175,7 +200,6 @@ def test_parse_gives_pydantic_arguments_of_a_strict_tool(stack):
         "name": "f", "strict": True,
         "parameters": {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}}}]},
      None, "'minimum' is not supported"),
-    ({"response_format": {"type": "json_object"}, "tool_choice": "required"}, None, "response_format"),
     ({"messages": [{"role": "assistant", "content": "Hi"}]}, None, "must be a user message"),
 ])
 def test_requests_the_service_cannot_honour_are_refused(stack, change, param, words):

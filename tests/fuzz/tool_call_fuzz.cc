@@ -1,11 +1,12 @@
 // Fuzzes tool calls: the input is a tool's parameters schema (JSON text), a NUL byte, then a text.
 // The tool set ("f" with that schema and `strict` off, so value assertions are ignored and a schema
 // the compiler refuses means any object; "f_2", a name "f" begins; "g", which takes no arguments)
-// must compile or refuse without crashing; the
-// text is fed to ToolCallPrefix up to the first byte it refuses, Feed and FeedOrSpoil must agree on
-// every byte, and a text it calls whole must be the Llama 3.1 layout around a tool's name, with
-// part() telling exactly the name and the arguments, and arguments that are an object satisfying
-// that tool's schema as a direct reading of it (tests/unit/inference/json_schema_oracle.h) has it.
+// must compile or refuse without crashing. The text is fed to ToolCallPrefix up to the first byte
+// it refuses: Feed and FeedOrSpoil must agree on every byte, and a text it calls whole must be the
+// Llama 3.1 layout around a tool's name, with part() telling exactly the name and the arguments,
+// and arguments that are an object satisfying that tool's schema as a direct reading of it
+// (tests/unit/inference/json_schema_oracle.h) has it. The text is also read as a reply that may be
+// a call or the answer to f's schema (CallOrJsonPrefix), which must be one or the other when whole.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "services/inference/engine/call_or_json_prefix.h"
 #include "services/inference/engine/tokenizer/chat_template.h"
 #include "services/inference/engine/tool_call_prefix.h"
 #include "services/inference/engine/tool_set.h"
@@ -25,6 +27,34 @@ namespace {
 
 constexpr const char* kF2 = R"({"type":"object","properties":{"x":{"enum":[1,"a",null]}},"required":["x"]})";
 constexpr const char* kNone = R"({"type":"object","additionalProperties":false})";
+
+// The same text as a reply that may be a call or the answer to `schema_text` (tool_choice auto with
+// a json_schema response_format): Feed and FeedOrSpoil agree, and a whole text is one or the other.
+void CheckCallOrAnswer(const ToolSet& tools, const std::string& schema_text, std::string_view text) {
+  const std::shared_ptr<const cai::inference::JsonSchema>& answer = tools.tool(tools.Find("f")).parameters;
+  if (answer == nullptr) return;
+  cai::inference::CallOrJsonPrefix state{ToolCallPrefix(tools), cai::inference::JsonSchemaPrefix(*answer)};
+  size_t fed = 0;
+  while (fed < text.size()) {
+    cai::inference::CallOrJsonPrefix spoiled = state;
+    const bool admitted = state.Feed(static_cast<uint8_t>(text[fed]));
+    if (spoiled.FeedOrSpoil(static_cast<uint8_t>(text[fed])) != admitted) std::abort();
+    if (!admitted) break;
+    ++fed;
+  }
+  if (fed < text.size() || !state.complete()) return;
+  nlohmann::json value;
+  try {
+    value = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::out_of_range&) {
+    return;
+  } catch (const nlohmann::json::parse_error&) {
+    std::abort();  // either reading is JSON
+  }
+  if (state.call_possible() && state.call().complete()) return;  // the call is checked below
+  const nlohmann::json schema = nlohmann::json::parse(schema_text);
+  if (!state.json_possible() || !cai::inference::testing::Satisfies(value, schema, schema)) std::abort();
+}
 
 }  // namespace
 
@@ -39,6 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                  {.name = "g", .parameters = "", .strict = false}});
   if (!tools.ok()) return 0;
 
+  CheckCallOrAnswer(**tools, schema_text, text);
   ToolCallPrefix state(**tools);
   std::string name, arguments;
   size_t fed = 0;

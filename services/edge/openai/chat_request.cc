@@ -614,18 +614,6 @@ std::optional<ApiError> ParseToolFields(const Json& json, std::string_view body,
   return RefuseDeprecatedFunctions(json);
 }
 
-// A tool call and a JSON answer both start with '{', so a response format cannot hold while the
-// model may call a tool.
-std::optional<ApiError> RefuseFormatBesideTools(const Json& json, const ChatRequest& chat) {
-  if (chat.format.kind == ResponseFormat::Kind::kText || chat.tool_choice == ToolChoice::kNone) return std::nullopt;
-  const char* field = Field(json, "guided_json")          ? "guided_json"
-                      : Field(json, "structured_outputs") ? "structured_outputs"
-                                                          : "response_format";
-  return InvalidRequest(absl::StrCat("'", field, "' cannot be combined with 'tools' unless 'tool_choice' is 'none': "
-                                     "a tool call and a JSON answer both start with '{'"),
-                        field);
-}
-
 // Structured outputs with `schema`, whose compact text goes to inference (at most kMaxJsonSchemaBytes).
 std::optional<ApiError> TakeSchema(const Json& schema, const char* param, ResponseFormat* out) {
   out->schema = schema.dump();  // parsed from UTF-8, so this cannot throw
@@ -890,8 +878,8 @@ std::optional<ApiError> ParseChatRequest(std::string_view body, ChatRequest* out
   if (open) {
     if (auto error = open(out)) return error;
   }
-  if (auto error = ParseResponseFormat(json, &out->messages, &out->format)) return error;
-  return RefuseFormatBesideTools(json, *out);
+  // With tools too, a reply is a call or the answer the format asks for (inference follows both).
+  return ParseResponseFormat(json, &out->messages, &out->format);
 }
 
 std::optional<ApiError> ParseCompletionRequest(std::string_view body, CompletionRequest* out) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 namespace cai::inference {
 
@@ -53,10 +54,22 @@ std::optional<ToolCallPrefix> CallFor(const GenerationRequest& request) {
                                             : std::nullopt);
 }
 
-std::variant<JsonPrefix, JsonSchemaPrefix, ToolCallPrefix> JsonStateFor(const GenerationRequest& request) {
-  if (std::optional<ToolCallPrefix> call = CallFor(request)) return *call;
+CallOrJsonPrefix::Json JsonAnswerFor(const GenerationRequest& request) {
   if (request.format == OutputFormat::kJsonSchema) return JsonSchemaPrefix(*request.schema);
   return JsonPrefix();
+}
+
+std::variant<JsonPrefix, JsonSchemaPrefix, ToolCallPrefix, CallOrJsonPrefix> JsonStateFor(
+    const GenerationRequest& request) {
+  if (std::optional<ToolCallPrefix> call = CallFor(request)) {
+    if (request.tool_choice == ToolChoice::kAuto && request.format != OutputFormat::kText) {
+      return CallOrJsonPrefix(*std::move(call), JsonAnswerFor(request));
+    }
+    return *std::move(call);
+  }
+  return std::visit([](auto answer) -> std::variant<JsonPrefix, JsonSchemaPrefix, ToolCallPrefix, CallOrJsonPrefix> {
+    return answer;
+  }, JsonAnswerFor(request));
 }
 
 // The byte a tool call begins with, which tells a call from text under tool_choice auto.
@@ -64,14 +77,19 @@ constexpr uint8_t kCallFirstByte = '{';
 
 }  // namespace
 
+ChoiceStream::Reply ChoiceStream::InitialReply(const GenerationRequest& request) {
+  if (!CallsTools(request)) return request.format == OutputFormat::kText ? Reply::kText : Reply::kJson;
+  if (request.tool_choice != ToolChoice::kAuto) return Reply::kToolCall;
+  return request.format == OutputFormat::kText ? Reply::kUndecided : Reply::kCallOrJson;
+}
+
 ChoiceStream::ChoiceStream(int index, const GenerationRequest& request, int64_t budget, const Tokenizer* tokenizer,
                            const JsonTokenMask* json_mask)
     : index_(index), request_(request), budget_(budget), tokenizer_(tokenizer),
       json_mask_(request.format != OutputFormat::kText || CallsTools(request) ? json_mask : nullptr),
-      json_(JsonStateFor(request)), calls_tools_(CallsTools(request)), released_call_(CallFor(request)),
+      json_(JsonStateFor(request)), reply_(InitialReply(request)), released_call_(CallFor(request)),
       sampler_(ForChoice(request.sampling, index)), filter_(request.stop) {
   if (tokenizer != nullptr) decoder_.emplace(*tokenizer);
-  if (calls_tools_) reply_ = request.tool_choice == ToolChoice::kAuto ? Reply::kUndecided : Reply::kToolCall;
 }
 
 std::span<const float> ChoiceStream::MaskForJson(std::span<const float> logits) {
@@ -134,7 +152,7 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
   const int32_t id = token.id;
   ++generated_;
   std::optional<FinishReason> finish;
-  std::string text;
+  OwnedDelta out{.index = index_, .text = {}, .tool_name = {}, .tool_arguments = {}, .tokens = {}, .finish = {}};
   const auto& stop_ids = request_.stop_token_ids;
   const bool is_stop = std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end();
   if (reply_ == Reply::kUndecided) {
@@ -142,29 +160,31 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
     reply_ = !bytes.empty() && static_cast<uint8_t>(bytes[0]) == kCallFirstByte ? Reply::kToolCall : Reply::kText;
   }
   if (is_stop) {
+    if (reply_ == Reply::kCallOrJson) SettleCallOrJson(/*ending=*/true);
     // Never printed: release what was held back, and any bytes the decoder still had.
-    text = Filter(decoder_ ? decoder_->Flush() : "", true);
+    Emit(decoder_ ? decoder_->Flush() : "", true, out);
     // In JSON mode a stop token before the object is whole means nothing else fitted: cut short.
-    finish = Constrained() && !JsonComplete()     ? FinishReason::kLength
-             : calls_tools_ && reply_ == Reply::kToolCall ? FinishReason::kToolCalls
-                                                         : FinishReason::kStop;
+    finish = Constrained() && !JsonComplete()  ? FinishReason::kLength
+             : reply_ == Reply::kToolCall ? FinishReason::kToolCalls
+                                          : FinishReason::kStop;
   } else {
     // The mask let through only tokens whose bytes the JSON state takes, so this cannot fail.
     if (Constrained()) {
       const std::string bytes = tokenizer_->TokenBytes(id);
       std::visit([&](auto& json) { FeedTaken(json, bytes); }, json_);
+      if (reply_ == Reply::kCallOrJson) SettleCallOrJson(/*ending=*/false);
     }
     if (request_.logprobs) pending_.push_back(std::move(token));
-    text = Filter(decoder_ ? decoder_->Push(id) : "", false);  // specials decode to ""
+    Emit(decoder_ ? decoder_->Push(id) : "", false, out);  // specials decode to ""
     if (!filter_.stopped() && generated_ >= budget_) {
-      text += Filter(decoder_ ? decoder_->Flush() : "", true);
+      if (reply_ == Reply::kCallOrJson) SettleCallOrJson(/*ending=*/true);
+      Emit(decoder_ ? decoder_->Flush() : "", true, out);
       // A call whose last byte came with the last token is whole all the same.
       finish = reply_ == Reply::kToolCall && JsonComplete() ? FinishReason::kToolCalls : FinishReason::kLength;
     }
     if (filter_.stopped()) finish = FinishReason::kStop;
   }
-  OwnedDelta out{.index = index_, .text = {}, .tool_name = {}, .tool_arguments = {}, .tokens = {}, .finish = finish};
-  Release(text, out);
+  out.finish = finish;
   if (!out.text.empty() || !out.tool_name.empty() || !out.tool_arguments.empty() || finish) {
     out.tokens = std::move(pending_);
     pending_.clear();
@@ -174,14 +194,23 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
   return id;
 }
 
-std::string ChoiceStream::Filter(std::string_view text, bool final) {
-  if (reply_ == Reply::kToolCall) return std::string(text);
-  return filter_.Push(text, final);
+void ChoiceStream::SettleCallOrJson(bool ending) {
+  const auto& reply = std::get<CallOrJsonPrefix>(json_);
+  if (!reply.json_possible() || (ending && reply.call_possible() && reply.call().complete())) {
+    reply_ = Reply::kToolCall;
+  } else if (!reply.call_possible() || ending) {
+    reply_ = Reply::kJson;
+  }
 }
 
-void ChoiceStream::Release(std::string_view text, OwnedDelta& delta) {
+void ChoiceStream::Emit(std::string_view decoded, bool final, OwnedDelta& delta) {
+  if (reply_ == Reply::kCallOrJson) {
+    held_ += decoded;
+    return;
+  }
+  const std::string text = std::exchange(held_, std::string()) + std::string(decoded);
   if (reply_ != Reply::kToolCall) {
-    delta.text = text;
+    delta.text += filter_.Push(text, final);
     return;
   }
   for (char c : text) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "services/inference/engine/call_or_json_prefix.h"
 #include "services/inference/engine/forward_backend.h"
 #include "services/inference/engine/generator.h"
 #include "services/inference/engine/json_prefix.h"
@@ -89,22 +90,28 @@ class ChoiceStream {
   int64_t generated() const { return generated_; }
 
  private:
-  // What a reply with tools turns out to be.
+  // What the reply is, or may still be.
   enum class Reply : uint8_t {
-    kText,       // no tools, tool_choice none, or auto and the reply began otherwise than '{'
-    kUndecided,  // tool_choice auto, before the first token
+    kText,        // free text: no tools or tool_choice none, or auto and the reply began otherwise than '{'
+    kJson,        // the JSON answer a response_format asks for
     kToolCall,
+    kUndecided,   // tool_choice auto, before the first token: text, or a call if it begins with '{'
+    kCallOrJson,  // tool_choice auto with a JSON response_format: a call, or the JSON answer
   };
+  static Reply InitialReply(const GenerationRequest& request);
 
   // Stop tokens, text, stop strings and the budget for the token just chosen.
   int32_t Deliver(SampledToken token, std::optional<OwnedDelta>& delta);
   // Whether the next token is drawn under the mask: JSON, or a tool call that may still come.
-  bool Constrained() const { return json_mask_ != nullptr && !(calls_tools_ && reply_ == Reply::kText); }
-  // Decoded text through the stop strings, which hold for text only: a tool call is drawn whole and
-  // ends on its own (a stop string cutting one would leave arguments that do not parse).
-  std::string Filter(std::string_view text, bool final);
-  // Adds released text to `delta`: as it is, or split into the call's name and arguments.
-  void Release(std::string_view text, OwnedDelta& delta);
+  bool Constrained() const { return json_mask_ != nullptr && reply_ != Reply::kText; }
+  // kCallOrJson: once the bytes rule out one reading (or, `ending`, once there are no more), the
+  // reply is the other (a text that is a whole call counts as the call).
+  void SettleCallOrJson(bool ending);
+  // Adds decoded text to `delta`: held while the reply may be a call or the answer; text and
+  // answers through the stop strings; a call split into its name and arguments (stop strings hold
+  // for text only: a call is drawn whole and ends on its own, and cut by one its arguments would
+  // not parse).
+  void Emit(std::string_view decoded, bool final, OwnedDelta& delta);
   // JSON mode: `logits` with every token that may not come next at -infinity. Stop tokens may
   // come once the object is whole, or should no other token fit (a vocabulary that lacks a byte
   // the object needs): the choice then ends, as "length", rather than draw a token that breaks it.
@@ -117,10 +124,10 @@ class ChoiceStream {
   const Tokenizer* const tokenizer_;
   const JsonTokenMask* const json_mask_;
   // The text so far, in JSON mode: a JsonPrefix, or a JsonSchemaPrefix with a schema; with tools,
-  // a ToolCallPrefix.
-  std::variant<JsonPrefix, JsonSchemaPrefix, ToolCallPrefix> json_;
-  const bool calls_tools_;  // tools and a tool_choice other than none
-  Reply reply_ = Reply::kText;
+  // a ToolCallPrefix, or a CallOrJsonPrefix with a JSON response_format too.
+  std::variant<JsonPrefix, JsonSchemaPrefix, ToolCallPrefix, CallOrJsonPrefix> json_;
+  Reply reply_;
+  std::string held_;  // kCallOrJson: decoded text not yet known to be a call or the answer
   // With tools: the released text of the call read again, to tell its name from its arguments
   // (the text is released later than its tokens are drawn: stop strings and split characters).
   std::optional<ToolCallPrefix> released_call_;

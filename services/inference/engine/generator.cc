@@ -48,10 +48,6 @@ absl::Status ValidateGenerationRequest(const GenerationRequest& request, int64_t
     if (request.tools == nullptr || request.tools->size() == 0) {
       return absl::InvalidArgumentError("a tool_choice other than none needs tools");
     }
-    // Both a call and a JSON reply begin with '{': the first byte could not tell them apart.
-    if (request.format != OutputFormat::kText) {
-      return absl::InvalidArgumentError("tool calls cannot be combined with a JSON response_format");
-    }
     if (request.stop_token_ids.empty()) return absl::InvalidArgumentError("tool calls need a stop token, and the model has none");
     if (request.tool_choice == ToolChoice::kNamed && request.named_tool >= request.tools->size()) {
       return absl::InvalidArgumentError("the named tool is not one of the tools");

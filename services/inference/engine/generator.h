@@ -40,9 +40,10 @@ struct GenerationRequest {
   int top_logprobs = 0;                 // 0..kMaxTopLogprobs alternatives per token; needs logprobs
   OutputFormat format = OutputFormat::kText;
   std::shared_ptr<const JsonSchema> schema;  // kJsonSchema: what the text must be, shared by the choices
-  // Chat with tools (format kText): the calls a choice may make, and whether and how it makes one.
-  // A call is drawn to be one ToolCallPrefix admits, and is delivered as a name and arguments
-  // rather than text; a choice makes at most one.
+  // Chat with tools: the calls a choice may make, and whether and how it makes one. A call is drawn
+  // to be one ToolCallPrefix admits, and is delivered as a name and arguments rather than text; a
+  // choice makes at most one. With tool_choice auto and a JSON format, a reply is a call or the
+  // JSON answer (CallOrJsonPrefix); with required or a named tool, the format is moot.
   std::shared_ptr<const ToolSet> tools;
   ToolChoice tool_choice = ToolChoice::kNone;
   size_t named_tool = 0;  // kNamed: the tool, an index into `tools`

@@ -78,6 +78,10 @@ int64_t JsonTokenMask::Allow(const ToolCallPrefix& state, std::span<uint8_t> all
   return AllowAfter(state, allowed);
 }
 
+int64_t JsonTokenMask::Allow(const CallOrJsonPrefix& state, std::span<uint8_t> allowed) const {
+  return AllowAfter(state, allowed);
+}
+
 int64_t JsonTokenMask::AllowNotStartingWith(uint8_t byte, std::span<uint8_t> allowed) const {
   int64_t count = 0;
   for (size_t i = 0; i < by_first_byte_.size(); ++i) {

@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "services/inference/engine/call_or_json_prefix.h"
 #include "services/inference/engine/json_prefix.h"
 #include "services/inference/engine/json_schema_prefix.h"
 #include "services/inference/engine/tool_call_prefix.h"
@@ -33,6 +34,7 @@ class JsonTokenMask {
   int64_t Allow(const JsonPrefix& state, std::span<uint8_t> allowed) const;
   int64_t Allow(const JsonSchemaPrefix& state, std::span<uint8_t> allowed) const;
   int64_t Allow(const ToolCallPrefix& state, std::span<uint8_t> allowed) const;
+  int64_t Allow(const CallOrJsonPrefix& state, std::span<uint8_t> allowed) const;
   // Sets allowed[id] to 1 for every token whose first byte is not `byte` (a reply that is text
   // rather than a tool call), the same way; returns how many were set.
   int64_t AllowNotStartingWith(uint8_t byte, std::span<uint8_t> allowed) const;

@@ -363,8 +363,6 @@ TEST_F(InferenceServiceTest, ToolCallsStreamAsNameThenArguments) {
        },
        "tool 'get_weather' parameters: json_schema at 'properties.n': 'minimum' is not supported (constrained "
        "decoding could not keep it)"},
-      {[](v1::GenerateRequest& r) { r.set_response_format(v1::RESPONSE_FORMAT_JSON_OBJECT); },
-       "tool calls cannot be combined with a JSON response_format"},
       {[](v1::GenerateRequest& r) { r.clear_tools(); }, "tool_choice required or a named function needs tools"},
       {[](v1::GenerateRequest& r) { r.mutable_chat()->mutable_messages(0)->set_role("assistant"); },
        "with tools, the first message after any system message must be a user message (the template puts the tools "

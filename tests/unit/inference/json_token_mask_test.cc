@@ -98,6 +98,23 @@ TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensToolCallPrefixTakes) {
                                  "\"unit\": \"F\"}}");
 }
 
+// Along a reply that may be a call or the JSON answer: both readings at first, then the answer's.
+TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensCallOrJsonPrefixTakes) {
+  std::unique_ptr<Tokenizer> tokenizer = GoldenTokenizer(GetParam());
+  ASSERT_NE(tokenizer, nullptr);
+  const JsonTokenMask mask(*tokenizer);
+  auto tools = ToolSet::Compile({{.name = "nap", .parameters = ""},
+                                 {.name = "note", .parameters = R"({"type": "object", "properties": {"n": {}}})"}});
+  ASSERT_TRUE(tools.ok()) << tools.status();
+  auto answer = JsonSchema::Parse(R"({"type": "object", "properties": {"na": {"type": "string"},
+                                        "x": {"enum": [1, 2]}}, "required": ["na"]})");
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  ExpectTheMaskOfEveryStateAlong(*tokenizer, mask, CallOrJsonPrefix(ToolCallPrefix(**tools), JsonSchemaPrefix(**answer)),
+                                 "{\"na\": \"caf\xC3\xA9\", \"x\": 2}");
+  ExpectTheMaskOfEveryStateAlong(*tokenizer, mask, CallOrJsonPrefix(ToolCallPrefix(**tools), JsonPrefix()),
+                                 "{\"name\": \"note\", \"parameters\": {\"n\": [\"a b\"]}}");
+}
+
 // A reply that is text under tool_choice auto: every token that has bytes and is not special, unless
 // it begins with '{'.
 TEST_P(JsonTokenMaskTest, AllowsEveryTokenNotStartingWithTheByte) {

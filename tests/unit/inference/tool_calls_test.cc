@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "services/inference/engine/call_or_json_prefix.h"
 #include "services/inference/engine/choice_stream.h"
 #include "services/inference/engine/json_token_mask.h"
 #include "services/inference/engine/tokenizer/chat_template.h"
@@ -276,7 +277,8 @@ class ToolChoiceTest : public ::testing::Test {
 
   // Closing quotes and braces up, so that calls end; `first` added to the first draw's logits.
   static Output Run(const GenerationRequest& request, int64_t budget, uint32_t logits_seed,
-                    const std::function<float(int32_t)>& first = nullptr) {
+                    const std::function<float(int32_t)>& first = nullptr,
+                    const std::function<float(int32_t)>& always = nullptr) {
     ChoiceStream stream(0, request, budget, tokenizer_, mask_);
     std::mt19937 rng(logits_seed);
     std::normal_distribution<float> normal;
@@ -287,7 +289,8 @@ class ToolChoiceTest : public ::testing::Test {
         const std::string bytes = tokenizer_->TokenBytes(static_cast<int32_t>(id));
         const bool closes = bytes.find('}') != std::string::npos || bytes.find('"') != std::string::npos;
         logits[id] = normal(rng) + (closes ? 4.0f : 0.0f) +
-                     (first && stream.generated() == 0 ? first(static_cast<int32_t>(id)) : 0.0f);
+                     (first && stream.generated() == 0 ? first(static_cast<int32_t>(id)) : 0.0f) +
+                     (always ? always(static_cast<int32_t>(id)) : 0.0f);
       }
       std::optional<OwnedDelta> delta;
       stream.Next(logits, delta);
@@ -438,6 +441,87 @@ TEST_F(ToolChoiceTest, TextUnderAutoMayBeDrawnOnADeviceAfterItsFirstToken) {
     stream.Next(logits, delta);
     EXPECT_EQ(stream.DeviceDrawable(), std::string(first) == "x") << first;
   }
+}
+
+constexpr const char* kAnswer = R"({"type": "object", "properties": {"answer": {"type": "string"},
+    "sure": {"type": "boolean"}}, "required": ["answer"], "additionalProperties": false})";
+
+// Under tool_choice auto with a JSON response_format both readings are followed until the bytes
+// rule one out; the text is whole when either is.
+TEST(CallOrJsonPrefix, FollowsTheCallAndTheAnswerUntilOneIsRuledOut) {
+  std::shared_ptr<const ToolSet> tools = Tools();
+  ASSERT_NE(tools, nullptr);
+  auto answer = JsonSchema::Parse(kAnswer);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  const auto fresh = [&] { return CallOrJsonPrefix(ToolCallPrefix(*tools), JsonSchemaPrefix(**answer)); };
+
+  CallOrJsonPrefix both = fresh();
+  ASSERT_TRUE(both.Feed("{\""));
+  EXPECT_TRUE(both.call_possible() && both.json_possible());
+  EXPECT_FALSE(both.complete());
+
+  CallOrJsonPrefix json = fresh();
+  ASSERT_TRUE(json.Feed(R"({"answer": "Paris", "sure": true})"));
+  EXPECT_FALSE(json.call_possible());
+  EXPECT_TRUE(json.complete());
+
+  CallOrJsonPrefix call = fresh();
+  ASSERT_TRUE(call.Feed(kWhole));
+  EXPECT_FALSE(call.json_possible());
+  EXPECT_TRUE(call.complete());
+
+  CallOrJsonPrefix neither = fresh();
+  EXPECT_FALSE(neither.Feed(R"({"other": 1})"));
+  CallOrJsonPrefix leading_space = fresh();  // JSON may begin with whitespace, a call may not
+  ASSERT_TRUE(leading_space.Feed(" {"));
+  EXPECT_FALSE(leading_space.call_possible());
+
+  // JSON mode's answer (any object) may look exactly like a call: the whole call is read as the call.
+  CallOrJsonPrefix any = CallOrJsonPrefix(ToolCallPrefix(*tools), JsonPrefix());
+  ASSERT_TRUE(any.Feed(kWhole));
+  EXPECT_TRUE(any.call_possible() && any.json_possible() && any.complete());
+}
+
+// tool_choice auto with a schema (what the OpenAI Agents SDK sends for an agent with tools and an
+// output type): each reply is one call or one answer, delivered as such, never a mix.
+TEST_F(ToolChoiceTest, AutoWithASchemaIsACallOrTheAnswer) {
+  auto answer = JsonSchema::Parse(kAnswer);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  const Json answer_schema = Json::parse(kAnswer);
+  // On odd seeds, the way into a call up: '{' (the answer may begin with whitespace, a call may
+  // not), then what begins its key "name".
+  const std::function<float(int32_t)> name_up = [](int32_t id) {
+    const std::string bytes = tokenizer_->TokenBytes(id);
+    return bytes == "{" || (!bytes.empty() && std::string_view("name").starts_with(bytes)) ? 8.0f : 0.0f;
+  };
+  int calls = 0, answers = 0;
+  for (uint32_t seed = 1; seed <= 16; ++seed) {
+    GenerationRequest request = Request(ToolChoice::kAuto, seed);
+    request.format = OutputFormat::kJsonSchema;
+    request.schema = *answer;
+    const Output out = Run(request, 300, seed, nullptr, seed % 2 == 1 ? name_up : std::function<float(int32_t)>());
+    ASSERT_TRUE(out.finish.has_value());
+    if (out.name_deltas > 0) {
+      ++calls;
+      EXPECT_EQ(out.text, "");
+      if (*out.finish == FinishReason::kToolCalls) {
+        EXPECT_TRUE(SatisfiesTool(out.name, out.arguments)) << out.arguments;
+      } else {
+        EXPECT_EQ(*out.finish, FinishReason::kLength);
+      }
+    } else {
+      ++answers;
+      EXPECT_EQ(out.arguments, "");
+      if (*out.finish == FinishReason::kStop) {
+        ASSERT_TRUE(Json::accept(out.text)) << out.text;
+        EXPECT_TRUE(Satisfies(Json::parse(out.text), answer_schema, answer_schema)) << out.text;
+      } else {
+        EXPECT_EQ(*out.finish, FinishReason::kLength);
+      }
+    }
+  }
+  EXPECT_GT(calls, 0);
+  EXPECT_GT(answers, 0);
 }
 
 }  // namespace
