@@ -186,5 +186,18 @@ int main(int argc, char** argv) {
     if (!state.Feed(std::string_view(s.text))) return 1;
     measure(s.name, state);
   }
+
+  // tool_choice auto with the schema as response_format: both readings while the bytes allow.
+  const State either_states[] = {
+      {"call or answer: the first token", ""},
+      {"call or answer: after '{\"'", "{\""},
+      {"call or answer: the answer's free string", "{\"name\": \"Ada"},
+  };
+  for (const State& s : either_states) {
+    cai::inference::CallOrJsonPrefix state{cai::inference::ToolCallPrefix(**tools),
+                                           cai::inference::JsonSchemaPrefix(**schema)};
+    if (!state.Feed(std::string_view(s.text))) return 1;
+    measure(s.name, state);
+  }
   return 0;
 }
