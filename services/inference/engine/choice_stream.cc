@@ -179,8 +179,10 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
     if (!filter_.stopped() && generated_ >= budget_) {
       if (reply_ == Reply::kCallOrJson) SettleCallOrJson(/*ending=*/true);
       Emit(decoder_ ? decoder_->Flush() : "", true, out);
-      // A call whose last byte came with the last token is whole all the same.
-      finish = reply_ == Reply::kToolCall && JsonComplete() ? FinishReason::kToolCalls : FinishReason::kLength;
+      // A call or a JSON answer whose last byte came with the last token is whole all the same: only
+      // the stop token could have come next.
+      const bool whole = (reply_ == Reply::kToolCall || reply_ == Reply::kJson) && JsonComplete();
+      finish = !whole ? FinishReason::kLength : reply_ == Reply::kToolCall ? FinishReason::kToolCalls : FinishReason::kStop;
     }
     if (filter_.stopped()) finish = FinishReason::kStop;
   }

@@ -417,7 +417,8 @@ TEST_F(ToolChoiceTest, StopStringsDoNotCutACall) {
 }
 
 // A call whose closing brace comes with the last token max_tokens allows is whole: "tool_calls".
-TEST_F(ToolChoiceTest, ACallEndingOnTheLastTokenIsWhole) {
+// So is a JSON answer ("stop").
+TEST_F(ToolChoiceTest, ACallOrAnAnswerEndingOnTheLastTokenIsWhole) {
   GenerationRequest request = Request(ToolChoice::kRequired, 6);
   const Output whole = Run(request, 300, 6);
   ASSERT_EQ(whole.finish, FinishReason::kToolCalls);
@@ -426,6 +427,17 @@ TEST_F(ToolChoiceTest, ACallEndingOnTheLastTokenIsWhole) {
   EXPECT_EQ(exact.finish, FinishReason::kToolCalls);
   EXPECT_EQ(exact.arguments, whole.arguments);
   EXPECT_EQ(Run(request, call_tokens - 1, 6).finish, FinishReason::kLength);
+
+  // The same for a JSON answer (response_format json_schema), which then ends as "stop".
+  GenerationRequest json = Request(ToolChoice::kNone, 6);
+  auto answer = JsonSchema::Parse(kWeather);
+  ASSERT_TRUE(answer.ok());
+  json.format = OutputFormat::kJsonSchema;
+  json.schema = *answer;
+  const Output whole_answer = Run(json, 300, 6);
+  ASSERT_EQ(whole_answer.finish, FinishReason::kStop);
+  EXPECT_EQ(Run(json, whole_answer.generated - 1, 6).finish, FinishReason::kStop);
+  EXPECT_EQ(Run(json, whole_answer.generated - 2, 6).finish, FinishReason::kLength);
 }
 
 // Under tool_choice auto, the first token is drawn on the host (the mask needs the logits); a

@@ -4,7 +4,8 @@ apply_chat_template renders it, on random tool conversations.
 The golden cases (chat_cases.json) pin two tool conversations byte for byte; this widens them to
 whatever a client may send: tool schemas with floats of every magnitude, non-ASCII keys and values,
 control characters, nested and empty containers, key orders that are not sorted; calls with such
-arguments; tool results with quotes and newlines; contents with whitespace to trim. Needs jinja2 in
+arguments, some with a key repeated (as a model writing a free object may send one back); tool
+results with quotes and newlines; contents with whitespace to trim. Needs jinja2 in
 the test venv and CAI_TOKENIZER_TOOL set by CTest.
 """
 import json
@@ -83,8 +84,14 @@ def random_chat(rng):
     messages.append({"role": "user", "content": random_text(rng)})
     for _ in range(rng.randrange(3)):
         arguments = {rng.choice(WORDS): random_value(rng, 1) for _ in range(rng.randrange(3))}
-        messages.append({"role": "assistant", "tool_calls": [
-            {"type": "function", "function": {"name": rng.choice(tools)["function"]["name"], "arguments": arguments}}]})
+        function = {"name": rng.choice(tools)["function"]["name"], "arguments": arguments}
+        if arguments and rng.random() < 0.3:
+            # A model writing a free object may repeat a key; the client sends that text back, and
+            # Python's json.loads keeps the last value at the first key's place.
+            first = next(iter(arguments))
+            text = json.dumps(arguments)[:-1] + ", " + json.dumps(first) + ": " + json.dumps(random_value(rng, 1)) + "}"
+            function = {**function, "arguments": json.loads(text), "arguments_text": text}
+        messages.append({"role": "assistant", "tool_calls": [{"type": "function", "function": function}]})
         messages.append({"role": "tool", "content": random_text(rng) + json.dumps(random_value(rng))})
         if rng.random() < 0.5:
             messages.append({"role": "assistant", "content": random_text(rng)})
@@ -99,7 +106,9 @@ def as_cai(messages, tools):
         message = {"role": m["role"], "content": m.get("content", "")}
         if "tool_calls" in m:
             message["tool_calls"] = [{"name": c["function"]["name"],
-                                      "arguments": json.dumps(c["function"]["arguments"])} for c in m["tool_calls"]]
+                                      "arguments": c["function"].get("arguments_text",
+                                                                     json.dumps(c["function"]["arguments"]))}
+                                     for c in m["tool_calls"]]
         out_messages.append(message)
     out_tools = []
     for t in tools:
@@ -128,3 +137,5 @@ def test_random_tool_conversations_render_as_the_jinja_template():
     joined = "".join(expected)
     for needle in ("1e-05", "1e+16", "-0.0", "\\u0001", "Größe", "<|start_header_id|>ipython", '"parameters": {'):
         assert needle in joined, needle
+    repeated = sum("arguments_text" in c["function"] for m, _ in chats for msg in m for c in msg.get("tool_calls", []))
+    assert repeated >= 10, repeated

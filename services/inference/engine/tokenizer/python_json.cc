@@ -9,9 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 
 namespace cai::inference {
 namespace {
+
+constexpr size_t kMaxPythonJsonDepth = 128;
+// Texts with a repeated key are rewritten through a key-ordered tree up to this size (a 64 KiB
+// object of one-byte keys, the worst case, then takes tens of milliseconds).
+constexpr size_t kMaxRepeatedKeyText = 64 * 1024;
 
 // Python's repr of a finite double: the shortest digits that read back the same value, in
 // positional notation when the decimal exponent e (d.ddd × 10^e) is in [-4, 16), else as
@@ -47,7 +53,8 @@ std::string PythonFloatRepr(double value) {
 // json.dumps's output, written as nlohmann's parser reports the text's values in order.
 class PythonJsonWriter final : public nlohmann::json_sax<nlohmann::json> {
  public:
-  PythonJsonWriter(std::optional<int> indent, int level) : indent_(indent), base_level_(level) {}
+  PythonJsonWriter(std::optional<int> indent, int level, size_t max_bytes)
+      : indent_(indent), base_level_(level), max_bytes_(max_bytes) {}
 
   bool null() override { return Scalar("null"); }
   bool boolean(bool value) override { return Scalar(value ? "true" : "false"); }
@@ -62,7 +69,10 @@ class PythonJsonWriter final : public nlohmann::json_sax<nlohmann::json> {
   bool end_array() override { return Close(']'); }
   bool key(string_t& key) override {
     Level& level = levels_.back();
-    if (!level.keys.insert(key).second) return Fail("repeats a key in one object");
+    if (!level.keys.insert(key).second) {
+      repeated_key_ = true;
+      return Fail("repeats a key in one object");
+    }
     Separate(level);
     out_ += PythonJsonString(key);
     out_ += ": ";
@@ -75,6 +85,7 @@ class PythonJsonWriter final : public nlohmann::json_sax<nlohmann::json> {
 
   std::string& out() { return out_; }
   const std::string& error() const { return error_; }
+  bool repeated_key() const { return repeated_key_; }
 
  private:
   struct Level {
@@ -106,13 +117,18 @@ class PythonJsonWriter final : public nlohmann::json_sax<nlohmann::json> {
   bool Scalar(const std::string& text) {
     if (!BeginValue(false)) return false;
     out_ += text;
-    return true;
+    return WithinBounds();
   }
   bool Open(char bracket, bool object) {
     if (!BeginValue(object)) return false;
+    if (levels_.size() >= kMaxPythonJsonDepth) return Fail("nests deeper than 128");
     out_ += bracket;
     levels_.push_back(Level{.object = object, .count = 0, .keys = {}});
-    return true;
+    return WithinBounds();
+  }
+  // Indentation grows with depth, so the text written may be far longer than the text read.
+  bool WithinBounds() {
+    return out_.size() <= max_bytes_ || Fail(absl::StrCat("is longer than ", max_bytes_, " bytes once written"));
   }
   bool Close(char bracket) {
     const bool empty = levels_.back().count == 0;
@@ -124,6 +140,8 @@ class PythonJsonWriter final : public nlohmann::json_sax<nlohmann::json> {
 
   const std::optional<int> indent_;
   const int base_level_;
+  const size_t max_bytes_;
+  bool repeated_key_ = false;
   std::vector<Level> levels_;
   bool after_key_ = false;
   std::string out_;
@@ -156,12 +174,17 @@ std::string PythonJsonString(std::string_view text) {
   return out + "\"";
 }
 
-absl::StatusOr<std::string> PythonJsonDumps(std::string_view text, std::optional<int> indent, int level) {
-  PythonJsonWriter writer(indent, level);
-  if (!nlohmann::json::sax_parse(text, &writer)) {
-    return absl::InvalidArgumentError(writer.error().empty() ? "is not valid JSON" : writer.error());
+absl::StatusOr<std::string> PythonJsonDumps(std::string_view text, std::optional<int> indent, int level,
+                                            size_t max_bytes) {
+  PythonJsonWriter writer(indent, level, max_bytes);
+  if (nlohmann::json::sax_parse(text, &writer)) return std::move(writer.out());
+  // Python keeps a repeated key's last value at its first place. A tree that keeps key order does
+  // that too, at a cost quadratic in the keys of an object, so only for texts of bounded size.
+  if (writer.repeated_key() && text.size() <= kMaxRepeatedKeyText) {
+    const nlohmann::ordered_json tree = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!tree.is_discarded()) return PythonJsonDumps(tree.dump(), indent, level, max_bytes);
   }
-  return std::move(writer.out());
+  return absl::InvalidArgumentError(writer.error().empty() ? "is not valid JSON" : writer.error());
 }
 
 }  // namespace cai::inference
