@@ -8,25 +8,14 @@
 
 #include "services/inference/engine/choice_stream.h"
 #include "services/inference/engine/json_token_mask.h"
+#include "tests/unit/inference/golden_llama3_mask.h"
 #include "tests/unit/inference/json_schema_oracle.h"
 
 namespace cai::inference {
 namespace {
 
-constexpr int32_t kStopToken = 737;  // <|end_of_text|> of the golden Llama 3 tokenizer
-
-class JsonModeTest : public ::testing::Test {
+class JsonModeTest : public testing::GoldenLlama3Mask {
  protected:
-  static void SetUpTestSuite() {
-    auto tokenizer = Tokenizer::FromFile(std::string(CAI_GOLDEN_DIR) + "/models/llama3/tokenizer.json");
-    ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
-    tokenizer_ = tokenizer->release();
-    mask_ = new JsonTokenMask(*tokenizer_);
-  }
-  static void TearDownTestSuite() {
-    delete mask_;
-    delete tokenizer_;
-  }
 
   // Required properties of each kind a boosted '"' or '}' does not end at once: an enum, a bounded
   // list of integers, a nullable nested object.
@@ -94,12 +83,7 @@ class JsonModeTest : public ::testing::Test {
     return json.Feed(text) && json.complete() && nlohmann::json::accept(text) && nlohmann::json::parse(text).is_object();
   }
 
-  static Tokenizer* tokenizer_;
-  static JsonTokenMask* mask_;
 };
-
-Tokenizer* JsonModeTest::tokenizer_ = nullptr;
-JsonTokenMask* JsonModeTest::mask_ = nullptr;
 
 // On logits that favour nothing in particular, text mode writes text that is not JSON; JSON mode's
 // text is a prefix of an object after every draw, and when it stops it is a whole one.

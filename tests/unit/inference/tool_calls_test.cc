@@ -14,6 +14,7 @@
 #include "services/inference/engine/tokenizer/chat_template.h"
 #include "services/inference/engine/tool_call_prefix.h"
 #include "services/inference/engine/tool_set.h"
+#include "tests/unit/inference/golden_llama3_mask.h"
 #include "tests/unit/inference/json_schema_instances.h"
 #include "tests/unit/inference/json_schema_oracle.h"
 
@@ -237,23 +238,17 @@ TEST(ToolCallPrefix, FeedAndFeedOrSpoilAgree) {
   }
 }
 
-constexpr int32_t kStopToken = 737;  // <|end_of_text|> of the golden Llama 3 tokenizer
-
 // A choice with tools on random logits: what it delivers, and how.
-class ToolChoiceTest : public ::testing::Test {
+class ToolChoiceTest : public testing::GoldenLlama3Mask {
  protected:
   static void SetUpTestSuite() {
-    auto tokenizer = Tokenizer::FromFile(std::string(CAI_GOLDEN_DIR) + "/models/llama3/tokenizer.json");
-    ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
-    tokenizer_ = tokenizer->release();
-    mask_ = new JsonTokenMask(*tokenizer_);
+    GoldenLlama3Mask::SetUpTestSuite();
     tools_ = new std::shared_ptr<const ToolSet>(
         *ToolSet::Compile({{.name = "get_weather", .parameters = kWeather}, {.name = "add", .parameters = kAdd}}));
   }
   static void TearDownTestSuite() {
     delete tools_;
-    delete mask_;
-    delete tokenizer_;
+    GoldenLlama3Mask::TearDownTestSuite();
   }
 
   static GenerationRequest Request(ToolChoice choice, uint64_t seed) {
@@ -313,14 +308,8 @@ class ToolChoiceTest : public ::testing::Test {
     return Json::accept(arguments) && Satisfies(Json::parse(arguments), schema, schema);
   }
 
-  static Tokenizer* tokenizer_;
-  static JsonTokenMask* mask_;
-  static std::shared_ptr<const ToolSet>* tools_;
+  static inline std::shared_ptr<const ToolSet>* tools_ = nullptr;
 };
-
-Tokenizer* ToolChoiceTest::tokenizer_ = nullptr;
-JsonTokenMask* ToolChoiceTest::mask_ = nullptr;
-std::shared_ptr<const ToolSet>* ToolChoiceTest::tools_ = nullptr;
 
 // tool_choice required: no text, the name once and before the arguments, arguments the tool's
 // schema admits, and "tool_calls" once the call is whole.
