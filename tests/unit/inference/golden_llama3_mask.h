@@ -1,11 +1,17 @@
 #pragma once
 
-// The golden Llama 3 tokenizer and its JSON token mask, built once per test suite: what the choice
-// stream tests of JSON mode and tool calls draw under.
+// The golden Llama 3 tokenizer and its JSON token mask, built once per test suite, and a driver of
+// a choice on random logits: what the choice stream tests of JSON mode and tool calls draw under.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "services/inference/engine/choice_stream.h"
 #include "services/inference/engine/json_token_mask.h"
 #include "services/inference/engine/tokenizer/tokenizer.h"
 
@@ -26,6 +32,25 @@ class GoldenLlama3Mask : public ::testing::Test {
     delete tokenizer_;
     mask_ = nullptr;
     tokenizer_ = nullptr;
+  }
+
+  // A token's logit at a step: `noise` (a standard normal draw, seeded) plus what a test adds.
+  using Logit = std::function<float(float noise, int32_t id, int64_t step)>;
+
+  // Runs `stream` to its end on random logits from `logits_seed`, handing each delta to `on_delta`.
+  static void RunOnRandomLogits(ChoiceStream& stream, uint32_t logits_seed, const Logit& logit,
+                                const std::function<void(const OwnedDelta&)>& on_delta) {
+    std::mt19937 rng(logits_seed);
+    std::normal_distribution<float> normal;
+    std::vector<float> logits(static_cast<size_t>(tokenizer_->vocab_size()));
+    while (!stream.done()) {
+      for (size_t id = 0; id < logits.size(); ++id) {
+        logits[id] = logit(normal(rng), static_cast<int32_t>(id), stream.generated());
+      }
+      std::optional<OwnedDelta> delta;
+      stream.Next(logits, delta);
+      if (delta) on_delta(*delta);
+    }
   }
 
   static inline Tokenizer* tokenizer_ = nullptr;

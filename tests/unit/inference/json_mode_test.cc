@@ -54,22 +54,14 @@ class JsonModeTest : public testing::GoldenLlama3Mask {
   static Output Run(const GenerationRequest& request, int64_t budget, uint32_t logits_seed,
                     const std::function<float(int32_t)>& boost = nullptr) {
     ChoiceStream stream(0, request, budget, tokenizer_, mask_);
-    std::mt19937 rng(logits_seed);
-    std::normal_distribution<float> normal;
-    std::vector<float> logits(static_cast<size_t>(tokenizer_->vocab_size()));
     Output out;
-    while (!stream.done()) {
-      for (size_t id = 0; id < logits.size(); ++id) {
-        logits[id] = normal(rng) + (boost ? boost(static_cast<int32_t>(id)) : 0.0f);
-      }
-      std::optional<OwnedDelta> delta;
-      stream.Next(logits, delta);
-      if (delta) {
-        out.text += delta->text;
-        out.tokens.insert(out.tokens.end(), delta->tokens.begin(), delta->tokens.end());
-        if (delta->finish) out.finish = delta->finish;
-      }
-    }
+    RunOnRandomLogits(
+        stream, logits_seed, [&](float noise, int32_t id, int64_t) { return noise + (boost ? boost(id) : 0.0f); },
+        [&](const OwnedDelta& delta) {
+          out.text += delta.text;
+          out.tokens.insert(out.tokens.end(), delta.tokens.begin(), delta.tokens.end());
+          if (delta.finish) out.finish = delta.finish;
+        });
     out.generated = stream.generated();
     return out;
   }

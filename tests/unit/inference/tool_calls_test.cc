@@ -275,30 +275,22 @@ class ToolChoiceTest : public testing::GoldenLlama3Mask {
                     const std::function<float(int32_t)>& first = nullptr,
                     const std::function<float(int32_t)>& always = nullptr) {
     ChoiceStream stream(0, request, budget, tokenizer_, mask_);
-    std::mt19937 rng(logits_seed);
-    std::normal_distribution<float> normal;
-    std::vector<float> logits(static_cast<size_t>(tokenizer_->vocab_size()));
     Output out;
-    while (!stream.done()) {
-      for (size_t id = 0; id < logits.size(); ++id) {
-        const std::string bytes = tokenizer_->TokenBytes(static_cast<int32_t>(id));
-        const bool closes = bytes.find('}') != std::string::npos || bytes.find('"') != std::string::npos;
-        logits[id] = normal(rng) + (closes ? 4.0f : 0.0f) +
-                     (first && stream.generated() == 0 ? first(static_cast<int32_t>(id)) : 0.0f) +
-                     (always ? always(static_cast<int32_t>(id)) : 0.0f);
-      }
-      std::optional<OwnedDelta> delta;
-      stream.Next(logits, delta);
-      if (!delta) continue;
-      out.text += delta->text;
-      if (!delta->tool_name.empty()) {
-        out.name = delta->tool_name;
+    const auto logit = [&](float noise, int32_t id, int64_t step) {
+      const std::string bytes = tokenizer_->TokenBytes(id);
+      const bool closes = bytes.find('}') != std::string::npos || bytes.find('"') != std::string::npos;
+      return noise + (closes ? 4.0f : 0.0f) + (first && step == 0 ? first(id) : 0.0f) + (always ? always(id) : 0.0f);
+    };
+    RunOnRandomLogits(stream, logits_seed, logit, [&](const OwnedDelta& delta) {
+      out.text += delta.text;
+      if (!delta.tool_name.empty()) {
+        out.name = delta.tool_name;
         ++out.name_deltas;
       }
-      out.arguments_before_name |= !delta->tool_arguments.empty() && out.name_deltas == 0;
-      out.arguments += delta->tool_arguments;
-      if (delta->finish) out.finish = delta->finish;
-    }
+      out.arguments_before_name |= !delta.tool_arguments.empty() && out.name_deltas == 0;
+      out.arguments += delta.tool_arguments;
+      if (delta.finish) out.finish = delta.finish;
+    });
     out.generated = stream.generated();
     return out;
   }
