@@ -2,6 +2,7 @@
 
 #include "tests/unit/inference/token_mask_oracle.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,23 +50,31 @@ void ExpectTheMaskOfEveryStateAlong(const Tokenizer& tokenizer, const JsonTokenM
 
 // Along an object that visits each kind of state (keys, strings, escapes, numbers, literals,
 // nesting, UTF-8), for the byte-level (Llama 3) and the SentencePiece (Gemma 2, Phi-3) layouts.
-class JsonTokenMaskTest : public ::testing::TestWithParam<std::string> {};
+class JsonTokenMaskTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    tokenizer_ = GoldenTokenizer(GetParam());
+    ASSERT_NE(tokenizer_, nullptr);
+    mask_.emplace(*tokenizer_);
+  }
+
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::optional<JsonTokenMask> mask_;
+};
 
 TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensJsonPrefixTakes) {
-  std::unique_ptr<Tokenizer> tokenizer = GoldenTokenizer(GetParam());
-  ASSERT_NE(tokenizer, nullptr);
-  const JsonTokenMask mask(*tokenizer);
+  const Tokenizer& tokenizer = *tokenizer_;
+  const JsonTokenMask& mask = *mask_;
   ExpectTheMaskOfEveryStateAlong(
-      *tokenizer, mask, JsonPrefix(),
+      tokenizer, mask, JsonPrefix(),
       " {\"key\": [1, -2.5e+3, true, null, \"caf\xC3\xA9 \\n \\u00e9\"], \"nested\": {\"x\": {}}, \"n\": 0}");
 }
 
 // With a schema: property names and enum values (walked in full), free strings (the shortcut sets),
 // integers, a free value, nesting.
 TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensJsonSchemaPrefixTakes) {
-  std::unique_ptr<Tokenizer> tokenizer = GoldenTokenizer(GetParam());
-  ASSERT_NE(tokenizer, nullptr);
-  const JsonTokenMask mask(*tokenizer);
+  const Tokenizer& tokenizer = *tokenizer_;
+  const JsonTokenMask& mask = *mask_;
   absl::StatusOr<std::shared_ptr<const JsonSchema>> schema = JsonSchema::Parse(R"({"type": "object",
       "properties": {"name": {"type": "string"}, "age": {"type": "integer"}, "mood": {"enum": ["calm", "cross", 12]},
                      "tags": {"type": "array", "items": {"type": ["string", "null"]}, "maxItems": 2},
@@ -75,7 +84,7 @@ TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensJsonSchemaPrefixTakes) {
       "required": ["name", "age"], "additionalProperties": false})");
   ASSERT_TRUE(schema.ok()) << schema.status();
   ExpectTheMaskOfEveryStateAlong(
-      *tokenizer, mask, JsonSchemaPrefix(**schema),
+      tokenizer, mask, JsonSchemaPrefix(**schema),
       "{\"mood\": \"cross\", \"name\": \"caf\xC3\xA9 \\\"x\\\"\", \"tags\": [null, \"a\"],\n \"age\": -12,"
       " \"extra\": {\"k\": [1.5e3, true]}, \"pet\": {\"n\": 1, \"kind\": \"dog\"}}");
 }
@@ -83,9 +92,8 @@ TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensJsonSchemaPrefixTakes) {
 // Along a tool call: the fixed text, names that share a prefix ("get", "get_weather"), and the
 // chosen tool's arguments.
 TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensToolCallPrefixTakes) {
-  std::unique_ptr<Tokenizer> tokenizer = GoldenTokenizer(GetParam());
-  ASSERT_NE(tokenizer, nullptr);
-  const JsonTokenMask mask(*tokenizer);
+  const Tokenizer& tokenizer = *tokenizer_;
+  const JsonTokenMask& mask = *mask_;
   auto tools = ToolSet::Compile(
       {{.name = "get", .parameters = ""},
        {.name = "get_weather",
@@ -93,40 +101,38 @@ TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensToolCallPrefixTakes) {
                           "unit": {"enum": ["C", "F"]}, "days": {"type": "integer"}}, "required": ["city"]})"},
        {.name = "add", .parameters = R"({"type": "object", "properties": {"a": {"type": "number"}}})"}});
   ASSERT_TRUE(tools.ok()) << tools.status();
-  ExpectTheMaskOfEveryStateAlong(*tokenizer, mask, ToolCallPrefix(**tools),
+  ExpectTheMaskOfEveryStateAlong(tokenizer, mask, ToolCallPrefix(**tools),
                                  "{\"name\": \"get_weather\", \"parameters\": {\"days\": 3, \"city\": \"Par\\\"is\", "
                                  "\"unit\": \"F\"}}");
 }
 
 // Along a reply that may be a call or the JSON answer: both readings at first, then the answer's.
 TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensCallOrJsonPrefixTakes) {
-  std::unique_ptr<Tokenizer> tokenizer = GoldenTokenizer(GetParam());
-  ASSERT_NE(tokenizer, nullptr);
-  const JsonTokenMask mask(*tokenizer);
+  const Tokenizer& tokenizer = *tokenizer_;
+  const JsonTokenMask& mask = *mask_;
   auto tools = ToolSet::Compile({{.name = "nap", .parameters = ""},
                                  {.name = "note", .parameters = R"({"type": "object", "properties": {"n": {}}})"}});
   ASSERT_TRUE(tools.ok()) << tools.status();
   auto answer = JsonSchema::Parse(R"({"type": "object", "properties": {"na": {"type": "string"},
                                         "x": {"enum": [1, 2]}}, "required": ["na"]})");
   ASSERT_TRUE(answer.ok()) << answer.status();
-  ExpectTheMaskOfEveryStateAlong(*tokenizer, mask, CallOrJsonPrefix(ToolCallPrefix(**tools), JsonSchemaPrefix(**answer)),
+  ExpectTheMaskOfEveryStateAlong(tokenizer, mask, CallOrJsonPrefix(ToolCallPrefix(**tools), JsonSchemaPrefix(**answer)),
                                  "{\"na\": \"caf\xC3\xA9\", \"x\": 2}");
-  ExpectTheMaskOfEveryStateAlong(*tokenizer, mask, CallOrJsonPrefix(ToolCallPrefix(**tools), JsonPrefix()),
+  ExpectTheMaskOfEveryStateAlong(tokenizer, mask, CallOrJsonPrefix(ToolCallPrefix(**tools), JsonPrefix()),
                                  "{\"name\": \"note\", \"parameters\": {\"n\": [\"a b\"]}}");
 }
 
 // A reply that is text under tool_choice auto: every token that has bytes and is not special, unless
 // it begins with '{'.
 TEST_P(JsonTokenMaskTest, AllowsEveryTokenNotStartingWithTheByte) {
-  std::unique_ptr<Tokenizer> tokenizer = GoldenTokenizer(GetParam());
-  ASSERT_NE(tokenizer, nullptr);
-  const JsonTokenMask mask(*tokenizer);
-  std::vector<uint8_t> allowed(static_cast<size_t>(tokenizer->vocab_size()) + 3, 0);
+  const Tokenizer& tokenizer = *tokenizer_;
+  const JsonTokenMask& mask = *mask_;
+  std::vector<uint8_t> allowed(static_cast<size_t>(tokenizer.vocab_size()) + 3, 0);
   const int64_t count = mask.AllowNotStartingWith('{', allowed);
   int64_t expected = 0, brace_tokens = 0;
   for (int32_t id = 0; id < static_cast<int32_t>(allowed.size()); ++id) {
-    const std::string bytes = id < tokenizer->vocab_size() ? tokenizer->TokenBytes(id) : "";
-    const bool special = id < tokenizer->vocab_size() && tokenizer->IsSpecial(id);
+    const std::string bytes = id < tokenizer.vocab_size() ? tokenizer.TokenBytes(id) : "";
+    const bool special = id < tokenizer.vocab_size() && tokenizer.IsSpecial(id);
     const bool fits = !special && !bytes.empty() && bytes[0] != '{';
     brace_tokens += !special && !bytes.empty() && bytes[0] == '{';
     expected += fits;
