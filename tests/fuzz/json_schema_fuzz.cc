@@ -5,12 +5,14 @@
 // it (tests/unit/inference/json_schema_oracle.h) has it.
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "services/inference/engine/json_schema.h"
 #include "services/inference/engine/json_schema_prefix.h"
+#include "tests/fuzz/recognizer_checks.h"
 #include "tests/unit/inference/json_schema_oracle.h"
 
 using cai::inference::JsonSchema;
@@ -26,24 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!schema.ok()) return 0;
 
   JsonSchemaPrefix state(**schema);
-  size_t fed = 0;
-  while (fed < text.size()) {
-    JsonSchemaPrefix spoiled = state;
-    const bool admitted = state.Feed(static_cast<uint8_t>(text[fed]));
-    if (spoiled.FeedOrSpoil(static_cast<uint8_t>(text[fed])) != admitted) std::abort();
-    if (!admitted) break;
-    ++fed;
-  }
-  if (fed < text.size() || !state.complete()) return 0;
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::out_of_range&) {
-    return 0;  // a number beyond a double's range: JSON, but nlohmann refuses it
-  } catch (const nlohmann::json::parse_error&) {
-    std::abort();  // called whole, yet not JSON
-  }
+  if (!cai::inference::fuzz::FeedAgreeing(state, text) || !state.complete()) return 0;
+  const std::optional<nlohmann::json> value = cai::inference::fuzz::ParseWholeText(text);
+  if (!value) return 0;
   const nlohmann::json root = nlohmann::json::parse(schema_text);
-  if (!cai::inference::testing::Satisfies(value, root, root)) std::abort();
+  if (!cai::inference::testing::Satisfies(*value, root, root)) std::abort();
   return 0;
 }

@@ -9,6 +9,7 @@
 // a call or the answer to f's schema (CallOrJsonPrefix), which must be one or the other when whole.
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,7 @@
 #include "services/inference/engine/tokenizer/chat_template.h"
 #include "services/inference/engine/tool_call_prefix.h"
 #include "services/inference/engine/tool_set.h"
+#include "tests/fuzz/recognizer_checks.h"
 #include "tests/unit/inference/json_schema_oracle.h"
 
 using cai::inference::ToolCallPrefix;
@@ -34,26 +36,12 @@ void CheckCallOrAnswer(const ToolSet& tools, const std::string& schema_text, std
   const std::shared_ptr<const cai::inference::JsonSchema>& answer = tools.tool(tools.Find("f")).parameters;
   if (answer == nullptr) return;
   cai::inference::CallOrJsonPrefix state{ToolCallPrefix(tools), cai::inference::JsonSchemaPrefix(*answer)};
-  size_t fed = 0;
-  while (fed < text.size()) {
-    cai::inference::CallOrJsonPrefix spoiled = state;
-    const bool admitted = state.Feed(static_cast<uint8_t>(text[fed]));
-    if (spoiled.FeedOrSpoil(static_cast<uint8_t>(text[fed])) != admitted) std::abort();
-    if (!admitted) break;
-    ++fed;
-  }
-  if (fed < text.size() || !state.complete()) return;
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::out_of_range&) {
-    return;
-  } catch (const nlohmann::json::parse_error&) {
-    std::abort();  // either reading is JSON
-  }
+  if (!cai::inference::fuzz::FeedAgreeing(state, text) || !state.complete()) return;
+  const std::optional<nlohmann::json> value = cai::inference::fuzz::ParseWholeText(text);  // either reading is JSON
+  if (!value) return;
   if (state.call_possible() && state.call().complete()) return;  // the call is checked below
   const nlohmann::json schema = nlohmann::json::parse(schema_text);
-  if (!state.json_possible() || !cai::inference::testing::Satisfies(value, schema, schema)) std::abort();
+  if (!state.json_possible() || !cai::inference::testing::Satisfies(*value, schema, schema)) std::abort();
 }
 
 }  // namespace
@@ -72,33 +60,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckCallOrAnswer(**tools, schema_text, text);
   ToolCallPrefix state(**tools);
   std::string name, arguments;
-  size_t fed = 0;
-  while (fed < text.size()) {
-    ToolCallPrefix spoiled = state;
-    const bool admitted = state.Feed(static_cast<uint8_t>(text[fed]));
-    if (spoiled.FeedOrSpoil(static_cast<uint8_t>(text[fed])) != admitted) std::abort();
-    if (!admitted) break;
-    if (state.part() == ToolCallPrefix::Part::kName) name += text[fed];
-    if (state.part() == ToolCallPrefix::Part::kArguments) arguments += text[fed];
-    ++fed;
-  }
-  if (fed < text.size() || !state.complete()) return 0;
+  const bool taken = cai::inference::fuzz::FeedAgreeing(state, text, [&](char c) {
+    if (state.part() == ToolCallPrefix::Part::kName) name += c;
+    if (state.part() == ToolCallPrefix::Part::kArguments) arguments += c;
+  });
+  if (!taken || !state.complete()) return 0;
 
   const std::string expected = std::string(cai::inference::kLlama3ToolCallOpen) + name +
                                std::string(cai::inference::kLlama3ToolCallMiddle) + arguments +
                                std::string(cai::inference::kLlama3ToolCallClose);
   if (text != expected || !state.tool() || (*tools)->tool(*state.tool()).name != name) std::abort();
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(arguments);
-  } catch (const nlohmann::json::out_of_range&) {
-    return 0;  // a number beyond a double's range: JSON, but nlohmann refuses it
-  } catch (const nlohmann::json::parse_error&) {
-    std::abort();  // called whole, yet not JSON
-  }
-  if (!value.is_object()) std::abort();
+  const std::optional<nlohmann::json> value = cai::inference::fuzz::ParseWholeText(arguments);
+  if (!value) return 0;
+  if (!value->is_object()) std::abort();
   if ((*tools)->tool(*state.tool()).parameters == nullptr) return 0;  // a schema it fell back from: any object
   const nlohmann::json schema = nlohmann::json::parse(name == "f" ? schema_text : name == "f_2" ? kF2 : kNone);
-  if (!cai::inference::testing::Satisfies(value, schema, schema)) std::abort();
+  if (!cai::inference::testing::Satisfies(*value, schema, schema)) std::abort();
   return 0;
 }
