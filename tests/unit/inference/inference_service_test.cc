@@ -40,6 +40,18 @@ class InferenceServiceTest : public ::testing::Test {
     stub_ = v1::Inference::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
   }
 
+  // One user message to the demo model, with a seed and a token budget.
+  static v1::GenerateRequest UserChat(const std::string& content, uint64_t seed, uint32_t max_tokens) {
+    v1::GenerateRequest request;
+    request.set_model("demo");
+    v1::ChatMessage* m = request.mutable_chat()->add_messages();
+    m->set_role("user");
+    m->set_content(content);
+    request.mutable_sampling()->set_seed(seed);
+    request.mutable_sampling()->set_max_tokens(max_tokens);
+    return request;
+  }
+
   struct Stream {
     grpc::Status status;
     std::vector<v1::GenerateResponse> responses;
@@ -246,13 +258,7 @@ TEST_F(InferenceServiceTest, SamplingFieldsReachTheEngine) {
 // response_format reaches the engine: JSON mode's text is a prefix of an object (the demo model's
 // own text never is), and a value this service does not know is refused.
 TEST_F(InferenceServiceTest, JsonObjectFormatReachesTheEngine) {
-  v1::GenerateRequest request;
-  request.set_model("demo");
-  v1::ChatMessage* m = request.mutable_chat()->add_messages();
-  m->set_role("user");
-  m->set_content("Reply in JSON");
-  request.mutable_sampling()->set_seed(4);
-  request.mutable_sampling()->set_max_tokens(24);
+  v1::GenerateRequest request = UserChat("Reply in JSON", 4, 24);
   request.set_response_format(v1::RESPONSE_FORMAT_JSON_OBJECT);
   EXPECT_EQ(service_->BuildRequest(request)->format, OutputFormat::kJsonObject);
   Stream json = Generate(request);
@@ -277,13 +283,7 @@ TEST_F(InferenceServiceTest, JsonObjectFormatReachesTheEngine) {
 // A schema reaches the engine compiled, and the text is a prefix it admits; a schema the compiler
 // refuses is INVALID_ARGUMENT with the compiler's words (the edge answers 400 with them).
 TEST_F(InferenceServiceTest, JsonSchemaFormatReachesTheEngine) {
-  v1::GenerateRequest request;
-  request.set_model("demo");
-  v1::ChatMessage* m = request.mutable_chat()->add_messages();
-  m->set_role("user");
-  m->set_content("Describe a cat");
-  request.mutable_sampling()->set_seed(4);
-  request.mutable_sampling()->set_max_tokens(24);
+  v1::GenerateRequest request = UserChat("Describe a cat", 4, 24);
   request.set_response_format(v1::RESPONSE_FORMAT_JSON_SCHEMA);
   request.set_json_schema(R"({"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]})");
   absl::StatusOr<GenerationRequest> built = service_->BuildRequest(request);
@@ -309,13 +309,7 @@ TEST_F(InferenceServiceTest, JsonSchemaFormatReachesTheEngine) {
 // text (never as text), with "tool_calls" at the end; refusals are INVALID_ARGUMENT in words the
 // edge can pass on.
 TEST_F(InferenceServiceTest, ToolCallsStreamAsNameThenArguments) {
-  v1::GenerateRequest request;
-  request.set_model("demo");
-  v1::ChatMessage* m = request.mutable_chat()->add_messages();
-  m->set_role("user");
-  m->set_content("Weather in Paris?");
-  request.mutable_sampling()->set_seed(4);
-  request.mutable_sampling()->set_max_tokens(64);
+  v1::GenerateRequest request = UserChat("Weather in Paris?", 4, 64);
   v1::Tool* tool = request.add_tools();
   tool->set_name("get_weather");
   tool->set_parameters(R"({"type":"object","properties":{"city":{"enum":["Paris","Rome"]}},"required":["city"],)"
@@ -380,11 +374,7 @@ TEST_F(InferenceServiceTest, ToolCallsStreamAsNameThenArguments) {
 // A conversation that carries an earlier call and its result renders, and tool_choice none only
 // shows the tools: the reply is text, even with a schema no call could keep.
 TEST_F(InferenceServiceTest, EarlierCallsRenderAndNoneWritesText) {
-  v1::GenerateRequest request;
-  request.set_model("demo");
-  v1::ChatMessage* user = request.mutable_chat()->add_messages();
-  user->set_role("user");
-  user->set_content("Weather in Paris?");
+  v1::GenerateRequest request = UserChat("Weather in Paris?", 4, 8);
   v1::ChatMessage* assistant = request.mutable_chat()->add_messages();
   assistant->set_role("assistant");
   v1::ToolCall* call = assistant->add_tool_calls();
@@ -399,8 +389,6 @@ TEST_F(InferenceServiceTest, EarlierCallsRenderAndNoneWritesText) {
   tool->set_name("get_weather");
   tool->set_parameters(R"({"type":"object","allOf":[]})");
   request.set_tool_choice(v1::TOOL_CHOICE_NONE);
-  request.mutable_sampling()->set_seed(4);
-  request.mutable_sampling()->set_max_tokens(8);
   absl::StatusOr<GenerationRequest> built = service_->BuildRequest(request);
   ASSERT_TRUE(built.ok()) << built.status();
   EXPECT_EQ(built->tool_choice, ToolChoice::kNone);
