@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <string_view>
 
 #include "absl/strings/ascii.h"
@@ -33,6 +34,11 @@ inline bool IsNameChars(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) {
     return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
   });
+}
+
+// 1 to `max_bytes` of IsNameChars: a tool's or a schema's name, a response id.
+inline bool IsName(std::string_view text, size_t max_bytes) {
+  return !text.empty() && text.size() <= max_bytes && IsNameChars(text);
 }
 
 }  // namespace cai

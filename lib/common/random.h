@@ -15,4 +15,8 @@ absl::Status FillRandom(std::span<uint8_t> out);
 // that is not random must never be used.
 std::string RandomHex(size_t n);
 
+// `n` characters drawn uniformly from [A-Za-z0-9], as OpenAI's ids look ("call_…"). Aborts as
+// RandomHex does.
+std::string RandomAlnum(size_t n);
+
 }  // namespace cai

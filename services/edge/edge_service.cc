@@ -4,7 +4,6 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <ctime>
 #include <optional>
 #include <variant>
@@ -92,20 +91,7 @@ openai::FinishReason ToFinish(v1::FinishReason reason, const v1::GenerateRequest
 }
 
 // A tool call's id, as OpenAI's: "call_" and 24 letters and digits from the CSPRNG.
-std::string NewToolCallId() {
-  constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  const size_t length = std::string_view("call_").size() + 24;
-  std::string id = "call_";
-  while (id.size() < length) {
-    std::array<uint8_t, 32> bytes{};
-    if (!FillRandom(bytes).ok()) std::abort();  // as RandomHex: an id that is not random must never be used
-    for (uint8_t byte : bytes) {
-      // 248 = 4 * 62: the bytes from it on are dropped, so every character is equally likely.
-      if (byte < 248 && id.size() < length) id += kAlphabet[byte % kAlphabet.size()];
-    }
-  }
-  return id;
-}
+std::string NewToolCallId() { return "call_" + RandomAlnum(24); }
 
 void FillSampling(const openai::Sampling& in, v1::SamplingParams* out) {
   if (in.temperature) out->set_temperature(static_cast<float>(*in.temperature));
@@ -263,9 +249,7 @@ Match MatchRoute(std::string_view path) {
 bool NeedsAuth(Route route) { return route != Route::kHealth && route != Route::kMetrics; }
 
 // Response ids are ours ("chatcmpl-" + hex); anything else cannot be one.
-bool PlausibleId(std::string_view id) {
-  return !id.empty() && id.size() <= kMaxIdBytes && IsNameChars(id);
-}
+bool PlausibleId(std::string_view id) { return IsName(id, kMaxIdBytes); }
 
 }  // namespace
 

@@ -14,12 +14,13 @@ absl::StatusOr<std::shared_ptr<const ToolSet>> ToolSet::Compile(const std::vecto
   auto set = std::make_shared<ToolSet>();
   for (const Definition& definition : definitions) {
     const std::string& name = definition.name;
-    if (name.empty() || name.size() > kMaxNameBytes || !IsNameChars(name)) {
-      return absl::InvalidArgumentError(absl::StrCat("tool name '", name.substr(0, kMaxNameBytes),
-                                                     "' is not 1 to 64 letters, digits, '_' or '-'"));
+    if (!IsName(name, kMaxNameBytes)) {
+      return absl::InvalidArgumentError(absl::StrCat("tool name '", name.substr(0, kMaxNameBytes), "' is not 1 to ",
+                                                     kMaxNameBytes, " letters, digits, '_' or '-'"));
     }
-    const std::string parameters =
-        definition.parameters.empty() ? R"({"type":"object","additionalProperties":false})" : definition.parameters;
+    const std::string_view parameters = definition.parameters.empty()
+                                            ? std::string_view(R"({"type":"object","additionalProperties":false})")
+                                            : std::string_view(definition.parameters);
     absl::StatusOr<std::shared_ptr<const JsonSchema>> schema = JsonSchema::Parse(
         parameters, definition.strict ? JsonSchema::ValueAssertions::kRefuse : JsonSchema::ValueAssertions::kIgnore);
     if (!schema.ok() && definition.strict) {
