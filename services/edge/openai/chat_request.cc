@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -237,8 +238,16 @@ std::optional<ApiError> ParseContent(const Json& message, const std::string& par
   return std::nullopt;
 }
 
-bool IsToolName(const std::string& name) {
-  return !name.empty() && name.size() <= kMaxToolNameBytes && IsNameChars(name);
+// `function`'s "name", a tool's name (`param` names the function object).
+std::optional<ApiError> ParseFunctionName(const Json& function, const std::string& param, std::string* out) {
+  const Json* name = Field(function, "name");
+  if (name == nullptr || !name->is_string() || !IsName(name->get_ref<const std::string&>(), kMaxToolNameBytes)) {
+    return InvalidRequest(absl::StrCat("'", param, ".name' must be 1 to ", kMaxToolNameBytes,
+                                       " letters, digits, '_' or '-'"),
+                          param + ".name");
+  }
+  *out = name->get<std::string>();
+  return std::nullopt;
 }
 
 // `object`'s "type" is "function" (the one kind of tool and of tool call served).
@@ -250,10 +259,13 @@ std::optional<ApiError> CheckFunctionType(const Json& object, const std::string&
   return std::nullopt;
 }
 
-// The JSON text of an object (a tool call's arguments).
-bool IsObjectText(const std::string& text) {
+// The JSON text of an object (a tool call's arguments), checked without building it.
+bool IsObjectText(std::string_view text) {
   if (JsonNestingDepth(text) > kMaxJsonDepth) return false;
-  return Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false).is_object();
+  std::string_view value = text;
+  if (value.starts_with("\xEF\xBB\xBF")) value.remove_prefix(3);  // a byte order mark, which nlohmann skips
+  const size_t first = value.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && value[first] == '{' && Json::accept(text);
 }
 
 // One of an assistant message's tool_calls: {"id", "type": "function", "function": {"name",
@@ -270,19 +282,14 @@ std::optional<ApiError> ParseToolCall(const Json& call, const std::string& param
   if (function == nullptr || !function->is_object()) {
     return InvalidRequest(absl::StrCat("'", param, ".function' must be an object"), param + ".function");
   }
-  const Json* name = Field(*function, "name");
-  if (name == nullptr || !name->is_string() || !IsToolName(name->get_ref<const std::string&>())) {
-    return InvalidRequest(absl::StrCat("'", param, ".function.name' must be 1 to ", kMaxToolNameBytes,
-                                       " letters, digits, '_' or '-'"),
-                          param + ".function.name");
-  }
+  std::string name;
+  if (auto error = ParseFunctionName(*function, param + ".function", &name)) return error;
   const Json* arguments = Field(*function, "arguments");
   if (arguments == nullptr || !arguments->is_string() || !IsObjectText(arguments->get_ref<const std::string&>())) {
     return InvalidRequest(absl::StrCat("'", param, ".function.arguments' must be the JSON text of an object"),
                           param + ".function.arguments");
   }
-  *out = ToolCall{.id = id->get<std::string>(), .name = name->get<std::string>(),
-                  .arguments = arguments->get<std::string>()};
+  *out = ToolCall{.id = id->get<std::string>(), .name = std::move(name), .arguments = arguments->get<std::string>()};
   return std::nullopt;
 }
 
@@ -363,14 +370,20 @@ std::optional<ApiError> ParseMessages(const Json& body, std::vector<Message>* ou
   return std::nullopt;
 }
 
-// The compact JSON text of each tools[i].function.parameters in a body, in the client's key order:
-// a chat template shows the schema to the model as written, and nlohmann::json sorts keys. Read in
-// one SAX pass rather than as an ordered_json, whose objects look up each key linearly (quadratic
-// on a hostile body). A value given twice keeps the last, as the sorted parse does; a key given
-// twice inside a schema makes text that differs from the sorted parse, which ParseTool refuses.
+// tools[i].function.parameters as the client wrote it: its compact JSON text in the client's key
+// order (a chat template shows the schema to the model as written, and nlohmann::json sorts keys),
+// and whether it gives a key twice in one object (which the sorted parse would hide).
+struct OrderedParameters {
+  std::string text;  // "" where none was read
+  bool repeats_a_key = false;
+};
+
+// Reads OrderedParameters for every tool of a body, in one SAX pass rather than as an ordered_json,
+// whose objects look up each key linearly (quadratic on a hostile body). A member given twice
+// outside the parameters keeps its last value, as the sorted parse does.
 class ToolParametersText final : public nlohmann::json_sax<Json> {
  public:
-  std::vector<std::string> texts;  // by tool index; "" where none was read
+  std::vector<OrderedParameters> tools;  // by tool index
 
   bool null() override { return Scalar([] { return "null"; }); }
   bool boolean(bool value) override { return Scalar([value] { return value ? "true" : "false"; }); }
@@ -391,24 +404,28 @@ class ToolParametersText final : public nlohmann::json_sax<Json> {
     if (capture_) {
       if (level.count > 0) Out() += ',';
       Out() += Json(key).dump() + ':';
+      if (!level.keys.insert(key).second) tools[*capture_].repeats_a_key = true;
     }
     ++level.count;
-    level.key = key;
-    if (levels_.size() == 1 && key == "tools") texts.clear();  // a later 'tools' replaces this one
+    if (levels_.size() <= kParametersDepth) level.key = key;  // only AtParameters reads it
+    if (levels_.size() == 1 && key == "tools") tools.clear();  // a later 'tools' replaces this one
     return true;
   }
 
  private:
   struct Level {
     bool object = false;
-    std::string key;   // object: the member being read
+    std::string key;   // object, down to the parameters: the member being read
     size_t count = 0;  // members or elements begun
+    absl::flat_hash_set<std::string> keys;  // an object inside the parameters: its keys so far
   };
+  // body / tools / tools[i] / function: the levels above a parameters value.
+  static constexpr size_t kParametersDepth = 4;
 
-  std::string& Out() { return texts[*capture_]; }
+  std::string& Out() { return tools[*capture_].text; }
   // The value starting now is tools[i].function.parameters.
   bool AtParameters() const {
-    return levels_.size() == 4 && levels_[0].object && levels_[0].key == "tools" && !levels_[1].object &&
+    return levels_.size() == kParametersDepth && levels_[0].object && levels_[0].key == "tools" && !levels_[1].object &&
            levels_[2].object && levels_[2].key == "function" && levels_[3].object && levels_[3].key == "parameters";
   }
   // Every value starts here: an array element's comma, and a capture's start.
@@ -419,10 +436,10 @@ class ToolParametersText final : public nlohmann::json_sax<Json> {
     }
     if (capture_ || !AtParameters()) return;
     const size_t tool = levels_[1].count - 1;
-    if (texts.size() <= tool) texts.resize(tool + 1);
+    if (tools.size() <= tool) tools.resize(tool + 1);
     capture_ = tool;
     capture_depth_ = levels_.size();
-    Out().clear();
+    tools[tool] = OrderedParameters{};  // a later 'parameters' replaces this one
   }
   void EndValue() {
     if (capture_ && levels_.size() == capture_depth_) capture_.reset();
@@ -439,7 +456,7 @@ class ToolParametersText final : public nlohmann::json_sax<Json> {
   bool Open(char bracket, bool object) {
     BeginValue();
     if (capture_) Out() += bracket;
-    levels_.push_back(Level{.object = object, .key = "", .count = 0});
+    levels_.push_back(Level{.object = object, .key = "", .count = 0, .keys = {}});
     return true;
   }
   bool Close(char bracket) {
@@ -454,15 +471,15 @@ class ToolParametersText final : public nlohmann::json_sax<Json> {
   size_t capture_depth_ = 0;
 };
 
-std::vector<std::string> OrderedToolParameters(std::string_view body) {
+std::vector<OrderedParameters> OrderedToolParameters(std::string_view body) {
   ToolParametersText reader;
   Json::sax_parse(body, &reader);  // the body parsed already
-  return std::move(reader.texts);
+  return std::move(reader.tools);
 }
 
 // tools[i]: {"type": "function", "function": {"name", "description"?, "parameters"?, "strict"?}};
-// `ordered` is its parameters' text in the client's key order.
-std::optional<ApiError> ParseTool(const Json& item, const std::string& param, const std::string& ordered,
+// `ordered` is its parameters as the client wrote them.
+std::optional<ApiError> ParseTool(const Json& item, const std::string& param, const OrderedParameters& ordered,
                                   std::vector<Tool>* out) {
   if (!item.is_object()) return InvalidRequest(absl::StrCat("'", param, "' must be an object"), param);
   if (auto error = CheckFunctionType(item, param)) return error;
@@ -472,13 +489,7 @@ std::optional<ApiError> ParseTool(const Json& item, const std::string& param, co
     return InvalidRequest(absl::StrCat("'", function_param, "' must be an object"), function_param);
   }
   Tool tool;
-  const Json* name = Field(*function, "name");
-  if (name == nullptr || !name->is_string() || !IsToolName(name->get_ref<const std::string&>())) {
-    return InvalidRequest(absl::StrCat("'", function_param, ".name' must be 1 to ", kMaxToolNameBytes,
-                                       " letters, digits, '_' or '-'"),
-                          function_param + ".name");
-  }
-  tool.name = name->get<std::string>();
+  if (auto error = ParseFunctionName(*function, function_param, &tool.name)) return error;
   if (std::any_of(out->begin(), out->end(), [&](const Tool& other) { return other.name == tool.name; })) {
     return InvalidRequest(absl::StrCat("'", function_param, ".name' repeats '", tool.name,
                                        "': function names must be unique"),
@@ -502,19 +513,19 @@ std::optional<ApiError> ParseTool(const Json& item, const std::string& param, co
     if (!parameters->is_object()) {
       return InvalidRequest(absl::StrCat("'", parameters_param, "' must be a JSON Schema object"), parameters_param);
     }
-    const size_t size = parameters->dump().size();  // parsed from UTF-8, so this cannot throw
+    // Without a repeated key the ordered text is the sorted one's keys reordered, as long; with one,
+    // the sorted parse kept only the last value, and its length is measured.
+    const size_t size = ordered.repeats_a_key ? parameters->dump().size() : ordered.text.size();
     if (size > kMaxJsonSchemaBytes) {
       return InvalidRequest(absl::StrCat("'", parameters_param, "' is longer than ", kMaxJsonSchemaBytes,
                                          " bytes as JSON"),
                             parameters_param);
     }
-    // The ordered text must hold what the sorted parse read: only the key order may differ, which
-    // keeps the length. A key given twice in one object makes them differ.
-    if (ordered.size() != size || Json::parse(ordered, nullptr, /*allow_exceptions=*/false) != *parameters) {
+    if (ordered.repeats_a_key) {
       return InvalidRequest(absl::StrCat("'", parameters_param, "' gives some key twice in one object"),
                             parameters_param);
     }
-    tool.parameters = ordered;
+    tool.parameters = ordered.text;
   }
   out->push_back(std::move(tool));
   return std::nullopt;
@@ -535,10 +546,11 @@ std::optional<ApiError> ParseTools(const Json& json, std::string_view body, std:
   if (tools->dump().size() > kMaxToolsBytes) {
     return InvalidRequest(absl::StrCat("'tools' is longer than ", kMaxToolsBytes, " bytes as JSON"), "tools");
   }
-  const std::vector<std::string> ordered = OrderedToolParameters(body);
+  const std::vector<OrderedParameters> ordered = OrderedToolParameters(body);
   for (size_t i = 0; i < tools->size(); ++i) {
-    const std::string& text = i < ordered.size() ? ordered[i] : "";
-    if (auto error = ParseTool((*tools)[i], absl::StrCat("tools[", i, "]"), text, out)) return error;
+    static const OrderedParameters kNone;
+    const OrderedParameters& parameters = i < ordered.size() ? ordered[i] : kNone;
+    if (auto error = ParseTool((*tools)[i], absl::StrCat("tools[", i, "]"), parameters, out)) return error;
   }
   return std::nullopt;
 }
@@ -633,13 +645,11 @@ std::optional<ApiError> ParseJsonSchemaFormat(const Json& format, ResponseFormat
                           "response_format.json_schema");
   }
   const Json* name = Field(*spec, "name");
-  const bool name_ok = name != nullptr && name->is_string() && !name->get_ref<const std::string&>().empty() &&
-                       name->get_ref<const std::string&>().size() <= 64 && IsNameChars(name->get_ref<const std::string&>());
-  if (!name_ok) {
+  if (name == nullptr || !name->is_string() || !IsName(name->get_ref<const std::string&>(), 64)) {
     return InvalidRequest("'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'",
                           "response_format.json_schema.name");
   }
-  if (const Json* strict = Field(*spec, "strict"); strict != nullptr && !strict->is_boolean() && !strict->is_null()) {
+  if (const Json* strict = Field(*spec, "strict"); strict != nullptr && !strict->is_boolean()) {
     return InvalidRequest("'response_format.json_schema.strict' must be a boolean", "response_format.json_schema.strict");
   }
   if (const Json* description = Field(*spec, "description"); description != nullptr && !description->is_string()) {
@@ -656,14 +666,15 @@ std::optional<ApiError> ParseJsonSchemaFormat(const Json& format, ResponseFormat
 
 // A schema given as an object or as its JSON text (vLLM takes both), as `param`.
 std::optional<ApiError> TakeSchemaOrText(const Json& value, const std::string& param, ResponseFormat* out) {
-  Json schema = value;
+  Json parsed;  // the schema, when given as text
   if (value.is_string()) {
     const std::string& text = value.get_ref<const std::string&>();
     if (text.size() > kMaxJsonSchemaBytes || JsonNestingDepth(text) > kMaxJsonDepth) {
       return InvalidRequest(absl::StrCat("'", param, "' is too long or nests too deep"), param);
     }
-    schema = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+    parsed = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
   }
+  const Json& schema = value.is_string() ? parsed : value;
   if (!schema.is_object()) {
     return InvalidRequest(absl::StrCat("'", param, "' must be a JSON Schema object, or its JSON text"), param);
   }
@@ -679,7 +690,7 @@ std::optional<ApiError> TakeSchemaOrText(const Json& value, const std::string& p
 std::optional<ApiError> ParseVllmStructuredOutputs(const Json& body, ResponseFormat* out) {
   for (const char* name : {"guided_regex", "guided_choice", "guided_grammar", "guided_whitespace_pattern",
                            "structural_tag"}) {
-    if (const Json* guide = Field(body, name); guide != nullptr && !guide->is_null()) {
+    if (Field(body, name) != nullptr) {
       return InvalidRequest(absl::StrCat("'", name, "' is not supported: use 'structured_outputs.json', ",
                                          "'guided_json', or 'response_format' of type 'json_object' or 'json_schema'"),
                             name);
@@ -687,8 +698,8 @@ std::optional<ApiError> ParseVllmStructuredOutputs(const Json& body, ResponseFor
   }
   const Json* guided = Field(body, "guided_json");
   const Json* structured = Field(body, "structured_outputs");
-  const bool has_guided = guided != nullptr && !guided->is_null();
-  const bool has_structured = structured != nullptr && !structured->is_null();
+  const bool has_guided = guided != nullptr;
+  const bool has_structured = structured != nullptr;
   if (!has_guided && !has_structured) return std::nullopt;
   const char* given = has_guided ? "guided_json" : "structured_outputs";
   if (out->kind != ResponseFormat::Kind::kText || (has_guided && has_structured)) {
@@ -700,7 +711,7 @@ std::optional<ApiError> ParseVllmStructuredOutputs(const Json& body, ResponseFor
     return InvalidRequest("'structured_outputs' must be an object", "structured_outputs");
   }
   for (const char* name : {"regex", "choice", "grammar", "structural_tag", "whitespace_pattern"}) {
-    if (const Json* value = Field(*structured, name); value != nullptr && !value->is_null()) {
+    if (Field(*structured, name) != nullptr) {
       return InvalidRequest(absl::StrCat("'structured_outputs.", name, "' is not supported: use 'json' or ",
                                          "'json_object'"),
                             absl::StrCat("structured_outputs.", name));
@@ -713,7 +724,7 @@ std::optional<ApiError> ParseVllmStructuredOutputs(const Json& body, ResponseFor
   }
   const Json* json = Field(*structured, "json");
   const Json* json_object = Field(*structured, "json_object");
-  const bool wants_json = json != nullptr && !json->is_null();
+  const bool wants_json = json != nullptr;
   const bool wants_object = json_object != nullptr && json_object->is_boolean() && *json_object;
   if (wants_json == wants_object) {
     return InvalidRequest("'structured_outputs' must set exactly one of 'json' and 'json_object'",

@@ -28,9 +28,8 @@ inline constexpr int64_t kMaxTopK = 1 << 20;
 inline constexpr size_t kMaxPromptTokenIds = 1 << 18;
 inline constexpr size_t kMaxPrompts = 16;  // in one completions batch
 inline constexpr size_t kMaxJsonSchemaBytes = 65536;  // response_format.json_schema.schema, as compact JSON
-using ::cai::kMaxTools;                                 // lib/common/inference_protocol.h
+// kMaxTools and kMaxToolNameBytes: lib/common/inference_protocol.h (inference checks them too).
 inline constexpr size_t kMaxToolsBytes = 256 * 1024;   // all of 'tools', as compact JSON
-using ::cai::kMaxToolNameBytes;
 inline constexpr size_t kMaxToolCalls = 128;           // in one assistant message
 inline constexpr size_t kMaxToolCallIdBytes = 256;
 
