@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "lib/common/status_macros.h"
 #include "lib/crypto/ecies_x25519.h"
 #include "lib/crypto/openssl_error.h"
 #include "lib/crypto/openssl_ptr.h"
@@ -61,9 +62,7 @@ absl::StatusOr<Ed25519Signer> Ed25519Signer::FromKey(Key key) {
       len != signer.public_key_.size()) {
     return OpenSslError("EVP_PKEY_get_raw_public_key(ED25519) failed");
   }
-  absl::StatusOr<X25519PublicKey> x25519_public = X25519FromEd25519Public(signer.public_key_);
-  if (!x25519_public.ok()) return x25519_public.status();
-  signer.x25519_public_ = *x25519_public;
+  CAI_ASSIGN_OR_RETURN(signer.x25519_public_, X25519FromEd25519Public(signer.public_key_));
   return signer;
 }
 
