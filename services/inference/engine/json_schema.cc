@@ -651,16 +651,16 @@ class JsonSchemaCompiler {
   size_t same_steps_left_ = 0;  // SameValues' budget
 };
 
-absl::StatusOr<std::shared_ptr<const JsonSchema>> JsonSchema::Compile(const nlohmann::json& schema,
-                                                                      ValueAssertions assertions) {
-  return JsonSchemaCompiler(schema, assertions).Run();
-}
-
 absl::StatusOr<std::shared_ptr<const JsonSchema>> JsonSchema::Parse(std::string_view text,
                                                                     ValueAssertions assertions) {
   const Json schema = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (schema.is_discarded()) return absl::InvalidArgumentError("json_schema: the schema is not valid JSON");
-  return Compile(schema, assertions);
+  return JsonSchemaCompiler(schema, assertions).Run();
+}
+
+const JsonSchema& JsonSchema::AnyObject() {
+  static const std::shared_ptr<const JsonSchema> any_object = *Parse(R"({"type":"object"})");
+  return *any_object;
 }
 
 uint32_t JsonSchema::Dispatch(uint32_t index, uint8_t byte) const {

@@ -7,8 +7,6 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "absl/status/statusor.h"
 
 namespace cai::inference {
@@ -92,8 +90,8 @@ class JsonSchema {
   // `text` is the schema's JSON text; errors are InvalidArgument and name the keyword's path.
   static absl::StatusOr<std::shared_ptr<const JsonSchema>> Parse(
       std::string_view text, ValueAssertions assertions = ValueAssertions::kRefuse);
-  static absl::StatusOr<std::shared_ptr<const JsonSchema>> Compile(
-      const nlohmann::json& schema, ValueAssertions assertions = ValueAssertions::kRefuse);
+  // {"type": "object"}: any JSON object (a tool whose schema could not be taken).
+  static const JsonSchema& AnyObject();
 
   static constexpr uint32_t kRoot = 0;
   static constexpr uint32_t kNoNode = UINT32_MAX;

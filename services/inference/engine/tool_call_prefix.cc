@@ -30,22 +30,19 @@ bool ToolCallPrefix::Step(uint8_t byte) {
       if (byte != static_cast<uint8_t>(kLlama3ToolCallMiddle[matched_])) return false;
       if (++matched_ == kLlama3ToolCallMiddle.size()) {
         stage_ = Stage::kArguments;
-        if (const JsonSchema* schema = tools_->tool(low_).parameters.get()) {
-          arguments_.emplace(JsonSchemaPrefix(*schema));
-        } else {
-          arguments_.emplace(JsonPrefix());
-        }
+        const JsonSchema* schema = tools_->tool(low_).parameters.get();
+        arguments_.emplace(schema != nullptr ? *schema : JsonSchema::AnyObject());
       }
       return true;
     case Stage::kArguments:
       // The arguments object's own closing brace makes it complete; the next is the call's.
-      if (std::visit([](const auto& arguments) { return arguments.complete(); }, *arguments_)) {
+      if (arguments_->complete()) {
         if (byte != static_cast<uint8_t>(kLlama3ToolCallClose[0])) return false;
         stage_ = Stage::kDone;
         return true;
       }
       part_ = Part::kArguments;
-      return std::visit([&](auto& arguments) { return arguments.FeedOrSpoil(byte); }, *arguments_);
+      return arguments_->FeedOrSpoil(byte);
     case Stage::kDone:
       return false;
   }

@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
-#include <variant>
 
 #include "services/inference/engine/byte_recognizer.h"
 #include "services/inference/engine/json_prefix.h"
@@ -36,8 +35,7 @@ class ToolCallPrefix : public ByteRecognizer<ToolCallPrefix> {
   bool complete() const { return stage_ == Stage::kDone; }
   // Inside a free string of the arguments, as JsonSchemaPrefix has it; kOutside elsewhere.
   JsonPrefix::StringPosition string_position() const {
-    if (stage_ != Stage::kArguments) return JsonPrefix::StringPosition::kOutside;
-    return std::visit([](const auto& arguments) { return arguments.string_position(); }, *arguments_);
+    return stage_ == Stage::kArguments ? arguments_->string_position() : JsonPrefix::StringPosition::kOutside;
   }
 
   Part part() const { return part_; }
@@ -64,8 +62,8 @@ class ToolCallPrefix : public ByteRecognizer<ToolCallPrefix> {
   uint16_t matched_ = 0;  // kOpen, kMiddle: bytes of the fixed text; kName: bytes of the name
   uint16_t low_ = 0;      // the tools whose names begin with the name's bytes so far
   uint16_t high_ = 0;
-  // kArguments on: the chosen tool's parameters, or any object for a tool without a schema.
-  std::optional<std::variant<JsonSchemaPrefix, JsonPrefix>> arguments_;
+  // kArguments on: the chosen tool's parameters (JsonSchema::AnyObject for a tool without a schema).
+  std::optional<JsonSchemaPrefix> arguments_;
 };
 
 }  // namespace cai::inference
