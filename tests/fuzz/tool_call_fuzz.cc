@@ -30,6 +30,13 @@ namespace {
 constexpr const char* kF2 = R"({"type":"object","properties":{"x":{"enum":[1,"a",null]}},"required":["x"]})";
 constexpr const char* kNone = R"({"type":"object","additionalProperties":false})";
 
+// The schema text a tool's arguments are read against: "f"'s the input's, which, empty, means the
+// tool takes no arguments (as "g").
+const char* ParametersText(std::string_view name, const std::string& schema_text) {
+  if (name == "f_2") return kF2;
+  return name == "f" && !schema_text.empty() ? schema_text.c_str() : kNone;
+}
+
 // The same text as a reply that may be a call or the answer to `schema_text` (tool_choice auto with
 // a json_schema response_format): Feed and FeedOrSpoil agree, and a whole text is one or the other.
 void CheckCallOrAnswer(const ToolSet& tools, const std::string& schema_text, std::string_view text) {
@@ -40,7 +47,7 @@ void CheckCallOrAnswer(const ToolSet& tools, const std::string& schema_text, std
   const std::optional<nlohmann::json> value = cai::inference::fuzz::ParseWholeText(text);  // either reading is JSON
   if (!value) return;
   if (state.call_possible() && state.call().complete()) return;  // the call is checked below
-  const nlohmann::json schema = nlohmann::json::parse(schema_text);
+  const nlohmann::json schema = nlohmann::json::parse(ParametersText("f", schema_text));
   if (!state.json_possible() || !cai::inference::testing::Satisfies(*value, schema, schema)) std::abort();
 }
 
@@ -74,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!value) return 0;
   if (!value->is_object()) std::abort();
   if ((*tools)->tool(*state.tool()).parameters == nullptr) return 0;  // a schema it fell back from: any object
-  const nlohmann::json schema = nlohmann::json::parse(name == "f" ? schema_text : name == "f_2" ? kF2 : kNone);
+  const nlohmann::json schema = nlohmann::json::parse(ParametersText(name, schema_text));
   if (!cai::inference::testing::Satisfies(*value, schema, schema)) std::abort();
   return 0;
 }
