@@ -145,15 +145,13 @@ absl::StatusOr<GenerationRequest> InferenceService::BuildRequest(const v1::Gener
       break;
     case v1::RESPONSE_FORMAT_JSON_SCHEMA: {
       out.format = OutputFormat::kJsonSchema;
-      absl::StatusOr<std::shared_ptr<const JsonSchema>> schema = JsonSchema::Parse(request.json_schema());
-      if (!schema.ok()) return schema.status();
-      out.schema = *std::move(schema);
+      CAI_ASSIGN_OR_RETURN(out.schema, JsonSchema::Parse(request.json_schema()));
       break;
     }
     default:
       return absl::InvalidArgumentError(absl::StrCat("response_format ", request.response_format(), " is unknown"));
   }
-  if (absl::Status tools = TakeTools(request, out); !tools.ok()) return tools;
+  CAI_RETURN_IF_ERROR(TakeTools(request, out));
   return out;
 }
 

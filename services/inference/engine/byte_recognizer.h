@@ -31,6 +31,10 @@ class ByteRecognizer {
   // As Feed(byte), but when `byte` may not come next the state is left unspecified: for a caller
   // that discards it then (a trie walk on a copy), which saves Feed's copy to roll back to.
   bool FeedOrSpoil(uint8_t byte) { return self().Step(byte); }
+  // Feeds bytes known to be taken (the token mask let them through) without Feed's copies.
+  void FeedTaken(std::string_view bytes) {
+    for (char c : bytes) self().Step(static_cast<uint8_t>(c));
+  }
 
  private:
   Recognizer& self() { return static_cast<Recognizer&>(*this); }

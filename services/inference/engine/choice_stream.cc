@@ -4,6 +4,8 @@
 #include <limits>
 #include <utility>
 
+#include "services/inference/engine/tokenizer/chat_template.h"
+
 namespace cai::inference {
 
 std::string StopFilter::Push(std::string_view text, bool final) {
@@ -31,12 +33,6 @@ size_t StopFilter::HeldBack() const {
 }
 
 namespace {
-
-// Feeds bytes the mask let through (the state takes them, so no copy to roll back to is needed).
-template <typename State>
-void FeedTaken(State& state, std::string_view bytes) {
-  for (char c : bytes) state.FeedOrSpoil(static_cast<uint8_t>(c));
-}
 
 SamplingParams ForChoice(SamplingParams params, int index) {
   params.seed += static_cast<uint64_t>(index);
@@ -67,13 +63,12 @@ std::variant<JsonPrefix, JsonSchemaPrefix, ToolCallPrefix, CallOrJsonPrefix> Jso
     }
     return *std::move(call);
   }
-  return std::visit([](auto answer) -> std::variant<JsonPrefix, JsonSchemaPrefix, ToolCallPrefix, CallOrJsonPrefix> {
-    return answer;
-  }, JsonAnswerFor(request));
+  if (request.format == OutputFormat::kJsonSchema) return JsonSchemaPrefix(*request.schema);
+  return JsonPrefix();
 }
 
 // The byte a tool call begins with, which tells a call from text under tool_choice auto.
-constexpr uint8_t kCallFirstByte = '{';
+constexpr uint8_t kCallFirstByte = kLlama3ToolCallOpen[0];
 
 }  // namespace
 
@@ -86,7 +81,7 @@ ChoiceStream::Reply ChoiceStream::InitialReply(const GenerationRequest& request)
 ChoiceStream::ChoiceStream(int index, const GenerationRequest& request, int64_t budget, const Tokenizer* tokenizer,
                            const JsonTokenMask* json_mask)
     : index_(index), request_(request), budget_(budget), tokenizer_(tokenizer),
-      json_mask_(request.format != OutputFormat::kText || CallsTools(request) ? json_mask : nullptr),
+      json_mask_(json_mask),
       json_(JsonStateFor(request)), reply_(InitialReply(request)), released_call_(CallFor(request)),
       sampler_(ForChoice(request.sampling, index)), filter_(request.stop) {
   if (tokenizer != nullptr) decoder_.emplace(*tokenizer);
@@ -171,7 +166,7 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
     // The mask let through only tokens whose bytes the JSON state takes, so this cannot fail.
     if (Constrained()) {
       const std::string bytes = tokenizer_->TokenBytes(id);
-      std::visit([&](auto& json) { FeedTaken(json, bytes); }, json_);
+      std::visit([&](auto& json) { json.FeedTaken(bytes); }, json_);
       if (reply_ == Reply::kCallOrJson) SettleCallOrJson(/*ending=*/false);
     }
     if (request_.logprobs) pending_.push_back(std::move(token));
@@ -210,18 +205,24 @@ void ChoiceStream::Emit(std::string_view decoded, bool final, OwnedDelta& delta)
     held_ += decoded;
     return;
   }
-  const std::string text = std::exchange(held_, std::string()) + std::string(decoded);
+  // What was held, if anything, comes first (a plain text reply never holds any).
+  std::string_view text = decoded;
+  if (!held_.empty()) {
+    held_ += decoded;
+    text = held_;
+  }
   if (reply_ != Reply::kToolCall) {
     delta.text += filter_.Push(text, final);
-    return;
+  } else {
+    for (char c : text) {
+      const bool named = released_call_->tool().has_value();
+      // The drawn call took these bytes, and the released text is a prefix of it.
+      released_call_->FeedOrSpoil(static_cast<uint8_t>(c));
+      if (released_call_->part() == ToolCallPrefix::Part::kArguments) delta.tool_arguments += c;
+      if (!named && released_call_->tool()) delta.tool_name = request_.tools->tool(*released_call_->tool()).name;
+    }
   }
-  for (char c : text) {
-    const bool named = released_call_->tool().has_value();
-    // The drawn call took these bytes, and the released text is a prefix of it.
-    released_call_->FeedOrSpoil(static_cast<uint8_t>(c));
-    if (released_call_->part() == ToolCallPrefix::Part::kArguments) delta.tool_arguments += c;
-    if (!named && released_call_->tool()) delta.tool_name = request_.tools->tool(*released_call_->tool()).name;
-  }
+  held_.clear();
 }
 
 }  // namespace cai::inference

@@ -38,7 +38,7 @@ std::vector<int32_t> JsonTokenMask::PlainTokensAfter(std::string_view text) cons
   return ids;
 }
 
-int64_t JsonTokenMask::Mark(const std::vector<int32_t>& ids, std::span<uint8_t> allowed) {
+int64_t JsonTokenMask::Mark(std::span<const int32_t> ids, std::span<uint8_t> allowed) {
   int64_t count = 0;
   for (int32_t id : ids) {
     if (static_cast<size_t>(id) < allowed.size()) {
@@ -83,17 +83,9 @@ int64_t JsonTokenMask::Allow(const CallOrJsonPrefix& state, std::span<uint8_t> a
 }
 
 int64_t JsonTokenMask::AllowNotStartingWith(uint8_t byte, std::span<uint8_t> allowed) const {
-  int64_t count = 0;
-  for (size_t i = 0; i < by_first_byte_.size(); ++i) {
-    if (i == by_first_byte_start_[byte]) i = by_first_byte_start_[byte + 1];
-    if (i == by_first_byte_.size()) break;
-    const int32_t id = by_first_byte_[i];
-    if (static_cast<size_t>(id) < allowed.size()) {
-      allowed[id] = 1;
-      ++count;
-    }
-  }
-  return count;
+  const std::span<const int32_t> all = by_first_byte_;
+  return Mark(all.first(by_first_byte_start_[byte]), allowed) +
+         Mark(all.subspan(by_first_byte_start_[byte + 1]), allowed);
 }
 
 template <typename State>

@@ -59,7 +59,7 @@ class JsonTokenMask {
   int64_t Walk(uint32_t root, const State& state, std::span<uint8_t> allowed) const;
   // The tokens of the plain trie that fit after `text` (which leaves a string open).
   std::vector<int32_t> PlainTokensAfter(std::string_view text) const;
-  static int64_t Mark(const std::vector<int32_t>& ids, std::span<uint8_t> allowed);
+  static int64_t Mark(std::span<const int32_t> ids, std::span<uint8_t> allowed);
 
   std::vector<Node> nodes_;
   std::vector<int32_t> next_token_;        // by token id: another token with the same bytes, or -1

@@ -127,7 +127,7 @@ absl::StatusOr<std::vector<int32_t>> EncodeChat(const LoadedModel& model, const 
     bytes += m.role.size() + m.content.size();
     for (const ChatToolCall& call : m.tool_calls) bytes += call.name.size() + call.arguments.size();
   }
-  for (const ChatTool& tool : tools) bytes += tool.name.size() + tool.description.value_or("").size() + tool.parameters.size();
+  for (const ChatTool& tool : tools) bytes += tool.name.size() + (tool.description ? tool.description->size() : 0) + tool.parameters.size();
   if (bytes > kMaxPromptBytes) {
     return absl::InvalidArgumentError(absl::StrCat("the chat has ", bytes, " bytes, above the limit of ", kMaxPromptBytes));
   }

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "lib/common/status_macros.h"
 #include "services/inference/engine/tokenizer/absl_compat.h"
 #include "services/inference/engine/tokenizer/python_json.h"
 #include "services/inference/engine/tokenizer/utf8.h"
@@ -63,9 +64,8 @@ absl::Status AppendLlama3Tools(RenderedChat& chat, const std::vector<ChatTool>& 
                  "Respond in the format {\"name\": function name, \"parameters\": dictionary of argument name and "
                  "its value}.Do not use variables.\n\n");
   for (const ChatTool& tool : tools) {
-    absl::StatusOr<std::string> json = Llama3ToolJson(tool);
-    if (!json.ok()) return json.status();
-    AppendContent(chat, *json);
+    CAI_ASSIGN_OR_RETURN(const std::string json, Llama3ToolJson(tool));
+    AppendContent(chat, json);
     AppendTemplate(chat, "\n\n");
   }
   AppendContent(chat, Trim(first_user.content));
@@ -112,7 +112,7 @@ absl::StatusOr<RenderedChat> RenderLlama3(const std::vector<ChatMessage>& messag
           "with tools, the first message after any system message must be a user message (the template puts the "
           "tools in it)");
     }
-    if (absl::Status s = AppendLlama3Tools(chat, tools, messages[first]); !s.ok()) return s;
+    CAI_RETURN_IF_ERROR(AppendLlama3Tools(chat, tools, messages[first]));
     ++first;
   }
   for (size_t i = first; i < messages.size(); ++i) {
@@ -122,7 +122,7 @@ absl::StatusOr<RenderedChat> RenderLlama3(const std::vector<ChatMessage>& messag
           absl::StrCat("message ", i, ": a system message is allowed only first"));
     }
     if (!m.tool_calls.empty()) {
-      if (absl::Status s = AppendLlama3ToolCall(chat, i, m); !s.ok()) return s;
+      CAI_RETURN_IF_ERROR(AppendLlama3ToolCall(chat, i, m));
     } else if (m.role == "tool") {  // the template's `tojson` of a string content
       AppendTemplate(chat, "<|start_header_id|>ipython<|end_header_id|>\n\n");
       AppendContent(chat, PythonJsonString(m.content));
