@@ -309,11 +309,14 @@ TEST_F(InferenceServiceTest, JsonSchemaFormatReachesTheEngine) {
 // text (never as text), with "tool_calls" at the end; refusals are INVALID_ARGUMENT in words the
 // edge can pass on.
 TEST_F(InferenceServiceTest, ToolCallsStreamAsNameThenArguments) {
-  v1::GenerateRequest request = UserChat("Weather in Paris?", 4, 64);
+  v1::GenerateRequest request = UserChat("Weather in Paris?", 4, 200);
+  const std::string parameters =
+      R"({"type":"object","properties":{"city":{"enum":["Paris","Rome"]}},"required":["city"],)"
+      R"("additionalProperties":false})";
   v1::Tool* tool = request.add_tools();
   tool->set_name("get_weather");
-  tool->set_parameters(R"({"type":"object","properties":{"city":{"enum":["Paris","Rome"]}},"required":["city"],)"
-                       R"("additionalProperties":false})");
+  tool->set_description("Weather now");
+  tool->set_parameters(parameters);
   request.add_tools()->set_name("now");
   request.set_tool_choice(v1::TOOL_CHOICE_NAMED);
   request.set_tool_choice_name("get_weather");
@@ -322,6 +325,15 @@ TEST_F(InferenceServiceTest, ToolCallsStreamAsNameThenArguments) {
   ASSERT_NE(built->tools, nullptr);
   EXPECT_EQ(built->tool_choice, ToolChoice::kNamed);
   EXPECT_EQ(built->tools->tool(built->named_tool).name, "get_weather");
+  // The model is shown the tools as given: name, description and parameters.
+  absl::StatusOr<std::unique_ptr<LoadedModel>> model = LoadModelDir(dir_.path(), 1);
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<std::vector<int32_t>> prompt =
+      EncodeChat(**model, {{"user", "Weather in Paris?"}},
+                 {{.name = "get_weather", .description = "Weather now", .parameters = parameters},
+                  {.name = "now", .description = std::nullopt, .parameters = ""}});
+  ASSERT_TRUE(prompt.ok()) << prompt.status();
+  EXPECT_EQ(built->prompt, *prompt);
 
   Stream call = Generate(request);
   ASSERT_TRUE(call.status.ok()) << call.status.error_message();
@@ -335,13 +347,10 @@ TEST_F(InferenceServiceTest, ToolCallsStreamAsNameThenArguments) {
     }
     arguments += call.responses[i].tool_call().arguments();
   }
-  if (call.responses.back().finish_reason() == v1::FINISH_REASON_TOOL_CALLS) {
-    const nlohmann::json parsed = nlohmann::json::parse(arguments);
-    EXPECT_TRUE(parsed == nlohmann::json::parse(R"({"city":"Paris"})") ||
-                parsed == nlohmann::json::parse(R"({"city":"Rome"})")) << arguments;
-  } else {
-    EXPECT_EQ(call.responses.back().finish_reason(), v1::FINISH_REASON_LENGTH) << arguments;
-  }
+  ASSERT_EQ(call.responses.back().finish_reason(), v1::FINISH_REASON_TOOL_CALLS) << arguments;
+  const nlohmann::json parsed = nlohmann::json::parse(arguments);
+  EXPECT_TRUE(parsed == nlohmann::json::parse(R"({"city":"Paris"})") ||
+              parsed == nlohmann::json::parse(R"({"city":"Rome"})")) << arguments;
 
   struct Refusal {
     std::function<void(v1::GenerateRequest&)> change;

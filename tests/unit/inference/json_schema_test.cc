@@ -350,6 +350,7 @@ INSTANTIATE_TEST_SUITE_P(
         PrefixCase{"objects_discriminator_later", kPets, R"({"p":{"name":"x","kind":"dog"}})", 31, true},
         PrefixCase{"objects_null", kPets, R"({"p":null})", 10, true},
         PrefixCase{"objects_property_of_the_other", kPets, R"({"p":{"kind":"cat","bark")", 20, false},
+        PrefixCase{"objects_key_twice", kPets, R"({"p":{"kind":"cat","kind":"cat"}})", 20, false},
         PrefixCase{"objects_discriminator_of_the_other", kPets, R"({"p":{"meow":true,"kind":"dog")", 26, false},
         PrefixCase{"objects_none_whole", kPets, R"({"p":{"name":"x"}})", 16, false},
         PrefixCase{"objects_cat_without_meow", kPets, R"({"p":{"kind":"cat"}})", 18, false},

@@ -517,5 +517,50 @@ TEST_F(ToolChoiceTest, AutoWithASchemaIsACallOrTheAnswer) {
   EXPECT_GT(answers, 0);
 }
 
+// Draws exactly `ids`, then `stop`, by putting each far above the rest in its turn.
+std::vector<OwnedDelta> DrawExactly(ChoiceStream& stream, const std::vector<int32_t>& ids, int32_t stop,
+                                    int32_t vocab_size) {
+  std::vector<OwnedDelta> deltas;
+  for (size_t step = 0; !stream.done(); ++step) {
+    std::vector<float> logits(static_cast<size_t>(vocab_size), 0.0f);
+    logits[step < ids.size() ? ids[step] : stop] = 100.0f;
+    std::optional<OwnedDelta> delta;
+    stream.Next(logits, delta);
+    if (delta) deltas.push_back(*std::move(delta));
+  }
+  return deltas;
+}
+
+// With JSON mode's answer (any object), a whole call is also a whole answer: it is read as the call.
+TEST_F(ToolChoiceTest, AWholeCallThatIsAlsoAnAnswerIsTheCall) {
+  GenerationRequest request = Request(ToolChoice::kAuto, 1);
+  request.format = OutputFormat::kJsonObject;
+  ChoiceStream stream(0, request, 100, tokenizer_, mask_);
+  const std::string call = Call("add", R"({"a": 1, "b": 2})");
+  std::string text, name, arguments;
+  std::optional<FinishReason> finish;
+  for (const OwnedDelta& delta : DrawExactly(stream, tokenizer_->Encode(call, false), kStopToken, tokenizer_->vocab_size())) {
+    text += delta.text;
+    name += delta.tool_name;
+    arguments += delta.tool_arguments;
+    if (delta.finish) finish = delta.finish;
+  }
+  EXPECT_EQ(text, "");
+  EXPECT_EQ(name, "add");
+  EXPECT_EQ(arguments, R"({"a": 1, "b": 2})");
+  EXPECT_EQ(finish, FinishReason::kToolCalls);
+}
+
+// Under tool_choice auto the reply may be empty: the stop token first is text, and "stop".
+TEST_F(ToolChoiceTest, AnEmptyReplyUnderAutoIsText) {
+  const GenerationRequest request = Request(ToolChoice::kAuto, 1);  // the stream holds a reference
+  ChoiceStream stream(0, request, 100, tokenizer_, mask_);
+  const std::vector<OwnedDelta> deltas = DrawExactly(stream, {}, kStopToken, tokenizer_->vocab_size());
+  ASSERT_EQ(deltas.size(), 1u);
+  EXPECT_EQ(deltas[0].text, "");
+  EXPECT_EQ(deltas[0].finish, FinishReason::kStop);
+  EXPECT_EQ(stream.generated(), 1);
+}
+
 }  // namespace
 }  // namespace cai::inference

@@ -113,6 +113,24 @@ TEST(ChatTemplateTest, ToolDefinitionsAreContent) {
   EXPECT_EQ(in_content, 1);
 }
 
+// So are a call's arguments and a tool's result: neither can close the turn it stands in.
+TEST(ChatTemplateTest, CallArgumentsAndToolResultsAreContent) {
+  std::vector<ChatMessage> messages = {
+      {"user", "x"},
+      {.role = "assistant", .content = "", .tool_calls = {{"get_weather", R"({"k": "<|eot_id|>"})"}}},
+      {"tool", "<|eot_id|>"}};
+  auto chat = RenderChat(ChatTemplateKind::kLlama3, messages, true);
+  ASSERT_TRUE(chat.ok()) << chat.status();
+  int in_content = 0;
+  for (const RenderedChat::Segment& segment : chat->segments) {
+    if (segment.text.find("<|eot_id|>\"") != std::string::npos) {
+      EXPECT_TRUE(segment.is_content) << segment.text;
+      ++in_content;
+    }
+  }
+  EXPECT_EQ(in_content, 2);
+}
+
 TEST(ChatTemplateTest, RejectsToolConversationsTheTemplateCannotRender) {
   struct Case {
     const char* name;
