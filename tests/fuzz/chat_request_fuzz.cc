@@ -27,8 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     cai::openai::RenderCompletion(cai::openai::Api::kChat, header, chat.messages[0].Content(),
                                   cai::openai::FinishReason::kStop, {});
-    for (const auto& tool : chat.tools) {
-      if (!tool.parameters.empty() && !nlohmann::json::parse(tool.parameters, nullptr, false).is_object()) {
+    // Each tool's parameters, read in the client's key order, are the object the body gives there.
+    const nlohmann::json body = nlohmann::json::parse(input, nullptr, false);
+    for (size_t i = 0; i < chat.tools.size(); ++i) {
+      const std::string& parameters = chat.tools[i].parameters;
+      const nlohmann::json given = body["tools"][i]["function"].value("parameters", nlohmann::json());
+      if (parameters.empty() ? !given.is_null()
+                             : nlohmann::json::parse(parameters, nullptr, false) != given || !given.is_object()) {
         __builtin_trap();
       }
     }

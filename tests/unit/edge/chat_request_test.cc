@@ -441,6 +441,21 @@ TEST(ChatRequest, ToolParametersKeepTheClientsKeyOrder) {
   EXPECT_EQ(request.tool_choice, ToolChoice::kAuto);  // the default with tools
 }
 
+// Only tools[i].function.parameters is read for its key order: objects called "parameters" elsewhere
+// in a tool (its own fields, an array, a description's text) are not taken for it.
+TEST(ChatRequest, ToolParametersAreReadOnlyWhereTheyStand) {
+  ChatRequest request;
+  std::optional<ApiError> error = ParseChatRequest(
+      Body(R"("tools":[{"type":"function","x":{"parameters":{"decoy":1}},"y":[{"parameters":{"decoy":2}}],)"
+           R"("function":{"name":"f","description":"\"parameters\": {}","parameters":{"b":1,"a":2}}},)"
+           R"({"type":"function","function":{"name":"g","z":{"parameters":{"decoy":3}}}}])"),
+      &request);
+  ASSERT_FALSE(error.has_value()) << error->message;
+  ASSERT_EQ(request.tools.size(), 2u);
+  EXPECT_EQ(request.tools[0].parameters, R"({"b":1,"a":2})");
+  EXPECT_EQ(request.tools[1].parameters, "");
+}
+
 // A field given twice keeps its last value, as the sorted parse does, so the ordered text is the
 // schema that was checked.
 TEST(ChatRequest, ARepeatedToolsFieldKeepsItsLastValue) {
