@@ -259,9 +259,10 @@ std::optional<ApiError> CheckFunctionType(const Json& object, const std::string&
   return std::nullopt;
 }
 
-// The JSON text of an object (a tool call's arguments), checked without building it.
+// The JSON text of an object (a tool call's arguments), checked without building it. nlohmann
+// stops reading at a NUL byte, so one (and whatever follows) would pass unseen: refused.
 bool IsObjectText(std::string_view text) {
-  if (JsonNestingDepth(text) > kMaxJsonDepth) return false;
+  if (JsonNestingDepth(text) > kMaxJsonDepth || text.find('\0') != std::string_view::npos) return false;
   std::string_view value = text;
   if (value.starts_with("\xEF\xBB\xBF")) value.remove_prefix(3);  // a byte order mark, which nlohmann skips
   const size_t first = value.find_first_not_of(" \t\r\n");
@@ -672,7 +673,8 @@ std::optional<ApiError> TakeSchemaOrText(const Json& value, const std::string& p
     if (text.size() > kMaxJsonSchemaBytes || JsonNestingDepth(text) > kMaxJsonDepth) {
       return InvalidRequest(absl::StrCat("'", param, "' is too long or nests too deep"), param);
     }
-    parsed = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+    // nlohmann stops at a NUL byte: a text with one is not (only) the schema.
+    if (text.find('\0') == std::string::npos) parsed = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
   }
   const Json& schema = value.is_string() ? parsed : value;
   if (!schema.is_object()) {
