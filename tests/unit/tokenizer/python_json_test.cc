@@ -73,6 +73,10 @@ TEST(PythonJsonTest, RefusesWhatIsNotOneObject) {
     EXPECT_EQ(PythonJsonDumps(text).status().code(), absl::StatusCode::kInvalidArgument);
   }
   EXPECT_EQ(PythonJsonDumps("[]").status().message(), "is not the JSON text of an object");
+  EXPECT_EQ(PythonJsonDumps(R"({"a":1,"a":2,)").status().message(), "is not valid JSON");
+  for (const char* text : {R"({"a": "\ud800"})", R"({"a": 1e400})", "{\"a\": \"\xff\"}"}) {
+    EXPECT_EQ(PythonJsonDumps(text).status().message(), "is not valid JSON") << text;
+  }
   EXPECT_EQ(PythonJsonDumps("{\"a\": " + std::string(200, '[') + std::string(200, ']') + "}").status().message(),
             "nests deeper than 128");
 }

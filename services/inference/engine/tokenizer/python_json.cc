@@ -182,7 +182,8 @@ absl::StatusOr<std::string> PythonJsonDumps(std::string_view text, std::optional
   // that too, at a cost quadratic in the keys of an object, so only for texts of bounded size.
   if (writer.repeated_key() && text.size() <= kMaxRepeatedKeyText) {
     const nlohmann::ordered_json tree = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!tree.is_discarded()) return PythonJsonDumps(tree.dump(), indent, level, max_bytes);
+    if (tree.is_discarded()) return absl::InvalidArgumentError("is not valid JSON");  // past the repeat
+    return PythonJsonDumps(tree.dump(), indent, level, max_bytes);
   }
   return absl::InvalidArgumentError(writer.error().empty() ? "is not valid JSON" : writer.error());
 }
