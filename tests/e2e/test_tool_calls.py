@@ -136,6 +136,15 @@ def test_a_call_and_its_result_go_back_to_the_model(stack):
     assert second.choices[0].message.tool_calls is None
     assert second.choices[0].message.content
     assert second.usage.prompt_tokens > first.usage.prompt_tokens
+    # The model reads the call's arguments and the result: longer ones make a longer prompt.
+    longer_result = history[:-1] + [{**history[-1], "content": '{"temp_c": 18, "sky": "clear and blue"}'}]
+    longer_call = [*history[:1], {**history[1], "tool_calls": [{**history[1]["tool_calls"][0], "function": {
+        "name": call.function.name, "arguments": json.dumps({**json.loads(call.function.arguments), "x": "y" * 40})}}]},
+        *history[2:]]
+    for changed in (longer_result, longer_call):
+        r = c.chat.completions.create(model=stack.model, messages=changed, tools=TOOLS, tool_choice="none",
+                                      max_tokens=1)
+        assert r.usage.prompt_tokens > second.usage.prompt_tokens
 
 
 def test_a_schema_the_engine_cannot_take_still_gets_an_object_unless_strict(stack):
@@ -176,7 +185,7 @@ def test_tools_and_an_output_type_give_a_call_or_the_answer(stack):
             kinds.add("answer")
             assert choice.finish_reason == "stop", choice.message.content
             assert isinstance(choice.message.parsed, Answer), choice.message.content
-    assert kinds, "every choice is one or the other"
+    assert kinds == {"call", "answer"}, "both kinds of reply come, each whole"
 
 
 class GetWeather(pydantic.BaseModel):
