@@ -468,6 +468,27 @@ bool IsCallId(const Json& id) {
          std::all_of(text.begin() + 5, text.end(), [](char c) { return absl::ascii_isalnum(c); });
 }
 
+// response_format reaches inference as the format and, for a schema, its compact text; so does
+// vLLM's guided_json on /v1/completions.
+TEST_F(EdgeServiceTest, ResponseFormatsReachInference) {
+  ASSERT_EQ(Post("/v1/chat/completions",
+                 R"({"model":"m","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema",)"
+                 R"("json_schema":{"name":"a","schema":{"type":"object"}}}})")
+                .status_,
+            200);
+  EXPECT_EQ(inference_.last().response_format(), v1::RESPONSE_FORMAT_JSON_SCHEMA);
+  EXPECT_EQ(inference_.last().json_schema(), R"({"type":"object"})");
+  ASSERT_EQ(Post("/v1/chat/completions",
+                 R"({"model":"m","messages":[{"role":"user","content":"json"}],"response_format":{"type":"json_object"}})")
+                .status_,
+            200);
+  EXPECT_EQ(inference_.last().response_format(), v1::RESPONSE_FORMAT_JSON_OBJECT);
+  EXPECT_EQ(inference_.last().json_schema(), "");
+  ASSERT_EQ(Post("/v1/completions", R"({"model":"m","prompt":"x","guided_json":"{\"type\": \"object\"}"})").status_, 200);
+  EXPECT_EQ(inference_.last().response_format(), v1::RESPONSE_FORMAT_JSON_SCHEMA);
+  EXPECT_EQ(inference_.last().json_schema(), R"({"type":"object"})");
+}
+
 TEST_F(EdgeServiceTest, ToolsAndToolTurnsReachInference) {
   ASSERT_EQ(Post("/v1/chat/completions", kToolRequest + "}").status_, 200);
   v1::GenerateRequest last = inference_.last();
