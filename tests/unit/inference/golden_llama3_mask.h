@@ -34,6 +34,16 @@ class GoldenLlama3Mask : public ::testing::Test {
     tokenizer_ = nullptr;
   }
 
+  // A one-token prompt, drawn at temperature 1 with `seed`, ended by the stop token.
+  static GenerationRequest BaseRequest(uint64_t seed) {
+    GenerationRequest r;
+    r.prompt = {1};
+    r.sampling.temperature = 1.0f;
+    r.sampling.seed = seed;
+    r.stop_token_ids = {kStopToken};
+    return r;
+  }
+
   // A token's logit at a step: `noise` (a standard normal draw, seeded) plus what a test adds.
   using Logit = std::function<float(float noise, int32_t id, int64_t step)>;
 

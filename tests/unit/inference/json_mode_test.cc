@@ -33,11 +33,7 @@ class JsonModeTest : public testing::GoldenLlama3Mask {
   }
 
   static GenerationRequest Request(OutputFormat format, uint64_t seed) {
-    GenerationRequest r;
-    r.prompt = {1};
-    r.sampling.temperature = 1.0f;
-    r.sampling.seed = seed;
-    r.stop_token_ids = {kStopToken};
+    GenerationRequest r = BaseRequest(seed);
     r.format = format;
     return r;
   }

@@ -252,11 +252,7 @@ class ToolChoiceTest : public testing::GoldenLlama3Mask {
   }
 
   static GenerationRequest Request(ToolChoice choice, uint64_t seed) {
-    GenerationRequest r;
-    r.prompt = {1};
-    r.sampling.temperature = 1.0f;
-    r.sampling.seed = seed;
-    r.stop_token_ids = {kStopToken};
+    GenerationRequest r = BaseRequest(seed);
     r.tools = *tools_;
     r.tool_choice = choice;
     return r;
