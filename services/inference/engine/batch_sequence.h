@@ -10,6 +10,16 @@ struct BatchSequence {
   std::span<const int32_t> tokens;       // new tokens: a prefill chunk, or one decode token
   int64_t start = 0;                     // position of tokens[0]; [0, start) is already cached
   std::span<const int32_t> block_table;  // blocks covering [0, start + tokens.size())
+  // The logits of the chunk's last `logit_rows` tokens are wanted (1..tokens.size()): more than one
+  // only when a prompt is scored (completions' echo with logprobs).
+  int32_t logit_rows = 1;
 };
+
+// Rows of logits a step writes: each sequence's logit_rows, one sequence after another.
+inline size_t CountLogitRows(std::span<const BatchSequence> batch) {
+  size_t rows = 0;
+  for (const BatchSequence& seq : batch) rows += static_cast<size_t>(seq.logit_rows);
+  return rows;
+}
 
 }  // namespace cai::inference

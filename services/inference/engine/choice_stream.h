@@ -26,6 +26,7 @@ struct OwnedDelta {
   std::string tool_name;
   std::string tool_arguments;
   std::vector<SampledToken> tokens;
+  std::vector<SampledToken> prompt_tokens;
   std::optional<FinishReason> finish;
 
   ChoiceDelta View() const {
@@ -34,6 +35,7 @@ struct OwnedDelta {
             .tool_name = tool_name,
             .tool_arguments = tool_arguments,
             .tokens = tokens,
+            .prompt_tokens = prompt_tokens,
             .finish = finish};
   }
 };

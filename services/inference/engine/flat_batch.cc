@@ -33,7 +33,10 @@ absl::Status FlattenBatch(std::span<const BatchSequence> batch, int blocks_per_s
       out.positions.push_back(static_cast<int32_t>(seq.start + static_cast<int64_t>(i)));
       out.seq_ids.push_back(static_cast<int32_t>(s));
     }
-    out.logit_tokens.push_back(static_cast<int32_t>(out.tokens.size() - 1));
+    if (seq.logit_rows < 1 || static_cast<size_t>(seq.logit_rows) > seq.tokens.size()) {
+      return absl::InvalidArgumentError("forward: a sequence wants logits of 1..its tokens");
+    }
+    for (int32_t r = seq.logit_rows; r > 0; --r) out.logit_tokens.push_back(static_cast<int32_t>(out.tokens.size()) - r);
   }
   return absl::OkStatus();
 }

@@ -13,7 +13,8 @@ namespace cai::inference {
 // A step's sequences in the flat form a device kernel reads: token t of the step belongs to
 // sequence seq_ids[t] at positions[t]; sequence s's block table is row s of block_tables, padded
 // to blocks_per_seq entries with block 0 (never read: a token reads blocks up to its position);
-// logit_tokens[s] is the index of sequence s's last token.
+// logit_tokens lists the indices of the tokens whose logits are wanted: each sequence's last
+// logit_rows tokens, in order (one per sequence, its last, unless a prompt is scored).
 struct FlatBatch {
   std::vector<int32_t> tokens, positions, seq_ids, block_tables, logit_tokens;
 };

@@ -43,16 +43,20 @@ class ForwardBackend {
   // The most tokens and sequences one ForwardBatch takes.
   virtual int max_batch_tokens() const = 0;
   virtual int max_batch_sequences() const = 0;
+  // The most rows of logits one ForwardBatch writes (CountLogitRows): at least one per sequence,
+  // and what is left beyond that scores prompts.
+  virtual int max_logit_rows() const { return max_batch_sequences(); }
 
   // TransformerModel::ForwardBatch's contract: runs each sequence's new tokens, writes their keys
-  // and values into the blocks of its table, and the logits of each sequence's last token into
-  // row i of `logits` (batch.size() x vocab_size floats).
+  // and values into the blocks of its table, and the logits of each sequence's last logit_rows
+  // tokens into `logits` (CountLogitRows(batch) x vocab_size floats), sequence after sequence.
   virtual absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) = 0;
 
   // Backends that draw tokens where the logits are (a GPU, sparing the copy of a vocabulary-wide
   // row per sequence and the host's sampling) say so, and take ForwardBatchAndDraw: as
-  // ForwardBatch, except that a sequence with draws[i] set gets its next token drawn into
-  // tokens[i] and its row of `logits` is left unwritten.
+  // ForwardBatch, except that a sequence with draws[i] set gets its next token, drawn from the
+  // logits of its last token, in tokens[i] (one entry per sequence), and that row of `logits` is
+  // left unwritten.
   virtual bool samples_on_device() const { return false; }
 
   virtual absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> /*batch*/,

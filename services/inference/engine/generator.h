@@ -38,6 +38,11 @@ struct GenerationRequest {
   int n = 1;                            // independent choices, 1..kMaxChoices
   bool logprobs = false;                // report each printed token's log-probability
   int top_logprobs = 0;                 // 0..kMaxTopLogprobs alternatives per token; needs logprobs
+  // Score the prompt (completions' echo with logprobs): each prompt token after the first gets its
+  // log-probability given the tokens before it, under the model's own distribution (no bias,
+  // penalties or format), with top_logprobs alternatives. Delivered in order, in deltas of choice 0
+  // (prompt_tokens), before that choice's first generated token.
+  bool prompt_logprobs = false;
   OutputFormat format = OutputFormat::kText;
   std::shared_ptr<const JsonSchema> schema;  // kJsonSchema: what the text must be, shared by the choices
   // Chat with tools: the calls a choice may make, and whether and how it makes one. A call is drawn
@@ -59,6 +64,7 @@ struct ChoiceDelta {
   std::string_view tool_name;             // the choice's tool call: its name, once, when whole
   std::string_view tool_arguments;        // the next piece of the call's arguments (JSON text)
   std::span<const SampledToken> tokens;   // with logprobs: tokens sampled since the last delta (stop tokens never)
+  std::span<const SampledToken> prompt_tokens;  // prompt_logprobs: the next prompt tokens scored (choice 0)
   std::optional<FinishReason> finish;     // set on the choice's last delta
 };
 
@@ -69,7 +75,7 @@ struct GenerationResult {
 };
 
 // Receives the deltas of all choices, interleaved, in the order they are produced. A delta has
-// text, a part of a tool call or a finish reason (never none of them); a choice that makes a tool
+// text, a part of a tool call, prompt scores or a finish reason (never none of them); a choice that makes a tool
 // call has no text. Returning false stops the generation (the reader is
 // gone): Generate returns Cancelled.
 using DeltaCallback = std::function<bool(const ChoiceDelta& delta)>;

@@ -119,7 +119,7 @@ std::span<const float> Sampler::Adjust(std::span<const float> logits) {
 
 int32_t Sampler::Pick(std::span<const float> adjusted) {
   const size_t n = adjusted.size();
-  const size_t argmax = argmax_ = FirstMaxIndex(adjusted.data(), n);
+  const size_t argmax = FirstMaxIndex(adjusted.data(), n);
   if (params_.temperature == 0.0f) return static_cast<int32_t>(argmax);
 
   // Weights relative to the most likely token (whose weight is 1), so min_p compares directly:
@@ -203,28 +203,27 @@ int32_t Sampler::Sample(std::span<const float> logits) {
 
 SampledToken Sampler::SampleWithLogprobs(std::span<const float> logits, int top_logprobs) {
   const std::span<const float> adjusted = Adjust(logits);
-  SampledToken out;
-  out.id = Pick(adjusted);
-  ++counts_[out.id];
+  const int32_t id = Pick(adjusted);
+  ++counts_[id];
+  return ScoreToken(adjusted, id, top_logprobs, order_);
+}
 
-  const double max = adjusted[argmax_];  // Pick's
+SampledToken ScoreToken(std::span<const float> logits, int32_t id, int top, std::vector<int32_t>& order) {
+  const double max = *std::max_element(logits.begin(), logits.end());
   double sum = 0;
-  for (float x : adjusted) sum += std::exp(x - max);
+  for (float x : logits) sum += std::exp(x - max);
   const double log_total = max + std::log(sum);
-  auto logprob = [&](int32_t id) {
-    return std::max(kMinLogprob, static_cast<float>(adjusted[id] - log_total));
-  };
-  out.logprob = logprob(out.id);
-
-  const size_t k = std::min<size_t>(std::clamp(top_logprobs, 0, kMaxTopLogprobs), adjusted.size());
+  auto logprob = [&](int32_t token) { return std::max(kMinLogprob, static_cast<float>(logits[token] - log_total)); };
+  SampledToken out{.id = id, .logprob = logprob(id), .top = {}};
+  const size_t k = std::min<size_t>(std::clamp(top, 0, kMaxTopLogprobs), logits.size());
   if (k > 0) {
-    order_.resize(adjusted.size());
-    std::iota(order_.begin(), order_.end(), 0);
-    auto higher = [&](int32_t a, int32_t b) { return adjusted[a] != adjusted[b] ? adjusted[a] > adjusted[b] : a < b; };
-    std::partial_sort(order_.begin(), order_.begin() + static_cast<ptrdiff_t>(k), order_.end(), higher);
+    order.resize(logits.size());
+    std::iota(order.begin(), order.end(), 0);
+    auto higher = [&](int32_t a, int32_t b) { return logits[a] != logits[b] ? logits[a] > logits[b] : a < b; };
+    std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(k), order.end(), higher);
     for (size_t i = 0; i < k; ++i) {
-      if (adjusted[order_[i]] == -std::numeric_limits<float>::infinity()) break;  // ruled out (JSON mode's mask)
-      out.top.push_back({order_[i], logprob(order_[i])});
+      if (logits[order[i]] == -std::numeric_limits<float>::infinity()) break;  // ruled out (JSON mode's mask)
+      out.top.push_back({order[i], logprob(order[i])});
     }
   }
   return out;

@@ -52,6 +52,11 @@ struct SampledToken {
                                // fewer where fewer tokens have a finite logit
 };
 
+// Token `id`'s log-probability under log-softmax(logits), at least kMinLogprob, and the `top`
+// (0..kMaxTopLogprobs) most likely tokens, best first (lowest id on ties; none whose logit is
+// -inf). `order` is scratch, kept by the caller so its memory is reused.
+SampledToken ScoreToken(std::span<const float> logits, int32_t id, int top, std::vector<int32_t>& order);
+
 // Picks next tokens for one sequence. Order of operations is vLLM v1's:
 //   logit_bias -> presence/frequency penalties -> temperature -> min_p -> top_k -> top_p -> draw.
 // Penalties count the tokens this sampler has returned so far (the completion, not the prompt),
@@ -85,7 +90,6 @@ class Sampler {
   absl::flat_hash_map<int32_t, int32_t> counts_;  // generated token -> times
   absl::flat_hash_set<int32_t> bias_ids_;         // the ids of params_.logit_bias
   std::vector<float> adjusted_;
-  size_t argmax_ = 0;             // of the last Pick
   std::vector<double> weights_;   // unnormalised probabilities of the candidates
   std::vector<int32_t> order_;    // candidate ids
   std::vector<double> bucket_mass_;  // nucleus search: weight per weight bucket

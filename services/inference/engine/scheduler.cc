@@ -11,6 +11,8 @@ namespace {
 SchedulerOptions CappedBy(const ForwardBackend& backend, SchedulerOptions options) {
   options.max_batch_tokens = std::min(options.max_batch_tokens, backend.max_batch_tokens());
   options.max_running = std::min(options.max_running, backend.max_batch_sequences());
+  options.max_scored_positions =
+      std::max(0, std::min(options.max_scored_positions, backend.max_logit_rows() - options.max_running));
   return options;
 }
 
@@ -166,16 +168,53 @@ void Scheduler::Advance(Sequence& seq, int32_t token, std::optional<OwnedDelta> 
   seq.tokens.push_back(token);
 }
 
+std::optional<int64_t> Scheduler::NextScoredPosition(const Sequence& seq) const {
+  const Request& request = *seq.request;
+  if (seq.choice != 0 || !request.params.prompt_logprobs) return std::nullopt;
+  const int64_t first = std::max(seq.computed, request.scored);
+  if (first >= static_cast<int64_t>(request.params.prompt.size()) - 1) return std::nullopt;
+  return first;
+}
+
+void Scheduler::ScorePrompt(Request& request, int64_t first, int64_t end, std::span<const float> logits,
+                            int32_t rows) {
+  const size_t vocab = static_cast<size_t>(backend_.config().vocab_size);
+  const int64_t first_row_position = end - rows;
+  const int64_t last = std::min(end, static_cast<int64_t>(request.params.prompt.size()) - 1);
+  OwnedDelta delta;
+  for (int64_t p = first; p < last; ++p) {
+    const std::span<const float> row = logits.subspan(static_cast<size_t>(p - first_row_position) * vocab, vocab);
+    delta.prompt_tokens.push_back(ScoreToken(row, request.params.prompt[p + 1], request.params.top_logprobs, score_order_));
+  }
+  request.scored = std::max(request.scored, last);
+  if (!delta.prompt_tokens.empty()) request.deltas.push_back(std::move(delta));
+}
+
 StepRecord Scheduler::Step() {
   StepRecord record;
   int64_t budget = options_.max_batch_tokens;
+  int64_t scoring_rows = options_.max_scored_positions;  // rows beyond one per sequence
   std::vector<Sequence*> scheduled;
   std::vector<int64_t> counts;
+  std::vector<int32_t> rows;
+  // A chunk that scores prompt positions stops where its rows would outrun the step's.
+  auto chunk = [&](const Sequence& seq) {
+    int64_t take = std::min(static_cast<int64_t>(seq.tokens.size()) - seq.computed, budget);
+    if (std::optional<int64_t> first = NextScoredPosition(seq)) take = std::min(take, *first + 1 + scoring_rows - seq.computed);
+    return take;
+  };
+  // Rows of logits for a chunk of `take`: the scored positions through its last, or just its last.
+  auto logit_rows = [&](const Sequence& seq, int64_t take) {
+    const std::optional<int64_t> first = NextScoredPosition(seq);
+    const int32_t count = first && *first < seq.computed + take ? static_cast<int32_t>(seq.computed + take - *first) : 1;
+    scoring_rows -= count - 1;
+    return count;
+  };
 
   // Running sequences first, oldest first; a block shortage preempts from the newest end.
   for (size_t i = 0; i < running_.size() && budget > 0; ++i) {
     Sequence* seq = running_[i];
-    const int64_t take = std::min(static_cast<int64_t>(seq->tokens.size()) - seq->computed, budget);
+    const int64_t take = chunk(*seq);
     bool preempted_self = false;
     while (!Reserve(*seq, seq->computed + take)) {
       if (ReclaimWaiting()) continue;
@@ -197,6 +236,7 @@ StepRecord Scheduler::Step() {
     if (preempted_self) break;
     scheduled.push_back(seq);
     counts.push_back(take);
+    rows.push_back(logit_rows(*seq, take));
     budget -= take;
   }
 
@@ -204,7 +244,7 @@ StepRecord Scheduler::Step() {
   while (record.preempted == 0 && budget > 0 && !waiting_.empty() &&
          static_cast<int>(running_.size()) < options_.max_running) {
     Sequence* seq = waiting_.front();
-    const int64_t take = std::min(static_cast<int64_t>(seq->tokens.size()) - seq->computed, budget);
+    const int64_t take = chunk(*seq);
     if (!Reserve(*seq, seq->computed + take)) {
       if (ReclaimWaiting()) continue;  // again, from what `seq` itself may now have to recompute
       if (running_.empty()) {
@@ -218,6 +258,7 @@ StepRecord Scheduler::Step() {
     running_.push_back(seq);
     scheduled.push_back(seq);
     counts.push_back(take);
+    rows.push_back(logit_rows(*seq, take));
     budget -= take;
   }
   if (scheduled.empty()) return record;
@@ -225,11 +266,12 @@ StepRecord Scheduler::Step() {
   std::vector<BatchSequence> batch;
   for (size_t i = 0; i < scheduled.size(); ++i) {
     const Sequence& seq = *scheduled[i];
-    batch.push_back({std::span<const int32_t>(seq.tokens).subspan(seq.computed, counts[i]), seq.computed, seq.blocks});
+    batch.push_back({std::span<const int32_t>(seq.tokens).subspan(seq.computed, counts[i]), seq.computed, seq.blocks,
+                     rows[i]});
     record.chunks.push_back({seq.request->id, seq.choice, seq.computed, counts[i]});
   }
   const size_t vocab = static_cast<size_t>(backend_.config().vocab_size);
-  logits_.resize(batch.size() * vocab);
+  logits_.resize(CountLogitRows(batch) * vocab);
   // Sequences that sample this step draw on the device where the backend can and the choice allows.
   draws_.clear();
   draws_.reserve(scheduled.size());  // draw_of_ points into it
@@ -246,12 +288,19 @@ StepRecord Scheduler::Step() {
   drawn_.assign(scheduled.size(), -1);
   absl::Status status = draws_.empty() ? backend_.ForwardBatch(batch, logits_)
                                        : backend_.ForwardBatchAndDraw(batch, draw_of_, logits_, drawn_);
+  size_t row_end = 0;  // past sequence i's rows
   for (size_t i = 0; i < scheduled.size(); ++i) {
     Sequence& seq = *scheduled[i];
+    row_end += static_cast<size_t>(rows[i]);
     if (seq.finished) continue;  // its request failed with an earlier one of this step
     if (!status.ok()) {
       Fail(*seq.request, status);
       continue;
+    }
+    const std::span<const float> seq_logits =
+        std::span<const float>(logits_).subspan((row_end - rows[i]) * vocab, rows[i] * vocab);
+    if (std::optional<int64_t> first = NextScoredPosition(seq); first && *first < seq.computed + counts[i]) {
+      ScorePrompt(*seq.request, *first, seq.computed + counts[i], seq_logits, rows[i]);
     }
     seq.computed += counts[i];
     if (!seq.request->unforked.empty() && seq.choice == 0 && seq.computed >= seq.request->shared_positions) {
@@ -267,7 +316,7 @@ StepRecord Scheduler::Step() {
         }
         Accept(seq, drawn_[i]);
       } else {
-        Sample(seq, std::span<const float>(logits_).subspan(i * vocab, vocab));
+        Sample(seq, seq_logits.last(vocab));
       }
     }
   }

@@ -20,6 +20,9 @@ namespace cai::inference {
 struct SchedulerOptions {
   int max_batch_tokens = 256;  // tokens per step: decodes plus prefill chunks
   int max_running = 64;        // sequences in the running batch
+  // Prompt positions scored per step (prompt_logprobs), each a vocabulary-wide row of logits
+  // beyond the row per sequence; the backend's max_logit_rows caps it too.
+  int max_scored_positions = 64;
 };
 
 // What one step ran for one sequence (tests and benchmarks read these).
@@ -91,10 +94,18 @@ class Scheduler {
     std::vector<OwnedDelta> deltas;
     std::vector<Sequence*> unforked;  // choices 1..n-1 until choice 0 has the shared prompt blocks
     int64_t shared_positions = 0;     // prompt positions in whole blocks the choices share
+    int64_t scored = 0;  // prompt_logprobs: positions 0..scored-1 have scored the token after them
     int active = 0;
     std::optional<absl::Status> error;  // set when it ended abnormally
   };
 
+  // The first position of `seq`'s next chunk that scores a prompt token, or nullopt when none
+  // does: choice 0 of a request with prompt_logprobs scores positions 0..prompt-2 as it computes
+  // them (a recompute after preemption skips those already scored).
+  std::optional<int64_t> NextScoredPosition(const Sequence& seq) const;
+  // Scores the prompt tokens after positions first.. of a chunk ending at position `end`, whose
+  // last `rows` positions' logits are `logits`, into a delta of choice 0.
+  void ScorePrompt(Request& request, int64_t first, int64_t end, std::span<const float> logits, int32_t rows);
   bool Reserve(Sequence& seq, int64_t positions);
   void Preempt(Sequence& seq);
   void Release(Sequence& seq);           // finished or cancelled: blocks back, out of the queues
@@ -119,6 +130,7 @@ class Scheduler {
   uint64_t next_id_ = 1;
   int64_t preemptions_ = 0;
   std::vector<float> logits_;
+  std::vector<int32_t> score_order_;  // ScoreToken's scratch
   std::vector<DeviceDraw> draws_;                // per scheduled sequence (samples_on_device)
   std::vector<const DeviceDraw*> draw_of_;       // null: the sequence's logits come back instead
   std::vector<int32_t> drawn_;

@@ -20,6 +20,7 @@ class ForwardingBackend : public ForwardBackend {
   int64_t num_kv_blocks() const override { return inner_.num_kv_blocks(); }
   int max_batch_tokens() const override { return inner_.max_batch_tokens(); }
   int max_batch_sequences() const override { return inner_.max_batch_sequences(); }
+  int max_logit_rows() const override { return inner_.max_logit_rows(); }
   absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override {
     return inner_.ForwardBatch(batch, logits);
   }

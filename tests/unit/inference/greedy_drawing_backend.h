@@ -26,14 +26,18 @@ class GreedyDrawingBackend final : public ForwardingBackend {
   absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> batch, std::span<const DeviceDraw* const> draws,
                                    std::span<float> logits, std::span<int32_t> tokens) override {
     const size_t vocab = static_cast<size_t>(config().vocab_size);
-    std::vector<float> all(batch.size() * vocab);
+    std::vector<float> all(CountLogitRows(batch) * vocab);
     if (absl::Status s = inner_.ForwardBatch(batch, all); !s.ok()) return s;
+    // A sequence draws from its last row; rows before it, and those of sequences that do not draw, come back.
+    size_t row_end = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
-      std::span<float> row = std::span(all).subspan(i * vocab, vocab);
-      if (draws[i] == nullptr) {
-        std::copy(row.begin(), row.end(), logits.begin() + static_cast<ptrdiff_t>(i * vocab));
-        continue;
-      }
+      row_end += static_cast<size_t>(batch[i].logit_rows);
+      const size_t returned = draws[i] == nullptr ? row_end : row_end - 1;
+      const size_t first = (row_end - static_cast<size_t>(batch[i].logit_rows)) * vocab;
+      std::copy(all.begin() + static_cast<ptrdiff_t>(first), all.begin() + static_cast<ptrdiff_t>(returned * vocab),
+                logits.begin() + static_cast<ptrdiff_t>(first));
+      if (draws[i] == nullptr) continue;
+      std::span<float> row = std::span(all).subspan((row_end - 1) * vocab, vocab);
       if (draws[i]->temperature != 0.0f) return absl::UnimplementedError("greedy draws only");
       for (const LogitAdjustment& a : draws[i]->adjustments) row[a.id] = (row[a.id] + a.bias) - a.penalty;
       tokens[i] = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());

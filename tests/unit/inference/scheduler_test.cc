@@ -153,6 +153,176 @@ TEST_F(SchedulerTest, BatchedLogitsEqualSingleSequenceLogits) {
   EXPECT_FALSE(model_->ForwardBatch({&bad, 1}, paged, logits).ok());
 }
 
+TEST_F(SchedulerTest, ForwardBatchWritesTheLogitsOfTheLastRowsAsked) {
+  const size_t vocab = model_->config().vocab_size;
+  const std::vector<int32_t> prompt = Prompt(21, 5), other = Prompt(3, 6);
+  // Logits at each position, one token at a time.
+  std::vector<std::vector<float>> at(prompt.size(), std::vector<float>(vocab));
+  KvCache cache = model_->NewCache();
+  for (size_t p = 0; p < prompt.size(); ++p) ASSERT_TRUE(model_->Forward({&prompt[p], 1}, cache, at[p]).ok());
+
+  PagedKvCache paged = model_->NewPagedCache(8);
+  const std::vector<int32_t> table = {0, 1}, other_table = {2};
+  const std::vector<BatchSequence> batch = {{prompt, 0, table, 7}, {other, 0, other_table}};
+  ASSERT_EQ(CountLogitRows(batch), 8u);
+  std::vector<float> logits(8 * vocab);
+  ASSERT_TRUE(model_->ForwardBatch(batch, paged, logits).ok());
+  for (size_t r = 0; r < 7; ++r) {
+    for (size_t i = 0; i < vocab; ++i) ASSERT_NEAR(logits[r * vocab + i], at[14 + r][i], 1e-5) << "row " << r;
+  }
+
+  for (int32_t rows : {0, 22}) {
+    const BatchSequence bad{prompt, 0, table, rows};
+    std::vector<float> out(std::max(rows, 1) * vocab);
+    EXPECT_FALSE(model_->ForwardBatch({&bad, 1}, paged, out).ok()) << rows << " rows";
+  }
+  std::vector<float> short_buffer(7 * vocab);
+  EXPECT_FALSE(model_->ForwardBatch(batch, paged, short_buffer).ok());
+}
+
+// What a scheduler delivered for one request: choice 0's prompt scores and tokens, and whether a
+// score came after a token.
+struct Scored {
+  std::vector<SampledToken> prompt;
+  std::vector<int32_t> tokens;
+  bool score_after_token = false;
+};
+
+std::map<uint64_t, Scored> DrainScores(Scheduler& scheduler, const std::vector<uint64_t>& ids,
+                                       std::vector<StepRecord>* records) {
+  std::map<uint64_t, Scored> out;
+  std::vector<uint64_t> open = ids;
+  for (int guard = 0; !open.empty() && guard < 10000; ++guard) {
+    records->push_back(scheduler.Step());
+    for (auto it = open.begin(); it != open.end();) {
+      for (const OwnedDelta& d : scheduler.TakeDeltas(*it)) {
+        Scored& scored = out[*it];
+        if (!d.prompt_tokens.empty()) {
+          EXPECT_EQ(d.index, 0);
+          scored.score_after_token |= !scored.tokens.empty();
+          scored.prompt.insert(scored.prompt.end(), d.prompt_tokens.begin(), d.prompt_tokens.end());
+        }
+        if (d.index != 0) continue;
+        for (const SampledToken& t : d.tokens) scored.tokens.push_back(t.id);
+      }
+      if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(*it)) {
+        EXPECT_TRUE(result->ok()) << result->status();
+        it = open.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  EXPECT_TRUE(open.empty());
+  return out;
+}
+
+// Each prompt token after the first, scored from the logits of the positions before it.
+std::vector<SampledToken> ExpectedScores(const TransformerModel& model, const std::vector<int32_t>& prompt, int top) {
+  std::vector<float> logits(model.config().vocab_size);
+  std::vector<int32_t> order;
+  std::vector<SampledToken> out;
+  KvCache cache = model.NewCache();
+  for (size_t p = 0; p + 1 < prompt.size(); ++p) {
+    EXPECT_TRUE(model.Forward({&prompt[p], 1}, cache, logits).ok());
+    out.push_back(ScoreToken(logits, prompt[p + 1], top, order));
+  }
+  return out;
+}
+
+void ExpectScores(const std::vector<SampledToken>& got, const std::vector<SampledToken>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].id, want[i].id) << "prompt token " << i + 1;
+    EXPECT_NEAR(got[i].logprob, want[i].logprob, 1e-4) << "prompt token " << i + 1;
+    ASSERT_EQ(got[i].top.size(), want[i].top.size()) << "prompt token " << i + 1;
+    for (size_t k = 0; k < got[i].top.size(); ++k) {
+      EXPECT_EQ(got[i].top[k].id, want[i].top[k].id) << "prompt token " << i + 1 << " alternative " << k;
+      EXPECT_NEAR(got[i].top[k].logprob, want[i].top[k].logprob, 1e-4);
+    }
+  }
+}
+
+TEST_F(SchedulerTest, PromptScoresAreEachTokensLogprobGivenThoseBefore) {
+  GenerationRequest scored = GreedyRequest(Prompt(40, 7), 6);
+  scored.prompt_logprobs = true;
+  scored.top_logprobs = 3;
+  scored.n = 2;
+  const std::vector<SampledToken> want = ExpectedScores(*model_, scored.prompt, 3);
+  // The top alternatives are not all the scored token: the test reads more than one id per row.
+  ASSERT_TRUE(std::any_of(want.begin(), want.end(), [](const SampledToken& t) { return t.top[0].id != t.id; }));
+
+  // Without logprobs a scored prompt's last row is drawn on the device, its other rows come back.
+  GenerationRequest drawn = scored;
+  drawn.prompt = Prompt(23, 9);
+  drawn.logprobs = false;
+  drawn.top_logprobs = 0;
+  drawn.n = 1;
+  drawn.sampling.seed = 77;
+
+  CpuBackend cpu = Backend(64);
+  GreedyDrawingBackend backend(cpu);
+  Scheduler scheduler(backend, nullptr, {.max_batch_tokens = 16, .max_running = 8, .max_scored_positions = 5});
+  const uint64_t with_scores = *scheduler.Add(scored);
+  const uint64_t beside = *scheduler.Add(GreedyRequest(Prompt(9, 8), 12));  // shares the steps
+  const uint64_t drawn_id = *scheduler.Add(drawn);
+  std::vector<StepRecord> records;
+  std::map<uint64_t, Scored> out = DrainScores(scheduler, {with_scores, beside, drawn_id}, &records);
+  ExpectScores(out[with_scores].prompt, want);
+  EXPECT_FALSE(out[with_scores].score_after_token);
+  EXPECT_TRUE(out[beside].prompt.empty());
+  ExpectScores(out[drawn_id].prompt, ExpectedScores(*model_, drawn.prompt, 0));
+  drawn.prompt_logprobs = false;
+  drawn.logprobs = true;
+  EXPECT_EQ(backend.Drawn(77), Alone(drawn));
+  // A scoring chunk holds at most 1 + 5 rows; the prompt's 40 tokens take 7 steps, not 3.
+  int prompt_steps = 0;
+  for (const StepRecord& record : records) {
+    for (const ScheduledChunk& chunk : record.chunks) {
+      if (chunk.request != with_scores || chunk.choice != 0 || chunk.start >= 40) continue;
+      EXPECT_LE(chunk.tokens, 6) << "at " << chunk.start;
+      ++prompt_steps;
+    }
+  }
+  EXPECT_EQ(prompt_steps, 7);
+  // Scoring changes nothing generated.
+  GenerationRequest plain = scored;
+  plain.prompt_logprobs = false;
+  plain.n = 1;
+  EXPECT_EQ(out[with_scores].tokens, Alone(plain));
+  EXPECT_EQ(scheduler.free_blocks(), scheduler.num_blocks());
+}
+
+TEST_F(SchedulerTest, APromptPreemptedWhileScoredIsScoredOnce) {
+  // A grows to 5 blocks while B prefills 2 positions a step (1 scored row beyond its own): in a
+  // pool of 6 blocks B is preempted halfway through its prompt, and recomputes it after A.
+  const GenerationRequest a = GreedyRequest(Prompt(40, 11), 30);
+  GenerationRequest b = GreedyRequest(Prompt(40, 12), 4);
+  b.prompt_logprobs = true;
+  b.top_logprobs = 2;
+  const std::vector<SampledToken> want = ExpectedScores(*model_, b.prompt, 2);
+
+  CpuBackend backend = Backend(6);
+  Scheduler scheduler(backend, nullptr, {.max_batch_tokens = 64, .max_running = 8, .max_scored_positions = 1});
+  const uint64_t first = *scheduler.Add(a);
+  ASSERT_EQ(scheduler.Step().chunks.size(), 1u);  // A's prompt, alone
+  const uint64_t second = *scheduler.Add(b);
+  std::vector<StepRecord> records;
+  std::map<uint64_t, Scored> out = DrainScores(scheduler, {first, second}, &records);
+  EXPECT_GT(scheduler.preemptions(), 0);
+  int restarts = 0;  // B's chunks from position 0: the first, and the recompute
+  for (const StepRecord& record : records) {
+    for (const ScheduledChunk& chunk : record.chunks) restarts += chunk.request == second && chunk.start == 0;
+  }
+  EXPECT_EQ(restarts, 2);
+  ExpectScores(out[second].prompt, want);
+  EXPECT_FALSE(out[second].score_after_token);
+  GenerationRequest plain = b;
+  plain.prompt_logprobs = false;
+  EXPECT_EQ(out[second].tokens, Alone(plain));
+  EXPECT_EQ(out[first].tokens, Alone(a));
+}
+
 TEST_F(SchedulerTest, GreedyTokensAreTheSameAloneAndBatched) {
   std::vector<GenerationRequest> requests;
   for (int i = 0; i < 4; ++i) requests.push_back(GreedyRequest(Prompt(3 + 9 * i, i), 20));

@@ -179,8 +179,13 @@ absl::Status TransformerModel::Forward(std::span<const int32_t> tokens, KvCache&
 absl::Status TransformerModel::ForwardBatch(std::span<const BatchSequence> batch, PagedKvCache& cache,
                                             std::span<float> logits) const {
   if (batch.empty()) return absl::InvalidArgumentError("forward: empty batch");
-  if (logits.size() != batch.size() * static_cast<size_t>(config_.vocab_size)) {
-    return absl::InvalidArgumentError("forward: logits buffer is not batch x vocab_size floats");
+  for (const BatchSequence& seq : batch) {
+    if (seq.logit_rows < 1 || static_cast<size_t>(seq.logit_rows) > seq.tokens.size()) {
+      return absl::InvalidArgumentError("forward: a sequence wants logits of 1..its tokens");
+    }
+  }
+  if (logits.size() != CountLogitRows(batch) * static_cast<size_t>(config_.vocab_size)) {
+    return absl::InvalidArgumentError("forward: logits buffer is not logit rows x vocab_size floats");
   }
   if (cache.num_layers() != static_cast<int>(layers_.size()) ||
       cache.kv_dim() != config_.num_key_value_heads * config_.head_dim) {
@@ -310,17 +315,19 @@ void TransformerModel::Run(std::span<const BatchSequence> batch, const KvStore& 
     if (!layer.post_ffn_norm.empty()) Norm(proj.data(), proj.data(), layer.post_ffn_norm, n);
     for (size_t i = 0; i < n * d; ++i) x[i] += proj[i];
   }
-  // Only each sequence's last token needs logits.
+  // Only each sequence's last logit_rows tokens need logits (at most n rows, so xn has room).
   if (logits == nullptr) return;
   const size_t vocab = static_cast<size_t>(config_.vocab_size);
-  size_t last = 0;
-  for (size_t s = 0; s < batch.size(); ++s) {
-    last += batch[s].tokens.size();
-    Norm(xn.data() + s * d, x.data() + (last - 1) * d, final_norm_, 1);
+  size_t end = 0, rows = 0;
+  for (const BatchSequence& seq : batch) {
+    end += seq.tokens.size();
+    const size_t count = static_cast<size_t>(seq.logit_rows);
+    Norm(xn.data() + rows * d, x.data() + (end - count) * d, final_norm_, count);
+    rows += count;
   }
-  MatMul(logits, vocab, xn.data(), batch.size(), lm_head_.empty() ? embed_ : lm_head_, *pool_);
+  MatMul(logits, vocab, xn.data(), rows, lm_head_.empty() ? embed_ : lm_head_, *pool_);
   if (float cap = static_cast<float>(config_.final_logit_softcapping); cap > 0) {
-    for (size_t i = 0; i < batch.size() * vocab; ++i) logits[i] = SoftCap(logits[i], cap);
+    for (size_t i = 0; i < rows * vocab; ++i) logits[i] = SoftCap(logits[i], cap);
   }
 }
 

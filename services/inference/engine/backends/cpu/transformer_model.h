@@ -53,8 +53,9 @@ class TransformerModel {
   // matrix products, so each weight is read once per step however many sequences run (the
   // reason batching pays on a memory-bound CPU); attention runs per sequence over its blocks.
   // Writes the keys and values of the new positions into `cache` and the logits of each
-  // sequence's last token into row i of `logits` (batch.size() x vocab_size floats). A row's
-  // result does not depend on which other sequences share the step.
+  // sequence's last logit_rows tokens into `logits` (CountLogitRows(batch) x vocab_size floats,
+  // sequence after sequence). A row's result does not depend on which other sequences share the
+  // step.
   absl::Status ForwardBatch(std::span<const BatchSequence> batch, PagedKvCache& cache,
                             std::span<float> logits) const;
 

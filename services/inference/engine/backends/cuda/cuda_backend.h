@@ -27,6 +27,7 @@ class CudaBackend final : public ForwardBackend {
   int64_t num_kv_blocks() const override { return model_->num_kv_blocks(); }
   int max_batch_tokens() const override { return model_->options().max_batch_tokens; }
   int max_batch_sequences() const override { return model_->options().max_seqs; }
+  int max_logit_rows() const override { return model_->options().max_logit_rows; }
   absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override;
   bool samples_on_device() const override { return true; }
   absl::Status ForwardBatchAndDraw(std::span<const BatchSequence> batch, std::span<const DeviceDraw* const> draws,
@@ -37,6 +38,9 @@ class CudaBackend final : public ForwardBackend {
  private:
   std::unique_ptr<CudaTransformer> model_;
   FlatBatch flat_;  // reused step to step
+  // ForwardBatchAndDraw's draws and tokens by logit row (a scored prompt has several rows).
+  std::vector<const DeviceDraw*> row_draws_;
+  std::vector<int32_t> row_tokens_;
 };
 
 }  // namespace cai::inference::cuda

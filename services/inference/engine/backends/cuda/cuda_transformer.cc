@@ -179,8 +179,19 @@ class CudaTransformer::Loader {
   absl::Status status_;
 };
 
+namespace {
+
+// Room for a row per sequence, and at most a row per token (the rows are staged per token).
+CudaEngineOptions ResolveLogitRows(CudaEngineOptions options) {
+  const int wanted = options.max_logit_rows > 0 ? options.max_logit_rows : options.max_seqs + 64;
+  options.max_logit_rows = std::min(std::max(wanted, options.max_seqs), options.max_batch_tokens);
+  return options;
+}
+
+}  // namespace
+
 CudaTransformer::CudaTransformer(const ModelConfig& config, const CudaEngineOptions& options)
-    : config_(config), options_(options) {}
+    : config_(config), options_(ResolveLogitRows(options)) {}
 
 CudaTransformer::~CudaTransformer() {
   cudaSetDevice(options_.device);
@@ -215,7 +226,7 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const
     return absl::InvalidArgumentError("cuda: attention heads are not a multiple of the key/value heads");
   }
   if (options.max_batch_tokens < 1 || options.max_batch_tokens > 65535 || options.max_seqs < 1 ||
-      options.max_seqs > 65535 || options.max_context < 1 ||
+      options.max_seqs > 65535 || options.max_logit_rows < 0 || options.max_context < 1 ||
       !(options.kv_cache_fraction > 0 && options.kv_cache_fraction <= 1) ||
       options.gemm_min_tokens < 1 || options.decode_partitions < 1 ||
       options.decode_partitions > kMaxDecodePartitions) {
@@ -270,6 +281,7 @@ absl::StatusOr<std::unique_ptr<CudaTransformer>> CudaTransformer::LoadFrom(const
 absl::Status CudaTransformer::Allocate() {
   const ModelConfig& c = config_;
   const size_t t = static_cast<size_t>(options_.max_batch_tokens), seqs = static_cast<size_t>(options_.max_seqs);
+  const size_t logit_rows = static_cast<size_t>(options_.max_logit_rows);
   const size_t d = c.hidden_size, ffn = c.intermediate_size, hd = c.head_dim;
   const size_t q_dim = c.num_attention_heads * hd, kv_dim = c.num_key_value_heads * hd;
   const int context = std::min(c.max_position_embeddings, options_.max_context);
@@ -285,7 +297,7 @@ absl::Status CudaTransformer::Allocate() {
   const size_t rows = std::max(t, seqs);
   for (auto [buffer, count] : {std::pair{&x_, t * d}, {&xn_, t * d}, {&proj_, t * d}, {&qkv_, t * (q_dim + 2 * kv_dim)},
                                {&att_, t * q_dim}, {&gate_up_, t * 2 * ffn}, {&act_, t * ffn},
-                               {&logit_rows_, seqs * d}, {&logits_, seqs * c.vocab_size}}) {
+                               {&logit_rows_, logit_rows * d}, {&logits_, logit_rows * c.vocab_size}}) {
     CAI_RETURN_IF_ERROR(allocate(*buffer, count));
   }
   CAI_RETURN_IF_ERROR(allocate(bf16_x_, rows * std::max({d, q_dim, ffn})));
@@ -298,13 +310,14 @@ absl::Status CudaTransformer::Allocate() {
   CAI_CUDA_RETURN_IF_ERROR(PrepareAttention(c.head_dim));
   const size_t input_ints = kTablesOffset * t + seqs * max_blocks_per_seq_;
   CAI_RETURN_IF_ERROR(allocate(inputs_, input_ints));
-  CAI_RETURN_IF_ERROR(allocate(sampling_params_, seqs));
-  CAI_RETURN_IF_ERROR(allocate(sampled_, seqs));
+  CAI_RETURN_IF_ERROR(allocate(sampling_params_, logit_rows));
+  CAI_RETURN_IF_ERROR(allocate(sampled_, logit_rows));
   CAI_RETURN_IF_ERROR(allocate(cublas_workspace_, kCublasWorkspaceBytes));
   CAI_RETURN_IF_ERROR(
       CublasStatus(cublasSetWorkspace(cublas_, cublas_workspace_.get(), kCublasWorkspaceBytes), "cublasSetWorkspace"));
   CAI_CUDA_RETURN_IF_ERROR(cudaMallocHost(reinterpret_cast<void**>(&host_inputs_), input_ints * sizeof(int32_t)));
-  CAI_CUDA_RETURN_IF_ERROR(cudaMallocHost(reinterpret_cast<void**>(&host_logits_), seqs * c.vocab_size * sizeof(float)));
+  CAI_CUDA_RETURN_IF_ERROR(
+      cudaMallocHost(reinterpret_cast<void**>(&host_logits_), logit_rows * c.vocab_size * sizeof(float)));
 
   // The KV cache takes its share of what is left.
   size_t free_bytes = 0, total_bytes = 0;
@@ -459,9 +472,9 @@ absl::Status CudaTransformer::Run(const ForwardBatch& batch) {
         absl::StrCat("cuda forward: block_tables must be 1..", options_.max_seqs, " rows of ", mb, " entries"));
   }
   // At most one logit row per token: the rows are staged in a region of max_batch_tokens entries.
-  if (m == 0 || m > std::min<size_t>(n, options_.max_seqs)) {
+  if (m == 0 || m > std::min<size_t>(n, options_.max_logit_rows)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cuda forward: 1..", std::min<size_t>(n, options_.max_seqs), " logit rows"));
+        absl::StrCat("cuda forward: 1..", std::min<size_t>(n, options_.max_logit_rows), " logit rows"));
   }
   const size_t num_seqs = batch.block_tables.size() / mb;
   const int64_t context = std::min<int64_t>(c.max_position_embeddings, static_cast<int64_t>(mb) * kKvBlockSize);

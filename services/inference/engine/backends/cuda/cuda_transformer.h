@@ -29,7 +29,10 @@ struct CudaEngineOptions {
   double kv_cache_fraction = 0.9;
   int64_t max_kv_blocks = 0;      // > 0: at most this many blocks (tests, several engines on one GPU)
   int max_batch_tokens = 2048;    // tokens per Forward (prefill chunks plus decodes)
-  int max_seqs = 256;             // sequences (block-table rows) and logit rows per Forward
+  int max_seqs = 256;             // sequences (block-table rows) per Forward
+  // Logit rows per Forward (at most max_batch_tokens): one per sequence, and the rest for prompt
+  // positions scored in the same step (completions' echo with logprobs). 0: max_seqs + 64.
+  int max_logit_rows = 0;
   int gemm_min_tokens = 16;       // fewer tokens: the mat-vec kernel; this many or more: cuBLAS
   bool cuda_graphs = true;        // replay decode steps (one token per sequence) from CUDA graphs
   int max_context = 8192;         // positions per sequence (block-table width), capped by the model's
