@@ -171,7 +171,7 @@ void AppendLogprobs(const v1::GenerateResponse& piece, std::vector<openai::Token
   for (const v1::TokenLogprob& in : piece.logprobs()) {
     openai::TokenLogprob token;
     token.token = in.token();
-    token.logprob = in.logprob();
+    if (in.has_logprob()) token.logprob = in.logprob();
     token.bytes = in.bytes();
     for (const v1::TopLogprob& top : in.top_logprobs()) CopyToken(top, &token.top_logprobs.emplace_back());
     out->push_back(std::move(token));
@@ -353,6 +353,7 @@ void EdgeService::Completion(openai::Api api, const HttpRequest& request, Respon
       }
       FillSampling(completion.sampling, generate.mutable_sampling());
       FillResponseFormat(completion.format, generate);
+      generate.set_echo(completion.echo);
     }
     stream = completion.stream;
     include_usage = completion.include_usage;

@@ -4,12 +4,14 @@
 #include <chrono>
 #include <optional>
 #include <random>
+#include <utility>
 
 #include "lib/common/grpc_status.h"
 #include "lib/common/inference_protocol.h"
 #include "lib/common/log.h"
 #include "lib/common/status_macros.h"
-#include "services/inference/engine/tokenizer/utf8.h"
+#include "services/inference/logprob_proto.h"
+#include "services/inference/prompt_echo.h"
 
 namespace cai::inference {
 namespace {
@@ -28,17 +30,6 @@ v1::FinishReason ToProto(FinishReason reason) {
   return v1::FINISH_REASON_UNSPECIFIED;
 }
 
-// A token as OpenAI's logprobs show it: lossy UTF-8 text plus the raw bytes.
-template <typename T>
-void FillToken(const Tokenizer& tokenizer, int32_t id, float logprob, T* out) {
-  std::string bytes = tokenizer.TokenBytes(id);
-  std::string text;
-  AppendUtf8Lossy(bytes, /*final=*/true, &text);
-  out->set_token(std::move(text));
-  out->set_logprob(logprob);
-  out->set_bytes(std::move(bytes));
-}
-
 v1::GenerateResponse ToProto(const Tokenizer& tokenizer, const ChoiceDelta& delta) {
   v1::GenerateResponse response;
   response.set_text(std::string(delta.text));
@@ -48,12 +39,15 @@ v1::GenerateResponse ToProto(const Tokenizer& tokenizer, const ChoiceDelta& delt
     response.mutable_tool_call()->set_arguments(std::string(delta.tool_arguments));
   }
   if (delta.finish) response.set_finish_reason(ToProto(*delta.finish));
-  for (const SampledToken& token : delta.tokens) {
-    v1::TokenLogprob* out = response.add_logprobs();
-    FillToken(tokenizer, token.id, token.logprob, out);
-    for (const Candidate& top : token.top) FillToken(tokenizer, top.id, top.logprob, out->add_top_logprobs());
-  }
+  for (const SampledToken& token : delta.tokens) FillTokenLogprob(tokenizer, token, response.add_logprobs());
   return response;
+}
+
+// What an echo repeats: the prompt as sent, or the text of its token ids (special tokens too).
+std::string EchoText(const Tokenizer& tokenizer, const v1::GenerateRequest& request) {
+  if (request.input_case() == v1::GenerateRequest::kPrompt) return request.prompt();
+  const auto& ids = request.prompt_tokens().ids();
+  return tokenizer.Decode(std::vector<int32_t>(ids.begin(), ids.end()), /*skip_special_tokens=*/false);
 }
 
 }  // namespace
@@ -136,6 +130,10 @@ absl::StatusOr<GenerationRequest> InferenceService::BuildRequest(const v1::Gener
   out.top_logprobs = static_cast<int>(std::min<uint32_t>(s.top_logprobs(), kMaxTopLogprobs + 1));
   out.stop.assign(s.stop().begin(), s.stop().end());
   out.stop_token_ids = model_->stop_token_ids;
+  if (request.echo()) {
+    if (request.input_case() == v1::GenerateRequest::kChat) return absl::InvalidArgumentError("echo is for completions");
+    out.prompt_logprobs = out.logprobs;
+  }
   switch (request.response_format()) {
     case v1::RESPONSE_FORMAT_TEXT:
       out.format = OutputFormat::kText;
@@ -203,19 +201,45 @@ grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::
   // A choice's finishing message is held until the next message, so the very last one (always a
   // finishing message) can also carry the usage; text goes out at once.
   std::optional<v1::GenerateResponse> held;
+  auto send = [&](v1::GenerateResponse response) {
+    if (held && !writer->Write(*held)) return false;
+    held.reset();
+    if (response.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) {
+      held = std::move(response);
+      return true;
+    }
+    return writer->Write(response);
+  };
+  // With echo, every choice opens with the prompt; what the choices generate before the prompt's
+  // last score arrives waits.
+  std::optional<PromptEcho> echo;
+  if (request->echo()) {
+    echo.emplace(*model_->tokenizer, generation->prompt, EchoText(*model_->tokenizer, *request),
+                 generation->prompt_logprobs);
+  }
+  std::vector<v1::GenerateResponse> after_echo;
   int64_t deltas_sent = 0;
   absl::StatusOr<GenerationResult> result = engine_.Generate(
       *generation,
       [&](const ChoiceDelta& delta) {
         ++deltas_sent;
-        if (held && !writer->Write(*held)) return false;
-        held.reset();
-        v1::GenerateResponse response = ToProto(*model_->tokenizer, delta);
-        if (delta.finish) {
-          held = std::move(response);
-          return true;
+        if (!echo) return send(ToProto(*model_->tokenizer, delta));
+        if (delta.prompt_tokens.empty()) {
+          after_echo.push_back(ToProto(*model_->tokenizer, delta));
+        } else {
+          echo->AddScores(delta.prompt_tokens);
         }
-        return writer->Write(response);
+        if (!echo->complete()) return true;
+        for (int i = 0; i < generation->n; ++i) {
+          for (v1::GenerateResponse& message : echo->Messages(static_cast<uint32_t>(i))) {
+            if (!send(std::move(message))) return false;
+          }
+        }
+        echo.reset();
+        for (v1::GenerateResponse& message : std::exchange(after_echo, {})) {
+          if (!send(std::move(message))) return false;
+        }
+        return true;
       },
       cancelled);
   limiter_.Release();

@@ -779,9 +779,6 @@ std::optional<ApiError> ParseResponseFormat(const Json& body, const std::vector<
 }
 
 std::optional<ApiError> RefuseCompletionFeatures(const Json& body, int n) {
-  if (const Json* echo = Field(body, "echo"); echo != nullptr && !(echo->is_boolean() && !echo->get<bool>())) {
-    return InvalidRequest("'echo' is not supported (only false)", "echo");
-  }
   if (const Json* suffix = Field(body, "suffix");
       suffix != nullptr && !(suffix->is_string() && suffix->get_ref<const std::string&>().empty())) {
     return InvalidRequest("'suffix' is not supported (insertion needs a fill-in-the-middle model)", "suffix");
@@ -904,6 +901,10 @@ std::optional<ApiError> ParseCompletionRequest(std::string_view body, Completion
   if (auto error = ParseStream(json, &out->stream, &out->include_usage)) return error;
   if (auto error = ParseSampling(json, &out->sampling)) return error;
   if (auto error = RefuseCompletionFeatures(json, out->sampling.n)) return error;
+  if (const Json* echo = Field(json, "echo")) {
+    if (!echo->is_boolean()) return InvalidRequest("'echo' must be a boolean", "echo");
+    out->echo = echo->get<bool>();
+  }
   if (auto error = ParseResponseFormat(json, nullptr, &out->format)) return error;
   return ParseCompletionLogprobs(json, &out->sampling);
 }

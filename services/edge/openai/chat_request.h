@@ -109,6 +109,9 @@ struct CompletionRequest {
   bool include_usage = false;
   Sampling sampling;
   ResponseFormat format;  // vLLM's extension
+  // Each choice's text begins with its prompt; with logprobs, so do its tokens, the first with a
+  // null logprob (inference's GenerateRequest.echo).
+  bool echo = false;
 };
 
 struct ChatRequest;

@@ -44,10 +44,12 @@ Json ByteArray(std::string_view bytes) {
   return out;
 }
 
-Json TokenJson(const std::string& token, float logprob, const std::string& bytes) {
+Json NumberOrNull(std::optional<float> value) { return value ? Number(*value) : Json(nullptr); }
+
+Json TokenJson(const std::string& token, std::optional<float> logprob, const std::string& bytes) {
   Json json;
   json["token"] = token;
-  json["logprob"] = Number(logprob);
+  json["logprob"] = NumberOrNull(logprob);
   json["bytes"] = ByteArray(bytes);
   return json;
 }
@@ -72,8 +74,8 @@ Json LogprobsJson(Api api, const Logprobs* logprobs) {
   int64_t offset = logprobs->text_offset;
   for (const TokenLogprob& token : logprobs->tokens) {
     tokens.push_back(token.token);
-    token_logprobs.push_back(Number(token.logprob));
-    Json top = Json::object();
+    token_logprobs.push_back(NumberOrNull(token.logprob));
+    Json top = token.logprob ? Json::object() : Json(nullptr);
     for (const TopLogprob& alternative : token.top_logprobs) {
       if (!top.contains(alternative.token)) top[alternative.token] = Number(alternative.logprob);
     }

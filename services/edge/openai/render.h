@@ -38,7 +38,7 @@ struct TopLogprob {
 
 struct TokenLogprob {
   std::string token;
-  float logprob = 0;
+  std::optional<float> logprob;  // none for an echoed prompt's first token: renders null
   std::string bytes;
   std::vector<TopLogprob> top_logprobs;
 };
@@ -46,7 +46,8 @@ struct TokenLogprob {
 // Logprobs of some tokens of one choice. Chat renders {"content":[{token,logprob,bytes,
 // top_logprobs}],"refusal":null}; text completions the legacy {"tokens","token_logprobs",
 // "top_logprobs":[{token:logprob}],"text_offset"}, where text_offset counts characters of the
-// token strings from `text_offset` (the characters of this choice's earlier tokens).
+// token strings from `text_offset` (the characters of this choice's earlier tokens), and a token
+// without a logprob has null for its logprob and for its alternatives.
 struct Logprobs {
   std::vector<TokenLogprob> tokens;
   int64_t text_offset = 0;

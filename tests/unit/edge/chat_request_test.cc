@@ -666,7 +666,7 @@ TEST(CompletionRequest, RefusesWhatItCannotHonour) {
     const char* body;
     const char* param;
   };
-  for (const Case& c : {Case{R"({"model":"m","prompt":"x","echo":true})", "echo"},
+  for (const Case& c : {Case{R"({"model":"m","prompt":"x","echo":1})", "echo"},
                         Case{R"({"model":"m","prompt":"x","suffix":"end"})", "suffix"},
                         Case{R"({"model":"m","prompt":"x","best_of":2})", "best_of"},
                         Case{R"({"model":"m","prompt":"x","n":2,"best_of":3})", "best_of"}}) {
@@ -681,6 +681,17 @@ TEST(CompletionRequest, RefusesWhatItCannotHonour) {
     std::optional<ApiError> error = ParseCompletionRequest(ok, &request);
     EXPECT_FALSE(error.has_value()) << ok << ": " << error->message;
   }
+}
+
+TEST(CompletionRequest, ParsesEcho) {
+  CompletionRequest request;
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"x"})", &request));
+  EXPECT_FALSE(request.echo);
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"x","echo":true,"logprobs":2})", &request));
+  EXPECT_TRUE(request.echo);
+  EXPECT_TRUE(request.sampling.logprobs);
+  ASSERT_FALSE(ParseCompletionRequest(R"({"model":"m","prompt":"x","echo":null})", &request));
+  EXPECT_FALSE(request.echo);
 }
 
 TEST(CompletionRequest, ParsesPrompt) {

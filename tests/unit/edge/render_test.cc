@@ -112,6 +112,22 @@ TEST(Render, TextCompletionLegacyLogprobs) {
   EXPECT_EQ(CountChars("h\xC3\xA9\xE2\x82\xAC"), 3);
 }
 
+// An echoed prompt's first token has no logprob: null, and null alternatives (as OpenAI and vLLM).
+TEST(Render, TextCompletionEchoedFirstTokenIsNull) {
+  const ResponseHeader header{.id = "cmpl-1", .created = 5, .model = "m"};
+  Logprobs logprobs;
+  logprobs.tokens.push_back({.token = "<s>", .logprob = std::nullopt, .bytes = "<s>", .top_logprobs = {}});
+  logprobs.tokens.push_back({.token = "Hi", .logprob = -2.5f, .bytes = "Hi",
+                             .top_logprobs = {{.token = "Ho", .logprob = -0.5f, .bytes = "Ho"}}});
+  const std::vector<Choice> choices = {
+      {.index = 0, .text = "Hi", .finish = FinishReason::kLength, .logprobs = logprobs, .tool_call = std::nullopt}};
+  EXPECT_EQ(RenderCompletion(Api::kText, header, choices, {.prompt_tokens = 2, .completion_tokens = 0}),
+            R"({"id":"cmpl-1","object":"text_completion","created":5,"model":"m","choices":[{"index":0,"text":"Hi",)"
+            R"("logprobs":{"tokens":["<s>","Hi"],"token_logprobs":[null,-2.5],"top_logprobs":[null,{"Ho":-0.5}],)"
+            R"("text_offset":[0,3]},"finish_reason":"length"}],)"
+            R"("usage":{"prompt_tokens":2,"completion_tokens":0,"total_tokens":2}})");
+}
+
 const ToolCall kCall{.id = "call_abc", .name = "get_weather", .arguments = R"({"city": "Paris"})"};
 
 // A choice that called a tool: content null, the call as OpenAI writes it, beside a choice of text.

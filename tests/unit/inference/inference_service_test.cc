@@ -1,4 +1,5 @@
 #include "services/inference/inference_service.h"
+#include "services/inference/prompt_echo.h"
 
 #include <chrono>
 #include <functional>
@@ -212,6 +213,78 @@ TEST_F(InferenceServiceTest, ChoicesCarryTheirIndexAndShareTheUsage) {
   EXPECT_EQ(logprobs, (std::vector<int>{10, 10, 10}));
   // Choice i is what a single choice with seed + i gives; logprobs change nothing.
   for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(texts[i], Generate(Completion(91 + i, 1)).text) << i;
+}
+
+// Echo: each choice opens with the prompt's text and, with logprobs, its tokens (the first without a
+// logprob), spread over several messages for a long prompt; then what the choice generates, as
+// without echo.
+TEST_F(InferenceServiceTest, EchoOpensEachChoiceWithThePromptAndItsScores) {
+  std::string prompt;
+  for (int i = 0; i < 120; ++i) absl::StrAppend(&prompt, "Verifiable computing ", i, ". ");
+  absl::StatusOr<std::unique_ptr<LoadedModel>> model = LoadModelDir(dir_.path(), 1);
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<std::vector<int32_t>> ids = EncodeCompletion(**model, prompt);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  ASSERT_GT(ids->size(), PromptEcho::kTokensPerMessage);
+
+  v1::GenerateRequest request = Completion(91, 2);
+  request.set_prompt(prompt);
+  request.mutable_sampling()->set_max_tokens(4);
+  request.mutable_sampling()->set_logprobs(true);
+  request.mutable_sampling()->set_top_logprobs(2);
+  const Stream plain = Generate(request);
+  request.set_echo(true);
+  const Stream echoed = Generate(request);
+  ASSERT_TRUE(echoed.status.ok()) << echoed.status.error_message();
+
+  std::vector<std::string> texts(2), plain_texts(2);
+  std::vector<std::vector<v1::TokenLogprob>> tokens(2);
+  for (const v1::GenerateResponse& r : echoed.responses) {
+    texts[r.index()] += r.text();
+    tokens[r.index()].insert(tokens[r.index()].end(), r.logprobs().begin(), r.logprobs().end());
+  }
+  for (const v1::GenerateResponse& r : plain.responses) plain_texts[r.index()] += r.text();
+  const size_t prompt_tokens = ids->size();
+  for (int c = 0; c < 2; ++c) {
+    EXPECT_EQ(texts[c], prompt + plain_texts[c]) << "choice " << c;
+    ASSERT_EQ(tokens[c].size(), prompt_tokens + 4) << "choice " << c;
+    EXPECT_FALSE(tokens[c][0].has_logprob());
+    EXPECT_EQ(tokens[c][0].bytes(), (*model)->tokenizer->TokenBytes((*ids)[0]));
+    EXPECT_TRUE(tokens[c][0].top_logprobs().empty());
+    for (size_t i = 1; i < tokens[c].size(); ++i) {
+      ASSERT_TRUE(tokens[c][i].has_logprob()) << i;
+      EXPECT_LE(tokens[c][i].logprob(), 0.0f);
+      EXPECT_EQ(tokens[c][i].top_logprobs_size(), 2) << i;
+      if (i < prompt_tokens) {
+        EXPECT_EQ(tokens[c][i].bytes(), (*model)->tokenizer->TokenBytes((*ids)[i])) << i;
+        EXPECT_EQ(tokens[c][i].SerializeAsString(), tokens[0][i].SerializeAsString()) << "choices share the scores";
+      }
+    }
+  }
+  // The echo spans messages: the first has the text, each at most kTokensPerMessage tokens.
+  const v1::GenerateResponse& first = echoed.responses.front();
+  EXPECT_EQ(first.text(), prompt);
+  EXPECT_EQ(static_cast<size_t>(first.logprobs_size()), PromptEcho::kTokensPerMessage);
+  EXPECT_EQ(echoed.responses.back().usage().prompt_tokens(), prompt_tokens);
+  EXPECT_EQ(echoed.responses.back().usage().completion_tokens(), 8u);
+
+  // Without logprobs only the text; token ids echo as their text, special tokens included.
+  request.mutable_sampling()->set_logprobs(false);
+  request.mutable_sampling()->set_top_logprobs(0);
+  request.mutable_sampling()->set_n(1);
+  request.mutable_prompt_tokens()->mutable_ids()->Assign(ids->begin(), ids->begin() + 5);
+  const Stream by_ids = Generate(request);
+  ASSERT_TRUE(by_ids.status.ok()) << by_ids.status.error_message();
+  EXPECT_EQ(by_ids.responses.front().text(), (*model)->tokenizer->Decode(std::span(ids->data(), 5), false));
+  EXPECT_EQ(by_ids.responses.front().logprobs_size(), 0);
+  EXPECT_NE(by_ids.responses.front().text().find((*model)->tokenizer->TokenBytes((*ids)[0])), std::string::npos);
+
+  EXPECT_EQ(Generate([&] {
+              v1::GenerateRequest chat = UserChat("hi", 1, 2);
+              chat.set_echo(true);
+              return chat;
+            }()).status.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(InferenceServiceTest, SamplingFieldsReachTheEngine) {
