@@ -123,6 +123,51 @@ TEST_P(CudaSchedulerTest, SameTokensWhenBlocksRunShort) {
   for (size_t i = 0; i < requests.size(); ++i) EXPECT_EQ(on_gpu[i], on_cpu[i]) << "request " << i;
 }
 
+// A scored prompt (echo with logprobs) on the GPU: several logit rows per sequence, beside a choice
+// the GPU draws for, give the CPU's scores (within the mat-vec/cuBLAS rounding) and the same tokens.
+TEST_P(CudaSchedulerTest, PromptScoresMatchTheCpu) {
+  CAI_SKIP_WITHOUT_CUDA_DEVICE();
+  std::unique_ptr<LoadedModel> cpu, gpu;
+  ASSERT_NO_FATAL_FAILURE(LoadOnCpuAndGpu(GetParam(), &cpu, &gpu));
+  const std::vector<int32_t> prompt = ReadGolden(GetParam()).prompt;
+  GenerationRequest scored = GreedyRequest(prompt, 8);
+  scored.prompt_logprobs = true;
+  scored.top_logprobs = 3;
+  GenerationRequest drawn = GreedyRequest({prompt.rbegin(), prompt.rend()}, 8);
+  drawn.logprobs = false;  // drawn on the device, in the same steps
+  drawn.prompt_logprobs = true;
+
+  auto run = [&](ForwardBackend& backend) {
+    Scheduler scheduler(backend, nullptr, {.max_batch_tokens = 32, .max_running = 8, .max_scored_positions = 7});
+    const uint64_t a = *scheduler.Add(scored), b = *scheduler.Add(drawn);
+    std::vector<std::vector<SampledToken>> scores(2);
+    std::vector<int32_t> tokens;
+    for (int guard = 0; guard < 1000 && scheduler.HasWork(); ++guard) {
+      scheduler.Step();
+      for (int r = 0; r < 2; ++r) {
+        for (const OwnedDelta& d : scheduler.TakeDeltas(r == 0 ? a : b)) {
+          scores[r].insert(scores[r].end(), d.prompt_tokens.begin(), d.prompt_tokens.end());
+          if (r == 0) for (const SampledToken& t : d.tokens) tokens.push_back(t.id);
+        }
+      }
+    }
+    EXPECT_TRUE(scheduler.TakeResult(a).has_value());
+    EXPECT_TRUE(scheduler.TakeResult(b).has_value());
+    return std::pair{scores, tokens};
+  };
+  const auto [cpu_scores, cpu_tokens] = run(*cpu->backend);
+  const auto [gpu_scores, gpu_tokens] = run(*gpu->backend);
+  EXPECT_EQ(gpu_tokens, cpu_tokens);
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_EQ(cpu_scores[r].size(), prompt.size() - 1);
+    ASSERT_EQ(gpu_scores[r].size(), prompt.size() - 1);
+    for (size_t i = 0; i < prompt.size() - 1; ++i) {
+      EXPECT_EQ(gpu_scores[r][i].id, cpu_scores[r][i].id);
+      EXPECT_NEAR(gpu_scores[r][i].logprob, cpu_scores[r][i].logprob, 2e-2) << "request " << r << " token " << i + 1;
+    }
+  }
+}
+
 // Without logprobs the GPU draws the tokens itself (bias and penalties applied on the device): greedy
 // draws must give the CPU's text; seeded draws must not depend on the batch they share.
 TEST_P(CudaSchedulerTest, TokensDrawnOnTheGpu) {
