@@ -140,20 +140,8 @@ TEST_P(CudaSchedulerTest, PromptScoresMatchTheCpu) {
   auto run = [&](ForwardBackend& backend) {
     Scheduler scheduler(backend, nullptr, {.max_batch_tokens = 32, .max_running = 8, .max_scored_positions = 7});
     const uint64_t a = *scheduler.Add(scored), b = *scheduler.Add(drawn);
-    std::vector<std::vector<SampledToken>> scores(2);
-    std::vector<int32_t> tokens;
-    for (int guard = 0; guard < 1000 && scheduler.HasWork(); ++guard) {
-      scheduler.Step();
-      for (int r = 0; r < 2; ++r) {
-        for (const OwnedDelta& d : scheduler.TakeDeltas(r == 0 ? a : b)) {
-          scores[r].insert(scores[r].end(), d.prompt_tokens.begin(), d.prompt_tokens.end());
-          if (r == 0) for (const SampledToken& t : d.tokens) tokens.push_back(t.id);
-        }
-      }
-    }
-    EXPECT_TRUE(scheduler.TakeResult(a).has_value());
-    EXPECT_TRUE(scheduler.TakeResult(b).has_value());
-    return std::pair{scores, tokens};
+    std::map<uint64_t, testing::Drained> drained = DrainScheduler(scheduler, {a, b});
+    return std::pair{std::vector{drained[a].prompt, drained[b].prompt}, drained[a].tokens};
   };
   const auto [cpu_scores, cpu_tokens] = run(*cpu->backend);
   const auto [gpu_scores, gpu_tokens] = run(*gpu->backend);

@@ -23,10 +23,13 @@ inline GenerationRequest GreedyRequest(std::vector<int32_t> prompt, int max_toke
   return r;
 }
 
-// What choice 0 of a request delivered: the ids its deltas carried (with logprobs) and its text.
+// What choice 0 of a request delivered: the ids its deltas carried (with logprobs), its text, and
+// its prompt's scores (prompt_logprobs), with whether any score came after a token.
 struct Drained {
   std::vector<int32_t> tokens;
   std::string text;
+  std::vector<SampledToken> prompt;
+  bool score_after_token = false;
 };
 
 // Steps `scheduler` until every request of `ids` has its result (at most 10000 steps; a request
@@ -41,8 +44,11 @@ inline std::map<uint64_t, Drained> DrainScheduler(Scheduler& scheduler, const st
     for (auto it = open.begin(); it != open.end();) {
       for (const OwnedDelta& d : scheduler.TakeDeltas(*it)) {
         if (d.index != 0) continue;
-        for (const SampledToken& t : d.tokens) out[*it].tokens.push_back(t.id);
-        out[*it].text += d.text;
+        Drained& drained = out[*it];
+        drained.score_after_token |= !d.prompt_tokens.empty() && !drained.tokens.empty();
+        drained.prompt.insert(drained.prompt.end(), d.prompt_tokens.begin(), d.prompt_tokens.end());
+        for (const SampledToken& t : d.tokens) drained.tokens.push_back(t.id);
+        drained.text += d.text;
       }
       if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(*it)) {
         EXPECT_TRUE(result->ok()) << result->status();

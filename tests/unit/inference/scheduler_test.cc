@@ -180,43 +180,6 @@ TEST_F(SchedulerTest, ForwardBatchWritesTheLogitsOfTheLastRowsAsked) {
   EXPECT_FALSE(model_->ForwardBatch(batch, paged, short_buffer).ok());
 }
 
-// What a scheduler delivered for one request: choice 0's prompt scores and tokens, and whether a
-// score came after a token.
-struct Scored {
-  std::vector<SampledToken> prompt;
-  std::vector<int32_t> tokens;
-  bool score_after_token = false;
-};
-
-std::map<uint64_t, Scored> DrainScores(Scheduler& scheduler, const std::vector<uint64_t>& ids,
-                                       std::vector<StepRecord>* records) {
-  std::map<uint64_t, Scored> out;
-  std::vector<uint64_t> open = ids;
-  for (int guard = 0; !open.empty() && guard < 10000; ++guard) {
-    records->push_back(scheduler.Step());
-    for (auto it = open.begin(); it != open.end();) {
-      for (const OwnedDelta& d : scheduler.TakeDeltas(*it)) {
-        Scored& scored = out[*it];
-        if (!d.prompt_tokens.empty()) {
-          EXPECT_EQ(d.index, 0);
-          scored.score_after_token |= !scored.tokens.empty();
-          scored.prompt.insert(scored.prompt.end(), d.prompt_tokens.begin(), d.prompt_tokens.end());
-        }
-        if (d.index != 0) continue;
-        for (const SampledToken& t : d.tokens) scored.tokens.push_back(t.id);
-      }
-      if (std::optional<absl::StatusOr<GenerationResult>> result = scheduler.TakeResult(*it)) {
-        EXPECT_TRUE(result->ok()) << result->status();
-        it = open.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  EXPECT_TRUE(open.empty());
-  return out;
-}
-
 // Each prompt token after the first, scored from the logits of the positions before it.
 std::vector<SampledToken> ExpectedScores(const TransformerModel& model, const std::vector<int32_t>& prompt, int top) {
   std::vector<float> logits(model.config().vocab_size);
@@ -267,7 +230,7 @@ TEST_F(SchedulerTest, PromptScoresAreEachTokensLogprobGivenThoseBefore) {
   const uint64_t beside = *scheduler.Add(GreedyRequest(Prompt(9, 8), 12));  // shares the steps
   const uint64_t drawn_id = *scheduler.Add(drawn);
   std::vector<StepRecord> records;
-  std::map<uint64_t, Scored> out = DrainScores(scheduler, {with_scores, beside, drawn_id}, &records);
+  std::map<uint64_t, testing::Drained> out = testing::DrainScheduler(scheduler, {with_scores, beside, drawn_id}, &records);
   ExpectScores(out[with_scores].prompt, want);
   EXPECT_FALSE(out[with_scores].score_after_token);
   EXPECT_TRUE(out[beside].prompt.empty());
@@ -308,7 +271,7 @@ TEST_F(SchedulerTest, APromptPreemptedWhileScoredIsScoredOnce) {
   ASSERT_EQ(scheduler.Step().chunks.size(), 1u);  // A's prompt, alone
   const uint64_t second = *scheduler.Add(b);
   std::vector<StepRecord> records;
-  std::map<uint64_t, Scored> out = DrainScores(scheduler, {first, second}, &records);
+  std::map<uint64_t, testing::Drained> out = testing::DrainScheduler(scheduler, {first, second}, &records);
   EXPECT_GT(scheduler.preemptions(), 0);
   int restarts = 0;  // B's chunks from position 0: the first, and the recompute
   for (const StepRecord& record : records) {
