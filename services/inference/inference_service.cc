@@ -231,8 +231,8 @@ grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::
         }
         if (!echo->complete()) return true;
         for (int i = 0; i < generation->n; ++i) {
-          for (v1::GenerateResponse& message : echo->Messages(static_cast<uint32_t>(i))) {
-            if (!send(std::move(message))) return false;
+          for (size_t part = 0; part < echo->parts(); ++part) {
+            if (!send(echo->Message(static_cast<uint32_t>(i), part))) return false;
           }
         }
         echo.reset();
@@ -256,7 +256,9 @@ grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   LogInfo("generated prompt_tokens=", result->prompt_tokens, " completion_tokens=", result->completion_tokens,
           " n=", generation->n, " seconds=", seconds);
-  v1::GenerateResponse& last = *held;  // every choice ends with a delta, so there is one
+  // Every choice ends with a delta, which sends the echo first: so there is a last message, held.
+  if (echo || !held) return grpc::Status(grpc::StatusCode::INTERNAL, "the generation ended before its prompt was echoed");
+  v1::GenerateResponse& last = *held;
   last.mutable_usage()->set_prompt_tokens(static_cast<uint32_t>(result->prompt_tokens));
   last.mutable_usage()->set_completion_tokens(static_cast<uint32_t>(result->completion_tokens));
   if (!writer->Write(last)) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");

@@ -13,23 +13,25 @@ void PromptEcho::AddScores(std::span<const SampledToken> scores) {
   scores_.insert(scores_.end(), scores.begin(), scores.end());
 }
 
-std::vector<v1::GenerateResponse> PromptEcho::Messages(uint32_t index) const {
-  std::vector<v1::GenerateResponse> out(1);
-  out.front().set_text(text_);
-  if (!logprobs_) {
-    out.front().set_index(index);
-    return out;
-  }
-  for (size_t i = 0; i < std::min(prompt_.size(), scores_.size() + 1); ++i) {
-    if (i > 0 && i % kTokensPerMessage == 0) out.emplace_back();
-    v1::TokenLogprob* token = out.back().add_logprobs();
+size_t PromptEcho::parts() const {
+  if (!logprobs_ || prompt_.empty()) return 1;
+  return (prompt_.size() + kTokensPerMessage - 1) / kTokensPerMessage;
+}
+
+v1::GenerateResponse PromptEcho::Message(uint32_t index, size_t part) const {
+  v1::GenerateResponse out;
+  out.set_index(index);
+  if (part == 0) out.set_text(text_);
+  if (!logprobs_) return out;
+  const size_t end = std::min({prompt_.size(), scores_.size() + 1, (part + 1) * kTokensPerMessage});
+  for (size_t i = part * kTokensPerMessage; i < end; ++i) {
+    v1::TokenLogprob* token = out.add_logprobs();
     if (i == 0) {
       FillTokenText(tokenizer_, prompt_[0], token);  // nothing precedes it: no logprob
     } else {
       FillTokenLogprob(tokenizer_, scores_[i - 1], token);
     }
   }
-  for (v1::GenerateResponse& message : out) message.set_index(index);
   return out;
 }
 

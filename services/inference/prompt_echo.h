@@ -29,8 +29,10 @@ class PromptEcho {
   // Every score has arrived (at once without logprobs): the messages can go out.
   bool complete() const { return !logprobs_ || scores_.size() + 1 >= prompt_.size(); }
 
-  // Choice `index`'s opening messages: the text on the first, the tokens spread over all.
-  std::vector<v1::GenerateResponse> Messages(uint32_t index) const;
+  // Choice `index`'s opening messages, made one at a time (part 0..parts()-1) so that only one is
+  // held: the text on the first, the tokens spread over all.
+  size_t parts() const;
+  v1::GenerateResponse Message(uint32_t index, size_t part) const;
 
  private:
   const Tokenizer& tokenizer_;

@@ -157,6 +157,9 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
   }
   if (is_stop) {
     if (reply_ == Reply::kCallOrJson) SettleCallOrJson(/*ending=*/true);
+    // An echoed completion lists the stop token too: its logprobs are then the prompt's and every
+    // generated token's, which is what a scorer such as lm-eval slices (the last is the generated one).
+    if (request_.logprobs && request_.prompt_logprobs) pending_.push_back(std::move(token));
     // Never printed: release what was held back, and any bytes the decoder still had.
     Emit(decoder_ ? decoder_->Flush() : "", true, out);
     // In JSON mode a stop token before the object is whole means nothing else fitted: cut short.

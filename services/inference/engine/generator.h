@@ -41,7 +41,8 @@ struct GenerationRequest {
   // Score the prompt (completions' echo with logprobs): each prompt token after the first gets its
   // log-probability given the tokens before it, under the model's own distribution (no bias,
   // penalties or format), with top_logprobs alternatives. Delivered in order, in deltas of choice 0
-  // (prompt_tokens), before that choice's first generated token.
+  // (prompt_tokens), before that choice's first generated token. With logprobs, a stop token
+  // generated is then listed in `tokens` as well (it prints nothing).
   bool prompt_logprobs = false;
   OutputFormat format = OutputFormat::kText;
   std::shared_ptr<const JsonSchema> schema;  // kJsonSchema: what the text must be, shared by the choices

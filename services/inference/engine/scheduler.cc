@@ -11,8 +11,6 @@ namespace {
 SchedulerOptions CappedBy(const ForwardBackend& backend, SchedulerOptions options) {
   options.max_batch_tokens = std::min(options.max_batch_tokens, backend.max_batch_tokens());
   options.max_running = std::min(options.max_running, backend.max_batch_sequences());
-  options.max_scored_positions =
-      std::max(0, std::min(options.max_scored_positions, backend.max_logit_rows() - options.max_running));
   return options;
 }
 
@@ -193,7 +191,11 @@ void Scheduler::ScorePrompt(Request& request, int64_t first, int64_t end, std::s
 StepRecord Scheduler::Step() {
   StepRecord record;
   int64_t budget = options_.max_batch_tokens;
-  int64_t scoring_rows = options_.max_scored_positions;  // rows beyond one per sequence
+  // Rows beyond one per sequence: what the backend has left after a row for each sequence this
+  // step can run.
+  const int64_t sequences = std::min<int64_t>(options_.max_running, static_cast<int64_t>(running_.size() + waiting_.size()));
+  int64_t scoring_rows =
+      std::max<int64_t>(0, std::min<int64_t>(options_.max_scored_positions, backend_.max_logit_rows() - sequences));
   std::vector<Sequence*> scheduled;
   std::vector<int64_t> counts;
   std::vector<int32_t> rows;

@@ -21,7 +21,7 @@ struct SchedulerOptions {
   int max_batch_tokens = 256;  // tokens per step: decodes plus prefill chunks
   int max_running = 64;        // sequences in the running batch
   // Prompt positions scored per step (prompt_logprobs), each a vocabulary-wide row of logits
-  // beyond the row per sequence; the backend's max_logit_rows caps it too.
+  // beyond the row per sequence; also capped by what the backend's max_logit_rows leaves.
   int max_scored_positions = 64;
 };
 

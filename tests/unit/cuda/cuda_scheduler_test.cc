@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include "services/inference/engine/backends/cuda/cuda_backend.h"
 #include "services/inference/engine/backends/cuda/cuda_transformer.h"
@@ -138,14 +139,16 @@ TEST_P(CudaSchedulerTest, PromptScoresMatchTheCpu) {
   drawn.prompt_logprobs = true;
 
   auto run = [&](ForwardBackend& backend) {
-    Scheduler scheduler(backend, nullptr, {.max_batch_tokens = 32, .max_running = 8, .max_scored_positions = 7});
+    Scheduler scheduler(backend, cpu->tokenizer.get(), {.max_batch_tokens = 32, .max_running = 8,
+                                                        .max_scored_positions = 7});
     const uint64_t a = *scheduler.Add(scored), b = *scheduler.Add(drawn);
     std::map<uint64_t, testing::Drained> drained = DrainScheduler(scheduler, {a, b});
-    return std::pair{std::vector{drained[a].prompt, drained[b].prompt}, drained[a].tokens};
+    return std::tuple{std::vector{drained[a].prompt, drained[b].prompt}, drained[a].tokens, drained[b].text};
   };
-  const auto [cpu_scores, cpu_tokens] = run(*cpu->backend);
-  const auto [gpu_scores, gpu_tokens] = run(*gpu->backend);
+  const auto [cpu_scores, cpu_tokens, cpu_drawn_text] = run(*cpu->backend);
+  const auto [gpu_scores, gpu_tokens, gpu_drawn_text] = run(*gpu->backend);
   EXPECT_EQ(gpu_tokens, cpu_tokens);
+  EXPECT_EQ(gpu_drawn_text, cpu_drawn_text);  // drawn from its last row, beside the scored rows
   for (int r = 0; r < 2; ++r) {
     ASSERT_EQ(cpu_scores[r].size(), prompt.size() - 1);
     ASSERT_EQ(gpu_scores[r].size(), prompt.size() - 1);

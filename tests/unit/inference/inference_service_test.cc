@@ -268,6 +268,26 @@ TEST_F(InferenceServiceTest, EchoOpensEachChoiceWithThePromptAndItsScores) {
   EXPECT_EQ(echoed.responses.back().usage().prompt_tokens(), prompt_tokens);
   EXPECT_EQ(echoed.responses.back().usage().completion_tokens(), 8u);
 
+  // A stop token generated is listed after the prompt's tokens (it prints nothing), so the last
+  // entry is always the generated one; without echo it is not listed, as before.
+  const int32_t stop = (*model)->stop_token_ids.at(0);
+  request.mutable_sampling()->set_n(1);
+  request.mutable_sampling()->mutable_logit_bias()->insert({stop, 100.0f});
+  const Stream stopped = Generate(request);
+  ASSERT_TRUE(stopped.status.ok()) << stopped.status.error_message();
+  std::vector<v1::TokenLogprob> listed;
+  for (const v1::GenerateResponse& r : stopped.responses) listed.insert(listed.end(), r.logprobs().begin(), r.logprobs().end());
+  ASSERT_EQ(listed.size(), prompt_tokens + 1);
+  EXPECT_EQ(listed.back().bytes(), (*model)->tokenizer->TokenBytes(stop));
+  EXPECT_EQ(stopped.responses.back().finish_reason(), v1::FINISH_REASON_STOP);
+  EXPECT_EQ(stopped.text, prompt);
+  request.set_echo(false);
+  int without_echo = 0;
+  for (const v1::GenerateResponse& r : Generate(request).responses) without_echo += r.logprobs_size();
+  EXPECT_EQ(without_echo, 0);
+  request.set_echo(true);
+  request.mutable_sampling()->clear_logit_bias();
+
   // Without logprobs only the text; token ids echo as their text, special tokens included.
   request.mutable_sampling()->set_logprobs(false);
   request.mutable_sampling()->set_top_logprobs(0);

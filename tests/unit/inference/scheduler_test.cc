@@ -256,6 +256,39 @@ TEST_F(SchedulerTest, PromptScoresAreEachTokensLogprobGivenThoseBefore) {
   EXPECT_EQ(scheduler.free_blocks(), scheduler.num_blocks());
 }
 
+// A backend with room for few logit rows: the scheduler must never ask for more.
+class FewRowsBackend final : public testing::ForwardingBackend {
+ public:
+  FewRowsBackend(ForwardBackend& inner, int rows) : ForwardingBackend(inner), rows_(rows) {}
+  int max_logit_rows() const override { return rows_; }
+  absl::Status ForwardBatch(std::span<const BatchSequence> batch, std::span<float> logits) override {
+    const int rows = static_cast<int>(CountLogitRows(batch));
+    EXPECT_LE(rows, rows_);
+    most_ = std::max(most_, rows);
+    return inner_.ForwardBatch(batch, logits);
+  }
+  int most() const { return most_; }
+
+ private:
+  const int rows_;
+  int most_ = 0;
+};
+
+TEST_F(SchedulerTest, ScoringStaysWithinTheBackendsLogitRows) {
+  std::vector<GenerationRequest> requests = {GreedyRequest(Prompt(30, 13), 5), GreedyRequest(Prompt(25, 14), 5),
+                                             GreedyRequest(Prompt(6, 15), 20)};
+  requests[0].prompt_logprobs = requests[1].prompt_logprobs = true;
+  CpuBackend cpu = Backend(64);
+  FewRowsBackend backend(cpu, 6);
+  Scheduler scheduler(backend, nullptr, {.max_batch_tokens = 64, .max_running = 8, .max_scored_positions = 64});
+  std::vector<uint64_t> ids;
+  for (const GenerationRequest& r : requests) ids.push_back(*scheduler.Add(r));
+  std::map<uint64_t, testing::Drained> out = testing::DrainScheduler(scheduler, ids);
+  EXPECT_EQ(backend.most(), 6);  // the room was used, and no more
+  for (int i = 0; i < 2; ++i) ExpectScores(out[ids[i]].prompt, ExpectedScores(*model_, requests[i].prompt, 0));
+  for (size_t i = 0; i < requests.size(); ++i) EXPECT_EQ(out[ids[i]].tokens, Alone(requests[i])) << i;
+}
+
 TEST_F(SchedulerTest, APromptPreemptedWhileScoredIsScoredOnce) {
   // A grows to 5 blocks while B prefills 2 positions a step (1 scored row beyond its own): in a
   // pool of 6 blocks B is preempted halfway through its prompt, and recomputes it after A.
