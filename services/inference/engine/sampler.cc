@@ -119,7 +119,7 @@ std::span<const float> Sampler::Adjust(std::span<const float> logits) {
 
 int32_t Sampler::Pick(std::span<const float> adjusted) {
   const size_t n = adjusted.size();
-  const size_t argmax = FirstMaxIndex(adjusted.data(), n);
+  const size_t argmax = argmax_ = FirstMaxIndex(adjusted.data(), n);
   if (params_.temperature == 0.0f) return static_cast<int32_t>(argmax);
 
   // Weights relative to the most likely token (whose weight is 1), so min_p compares directly:
@@ -205,11 +205,16 @@ SampledToken Sampler::SampleWithLogprobs(std::span<const float> logits, int top_
   const std::span<const float> adjusted = Adjust(logits);
   const int32_t id = Pick(adjusted);
   ++counts_[id];
-  return ScoreToken(adjusted, id, top_logprobs, order_);
+  return ScoreToken(adjusted, adjusted[argmax_], id, top_logprobs, order_);  // Pick found the max
 }
 
 SampledToken ScoreToken(std::span<const float> logits, int32_t id, int top, std::vector<int32_t>& order) {
-  const double max = *std::max_element(logits.begin(), logits.end());
+  return ScoreToken(logits, *std::max_element(logits.begin(), logits.end()), id, top, order);
+}
+
+SampledToken ScoreToken(std::span<const float> logits, float max_logit, int32_t id, int top,
+                        std::vector<int32_t>& order) {
+  const double max = max_logit;
   double sum = 0;
   for (float x : logits) sum += std::exp(x - max);
   const double log_total = max + std::log(sum);

@@ -56,6 +56,9 @@ struct SampledToken {
 // (0..kMaxTopLogprobs) most likely tokens, best first (lowest id on ties; none whose logit is
 // -inf). `order` is scratch, kept by the caller so its memory is reused.
 SampledToken ScoreToken(std::span<const float> logits, int32_t id, int top, std::vector<int32_t>& order);
+// The same, for a caller that already knows the largest logit.
+SampledToken ScoreToken(std::span<const float> logits, float max_logit, int32_t id, int top,
+                        std::vector<int32_t>& order);
 
 // Picks next tokens for one sequence. Order of operations is vLLM v1's:
 //   logit_bias -> presence/frequency penalties -> temperature -> min_p -> top_k -> top_p -> draw.
@@ -90,6 +93,7 @@ class Sampler {
   absl::flat_hash_map<int32_t, int32_t> counts_;  // generated token -> times
   absl::flat_hash_set<int32_t> bias_ids_;         // the ids of params_.logit_bias
   std::vector<float> adjusted_;
+  size_t argmax_ = 0;             // of the last Pick
   std::vector<double> weights_;   // unnormalised probabilities of the candidates
   std::vector<int32_t> order_;    // candidate ids
   std::vector<double> bucket_mass_;  // nucleus search: weight per weight bucket
