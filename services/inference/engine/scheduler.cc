@@ -174,18 +174,16 @@ std::optional<int64_t> Scheduler::NextScoredPosition(const Sequence& seq) const 
   return first;
 }
 
-void Scheduler::ScorePrompt(Request& request, int64_t first, int64_t end, std::span<const float> logits,
-                            int32_t rows) {
+void Scheduler::ScorePrompt(Request& request, int64_t first, int64_t end, std::span<const float> logits) {
   const size_t vocab = static_cast<size_t>(backend_.config().vocab_size);
-  const int64_t first_row_position = end - rows;
   const int64_t last = std::min(end, static_cast<int64_t>(request.params.prompt.size()) - 1);
   OwnedDelta delta;
   for (int64_t p = first; p < last; ++p) {
-    const std::span<const float> row = logits.subspan(static_cast<size_t>(p - first_row_position) * vocab, vocab);
+    const std::span<const float> row = logits.subspan(static_cast<size_t>(p - first) * vocab, vocab);
     delta.prompt_tokens.push_back(ScoreToken(row, request.params.prompt[p + 1], request.params.top_logprobs, score_order_));
   }
-  request.scored = std::max(request.scored, last);
-  if (!delta.prompt_tokens.empty()) request.deltas.push_back(std::move(delta));
+  request.scored = last;
+  request.deltas.push_back(std::move(delta));
 }
 
 StepRecord Scheduler::Step() {
@@ -199,24 +197,31 @@ StepRecord Scheduler::Step() {
   std::vector<Sequence*> scheduled;
   std::vector<int64_t> counts;
   std::vector<int32_t> rows;
-  // A chunk that scores prompt positions stops where its rows would outrun the step's.
+  std::vector<int64_t> scored_from;  // the chunk's first position that scores the prompt; -1: none
+  // The chunk `seq` may run, and its first position to score (-1: none). A chunk that scores stops
+  // where its rows would outrun the step's room.
   auto chunk = [&](const Sequence& seq) {
     int64_t take = std::min(static_cast<int64_t>(seq.tokens.size()) - seq.computed, budget);
-    if (std::optional<int64_t> first = NextScoredPosition(seq)) take = std::min(take, *first + 1 + scoring_rows - seq.computed);
-    return take;
-  };
-  // Rows of logits for a chunk of `take`: the scored positions through its last, or just its last.
-  auto logit_rows = [&](const Sequence& seq, int64_t take) {
     const std::optional<int64_t> first = NextScoredPosition(seq);
-    const int32_t count = first && *first < seq.computed + take ? static_cast<int32_t>(seq.computed + take - *first) : 1;
+    if (first) take = std::min(take, *first + 1 + scoring_rows - seq.computed);
+    return std::pair{take, first.value_or(-1)};
+  };
+  // Its logits are those of the scored positions through the chunk's last, or of its last alone.
+  auto schedule = [&](Sequence* seq, int64_t take, int64_t first) {
+    const bool scores = first >= 0 && first < seq->computed + take;
+    const int32_t count = scores ? static_cast<int32_t>(seq->computed + take - first) : 1;
     scoring_rows -= count - 1;
-    return count;
+    scheduled.push_back(seq);
+    counts.push_back(take);
+    rows.push_back(count);
+    scored_from.push_back(scores ? first : -1);
+    budget -= take;
   };
 
   // Running sequences first, oldest first; a block shortage preempts from the newest end.
   for (size_t i = 0; i < running_.size() && budget > 0; ++i) {
     Sequence* seq = running_[i];
-    const int64_t take = chunk(*seq);
+    const auto [take, first] = chunk(*seq);
     bool preempted_self = false;
     while (!Reserve(*seq, seq->computed + take)) {
       if (ReclaimWaiting()) continue;
@@ -236,17 +241,14 @@ StepRecord Scheduler::Step() {
       }
     }
     if (preempted_self) break;
-    scheduled.push_back(seq);
-    counts.push_back(take);
-    rows.push_back(logit_rows(*seq, take));
-    budget -= take;
+    schedule(seq, take, first);
   }
 
   // Then admit waiting sequences in order while the budget and the pool allow.
   while (record.preempted == 0 && budget > 0 && !waiting_.empty() &&
          static_cast<int>(running_.size()) < options_.max_running) {
     Sequence* seq = waiting_.front();
-    const int64_t take = chunk(*seq);
+    const auto [take, first] = chunk(*seq);
     if (!Reserve(*seq, seq->computed + take)) {
       if (ReclaimWaiting()) continue;  // again, from what `seq` itself may now have to recompute
       if (running_.empty()) {
@@ -258,10 +260,7 @@ StepRecord Scheduler::Step() {
     }
     waiting_.pop_front();
     running_.push_back(seq);
-    scheduled.push_back(seq);
-    counts.push_back(take);
-    rows.push_back(logit_rows(*seq, take));
-    budget -= take;
+    schedule(seq, take, first);
   }
   if (scheduled.empty()) return record;
 
@@ -301,9 +300,7 @@ StepRecord Scheduler::Step() {
     }
     const std::span<const float> seq_logits =
         std::span<const float>(logits_).subspan((row_end - rows[i]) * vocab, rows[i] * vocab);
-    if (std::optional<int64_t> first = NextScoredPosition(seq); first && *first < seq.computed + counts[i]) {
-      ScorePrompt(*seq.request, *first, seq.computed + counts[i], seq_logits, rows[i]);
-    }
+    if (scored_from[i] >= 0) ScorePrompt(*seq.request, scored_from[i], seq.computed + counts[i], seq_logits);
     seq.computed += counts[i];
     if (!seq.request->unforked.empty() && seq.choice == 0 && seq.computed >= seq.request->shared_positions) {
       Fork(seq);  // before the draw, which may end choice 0 and free its blocks

@@ -103,9 +103,9 @@ class Scheduler {
   // does: choice 0 of a request with prompt_logprobs scores positions 0..prompt-2 as it computes
   // them (a recompute after preemption skips those already scored).
   std::optional<int64_t> NextScoredPosition(const Sequence& seq) const;
-  // Scores the prompt tokens after positions first.. of a chunk ending at position `end`, whose
-  // last `rows` positions' logits are `logits`, into a delta of choice 0.
-  void ScorePrompt(Request& request, int64_t first, int64_t end, std::span<const float> logits, int32_t rows);
+  // Scores the prompt tokens after positions first.. of a chunk ending at position `end` (first <
+  // end), whose positions first..end-1 have `logits`, into a delta of choice 0.
+  void ScorePrompt(Request& request, int64_t first, int64_t end, std::span<const float> logits);
   bool Reserve(Sequence& seq, int64_t positions);
   void Preempt(Sequence& seq);
   void Release(Sequence& seq);           // finished or cancelled: blocks back, out of the queues
