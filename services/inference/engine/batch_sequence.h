@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <span>
 
+#include "absl/status/statusor.h"
+
 namespace cai::inference {
 
 // One sequence's share of a batched forward step, whatever the device.
@@ -20,6 +22,17 @@ inline size_t CountLogitRows(std::span<const BatchSequence> batch) {
   size_t rows = 0;
   for (const BatchSequence& seq : batch) rows += static_cast<size_t>(seq.logit_rows);
   return rows;
+}
+
+// CountLogitRows, for a backend to check first: InvalidArgument when a sequence asks for no row or
+// more rows than it has tokens.
+inline absl::StatusOr<size_t> CheckedLogitRows(std::span<const BatchSequence> batch) {
+  for (const BatchSequence& seq : batch) {
+    if (seq.logit_rows < 1 || static_cast<size_t>(seq.logit_rows) > seq.tokens.size()) {
+      return absl::InvalidArgumentError("forward: a sequence wants logits of 1..its tokens");
+    }
+  }
+  return CountLogitRows(batch);
 }
 
 }  // namespace cai::inference

@@ -9,6 +9,7 @@ namespace cai::inference {
 absl::Status FlattenBatch(std::span<const BatchSequence> batch, int blocks_per_seq, FlatBatch& out) {
   if (batch.empty()) return absl::InvalidArgumentError("forward: empty batch");
   if (blocks_per_seq < 1) return absl::InvalidArgumentError("forward: no blocks per sequence");
+  if (absl::StatusOr<size_t> rows = CheckedLogitRows(batch); !rows.ok()) return rows.status();
   out.tokens.clear();
   out.positions.clear();
   out.seq_ids.clear();
@@ -32,9 +33,6 @@ absl::Status FlattenBatch(std::span<const BatchSequence> batch, int blocks_per_s
       out.tokens.push_back(seq.tokens[i]);
       out.positions.push_back(static_cast<int32_t>(seq.start + static_cast<int64_t>(i)));
       out.seq_ids.push_back(static_cast<int32_t>(s));
-    }
-    if (seq.logit_rows < 1 || static_cast<size_t>(seq.logit_rows) > seq.tokens.size()) {
-      return absl::InvalidArgumentError("forward: a sequence wants logits of 1..its tokens");
     }
     for (int32_t r = seq.logit_rows; r > 0; --r) out.logit_tokens.push_back(static_cast<int32_t>(out.tokens.size()) - r);
   }

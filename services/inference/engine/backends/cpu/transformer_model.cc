@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "lib/common/status_macros.h"
 #include "services/inference/engine/backends/cpu/ops.h"
 #include "services/inference/engine/hf_layer_weights.h"
 
@@ -179,12 +180,8 @@ absl::Status TransformerModel::Forward(std::span<const int32_t> tokens, KvCache&
 absl::Status TransformerModel::ForwardBatch(std::span<const BatchSequence> batch, PagedKvCache& cache,
                                             std::span<float> logits) const {
   if (batch.empty()) return absl::InvalidArgumentError("forward: empty batch");
-  for (const BatchSequence& seq : batch) {
-    if (seq.logit_rows < 1 || static_cast<size_t>(seq.logit_rows) > seq.tokens.size()) {
-      return absl::InvalidArgumentError("forward: a sequence wants logits of 1..its tokens");
-    }
-  }
-  if (logits.size() != CountLogitRows(batch) * static_cast<size_t>(config_.vocab_size)) {
+  CAI_ASSIGN_OR_RETURN(const size_t rows, CheckedLogitRows(batch));
+  if (logits.size() != rows * static_cast<size_t>(config_.vocab_size)) {
     return absl::InvalidArgumentError("forward: logits buffer is not logit rows x vocab_size floats");
   }
   if (cache.num_layers() != static_cast<int>(layers_.size()) ||
