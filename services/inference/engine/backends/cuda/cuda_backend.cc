@@ -26,21 +26,21 @@ absl::Status CudaBackend::ForwardBatchAndDraw(std::span<const BatchSequence> bat
   if (draws.size() != batch.size() || tokens.size() != batch.size()) {
     return absl::InvalidArgumentError("cuda forward: draws and tokens need one entry per sequence");
   }
-  // A sequence's draw is made from its last row; the rows before it (a scored prompt) come back.
-  row_draws_.assign(flat_.logit_tokens.size(), nullptr);
-  row_tokens_.assign(flat_.logit_tokens.size(), -1);
-  size_t last_row = 0;
-  for (size_t s = 0; s < batch.size(); ++s) {
-    last_row += static_cast<size_t>(batch[s].logit_rows);
-    row_draws_[last_row - 1] = draws[s];
-  }
   const cuda::ForwardBatch step{flat_.tokens, flat_.positions, flat_.seq_ids, flat_.block_tables, flat_.logit_tokens};
-  CAI_RETURN_IF_ERROR(model_->ForwardDraw(step, row_draws_, logits, row_tokens_));
-  last_row = 0;
-  for (size_t s = 0; s < batch.size(); ++s) {
-    last_row += static_cast<size_t>(batch[s].logit_rows);
-    tokens[s] = row_tokens_[last_row - 1];
+  if (flat_.logit_tokens.size() == batch.size()) return model_->ForwardDraw(step, draws, logits, tokens);
+  // A scored prompt has several rows: a sequence's draw is made from its last, the rows before it
+  // come back.
+  last_rows_.clear();
+  size_t rows = 0;
+  for (const BatchSequence& seq : batch) {
+    rows += static_cast<size_t>(seq.logit_rows);
+    last_rows_.push_back(rows - 1);
   }
+  row_draws_.assign(rows, nullptr);
+  row_tokens_.assign(rows, -1);
+  for (size_t s = 0; s < batch.size(); ++s) row_draws_[last_rows_[s]] = draws[s];
+  CAI_RETURN_IF_ERROR(model_->ForwardDraw(step, row_draws_, logits, row_tokens_));
+  for (size_t s = 0; s < batch.size(); ++s) tokens[s] = row_tokens_[last_rows_[s]];
   return absl::OkStatus();
 }
 

@@ -38,9 +38,11 @@ class CudaBackend final : public ForwardBackend {
  private:
   std::unique_ptr<CudaTransformer> model_;
   FlatBatch flat_;  // reused step to step
-  // ForwardBatchAndDraw's draws and tokens by logit row (a scored prompt has several rows).
+  // ForwardBatchAndDraw's draws and tokens by logit row, and each sequence's last row, when a
+  // scored prompt has several rows.
   std::vector<const DeviceDraw*> row_draws_;
   std::vector<int32_t> row_tokens_;
+  std::vector<size_t> last_rows_;
 };
 
 }  // namespace cai::inference::cuda
