@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
     const cai::inference::ToolCallPrefix state(**tools);
     const double us = cai::bench::MedianMicros(calls, [&](int) {
       std::fill(allowed.begin(), allowed.end(), 0);
-      count = mask.Allow(state, allowed) + mask.AllowNotStartingWith('{', allowed);
+      count = mask.Allow(state, allowed) + mask.AllowTextStart(allowed);
     });
     std::printf("%-36s %7lld tokens allowed  %8.1f us/token = %5.2fx the draw\n", "tool auto: the first token",
                 static_cast<long long>(count), us, us / draw);

@@ -102,7 +102,7 @@ std::span<const float> ChoiceStream::MaskForJson(std::span<const float> logits) 
   // Whole, or nothing fits (Deliver then reports the object cut short); or with tool_choice auto,
   // the first token: a call, or any text at all, which may be empty.
   const bool undecided = reply_ == Reply::kUndecided;
-  if (undecided) json_mask_->AllowNotStartingWith(kCallFirstByte, allowed_);
+  if (undecided) json_mask_->AllowTextStart(allowed_);
   if (fitting == 0 || undecided) {
     for (int32_t id : request_.stop_token_ids) {
       if (id >= 0 && static_cast<size_t>(id) < allowed_.size()) allowed_[id] = 1;

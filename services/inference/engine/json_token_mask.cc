@@ -2,26 +2,19 @@
 
 #include <string>
 
+#include "services/inference/engine/tokenizer/chat_template.h"
+
 namespace cai::inference {
 
 JsonTokenMask::JsonTokenMask(const Tokenizer& tokenizer)
     : nodes_(2), next_token_(static_cast<size_t>(tokenizer.vocab_size()), -1) {
-  std::vector<int32_t> with_bytes;  // by id, with their first bytes
-  std::vector<uint8_t> first_bytes;
   for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
     if (tokenizer.IsSpecial(id)) continue;
     const std::string bytes = tokenizer.TokenBytes(id);
     if (bytes.empty()) continue;
     Insert(bytes.find('"') == std::string::npos ? kPlainRoot : kQuoteRoot, bytes, id);
-    with_bytes.push_back(id);
-    first_bytes.push_back(static_cast<uint8_t>(bytes[0]));
-    ++by_first_byte_start_[first_bytes.back() + 1];
+    if (bytes[0] != kLlama3ToolCallOpen[0]) text_start_tokens_.push_back(id);
   }
-  // A counting sort by first byte.
-  for (size_t b = 1; b < by_first_byte_start_.size(); ++b) by_first_byte_start_[b] += by_first_byte_start_[b - 1];
-  by_first_byte_.resize(with_bytes.size());
-  std::array<uint32_t, 257> next = by_first_byte_start_;
-  for (size_t i = 0; i < with_bytes.size(); ++i) by_first_byte_[next[first_bytes[i]]++] = with_bytes[i];
   in_string_tokens_ = PlainTokensAfter("{\"");
   after_backslash_tokens_ = PlainTokensAfter("{\"\\");
 }
@@ -82,11 +75,7 @@ int64_t JsonTokenMask::Allow(const CallOrJsonPrefix& state, std::span<uint8_t> a
   return AllowAfter(state, allowed);
 }
 
-int64_t JsonTokenMask::AllowNotStartingWith(uint8_t byte, std::span<uint8_t> allowed) const {
-  const std::span<const int32_t> all = by_first_byte_;
-  return Mark(all.first(by_first_byte_start_[byte]), allowed) +
-         Mark(all.subspan(by_first_byte_start_[byte + 1]), allowed);
-}
+int64_t JsonTokenMask::AllowTextStart(std::span<uint8_t> allowed) const { return Mark(text_start_tokens_, allowed); }
 
 template <typename State>
 int64_t JsonTokenMask::AllowAfter(const State& state, std::span<uint8_t> allowed) const {

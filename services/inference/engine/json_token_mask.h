@@ -1,6 +1,5 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -35,9 +34,9 @@ class JsonTokenMask {
   int64_t Allow(const JsonSchemaPrefix& state, std::span<uint8_t> allowed) const;
   int64_t Allow(const ToolCallPrefix& state, std::span<uint8_t> allowed) const;
   int64_t Allow(const CallOrJsonPrefix& state, std::span<uint8_t> allowed) const;
-  // Sets allowed[id] to 1 for every token whose first byte is not `byte` (a reply that is text
-  // rather than a tool call), the same way; returns how many were set.
-  int64_t AllowNotStartingWith(uint8_t byte, std::span<uint8_t> allowed) const;
+  // Sets allowed[id] to 1 for every token that may begin a reply that is text rather than a tool
+  // call (its first byte is not the call's '{'), the same way; returns how many were set.
+  int64_t AllowTextStart(std::span<uint8_t> allowed) const;
 
   size_t nodes() const { return nodes_.size(); }
 
@@ -66,10 +65,8 @@ class JsonTokenMask {
   // The plain tokens that fit at a plain string position, and right after a '\'.
   std::vector<int32_t> in_string_tokens_;
   std::vector<int32_t> after_backslash_tokens_;
-  // The tokens with bytes that are not special, by their first byte: those of byte b are
-  // [by_first_byte_start_[b], by_first_byte_start_[b + 1]).
-  std::vector<int32_t> by_first_byte_;
-  std::array<uint32_t, 257> by_first_byte_start_{};
+  // The tokens with bytes that are not special and do not begin with the call's '{'.
+  std::vector<int32_t> text_start_tokens_;
 };
 
 }  // namespace cai::inference

@@ -124,11 +124,11 @@ TEST_P(JsonTokenMaskTest, AllowsExactlyTheTokensCallOrJsonPrefixTakes) {
 
 // A reply that is text under tool_choice auto: every token that has bytes and is not special, unless
 // it begins with '{'.
-TEST_P(JsonTokenMaskTest, AllowsEveryTokenNotStartingWithTheByte) {
+TEST_P(JsonTokenMaskTest, AllowsEveryTokenThatMayBeginText) {
   const Tokenizer& tokenizer = *tokenizer_;
   const JsonTokenMask& mask = *mask_;
   std::vector<uint8_t> allowed(static_cast<size_t>(tokenizer.vocab_size()) + 3, 0);
-  const int64_t count = mask.AllowNotStartingWith('{', allowed);
+  const int64_t count = mask.AllowTextStart(allowed);
   int64_t expected = 0, brace_tokens = 0;
   for (int32_t id = 0; id < static_cast<int32_t>(allowed.size()); ++id) {
     const std::string bytes = id < tokenizer.vocab_size() ? tokenizer.TokenBytes(id) : "";
