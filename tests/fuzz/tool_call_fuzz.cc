@@ -80,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::optional<nlohmann::json> value = cai::inference::fuzz::ParseWholeText(arguments);
   if (!value) return 0;
   if (!value->is_object()) std::abort();
-  if ((*tools)->tool(*state.tool()).parameters == nullptr) return 0;  // a schema it fell back from: any object
+  if ((*tools)->tool(*state.tool()).parameters == cai::inference::JsonSchema::AnyObject()) return 0;  // fell back: any object
   const nlohmann::json schema = nlohmann::json::parse(ParametersText(name, schema_text));
   if (!cai::inference::testing::Satisfies(*value, schema, schema)) std::abort();
   return 0;

@@ -658,9 +658,15 @@ absl::StatusOr<std::shared_ptr<const JsonSchema>> JsonSchema::Parse(std::string_
   return JsonSchemaCompiler(schema, assertions).Run();
 }
 
-const JsonSchema& JsonSchema::AnyObject() {
+const std::shared_ptr<const JsonSchema>& JsonSchema::AnyObject() {
   static const std::shared_ptr<const JsonSchema> any_object = *Parse(R"({"type":"object"})");
-  return *any_object;
+  return any_object;
+}
+
+const std::shared_ptr<const JsonSchema>& JsonSchema::EmptyObject() {
+  static const std::shared_ptr<const JsonSchema> empty_object =
+      *Parse(R"({"type":"object","additionalProperties":false})");
+  return empty_object;
 }
 
 uint32_t JsonSchema::Dispatch(uint32_t index, uint8_t byte) const {

@@ -91,7 +91,9 @@ class JsonSchema {
   static absl::StatusOr<std::shared_ptr<const JsonSchema>> Parse(
       std::string_view text, ValueAssertions assertions = ValueAssertions::kRefuse);
   // {"type": "object"}: any JSON object (a tool whose schema could not be taken).
-  static const JsonSchema& AnyObject();
+  static const std::shared_ptr<const JsonSchema>& AnyObject();
+  // {"type": "object", "additionalProperties": false}: only {} (a tool that takes no arguments).
+  static const std::shared_ptr<const JsonSchema>& EmptyObject();
 
   static constexpr uint32_t kRoot = 0;
   static constexpr uint32_t kNoNode = UINT32_MAX;

@@ -30,8 +30,7 @@ bool ToolCallPrefix::Step(uint8_t byte) {
       if (byte != static_cast<uint8_t>(kLlama3ToolCallMiddle[matched_])) return false;
       if (++matched_ == kLlama3ToolCallMiddle.size()) {
         stage_ = Stage::kArguments;
-        const JsonSchema* schema = tools_->tool(low_).parameters.get();
-        arguments_.emplace(schema != nullptr ? *schema : JsonSchema::AnyObject());
+        arguments_.emplace(*tools_->tool(low_).parameters);
       }
       return true;
     case Stage::kArguments:

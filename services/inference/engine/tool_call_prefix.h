@@ -62,7 +62,7 @@ class ToolCallPrefix : public ByteRecognizer<ToolCallPrefix> {
   uint16_t matched_ = 0;  // kOpen, kMiddle: bytes of the fixed text; kName: bytes of the name
   uint16_t low_ = 0;      // the tools whose names begin with the name's bytes so far
   uint16_t high_ = 0;
-  // kArguments on: the chosen tool's parameters (JsonSchema::AnyObject for a tool without a schema).
+  // kArguments on: the chosen tool's parameters.
   std::optional<JsonSchemaPrefix> arguments_;
 };
 

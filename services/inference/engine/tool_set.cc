@@ -18,15 +18,17 @@ absl::StatusOr<std::shared_ptr<const ToolSet>> ToolSet::Compile(const std::vecto
       return absl::InvalidArgumentError(absl::StrCat("tool name '", name.substr(0, kMaxNameBytes), "' is not 1 to ",
                                                      kMaxNameBytes, " letters, digits, '_' or '-'"));
     }
-    const std::string_view parameters = definition.parameters.empty()
-                                            ? std::string_view(R"({"type":"object","additionalProperties":false})")
-                                            : std::string_view(definition.parameters);
+    if (definition.parameters.empty()) {
+      set->tools_.push_back({name, JsonSchema::EmptyObject()});
+      continue;
+    }
     absl::StatusOr<std::shared_ptr<const JsonSchema>> schema = JsonSchema::Parse(
-        parameters, definition.strict ? JsonSchema::ValueAssertions::kRefuse : JsonSchema::ValueAssertions::kIgnore);
+        definition.parameters,
+        definition.strict ? JsonSchema::ValueAssertions::kRefuse : JsonSchema::ValueAssertions::kIgnore);
     if (!schema.ok() && definition.strict) {
       return absl::InvalidArgumentError(absl::StrCat("tool '", name, "' parameters: ", schema.status().message()));
     }
-    set->tools_.push_back({name, schema.ok() ? *std::move(schema) : nullptr});
+    set->tools_.push_back({name, schema.ok() ? *std::move(schema) : JsonSchema::AnyObject()});
   }
   std::sort(set->tools_.begin(), set->tools_.end(), [](const Tool& a, const Tool& b) { return a.name < b.name; });
   for (size_t i = 1; i < set->tools_.size(); ++i) {

@@ -30,7 +30,8 @@ class ToolSet {
 
   struct Tool {
     std::string name;
-    // Null: any JSON object, for a tool that is not strict and whose schema the compiler refuses.
+    // Never null: JsonSchema::AnyObject() for a tool that is not strict and whose schema the
+    // compiler refuses, JsonSchema::EmptyObject() for one that takes no arguments.
     std::shared_ptr<const JsonSchema> parameters;
   };
   struct Definition {
