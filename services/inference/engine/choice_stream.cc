@@ -147,8 +147,8 @@ int32_t ChoiceStream::Deliver(SampledToken token, std::optional<OwnedDelta>& del
   const int32_t id = token.id;
   ++generated_;
   std::optional<FinishReason> finish;
-  OwnedDelta out{.index = index_, .text = {}, .tool_name = {}, .tool_arguments = {}, .tokens = {}, .prompt_tokens = {},
-                 .finish = {}};
+  OwnedDelta out;
+  out.index = index_;
   const auto& stop_ids = request_.stop_token_ids;
   const bool is_stop = std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end();
   if (reply_ == Reply::kUndecided) {
