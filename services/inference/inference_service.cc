@@ -43,11 +43,42 @@ v1::GenerateResponse ToProto(const Tokenizer& tokenizer, const ChoiceDelta& delt
   return response;
 }
 
-// What an echo repeats: the prompt as sent, or the text of its token ids (special tokens too).
-std::string EchoText(const Tokenizer& tokenizer, const v1::GenerateRequest& request) {
+// What an echo repeats: the prompt as sent, or the text of its token ids `prompt` (special tokens too).
+std::string EchoText(const Tokenizer& tokenizer, const v1::GenerateRequest& request, std::span<const int32_t> prompt) {
   if (request.input_case() == v1::GenerateRequest::kPrompt) return request.prompt();
-  const auto& ids = request.prompt_tokens().ids();
-  return tokenizer.Decode(std::vector<int32_t>(ids.begin(), ids.end()), /*skip_special_tokens=*/false);
+  return tokenizer.Decode(prompt, /*skip_special_tokens=*/false);
+}
+
+// The tools and tool_choice of `request`, compiled into `out`.
+absl::Status TakeTools(const v1::GenerateRequest& request, GenerationRequest& out) {
+  if (request.tools_size() == 0) {
+    if (request.tool_choice() == v1::TOOL_CHOICE_AUTO || request.tool_choice() == v1::TOOL_CHOICE_NONE) {
+      return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError("tool_choice required or a named function needs tools");
+  }
+  if (request.input_case() != v1::GenerateRequest::kChat) return absl::InvalidArgumentError("tools need chat messages");
+  // With tool_choice none the tools are only shown to the model, so their schemas need not compile.
+  if (request.tool_choice() == v1::TOOL_CHOICE_NONE) return absl::OkStatus();
+  std::vector<ToolSet::Definition> definitions;
+  for (const v1::Tool& tool : request.tools()) definitions.push_back({tool.name(), tool.parameters(), tool.strict()});
+  CAI_ASSIGN_OR_RETURN(out.tools, ToolSet::Compile(definitions));
+  switch (request.tool_choice()) {
+    case v1::TOOL_CHOICE_AUTO: out.tool_choice = ToolChoice::kAuto; break;
+    case v1::TOOL_CHOICE_REQUIRED: out.tool_choice = ToolChoice::kRequired; break;
+    case v1::TOOL_CHOICE_NAMED:
+      out.tool_choice = ToolChoice::kNamed;
+      out.named_tool = out.tools->Find(request.tool_choice_name());
+      if (out.named_tool == out.tools->size()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("tool_choice names '", request.tool_choice_name().substr(0, ToolSet::kMaxNameBytes),
+                         "', which is not one of the tools"));
+      }
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("tool_choice ", request.tool_choice(), " is unknown"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -153,37 +184,6 @@ absl::StatusOr<GenerationRequest> InferenceService::BuildRequest(const v1::Gener
   return out;
 }
 
-absl::Status InferenceService::TakeTools(const v1::GenerateRequest& request, GenerationRequest& out) {
-  if (request.tools_size() == 0) {
-    if (request.tool_choice() == v1::TOOL_CHOICE_AUTO || request.tool_choice() == v1::TOOL_CHOICE_NONE) {
-      return absl::OkStatus();
-    }
-    return absl::InvalidArgumentError("tool_choice required or a named function needs tools");
-  }
-  if (request.input_case() != v1::GenerateRequest::kChat) return absl::InvalidArgumentError("tools need chat messages");
-  // With tool_choice none the tools are only shown to the model, so their schemas need not compile.
-  if (request.tool_choice() == v1::TOOL_CHOICE_NONE) return absl::OkStatus();
-  std::vector<ToolSet::Definition> definitions;
-  for (const v1::Tool& tool : request.tools()) definitions.push_back({tool.name(), tool.parameters(), tool.strict()});
-  CAI_ASSIGN_OR_RETURN(out.tools, ToolSet::Compile(definitions));
-  switch (request.tool_choice()) {
-    case v1::TOOL_CHOICE_AUTO: out.tool_choice = ToolChoice::kAuto; break;
-    case v1::TOOL_CHOICE_REQUIRED: out.tool_choice = ToolChoice::kRequired; break;
-    case v1::TOOL_CHOICE_NAMED:
-      out.tool_choice = ToolChoice::kNamed;
-      out.named_tool = out.tools->Find(request.tool_choice_name());
-      if (out.named_tool == out.tools->size()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("tool_choice names '", request.tool_choice_name().substr(0, ToolSet::kMaxNameBytes),
-                         "', which is not one of the tools"));
-      }
-      break;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat("tool_choice ", request.tool_choice(), " is unknown"));
-  }
-  return absl::OkStatus();
-}
-
 grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
                                         grpc::ServerWriter<v1::GenerateResponse>* writer) {
   absl::StatusOr<GenerationRequest> generation = BuildRequest(*request);
@@ -214,7 +214,7 @@ grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::
   // last score arrives waits.
   std::optional<PromptEcho> echo;
   if (request->echo()) {
-    echo.emplace(*model_->tokenizer, generation->prompt, EchoText(*model_->tokenizer, *request),
+    echo.emplace(*model_->tokenizer, generation->prompt, EchoText(*model_->tokenizer, *request, generation->prompt),
                  generation->prompt_logprobs);
   }
   std::vector<v1::GenerateResponse> after_echo;
@@ -230,9 +230,11 @@ grpc::Status InferenceService::Generate(grpc::ServerContext* context, const v1::
           echo->AddScores(delta.prompt_tokens);
         }
         if (!echo->complete()) return true;
-        for (int i = 0; i < generation->n; ++i) {
-          for (size_t part = 0; part < echo->parts(); ++part) {
-            if (!send(echo->Message(static_cast<uint32_t>(i), part))) return false;
+        for (size_t part = 0; part < echo->parts(); ++part) {
+          v1::GenerateResponse message = echo->Message(part);  // made once, sent to every choice
+          for (int i = 0; i < generation->n; ++i) {
+            message.set_index(static_cast<uint32_t>(i));
+            if (!send(message)) return false;
           }
         }
         echo.reset();

@@ -35,9 +35,6 @@ class InferenceService final : public cai::v1::Inference::Service {
   absl::StatusOr<GenerationRequest> BuildRequest(const v1::GenerateRequest& request) const;
 
  private:
-  // The tools and tool_choice of `request`, compiled into `out`.
-  static absl::Status TakeTools(const v1::GenerateRequest& request, GenerationRequest& out);
-
   const std::string model_id_;
   const std::unique_ptr<LoadedModel> model_;
   const int64_t created_;

@@ -7,20 +7,19 @@
 namespace cai::inference {
 
 PromptEcho::PromptEcho(const Tokenizer& tokenizer, std::span<const int32_t> prompt, std::string text, bool logprobs)
-    : tokenizer_(tokenizer), prompt_(prompt.begin(), prompt.end()), text_(std::move(text)), logprobs_(logprobs) {}
+    : tokenizer_(tokenizer), prompt_(prompt), text_(std::move(text)), logprobs_(logprobs) {}
 
 void PromptEcho::AddScores(std::span<const SampledToken> scores) {
   scores_.insert(scores_.end(), scores.begin(), scores.end());
 }
 
 size_t PromptEcho::parts() const {
-  if (!logprobs_ || prompt_.empty()) return 1;
+  if (!logprobs_) return 1;
   return (prompt_.size() + kTokensPerMessage - 1) / kTokensPerMessage;
 }
 
-v1::GenerateResponse PromptEcho::Message(uint32_t index, size_t part) const {
+v1::GenerateResponse PromptEcho::Message(size_t part) const {
   v1::GenerateResponse out;
-  out.set_index(index);
   if (part == 0) out.set_text(text_);
   if (!logprobs_) return out;
   const size_t end = std::min({prompt_.size(), scores_.size() + 1, (part + 1) * kTokensPerMessage});

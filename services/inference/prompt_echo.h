@@ -21,7 +21,8 @@ class PromptEcho {
   // top_logprobs 20) stay well inside a gRPC message.
   static constexpr size_t kTokensPerMessage = 512;
 
-  // `prompt`: the token ids, as the engine runs them; `text`: what the choices echo.
+  // `prompt`: the token ids, as the engine runs them (it must outlive this); `text`: what the
+  // choices echo.
   PromptEcho(const Tokenizer& tokenizer, std::span<const int32_t> prompt, std::string text, bool logprobs);
 
   // The engine's next scores (each prompt token after the first, in order).
@@ -29,14 +30,15 @@ class PromptEcho {
   // Every score has arrived (at once without logprobs): the messages can go out.
   bool complete() const { return !logprobs_ || scores_.size() + 1 >= prompt_.size(); }
 
-  // Choice `index`'s opening messages, made one at a time (part 0..parts()-1) so that only one is
-  // held: the text on the first, the tokens spread over all.
+  // The opening messages of every choice (index 0: the caller sets each choice's), made one at a
+  // time (part 0..parts()-1) so that only one is held: the text on the first, the tokens spread
+  // over all.
   size_t parts() const;
-  v1::GenerateResponse Message(uint32_t index, size_t part) const;
+  v1::GenerateResponse Message(size_t part) const;
 
  private:
   const Tokenizer& tokenizer_;
-  const std::vector<int32_t> prompt_;
+  const std::span<const int32_t> prompt_;
   const std::string text_;
   const bool logprobs_;
   std::vector<SampledToken> scores_;
