@@ -29,16 +29,12 @@ inline bool IsVisibleAscii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return IsVisibleAscii(c); });
 }
 
-// ASCII letters, digits, '-' and '_' only: names and ids that travel in URLs and JSON unescaped.
-inline bool IsNameChars(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-  });
-}
-
-// 1 to `max_bytes` of IsNameChars: a tool's or a schema's name, a response id.
+// 1 to `max_bytes` ASCII letters, digits, '-' and '_': a tool's or a schema's name, a response id
+// (names and ids that travel in URLs and JSON unescaped).
 inline bool IsName(std::string_view text, size_t max_bytes) {
-  return !text.empty() && text.size() <= max_bytes && IsNameChars(text);
+  return !text.empty() && text.size() <= max_bytes && std::all_of(text.begin(), text.end(), [](char c) {
+           return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+         });
 }
 
 }  // namespace cai

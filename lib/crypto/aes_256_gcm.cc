@@ -5,7 +5,6 @@
 #include <climits>
 #include <memory>
 
-#include "absl/strings/str_cat.h"
 #include "lib/crypto/openssl_error.h"
 #include "lib/crypto/openssl_ptr.h"
 

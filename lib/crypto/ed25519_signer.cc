@@ -26,13 +26,13 @@ Ed25519Signer::~Ed25519Signer() = default;
 
 absl::StatusOr<Ed25519Signer> Ed25519Signer::Generate() {
   Key key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
-  if (!key) return absl::InternalError("ED25519 key generation failed");
+  if (!key) return OpenSslError("ED25519 key generation");
   return FromKey(std::move(key));
 }
 
 absl::StatusOr<Ed25519Signer> Ed25519Signer::FromSeedForTesting(std::span<const uint8_t, 32> seed) {
   Key key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size()));
-  if (!key) return absl::InternalError("EVP_PKEY_new_raw_private_key(ED25519) failed");
+  if (!key) return OpenSslError("EVP_PKEY_new_raw_private_key(ED25519)");
   return FromKey(std::move(key));
 }
 

@@ -6,7 +6,6 @@
 
 #include <memory>
 
-#include "absl/strings/str_cat.h"
 #include "lib/crypto/openssl_error.h"
 #include "lib/crypto/openssl_ptr.h"
 
