@@ -25,11 +25,21 @@ const Json* Field(const Json& object, const char* name) {
   return &*it;
 }
 
+// `text` parsed, or discarded when it is not JSON. nlohmann stops reading at a NUL byte, so a text
+// with one (whatever follows it would pass unseen) is not JSON here; nesting is bounded first, as
+// the parser recurses.
+Json ParseJsonText(std::string_view text) {
+  if (JsonNestingDepth(text) > kMaxJsonDepth || text.find('\0') != std::string_view::npos) {
+    return Json(Json::value_t::discarded);
+  }
+  return Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+}
+
 std::optional<ApiError> ParseObject(std::string_view body, Json* out) {
   if (JsonNestingDepth(body) > kMaxJsonDepth) {
     return InvalidRequest(absl::StrCat("JSON nesting deeper than ", kMaxJsonDepth));
   }
-  *out = Json::parse(body, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  *out = ParseJsonText(body);
   if (out->is_discarded()) return InvalidRequest("We could not parse the JSON body of your request.");
   if (!out->is_object()) return InvalidRequest("The request body must be a JSON object.");
   return std::nullopt;
@@ -259,15 +269,8 @@ std::optional<ApiError> CheckFunctionType(const Json& object, const std::string&
   return std::nullopt;
 }
 
-// The JSON text of an object (a tool call's arguments), checked without building it. nlohmann
-// stops reading at a NUL byte, so one (and whatever follows) would pass unseen: refused.
-bool IsObjectText(std::string_view text) {
-  if (JsonNestingDepth(text) > kMaxJsonDepth || text.find('\0') != std::string_view::npos) return false;
-  std::string_view value = text;
-  if (value.starts_with("\xEF\xBB\xBF")) value.remove_prefix(3);  // a byte order mark, which nlohmann skips
-  const size_t first = value.find_first_not_of(" \t\r\n");
-  return first != std::string_view::npos && value[first] == '{' && Json::accept(text);
-}
+// The JSON text of an object (a tool call's arguments).
+bool IsObjectText(std::string_view text) { return ParseJsonText(text).is_object(); }
 
 // One of an assistant message's tool_calls: {"id", "type": "function", "function": {"name",
 // "arguments"}}, the arguments kept as the client wrote them.
@@ -645,9 +648,11 @@ std::optional<ApiError> ParseJsonSchemaFormat(const Json& format, ResponseFormat
     return InvalidRequest("'response_format' of type 'json_schema' needs a 'json_schema' object",
                           "response_format.json_schema");
   }
+  constexpr size_t kMaxSchemaNameBytes = 64;  // as OpenAI
   const Json* name = Field(*spec, "name");
-  if (name == nullptr || !name->is_string() || !IsName(name->get_ref<const std::string&>(), 64)) {
-    return InvalidRequest("'response_format.json_schema.name' must be 1 to 64 letters, digits, '_' or '-'",
+  if (name == nullptr || !name->is_string() || !IsName(name->get_ref<const std::string&>(), kMaxSchemaNameBytes)) {
+    return InvalidRequest(absl::StrCat("'response_format.json_schema.name' must be 1 to ", kMaxSchemaNameBytes,
+                                       " letters, digits, '_' or '-'"),
                           "response_format.json_schema.name");
   }
   if (const Json* strict = Field(*spec, "strict"); strict != nullptr && !strict->is_boolean()) {
@@ -673,8 +678,7 @@ std::optional<ApiError> TakeSchemaOrText(const Json& value, const std::string& p
     if (text.size() > kMaxJsonSchemaBytes || JsonNestingDepth(text) > kMaxJsonDepth) {
       return InvalidRequest(absl::StrCat("'", param, "' is too long or nests too deep"), param);
     }
-    // nlohmann stops at a NUL byte: a text with one is not (only) the schema.
-    if (text.find('\0') == std::string::npos) parsed = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+    parsed = ParseJsonText(text);
   }
   const Json& schema = value.is_string() ? parsed : value;
   if (!schema.is_object()) {
