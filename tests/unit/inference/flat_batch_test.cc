@@ -30,6 +30,17 @@ TEST(FlattenBatch, PrefillChunkAndDecodesLaidOutFlat) {
   EXPECT_EQ(flat.logit_tokens, (std::vector<int32_t>{0}));
 }
 
+// A scored prompt asks for the logits of its chunk's last rows: their indices, in order, before
+// the next sequence's.
+TEST(FlattenBatch, SeveralLogitRowsOfASequence) {
+  const std::vector<int32_t> prefill = {5, 6, 7, 8}, decode = {9};
+  const std::vector<int32_t> table = {4}, decode_table = {7, 1, 3};
+  const std::vector<BatchSequence> batch = {{prefill, 0, table, 3}, {decode, 40, decode_table}};
+  FlatBatch flat;
+  ASSERT_TRUE(FlattenBatch(batch, 4, flat).ok());
+  EXPECT_EQ(flat.logit_tokens, (std::vector<int32_t>{1, 2, 3, 4}));
+}
+
 TEST(FlattenBatch, Refuses) {
   const std::vector<int32_t> one = {1}, none = {};
   const std::vector<int32_t> table = {0, 1};
@@ -47,6 +58,8 @@ TEST(FlattenBatch, Refuses) {
       {"negative start", {{one, -1, table}}, 4, absl::StatusCode::kInvalidArgument},
       {"table does not cover position 32", {{one, 32, table}}, 4, absl::StatusCode::kInvalidArgument},
       {"beyond the device's blocks per sequence", {{one, 64, table}}, 4, absl::StatusCode::kOutOfRange},
+      {"no logit row", {{one, 0, table, 0}}, 4, absl::StatusCode::kInvalidArgument},
+      {"more logit rows than tokens", {{one, 0, table, 2}}, 4, absl::StatusCode::kInvalidArgument},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(FlattenBatch(c.batch, c.blocks_per_seq, flat).code(), c.code) << c.name;

@@ -31,10 +31,10 @@ class InferenceServiceTest : public ::testing::Test {
   void TearDown() override { server_->Shutdown(); }
 
   // (Re)starts the service and its in-process channel over `model`.
-  void Serve(std::unique_ptr<LoadedModel> model) {
+  void Serve(std::unique_ptr<LoadedModel> model, const SchedulerOptions& scheduler = {}) {
     if (server_) server_->Shutdown();
     server_.reset();
-    service_ = std::make_unique<InferenceService>("demo", std::move(model), 2);
+    service_ = std::make_unique<InferenceService>("demo", std::move(model), 2, scheduler);
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
@@ -257,7 +257,6 @@ TEST_F(InferenceServiceTest, EchoOpensEachChoiceWithThePromptAndItsScores) {
       EXPECT_EQ(tokens[c][i].top_logprobs_size(), 2) << i;
       if (i < prompt_tokens) {
         EXPECT_EQ(tokens[c][i].bytes(), (*model)->tokenizer->TokenBytes((*ids)[i])) << i;
-        EXPECT_EQ(tokens[c][i].SerializeAsString(), tokens[0][i].SerializeAsString()) << "choices share the scores";
       }
     }
   }
@@ -279,6 +278,9 @@ TEST_F(InferenceServiceTest, EchoOpensEachChoiceWithThePromptAndItsScores) {
   for (const v1::GenerateResponse& r : stopped.responses) listed.insert(listed.end(), r.logprobs().begin(), r.logprobs().end());
   ASSERT_EQ(listed.size(), prompt_tokens + 1);
   EXPECT_EQ(listed.back().bytes(), (*model)->tokenizer->TokenBytes(stop));
+  for (size_t i = 0; i < prompt_tokens; ++i) {  // the prompt is scored without the logit bias
+    EXPECT_EQ(listed[i].SerializeAsString(), tokens[0][i].SerializeAsString()) << "prompt token " << i;
+  }
   EXPECT_EQ(stopped.responses.back().finish_reason(), v1::FINISH_REASON_STOP);
   EXPECT_EQ(stopped.text, prompt);
   request.set_echo(false);
@@ -296,6 +298,9 @@ TEST_F(InferenceServiceTest, EchoOpensEachChoiceWithThePromptAndItsScores) {
   const Stream by_ids = Generate(request);
   ASSERT_TRUE(by_ids.status.ok()) << by_ids.status.error_message();
   EXPECT_EQ(by_ids.responses.front().text(), (*model)->tokenizer->Decode(std::span(ids->data(), 5), false));
+  request.set_echo(false);
+  EXPECT_EQ(by_ids.text, by_ids.responses.front().text() + Generate(request).text);
+  request.set_echo(true);
   EXPECT_EQ(by_ids.responses.front().logprobs_size(), 0);
   EXPECT_NE(by_ids.responses.front().text().find((*model)->tokenizer->TokenBytes((*ids)[0])), std::string::npos);
 
@@ -305,6 +310,43 @@ TEST_F(InferenceServiceTest, EchoOpensEachChoiceWithThePromptAndItsScores) {
               return chat;
             }()).status.error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Choice 1 forks from choice 0's prompt blocks and may generate while choice 0 still scores the
+// prompt's tail (one position a step here): what it generates waits, so each choice still opens
+// with the echo.
+TEST_F(InferenceServiceTest, WhatAChoiceGeneratesBeforeTheEchoIsCompleteWaits) {
+  absl::StatusOr<std::unique_ptr<LoadedModel>> model = LoadModelDir(dir_.path(), 2);
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::string text;
+  for (int i = 0; i < 20; ++i) absl::StrAppend(&text, "Verifiable computing ", i, ". ");
+  absl::StatusOr<std::vector<int32_t>> ids = EncodeCompletion(**model, text);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  ASSERT_GE(ids->size(), 47u);
+  // 47 tokens: choice 1 forks at position 32, and choice 0 has 14 positions left to score, one a step.
+  ids->resize(47);
+  const std::string prompt = (*model)->tokenizer->Decode(*ids, false);
+  Serve(*std::move(model), {.max_batch_tokens = 64, .max_running = 8, .max_scored_positions = 0});
+  v1::GenerateRequest request = Completion(17, 2);
+  request.mutable_prompt_tokens()->mutable_ids()->Assign(ids->begin(), ids->end());
+  request.mutable_sampling()->set_max_tokens(12);
+  request.mutable_sampling()->set_logprobs(true);
+  const Stream plain = Generate(request);
+  request.set_echo(true);
+  const Stream echoed = Generate(request);
+  ASSERT_TRUE(echoed.status.ok()) << echoed.status.error_message();
+
+  std::vector<std::string> texts(2), plain_texts(2);
+  std::vector<bool> opened(2, false);
+  for (const v1::GenerateResponse& r : echoed.responses) {
+    if (!opened[r.index()]) {
+      EXPECT_EQ(r.text(), prompt) << "choice " << r.index() << " opens with the prompt";
+    }
+    opened[r.index()] = true;
+    texts[r.index()] += r.text();
+  }
+  for (const v1::GenerateResponse& r : plain.responses) plain_texts[r.index()] += r.text();
+  for (int c = 0; c < 2; ++c) EXPECT_EQ(texts[c], prompt + plain_texts[c]) << "choice " << c;
 }
 
 TEST_F(InferenceServiceTest, SamplingFieldsReachTheEngine) {

@@ -170,6 +170,10 @@ TEST_F(SchedulerTest, ForwardBatchWritesTheLogitsOfTheLastRowsAsked) {
   for (size_t r = 0; r < 7; ++r) {
     for (size_t i = 0; i < vocab; ++i) ASSERT_NEAR(logits[r * vocab + i], at[14 + r][i], 1e-5) << "row " << r;
   }
+  std::vector<float> other_last(vocab);  // the next sequence's row follows
+  KvCache other_cache = model_->NewCache();
+  ASSERT_TRUE(model_->Forward(other, other_cache, other_last).ok());
+  for (size_t i = 0; i < vocab; ++i) ASSERT_NEAR(logits[7 * vocab + i], other_last[i], 1e-5);
 
   for (int32_t rows : {0, 22}) {
     const BatchSequence bad{prompt, 0, table, rows};
@@ -191,19 +195,6 @@ std::vector<SampledToken> ExpectedScores(const TransformerModel& model, const st
     out.push_back(ScoreToken(logits, prompt[p + 1], top, order));
   }
   return out;
-}
-
-void ExpectScores(const std::vector<SampledToken>& got, const std::vector<SampledToken>& want) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    EXPECT_EQ(got[i].id, want[i].id) << "prompt token " << i + 1;
-    EXPECT_NEAR(got[i].logprob, want[i].logprob, 1e-4) << "prompt token " << i + 1;
-    ASSERT_EQ(got[i].top.size(), want[i].top.size()) << "prompt token " << i + 1;
-    for (size_t k = 0; k < got[i].top.size(); ++k) {
-      EXPECT_EQ(got[i].top[k].id, want[i].top[k].id) << "prompt token " << i + 1 << " alternative " << k;
-      EXPECT_NEAR(got[i].top[k].logprob, want[i].top[k].logprob, 1e-4);
-    }
-  }
 }
 
 TEST_F(SchedulerTest, PromptScoresAreEachTokensLogprobGivenThoseBefore) {
@@ -231,10 +222,10 @@ TEST_F(SchedulerTest, PromptScoresAreEachTokensLogprobGivenThoseBefore) {
   const uint64_t drawn_id = *scheduler.Add(drawn);
   std::vector<StepRecord> records;
   std::map<uint64_t, testing::Drained> out = testing::DrainScheduler(scheduler, {with_scores, beside, drawn_id}, &records);
-  ExpectScores(out[with_scores].prompt, want);
+  testing::ExpectScores(out[with_scores].prompt, want);
   EXPECT_FALSE(out[with_scores].score_after_token);
   EXPECT_TRUE(out[beside].prompt.empty());
-  ExpectScores(out[drawn_id].prompt, ExpectedScores(*model_, drawn.prompt, 0));
+  testing::ExpectScores(out[drawn_id].prompt, ExpectedScores(*model_, drawn.prompt, 0));
   drawn.prompt_logprobs = false;
   drawn.logprobs = true;
   EXPECT_EQ(backend.Drawn(77), Alone(drawn));
@@ -285,7 +276,7 @@ TEST_F(SchedulerTest, ScoringStaysWithinTheBackendsLogitRows) {
   for (const GenerationRequest& r : requests) ids.push_back(*scheduler.Add(r));
   std::map<uint64_t, testing::Drained> out = testing::DrainScheduler(scheduler, ids);
   EXPECT_EQ(backend.most(), 6);  // the room was used, and no more
-  for (int i = 0; i < 2; ++i) ExpectScores(out[ids[i]].prompt, ExpectedScores(*model_, requests[i].prompt, 0));
+  for (int i = 0; i < 2; ++i) testing::ExpectScores(out[ids[i]].prompt, ExpectedScores(*model_, requests[i].prompt, 0));
   for (size_t i = 0; i < requests.size(); ++i) EXPECT_EQ(out[ids[i]].tokens, Alone(requests[i])) << i;
 }
 
@@ -311,7 +302,7 @@ TEST_F(SchedulerTest, APromptPreemptedWhileScoredIsScoredOnce) {
     for (const ScheduledChunk& chunk : record.chunks) restarts += chunk.request == second && chunk.start == 0;
   }
   EXPECT_EQ(restarts, 2);
-  ExpectScores(out[second].prompt, want);
+  testing::ExpectScores(out[second].prompt, want);
   EXPECT_FALSE(out[second].score_after_token);
   GenerationRequest plain = b;
   plain.prompt_logprobs = false;
