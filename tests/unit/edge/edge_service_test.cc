@@ -80,6 +80,14 @@ class ScriptedInference final : public v1::Inference::Service {
       script = {call("get_weather", R"({"city": )"), piece(1, "Sunny.", {"Sunny."}),
                 call("", R"("Paris"})", v1::FINISH_REASON_TOOL_CALLS), piece(1, "", {}, v1::FINISH_REASON_STOP)};
     }
+    if (request->echo()) {  // as inference echoes: the prompt's text and tokens, the first unscored
+      for (uint32_t index : {1u, 0u}) {
+        v1::GenerateResponse echo = piece(index, request->prompt(), {"<s>", request->prompt()});
+        echo.mutable_logprobs(0)->clear_logprob();
+        echo.mutable_logprobs(0)->clear_top_logprobs();
+        script.insert(script.begin(), echo);
+      }
+    }
     script.back().mutable_usage()->set_prompt_tokens(4);
     script.back().mutable_usage()->set_completion_tokens(7);
     const uint32_t n = std::max<uint32_t>(1, request->sampling().n());
@@ -381,6 +389,46 @@ TEST_F(EdgeServiceTest, TextCompletionLegacyLogprobsAgreeAcrossModes) {
     EXPECT_EQ(offsets[i], body["choices"][i]["logprobs"]["text_offset"]);
     EXPECT_EQ(tokens[i], body["choices"][i]["logprobs"]["tokens"]);
   }
+}
+
+// Echo reaches inference, and its prompt opens each choice: the first token with null for its
+// logprob and its alternatives, offsets counted through it, the stream saying the same.
+TEST_F(EdgeServiceTest, AnEchoedPromptOpensEachChoiceWithANullFirstLogprob) {
+  const std::string request = R"({"model":"m","prompt":"p","n":2,"logprobs":1,"echo":true)";
+  CapturingWriter whole = Post("/v1/completions", request + "}");
+  ASSERT_EQ(whole.status_, 200) << whole.body_;
+  EXPECT_TRUE(inference_.last().echo());
+  Json body = Json::parse(whole.body_);
+  EXPECT_EQ(body["choices"][0]["text"], "pHello");
+  const Json& logprobs = body["choices"][1]["logprobs"];
+  EXPECT_EQ(body["choices"][1]["text"], "pBonjour é");
+  ASSERT_EQ(logprobs["tokens"].size(), 7u);  // the prompt's two, then the choice's five
+  EXPECT_EQ(logprobs["tokens"][0], "<s>");
+  EXPECT_EQ(logprobs["tokens"][1], "p");
+  EXPECT_EQ(logprobs["tokens"][2], "Bon");
+  EXPECT_EQ(logprobs["token_logprobs"][0], nullptr);
+  EXPECT_EQ(logprobs["top_logprobs"][0], nullptr);
+  EXPECT_EQ(logprobs["token_logprobs"][1], -0.5);
+  EXPECT_EQ(logprobs["text_offset"], Json::array({0, 3, 4, 7, 11, 12, 13}));
+
+  CapturingWriter streamed = Post("/v1/completions", request + R"(,"stream":true})");
+  std::vector<std::string> texts(2);
+  std::vector<Json> token_logprobs(2, Json::array()), tops(2, Json::array());
+  for (const Json& event : Events(streamed.body_)) {
+    const Json& choice = event["choices"][0];
+    size_t index = choice["index"];
+    texts[index] += choice["text"];
+    if (choice["logprobs"].is_null()) continue;
+    for (const Json& x : choice["logprobs"]["token_logprobs"]) token_logprobs[index].push_back(x);
+    for (const Json& x : choice["logprobs"]["top_logprobs"]) tops[index].push_back(x);
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(texts[i], body["choices"][i]["text"]);
+    EXPECT_EQ(token_logprobs[i], body["choices"][i]["logprobs"]["token_logprobs"]);
+    EXPECT_EQ(tops[i], body["choices"][i]["logprobs"]["top_logprobs"]);
+  }
+  ASSERT_EQ(Post("/v1/completions", R"({"model":"m","prompt":"p"})").status_, 200);
+  EXPECT_FALSE(inference_.last().echo());
 }
 
 // A completions batch: each prompt's n choices in turn, usage summed, text offsets counted per
