@@ -322,6 +322,7 @@ TEST_F(ToolChoiceTest, RequiredMakesOneCallToOneOfTheTools) {
 }
 
 TEST_F(ToolChoiceTest, NamedCallsThatTool) {
+  int whole = 0;
   for (uint32_t seed = 1; seed <= 6; ++seed) {
     GenerationRequest request = Request(ToolChoice::kNamed, seed);
     request.named_tool = (*tools_)->Find("add");
@@ -329,9 +330,11 @@ TEST_F(ToolChoiceTest, NamedCallsThatTool) {
     EXPECT_EQ(out.name, "add");
     EXPECT_EQ(out.text, "");
     if (out.finish == FinishReason::kToolCalls) {
+      ++whole;
       EXPECT_TRUE(SatisfiesTool("add", out.arguments)) << out.arguments;
     }
   }
+  EXPECT_GE(whole, 5) << "the arguments were checked for too few calls";
 }
 
 // tool_choice auto: the first token decides. Text stays text (no call parts, finish "stop" or
@@ -341,13 +344,14 @@ TEST_F(ToolChoiceTest, AutoIsTextOrACallAsTheFirstTokenDecides) {
     const std::string bytes = tokenizer_->TokenBytes(id);
     return !bytes.empty() && bytes[0] == '{' ? 30.0f : 0.0f;
   };
-  int calls = 0, texts = 0;
+  int calls = 0, texts = 0, whole_calls = 0;
   for (uint32_t seed = 1; seed <= 12; ++seed) {
     const Output out = Run(Request(ToolChoice::kAuto, seed), 200, seed, seed % 2 == 0 ? brace_up : std::function<float(int32_t)>());
     if (out.name_deltas > 0) {
       ++calls;
       EXPECT_EQ(out.text, "");
       if (out.finish == FinishReason::kToolCalls) {
+        ++whole_calls;
         EXPECT_TRUE(SatisfiesTool(out.name, out.arguments)) << out.arguments;
       }
     } else {
@@ -359,6 +363,7 @@ TEST_F(ToolChoiceTest, AutoIsTextOrACallAsTheFirstTokenDecides) {
   }
   EXPECT_EQ(calls, 6) << "each boosted '{' begins a call";
   EXPECT_EQ(texts, 6);
+  EXPECT_GE(whole_calls, 5) << "the arguments were checked for too few calls";
 }
 
 // Without tools in play (tool_choice none) nothing is masked: the same draws as a plain request.
