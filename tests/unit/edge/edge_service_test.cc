@@ -364,6 +364,36 @@ TEST_F(EdgeServiceTest, ChatStreamDeltasEqualTheNonStreamAnswer) {
   }
 }
 
+// A text completion stream put back together, per choice: its text, and each of the legacy
+// logprobs' arrays concatenated.
+struct StreamedChoice {
+  std::string text;
+  Json logprobs = Json{{"tokens", Json::array()}, {"token_logprobs", Json::array()},
+                       {"top_logprobs", Json::array()}, {"text_offset", Json::array()}};
+};
+std::vector<StreamedChoice> StreamedTextChoices(const std::string& stream, size_t n) {
+  std::vector<StreamedChoice> out(n);
+  for (const Json& event : Events(stream)) {
+    const Json& choice = event["choices"][0];
+    StreamedChoice& into = out.at(choice["index"].get<size_t>());
+    into.text += choice["text"];
+    if (choice["logprobs"].is_null()) continue;
+    for (auto& [field, values] : into.logprobs.items()) {
+      for (const Json& value : choice["logprobs"][field]) values.push_back(value);
+    }
+  }
+  return out;
+}
+
+// Every choice of a streamed text completion says what the whole answer's does.
+void ExpectStreamEqualsWhole(const std::string& stream, const Json& whole) {
+  const std::vector<StreamedChoice> streamed = StreamedTextChoices(stream, whole["choices"].size());
+  for (size_t i = 0; i < streamed.size(); ++i) {
+    EXPECT_EQ(streamed[i].text, whole["choices"][i]["text"]) << i;
+    EXPECT_EQ(streamed[i].logprobs, whole["choices"][i]["logprobs"]) << i;
+  }
+}
+
 TEST_F(EdgeServiceTest, TextCompletionLegacyLogprobsAgreeAcrossModes) {
   const std::string request = R"({"model":"m","prompt":"p","n":2,"logprobs":1)";
   CapturingWriter whole = Post("/v1/completions", request + "}");
@@ -373,22 +403,7 @@ TEST_F(EdgeServiceTest, TextCompletionLegacyLogprobsAgreeAcrossModes) {
   EXPECT_EQ(body["choices"][1]["logprobs"]["tokens"].size(), 5u);
   EXPECT_EQ(body["choices"][1]["logprobs"]["text_offset"], Json::array({0, 3, 7, 8, 9}));
 
-  CapturingWriter streamed = Post("/v1/completions", request + R"(,"stream":true})");
-  std::vector<std::string> texts(2);
-  std::vector<Json> offsets(2, Json::array()), tokens(2, Json::array());
-  for (const Json& event : Events(streamed.body_)) {
-    const Json& choice = event["choices"][0];
-    size_t index = choice["index"];
-    texts[index] += choice["text"];
-    if (choice["logprobs"].is_null()) continue;
-    for (const Json& offset : choice["logprobs"]["text_offset"]) offsets[index].push_back(offset);
-    for (const Json& token : choice["logprobs"]["tokens"]) tokens[index].push_back(token);
-  }
-  for (size_t i = 0; i < 2; ++i) {
-    EXPECT_EQ(texts[i], body["choices"][i]["text"]);
-    EXPECT_EQ(offsets[i], body["choices"][i]["logprobs"]["text_offset"]);
-    EXPECT_EQ(tokens[i], body["choices"][i]["logprobs"]["tokens"]);
-  }
+  ExpectStreamEqualsWhole(Post("/v1/completions", request + R"(,"stream":true})").body_, body);
 }
 
 // Echo reaches inference, and its prompt opens each choice: the first token with null for its
@@ -411,22 +426,7 @@ TEST_F(EdgeServiceTest, AnEchoedPromptOpensEachChoiceWithANullFirstLogprob) {
   EXPECT_EQ(logprobs["token_logprobs"][1], -0.5);
   EXPECT_EQ(logprobs["text_offset"], Json::array({0, 3, 4, 7, 11, 12, 13}));
 
-  CapturingWriter streamed = Post("/v1/completions", request + R"(,"stream":true})");
-  std::vector<std::string> texts(2);
-  std::vector<Json> token_logprobs(2, Json::array()), tops(2, Json::array());
-  for (const Json& event : Events(streamed.body_)) {
-    const Json& choice = event["choices"][0];
-    size_t index = choice["index"];
-    texts[index] += choice["text"];
-    if (choice["logprobs"].is_null()) continue;
-    for (const Json& x : choice["logprobs"]["token_logprobs"]) token_logprobs[index].push_back(x);
-    for (const Json& x : choice["logprobs"]["top_logprobs"]) tops[index].push_back(x);
-  }
-  for (size_t i = 0; i < 2; ++i) {
-    EXPECT_EQ(texts[i], body["choices"][i]["text"]);
-    EXPECT_EQ(token_logprobs[i], body["choices"][i]["logprobs"]["token_logprobs"]);
-    EXPECT_EQ(tops[i], body["choices"][i]["logprobs"]["top_logprobs"]);
-  }
+  ExpectStreamEqualsWhole(Post("/v1/completions", request + R"(,"stream":true})").body_, body);
   ASSERT_EQ(Post("/v1/completions", R"({"model":"m","prompt":"p"})").status_, 200);
   EXPECT_FALSE(inference_.last().echo());
 }
