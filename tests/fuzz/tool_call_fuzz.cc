@@ -41,7 +41,7 @@ const char* ParametersText(std::string_view name, const std::string& schema_text
 // a json_schema response_format): Feed and FeedOrSpoil agree, and a whole text is one or the other.
 void CheckCallOrAnswer(const ToolSet& tools, const std::string& schema_text, std::string_view text) {
   const std::shared_ptr<const cai::inference::JsonSchema>& answer = tools.tool(tools.Find("f")).parameters;
-  if (answer == nullptr) return;
+  if (answer == cai::inference::JsonSchema::AnyObject()) return;  // fell back: no schema to check the answer by
   cai::inference::CallOrJsonPrefix state{ToolCallPrefix(tools), cai::inference::JsonSchemaPrefix(*answer)};
   if (!cai::inference::fuzz::FeedAgreeing(state, text) || !state.complete()) return;
   const std::optional<nlohmann::json> value = cai::inference::fuzz::ParseWholeText(text);  // either reading is JSON
